@@ -1,0 +1,96 @@
+# uipc: the Linux IPC subsystem in user space.
+#
+#   make            library, shim and tool into build/
+#   make check      build and run every test (SAN=1: under ASan+UBSan)
+#   make demo       real processes talking through uipc and the kernel
+#   make bench      benchmarks, kernel and uipc side by side
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?= 0
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Isrc
+LDLIBS  += -lpthread
+
+ifeq ($(SAN),1)
+B       := build-san
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+B       := build
+endif
+
+LIB_SRC := src/util.c src/lock.c src/store.c src/proc.c src/msg.c
+LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
+TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(filter-out tests/harness.c,$(wildcard tests/*.c)))
+BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+DEMO    := $(B)/demo/demo
+
+all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.pc
+.PHONY: all check demo bench install clean
+
+$(B)/obj/%.o: src/%.c src/internal.h include/uipc.h | $(B)/obj
+	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(B)/obj $(B)/tests $(B)/bench $(B)/demo:
+	mkdir -p $@
+
+$(B)/libuipc.so: $(LIB_OBJ) src/libuipc.map
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=src/libuipc.map \
+		-Wl,-soname,libuipc.so.0 -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(B)/libuipc.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/libuipc-preload.so: shim/preload.c $(LIB_OBJ) shim/preload.map
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/preload.map \
+		-o $@ shim/preload.c $(LIB_OBJ) $(LDLIBS)
+
+$(B)/uipc: tools/uipc.c $(B)/libuipc.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tools/uipc.c $(B)/libuipc.a $(LDLIBS)
+
+$(B)/uipc.pc: uipc.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|' $< > $@
+
+$(B)/tests/%: tests/%.c tests/harness.c tests/harness.h $(B)/libuipc.a | $(B)/tests
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/harness.c $(B)/libuipc.a $(LDLIBS)
+
+$(B)/bench/%: bench/%.c $(B)/libuipc.a | $(B)/bench
+	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)
+
+$(DEMO): demo/demo.c $(B)/libuipc.a | $(B)/demo
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libuipc.a $(LDLIBS)
+
+check: all $(TESTS)
+	@sh tests/run.sh $(B) $(TESTS)
+
+demo: all $(DEMO)
+	@$(DEMO) $(B)
+
+bench: all $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man3 \
+		$(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 644 include/uipc.h $(DESTDIR)$(PREFIX)/include/
+	install -m 755 $(B)/libuipc.so $(DESTDIR)$(PREFIX)/lib/libuipc.so.0
+	ln -sf libuipc.so.0 $(DESTDIR)$(PREFIX)/lib/libuipc.so
+	install -m 644 $(B)/libuipc.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/libuipc-preload.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(B)/uipc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 $(B)/uipc $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
+
+clean:
+	rm -rf build build-san

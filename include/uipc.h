@@ -1,0 +1,45 @@
+/*
+ * uipc: the Linux IPC subsystem in user space.
+ *
+ * Each function here stands for the system call of the same name without
+ * the uipc_ prefix: same arguments, same return values, same errno (see
+ * msgget(2), msgsnd(2), msgrcv(2), msgctl(2)).  Objects live in a namespace,
+ * a directory chosen by the environment variable UIPC_NS (default
+ * /dev/shm/uipc), and are shared by every process that uses that namespace.
+ *
+ * Beyond the kernel's errors, a namespace or object file that is corrupt or
+ * of another layout version gives EIO (never a crash).
+ */
+#ifndef UIPC_H
+#define UIPC_H
+
+#include <sys/types.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UIPC_VERSION_MAJOR 0
+#define UIPC_VERSION_MINOR 1
+
+#ifndef UIPC_API
+#define UIPC_API __attribute__((visibility("default")))
+#endif
+
+/* Default namespace directory, used when UIPC_NS is unset or empty. */
+#define UIPC_DEFAULT_NS "/dev/shm/uipc"
+
+/* System V message queues. */
+UIPC_API int uipc_msgget(key_t key, int msgflg);
+UIPC_API int uipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
+UIPC_API ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
+		    int msgflg);
+UIPC_API int uipc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UIPC_H */

@@ -1,0 +1,345 @@
+/*
+ * uipc internals shared by the mechanisms, the tool and the tests.
+ *
+ * Conventions: internal functions return 0 or a positive value on success
+ * and -errno on failure; the public uipc_* functions convert once, at the
+ * edge, with uipc_ret().  Everything that lives in shared memory is laid out
+ * with offsets or indices, never pointers, and carries a magic, a layout
+ * version and a _Static_assert on its size.
+ *
+ * Lock order (outermost first):
+ *   1. the namespace lock (struct uipc_ns.lock): id allocation, key lookup,
+ *      creation and removal of object files;
+ *   2. an object's lock (struct uipc_obj.lock): everything inside the object.
+ * Two object locks are never held at once.  Both are process-shared robust
+ * mutexes: the next owner after a dead one repairs the structure before use.
+ */
+#ifndef UIPC_INTERNAL_H
+#define UIPC_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "uipc.h"
+
+#define UIPC_HIDDEN __attribute__((visibility("hidden")))
+#define UIPC_EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The shapes of ipcperms() requests, as the kernel names them. */
+#define S_IRUGO 0444
+#define S_IWUGO 0222
+
+/* Negative errno inside, -1/errno at the public edge. */
+static inline long uipc_ret(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * Limits: one named setting per kernel sysctl, with the kernel's default.
+ * ------------------------------------------------------------------- */
+enum uipc_limit {
+	UL_MSGMAX,	/* kernel.msgmax: largest message, bytes */
+	UL_MSGMNB,	/* kernel.msgmnb: default and unprivileged max qbytes */
+	UL_MSGMNI,	/* kernel.msgmni: most queues in a namespace */
+	UL_SEMMSL,	/* kernel.sem[0]: semaphores per set (not used yet) */
+	UL_SEMMNS,	/* kernel.sem[1]: semaphores in all sets (not used yet) */
+	UL_SEMOPM,	/* kernel.sem[2]: operations per semop (not used yet) */
+	UL_SEMMNI,	/* kernel.sem[3]: most sets (not used yet) */
+	UL_SHMMAX,	/* kernel.shmmax: largest segment (not used yet) */
+	UL_SHMALL,	/* kernel.shmall: pages in all segments (not used yet) */
+	UL_SHMMNI,	/* kernel.shmmni: most segments (not used yet) */
+	UL_NLIMITS
+};
+#define UIPC_LIMIT_SLOTS 32	/* room in the namespace file for more */
+
+struct uipc_limit_def {
+	const char *name;	/* as `uipc limits` and sysctl name it */
+	int64_t def, min, max;
+	int used;		/* a mechanism reads it already */
+};
+UIPC_HIDDEN extern const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS];
+
+/* Fixed by the kernel's ABI, not tunable. */
+#define UIPC_IPCMNI	32768		/* IPCMNI: index space per kind */
+#define UIPC_SEQ_MAX	(INT_MAX / UIPC_IPCMNI)	/* ipcid_seq_max() */
+#define UIPC_MAXPROC	16384		/* processes registered at once */
+
+enum uipc_kind { UIPC_MSG = 0, UIPC_SEM = 1, UIPC_SHM = 2, UIPC_NKINDS };
+UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
+
+/* ---------------------------------------------------------------------
+ * The namespace file ("ns" in the namespace directory).
+ * ------------------------------------------------------------------- */
+#define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
+#define UIPC_LAYOUT	1		/* bump on any shared layout change */
+
+/*
+ * A registered process.  stamp = generation << 1 | live.  Liveness is
+ * proved by a POSIX write lock the process holds on byte proc_lock_off(i)
+ * of the namespace file: only death (or exec, the descriptor being
+ * close-on-exec) releases it, so anyone can test it with F_GETLK.
+ */
+struct uipc_proc {
+	_Atomic uint64_t stamp;
+	int32_t pid;
+	uint32_t uid, gid;
+	_Atomic uint32_t uses;	/* UIPC_USE_*: exit work it may need */
+	int64_t since;		/* registration time, CLOCK_REALTIME ns */
+	char pad[32];
+};
+_Static_assert(sizeof(struct uipc_proc) == 64, "proc entry layout");
+#define UIPC_USE_MSGWAIT 1u	/* has waited on a message queue */
+
+struct uipc_ids {
+	int32_t seq;		/* current sequence number */
+	int32_t last_idx;	/* last index given out: allocation cycles */
+	int32_t in_use;		/* objects of this kind */
+	int32_t pad;
+	uint32_t slot[UIPC_IPCMNI];	/* id + 1 of the object at each index */
+};
+
+struct uipc_ns {
+	uint32_t magic, layout, size, pad;
+	pthread_mutex_t lock;
+	char pad2[64 - sizeof(pthread_mutex_t) % 64];
+	int64_t limit[UIPC_LIMIT_SLOTS];
+	struct uipc_ids ids[UIPC_NKINDS];
+	struct uipc_proc proc[UIPC_MAXPROC];
+};
+
+static inline off_t proc_lock_off(uint32_t slot)
+{
+	return (off_t)offsetof(struct uipc_ns, proc) +
+	       (off_t)slot * (off_t)sizeof(struct uipc_proc);
+}
+
+/* ---------------------------------------------------------------------
+ * Object files: "msg.<id>", and "msg.k.<key>" a symlink to it.
+ * ------------------------------------------------------------------- */
+#define UIPC_OBJ_MAGIC	0x4f435049u	/* "IPCO" */
+enum { OBJ_LIVE = 1, OBJ_REMOVED = 2 };
+
+struct uipc_obj {
+	uint32_t magic;
+	uint16_t layout;
+	uint16_t kind;
+	uint32_t hdr_size;	/* sizeof the kind's header: ABI check */
+	_Atomic uint32_t state;	/* OBJ_LIVE, then OBJ_REMOVED for good */
+	int32_t id;
+	int32_t key;
+	pthread_mutex_t lock;
+	_Atomic uint32_t perm_seq;	/* bumped by IPC_SET */
+	uint32_t mode;		/* permission bits and kind flags */
+	uint32_t uid, gid, cuid, cgid;
+	int64_t ctime;
+};
+
+/* ---------------------------------------------------------------------
+ * util.c: time, credentials, permissions, fault-guarded copies.
+ * ------------------------------------------------------------------- */
+UIPC_HIDDEN int64_t uipc_now(void);	/* CLOCK_REALTIME seconds */
+UIPC_HIDDEN int64_t uipc_now_ns(void);
+
+struct uipc_cred {
+	uid_t euid;
+	gid_t egid;
+	int ngroups;
+	gid_t groups[64];
+	int cap_ipc_owner, cap_sys_admin, cap_sys_resource;
+};
+/* The calling process's credentials, read afresh by uipc_cred_refresh()
+ * (a few system calls) and cached; uipc_cred_gen counts refreshes so that
+ * permission checks cached per object can tell they are stale. */
+UIPC_HIDDEN extern struct uipc_cred uipc_cred;
+UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
+UIPC_HIDDEN void uipc_cred_refresh(void);
+
+/* ipcperms(): 0 if the caller may do what flag's rwx bits ask, else
+ * -EACCES.  flag uses the S_IRUGO/S_IWUGO shape or msgget's mode bits. */
+UIPC_HIDDEN int uipc_ipcperms(const struct uipc_obj *o, int flag);
+/* IPC_SET/IPC_RMID: owner, creator or CAP_SYS_ADMIN, else -EPERM. */
+UIPC_HIDDEN int uipc_check_owner(const struct uipc_obj *o);
+UIPC_HIDDEN void uipc_fill_perm(const struct uipc_obj *o, struct ipc_perm *p);
+
+/*
+ * Copies to and from the caller's memory that answer -EFAULT instead of
+ * crashing on a bad address.  They need no system call: a SIGSEGV/SIGBUS
+ * handler, installed once, jumps back out of a faulting copy and passes
+ * every other fault on to the handler that was there before.
+ */
+UIPC_HIDDEN int uipc_copy_from_user(void *dst, const void *src, size_t n);
+UIPC_HIDDEN int uipc_copy_to_user(void *dst, const void *src, size_t n);
+/* Reads one byte of every page of [p, p+n): -EFAULT if any is unmapped. */
+UIPC_HIDDEN int uipc_probe_read(const void *p, size_t n);
+/*
+ * For a run of copies under one guard:
+ *	uipc_guard_ready();
+ *	if (sigsetjmp(jb, 0)) { uipc_guard_jb = NULL; ...fault... }
+ *	uipc_guard_jb = &jb; ...uipc_raw_copy()... uipc_guard_jb = NULL;
+ * Locals changed between sigsetjmp and the fault must be volatile.
+ */
+UIPC_HIDDEN extern __thread sigjmp_buf *uipc_guard_jb
+	__attribute__((tls_model("initial-exec")));
+UIPC_HIDDEN void uipc_guard_ready(void);
+UIPC_HIDDEN void uipc_raw_copy(void *d, const void *s, size_t n);
+
+/* ---------------------------------------------------------------------
+ * lock.c: robust process-shared mutexes, futexes.
+ * ------------------------------------------------------------------- */
+UIPC_HIDDEN int uipc_mutex_init(pthread_mutex_t *m);
+/* Lock m.  If its last owner died holding it, call repair(arg) before
+ * returning, then mark it consistent.  Returns 0 or -EIO. */
+UIPC_HIDDEN int uipc_mutex_lock(pthread_mutex_t *m, void (*repair)(void *),
+				void *arg);
+UIPC_HIDDEN void uipc_mutex_unlock(pthread_mutex_t *m);
+
+/* Waits while *word == val.  timeout_ms < 0 waits at most a long safety
+ * period.  Returns 0 when woken (or the value changed), -EINTR when a
+ * signal handler ran, -ETIMEDOUT.  A handler always interrupts it,
+ * whatever SA_RESTART says, as the kernel's msgrcv/semop are. */
+UIPC_HIDDEN int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
+				const struct timespec *abs_mono);
+UIPC_HIDDEN void uipc_futex_wake(_Atomic uint32_t *word, int n);
+
+/* ---------------------------------------------------------------------
+ * store.c: the namespace and the per-process object cache.
+ * ------------------------------------------------------------------- */
+struct uipc_nsh {		/* this process's handle on its namespace */
+	int dirfd;
+	int nsfd;		/* the namespace file; holds our liveness lock */
+	struct uipc_ns *ns;
+	char path[4096];
+};
+
+/* The namespace of this process (UIPC_NS), opened and created on first
+ * use.  Returns NULL and sets *err on failure. */
+UIPC_HIDDEN struct uipc_nsh *uipc_ns_get(int *err);
+UIPC_HIDDEN int uipc_ns_lock(struct uipc_nsh *h);
+UIPC_HIDDEN void uipc_ns_unlock(struct uipc_nsh *h);
+UIPC_HIDDEN int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l);
+
+/* A mapping of one object file in this process. */
+struct uipc_map {
+	_Atomic long refs;	/* operations using it now */
+	_Atomic int dead;	/* retired from the cache: unmap when unused */
+	_Atomic int unmapped;
+	int kind;
+	int32_t id;
+	void *base;
+	size_t len;
+	/* cached permission check: perm_seq << 32 | cred_gen << 8 | granted */
+	_Atomic uint64_t perm_cache;
+};
+
+struct uipc_kind_ops {
+	size_t hdr_size;
+	/* Called with the object lock held after its last owner died. */
+	void (*repair)(void *obj);
+	/* Checks what can be checked of a freshly mapped object's header
+	 * against the mapping length: 0 or -EIO. */
+	int (*validate)(const void *obj, size_t len);
+};
+UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
+
+/* Finds the live object `id` of `kind` and takes a reference on its
+ * mapping.  -EINVAL for a bad, stale or removed id, -EACCES when the
+ * object file cannot be opened, -EIO for a corrupt file. */
+UIPC_HIDDEN int uipc_obj_get(int kind, int id, struct uipc_map **out);
+UIPC_HIDDEN void uipc_map_put(struct uipc_map *m);
+/* Replaces m in the cache with a fresh mapping of the same file (the
+ * file grew).  Returns the new reference; m's reference is dropped. */
+UIPC_HIDDEN int uipc_map_refresh(struct uipc_map **m);
+
+static inline struct uipc_obj *map_obj(struct uipc_map *m)
+{
+	return (struct uipc_obj *)m->base;
+}
+
+UIPC_HIDDEN int uipc_obj_lock(struct uipc_map *m);
+UIPC_HIDDEN void uipc_obj_unlock(struct uipc_map *m);
+
+/* Cached ipcperms() for the operations on the fast path. */
+UIPC_HIDDEN int uipc_map_perm(struct uipc_map *m, int flag);
+
+/*
+ * Generic get: the kernel's ipcget().  Looks key up under the namespace
+ * lock; creates with init(obj, arg) when asked; applies IPC_CREAT,
+ * IPC_EXCL and the permission bits.  more_checks(obj, arg) may refuse an
+ * existing object (semget's nsems, shmget's size).  Returns the id.
+ */
+struct uipc_new {
+	int kind;
+	key_t key;
+	int flg;
+	size_t file_size;	/* whole object file */
+	int (*init)(void *obj, void *arg);	/* -errno refuses */
+	int (*more_checks)(void *obj, void *arg);
+	void *arg;
+};
+UIPC_HIDDEN int uipc_ipcget(struct uipc_new *n);
+
+/* IPC_RMID: under the namespace lock, with the object locked, checks the
+ * owner, calls kill(obj) to wake its waiters, marks the object removed and
+ * unlinks its names.  Returns 0 or -errno. */
+UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(void *obj));
+
+/* *_STAT: the object at index idx (id masked as the kernel does). */
+UIPC_HIDDEN int uipc_obj_get_by_index(int kind, int idx, struct uipc_map **out);
+/* Highest index in use, or -1; the count of objects in *in_use. */
+UIPC_HIDDEN int uipc_max_idx(int kind, int *in_use);
+
+
+/* ---------------------------------------------------------------------
+ * proc.c: the process table.
+ * ------------------------------------------------------------------- */
+struct uipc_self {
+	uint32_t slot;
+	uint32_t gen;
+	pid_t pid;
+};
+/* Registers this process in its namespace on first call (after fork, the
+ * child registers anew).  Returns 0 or -errno. */
+UIPC_HIDDEN int uipc_proc_self(struct uipc_self *out);
+UIPC_HIDDEN void uipc_proc_note(uint32_t use);
+/* 1 if the process registered as (slot, gen) is alive, 0 if dead. */
+UIPC_HIDDEN int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot,
+				uint32_t gen);
+/* Frees the table entries of dead processes after doing their exit work;
+ * returns how many it reaped. */
+UIPC_HIDDEN int uipc_proc_reap_all(struct uipc_nsh *h);
+/* Process-local state to forget in a forked child. */
+UIPC_HIDDEN void uipc_proc_forget(void);
+
+/* ---------------------------------------------------------------------
+ * msg.c hooks.
+ * ------------------------------------------------------------------- */
+UIPC_HIDDEN extern const struct uipc_kind_ops uipc_msg_ops;
+/* Exit work for message queues: forget what (slot, gen) left behind. */
+UIPC_HIDDEN void uipc_msg_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+
+/* For the tool: a consistent snapshot of one queue. */
+struct uipc_msg_info {
+	struct msqid_ds ds;
+	int nrecv, nsend;	/* blocked receivers and senders */
+	pid_t recv_pid[8], send_pid[8];
+};
+UIPC_HIDDEN int uipc_msg_snapshot(int id, struct uipc_msg_info *out);
+
+#endif /* UIPC_INTERNAL_H */

@@ -1,0 +1,95 @@
+/*
+ * lock.c: robust process-shared locks and futex waits.
+ *
+ * Implementation notes
+ *
+ * Every cross-process lock is a pthread mutex, PTHREAD_PROCESS_SHARED and
+ * PTHREAD_MUTEX_ROBUST, living in a shared file mapping.  Locking and
+ * unlocking it uncontended are an atomic each, no system call.  When its
+ * owner dies (SIGKILL at any instruction), the kernel's robust-list walk at
+ * thread exit marks it and the next locker gets EOWNERDEAD: that locker
+ * repairs the structure the lock guards (the caller's repair callback) and
+ * marks the mutex consistent before anyone else can see it.
+ *
+ * Waits: the kernel's msgrcv/semop return EINTR whenever a signal handler
+ * runs, SA_RESTART or not (-ERESTARTNOHAND).  A futex wait without a timeout
+ * is restarted under SA_RESTART, one with a timeout is not
+ * (-ERESTART_RESTARTBLOCK becomes EINTR once a handler runs), so every wait
+ * here carries an absolute timeout.  With no deadline of the caller's, the
+ * wait ends after a safety period and the caller looks again: that bounds
+ * how long a wake-up lost to a waker killed between its unlock and its
+ * FUTEX_WAKE can delay anyone.
+ */
+#include "internal.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SAFETY_PERIOD_S 1
+
+int uipc_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int r;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	r = pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	return -r;
+}
+
+int uipc_mutex_lock(pthread_mutex_t *m, void (*repair)(void *), void *arg)
+{
+	int r = pthread_mutex_lock(m);
+
+	if (likely(r == 0))
+		return 0;
+	if (r == EOWNERDEAD) {
+		if (repair)
+			repair(arg);
+		pthread_mutex_consistent(m);
+		return 0;
+	}
+	/* ENOTRECOVERABLE: someone unlocked without repairing.  Cannot
+	 * happen through this library; a corrupt file can do it. */
+	return -EIO;
+}
+
+void uipc_mutex_unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+}
+
+int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
+		    const struct timespec *abs_mono)
+{
+	struct timespec t;
+	long r;
+
+	if (abs_mono) {
+		t = *abs_mono;
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_sec += SAFETY_PERIOD_S;
+	}
+	r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &t, NULL,
+		    FUTEX_BITSET_MATCH_ANY);
+	if (r == 0)
+		return 0;
+	switch (errno) {
+	case EINTR:
+		return -EINTR;
+	case ETIMEDOUT:
+		return abs_mono ? -ETIMEDOUT : 0;
+	default:		/* EAGAIN: the value had changed */
+		return 0;
+	}
+}
+
+void uipc_futex_wake(_Atomic uint32_t *word, int n)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+}

@@ -1,0 +1,1488 @@
+/*
+ * msg.c: System V message queues.
+ *
+ * Implementation notes
+ *
+ * What user space sees is ipc/msg.c's behaviour: a queue holds messages in
+ * send order; msgrcv takes the first of msgtyp (0: any; > 0: that type, or
+ * any other with MSG_EXCEPT; < 0: the lowest type not above |msgtyp|);
+ * MSG_COPY copies the n-th message and leaves it; a queue is full when
+ * cbytes + msgsz > qbytes or qnum + 1 > qbytes.  A sender finding a blocked
+ * receiver whose type matches hands the message straight to it (the
+ * kernel's pipelined_send): the message is never counted in qnum, and a
+ * receiver whose buffer is too small for it (without MSG_NOERROR) is woken
+ * with E2BIG.  Blocked callers are served in the order they blocked.
+ *
+ * Internals.  A queue is one file: struct uipc_msq (common header, counters,
+ * waiter records), then an arena of MSG_BLK-byte blocks.  A message is a
+ * chain of blocks: the first holds its header and the first bytes, the rest
+ * hold the remainder.  Block 0 is never used, so 0 means "none".
+ *
+ * Crash consistency.  The only canonical state is the singly linked list of
+ * messages from `head`, each message's reservation (rsv), and the waiter
+ * records; everything else (qnum, cbytes, tail, the free list, nrecv, nsend,
+ * nrsv) is derived and rebuilt by msg_repair() when a lock owner died.
+ * Every change to the list is a single store: a message is built whole in
+ * free blocks and linked by one store; a receiver copies the message out
+ * first and unlinks it with one store.  So a process killed at any
+ * instruction leaves either the old list or the new one: a message that a
+ * completed msgsnd accepted is never lost, and never delivered twice.
+ *
+ * Handing off.  A message handed to a receiver stays in the list with rsv
+ * naming the receiver's waiter record (and its ticket); other receivers
+ * skip it.  The receiver copies it out when it runs.  If the receiver died
+ * first, whoever notices (a receiver finding nothing but reserved messages,
+ * IPC_STAT, exit work, repair) puts the message back in play: unlike the
+ * kernel, where it would be gone with the receiver, it is not lost.
+ *
+ * Waiting.  A blocked caller fills a waiter record (kind, ticket for FIFO
+ * order, owner's process slot and generation, msgtyp and mode, size) and
+ * sleeps on the record's futex word; wakers set the word under the lock and
+ * call FUTEX_WAKE after unlocking.  When all MSG_WAITERS records are busy
+ * even after dead owners are reaped, further callers sleep on overflow_seq
+ * and retry from the start when anything changes.
+ *
+ * Locking: the queue's lock (o.lock) guards everything in the file.  No
+ * system call is made under it on the fast path.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MSG_BLK		256
+#define MSG_FIRST_DATA	(MSG_BLK - 32)
+#define MSG_CONT_DATA	(MSG_BLK - 4)
+#define MSG_WAITERS	128
+#define MSG_MAX_BLOCKS	0x7fffffffu
+
+/* Kernel constants reported by IPC_INFO (include/uapi/linux/msg.h). */
+#define K_MSGPOOL	(32000 * 16384 / 1024)
+#define K_MSGMAP	16384
+#define K_MSGTQL	16384
+#define K_MSGSSZ	16
+#define K_MSGSEG	0xffff
+
+#define SEARCH_ANY	1
+#define SEARCH_EQUAL	2
+#define SEARCH_NOTEQUAL	3
+#define SEARCH_LESSEQUAL 4
+#define SEARCH_NUMBER	5
+
+struct msg_first {
+	uint32_t next_msg;	/* next message in the queue, 0: last */
+	uint32_t next_blk;	/* rest of this message, 0: none */
+	int64_t type;
+	uint64_t size;
+	uint32_t rsv;		/* waiter index + 1 it is handed to, 0: none */
+	uint32_t rsv_ticket;	/* low bits of that waiter's ticket */
+	unsigned char data[MSG_FIRST_DATA];
+};
+_Static_assert(sizeof(struct msg_first) == MSG_BLK, "msg block layout");
+
+struct msg_cont {
+	uint32_t next_blk;
+	unsigned char data[MSG_CONT_DATA];
+};
+_Static_assert(sizeof(struct msg_cont) == MSG_BLK, "msg block layout");
+
+enum { W_FREE = 0, W_RECV = 1, W_SEND = 2 };
+/* A receiver's result: R_NONE while waiting; < 0 is -errno. */
+enum { R_NONE = 0, R_MSG = 1, R_RETRY = 2 };
+
+struct msg_waiter {
+	_Atomic uint32_t futex;	/* 0 asleep, 1 woken */
+	uint32_t kind;		/* W_* */
+	uint64_t ticket;	/* FIFO order */
+	uint32_t proc_slot, proc_gen;	/* owner */
+	int32_t pid;
+	int32_t mode;		/* receiver's SEARCH_* */
+	int64_t msgtyp;		/* receiver's type, after convert_mode */
+	uint64_t size;		/* receiver's r_maxsize, sender's msgsz */
+	int32_t result;		/* receiver's R_* or -errno */
+	uint32_t msg;		/* receiver's handed message */
+	uint64_t pad;
+};
+_Static_assert(sizeof(struct msg_waiter) == 64, "msg waiter layout");
+
+struct uipc_msq {
+	struct uipc_obj o;
+	int64_t stime, rtime;
+	uint64_t qbytes;
+	uint64_t cbytes, qnum;		/* derived */
+	int32_t lspid, lrpid;
+	uint32_t head;
+	uint32_t tail;			/* derived */
+	uint32_t free_head;		/* derived */
+	uint32_t nblocks;		/* blocks in the file, block 0 unused */
+	uint32_t nrecv, nsend, nrsv;	/* derived */
+	uint32_t pad;
+	uint64_t ticket;
+	_Atomic uint32_t overflow_seq;
+	uint32_t overflow_waiters;
+	struct msg_waiter w[MSG_WAITERS];
+};
+
+#define ARENA_OFF ((sizeof(struct uipc_msq) + 4095) & ~(size_t)4095)
+_Static_assert(sizeof(struct uipc_msq) <= 16384, "msq header layout");
+
+/* Worst case of blocks a queue of qbytes can need: qbytes messages of
+ * zero bytes, or fewer, bigger ones; see blocks_for(). */
+static uint64_t nblocks_for(uint64_t qbytes)
+{
+	uint64_t n = qbytes + qbytes / 112 + 2;
+
+	return n > MSG_MAX_BLOCKS ? MSG_MAX_BLOCKS : n;
+}
+
+static uint32_t blocks_for(uint64_t size)
+{
+	if (size <= MSG_FIRST_DATA)
+		return 1;
+	return 1 + (uint32_t)((size - MSG_FIRST_DATA + MSG_CONT_DATA - 1) /
+			      MSG_CONT_DATA);
+}
+
+/* A queue as one operation sees it: the header and how much is mapped. */
+struct q {
+	struct uipc_map *m;
+	struct uipc_msq *h;
+	uint32_t mapped;	/* blocks this mapping reaches */
+};
+
+static void *blk(struct q *q, uint32_t b)
+{
+	return (char *)q->h + ARENA_OFF + (size_t)b * MSG_BLK;
+}
+
+static struct msg_first *first(struct q *q, uint32_t b)
+{
+	return blk(q, b);
+}
+
+static int valid_blk(struct q *q, uint32_t b)
+{
+	return b != 0 && b < q->h->nblocks && b < q->mapped;
+}
+
+static void q_set(struct q *q, struct uipc_map *m)
+{
+	q->m = m;
+	q->h = m->base;
+	q->mapped = m->len > ARENA_OFF ?
+		(uint32_t)((m->len - ARENA_OFF) / MSG_BLK) : 0;
+}
+
+/* Wake-ups collected under the lock, made after unlocking. */
+struct wakeq {
+	int n;
+	_Atomic uint32_t *word[MSG_WAITERS + 1];
+};
+
+static void wake_rec(struct wakeq *wq, _Atomic uint32_t *word)
+{
+	atomic_store_explicit(word, 1, memory_order_release);
+	if (wq->n < (int)(sizeof(wq->word) / sizeof(wq->word[0])))
+		wq->word[wq->n++] = word;
+}
+
+static void wake_flush(struct wakeq *wq)
+{
+	for (int i = 0; i < wq->n; i++)
+		uipc_futex_wake(wq->word[i], 1);
+	wq->n = 0;
+}
+
+/* Everything may have changed for those sleeping on overflow_seq. */
+static void wake_overflow(struct q *q, struct wakeq *wq)
+{
+	if (q->h->overflow_waiters) {
+		atomic_fetch_add(&q->h->overflow_seq, 1);
+		if (wq->n < (int)(sizeof(wq->word) / sizeof(wq->word[0])))
+			wq->word[wq->n++] = &q->h->overflow_seq;
+	}
+}
+
+static void wake_flush_all(struct q *q, struct wakeq *wq)
+{
+	for (int i = 0; i < wq->n; i++)
+		uipc_futex_wake(wq->word[i],
+				wq->word[i] == &q->h->overflow_seq ? INT_MAX : 1);
+	wq->n = 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Blocks.
+ * ------------------------------------------------------------------- */
+
+/* Returns the n blocks of the chain at b to the free list. */
+static void free_blocks(struct q *q, uint32_t b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n && valid_blk(q, b); i++) {
+		uint32_t next = i == 0 ? first(q, b)->next_blk :
+			((struct msg_cont *)blk(q, b))->next_blk;
+
+		*(uint32_t *)blk(q, b) = q->h->free_head;
+		q->h->free_head = b;
+		b = next;
+	}
+}
+
+static void free_chain(struct q *q, uint32_t b, uint64_t size)
+{
+	free_blocks(q, b, blocks_for(size));
+}
+
+/* Takes the blocks for a message of `size`: returns the first, chained, or
+ * 0 with *err set. */
+static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
+{
+	uint32_t need = blocks_for(size), b0 = 0, prev = 0;
+
+	for (uint32_t i = 0; i < need; i++) {
+		uint32_t b = q->h->free_head;
+
+		if (!valid_blk(q, b)) {
+			/* Out of blocks (qbytes beyond what the arena can
+			 * hold) or a corrupt free list. */
+			*err = b == 0 ? -ENOMEM : -EIO;
+			free_blocks(q, b0, i);
+			return 0;
+		}
+		q->h->free_head = *(uint32_t *)blk(q, b);
+		if (i == 0) {
+			b0 = b;
+			first(q, b)->next_blk = 0;
+		} else if (i == 1) {
+			first(q, prev)->next_blk = b;
+		} else {
+			((struct msg_cont *)blk(q, prev))->next_blk = b;
+		}
+		if (i > 0)
+			((struct msg_cont *)blk(q, b))->next_blk = 0;
+		prev = b;
+	}
+	return b0;
+}
+
+/*
+ * Copies between user memory and the chain at b, under one fault guard.
+ * to_user: the message out to buf; else buf into the message.
+ */
+static int copy_chain(struct q *q, uint32_t b, void *buf, size_t n, int to_user)
+{
+	volatile uint32_t cur = b;
+	volatile size_t done = 0;
+	sigjmp_buf jb;
+
+	uipc_guard_ready();
+	if (sigsetjmp(jb, 0)) {
+		uipc_guard_jb = NULL;
+		return -EFAULT;
+	}
+	uipc_guard_jb = &jb;
+	while (done < n) {
+		unsigned char *data;
+		size_t chunk;
+		uint32_t next;
+
+		if (!valid_blk(q, cur)) {
+			uipc_guard_jb = NULL;
+			return -EIO;
+		}
+		if (done == 0) {
+			data = first(q, cur)->data;
+			chunk = MSG_FIRST_DATA;
+			next = first(q, cur)->next_blk;
+		} else {
+			data = ((struct msg_cont *)blk(q, cur))->data;
+			chunk = MSG_CONT_DATA;
+			next = ((struct msg_cont *)blk(q, cur))->next_blk;
+		}
+		if (chunk > n - done)
+			chunk = n - done;
+		if (to_user)
+			uipc_raw_copy((char *)buf + done, data, chunk);
+		else
+			uipc_raw_copy(data, (const char *)buf + done, chunk);
+		done += chunk;
+		cur = next;
+	}
+	uipc_guard_jb = NULL;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The list.
+ * ------------------------------------------------------------------- */
+
+static void link_tail(struct q *q, uint32_t b)
+{
+	first(q, b)->next_msg = 0;
+	atomic_thread_fence(memory_order_release);
+	if (q->h->tail)
+		first(q, q->h->tail)->next_msg = b;	/* the commit */
+	else
+		q->h->head = b;				/* the commit */
+	q->h->tail = b;
+}
+
+static void unlink_msg(struct q *q, uint32_t prev, uint32_t b)
+{
+	uint32_t next = first(q, b)->next_msg;
+
+	if (prev)
+		first(q, prev)->next_msg = next;	/* the commit */
+	else
+		q->h->head = next;
+	if (q->h->tail == b)
+		q->h->tail = prev;
+}
+
+static int testmsg(int64_t type, int64_t want, int mode)
+{
+	switch (mode) {
+	case SEARCH_ANY:
+	case SEARCH_NUMBER:
+		return 1;
+	case SEARCH_LESSEQUAL:
+		return type <= want;
+	case SEARCH_EQUAL:
+		return type == want;
+	case SEARCH_NOTEQUAL:
+		return type != want;
+	}
+	return 0;
+}
+
+/* The kernel's find_msg(): the first unreserved message that mode and
+ * msgtyp select.  Returns its block and its predecessor, 0 if none, or
+ * -EIO for a corrupt list. */
+static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
+{
+	uint32_t b = q->h->head, prev = 0, found = 0, found_prev = 0;
+	uint64_t count = 0, steps = 0;
+
+	while (b) {
+		struct msg_first *f;
+
+		if (!valid_blk(q, b) || ++steps > q->h->nblocks)
+			return -EIO;
+		f = first(q, b);
+		if (!f->rsv && testmsg(f->type, msgtyp, mode)) {
+			if (mode == SEARCH_LESSEQUAL && f->type != 1) {
+				msgtyp = f->type - 1;
+				found = b;
+				found_prev = prev;
+			} else if (mode == SEARCH_NUMBER) {
+				if ((uint64_t)msgtyp == count) {
+					*prevp = prev;
+					return b;
+				}
+			} else {
+				*prevp = prev;
+				return b;
+			}
+			count++;
+		}
+		prev = b;
+		b = f->next_msg;
+	}
+	*prevp = found_prev;
+	return found;
+}
+
+/* ---------------------------------------------------------------------
+ * Waiters.
+ * ------------------------------------------------------------------- */
+
+static int fits(struct q *q, uint64_t size)
+{
+	return size + q->h->cbytes <= q->h->qbytes &&
+	       1 + q->h->qnum <= q->h->qbytes;
+}
+
+/* The kernel's ss_wakeup(): wake the senders whose message now fits. */
+static void wake_senders(struct q *q, struct wakeq *wq)
+{
+	if (!q->h->nsend)
+		return;
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &q->h->w[i];
+
+		if (w->kind == W_SEND && !atomic_load(&w->futex) && fits(q, w->size))
+			wake_rec(wq, &w->futex);
+	}
+}
+
+static int by_ticket(const void *a, const void *b, void *arg)
+{
+	const struct msg_waiter *w = arg;
+	uint64_t ta = w[*(const int *)a].ticket, tb = w[*(const int *)b].ticket;
+
+	return ta < tb ? -1 : ta > tb;
+}
+
+/*
+ * The kernel's pipelined_send(), for the unreserved message at b: hand it
+ * to the first blocked receiver that wants it, waking with E2BIG those
+ * before it whose buffer is too small.  Returns 1 if handed.
+ */
+static int offer(struct q *q, uint32_t b, struct wakeq *wq)
+{
+	struct msg_first *f = first(q, b);
+	int cand[MSG_WAITERS], n = 0;
+
+	if (!q->h->nrecv)
+		return 0;
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &q->h->w[i];
+
+		if (w->kind == W_RECV && w->result == R_NONE &&
+		    testmsg(f->type, w->msgtyp, w->mode))
+			cand[n++] = i;
+	}
+	qsort_r(cand, (size_t)n, sizeof(int), by_ticket, q->h->w);
+	for (int k = 0; k < n; k++) {
+		struct msg_waiter *w = &q->h->w[cand[k]];
+
+		q->h->nrecv--;
+		if (w->size < f->size) {
+			w->result = -E2BIG;
+			wake_rec(wq, &w->futex);
+			continue;
+		}
+		f->rsv_ticket = (uint32_t)w->ticket;
+		f->rsv = (uint32_t)cand[k] + 1;
+		w->msg = b;
+		w->result = R_MSG;
+		q->h->qnum--;
+		q->h->cbytes -= f->size;
+		q->h->nrsv++;
+		q->h->lrpid = w->pid;
+		q->h->rtime = uipc_now();
+		wake_rec(wq, &w->futex);
+		return 1;
+	}
+	return 0;
+}
+
+/* Puts a message handed to a receiver that will not take it back in play. */
+static void unreserve(struct q *q, uint32_t b, struct wakeq *wq)
+{
+	struct msg_first *f = first(q, b);
+
+	f->rsv = 0;
+	q->h->nrsv--;
+	q->h->qnum++;
+	q->h->cbytes += f->size;
+	offer(q, b, wq);
+}
+
+/* Frees waiter record i, undoing what it stands for. */
+static void release(struct q *q, int i, struct wakeq *wq)
+{
+	struct msg_waiter *w = &q->h->w[i];
+
+	if (w->kind == W_RECV) {
+		if (w->result == R_MSG && valid_blk(q, w->msg) &&
+		    first(q, w->msg)->rsv == (uint32_t)i + 1)
+			unreserve(q, w->msg, wq);
+		else if (w->result == R_NONE)
+			q->h->nrecv--;
+	} else if (w->kind == W_SEND) {
+		q->h->nsend--;
+	}
+	w->kind = W_FREE;
+}
+
+/* Releases the records of dead processes; returns how many. */
+static int reap_waiters(struct q *q, struct uipc_nsh *h, struct wakeq *wq)
+{
+	int n = 0;
+
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &q->h->w[i];
+
+		if (w->kind != W_FREE &&
+		    !uipc_proc_alive(h, w->proc_slot, w->proc_gen)) {
+			release(q, i, wq);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* A free waiter record, reaping dead owners if none; -1 if none at all. */
+static int waiter_alloc(struct q *q, struct uipc_nsh *h, struct wakeq *wq)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < MSG_WAITERS; i++)
+			if (q->h->w[i].kind == W_FREE)
+				return i;
+		if (pass == 0 && !reap_waiters(q, h, wq))
+			break;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------------
+ * Repair: the lock's last owner died.  Rebuild what is derived.
+ * ------------------------------------------------------------------- */
+
+static void msg_repair(void *obj)
+{
+	struct uipc_msq *h = obj;
+	struct q q = { .m = NULL, .h = h };
+	uint32_t *prevp = &h->head, b, last = 0, nb;
+	unsigned char *seen;
+	struct wakeq wq = { 0 };
+
+	/* The mapping reaches at least nblocks: it was checked on entry. */
+	q.mapped = h->nblocks;
+	nb = h->nblocks;
+	seen = calloc(nb / 8 + 1, 1);
+	h->qnum = h->cbytes = 0;
+	h->nrsv = h->nrecv = h->nsend = 0;
+
+	for (b = *prevp; b; b = *prevp) {
+		struct msg_first *f;
+		uint32_t c, n;
+		int ok = valid_blk(&q, b) && !(seen && (seen[b / 8] & (1 << (b % 8))));
+
+		if (ok) {
+			f = first(&q, b);
+			n = blocks_for(f->size);
+			c = b;
+			for (uint32_t i = 0; i < n && ok; i++) {
+				if (!valid_blk(&q, c)) {
+					ok = 0;
+					break;
+				}
+				if (seen)
+					seen[c / 8] |= (unsigned char)(1 << (c % 8));
+				c = i == 0 ? f->next_blk :
+					((struct msg_cont *)blk(&q, c))->next_blk;
+			}
+		}
+		if (!ok) {	/* corrupt beyond a crash: cut the list here */
+			*prevp = 0;
+			break;
+		}
+		f = first(&q, b);
+		if (f->rsv) {
+			struct msg_waiter *w = f->rsv <= MSG_WAITERS ?
+				&h->w[f->rsv - 1] : NULL;
+
+			if (!w || w->kind != W_RECV || w->result != R_MSG ||
+			    w->msg != b || (uint32_t)w->ticket != f->rsv_ticket)
+				f->rsv = 0;
+		}
+		if (f->rsv) {
+			h->nrsv++;
+		} else {
+			h->qnum++;
+			h->cbytes += f->size;
+		}
+		last = b;
+		prevp = &f->next_msg;
+	}
+	h->tail = last;
+
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &h->w[i];
+
+		if (w->kind == W_RECV) {
+			if (w->result == R_MSG &&
+			    (!valid_blk(&q, w->msg) ||
+			     first(&q, w->msg)->rsv != (uint32_t)i + 1))
+				w->result = R_NONE;
+			if (w->result == R_NONE)
+				h->nrecv++;
+		} else if (w->kind == W_SEND) {
+			h->nsend++;
+		} else if (w->kind != W_FREE) {
+			w->kind = W_FREE;
+		}
+		if (w->kind != W_FREE)
+			wake_rec(&wq, &w->futex);
+	}
+
+	h->free_head = 0;
+	for (b = nb; b-- > 1;) {
+		if (seen && (seen[b / 8] & (1 << (b % 8))))
+			continue;
+		if (!seen)
+			break;	/* no memory to tell: leak rather than corrupt */
+		*(uint32_t *)blk(&q, b) = h->free_head;
+		h->free_head = b;
+	}
+	free(seen);
+	atomic_fetch_add(&h->overflow_seq, 1);
+	uipc_futex_wake(&h->overflow_seq, INT_MAX);
+	wake_flush(&wq);
+}
+
+static int msg_validate(const void *obj, size_t len)
+{
+	const struct uipc_msq *h = obj;
+
+	if (len < ARENA_OFF || h->nblocks < 2 ||
+	    (len - ARENA_OFF) / MSG_BLK < h->nblocks)
+		return -EIO;
+	return 0;
+}
+
+const struct uipc_kind_ops uipc_msg_ops = {
+	.hdr_size = sizeof(struct uipc_msq),
+	.repair = msg_repair,
+	.validate = msg_validate,
+};
+
+/* ---------------------------------------------------------------------
+ * Locking a queue for an operation.
+ * ------------------------------------------------------------------- */
+
+/* Takes the queue's lock, first making sure this process maps every block
+ * (another process may have grown the file). */
+static int q_lock(struct q *q)
+{
+	int r;
+
+	for (;;) {
+		r = uipc_obj_lock(q->m);
+		if (r < 0)
+			return r;
+		if (likely(q->h->nblocks <= q->mapped))
+			return 0;
+		uipc_obj_unlock(q->m);
+		r = uipc_map_refresh(&q->m);
+		if (r < 0) {
+			q->m = NULL;
+			return r;
+		}
+		q_set(q, q->m);
+	}
+}
+
+static void q_unlock(struct q *q, struct wakeq *wq)
+{
+	uipc_obj_unlock(q->m);
+	wake_flush_all(q, wq);
+}
+
+static int q_get(int id, struct q *q)
+{
+	struct uipc_map *m;
+	int r = uipc_obj_get(UIPC_MSG, id, &m);
+
+	if (r < 0)
+		return r;
+	q_set(q, m);
+	return 0;
+}
+
+static void q_put(struct q *q)
+{
+	if (q->m)
+		uipc_map_put(q->m);
+}
+
+static int removed(struct q *q)
+{
+	return atomic_load(&q->h->o.state) != OBJ_LIVE;
+}
+
+/*
+ * Sleeps on waiter record i (or on overflow_seq when i < 0, having seen
+ * `seq`) with the queue unlocked; relocks.  Returns 0 or -EINTR, or the
+ * error of relocking.
+ */
+static int q_sleep(struct q *q, int i, uint32_t seq, struct wakeq *wq)
+{
+	_Atomic uint32_t *word = i >= 0 ? &q->h->w[i].futex : &q->h->overflow_seq;
+	uint32_t val = i >= 0 ? 0 : seq;
+	int r;
+
+	if (i >= 0)	/* a wake that mattered has been looked at */
+		atomic_store(word, 0);
+	q_unlock(q, wq);
+	r = uipc_futex_wait(word, val, NULL);
+	return q_lock(q) < 0 ? -EIO : r;
+}
+
+static int new_waiter(struct q *q, struct uipc_self *self, struct wakeq *wq,
+		      int kind, uint64_t size)
+{
+	struct uipc_nsh *h;
+	int r = 0, i;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	i = waiter_alloc(q, h, wq);
+	if (i < 0)
+		return -ENOSPC;
+	memset(&q->h->w[i], 0, sizeof(q->h->w[i]));
+	q->h->w[i].kind = (uint32_t)kind;
+	q->h->w[i].ticket = ++q->h->ticket;
+	q->h->w[i].proc_slot = self->slot;
+	q->h->w[i].proc_gen = self->gen;
+	q->h->w[i].pid = self->pid;
+	q->h->w[i].size = size;
+	if (kind == W_SEND)
+		q->h->nsend++;
+	else
+		q->h->nrecv++;
+	return i;
+}
+
+/* Registers the caller (before it may block), outside the queue's lock
+ * since registering may do another process's exit work. */
+static int ensure_self(struct uipc_self *self, int *have)
+{
+	int r;
+
+	if (*have)
+		return 0;
+	r = uipc_proc_self(self);
+	if (r == 0) {
+		*have = 1;
+		uipc_proc_note(UIPC_USE_MSGWAIT);
+		uipc_cred_refresh();
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * msgget
+ * ------------------------------------------------------------------- */
+
+static int msq_init(void *obj, void *arg)
+{
+	struct uipc_msq *h = obj;
+	uint64_t qbytes = *(uint64_t *)arg;
+	struct q q = { .h = h };
+
+	h->qbytes = qbytes;
+	h->nblocks = (uint32_t)nblocks_for(qbytes);
+	q.mapped = h->nblocks;
+	for (uint32_t b = h->nblocks; b-- > 1;) {
+		*(uint32_t *)blk(&q, b) = h->free_head;
+		h->free_head = b;
+	}
+	return 0;
+}
+
+int uipc_msgget(key_t key, int msgflg)
+{
+	struct uipc_nsh *h;
+	struct uipc_new n;
+	uint64_t qbytes;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return (int)uipc_ret(r);
+	qbytes = (uint64_t)uipc_limit(h, UL_MSGMNB);
+	memset(&n, 0, sizeof(n));
+	n.kind = UIPC_MSG;
+	n.key = key;
+	n.flg = msgflg;
+	n.file_size = ARENA_OFF + (size_t)nblocks_for(qbytes) * MSG_BLK;
+	n.init = msq_init;
+	n.arg = &qbytes;
+	return (int)uipc_ret(uipc_ipcget(&n));
+}
+
+/* ---------------------------------------------------------------------
+ * msgsnd
+ * ------------------------------------------------------------------- */
+
+static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	const char *text = (const char *)msgp + sizeof(long);
+	struct uipc_self self;
+	struct wakeq wq = { 0 };
+	struct uipc_nsh *h;
+	int have_self = 0;
+	struct q q;
+	long mtype;
+	uint32_t b;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	r = uipc_copy_from_user(&mtype, msgp, sizeof(mtype));
+	if (r < 0)
+		return r;
+	if (msgsz > (uint64_t)uipc_limit(h, UL_MSGMAX) || (long)msgsz < 0 ||
+	    msqid < 0)
+		return -EINVAL;
+	if (mtype < 1)
+		return -EINVAL;
+	r = uipc_probe_read(text, msgsz);
+	if (r < 0)
+		return r;
+	r = q_get(msqid, &q);
+	if (r < 0)
+		return r;
+	r = q_lock(&q);
+	if (r < 0)
+		goto out_put;
+
+	for (;;) {
+		int i;
+
+		r = uipc_map_perm(q.m, S_IWUGO);
+		if (r < 0)
+			goto out_unlock;
+		if (removed(&q)) {
+			r = -EIDRM;
+			goto out_unlock;
+		}
+		if (fits(&q, msgsz))
+			break;
+		r = -EAGAIN;
+		if (msgflg & IPC_NOWAIT)
+			goto out_unlock;
+		if (!have_self) {
+			q_unlock(&q, &wq);
+			r = ensure_self(&self, &have_self);
+			if (r < 0 || (r = q_lock(&q)) < 0)
+				goto out_put;
+			continue;
+		}
+		i = new_waiter(&q, &self, &wq, W_SEND, msgsz);
+		if (i == -ENOSPC) {
+			uint32_t seq = atomic_load(&q.h->overflow_seq);
+
+			q.h->overflow_waiters++;
+			r = q_sleep(&q, -1, seq, &wq);
+			if (r == -EIO)
+				goto out_put;
+			q.h->overflow_waiters--;
+		} else if (i < 0) {
+			r = i;
+			goto out_unlock;
+		} else {
+			do {
+				r = q_sleep(&q, i, 0, &wq);
+				if (r == -EIO)
+					goto out_put;
+			} while (r == 0 && !atomic_load(&q.h->w[i].futex) &&
+				 !removed(&q));
+			release(&q, i, &wq);
+		}
+		if (removed(&q)) {
+			r = -EIDRM;
+			goto out_unlock;
+		}
+		if (r == -EINTR)
+			goto out_unlock;
+	}
+
+	b = alloc_chain(&q, msgsz, &r);
+	if (!b)
+		goto out_unlock;
+	r = copy_chain(&q, b, (void *)text, msgsz, 0);
+	if (r < 0) {
+		free_chain(&q, b, msgsz);
+		goto out_unlock;
+	}
+	first(&q, b)->type = mtype;
+	first(&q, b)->size = msgsz;
+	first(&q, b)->rsv = 0;
+	q.h->lspid = getpid();
+	q.h->stime = uipc_now();
+	link_tail(&q, b);
+	q.h->qnum++;
+	q.h->cbytes += msgsz;
+	offer(&q, b, &wq);
+	wake_overflow(&q, &wq);
+	r = 0;
+out_unlock:
+	q_unlock(&q, &wq);
+out_put:
+	q_put(&q);
+	return r;
+}
+
+int uipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+{
+	return (int)uipc_ret(do_msgsnd(msqid, msgp, msgsz, msgflg));
+}
+
+/* ---------------------------------------------------------------------
+ * msgrcv
+ * ------------------------------------------------------------------- */
+
+static int convert_mode(long *msgtyp, int msgflg)
+{
+	if (msgflg & MSG_COPY)
+		return SEARCH_NUMBER;
+	if (*msgtyp == 0)
+		return SEARCH_ANY;
+	if (*msgtyp < 0) {
+		*msgtyp = *msgtyp == LONG_MIN ? LONG_MAX : -*msgtyp;
+		return SEARCH_LESSEQUAL;
+	}
+	return (msgflg & MSG_EXCEPT) ? SEARCH_NOTEQUAL : SEARCH_EQUAL;
+}
+
+/* Copies message b out to the caller: mtype, then min(size, bufsz) bytes.
+ * Returns the byte count or -EFAULT. */
+static long copy_out(struct q *q, uint32_t b, void *msgp, size_t bufsz)
+{
+	struct msg_first *f = first(q, b);
+	size_t n = f->size < bufsz ? f->size : bufsz;
+	long type = f->type;
+	int r;
+
+	r = uipc_copy_to_user(msgp, &type, sizeof(type));
+	if (r == 0)
+		r = copy_chain(q, b, (char *)msgp + sizeof(long), n, 1);
+	return r < 0 ? r : (long)n;
+}
+
+/* Removes message b (after prev) for good: it has been copied out. */
+static void consume(struct q *q, uint32_t prev, uint32_t b)
+{
+	uint64_t size = first(q, b)->size;
+
+	unlink_msg(q, prev, b);
+	free_chain(q, b, size);
+}
+
+/* Finds where b sits in the list: its predecessor, or -EIO. */
+static long prev_of(struct q *q, uint32_t b)
+{
+	uint32_t c = q->h->head, prev = 0;
+	uint64_t steps = 0;
+
+	while (c && c != b) {
+		if (!valid_blk(q, c) || ++steps > q->h->nblocks)
+			return -EIO;
+		prev = c;
+		c = first(q, c)->next_msg;
+	}
+	return c == b ? (long)prev : -EIO;
+}
+
+/* The receiver in record i was handed message w->msg: take it. */
+static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
+			struct wakeq *wq)
+{
+	struct msg_waiter *w = &q->h->w[i];
+	uint32_t b = w->msg;
+	long r, prev;
+
+	prev = prev_of(q, b);
+	if (prev < 0) {
+		release(q, i, wq);
+		return prev;
+	}
+	r = copy_out(q, b, msgp, bufsz);
+	if (r < 0) {
+		release(q, i, wq);	/* back in play: not lost */
+		return r;
+	}
+	first(q, b)->rsv = 0;
+	q->h->nrsv--;
+	w->kind = W_FREE;
+	consume(q, (uint32_t)prev, b);
+	wake_senders(q, wq);
+	return r;
+}
+
+static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
+		      int msgflg)
+{
+	struct uipc_self self;
+	struct wakeq wq = { 0 };
+	struct uipc_nsh *h;
+	int have_self = 0, reaped = 0, mode;
+	uint32_t prev;
+	struct q q;
+	long r, b;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	if (!h)
+		return err;
+	if (msqid < 0 || (long)bufsz < 0)
+		return -EINVAL;
+	if (msgflg & MSG_COPY) {
+		if ((msgflg & MSG_EXCEPT) || !(msgflg & IPC_NOWAIT))
+			return -EINVAL;
+	}
+	mode = convert_mode(&msgtyp, msgflg);
+	r = q_get(msqid, &q);
+	if (r < 0)
+		return r;
+	r = q_lock(&q);
+	if (r < 0)
+		goto out_put;
+
+	for (;;) {
+		int i;
+
+		r = uipc_map_perm(q.m, S_IRUGO);
+		if (r < 0)
+			goto out_unlock;
+		if (removed(&q)) {
+			r = -EIDRM;
+			goto out_unlock;
+		}
+		b = find_msg(&q, msgtyp, mode, &prev);
+		if (b < 0) {
+			r = b;
+			goto out_unlock;
+		}
+		if (b > 0) {
+			uint64_t size = first(&q, (uint32_t)b)->size;
+
+			if (bufsz < size && !(msgflg & MSG_NOERROR)) {
+				r = -E2BIG;
+				goto out_unlock;
+			}
+			if (msgflg & MSG_COPY) {
+				/* The kernel copies into a buffer of
+				 * min(bufsz, msgmax) and refuses a bigger
+				 * message with EINVAL. */
+				uint64_t cap = (uint64_t)uipc_limit(h, UL_MSGMAX);
+
+				if (size > (bufsz < cap ? bufsz : cap)) {
+					r = -EINVAL;
+					goto out_unlock;
+				}
+				r = copy_out(&q, (uint32_t)b, msgp, bufsz);
+				goto out_unlock;
+			}
+			r = copy_out(&q, (uint32_t)b, msgp, bufsz);
+			if (r < 0)
+				goto out_unlock;	/* the message stays */
+			consume(&q, prev, (uint32_t)b);
+			q.h->qnum--;
+			q.h->cbytes -= size;
+			q.h->rtime = uipc_now();
+			q.h->lrpid = getpid();
+			wake_senders(&q, &wq);
+			wake_overflow(&q, &wq);
+			goto out_unlock;
+		}
+		if (msgflg & IPC_NOWAIT) {
+			r = -ENOMSG;
+			goto out_unlock;
+		}
+		if (q.h->nrsv && !reaped) {
+			/* Messages handed to receivers that died would
+			 * otherwise sit unseen: put them back in play. */
+			reap_waiters(&q, h, &wq);
+			reaped = 1;
+			continue;
+		}
+		if (!have_self) {
+			q_unlock(&q, &wq);
+			r = ensure_self(&self, &have_self);
+			if (r < 0 || (r = q_lock(&q)) < 0)
+				goto out_put;
+			continue;
+		}
+		i = new_waiter(&q, &self, &wq, W_RECV,
+			       (msgflg & MSG_NOERROR) ? (uint64_t)LONG_MAX : bufsz);
+		if (i == -ENOSPC) {
+			uint32_t seq = atomic_load(&q.h->overflow_seq);
+
+			q.h->overflow_waiters++;
+			r = q_sleep(&q, -1, seq, &wq);
+			if (r == -EIO)
+				goto out_put;
+			q.h->overflow_waiters--;
+			if (r == -EINTR)
+				goto out_unlock;
+			continue;
+		}
+		if (i < 0) {
+			r = i;
+			goto out_unlock;
+		}
+		q.h->w[i].msgtyp = msgtyp;
+		q.h->w[i].mode = mode;
+		for (;;) {
+			struct msg_waiter *w = &q.h->w[i];
+
+			r = q_sleep(&q, i, 0, &wq);
+			if (r == -EIO)
+				goto out_put;
+			w = &q.h->w[i];
+			if (w->result == R_MSG) {
+				r = take_handed(&q, i, msgp, bufsz, &wq);
+				goto out_unlock;
+			}
+			if (w->result < 0) {
+				r = w->result;
+				w->kind = W_FREE;
+				goto out_unlock;
+			}
+			if (w->result == R_RETRY || r == -EINTR || removed(&q))
+				break;
+		}
+		release(&q, i, &wq);
+		if (r == -EINTR)
+			goto out_unlock;
+		reaped = 0;
+	}
+out_unlock:
+	q_unlock(&q, &wq);
+out_put:
+	q_put(&q);
+	return r;
+}
+
+ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
+		    int msgflg)
+{
+	return (ssize_t)uipc_ret(do_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
+}
+
+/* ---------------------------------------------------------------------
+ * msgctl
+ * ------------------------------------------------------------------- */
+
+/* IPC_RMID: wake everyone blocked; they answer EIDRM. */
+static void msg_kill(void *obj)
+{
+	struct uipc_msq *h = obj;
+	struct wakeq wq = { 0 };
+
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &h->w[i];
+
+		if (w->kind == W_RECV && w->result == R_NONE) {
+			w->result = -EIDRM;
+			h->nrecv--;
+		}
+		if (w->kind != W_FREE)
+			wake_rec(&wq, &w->futex);
+	}
+	atomic_fetch_add(&h->overflow_seq, 1);
+	uipc_futex_wake(&h->overflow_seq, INT_MAX);
+	wake_flush(&wq);
+}
+
+static void fill_ds(struct q *q, struct msqid_ds *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	uipc_fill_perm(&q->h->o, &ds->msg_perm);
+	ds->msg_stime = q->h->stime;
+	ds->msg_rtime = q->h->rtime;
+	ds->msg_ctime = q->h->o.ctime;
+	ds->__msg_cbytes = q->h->cbytes;
+	ds->msg_qnum = q->h->qnum;
+	ds->msg_qbytes = q->h->qbytes;
+	ds->msg_lspid = q->h->lspid;
+	ds->msg_lrpid = q->h->lrpid;
+}
+
+static long msgctl_stat(struct q *q, int cmd, struct msqid_ds *buf)
+{
+	struct msqid_ds ds;
+	struct wakeq wq = { 0 };
+	struct uipc_nsh *h;
+	int err = 0;
+	long r;
+
+	r = q_lock(q);
+	if (r < 0)
+		return r;
+	if (cmd != MSG_STAT_ANY) {
+		r = uipc_ipcperms(&q->h->o, S_IRUGO);
+		if (r < 0)
+			goto out_unlock;
+	}
+	if (q->h->nrsv && (h = uipc_ns_get(&err)))
+		reap_waiters(q, h, &wq);
+	fill_ds(q, &ds);
+	r = cmd == IPC_STAT ? 0 : q->h->o.id;
+out_unlock:
+	q_unlock(q, &wq);
+	if (r >= 0 && uipc_copy_to_user(buf, &ds, sizeof(ds)) < 0)
+		r = -EFAULT;
+	return r;
+}
+
+/* Grows the arena so that qbytes of messages fit.  Queue locked. */
+static int grow(struct q *q, uint64_t qbytes)
+{
+	struct uipc_nsh *h;
+	uint64_t want = nblocks_for(qbytes);
+	char name[64];
+	int fd, r = 0;
+
+	if (want <= q->h->nblocks)
+		return 0;
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	snprintf(name, sizeof(name), "msg.%d", q->h->o.id);
+	fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)(ARENA_OFF + want * MSG_BLK)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static long msgctl_set(struct q *q, struct msqid_ds *ds)
+{
+	struct wakeq wq = { 0 };
+	struct uipc_nsh *h;
+	uint64_t old_nb;
+	int err = 0;
+	long r;
+
+	h = uipc_ns_get(&err);
+	if (!h)
+		return err;
+	r = q_lock(q);
+	if (r < 0)
+		return r;
+	r = uipc_check_owner(&q->h->o);
+	if (r < 0)
+		goto out_unlock;
+	if (ds->msg_qbytes > (uint64_t)uipc_limit(h, UL_MSGMNB) &&
+	    !uipc_cred.cap_sys_resource) {
+		r = -EPERM;
+		goto out_unlock;
+	}
+	r = grow(q, ds->msg_qbytes);
+	if (r < 0)
+		goto out_unlock;
+	old_nb = q->h->nblocks;
+	if (nblocks_for(ds->msg_qbytes) > old_nb) {
+		/* Map the grown file, then give the new blocks out. */
+		uipc_obj_unlock(q->m);
+		r = uipc_map_refresh(&q->m);
+		if (r < 0) {
+			q->m = NULL;
+			return r;
+		}
+		q_set(q, q->m);
+		r = uipc_obj_lock(q->m);
+		if (r < 0)
+			return r;
+		for (uint64_t b = q->mapped; b-- > q->h->nblocks;) {
+			*(uint32_t *)blk(q, (uint32_t)b) = q->h->free_head;
+			q->h->free_head = (uint32_t)b;
+		}
+		if (q->mapped > q->h->nblocks)
+			q->h->nblocks = q->mapped;
+	}
+	q->h->qbytes = ds->msg_qbytes;
+	q->h->o.uid = ds->msg_perm.uid;
+	q->h->o.gid = ds->msg_perm.gid;
+	q->h->o.mode = (q->h->o.mode & ~0777u) | (ds->msg_perm.mode & 0777u);
+	q->h->o.ctime = uipc_now();
+	atomic_fetch_add(&q->h->o.perm_seq, 1);
+	/* Blocked receivers may have lost permission: they look again.
+	 * Blocked senders may fit in a larger queue. */
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &q->h->w[i];
+
+		if (w->kind == W_RECV && w->result == R_NONE) {
+			w->result = R_RETRY;
+			q->h->nrecv--;
+			wake_rec(&wq, &w->futex);
+		}
+	}
+	wake_senders(q, &wq);
+	wake_overflow(q, &wq);
+	/* Keep the file's own mode in step (best effort: only its owner or
+	 * a privileged caller may). */
+	{
+		char name[64];
+		mode_t fm = 0600 | ((q->h->o.mode & 060) ? 060 : 0) |
+			    ((q->h->o.mode & 06) ? 06 : 0);
+
+		snprintf(name, sizeof(name), "msg.%d", q->h->o.id);
+		fchmodat(h->dirfd, name, fm, 0);
+		if (uipc_cred.euid == 0)
+			fchownat(h->dirfd, name, q->h->o.uid, q->h->o.gid, 0);
+	}
+	r = 0;
+out_unlock:
+	q_unlock(q, &wq);
+	return r;
+}
+
+static long msgctl_info(int cmd, struct msginfo *buf)
+{
+	struct msginfo mi;
+	struct uipc_nsh *h;
+	int r = 0, max, in_use = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	memset(&mi, 0, sizeof(mi));
+	mi.msgmni = (int)uipc_limit(h, UL_MSGMNI);
+	mi.msgmax = (int)uipc_limit(h, UL_MSGMAX);
+	mi.msgmnb = (int)uipc_limit(h, UL_MSGMNB);
+	mi.msgssz = K_MSGSSZ;
+	mi.msgseg = K_MSGSEG;
+	max = uipc_max_idx(UIPC_MSG, &in_use);
+	if (cmd == MSG_INFO) {
+		int64_t hdrs = 0, bytes = 0;
+
+		for (int i = 0; i <= max; i++) {
+			struct uipc_map *m;
+
+			if (uipc_obj_get_by_index(UIPC_MSG, i, &m) < 0)
+				continue;
+			hdrs += (int64_t)((struct uipc_msq *)m->base)->qnum;
+			bytes += (int64_t)((struct uipc_msq *)m->base)->cbytes;
+			uipc_map_put(m);
+		}
+		mi.msgpool = in_use;
+		mi.msgmap = (int)hdrs;
+		mi.msgtql = (int)bytes;
+	} else {
+		mi.msgmap = K_MSGMAP;
+		mi.msgpool = K_MSGPOOL;
+		mi.msgtql = K_MSGTQL;
+	}
+	if (uipc_copy_to_user(buf, &mi, sizeof(mi)) < 0)
+		return -EFAULT;
+	return max < 0 ? 0 : max;
+}
+
+static long do_msgctl(int msqid, int cmd, struct msqid_ds *buf)
+{
+	struct msqid_ds ds;
+	struct q q;
+	long r;
+
+	if (msqid < 0 || cmd < 0)
+		return -EINVAL;
+	switch (cmd) {
+	case IPC_INFO:
+	case MSG_INFO:
+		return msgctl_info(cmd, (struct msginfo *)buf);
+	case MSG_STAT:
+	case MSG_STAT_ANY:
+	case IPC_STAT:
+		uipc_cred_refresh();
+		if (cmd == IPC_STAT) {
+			r = q_get(msqid, &q);
+		} else {
+			struct uipc_map *m;
+
+			r = uipc_obj_get_by_index(UIPC_MSG, msqid, &m);
+			if (r == 0)
+				q_set(&q, m);
+		}
+		if (r < 0)
+			return r;
+		r = msgctl_stat(&q, cmd, buf);
+		q_put(&q);
+		return r;
+	case IPC_SET:
+		if (uipc_copy_from_user(&ds, buf, sizeof(ds)) < 0)
+			return -EFAULT;
+		uipc_cred_refresh();
+		r = q_get(msqid, &q);
+		if (r < 0)
+			return r;
+		r = msgctl_set(&q, &ds);
+		q_put(&q);
+		return r;
+	case IPC_RMID:
+		uipc_cred_refresh();
+		return uipc_rmid(UIPC_MSG, msqid, msg_kill);
+	default:
+		return -EINVAL;
+	}
+}
+
+int uipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
+{
+	return (int)uipc_ret(do_msgctl(msqid, cmd, buf));
+}
+
+/* ---------------------------------------------------------------------
+ * Exit work and the tool.
+ * ------------------------------------------------------------------- */
+
+void uipc_msg_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
+{
+	int max = uipc_max_idx(UIPC_MSG, NULL);
+
+	for (int idx = 0; idx <= max; idx++) {
+		struct uipc_map *m;
+		struct wakeq wq = { 0 };
+		struct q q;
+
+		if (uipc_obj_get_by_index(UIPC_MSG, idx, &m) < 0)
+			continue;
+		q_set(&q, m);
+		if (q_lock(&q) == 0) {
+			for (int i = 0; i < MSG_WAITERS; i++) {
+				struct msg_waiter *w = &q.h->w[i];
+
+				if (w->kind != W_FREE && w->proc_slot == slot &&
+				    w->proc_gen == gen)
+					release(&q, i, &wq);
+			}
+			q_unlock(&q, &wq);
+		}
+		q_put(&q);
+	}
+	(void)h;
+}
+
+int uipc_msg_snapshot(int id, struct uipc_msg_info *out)
+{
+	struct wakeq wq = { 0 };
+	struct uipc_nsh *h;
+	struct q q;
+	int r;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	r = q_get(id, &q);
+	if (r < 0)
+		return r;
+	r = q_lock(&q);
+	if (r < 0) {
+		q_put(&q);
+		return r;
+	}
+	reap_waiters(&q, h, &wq);
+	memset(out, 0, sizeof(*out));
+	fill_ds(&q, &out->ds);
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &q.h->w[i];
+
+		if (w->kind == W_RECV && w->result == R_NONE) {
+			if (out->nrecv < 8)
+				out->recv_pid[out->nrecv] = w->pid;
+			out->nrecv++;
+		} else if (w->kind == W_SEND) {
+			if (out->nsend < 8)
+				out->send_pid[out->nsend] = w->pid;
+			out->nsend++;
+		}
+	}
+	q_unlock(&q, &wq);
+	q_put(&q);
+	return 0;
+}

@@ -1,0 +1,787 @@
+/*
+ * store.c: the namespace directory, ids and keys, object files, and the
+ * per-process cache of their mappings.
+ *
+ * Implementation notes
+ *
+ * What user space sees: a namespace is a directory (UIPC_NS, default
+ * /dev/shm/uipc).  In it, "ns" holds the limits, the id table and the
+ * process table; each object is a file "<kind>.<id>" (msg.0, msg.32768 ...)
+ * and each object with a key also has a symlink "<kind>.k.<key in hex>"
+ * naming its file.  `ls -l` shows who owns what; the file's mode gives
+ * read-write to each class (owner, group, other) that the object's mode
+ * grants anything, so the kernel itself keeps out those with no access.
+ *
+ * Ids are the kernel's: seq * 32768 + index, the index cycling upwards
+ * from the last one given out and seq advancing each time it wraps, so a
+ * stale id does not reach a new object for a long time.
+ *
+ * Creation and removal happen under the namespace lock.  An object is
+ * built whole in a temporary file and published by link() under its id
+ * name (the commit point: from then on it is found by id), then its key
+ * symlink is made and the id table updated.  Removal first marks the
+ * header OBJ_REMOVED (the commit point: every process holding a mapping
+ * sees it), then unlinks the names.  If a process dies between the steps,
+ * the next holder of the namespace lock runs ns_repair(), which reconciles
+ * the id table, the names and the files by scanning the directory.
+ *
+ * The cache: per kind, an array indexed by the id's index holds the mapping
+ * last used for it.  The fast path is one load, a reference count taken and
+ * a check of the id and the header's state; no system call.  Mappings
+ * replaced in or dropped from the cache are unmapped when their last user
+ * leaves; their small descriptors are never freed, so a thread racing with
+ * the replacement never touches freed memory.
+ *
+ * Locking: the namespace lock guards ids[], the names in the directory and
+ * the creation of files; cache_lock (process-local) guards installing and
+ * retiring cache entries.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
+	[UL_MSGMAX] = { "msgmax", 8192, 0, INT_MAX, 1 },
+	[UL_MSGMNB] = { "msgmnb", 16384, 0, INT_MAX, 1 },
+	[UL_MSGMNI] = { "msgmni", 32000, 0, UIPC_IPCMNI, 1 },
+	[UL_SEMMSL] = { "semmsl", 32000, 1, 65536, 0 },
+	[UL_SEMMNS] = { "semmns", 1024000000, 1, INT_MAX, 0 },
+	[UL_SEMOPM] = { "semopm", 500, 1, 65536, 0 },
+	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 0 },
+	[UL_SHMMAX] = { "shmmax", (int64_t)(ULONG_MAX - (1UL << 24)) >> 1, 1,
+			INT64_MAX, 0 },
+	[UL_SHMALL] = { "shmall", (int64_t)(ULONG_MAX - (1UL << 24)) >> 1, 1,
+			INT64_MAX, 0 },
+	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 0 },
+};
+
+const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {
+	[UIPC_MSG] = &uipc_msg_ops,
+};
+
+static struct uipc_nsh g_ns;
+static _Atomic int g_ns_ready;
+static pthread_mutex_t g_ns_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void atfork_child(void)
+{
+	uipc_proc_forget();
+	uipc_cred_refresh();
+}
+
+static int ns_init_file(int fd)
+{
+	struct uipc_ns *ns;
+	int r;
+
+	if (ftruncate(fd, sizeof(struct uipc_ns)) < 0)
+		return -errno;
+	ns = mmap(NULL, sizeof(*ns), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ns == MAP_FAILED)
+		return -errno;
+	ns->layout = UIPC_LAYOUT;
+	ns->size = sizeof(*ns);
+	r = uipc_mutex_init(&ns->lock);
+	for (int i = 0; i < UL_NLIMITS; i++)
+		ns->limit[i] = uipc_limit_defs[i].def;
+	for (int k = 0; k < UIPC_NKINDS; k++)
+		ns->ids[k].last_idx = -1;
+	ns->magic = UIPC_NS_MAGIC;
+	munmap(ns, sizeof(*ns));
+	return r;
+}
+
+/* Opens "ns" in dirfd, creating it atomically if it is not there. */
+static int ns_open_file(int dirfd)
+{
+	char tmp[64];
+	int fd, r;
+
+	for (int tries = 0; tries < 100; tries++) {
+		fd = openat(dirfd, "ns", O_RDWR | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			return fd >= 0 ? fd : -errno;
+		snprintf(tmp, sizeof(tmp), "tmp.ns.%d.%d", (int)getpid(), tries);
+		fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return -errno;
+		fchmod(fd, 0666);
+		r = ns_init_file(fd);
+		if (r == 0 && linkat(dirfd, tmp, dirfd, "ns", 0) < 0 &&
+		    errno != EEXIST)
+			r = -errno;
+		unlinkat(dirfd, tmp, 0);
+		close(fd);
+		if (r < 0)
+			return r;
+	}
+	return -EIO;
+}
+
+static int ns_open(struct uipc_nsh *h)
+{
+	const char *path = getenv("UIPC_NS");
+	struct stat st;
+	int r;
+
+	if (!path || !*path)
+		path = UIPC_DEFAULT_NS;
+	if (strlen(path) >= sizeof(h->path))
+		return -ENAMETOOLONG;
+	strcpy(h->path, path);
+	/* Shared like /tmp: anyone may create, only owners may remove. */
+	if (mkdir(path, 01777) == 0)
+		chmod(path, 01777);
+	h->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h->dirfd < 0)
+		return -errno;
+	r = ns_open_file(h->dirfd);
+	if (r < 0)
+		goto out_dir;
+	h->nsfd = r;
+	r = -EIO;
+	if (fstat(h->nsfd, &st) < 0 || st.st_size < (off_t)sizeof(struct uipc_ns))
+		goto out_file;
+	h->ns = mmap(NULL, sizeof(struct uipc_ns), PROT_READ | PROT_WRITE,
+		     MAP_SHARED, h->nsfd, 0);
+	if (h->ns == MAP_FAILED) {
+		r = -errno;
+		goto out_file;
+	}
+	if (h->ns->magic != UIPC_NS_MAGIC || h->ns->layout != UIPC_LAYOUT ||
+	    h->ns->size != sizeof(struct uipc_ns)) {
+		munmap(h->ns, sizeof(struct uipc_ns));
+		r = -EIO;
+		goto out_file;
+	}
+	return 0;
+out_file:
+	close(h->nsfd);
+out_dir:
+	close(h->dirfd);
+	return r;
+}
+
+struct uipc_nsh *uipc_ns_get(int *err)
+{
+	int r = 0;
+
+	if (likely(atomic_load_explicit(&g_ns_ready, memory_order_acquire)))
+		return &g_ns;
+	pthread_mutex_lock(&g_ns_lock);
+	if (!atomic_load(&g_ns_ready)) {
+		r = ns_open(&g_ns);
+		if (r == 0) {
+			uipc_cred_refresh();
+			pthread_atfork(NULL, NULL, atfork_child);
+			atomic_store_explicit(&g_ns_ready, 1, memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(&g_ns_lock);
+	if (r < 0) {
+		*err = r;
+		return NULL;
+	}
+	return &g_ns;
+}
+
+int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l)
+{
+	return h->ns->limit[l];
+}
+
+/* ------------------------------------------------------------------ */
+
+static void obj_name(char *buf, size_t n, int kind, int id)
+{
+	snprintf(buf, n, "%s.%d", uipc_kind_name[kind], id);
+}
+
+static void key_name(char *buf, size_t n, int kind, key_t key)
+{
+	snprintf(buf, n, "%s.k.%08x", uipc_kind_name[kind], (unsigned)key);
+}
+
+/* Reads an object file's common header without mapping it. */
+static int read_hdr(int dirfd, const char *name, struct uipc_obj *o)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, o, sizeof(*o), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(*o) || o->magic != UIPC_OBJ_MAGIC ||
+	    o->layout != UIPC_LAYOUT || o->kind >= UIPC_NKINDS)
+		return -EIO;
+	return 0;
+}
+
+static int parse_obj_name(const char *name, int *kind, int *id)
+{
+	for (int k = 0; k < UIPC_NKINDS; k++) {
+		size_t l = strlen(uipc_kind_name[k]);
+		char *end;
+		long v;
+
+		if (strncmp(name, uipc_kind_name[k], l) || name[l] != '.')
+			continue;
+		if (name[l + 1] < '0' || name[l + 1] > '9')
+			return 0;
+		v = strtol(name + l + 1, &end, 10);
+		if (*end || v < 0 || v > INT_MAX)
+			return 0;
+		*kind = k;
+		*id = (int)v;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Called with the namespace lock after its last holder died: make the id
+ * table, the object files and the key links agree again.
+ */
+static void ns_repair(void *arg)
+{
+	struct uipc_nsh *h = arg;
+	struct uipc_ns *ns = h->ns;
+	char name[64], target[64];
+	struct dirent *de;
+	struct uipc_obj o;
+	struct stat st;
+	int kind, id, dfd;
+	DIR *d;
+
+	/* The table may name files that never got linked. */
+	for (kind = 0; kind < UIPC_NKINDS; kind++)
+		for (int i = 0; i < UIPC_IPCMNI; i++) {
+			if (!ns->ids[kind].slot[i])
+				continue;
+			obj_name(name, sizeof(name), kind,
+				 (int)ns->ids[kind].slot[i] - 1);
+			if (fstatat(h->dirfd, name, &st, 0) < 0)
+				ns->ids[kind].slot[i] = 0;
+		}
+
+	dfd = dup(h->dirfd);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		goto recount;
+	}
+	while ((de = readdir(d))) {
+		if (!strncmp(de->d_name, "tmp.", 4)) {
+			/* Only ever made under the lock we now hold. */
+			unlinkat(h->dirfd, de->d_name, 0);
+		} else if (parse_obj_name(de->d_name, &kind, &id)) {
+			uint32_t *slot = &ns->ids[kind].slot[id % UIPC_IPCMNI];
+
+			if (*slot == (uint32_t)id + 1)
+				continue;
+			if (*slot == 0 && read_hdr(h->dirfd, de->d_name, &o) == 0 &&
+			    o.id == id && o.kind == kind && o.state == OBJ_LIVE)
+				*slot = (uint32_t)id + 1;	/* roll forward */
+			else
+				unlinkat(h->dirfd, de->d_name, 0);
+		}
+	}
+	/* Key links whose object is gone, and keys that lost their link. */
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		ssize_t n;
+
+		if (!strstr(de->d_name, ".k."))
+			continue;
+		n = readlinkat(h->dirfd, de->d_name, target, sizeof(target) - 1);
+		if (n <= 0) {
+			unlinkat(h->dirfd, de->d_name, 0);
+			continue;
+		}
+		target[n] = 0;
+		if (!parse_obj_name(target, &kind, &id) ||
+		    ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1)
+			unlinkat(h->dirfd, de->d_name, 0);
+	}
+	closedir(d);
+	for (kind = 0; kind < UIPC_NKINDS; kind++)
+		for (int i = 0; i < UIPC_IPCMNI; i++) {
+			uint32_t s = ns->ids[kind].slot[i];
+
+			if (!s)
+				continue;
+			obj_name(target, sizeof(target), kind, (int)s - 1);
+			if (read_hdr(h->dirfd, target, &o) < 0 ||
+			    o.key == IPC_PRIVATE)
+				continue;
+			key_name(name, sizeof(name), kind, o.key);
+			symlinkat(target, h->dirfd, name);
+		}
+recount:
+	for (kind = 0; kind < UIPC_NKINDS; kind++) {
+		int n = 0;
+
+		for (int i = 0; i < UIPC_IPCMNI; i++)
+			n += !!ns->ids[kind].slot[i];
+		ns->ids[kind].in_use = n;
+	}
+}
+
+int uipc_ns_lock(struct uipc_nsh *h)
+{
+	return uipc_mutex_lock(&h->ns->lock, ns_repair, h);
+}
+
+void uipc_ns_unlock(struct uipc_nsh *h)
+{
+	uipc_mutex_unlock(&h->ns->lock);
+}
+
+/* ------------------------------------------------------------------ */
+
+static _Atomic(struct uipc_map *) *g_cache[UIPC_NKINDS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void map_unmap(struct uipc_map *m)
+{
+	if (!atomic_exchange(&m->unmapped, 1))
+		munmap(m->base, m->len);
+}
+
+void uipc_map_put(struct uipc_map *m)
+{
+	if (atomic_fetch_sub(&m->refs, 1) == 1 && atomic_load(&m->dead))
+		map_unmap(m);
+}
+
+/* Drops m from the cache (if it is still there); unmapped once unused. */
+static void map_retire(struct uipc_map *m)
+{
+	_Atomic(struct uipc_map *) *slot;
+	struct uipc_map *cur;
+
+	pthread_mutex_lock(&cache_lock);
+	slot = &g_cache[m->kind][m->id % UIPC_IPCMNI];
+	cur = m;
+	atomic_compare_exchange_strong(slot, &cur, NULL);
+	pthread_mutex_unlock(&cache_lock);
+	atomic_store(&m->dead, 1);
+	if (atomic_load(&m->refs) == 0)
+		map_unmap(m);
+}
+
+static int map_table(int kind)
+{
+	_Atomic(struct uipc_map *) *t;
+
+	if (g_cache[kind])
+		return 0;
+	t = calloc(UIPC_IPCMNI, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_lock(&cache_lock);
+	if (!g_cache[kind]) {
+		g_cache[kind] = t;
+		t = NULL;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	free(t);
+	return 0;
+}
+
+/* Maps object file `id` and checks its header.  -ENOENT if absent. */
+static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
+{
+	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
+	struct uipc_map *m;
+	struct uipc_obj *o;
+	struct stat st;
+	char name[64];
+	void *base;
+	int fd, r;
+
+	obj_name(name, sizeof(name), kind, id);
+	fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = -EIO;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)ops->hdr_size) {
+		close(fd);
+		return r;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED)
+		return -ENOMEM;
+	o = base;
+	if (o->magic != UIPC_OBJ_MAGIC || o->layout != UIPC_LAYOUT ||
+	    o->kind != kind || o->hdr_size != ops->hdr_size || o->id != id ||
+	    ops->validate(base, (size_t)st.st_size) < 0)
+		goto out_unmap;
+	m = calloc(1, sizeof(*m));
+	r = -ENOMEM;
+	if (!m)
+		goto out_unmap;
+	m->kind = kind;
+	m->id = id;
+	m->base = base;
+	m->len = (size_t)st.st_size;
+	atomic_store(&m->refs, 1);
+	*out = m;
+	return 0;
+out_unmap:
+	munmap(base, (size_t)st.st_size);
+	return r;
+}
+
+/* Opens `id` and installs it in the cache, replacing what was there. */
+static int obj_open(int kind, int id, struct uipc_map **out)
+{
+	_Atomic(struct uipc_map *) *slot;
+	struct uipc_map *m = NULL, *old;
+	struct uipc_nsh *h;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	r = map_table(kind);
+	if (r < 0)
+		return r;
+	uipc_cred_refresh();
+	r = map_open(h, kind, id, &m);
+	if (r == -ENOENT)
+		return -EINVAL;
+	if (r < 0)
+		return r;
+	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
+		atomic_store(&m->dead, 1);
+		uipc_map_put(m);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&cache_lock);
+	slot = &g_cache[kind][id % UIPC_IPCMNI];
+	old = atomic_exchange(slot, m);
+	pthread_mutex_unlock(&cache_lock);
+	if (old) {
+		atomic_store(&old->dead, 1);
+		if (atomic_load(&old->refs) == 0)
+			map_unmap(old);
+	}
+	*out = m;
+	return 0;
+}
+
+int uipc_obj_get(int kind, int id, struct uipc_map **out)
+{
+	_Atomic(struct uipc_map *) *t = g_cache[kind];
+	struct uipc_map *m;
+
+	if (unlikely(id < 0))
+		return -EINVAL;
+	if (likely(t != NULL)) {
+		m = atomic_load_explicit(&t[id % UIPC_IPCMNI], memory_order_acquire);
+		if (m && m->id == id) {
+			atomic_fetch_add(&m->refs, 1);
+			if (likely(!atomic_load(&m->dead) && m->id == id)) {
+				if (likely(atomic_load_explicit(&map_obj(m)->state,
+						memory_order_acquire) == OBJ_LIVE)) {
+					*out = m;
+					return 0;
+				}
+				uipc_map_put(m);
+				map_retire(m);
+				return -EINVAL;
+			}
+			uipc_map_put(m);
+		}
+	}
+	return obj_open(kind, id, out);
+}
+
+int uipc_map_refresh(struct uipc_map **mp)
+{
+	struct uipc_map *old = *mp, *m;
+	int r;
+
+	r = obj_open(old->kind, old->id, &m);
+	uipc_map_put(old);
+	if (r < 0)
+		return r;
+	*mp = m;
+	return 0;
+}
+
+int uipc_obj_lock(struct uipc_map *m)
+{
+	struct uipc_obj *o = map_obj(m);
+
+	return uipc_mutex_lock(&o->lock, uipc_kind_ops[m->kind]->repair, o);
+}
+
+void uipc_obj_unlock(struct uipc_map *m)
+{
+	uipc_mutex_unlock(&map_obj(m)->lock);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The file mode that lets in exactly the classes the object lets in. */
+static mode_t file_mode(uint32_t mode)
+{
+	return 0600 | ((mode & 0060) ? 0060 : 0) | ((mode & 0006) ? 0006 : 0);
+}
+
+/* The id of the live object with `key`, or -ENOENT.  Namespace lock held. */
+static int find_key(struct uipc_nsh *h, int kind, key_t key)
+{
+	char name[64], target[64];
+	int k, id;
+	ssize_t n;
+
+	key_name(name, sizeof(name), kind, key);
+	n = readlinkat(h->dirfd, name, target, sizeof(target) - 1);
+	if (n <= 0)
+		return -ENOENT;
+	target[n] = 0;
+	if (!parse_obj_name(target, &k, &id) || k != kind ||
+	    h->ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1) {
+		unlinkat(h->dirfd, name, 0);	/* left by a crash */
+		return -ENOENT;
+	}
+	return id;
+}
+
+/* Creates a new object.  Namespace lock held. */
+static int newobj(struct uipc_nsh *h, struct uipc_new *n)
+{
+	struct uipc_ids *ids = &h->ns->ids[n->kind];
+	enum uipc_limit mni_limit[UIPC_NKINDS] = { UL_MSGMNI, UL_SEMMNI, UL_SHMMNI };
+	int64_t mni = uipc_limit(h, mni_limit[n->kind]);
+	char tmp[64], name[64], kname[64];
+	int idx = -1, seq, id, fd, r;
+	struct uipc_obj *o;
+	void *base;
+
+	if (mni > UIPC_IPCMNI)
+		mni = UIPC_IPCMNI;
+	if (ids->in_use >= mni)
+		return -ENOSPC;
+	for (int i = 0; i < mni; i++) {
+		int c = (int)((ids->last_idx + 1 + i) % mni);
+
+		if (c >= 0 && !ids->slot[c]) {
+			idx = c;
+			break;
+		}
+	}
+	if (idx < 0)
+		return -ENOSPC;
+	seq = ids->seq;
+	if (idx <= ids->last_idx && ++seq > UIPC_SEQ_MAX)
+		seq = 0;
+	id = seq * UIPC_IPCMNI + idx;
+
+	snprintf(tmp, sizeof(tmp), "tmp.%d.%d", (int)getpid(), idx);
+	fd = openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = -errno;
+	if (ftruncate(fd, (off_t)n->file_size) < 0)
+		goto out_close;
+	base = mmap(NULL, n->file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r = -ENOMEM;
+	if (base == MAP_FAILED)
+		goto out_close;
+	o = base;
+	o->layout = UIPC_LAYOUT;
+	o->kind = (uint16_t)n->kind;
+	o->hdr_size = (uint32_t)uipc_kind_ops[n->kind]->hdr_size;
+	o->id = id;
+	o->key = n->key;
+	o->mode = (uint32_t)n->flg & 0777;
+	o->uid = o->cuid = uipc_cred.euid;
+	o->gid = o->cgid = uipc_cred.egid;
+	o->ctime = uipc_now();
+	atomic_store(&o->perm_seq, 1);
+	r = uipc_mutex_init(&o->lock);
+	if (r == 0)
+		r = n->init(base, n->arg);
+	atomic_store(&o->state, OBJ_LIVE);
+	o->magic = UIPC_OBJ_MAGIC;
+	fchmod(fd, file_mode(o->mode));
+	munmap(base, n->file_size);
+	if (r < 0)
+		goto out_close;
+
+	obj_name(name, sizeof(name), n->kind, id);
+	if (linkat(h->dirfd, tmp, h->dirfd, name, 0) < 0) {
+		/* A file left by a crash may hold the name: it is not live. */
+		unlinkat(h->dirfd, name, 0);
+		if (linkat(h->dirfd, tmp, h->dirfd, name, 0) < 0) {
+			r = -errno;
+			goto out_close;
+		}
+	}
+	if (n->key != IPC_PRIVATE) {
+		key_name(kname, sizeof(kname), n->kind, n->key);
+		if (symlinkat(name, h->dirfd, kname) < 0) {
+			unlinkat(h->dirfd, kname, 0);
+			symlinkat(name, h->dirfd, kname);
+		}
+	}
+	ids->slot[idx] = (uint32_t)id + 1;
+	ids->last_idx = idx;
+	ids->seq = seq;
+	ids->in_use++;
+	r = id;
+out_close:
+	unlinkat(h->dirfd, tmp, 0);
+	close(fd);
+	return r;
+}
+
+int uipc_ipcget(struct uipc_new *n)
+{
+	struct uipc_nsh *h;
+	struct uipc_map *m;
+	int r = 0, id;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	uipc_cred_refresh();
+	r = uipc_ns_lock(h);
+	if (r < 0)
+		return r;
+	if (n->key == IPC_PRIVATE) {
+		r = newobj(h, n);
+		goto out_unlock;
+	}
+	id = find_key(h, n->kind, n->key);
+	if (id < 0) {
+		r = (n->flg & IPC_CREAT) ? newobj(h, n) : -ENOENT;
+		goto out_unlock;
+	}
+	if ((n->flg & IPC_CREAT) && (n->flg & IPC_EXCL)) {
+		r = -EEXIST;
+		goto out_unlock;
+	}
+	r = uipc_obj_get(n->kind, id, &m);
+	if (r == -EACCES) {
+		/* No class of ours may open the file, so the object grants us
+		 * nothing: only a request for no permission passes. */
+		r = (n->flg & 0777) ? -EACCES : id;
+		goto out_unlock;
+	}
+	if (r < 0)
+		goto out_unlock;
+	r = uipc_obj_lock(m);
+	if (r == 0) {
+		if (n->more_checks)
+			r = n->more_checks(m->base, n->arg);
+		if (r == 0)
+			r = uipc_ipcperms(map_obj(m), n->flg);
+		if (r == 0)
+			r = id;
+		uipc_obj_unlock(m);
+	}
+	uipc_map_put(m);
+out_unlock:
+	uipc_ns_unlock(h);
+	return r;
+}
+
+int uipc_rmid(int kind, int id, void (*kill)(void *obj))
+{
+	struct uipc_nsh *h;
+	struct uipc_map *m;
+	struct uipc_obj *o;
+	char name[64];
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	r = uipc_ns_lock(h);
+	if (r < 0)
+		return r;
+	r = uipc_obj_get(kind, id, &m);
+	if (r < 0)
+		goto out_ns;
+	o = map_obj(m);
+	r = uipc_obj_lock(m);
+	if (r < 0)
+		goto out_put;
+	r = uipc_check_owner(o);
+	if (r < 0) {
+		uipc_obj_unlock(m);
+		goto out_put;
+	}
+	kill(o);
+	atomic_store(&o->state, OBJ_REMOVED);
+	uipc_obj_unlock(m);
+
+	if (o->key != IPC_PRIVATE) {
+		key_name(name, sizeof(name), kind, o->key);
+		unlinkat(h->dirfd, name, 0);
+	}
+	obj_name(name, sizeof(name), kind, id);
+	unlinkat(h->dirfd, name, 0);
+	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
+		h->ns->ids[kind].slot[id % UIPC_IPCMNI] = 0;
+		h->ns->ids[kind].in_use--;
+	}
+out_put:
+	uipc_map_put(m);
+	if (r == 0)
+		map_retire(m);
+out_ns:
+	uipc_ns_unlock(h);
+	return r;
+}
+
+int uipc_obj_get_by_index(int kind, int idx, struct uipc_map **out)
+{
+	struct uipc_nsh *h;
+	uint32_t s;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	if (idx < 0)
+		return -EINVAL;
+	s = h->ns->ids[kind].slot[idx % UIPC_IPCMNI];
+	if (!s)
+		return -EINVAL;
+	return uipc_obj_get(kind, (int)s - 1, out);
+}
+
+int uipc_max_idx(int kind, int *in_use)
+{
+	struct uipc_nsh *h;
+	int r = 0, max = -1, n = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	for (int i = 0; i < UIPC_IPCMNI; i++)
+		if (h->ns->ids[kind].slot[i]) {
+			max = i;
+			n++;
+		}
+	if (in_use)
+		*in_use = n;
+	return max;
+}

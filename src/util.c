@@ -1,0 +1,299 @@
+/*
+ * util.c: time, credentials, permissions and fault-guarded copies.
+ *
+ * Implementation notes
+ *
+ * Permissions follow ipc/util.c:ipcperms(): the owner class applies when
+ * the caller's euid is the object's uid or cuid, the group class when its
+ * egid or a supplementary group is gid or cgid, otherwise the other class;
+ * CAP_IPC_OWNER overrides.  Credentials cost system calls to read, so they
+ * are cached per process and re-read on the slow paths (msgget, msgctl,
+ * opening an object, blocking) and in a forked child; a check cached per
+ * object is invalid once the object's perm_seq or uipc_cred_gen moves.
+ *
+ * Bad user pointers: the kernel answers EFAULT.  We copy with a guard, a
+ * sigsetjmp() buffer in thread-local storage that a SIGSEGV/SIGBUS handler
+ * jumps back to.  The handler is installed once, on the first guarded copy;
+ * a fault outside a guarded copy goes to whatever handler was installed
+ * before ours, or kills the process as the default action would.  A program
+ * that installs its own SIGSEGV handler afterwards replaces ours, and then a
+ * bad pointer passed to uipc crashes it instead of giving EFAULT.
+ */
+#include "internal.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+
+const char *const uipc_kind_name[UIPC_NKINDS] = { "msg", "sem", "shm" };
+
+int64_t uipc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+int64_t uipc_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct uipc_cred uipc_cred;
+_Atomic uint32_t uipc_cred_gen;
+static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void uipc_cred_refresh(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t eff = 0;
+	struct uipc_cred c;
+
+	memset(&c, 0, sizeof(c));
+	c.euid = geteuid();
+	c.egid = getegid();
+	c.ngroups = getgroups(64, c.groups);
+	if (c.ngroups < 0)
+		c.ngroups = 0;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) == 0)
+		eff = data[0].effective | ((uint64_t)data[1].effective << 32);
+	else if (c.euid == 0)
+		eff = ~(uint64_t)0;
+	c.cap_ipc_owner = !!(eff & (1ull << CAP_IPC_OWNER));
+	c.cap_sys_admin = !!(eff & (1ull << CAP_SYS_ADMIN));
+	c.cap_sys_resource = !!(eff & (1ull << CAP_SYS_RESOURCE));
+
+	pthread_mutex_lock(&cred_lock);
+	uipc_cred = c;
+	atomic_fetch_add(&uipc_cred_gen, 1);
+	pthread_mutex_unlock(&cred_lock);
+}
+
+static int in_group(gid_t g)
+{
+	if (uipc_cred.egid == g)
+		return 1;
+	for (int i = 0; i < uipc_cred.ngroups; i++)
+		if (uipc_cred.groups[i] == g)
+			return 1;
+	return 0;
+}
+
+/* The rwx bits the caller is granted on o (0..7), CAP_IPC_OWNER aside. */
+static int granted_bits(const struct uipc_obj *o)
+{
+	int granted = (int)o->mode;
+
+	if (uipc_cred.euid == o->cuid || uipc_cred.euid == o->uid)
+		granted >>= 6;
+	else if (in_group(o->cgid) || in_group(o->gid))
+		granted >>= 3;
+	return granted & 7;
+}
+
+static int requested_bits(int flag)
+{
+	return ((flag >> 6) | (flag >> 3) | flag) & 7;
+}
+
+int uipc_ipcperms(const struct uipc_obj *o, int flag)
+{
+	if ((requested_bits(flag) & ~granted_bits(o)) && !uipc_cred.cap_ipc_owner)
+		return -EACCES;
+	return 0;
+}
+
+int uipc_map_perm(struct uipc_map *m, int flag)
+{
+	struct uipc_obj *o = map_obj(m);
+	uint64_t key = (uint64_t)atomic_load_explicit(&o->perm_seq,
+						      memory_order_acquire) << 32 |
+		       (uint64_t)(atomic_load(&uipc_cred_gen) & 0xffffff) << 8;
+	uint64_t c = atomic_load_explicit(&m->perm_cache, memory_order_relaxed);
+	int granted;
+
+	if (likely((c & ~(uint64_t)0xff) == key && (c & 0x80))) {
+		granted = (int)(c & 7);
+	} else {
+		granted = uipc_cred.cap_ipc_owner ? 7 : granted_bits(o);
+		atomic_store_explicit(&m->perm_cache, key | 0x80 | (uint64_t)granted,
+				      memory_order_relaxed);
+	}
+	return (requested_bits(flag) & ~granted) ? -EACCES : 0;
+}
+
+int uipc_check_owner(const struct uipc_obj *o)
+{
+	if (uipc_cred.euid == o->cuid || uipc_cred.euid == o->uid ||
+	    uipc_cred.cap_sys_admin)
+		return 0;
+	return -EPERM;
+}
+
+void uipc_fill_perm(const struct uipc_obj *o, struct ipc_perm *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->__key = o->key;
+	p->uid = o->uid;
+	p->gid = o->gid;
+	p->cuid = o->cuid;
+	p->cgid = o->cgid;
+	p->mode = (unsigned short)o->mode;
+	p->__seq = (unsigned short)(o->id / UIPC_IPCMNI);
+}
+
+/* ------------------------------------------------------------------ */
+
+__thread sigjmp_buf *uipc_guard_jb __attribute__((tls_model("initial-exec")));
+static struct sigaction old_segv, old_bus;
+static _Atomic int guard_ready;
+static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	sigjmp_buf *jb = uipc_guard_jb;
+	struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+
+	if (jb) {
+		uipc_guard_jb = NULL;
+		siglongjmp(*jb, 1);
+	}
+	if (old->sa_flags & SA_SIGINFO) {
+		if (old->sa_sigaction) {
+			old->sa_sigaction(sig, si, uc);
+			return;
+		}
+	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
+		return;
+	}
+	/* Default action: die of this signal, as without us. */
+	signal(sig, SIG_DFL);
+	if (si->si_code <= 0)
+		raise(sig);
+}
+
+static void guard_install(void)
+{
+	struct sigaction sa;
+
+	pthread_mutex_lock(&guard_lock);
+	if (!atomic_load(&guard_ready)) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = guard_handler;
+		sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGSEGV, &sa, &old_segv);
+		sigaction(SIGBUS, &sa, &old_bus);
+		atomic_store(&guard_ready, 1);
+	}
+	pthread_mutex_unlock(&guard_lock);
+}
+
+/*
+ * A copy that a sanitizer does not turn into a call to an interposed
+ * memcpy: the fault must happen here, inside the guard.  Without a
+ * sanitizer, glibc's memcpy faults just as well and is faster.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define UIPC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UIPC_ASAN 1
+#endif
+#endif
+
+__attribute__((no_sanitize_address))
+void uipc_raw_copy(void *d, const void *s, size_t n)
+{
+#if defined(UIPC_ASAN) && defined(__x86_64__)
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+#elif defined(UIPC_ASAN)
+	volatile unsigned char *dd = d;
+	const volatile unsigned char *ss = s;
+
+	while (n--)
+		*dd++ = *ss++;
+#else
+	memcpy(d, s, n);
+#endif
+}
+
+void uipc_guard_ready(void)
+{
+	if (unlikely(!atomic_load_explicit(&guard_ready, memory_order_acquire)))
+		guard_install();
+}
+
+__attribute__((no_sanitize_address, noinline))
+static void raw_touch(const void *p, size_t n)
+{
+	const volatile unsigned char *c = p;
+	uintptr_t page = 4096, a = (uintptr_t)p, end = a + n;
+
+	for (; a < end; a = (a | (page - 1)) + 1)
+		(void)c[a - (uintptr_t)p];
+	(void)c[n - 1];
+}
+
+static inline int bad_ptr(const void *p, size_t n)
+{
+	uintptr_t a = (uintptr_t)p;
+
+	return a < 4096 || a + n < a;
+}
+
+/* Copies n bytes, user being whichever of dst and src is the caller's. */
+static int guarded_copy(void *dst, const void *src, size_t n, const void *user)
+{
+	sigjmp_buf jb;
+
+	if (n == 0)
+		return 0;
+	if (bad_ptr(user, n))
+		return -EFAULT;
+	uipc_guard_ready();
+	if (sigsetjmp(jb, 0))
+		return -EFAULT;
+	uipc_guard_jb = &jb;
+	uipc_raw_copy(dst, src, n);
+	uipc_guard_jb = NULL;
+	return 0;
+}
+
+int uipc_copy_from_user(void *dst, const void *src, size_t n)
+{
+	return guarded_copy(dst, src, n, src);
+}
+
+int uipc_copy_to_user(void *dst, const void *src, size_t n)
+{
+	return guarded_copy(dst, src, n, dst);
+}
+
+int uipc_probe_read(const void *p, size_t n)
+{
+	sigjmp_buf jb;
+
+	if (n == 0)
+		return 0;
+	if (bad_ptr(p, n))
+		return -EFAULT;
+	uipc_guard_ready();
+	if (sigsetjmp(jb, 0))
+		return -EFAULT;
+	uipc_guard_jb = &jb;
+	raw_touch(p, n);
+	uipc_guard_jb = NULL;
+	return 0;
+}
