@@ -1,0 +1,325 @@
+/*
+ * harness.c: see harness.h.
+ */
+#include "harness.h"
+
+#include <grp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+int harness_failures;
+pid_t harness_child;
+
+/* Kernel queues created through kernel_ops, removed at exit. */
+#define MAX_KOBJ 4096
+static int kobj[MAX_KOBJ];
+static int nkobj;
+static pid_t owner_pid;
+
+static void kernel_cleanup(void)
+{
+	if (getpid() != owner_pid)
+		return;
+	for (int i = 0; i < nkobj; i++)
+		if (kobj[i] >= 0)
+			msgctl(kobj[i], IPC_RMID, NULL);
+	nkobj = 0;
+}
+
+static void on_fatal(int sig)
+{
+	if (sig == SIGALRM) {
+		static const char m[] = "FAIL: watchdog: test took too long\n";
+		write(2, m, sizeof(m) - 1);
+	}
+	kernel_cleanup();
+	/* The test leads its own process group: take its children along. */
+	kill(-owner_pid, SIGKILL);
+	_exit(1);
+}
+
+static int k_msgget(key_t key, int flg)
+{
+	int id = msgget(key, flg);
+
+	if (id >= 0 && nkobj < MAX_KOBJ && getpid() == owner_pid) {
+		for (int i = 0; i < nkobj; i++)
+			if (kobj[i] == id)
+				return id;
+		kobj[nkobj++] = id;
+	}
+	return id;
+}
+
+const struct ipc_ops kernel_ops = {
+	"kernel", k_msgget, msgsnd, msgrcv, msgctl,
+};
+const struct ipc_ops uipc_ops = {
+	"uipc", uipc_msgget, uipc_msgsnd, uipc_msgrcv, uipc_msgctl,
+};
+
+void harness_init(int seconds)
+{
+	int id;
+
+	owner_pid = getpid();
+	setpgid(0, 0);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	atexit(kernel_cleanup);
+	signal(SIGALRM, on_fatal);
+	signal(SIGTERM, on_fatal);
+	signal(SIGINT, on_fatal);
+	alarm((unsigned)seconds);
+	id = msgget(IPC_PRIVATE, 0600);
+	if (id < 0) {
+		printf("SKIP: the kernel has no System V message queues (%s): "
+		       "no oracle\n", strerror(errno));
+		exit(77);
+	}
+	msgctl(id, IPC_RMID, NULL);
+}
+
+key_t test_key(int n)
+{
+	return (key_t)(0x5c000000 | ((owner_pid & 0x3fff) << 10) | (n & 0x3ff));
+}
+
+void tprintf(struct trace *t, const char *fmt, ...)
+{
+	va_list ap;
+	int need;
+
+	va_start(ap, fmt);
+	need = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (t->n + (size_t)need + 2 > t->cap) {
+		t->cap = (t->n + (size_t)need + 2) * 2;
+		t->s = realloc(t->s, t->cap);
+		if (!t->s)
+			abort();
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->n, (size_t)need + 1, fmt, ap);
+	va_end(ap);
+	t->n += (size_t)need;
+	t->s[t->n++] = '\n';
+	t->s[t->n] = 0;
+}
+
+const char *errname(int e)
+{
+	static const struct { int e; const char *n; } tab[] = {
+		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { ESRCH, "ESRCH" },
+		{ EINTR, "EINTR" }, { EIO, "EIO" }, { E2BIG, "E2BIG" },
+		{ EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" }, { EACCES, "EACCES" },
+		{ EFAULT, "EFAULT" }, { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" },
+		{ ENOSPC, "ENOSPC" }, { ERANGE, "ERANGE" }, { ENOSYS, "ENOSYS" },
+		{ ENOMSG, "ENOMSG" }, { EIDRM, "EIDRM" }, { EFBIG, "EFBIG" },
+	};
+	static char buf[32];
+
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (tab[i].e == e)
+			return tab[i].n;
+	snprintf(buf, sizeof(buf), "E%d", e);
+	return buf;
+}
+
+long tcall(struct trace *t, const char *what, long r)
+{
+	if (r < 0)
+		tprintf(t, "%s -> -1 %s", what, errname(errno));
+	else
+		tprintf(t, "%s -> ok", what);
+	return r;
+}
+
+static const char *pid_role(pid_t p, const pid_t *pids,
+			    const char *const *roles, int npids)
+{
+	static char buf[32];
+
+	if (p == 0)
+		return "0";
+	if (p == getpid())
+		return "self";
+	if (p == harness_child)
+		return "child";
+	for (int i = 0; i < npids; i++)
+		if (pids[i] == p)
+			return roles[i];
+	snprintf(buf, sizeof(buf), "pid?%d", (int)p);
+	return buf;
+}
+
+static const char *time_class(time_t v)
+{
+	static char buf[4][32];
+	static int k;
+	time_t now = time(NULL);
+
+	if (v == 0)
+		return "0";
+	if (v >= now - 10 && v <= now + 1)
+		return "now";
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "t%ld", (long)v);
+	return buf[k];
+}
+
+void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,
+	      const pid_t *pids, const char *const *roles, int npids)
+{
+	char lspid[32], lrpid[32];
+
+	snprintf(lspid, sizeof(lspid), "%s",
+		 pid_role(ds->msg_lspid, pids, roles, npids));
+	snprintf(lrpid, sizeof(lrpid), "%s",
+		 pid_role(ds->msg_lrpid, pids, roles, npids));
+	tprintf(t, "%s: key=%s uid=%u gid=%u cuid=%u cgid=%u mode=%o "
+		"cbytes=%lu qnum=%lu qbytes=%lu lspid=%s lrpid=%s "
+		"stime=%s rtime=%s ctime=%s", what,
+		ds->msg_perm.__key == IPC_PRIVATE ? "private" : "key",
+		ds->msg_perm.uid, ds->msg_perm.gid, ds->msg_perm.cuid,
+		ds->msg_perm.cgid, ds->msg_perm.mode,
+		(unsigned long)ds->__msg_cbytes, (unsigned long)ds->msg_qnum,
+		(unsigned long)ds->msg_qbytes, lspid, lrpid,
+		time_class(ds->msg_stime), time_class(ds->msg_rtime),
+		time_class(ds->msg_ctime));
+}
+
+void trace_free(struct trace *t)
+{
+	free(t->s);
+	memset(t, 0, sizeof(*t));
+}
+
+static void print_lines(const char *label, const char *s, int from, int count)
+{
+	int line = 0;
+
+	for (const char *p = s; *p; line++) {
+		const char *e = strchr(p, '\n');
+		int len = e ? (int)(e - p) : (int)strlen(p);
+
+		if (line >= from && line < from + count)
+			fprintf(stderr, "  %-6s %3d| %.*s\n", label, line + 1, len, p);
+		p = e ? e + 1 : p + len;
+	}
+}
+
+int run_both(const char *name, scenario_fn scen)
+{
+	struct trace k = { 0 }, u = { 0 };
+	const char *a, *b;
+	int line = 0, r = 0;
+
+	scen(&kernel_ops, &k);
+	scen(&uipc_ops, &u);
+	a = k.s ? k.s : "";
+	b = u.s ? u.s : "";
+	while (*a || *b) {
+		const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
+		size_t la = ea ? (size_t)(ea - a) : strlen(a);
+		size_t lb = eb ? (size_t)(eb - b) : strlen(b);
+
+		if (la != lb || memcmp(a, b, la)) {
+			fprintf(stderr, "FAIL %s: uipc differs from the kernel "
+				"at line %d:\n", name, line + 1);
+			print_lines("kernel", k.s ? k.s : "", line - 2, 5);
+			print_lines("uipc", u.s ? u.s : "", line - 2, 5);
+			r = 1;
+			break;
+		}
+		a += la + (ea ? 1 : 0);
+		b += lb + (eb ? 1 : 0);
+		line++;
+	}
+	if (r == 0)
+		printf("ok   %s (%d calls agree)\n", name, line);
+	harness_failures += r;
+	trace_free(&k);
+	trace_free(&u);
+	return r;
+}
+
+void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
+	     scenario_fn fn)
+{
+	int p[2];
+	pid_t pid;
+	char buf[4096];
+	ssize_t n;
+	int st;
+
+	if (pipe(p) < 0) {
+		tprintf(t, "pipe failed");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct trace c = { 0 };
+
+		close(p[0]);
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+			tprintf(&c, "could not drop privileges: %s", strerror(errno));
+		} else {
+			fn(o, &c);
+		}
+		if (c.s)
+			write(p[1], c.s, c.n);
+		_exit(0);
+	}
+	close(p[1]);
+	harness_child = pid;
+	while ((n = read(p[0], buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = 0;
+		/* The child's lines arrive whole: append them as they are. */
+		if (t->n + (size_t)n + 1 > t->cap) {
+			t->cap = (t->n + (size_t)n + 1) * 2;
+			t->s = realloc(t->s, t->cap);
+		}
+		memcpy(t->s + t->n, buf, (size_t)n + 1);
+		t->n += (size_t)n;
+	}
+	close(p[0]);
+	waitpid(pid, &st, 0);
+}
+
+int wait_blocked(pid_t pid)
+{
+	char path[64], buf[512];
+	int sleeping = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (int i = 0; i < 2000; i++) {
+		FILE *f = fopen(path, "r");
+		char *rp;
+
+		if (!f)
+			return -1;
+		buf[0] = 0;
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+		rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ' && rp[2] == 'S') {
+			if (++sleeping >= 5)
+				return 0;
+		} else {
+			sleeping = 0;
+		}
+		usleep(2000);
+	}
+	return -1;
+}
+
+int harness_done(void)
+{
+	if (harness_failures) {
+		printf("%d check(s) failed\n", harness_failures);
+		return 1;
+	}
+	return 0;
+}

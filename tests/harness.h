@@ -1,0 +1,93 @@
+/*
+ * harness.h: differential testing of uipc against the kernel.
+ *
+ * A scenario is written once against struct ipc_ops and run twice: on the
+ * kernel's system calls and on uipc_*.  Every call it makes is recorded in a
+ * trace (return value, errno, data, *_STAT fields made comparable), and the
+ * two traces must match line for line.  Kernel objects a scenario creates
+ * are removed at exit, also when it fails or times out.
+ *
+ * Test programs exit 0 (pass), 1 (fail) or 77 (skip).
+ */
+#ifndef UIPC_TEST_HARNESS_H
+#define UIPC_TEST_HARNESS_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "uipc.h"
+
+struct ipc_ops {
+	const char *name;	/* "kernel" or "uipc" */
+	int (*msgget)(key_t, int);
+	int (*msgsnd)(int, const void *, size_t, int);
+	ssize_t (*msgrcv)(int, void *, size_t, long, int);
+	int (*msgctl)(int, int, struct msqid_ds *);
+};
+extern const struct ipc_ops kernel_ops, uipc_ops;
+
+struct trace {
+	char *s;
+	size_t n, cap;
+};
+
+/* Sets up cleanup and a watchdog of `seconds`; exits 77 when the kernel
+ * has no SysV message queues (then there is no oracle). */
+void harness_init(int seconds);
+/* A key unique to this test process: the kernel's keys are global. */
+key_t test_key(int n);
+
+void tprintf(struct trace *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Records "what -> r" or "what -> -1 ENAME"; returns r. */
+long tcall(struct trace *t, const char *what, long r);
+const char *errname(int e);
+/* Records a msqid_ds with pids named by role and times as 0/now. */
+void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,
+	      const pid_t *pids, const char *const *roles, int npids);
+void trace_free(struct trace *t);
+
+/*
+ * Runs scen on the kernel and on uipc and compares the traces.  Prints the
+ * first differing lines.  Returns 0 when they match.
+ */
+typedef void (*scenario_fn)(const struct ipc_ops *o, struct trace *t);
+int run_both(const char *name, scenario_fn scen);
+
+/* Runs fn(o, t) in a child that has dropped to uid/gid (and no
+ * supplementary groups), appending the child's trace to t. */
+void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
+	     scenario_fn fn);
+
+/* Waits until process pid sleeps (blocked in a call); 0 or -1 on timeout. */
+int wait_blocked(pid_t pid);
+
+/* The last child as_user() ran (or a test forked): named "child" in
+ * traces. */
+extern pid_t harness_child;
+
+/* Ends the test: prints the count and returns the exit status. */
+int harness_done(void);
+extern int harness_failures;
+
+#define CHECK(cond, ...)                                                    \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                       \
+			fprintf(stderr, "\n");                              \
+			harness_failures++;                                 \
+		}                                                           \
+	} while (0)
+
+#endif

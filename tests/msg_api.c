@@ -1,0 +1,430 @@
+/*
+ * msg_api: msgget, msgsnd, msgrcv and msgctl side by side with the kernel,
+ * in one process and as an unprivileged user: every error of the man pages,
+ * every receive mode, and the msqid_ds fields.
+ */
+#include "harness.h"
+
+#include <limits.h>
+#include <sys/mman.h>
+
+#define NOBODY 65534
+
+struct msg {
+	long type;
+	char text[9000];
+};
+
+static void set_text(struct msg *m, long type, const char *s)
+{
+	m->type = type;
+	snprintf(m->text, sizeof(m->text), "%s", s);
+}
+
+static void stat_q(const struct ipc_ops *o, struct trace *t, int q,
+		   const char *what)
+{
+	struct msqid_ds ds;
+
+	if (tcall(t, what, o->msgctl(q, IPC_STAT, &ds)) == 0)
+		trace_ds(t, what, &ds, NULL, NULL, 0);
+}
+
+/* Receives and records what came: return, type and text. */
+static void rcv(const struct ipc_ops *o, struct trace *t, int q, size_t sz,
+		long typ, int flg, const char *what)
+{
+	struct msg m;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	n = o->msgrcv(q, &m, sz, typ, flg);
+	if (n < 0)
+		tprintf(t, "%s -> -1 %s", what, errname(errno));
+	else
+		tprintf(t, "%s -> %zd type=%ld text=%.*s", what, n, m.type,
+			(int)n, m.text);
+}
+
+/* ---- msgget ---------------------------------------------------------- */
+
+static void scen_get(const struct ipc_ops *o, struct trace *t)
+{
+	key_t k = test_key(1);
+	int a, b, c;
+
+	a = o->msgget(IPC_PRIVATE, 0600);
+	b = o->msgget(IPC_PRIVATE, 0600);
+	tprintf(t, "private twice: distinct=%d", a >= 0 && b >= 0 && a != b);
+	tcall(t, "get key no CREAT", o->msgget(k, 0600));
+	c = (int)tcall(t, "get key CREAT", o->msgget(k, IPC_CREAT | 0640));
+	tprintf(t, "same id again: %d", o->msgget(k, 0) == c);
+	tprintf(t, "same id CREAT: %d", o->msgget(k, IPC_CREAT | 0600) == c);
+	tcall(t, "get key CREAT|EXCL", o->msgget(k, IPC_CREAT | IPC_EXCL | 0600));
+	tcall(t, "get key EXCL alone", o->msgget(k, IPC_EXCL));
+	stat_q(o, t, c, "stat new");
+	tcall(t, "rmid", o->msgctl(c, IPC_RMID, NULL));
+	tcall(t, "get removed key", o->msgget(k, 0));
+	tcall(t, "rmid again", o->msgctl(c, IPC_RMID, NULL));
+	c = (int)tcall(t, "recreate", o->msgget(k, IPC_CREAT | 0666));
+	tprintf(t, "new id differs: %d", c >= 0 && c != a && c != b);
+	tcall(t, "mode bits ignored beyond 0777",
+	      o->msgget(test_key(2), IPC_CREAT | 07777));
+	stat_q(o, t, o->msgget(test_key(2), 0), "stat 07777");
+	o->msgctl(o->msgget(test_key(2), 0), IPC_RMID, NULL);
+	o->msgctl(c, IPC_RMID, NULL);
+	o->msgctl(a, IPC_RMID, NULL);
+	o->msgctl(b, IPC_RMID, NULL);
+}
+
+/* ---- msgsnd errors and the full queue --------------------------------- */
+
+static void scen_snd(const struct ipc_ops *o, struct trace *t)
+{
+	struct msg m;
+	struct msqid_ds ds;
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	void *unmapped = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *ronly = mmap(NULL, 4096, PROT_READ,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	munmap(unmapped, 8192);
+	set_text(&m, 1, "x");
+	tcall(t, "size above msgmax", o->msgsnd(q, &m, 8193, IPC_NOWAIT));
+	tcall(t, "size msgmax", o->msgsnd(q, &m, 8192, IPC_NOWAIT));
+	tcall(t, "size negative", o->msgsnd(q, &m, (size_t)-1, IPC_NOWAIT));
+	tcall(t, "size LONG_MIN", o->msgsnd(q, &m, (size_t)LONG_MIN, IPC_NOWAIT));
+	m.type = 0;
+	tcall(t, "mtype 0", o->msgsnd(q, &m, 1, IPC_NOWAIT));
+	m.type = -5;
+	tcall(t, "mtype negative", o->msgsnd(q, &m, 1, IPC_NOWAIT));
+	m.type = 1;
+	tcall(t, "id -1", o->msgsnd(-1, &m, 1, IPC_NOWAIT));
+	tcall(t, "id INT_MIN", o->msgsnd(INT_MIN, &m, 1, IPC_NOWAIT));
+	tcall(t, "id never used", o->msgsnd(q + 12345, &m, 1, IPC_NOWAIT));
+	tcall(t, "id wrong seq", o->msgsnd(q + 32768, &m, 1, IPC_NOWAIT));
+	tcall(t, "msgp NULL", o->msgsnd(q, NULL, 1, IPC_NOWAIT));
+	tcall(t, "msgp unmapped", o->msgsnd(q, unmapped, 1, IPC_NOWAIT));
+	tcall(t, "msgp NULL, bad id", o->msgsnd(-1, NULL, 1, IPC_NOWAIT));
+	tcall(t, "msgp NULL, bad size", o->msgsnd(q, NULL, 9000, IPC_NOWAIT));
+	tcall(t, "text runs off the map",
+	      o->msgsnd(q, (char *)ronly + 4096 - sizeof(long) - 8, 100, IPC_NOWAIT));
+	tcall(t, "text runs off, bad id",
+	      o->msgsnd(-1, (char *)ronly + 4096 - sizeof(long) - 8, 100, IPC_NOWAIT));
+	tcall(t, "mtype readable, text not",
+	      o->msgsnd(q, (char *)ronly + 4096 - sizeof(long), 1, IPC_NOWAIT));
+	tcall(t, "read-only msgp is fine", o->msgsnd(q, ronly, 0, IPC_NOWAIT));
+	stat_q(o, t, q, "after errors");
+
+	/* Fill by bytes: 16384 = 2 * 8192. */
+	memset(m.text, 'b', 8192);
+	m.type = 2;
+	tcall(t, "fill 1", o->msgsnd(q, &m, 8192, IPC_NOWAIT));
+	tcall(t, "fill 2", o->msgsnd(q, &m, 8192 - 1, IPC_NOWAIT));
+	tcall(t, "full by bytes", o->msgsnd(q, &m, 2, IPC_NOWAIT));
+	tcall(t, "one byte left", o->msgsnd(q, &m, 1, IPC_NOWAIT));
+	tcall(t, "zero bytes, full", o->msgsnd(q, &m, 0, IPC_NOWAIT));
+	stat_q(o, t, q, "full");
+	o->msgctl(q, IPC_RMID, NULL);
+
+	/* Full by count: qnum + 1 > qbytes with empty messages. */
+	q = o->msgget(IPC_PRIVATE, 0600);
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_qbytes = 5;
+	tcall(t, "qbytes 5", o->msgctl(q, IPC_SET, &ds));
+	for (int i = 0; i < 6; i++) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "empty msg %d", i);
+		tcall(t, what, o->msgsnd(q, &m, 0, IPC_NOWAIT));
+	}
+	stat_q(o, t, q, "full by count");
+	ds.msg_qbytes = 0;
+	tcall(t, "qbytes 0", o->msgctl(q, IPC_SET, &ds));
+	tcall(t, "send into qbytes 0", o->msgsnd(q, &m, 0, IPC_NOWAIT));
+	o->msgctl(q, IPC_RMID, NULL);
+	tcall(t, "send to removed", o->msgsnd(q, &m, 1, IPC_NOWAIT));
+	munmap(ronly, 4096);
+}
+
+/* ---- msgrcv: modes, truncation, MSG_COPY, errors ---------------------- */
+
+static void fill_types(const struct ipc_ops *o, int q)
+{
+	static const long types[] = { 3, 1, 2, 5, 1, 4, 2 };
+	struct msg m;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		m.type = types[i];
+		snprintf(m.text, sizeof(m.text), "m%zu-t%ld", i, types[i]);
+		o->msgsnd(q, &m, strlen(m.text), 0);
+	}
+}
+
+static void scen_rcv_modes(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+
+	fill_types(o, q);
+	rcv(o, t, q, 100, 2, IPC_NOWAIT, "type 2");
+	rcv(o, t, q, 100, 1, MSG_EXCEPT | IPC_NOWAIT, "except 1");
+	rcv(o, t, q, 100, -3, IPC_NOWAIT, "lowest <= 3");
+	rcv(o, t, q, 100, -3, IPC_NOWAIT, "lowest <= 3 again");
+	rcv(o, t, q, 100, -1, IPC_NOWAIT, "lowest <= 1");
+	rcv(o, t, q, 100, -1, IPC_NOWAIT, "lowest <= 1 none");
+	rcv(o, t, q, 100, 9, IPC_NOWAIT, "type 9 none");
+	rcv(o, t, q, 100, LONG_MIN, IPC_NOWAIT, "LONG_MIN");
+	rcv(o, t, q, 100, 0, MSG_EXCEPT | IPC_NOWAIT, "0 with EXCEPT");
+	rcv(o, t, q, 100, -100, MSG_EXCEPT | IPC_NOWAIT, "negative with EXCEPT");
+	stat_q(o, t, q, "after modes");
+	rcv(o, t, q, 100, 0, IPC_NOWAIT, "drain");
+	rcv(o, t, q, 100, 0, IPC_NOWAIT, "drain");
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+static void scen_rcv_sizes(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct msg m;
+	void *unmapped = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *ronly = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+
+	munmap(unmapped, 4096);
+	set_text(&m, 7, "0123456789");
+	o->msgsnd(q, &m, 10, 0);
+	rcv(o, t, q, 4, 0, IPC_NOWAIT, "too small");
+	stat_q(o, t, q, "message stays");
+	rcv(o, t, q, 4, 0, IPC_NOWAIT | MSG_NOERROR, "NOERROR truncates");
+	stat_q(o, t, q, "truncated one is gone");
+	o->msgsnd(q, &m, 10, 0);
+	rcv(o, t, q, 0, 0, IPC_NOWAIT | MSG_NOERROR, "NOERROR to zero");
+	rcv(o, t, q, (size_t)-1, 0, IPC_NOWAIT, "size negative");
+	rcv(o, t, q, 100, 0, IPC_NOWAIT, "empty");
+	tcall(t, "id -1", o->msgrcv(-1, &m, 10, 0, IPC_NOWAIT));
+	tcall(t, "id wrong seq", o->msgrcv(q + 32768, &m, 10, 0, IPC_NOWAIT));
+
+	/* Bad buffers: the kernel loses the message to EFAULT; uipc keeps
+	 * it (see msg.c), so only the errors are compared here. */
+	o->msgsnd(q, &m, 10, 0);
+	tcall(t, "buffer NULL", o->msgrcv(q, NULL, 10, 0, IPC_NOWAIT));
+	o->msgsnd(q, &m, 10, 0);
+	tcall(t, "buffer unmapped", o->msgrcv(q, unmapped, 10, 0, IPC_NOWAIT));
+	o->msgsnd(q, &m, 10, 0);
+	tcall(t, "buffer read-only", o->msgrcv(q, ronly, 10, 0, IPC_NOWAIT));
+	tcall(t, "buffer NULL, empty queue type 99",
+	      o->msgrcv(q, NULL, 10, 99, IPC_NOWAIT));
+	tcall(t, "buffer NULL, bad id", o->msgrcv(-1, NULL, 10, 0, IPC_NOWAIT));
+	o->msgctl(q, IPC_RMID, NULL);
+	tcall(t, "receive from removed", o->msgrcv(q, &m, 10, 0, IPC_NOWAIT));
+	munmap(ronly, 4096);
+}
+
+static void scen_copy(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+
+	fill_types(o, q);
+	rcv(o, t, q, 100, 0, MSG_COPY | IPC_NOWAIT, "copy 0");
+	rcv(o, t, q, 100, 3, MSG_COPY | IPC_NOWAIT, "copy 3");
+	rcv(o, t, q, 100, 6, MSG_COPY | IPC_NOWAIT, "copy 6");
+	rcv(o, t, q, 100, 7, MSG_COPY | IPC_NOWAIT, "copy 7 past end");
+	rcv(o, t, q, 100, -1, MSG_COPY | IPC_NOWAIT, "copy -1");
+	rcv(o, t, q, 100, 0, MSG_COPY, "copy without NOWAIT");
+	rcv(o, t, q, 100, 0, MSG_COPY | MSG_EXCEPT | IPC_NOWAIT, "copy with EXCEPT");
+	rcv(o, t, q, 2, 0, MSG_COPY | IPC_NOWAIT, "copy too small");
+	rcv(o, t, q, 2, 0, MSG_COPY | MSG_NOERROR | IPC_NOWAIT, "copy NOERROR small");
+	rcv(o, t, q, 100000, 1, MSG_COPY | IPC_NOWAIT, "copy big buffer");
+	stat_q(o, t, q, "copies take nothing");
+	tcall(t, "copy bad id", o->msgrcv(-1, NULL, 10, 0, MSG_COPY | IPC_NOWAIT));
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+/* ---- msgctl ----------------------------------------------------------- */
+
+static void scen_ctl(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(test_key(3), IPC_CREAT | 0640);
+	struct msqid_ds ds;
+	struct msginfo mi;
+	struct msg m;
+	int r, found;
+
+	set_text(&m, 4, "abc");
+	o->msgsnd(q, &m, 3, 0);
+	o->msgsnd(q, &m, 2, 0);
+	stat_q(o, t, q, "two sent");
+	rcv(o, t, q, 10, 0, 0, "one taken");
+	stat_q(o, t, q, "one taken");
+	tcall(t, "stat NULL", o->msgctl(q, IPC_STAT, NULL));
+	tcall(t, "stat bad ptr", o->msgctl(q, IPC_STAT, (void *)8));
+	tcall(t, "set NULL", o->msgctl(q, IPC_SET, NULL));
+	tcall(t, "set NULL, bad id", o->msgctl(-1, IPC_SET, NULL));
+	tcall(t, "set NULL, wrong seq", o->msgctl(q + 32768, IPC_SET, NULL));
+	tcall(t, "bad cmd", o->msgctl(q, 99, &ds));
+	tcall(t, "cmd -1", o->msgctl(q, -1, &ds));
+	tcall(t, "IPC_STAT|IPC_64", o->msgctl(q, IPC_STAT | 0x100, &ds));
+	tcall(t, "stat id -1", o->msgctl(-1, IPC_STAT, &ds));
+	tcall(t, "rmid wrong seq", o->msgctl(q + 32768, IPC_RMID, NULL));
+
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_perm.mode = 0604 | 01000;
+	ds.msg_qbytes = 100;
+	ds.msg_perm.uid = 12;
+	ds.msg_perm.gid = 34;
+	tcall(t, "set", o->msgctl(q, IPC_SET, &ds));
+	stat_q(o, t, q, "after set");
+	ds.msg_qbytes = 1000000;
+	tcall(t, "set qbytes above msgmnb (root)", o->msgctl(q, IPC_SET, &ds));
+	stat_q(o, t, q, "big qbytes");
+	memset(m.text, 'z', 8192);
+	for (int i = 0; i < 3; i++)
+		tcall(t, "send into big queue", o->msgsnd(q, &m, 8192, IPC_NOWAIT));
+	stat_q(o, t, q, "big queue used");
+	ds.msg_qbytes = 10;
+	tcall(t, "shrink below cbytes", o->msgctl(q, IPC_SET, &ds));
+	tcall(t, "send into shrunk", o->msgsnd(q, &m, 1, IPC_NOWAIT));
+	rcv(o, t, q, 8192, 0, IPC_NOWAIT, "still readable");
+
+	/* IPC_INFO constants; MSG_INFO counts only what it can compare. */
+	memset(&mi, 0, sizeof(mi));
+	r = o->msgctl(0, IPC_INFO, (struct msqid_ds *)&mi);
+	tprintf(t, "IPC_INFO ok=%d max=%d mnb=%d mni=%d ssz=%d seg=%u pool=%d "
+		"map=%d tql=%d", r >= 0, mi.msgmax, mi.msgmnb, mi.msgmni,
+		mi.msgssz, mi.msgseg, mi.msgpool, mi.msgmap, mi.msgtql);
+	tcall(t, "IPC_INFO bad ptr", o->msgctl(0, IPC_INFO, (void *)8));
+	tcall(t, "MSG_INFO NULL", o->msgctl(0, MSG_INFO, NULL));
+	r = o->msgctl(0, MSG_INFO, (struct msqid_ds *)&mi);
+	tprintf(t, "MSG_INFO ok=%d pool>=1 %d map>=2 %d tql>=16384 %d", r >= 0,
+		mi.msgpool >= 1, mi.msgmap >= 2, mi.msgtql >= 16384);
+
+	/* MSG_STAT walks indexes up to IPC_INFO's answer. */
+	r = o->msgctl(0, IPC_INFO, (struct msqid_ds *)&mi);
+	found = 0;
+	for (int i = 0; i <= r; i++) {
+		int id = o->msgctl(i, MSG_STAT, &ds);
+
+		if (id == q) {
+			found = 1;
+			trace_ds(t, "MSG_STAT", &ds, NULL, NULL, 0);
+			tprintf(t, "MSG_STAT_ANY same id: %d",
+				o->msgctl(i, MSG_STAT_ANY, &ds) == q);
+			tprintf(t, "index + 32768 too: %d",
+				o->msgctl(i + 32768, MSG_STAT, &ds) == q);
+		}
+	}
+	tprintf(t, "MSG_STAT found the queue: %d", found);
+	tcall(t, "MSG_STAT NULL", o->msgctl(q % 32768, MSG_STAT, NULL));
+	tcall(t, "MSG_STAT index -1", o->msgctl(-1, MSG_STAT, &ds));
+	tcall(t, "MSG_STAT unused index", o->msgctl(32767, MSG_STAT, &ds));
+
+	tcall(t, "rmid", o->msgctl(q, IPC_RMID, NULL));
+	tcall(t, "stat removed", o->msgctl(q, IPC_STAT, &ds));
+	tcall(t, "set removed", o->msgctl(q, IPC_SET, &ds));
+}
+
+/* ---- as an unprivileged user ------------------------------------------ */
+
+static int shared_q[4];
+
+static void nobody_side(const struct ipc_ops *o, struct trace *t)
+{
+	struct msqid_ds ds;
+	struct msg m;
+
+	set_text(&m, 1, "hi");
+	tcall(t, "nobody: get 0600 asking nothing", o->msgget(test_key(10), 0) >= 0 ? 0 : -1);
+	tcall(t, "nobody: get 0600 asking read", o->msgget(test_key(10), 0400));
+	tcall(t, "nobody: get 0600 asking write", o->msgget(test_key(10), 0200));
+	tcall(t, "nobody: get 0600 CREAT", o->msgget(test_key(10), IPC_CREAT | 0600));
+	tcall(t, "nobody: send 0600", o->msgsnd(shared_q[0], &m, 2, IPC_NOWAIT));
+	tcall(t, "nobody: recv 0600", o->msgrcv(shared_q[0], &m, 10, 0, IPC_NOWAIT));
+	tcall(t, "nobody: stat 0600", o->msgctl(shared_q[0], IPC_STAT, &ds));
+	tcall(t, "nobody: MSG_STAT 0600",
+	      o->msgctl(shared_q[0] % 32768, MSG_STAT, &ds) >= 0 ? 0 : -1);
+	memset(&ds, 0, sizeof(ds));
+	tcall(t, "nobody: set 0600", o->msgctl(shared_q[0], IPC_SET, &ds));
+	tcall(t, "nobody: rmid 0600", o->msgctl(shared_q[0], IPC_RMID, NULL));
+
+	/* 0644: may read, not write. */
+	tcall(t, "nobody: send 0644", o->msgsnd(shared_q[1], &m, 2, IPC_NOWAIT));
+	rcv(o, t, shared_q[1], 10, 0, IPC_NOWAIT, "nobody: recv 0644");
+	tcall(t, "nobody: stat 0644", o->msgctl(shared_q[1], IPC_STAT, &ds));
+	tcall(t, "nobody: get 0644 asking rw", o->msgget(test_key(11), 0600));
+	tcall(t, "nobody: get 0644 asking r", o->msgget(test_key(11), 0400) >= 0 ? 0 : -1);
+
+	/* 0622: may write, not read. */
+	tcall(t, "nobody: send 0622", o->msgsnd(shared_q[2], &m, 2, IPC_NOWAIT));
+	tcall(t, "nobody: recv 0622", o->msgrcv(shared_q[2], &m, 10, 0, IPC_NOWAIT));
+	tcall(t, "nobody: copy 0622",
+	      o->msgrcv(shared_q[2], &m, 10, 0, MSG_COPY | IPC_NOWAIT));
+
+	/* Its own queue: owner rights, but no CAP_SYS_RESOURCE. */
+	{
+		int own = o->msgget(IPC_PRIVATE, 0600);
+
+		o->msgctl(own, IPC_STAT, &ds);
+		trace_ds(t, "nobody: own", &ds, NULL, NULL, 0);
+		ds.msg_qbytes = 16385;
+		tcall(t, "nobody: raise qbytes", o->msgctl(own, IPC_SET, &ds));
+		ds.msg_qbytes = 100;
+		tcall(t, "nobody: lower qbytes", o->msgctl(own, IPC_SET, &ds));
+		ds.msg_qbytes = 16384;
+		tcall(t, "nobody: back to msgmnb", o->msgctl(own, IPC_SET, &ds));
+		ds.msg_perm.mode = 0;
+		tcall(t, "nobody: mode 0", o->msgctl(own, IPC_SET, &ds));
+		tcall(t, "nobody: send own mode 0", o->msgsnd(own, &m, 2, IPC_NOWAIT));
+		tcall(t, "nobody: stat own mode 0", o->msgctl(own, IPC_STAT, &ds));
+		tcall(t, "nobody: rmid own mode 0", o->msgctl(own, IPC_RMID, NULL));
+	}
+	/* Owner given to nobody by root: nobody may now IPC_SET, RMID. */
+	tcall(t, "nobody: stat given", o->msgctl(shared_q[3], IPC_STAT, &ds));
+	tcall(t, "nobody: rmid given", o->msgctl(shared_q[3], IPC_RMID, NULL));
+}
+
+static void scen_perm(const struct ipc_ops *o, struct trace *t)
+{
+	struct msqid_ds ds;
+	struct msg m;
+
+	set_text(&m, 1, "from root");
+	shared_q[0] = o->msgget(test_key(10), IPC_CREAT | 0600);
+	shared_q[1] = o->msgget(test_key(11), IPC_CREAT | 0644);
+	shared_q[2] = o->msgget(test_key(12), IPC_CREAT | 0622);
+	shared_q[3] = o->msgget(test_key(13), IPC_CREAT | 0600);
+	o->msgsnd(shared_q[0], &m, 9, 0);
+	o->msgsnd(shared_q[1], &m, 9, 0);
+	o->msgsnd(shared_q[2], &m, 9, 0);
+	o->msgctl(shared_q[3], IPC_STAT, &ds);
+	ds.msg_perm.uid = NOBODY;
+	ds.msg_perm.gid = NOBODY;
+	ds.msg_perm.mode = 0600;
+	tcall(t, "give to nobody", o->msgctl(shared_q[3], IPC_SET, &ds));
+	as_user(NOBODY, NOBODY, o, t, nobody_side);
+	stat_q(o, t, shared_q[0], "0600 after nobody");
+	stat_q(o, t, shared_q[1], "0644 after nobody");
+	stat_q(o, t, shared_q[2], "0622 after nobody");
+	tcall(t, "given one removed by nobody", o->msgctl(shared_q[3], IPC_STAT, &ds));
+	for (int i = 0; i < 4; i++)
+		o->msgctl(shared_q[i], IPC_RMID, NULL);
+}
+
+int main(void)
+{
+	harness_init(120);
+	if (geteuid() != 0)
+		printf("note: not root: the unprivileged part still runs as is\n");
+	run_both("msgget", scen_get);
+	run_both("msgsnd errors and full queues", scen_snd);
+	run_both("msgrcv modes", scen_rcv_modes);
+	run_both("msgrcv sizes and errors", scen_rcv_sizes);
+	run_both("MSG_COPY", scen_copy);
+	run_both("msgctl", scen_ctl);
+	if (geteuid() == 0)
+		run_both("permissions as nobody", scen_perm);
+	else
+		printf("skip permissions as nobody: needs root to drop to nobody\n");
+	return harness_done();
+}
