@@ -246,6 +246,7 @@ struct uipc_map {
 	size_t len;
 	/* cached permission check: perm_seq << 32 | cred_gen << 8 | granted */
 	_Atomic uint64_t perm_cache;
+	struct uipc_map *retired_next;	/* kept, never freed: see store.c */
 };
 
 struct uipc_kind_ops {

@@ -55,10 +55,10 @@ const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
 	[UL_SEMMNS] = { "semmns", 1024000000, 1, INT_MAX, 0 },
 	[UL_SEMOPM] = { "semopm", 500, 1, 65536, 0 },
 	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 0 },
-	[UL_SHMMAX] = { "shmmax", (int64_t)(ULONG_MAX - (1UL << 24)) >> 1, 1,
-			INT64_MAX, 0 },
-	[UL_SHMALL] = { "shmall", (int64_t)(ULONG_MAX - (1UL << 24)) >> 1, 1,
-			INT64_MAX, 0 },
+	/* The kernel's shmmax and shmall are ULONG_MAX - 2^24, beyond an
+	 * int64: INT64_MAX is as unlimited in practice. */
+	[UL_SHMMAX] = { "shmmax", INT64_MAX, 1, INT64_MAX, 0 },
+	[UL_SHMALL] = { "shmall", INT64_MAX, 1, INT64_MAX, 0 },
 	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 0 },
 };
 
@@ -349,7 +349,17 @@ void uipc_ns_unlock(struct uipc_nsh *h)
 /* ------------------------------------------------------------------ */
 
 static _Atomic(struct uipc_map *) *g_cache[UIPC_NKINDS];
+static struct uipc_map *g_retired;	/* descriptors out of the cache */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Keeps a descriptor that left the cache.  Cache lock held. */
+static void keep_retired(struct uipc_map *m)
+{
+	if (m->retired_next || g_retired == m)
+		return;
+	m->retired_next = g_retired;
+	g_retired = m;
+}
 
 static void map_unmap(struct uipc_map *m)
 {
@@ -373,6 +383,7 @@ static void map_retire(struct uipc_map *m)
 	slot = &g_cache[m->kind][m->id % UIPC_IPCMNI];
 	cur = m;
 	atomic_compare_exchange_strong(slot, &cur, NULL);
+	keep_retired(m);
 	pthread_mutex_unlock(&cache_lock);
 	atomic_store(&m->dead, 1);
 	if (atomic_load(&m->refs) == 0)
@@ -467,11 +478,14 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
 		atomic_store(&m->dead, 1);
 		uipc_map_put(m);
+		free(m);	/* never published */
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&cache_lock);
 	slot = &g_cache[kind][id % UIPC_IPCMNI];
 	old = atomic_exchange(slot, m);
+	if (old)
+		keep_retired(old);
 	pthread_mutex_unlock(&cache_lock);
 	if (old) {
 		atomic_store(&old->dead, 1);

@@ -5,6 +5,7 @@
 
 #include <grp.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -39,9 +40,26 @@ static void on_fatal(int sig)
 	_exit(1);
 }
 
+/* The kernel is called directly: a sanitizer's interceptors of the libc
+ * wrappers would judge the bad pointers before the kernel could. */
+static int k_msgsnd(int id, const void *p, size_t n, int flg)
+{
+	return (int)syscall(SYS_msgsnd, id, p, n, flg);
+}
+
+static ssize_t k_msgrcv(int id, void *p, size_t n, long typ, int flg)
+{
+	return syscall(SYS_msgrcv, id, p, n, typ, flg);
+}
+
+static int k_msgctl(int id, int cmd, struct msqid_ds *buf)
+{
+	return (int)syscall(SYS_msgctl, id, cmd, buf);
+}
+
 static int k_msgget(key_t key, int flg)
 {
-	int id = msgget(key, flg);
+	int id = (int)syscall(SYS_msgget, key, flg);
 
 	if (id >= 0 && nkobj < MAX_KOBJ && getpid() == owner_pid) {
 		for (int i = 0; i < nkobj; i++)
@@ -53,7 +71,7 @@ static int k_msgget(key_t key, int flg)
 }
 
 const struct ipc_ops kernel_ops = {
-	"kernel", k_msgget, msgsnd, msgrcv, msgctl,
+	"kernel", k_msgget, k_msgsnd, k_msgrcv, k_msgctl,
 };
 const struct ipc_ops uipc_ops = {
 	"uipc", uipc_msgget, uipc_msgsnd, uipc_msgrcv, uipc_msgctl,

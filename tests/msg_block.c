@@ -1,0 +1,258 @@
+/*
+ * msg_block: blocked senders and receivers side by side with the kernel:
+ * hand-off to a waiting receiver, E2BIG to a receiver whose buffer is too
+ * small, EIDRM on removal, EINTR from a handler (SA_RESTART or not), no
+ * EINTR from stop and continue, senders woken when room appears, and the
+ * order in which blocked receivers are served.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+struct msg {
+	long type;
+	char text[64];
+};
+
+struct child {
+	pid_t pid;
+	int fd;
+};
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* What a child does: receive (size, type) or send (type, size) once. */
+struct job {
+	int send;
+	int q;
+	size_t size;
+	long type;
+	int flags;
+	int handler;		/* install a SIGUSR1 handler with SA_RESTART */
+};
+
+static struct child spawn(const struct ipc_ops *o, struct job j)
+{
+	struct child c = { -1, -1 };
+	int p[2];
+
+	if (pipe(p) < 0)
+		return c;
+	c.pid = fork();
+	if (c.pid == 0) {
+		struct msg m;
+		char line[160];
+		long r;
+
+		close(p[0]);
+		if (j.handler) {
+			struct sigaction sa;
+
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = on_usr1;
+			sa.sa_flags = SA_RESTART;
+			sigaction(SIGUSR1, &sa, NULL);
+		}
+		memset(&m, 0, sizeof(m));
+		if (j.send) {
+			m.type = j.type;
+			snprintf(m.text, sizeof(m.text), "from child");
+			r = o->msgsnd(j.q, &m, j.size, j.flags);
+			if (r < 0)
+				snprintf(line, sizeof(line), "send -> -1 %s", errname(errno));
+			else
+				snprintf(line, sizeof(line), "send -> ok");
+		} else {
+			r = o->msgrcv(j.q, &m, j.size, j.type, j.flags);
+			if (r < 0)
+				snprintf(line, sizeof(line), "recv -> -1 %s", errname(errno));
+			else
+				snprintf(line, sizeof(line), "recv -> %ld type=%ld text=%.*s",
+					 r, m.type, (int)r, m.text);
+		}
+		write(p[1], line, strlen(line));
+		_exit(0);
+	}
+	close(p[1]);
+	c.fd = p[0];
+	if (c.pid > 0)
+		harness_child = c.pid;
+	return c;
+}
+
+/* Waits for the child (bounded) and records what it said. */
+static void collect(struct trace *t, struct child c, const char *who)
+{
+	char buf[200];
+	ssize_t n;
+	int st;
+
+	n = read(c.fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	close(c.fd);
+	waitpid(c.pid, &st, 0);
+	tprintf(t, "%s: %s", who, n > 0 ? buf : "(nothing)");
+}
+
+static void send_text(const struct ipc_ops *o, int q, long type, const char *s)
+{
+	struct msg m;
+
+	m.type = type;
+	snprintf(m.text, sizeof(m.text), "%s", s);
+	o->msgsnd(q, &m, strlen(s), 0);
+}
+
+static void stat_q(const struct ipc_ops *o, struct trace *t, int q,
+		   const char *what, pid_t child)
+{
+	struct msqid_ds ds;
+	const char *role[] = { "child" };
+
+	if (tcall(t, what, o->msgctl(q, IPC_STAT, &ds)) == 0)
+		trace_ds(t, what, &ds, &child, role, 1);
+}
+
+static void scen_handoff(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child c = spawn(o, (struct job){ 0, q, 64, 5, 0, 0 });
+
+	tprintf(t, "blocked: %d", wait_blocked(c.pid) == 0);
+	send_text(o, q, 3, "not for you");
+	stat_q(o, t, q, "after type 3", c.pid);
+	send_text(o, q, 5, "for you");
+	collect(t, c, "receiver");
+	stat_q(o, t, q, "after hand-off", c.pid);
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+static void scen_e2big(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child small = spawn(o, (struct job){ 0, q, 4, 0, 0, 0 });
+
+	wait_blocked(small.pid);
+	send_text(o, q, 1, "much too long");
+	collect(t, small, "small receiver");
+	stat_q(o, t, q, "message stays", small.pid);
+	o->msgctl(q, IPC_RMID, NULL);
+
+	q = o->msgget(IPC_PRIVATE, 0600);
+	small = spawn(o, (struct job){ 0, q, 4, 0, MSG_NOERROR, 0 });
+	wait_blocked(small.pid);
+	send_text(o, q, 1, "much too long");
+	collect(t, small, "NOERROR receiver");
+	stat_q(o, t, q, "truncated", small.pid);
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+static void fill(const struct ipc_ops *o, int q)
+{
+	struct msqid_ds ds;
+	struct msg m;
+
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_qbytes = 8;
+	o->msgctl(q, IPC_SET, &ds);
+	m.type = 1;
+	memset(m.text, 'f', 8);
+	o->msgsnd(q, &m, 8, 0);
+}
+
+static void scen_eidrm(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child r = spawn(o, (struct job){ 0, q, 64, 2, 0, 0 });
+	struct child s;
+
+	fill(o, q);
+	s = spawn(o, (struct job){ 1, q, 4, 1, 0, 0 });
+	wait_blocked(r.pid);
+	wait_blocked(s.pid);
+	tcall(t, "rmid", o->msgctl(q, IPC_RMID, NULL));
+	collect(t, r, "receiver");
+	collect(t, s, "sender");
+}
+
+static void scen_eintr(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child r = spawn(o, (struct job){ 0, q, 64, 0, 0, 1 });
+	struct child s;
+
+	wait_blocked(r.pid);
+	kill(r.pid, SIGUSR1);
+	collect(t, r, "receiver, SA_RESTART handler");
+	fill(o, q);
+	s = spawn(o, (struct job){ 1, q, 4, 1, 0, 1 });
+	wait_blocked(s.pid);
+	kill(s.pid, SIGUSR1);
+	collect(t, s, "sender, SA_RESTART handler");
+
+	/* Stop and continue run no handler: the wait goes on. */
+	o->msgctl(q, IPC_RMID, NULL);
+	q = o->msgget(IPC_PRIVATE, 0600);
+	r = spawn(o, (struct job){ 0, q, 64, 9, 0, 0 });
+	wait_blocked(r.pid);
+	kill(r.pid, SIGSTOP);
+	usleep(20000);
+	kill(r.pid, SIGCONT);
+	wait_blocked(r.pid);
+	send_text(o, q, 9, "after stop");
+	collect(t, r, "receiver after stop/cont");
+	stat_q(o, t, q, "end", r.pid);
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+static void scen_room(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child s;
+	struct msg m;
+
+	fill(o, q);
+	s = spawn(o, (struct job){ 1, q, 6, 3, 0, 0 });
+	tprintf(t, "sender blocked: %d", wait_blocked(s.pid) == 0);
+	stat_q(o, t, q, "full", s.pid);
+	tcall(t, "take one", o->msgrcv(q, &m, 64, 1, 0));
+	collect(t, s, "sender");
+	stat_q(o, t, q, "sender got in", s.pid);
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+static void scen_fifo(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child c[4];
+	const char *names[4] = { "first", "second", "third", "fourth" };
+
+	for (int i = 0; i < 4; i++) {
+		/* The third waits for type 2 only: it is skipped for type 1. */
+		c[i] = spawn(o, (struct job){ 0, q, 64, i == 2 ? 2 : 0, 0, 0 });
+		wait_blocked(c[i].pid);
+	}
+	send_text(o, q, 1, "a");
+	send_text(o, q, 1, "b");
+	send_text(o, q, 1, "c");
+	send_text(o, q, 2, "d");
+	for (int i = 0; i < 4; i++)
+		collect(t, c[i], names[i]);
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+int main(void)
+{
+	harness_init(120);
+	run_both("hand-off to a blocked receiver", scen_handoff);
+	run_both("E2BIG to a blocked receiver", scen_e2big);
+	run_both("EIDRM to blocked callers", scen_eidrm);
+	run_both("EINTR, stop and continue", scen_eintr);
+	run_both("blocked sender gets room", scen_room);
+	run_both("blocked receivers served in order", scen_fifo);
+	return harness_done();
+}
