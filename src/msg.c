@@ -1077,16 +1077,16 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			wake_overflow(&q, &wq);
 			goto out_unlock;
 		}
-		if (msgflg & IPC_NOWAIT) {
-			r = -ENOMSG;
-			goto out_unlock;
-		}
 		if (q.h->nrsv && !reaped) {
 			/* Messages handed to receivers that died would
 			 * otherwise sit unseen: put them back in play. */
 			reap_waiters(&q, h, &wq);
 			reaped = 1;
 			continue;
+		}
+		if (msgflg & IPC_NOWAIT) {
+			r = -ENOMSG;
+			goto out_unlock;
 		}
 		if (!have_self) {
 			q_unlock(&q, &wq);

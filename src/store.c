@@ -508,14 +508,20 @@ int uipc_obj_get(int kind, int id, struct uipc_map **out)
 		if (m && m->id == id) {
 			atomic_fetch_add(&m->refs, 1);
 			if (likely(!atomic_load(&m->dead) && m->id == id)) {
-				if (likely(atomic_load_explicit(&map_obj(m)->state,
-						memory_order_acquire) == OBJ_LIVE)) {
+				struct uipc_obj *o = map_obj(m);
+
+				if (likely(atomic_load_explicit(&o->state,
+						memory_order_acquire) == OBJ_LIVE &&
+					   o->magic == UIPC_OBJ_MAGIC)) {
 					*out = m;
 					return 0;
 				}
+				int clobbered = o->magic != UIPC_OBJ_MAGIC;
+
 				uipc_map_put(m);
 				map_retire(m);
-				return -EINVAL;
+				/* A clobbered header: look at the file afresh. */
+				return clobbered ? obj_open(kind, id, out) : -EINVAL;
 			}
 			uipc_map_put(m);
 		}

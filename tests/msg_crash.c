@@ -1,0 +1,303 @@
+/*
+ * msg_crash: SIGKILL at random moments, many rounds.
+ *
+ * Each round runs senders of numbered, checksummed messages and receivers
+ * on one small queue (so both sides block), and kills a random one of them
+ * every few milliseconds, starting a replacement.  Receivers receive
+ * straight into a slot of a shared log and then mark it committed, so a
+ * message can be followed even into a receiver killed in the middle.
+ * Afterwards:
+ *  - every message whose msgsnd returned 0 is received exactly once
+ *    (committed, or still in the queue), or sits in the uncommitted slot of
+ *    a killed receiver;
+ *  - none is received twice, none is invented, none is corrupt;
+ *  - nobody hangs: every wait is bounded.
+ * The same rounds run on the kernel first: they prove the checker, since
+ * the kernel must pass it too.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define NSEND		3
+#define NRECV		3
+#define MAX_SENDERS	64	/* ids per round, replacements included */
+#define MAX_SLOTS	65536
+#define MAX_PER_SENDER	800	/* 64 * 800 fits in the log with room */
+#define MAX_DATA	300
+#define MAGIC		0x6d736721u
+
+struct payload {
+	long type;
+	uint32_t magic, sender, seq, len, sum;
+	unsigned char data[MAX_DATA];
+};
+#define HDR_BYTES (sizeof(struct payload) - sizeof(long) - MAX_DATA)
+
+struct slot {
+	struct payload p;
+	_Atomic int state;	/* 0 free, 1 claimed, 2 committed */
+	pid_t owner;
+};
+
+struct shared {
+	_Atomic int stop;
+	_Atomic uint32_t attempt[MAX_SENDERS];	/* seq being sent */
+	_Atomic uint32_t done[MAX_SENDERS];	/* last seq msgsnd accepted */
+	_Atomic int next_slot;
+	struct slot slot[MAX_SLOTS];
+};
+
+static struct shared *sh;
+
+static uint32_t checksum(const unsigned char *d, uint32_t n, uint32_t seed)
+{
+	uint32_t h = seed * 2654435761u;
+
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ d[i]) * 16777619u;
+	return h;
+}
+
+static void sender(const struct ipc_ops *o, int q, uint32_t id)
+{
+	struct payload p;
+	unsigned rnd = id * 7919u + (unsigned)getpid();
+
+	for (uint32_t seq = 1; !atomic_load(&sh->stop) && seq <= MAX_PER_SENDER;
+	     seq++) {
+		p.type = 1 + (long)(rand_r(&rnd) % 3);
+		p.magic = MAGIC;
+		p.sender = id;
+		p.seq = seq;
+		p.len = (uint32_t)(rand_r(&rnd) % MAX_DATA);
+		for (uint32_t i = 0; i < p.len; i++)
+			p.data[i] = (unsigned char)rand_r(&rnd);
+		p.sum = checksum(p.data, p.len, seq ^ id);
+		atomic_store(&sh->attempt[id], seq);
+		if (o->msgsnd(q, &p, HDR_BYTES + p.len, 0) < 0)
+			_exit(errno == EIDRM || errno == EINVAL ? 0 : 3);
+		atomic_store(&sh->done[id], seq);
+	}
+	_exit(0);
+}
+
+static void receiver(const struct ipc_ops *o, int q, int which)
+{
+	for (;;) {
+		int s = atomic_fetch_add(&sh->next_slot, 1);
+		/* Receivers differ in what they ask for. */
+		long typ = which == 1 ? -2 : 0;
+
+		if (s >= MAX_SLOTS)
+			_exit(0);
+		sh->slot[s].owner = getpid();
+		atomic_store(&sh->slot[s].state, 1);
+		if (o->msgrcv(q, &sh->slot[s].p, HDR_BYTES + MAX_DATA, typ, 0) < 0)
+			_exit(errno == EIDRM || errno == EINVAL ? 0 : 3);
+		atomic_store(&sh->slot[s].state, 2);
+	}
+}
+
+struct counts {
+	long sent, received, inflight, kills;
+};
+
+/* Checks one message: 0 if it is one a sender made. */
+static int genuine(const struct payload *p, size_t n)
+{
+	return p->magic == MAGIC && p->sender < MAX_SENDERS && p->seq >= 1 &&
+	       p->len <= MAX_DATA && n == HDR_BYTES + p->len &&
+	       p->seq <= (uint32_t)atomic_load(&sh->attempt[p->sender]) &&
+	       p->sum == checksum(p->data, p->len, p->seq ^ p->sender);
+}
+
+static int run_round(const struct ipc_ops *o, unsigned *rnd, struct counts *c)
+{
+	pid_t send_pid[NSEND], recv_pid[NRECV];
+	uint32_t next_id = 0;
+	struct msqid_ds ds;
+	struct payload p;
+	int q, bad = 0;
+	uint8_t *seen[MAX_SENDERS];
+	struct timespec t0, now;
+	ssize_t n;
+
+	memset(sh, 0, sizeof(*sh));
+	q = o->msgget(IPC_PRIVATE, 0600);
+	if (q < 0) {
+		CHECK(0, "%s: msgget: %s", o->name, strerror(errno));
+		return 1;
+	}
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_qbytes = 1200;	/* a few messages: both sides block */
+	o->msgctl(q, IPC_SET, &ds);
+
+	for (int i = 0; i < NSEND; i++) {
+		uint32_t id = next_id++;
+
+		if ((send_pid[i] = fork()) == 0)
+			sender(o, q, id);
+	}
+	for (int i = 0; i < NRECV; i++)
+		if ((recv_pid[i] = fork()) == 0)
+			receiver(o, q, i);
+
+	/* Kill someone every 1-15 ms for 250 ms; replace them. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		int victim = (int)(rand_r(rnd) % (NSEND + NRECV));
+
+		usleep(1000 + rand_r(rnd) % 14000);
+		if (victim < NSEND) {
+			kill(send_pid[victim], SIGKILL);
+			waitpid(send_pid[victim], NULL, 0);
+			if (next_id < MAX_SENDERS) {
+				uint32_t id = next_id++;
+
+				if ((send_pid[victim] = fork()) == 0)
+					sender(o, q, id);
+			} else {
+				send_pid[victim] = -1;
+			}
+		} else {
+			victim -= NSEND;
+			kill(recv_pid[victim], SIGKILL);
+			waitpid(recv_pid[victim], NULL, 0);
+			if ((recv_pid[victim] = fork()) == 0)
+				receiver(o, q, victim);
+		}
+		c->kills++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while ((now.tv_sec - t0.tv_sec) * 1000 +
+		 (now.tv_nsec - t0.tv_nsec) / 1000000 < 250);
+
+	/* Senders stop after their message; receivers keep the queue moving
+	 * meanwhile.  Neither may hang. */
+	atomic_store(&sh->stop, 1);
+	for (int i = 0; i < NSEND; i++) {
+		int st = 0, waited = 0;
+
+		if (send_pid[i] < 0)
+			continue;
+		while (waitpid(send_pid[i], &st, WNOHANG) == 0 && waited < 10000) {
+			usleep(1000);
+			waited++;
+		}
+		if (waited >= 10000) {
+			CHECK(0, "%s: a sender hangs", o->name);
+			kill(send_pid[i], SIGKILL);
+			waitpid(send_pid[i], NULL, 0);
+			bad = 1;
+		} else {
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			      "%s: a sender failed (status %d)", o->name, st);
+		}
+	}
+	usleep(50000);
+	for (int i = 0; i < NRECV; i++) {
+		kill(recv_pid[i], SIGKILL);
+		waitpid(recv_pid[i], NULL, 0);
+	}
+
+	/* Account for every message. */
+	for (int s = 0; s < MAX_SENDERS; s++) {
+		uint32_t a = atomic_load(&sh->attempt[s]);
+
+		seen[s] = calloc(a + 2, 1);
+	}
+	for (int i = 0; i < MAX_SLOTS && i < atomic_load(&sh->next_slot); i++) {
+		struct slot *sl = &sh->slot[i];
+
+		if (atomic_load(&sl->state) != 2)
+			continue;
+		if (!genuine(&sl->p, HDR_BYTES + sl->p.len)) {
+			CHECK(0, "%s: a corrupt or invented message was received",
+			      o->name);
+			bad = 1;
+			continue;
+		}
+		if (seen[sl->p.sender][sl->p.seq]++) {
+			CHECK(0, "%s: message %u/%u received twice", o->name,
+			      sl->p.sender, sl->p.seq);
+			bad = 1;
+		}
+		c->received++;
+	}
+	while ((n = o->msgrcv(q, &p, sizeof(p) - sizeof(long), 0, IPC_NOWAIT)) >= 0) {
+		if (!genuine(&p, (size_t)n)) {
+			CHECK(0, "%s: a corrupt or invented message is queued", o->name);
+			bad = 1;
+			continue;
+		}
+		if (seen[p.sender][p.seq]++) {
+			CHECK(0, "%s: message %u/%u delivered and still queued",
+			      o->name, p.sender, p.seq);
+			bad = 1;
+		}
+	}
+	CHECK(errno == ENOMSG, "%s: draining ended with %s", o->name,
+	      errname(errno));
+	for (uint32_t s = 0; s < MAX_SENDERS; s++) {
+		uint32_t d = atomic_load(&sh->done[s]);
+
+		c->sent += d;
+		for (uint32_t seq = 1; seq <= d; seq++) {
+			int inflight = 0;
+
+			if (seen[s][seq])
+				continue;
+			/* In the slot of a receiver killed mid-call? */
+			for (int i = 0; i < atomic_load(&sh->next_slot) &&
+			     i < MAX_SLOTS; i++) {
+				struct slot *sl = &sh->slot[i];
+
+				if (atomic_load(&sl->state) == 1 &&
+				    sl->p.sender == s && sl->p.seq == seq &&
+				    genuine(&sl->p, HDR_BYTES + sl->p.len))
+					inflight = 1;
+			}
+			if (inflight) {
+				c->inflight++;
+				continue;
+			}
+			CHECK(0, "%s: message %u/%u was accepted and lost",
+			      o->name, s, seq);
+			bad = 1;
+		}
+		free(seen[s]);
+	}
+	o->msgctl(q, IPC_RMID, NULL);
+	return bad;
+}
+
+static int run(const struct ipc_ops *o, int rounds)
+{
+	struct counts c = { 0 };
+	unsigned rnd = 12345;
+	int bad = 0;
+
+	for (int r = 0; r < rounds && !bad; r++)
+		bad = run_round(o, &rnd, &c);
+	printf("%-6s %d rounds, %ld kills: %ld messages accepted, %ld received, "
+	       "%ld in flight in killed receivers: %s\n", o->name, rounds,
+	       c.kills, c.sent, c.received, c.inflight, bad ? "FAILED" : "ok");
+	return bad;
+}
+
+int main(void)
+{
+	harness_init(240);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 1;
+	run(&kernel_ops, 4);
+	run(&uipc_ops, 24);
+	return harness_done();
+}
