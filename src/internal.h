@@ -155,6 +155,10 @@ struct uipc_obj {
  * util.c: time, credentials, permissions, fault-guarded copies.
  * ------------------------------------------------------------------- */
 UIPC_HIDDEN int64_t uipc_now(void);	/* CLOCK_REALTIME seconds */
+/* getpid() without the system call glibc makes for it; a forked child
+ * forgets the cached value (uipc_pid_forget, from the atfork handler). */
+UIPC_HIDDEN pid_t uipc_getpid(void);
+UIPC_HIDDEN void uipc_pid_forget(void);
 UIPC_HIDDEN int64_t uipc_now_ns(void);
 
 struct uipc_cred {

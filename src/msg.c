@@ -899,7 +899,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	first(&q, b)->type = mtype;
 	first(&q, b)->size = msgsz;
 	first(&q, b)->rsv = 0;
-	q.h->lspid = getpid();
+	q.h->lspid = uipc_getpid();
 	q.h->stime = uipc_now();
 	link_tail(&q, b);
 	q.h->qnum++;
@@ -1072,7 +1072,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			q.h->qnum--;
 			q.h->cbytes -= size;
 			q.h->rtime = uipc_now();
-			q.h->lrpid = getpid();
+			q.h->lrpid = uipc_getpid();
 			wake_senders(&q, &wq);
 			wake_overflow(&q, &wq);
 			goto out_unlock;

@@ -77,7 +77,7 @@ static int try_claim(struct uipc_nsh *h, uint32_t slot)
 	old = atomic_load(&p->stamp);
 	if (stamp_live(old))
 		exit_work(h, slot, (uint32_t)stamp_gen(old), atomic_load(&p->uses));
-	p->pid = getpid();
+	p->pid = uipc_getpid();
 	p->uid = getuid();
 	p->gid = getgid();
 	atomic_store(&p->uses, 0);

@@ -72,6 +72,7 @@ static pthread_mutex_t g_ns_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void atfork_child(void)
 {
+	uipc_pid_forget();
 	uipc_proc_forget();
 	uipc_cred_refresh();
 }

@@ -37,6 +37,24 @@ int64_t uipc_now(void)
 	return (int64_t)ts.tv_sec;
 }
 
+static _Atomic pid_t g_pid;
+
+pid_t uipc_getpid(void)
+{
+	pid_t p = atomic_load_explicit(&g_pid, memory_order_relaxed);
+
+	if (unlikely(p == 0)) {
+		p = getpid();
+		atomic_store_explicit(&g_pid, p, memory_order_relaxed);
+	}
+	return p;
+}
+
+void uipc_pid_forget(void)
+{
+	atomic_store(&g_pid, 0);
+}
+
 int64_t uipc_now_ns(void)
 {
 	struct timespec ts;
