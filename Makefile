@@ -67,10 +67,10 @@ $(B)/bench/%: bench/%.c $(B)/libuipc.a | $(B)/bench
 $(DEMO): demo/demo.c $(B)/libuipc.a | $(B)/demo
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
-check: all $(TESTS)
+check: all $(TESTS) $(BENCHES)
 	@sh tests/run.sh $(B) $(TESTS)
 
-demo: all $(DEMO)
+demo: all $(DEMO) $(B)/bench/msg_bench
 	@$(DEMO) $(B)
 
 bench: all $(BENCHES)
