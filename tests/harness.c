@@ -18,10 +18,19 @@ static int kobj[MAX_KOBJ];
 static int nkobj;
 static pid_t owner_pid;
 
+static void (*extra_cleanup)(void);
+
+void harness_on_cleanup(void (*fn)(void))
+{
+	extra_cleanup = fn;
+}
+
 static void kernel_cleanup(void)
 {
 	if (getpid() != owner_pid)
 		return;
+	if (extra_cleanup)
+		extra_cleanup();
 	for (int i = 0; i < nkobj; i++)
 		if (kobj[i] >= 0)
 			msgctl(kobj[i], IPC_RMID, NULL);

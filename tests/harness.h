@@ -44,6 +44,9 @@ struct trace {
 /* Sets up cleanup and a watchdog of `seconds`; exits 77 when the kernel
  * has no SysV message queues (then there is no oracle). */
 void harness_init(int seconds);
+/* fn runs at exit, also after a failure or the watchdog: restore what the
+ * test changed in the kernel. */
+void harness_on_cleanup(void (*fn)(void));
 /* A key unique to this test process: the kernel's keys are global. */
 key_t test_key(int n);
 
