@@ -86,7 +86,7 @@ install: all
 	ln -sf libuipc.so.0 $(DESTDIR)$(PREFIX)/lib/libuipc.so
 	install -m 644 $(B)/libuipc.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/libuipc-preload.so $(DESTDIR)$(PREFIX)/lib/
-	install -m 644 $(B)/uipc.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' uipc.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/uipc.pc
 	install -m 755 $(B)/uipc $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
