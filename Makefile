@@ -61,10 +61,10 @@ $(B)/uipc.pc: uipc.pc.in
 $(B)/tests/%: tests/%.c tests/harness.c tests/harness.h $(B)/libuipc.a | $(B)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/harness.c $(B)/libuipc.a $(LDLIBS)
 
-$(B)/bench/%: bench/%.c $(B)/libuipc.a | $(B)/bench
+$(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
-$(DEMO): demo/demo.c $(B)/libuipc.a | $(B)/demo
+$(DEMO): demo/demo.c bench/ops.h $(B)/libuipc.a | $(B)/demo
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
 check: all $(TESTS) $(BENCHES)

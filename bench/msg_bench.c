@@ -26,18 +26,7 @@
 #include <unistd.h>
 
 #include "uipc.h"
-
-struct ops {
-	const char *name;
-	int (*get)(key_t, int);
-	int (*snd)(int, const void *, size_t, int);
-	ssize_t (*rcv)(int, void *, size_t, long, int);
-	int (*ctl)(int, int, struct msqid_ds *);
-};
-
-static const struct ops kernel = { "kernel", msgget, msgsnd, msgrcv, msgctl };
-static const struct ops uipc = { "uipc", uipc_msgget, uipc_msgsnd, uipc_msgrcv,
-				 uipc_msgctl };
+#include "ops.h"
 
 struct msg {
 	long type;
@@ -173,7 +162,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: msg_bench [--quick] [--loop N]\n");
 		return 2;
 	}
-	if (msgget(IPC_PRIVATE, 0600) < 0 && errno == ENOSYS) {
+	if (!kernel_has_msg()) {
 		printf("msg_bench: the kernel has no System V IPC: nothing to "
 		       "compare with\n");
 		return 0;

@@ -759,6 +759,42 @@ static int ensure_self(struct uipc_self *self, int *have)
 	return r;
 }
 
+/* What every pass of a call's loop checks first.  Queue locked. */
+static int q_check(struct q *q, int flag)
+{
+	int r = uipc_map_perm(q->m, flag);
+
+	if (r < 0)
+		return r;
+	return removed(q) ? -EIDRM : 0;
+}
+
+/* Before a caller first blocks: unlock, register it, relock.  Returns 0
+ * with the queue locked again, or -errno with it unlocked. */
+static int q_register(struct q *q, struct uipc_self *self, int *have,
+		      struct wakeq *wq)
+{
+	int r;
+
+	q_unlock(q, wq);
+	r = ensure_self(self, have);
+	return r < 0 ? r : q_lock(q);
+}
+
+/* No waiter record is free: sleep until anything changes.  Returns 0 or
+ * -EINTR with the queue locked, -EIO with it unlocked. */
+static int q_sleep_overflow(struct q *q, struct wakeq *wq)
+{
+	uint32_t seq = atomic_load(&q->h->overflow_seq);
+	int r;
+
+	q->h->overflow_waiters++;
+	r = q_sleep(q, -1, seq, wq);
+	if (r != -EIO)
+		q->h->overflow_waiters--;
+	return r;
+}
+
 /* ---------------------------------------------------------------------
  * msgget
  * ------------------------------------------------------------------- */
@@ -840,34 +876,25 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	for (;;) {
 		int i;
 
-		r = uipc_map_perm(q.m, S_IWUGO);
+		r = q_check(&q, S_IWUGO);
 		if (r < 0)
 			goto out_unlock;
-		if (removed(&q)) {
-			r = -EIDRM;
-			goto out_unlock;
-		}
 		if (fits(&q, msgsz))
 			break;
 		r = -EAGAIN;
 		if (msgflg & IPC_NOWAIT)
 			goto out_unlock;
 		if (!have_self) {
-			q_unlock(&q, &wq);
-			r = ensure_self(&self, &have_self);
-			if (r < 0 || (r = q_lock(&q)) < 0)
+			r = q_register(&q, &self, &have_self, &wq);
+			if (r < 0)
 				goto out_put;
 			continue;
 		}
 		i = new_waiter(&q, &self, &wq, W_SEND, msgsz);
 		if (i == -ENOSPC) {
-			uint32_t seq = atomic_load(&q.h->overflow_seq);
-
-			q.h->overflow_waiters++;
-			r = q_sleep(&q, -1, seq, &wq);
+			r = q_sleep_overflow(&q, &wq);
 			if (r == -EIO)
 				goto out_put;
-			q.h->overflow_waiters--;
 		} else if (i < 0) {
 			r = i;
 			goto out_unlock;
@@ -1033,13 +1060,9 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 	for (;;) {
 		int i;
 
-		r = uipc_map_perm(q.m, S_IRUGO);
+		r = q_check(&q, S_IRUGO);
 		if (r < 0)
 			goto out_unlock;
-		if (removed(&q)) {
-			r = -EIDRM;
-			goto out_unlock;
-		}
 		b = find_msg(&q, msgtyp, mode, &prev);
 		if (b < 0) {
 			r = b;
@@ -1089,22 +1112,17 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			goto out_unlock;
 		}
 		if (!have_self) {
-			q_unlock(&q, &wq);
-			r = ensure_self(&self, &have_self);
-			if (r < 0 || (r = q_lock(&q)) < 0)
+			r = q_register(&q, &self, &have_self, &wq);
+			if (r < 0)
 				goto out_put;
 			continue;
 		}
 		i = new_waiter(&q, &self, &wq, W_RECV,
 			       (msgflg & MSG_NOERROR) ? (uint64_t)LONG_MAX : bufsz);
 		if (i == -ENOSPC) {
-			uint32_t seq = atomic_load(&q.h->overflow_seq);
-
-			q.h->overflow_waiters++;
-			r = q_sleep(&q, -1, seq, &wq);
+			r = q_sleep_overflow(&q, &wq);
 			if (r == -EIO)
 				goto out_put;
-			q.h->overflow_waiters--;
 			if (r == -EINTR)
 				goto out_unlock;
 			continue;
