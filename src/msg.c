@@ -125,6 +125,13 @@ struct uipc_msq {
 	uint64_t ticket;
 	_Atomic uint32_t overflow_seq;
 	uint32_t overflow_waiters;
+	/* lrpid and rtime as they were before the last hand-off, to undo it
+	 * if that receiver dies without taking the message (undo_ticket is
+	 * its ticket; 0 once anything else has been received since). */
+	uint64_t undo_ticket;
+	int64_t undo_rtime;
+	int32_t undo_lrpid;
+	uint32_t pad2;
 	struct msg_waiter w[MSG_WAITERS];
 };
 
@@ -464,6 +471,9 @@ static int offer(struct q *q, uint32_t b, struct wakeq *wq)
 		q->h->qnum--;
 		q->h->cbytes -= f->size;
 		q->h->nrsv++;
+		q->h->undo_ticket = w->ticket;
+		q->h->undo_lrpid = q->h->lrpid;
+		q->h->undo_rtime = q->h->rtime;
 		q->h->lrpid = w->pid;
 		q->h->rtime = uipc_now();
 		wake_rec(wq, &w->futex);
@@ -472,11 +482,18 @@ static int offer(struct q *q, uint32_t b, struct wakeq *wq)
 	return 0;
 }
 
-/* Puts a message handed to a receiver that will not take it back in play. */
-static void unreserve(struct q *q, uint32_t b, struct wakeq *wq)
+/* Puts a message handed to receiver record w, which will not take it, back
+ * in play; if nothing was received since, as if it had never been handed. */
+static void unreserve(struct q *q, uint32_t b, struct msg_waiter *w,
+		      struct wakeq *wq)
 {
 	struct msg_first *f = first(q, b);
 
+	if (q->h->undo_ticket && q->h->undo_ticket == w->ticket) {
+		q->h->lrpid = q->h->undo_lrpid;
+		q->h->rtime = q->h->undo_rtime;
+		q->h->undo_ticket = 0;
+	}
 	f->rsv = 0;
 	q->h->nrsv--;
 	q->h->qnum++;
@@ -492,7 +509,7 @@ static void release(struct q *q, int i, struct wakeq *wq)
 	if (w->kind == W_RECV) {
 		if (w->result == R_MSG && valid_blk(q, w->msg) &&
 		    first(q, w->msg)->rsv == (uint32_t)i + 1)
-			unreserve(q, w->msg, wq);
+			unreserve(q, w->msg, w, wq);
 		else if (w->result == R_NONE)
 			q->h->nrecv--;
 	} else if (w->kind == W_SEND) {
@@ -693,6 +710,19 @@ static void q_put(struct q *q)
 		uipc_map_put(q->m);
 }
 
+/* q_get() and q_lock(): 0 with the queue referenced and locked. */
+static int q_get_locked(int id, struct q *q)
+{
+	int r = q_get(id, q);
+
+	if (r < 0)
+		return r;
+	r = q_lock(q);
+	if (r < 0)
+		q_put(q);
+	return r;
+}
+
 static int removed(struct q *q)
 {
 	return atomic_load(&q->h->o.state) != OBJ_LIVE;
@@ -866,12 +896,9 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	r = uipc_probe_read(text, msgsz);
 	if (r < 0)
 		return r;
-	r = q_get(msqid, &q);
+	r = q_get_locked(msqid, &q);
 	if (r < 0)
 		return r;
-	r = q_lock(&q);
-	if (r < 0)
-		goto out_put;
 
 	for (;;) {
 		int i;
@@ -1022,6 +1049,8 @@ static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
 	}
 	first(q, b)->rsv = 0;
 	q->h->nrsv--;
+	if (q->h->undo_ticket == w->ticket)
+		q->h->undo_ticket = 0;	/* taken: nothing to undo */
 	w->kind = W_FREE;
 	consume(q, (uint32_t)prev, b);
 	wake_senders(q, wq);
@@ -1050,12 +1079,9 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			return -EINVAL;
 	}
 	mode = convert_mode(&msgtyp, msgflg);
-	r = q_get(msqid, &q);
+	r = q_get_locked(msqid, &q);
 	if (r < 0)
 		return r;
-	r = q_lock(&q);
-	if (r < 0)
-		goto out_put;
 
 	for (;;) {
 		int i;
@@ -1096,6 +1122,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			q.h->cbytes -= size;
 			q.h->rtime = uipc_now();
 			q.h->lrpid = uipc_getpid();
+			q.h->undo_ticket = 0;
 			wake_senders(&q, &wq);
 			wake_overflow(&q, &wq);
 			goto out_unlock;

@@ -245,6 +245,25 @@ static void scen_fifo(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(q, IPC_RMID, NULL);
 }
 
+/* A receiver killed while blocked: its death must not swallow messages
+ * (uipc may have handed one to it: the exit work puts it back). */
+static void scen_killed_receiver(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child c = spawn(o, (struct job){ 0, q, 64, 0, 0, 0 });
+	struct msg m;
+
+	wait_blocked(c.pid);
+	kill(c.pid, SIGKILL);
+	waitpid(c.pid, NULL, 0);
+	close(c.fd);
+	send_text(o, q, 1, "after the death");
+	stat_q(o, t, q, "message kept", c.pid);
+	memset(&m, 0, sizeof(m));
+	tprintf(t, "received: %zd %s", o->msgrcv(q, &m, 64, 0, IPC_NOWAIT), m.text);
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
 int main(void)
 {
 	harness_init(120);
@@ -254,5 +273,6 @@ int main(void)
 	run_both("EINTR, stop and continue", scen_eintr);
 	run_both("blocked sender gets room", scen_room);
 	run_both("blocked receivers served in order", scen_fifo);
+	run_both("a blocked receiver killed", scen_killed_receiver);
 	return harness_done();
 }
