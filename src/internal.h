@@ -33,7 +33,6 @@
 #include "uipc.h"
 
 #define UIPC_HIDDEN __attribute__((visibility("hidden")))
-#define UIPC_EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
@@ -214,10 +213,11 @@ UIPC_HIDDEN int uipc_mutex_lock(pthread_mutex_t *m, void (*repair)(void *),
 				void *arg);
 UIPC_HIDDEN void uipc_mutex_unlock(pthread_mutex_t *m);
 
-/* Waits while *word == val.  timeout_ms < 0 waits at most a long safety
- * period.  Returns 0 when woken (or the value changed), -EINTR when a
- * signal handler ran, -ETIMEDOUT.  A handler always interrupts it,
- * whatever SA_RESTART says, as the kernel's msgrcv/semop are. */
+/* Waits while *word == val, until the CLOCK_MONOTONIC time abs_mono, or
+ * without one for at most a safety period (then returns 0: look again).
+ * Returns 0 when woken or the value changed, -EINTR when a signal handler
+ * ran, -ETIMEDOUT at abs_mono.  A handler always interrupts it, whatever
+ * SA_RESTART says, as the kernel's msgrcv/semop are. */
 UIPC_HIDDEN int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 				const struct timespec *abs_mono);
 UIPC_HIDDEN void uipc_futex_wake(_Atomic uint32_t *word, int n);
