@@ -264,6 +264,60 @@ static void scen_killed_receiver(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(q, IPC_RMID, NULL);
 }
 
+/* More callers blocked than a queue has waiter records (128): the rest
+ * wait on the overflow word and must still each get exactly one message,
+ * and all of them EIDRM on removal. */
+#define MANY 140
+
+static void scen_many(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child c[MANY];
+	int got = 0, eidrm = 0, blocked = 0;
+	char seen[MANY + 1];
+
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < MANY; i++)
+		c[i] = spawn(o, (struct job){ 0, q, 64, 0, 0, 0 });
+	for (int i = 0; i < MANY; i++)
+		blocked += wait_blocked(c[i].pid) == 0;
+	tprintf(t, "blocked receivers: %d", blocked);
+	for (int i = 0; i < MANY; i++) {
+		char text[16];
+
+		snprintf(text, sizeof(text), "n%d", i);
+		send_text(o, q, 1, text);
+	}
+	for (int i = 0; i < MANY; i++) {
+		char buf[200];
+		ssize_t n = read(c[i].fd, buf, sizeof(buf) - 1);
+		int k;
+
+		buf[n > 0 ? n : 0] = 0;
+		close(c[i].fd);
+		waitpid(c[i].pid, NULL, 0);
+		if (sscanf(buf, "recv -> %*d type=1 text=n%d", &k) == 1 &&
+		    k >= 0 && k < MANY && !seen[k]++)
+			got++;
+	}
+	tprintf(t, "each message received once: %d of %d", got, MANY);
+	for (int i = 0; i < MANY; i++)
+		c[i] = spawn(o, (struct job){ 0, q, 64, 0, 0, 0 });
+	for (int i = 0; i < MANY; i++)
+		wait_blocked(c[i].pid);
+	tcall(t, "rmid under many", o->msgctl(q, IPC_RMID, NULL));
+	for (int i = 0; i < MANY; i++) {
+		char buf[200];
+		ssize_t n = read(c[i].fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = 0;
+		close(c[i].fd);
+		waitpid(c[i].pid, NULL, 0);
+		eidrm += strstr(buf, "EIDRM") != NULL;
+	}
+	tprintf(t, "woken with EIDRM: %d of %d", eidrm, MANY);
+}
+
 int main(void)
 {
 	harness_init(120);
@@ -274,5 +328,6 @@ int main(void)
 	run_both("blocked sender gets room", scen_room);
 	run_both("blocked receivers served in order", scen_fifo);
 	run_both("a blocked receiver killed", scen_killed_receiver);
+	run_both("more blocked callers than waiter records", scen_many);
 	return harness_done();
 }
