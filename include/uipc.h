@@ -3,7 +3,8 @@
  *
  * Each function here stands for the system call of the same name without
  * the uipc_ prefix: same arguments, same return values, same errno (see
- * msgget(2), msgsnd(2), msgrcv(2), msgctl(2)).  Objects live in a namespace,
+ * msgget(2), msgsnd(2), msgrcv(2), msgctl(2), semget(2), semop(2),
+ * semctl(2)).  Objects live in a namespace,
  * a directory chosen by the environment variable UIPC_NS (default
  * /dev/shm/uipc), and are shared by every process that uses that namespace.
  *
@@ -16,6 +17,8 @@
 #include <sys/types.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/sem.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +40,14 @@ UIPC_API int uipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg);
 UIPC_API ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
 		    int msgflg);
 UIPC_API int uipc_msgctl(int msqid, int cmd, struct msqid_ds *buf);
+
+/* System V semaphores.  uipc_semctl's fourth argument, when cmd needs one,
+ * is a union semun as semctl(2) describes (the caller defines it). */
+UIPC_API int uipc_semget(key_t key, int nsems, int semflg);
+UIPC_API int uipc_semop(int semid, struct sembuf *sops, size_t nsops);
+UIPC_API int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
+			     const struct timespec *timeout);
+UIPC_API int uipc_semctl(int semid, int semnum, int cmd, ...);
 
 #ifdef __cplusplus
 }

@@ -5,10 +5,12 @@
  * calls go to uipc instead of the kernel.  It exports the C library's own
  * names with glibc's prototypes and nothing else of ours (shim/preload.map).
  *
- * Covered so far: message queues.  Semaphores, shared memory and the
+ * Covered so far: message queues and semaphores.  Shared memory and the
  * /proc/sysvipc views are the drop-in issue's work.
  */
 #include "internal.h"
+
+#include <stdarg.h>
 
 int msgget(key_t key, int msgflg)
 {
@@ -28,4 +30,33 @@ ssize_t msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp, int msgflg)
 int msgctl(int msqid, int cmd, struct msqid_ds *buf)
 {
 	return uipc_msgctl(msqid, cmd, buf);
+}
+
+int semget(key_t key, int nsems, int semflg)
+{
+	return uipc_semget(key, nsems, semflg);
+}
+
+int semop(int semid, struct sembuf *sops, size_t nsops)
+{
+	return uipc_semop(semid, sops, nsops);
+}
+
+int semtimedop(int semid, struct sembuf *sops, size_t nsops,
+	       const struct timespec *timeout)
+{
+	return uipc_semtimedop(semid, sops, nsops, timeout);
+}
+
+int semctl(int semid, int semnum, int cmd, ...)
+{
+	unsigned long arg;
+	va_list ap;
+
+	/* Like glibc, read the fourth argument whatever cmd is: it is a
+	 * register or a stack word the caller's frame has either way. */
+	va_start(ap, cmd);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return uipc_semctl(semid, semnum, cmd, arg);
 }

@@ -87,13 +87,16 @@ UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
  * The namespace file ("ns" in the namespace directory).
  * ------------------------------------------------------------------- */
 #define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
-#define UIPC_LAYOUT	1		/* bump on any shared layout change */
+#define UIPC_LAYOUT	2		/* bump on any shared layout change */
 
 /*
  * A registered process.  stamp = generation << 1 | live.  Liveness is
  * proved by a POSIX write lock the process holds on byte proc_lock_off(i)
  * of the namespace file: only death (or exec, the descriptor being
- * close-on-exec) releases it, so anyone can test it with F_GETLK.
+ * close-on-exec) releases it, so anyone can test it with F_GETLK.  That
+ * costs a system call; `life` answers the same question with a load: a
+ * robust mutex one thread of the process holds for good, which the kernel
+ * marks owner-died when that thread ends (see proc.c).
  */
 struct uipc_proc {
 	_Atomic uint64_t stamp;
@@ -101,9 +104,10 @@ struct uipc_proc {
 	uint32_t uid, gid;
 	_Atomic uint32_t uses;	/* UIPC_USE_*: exit work it may need */
 	int64_t since;		/* registration time, CLOCK_REALTIME ns */
-	char pad[32];
+	pthread_mutex_t life;
+	char pad[128 - 32 - sizeof(pthread_mutex_t)];
 };
-_Static_assert(sizeof(struct uipc_proc) == 64, "proc entry layout");
+_Static_assert(sizeof(struct uipc_proc) == 128, "proc entry layout");
 #define UIPC_USE_MSGWAIT 1u	/* has waited on a message queue */
 
 struct uipc_ids {
@@ -111,6 +115,7 @@ struct uipc_ids {
 	int32_t last_idx;	/* last index given out: allocation cycles */
 	int32_t in_use;		/* objects of this kind */
 	int32_t pad;
+	int64_t units;		/* sum of the objects' units: semmns, shmall */
 	uint32_t slot[UIPC_IPCMNI];	/* id + 1 of the object at each index */
 };
 
@@ -148,6 +153,7 @@ struct uipc_obj {
 	uint32_t mode;		/* permission bits and kind flags */
 	uint32_t uid, gid, cuid, cgid;
 	int64_t ctime;
+	int64_t units;		/* what it counts against its kind's total */
 };
 
 /* ---------------------------------------------------------------------
@@ -250,6 +256,9 @@ struct uipc_map {
 	size_t len;
 	/* cached permission check: perm_seq << 32 | cred_gen << 8 | granted */
 	_Atomic uint64_t perm_cache;
+	/* The mechanism's own per-process hint (sem: our undo entry + 1);
+	 * checked before use, since a forked child inherits it. */
+	_Atomic int32_t aux;
 	struct uipc_map *retired_next;	/* kept, never freed: see store.c */
 };
 
@@ -294,6 +303,10 @@ struct uipc_new {
 	key_t key;
 	int flg;
 	size_t file_size;	/* whole object file */
+	int64_t units;		/* counted against the kind's total limit */
+	/* Before anything is allocated for a new object: -errno refuses
+	 * (semget's nsems of 0, say).  May be NULL. */
+	int (*create_check)(void *arg);
 	int (*init)(void *obj, void *arg);	/* -errno refuses */
 	int (*more_checks)(void *obj, void *arg);
 	void *arg;
@@ -304,6 +317,12 @@ UIPC_HIDDEN int uipc_ipcget(struct uipc_new *n);
  * owner, calls kill(obj) to wake its waiters, marks the object removed and
  * unlinks its names.  Returns 0 or -errno. */
 UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(void *obj));
+
+/* IPC_SET's common part, the kernel's ipc_update_perm(): uid, gid and the
+ * mode's permission bits from p, ctime, and the object file's own mode.
+ * Object locked; the caller has checked the owner.  -EINVAL for an
+ * invalid uid or gid. */
+UIPC_HIDDEN int uipc_set_perm(struct uipc_obj *o, const struct ipc_perm *p);
 
 /* *_STAT: the object at index idx (id masked as the kernel does). */
 UIPC_HIDDEN int uipc_obj_get_by_index(int kind, int idx, struct uipc_map **out);
@@ -323,7 +342,8 @@ struct uipc_self {
  * child registers anew).  Returns 0 or -errno. */
 UIPC_HIDDEN int uipc_proc_self(struct uipc_self *out);
 UIPC_HIDDEN void uipc_proc_note(uint32_t use);
-/* 1 if the process registered as (slot, gen) is alive, 0 if dead. */
+/* 1 if the process registered as (slot, gen) is alive, 0 if dead.  Makes
+ * a system call only when the process's life mutex cannot tell. */
 UIPC_HIDDEN int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot,
 				uint32_t gen);
 /* Frees the table entries of dead processes after doing their exit work;
@@ -346,5 +366,20 @@ struct uipc_msg_info {
 	pid_t recv_pid[8], send_pid[8];
 };
 UIPC_HIDDEN int uipc_msg_snapshot(int id, struct uipc_msg_info *out);
+
+/* ---------------------------------------------------------------------
+ * sem.c hooks.
+ * ------------------------------------------------------------------- */
+UIPC_HIDDEN extern const struct uipc_kind_ops uipc_sem_ops;
+
+/* For the tool: one set, its values and its waiters. */
+struct uipc_sem_info {
+	struct semid_ds ds;
+	int nundo;		/* processes with adjustments recorded */
+	struct {
+		int val, pid, ncnt, zcnt;
+	} *sem;			/* ds.sem_nsems entries, malloc'd */
+};
+UIPC_HIDDEN int uipc_sem_snapshot(int id, struct uipc_sem_info *out);
 
 #endif /* UIPC_INTERNAL_H */

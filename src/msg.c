@@ -1331,12 +1331,10 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 		if (q->mapped > q->h->nblocks)
 			q->h->nblocks = q->mapped;
 	}
+	r = uipc_set_perm(&q->h->o, &ds->msg_perm);
+	if (r < 0)
+		goto out_unlock;
 	q->h->qbytes = ds->msg_qbytes;
-	q->h->o.uid = ds->msg_perm.uid;
-	q->h->o.gid = ds->msg_perm.gid;
-	q->h->o.mode = (q->h->o.mode & ~0777u) | (ds->msg_perm.mode & 0777u);
-	q->h->o.ctime = uipc_now();
-	atomic_fetch_add(&q->h->o.perm_seq, 1);
 	/* Blocked receivers may have lost permission: they look again.
 	 * Blocked senders may fit in a larger queue. */
 	for (int i = 0; i < MSG_WAITERS; i++) {
@@ -1350,18 +1348,6 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 	}
 	wake_senders(q, &wq);
 	wake_overflow(q, &wq);
-	/* Keep the file's own mode in step (best effort: only its owner or
-	 * a privileged caller may). */
-	{
-		char name[64];
-		mode_t fm = 0600 | ((q->h->o.mode & 060) ? 060 : 0) |
-			    ((q->h->o.mode & 06) ? 06 : 0);
-
-		snprintf(name, sizeof(name), "msg.%d", q->h->o.id);
-		fchmodat(h->dirfd, name, fm, 0);
-		if (uipc_cred.euid == 0)
-			fchownat(h->dirfd, name, q->h->o.uid, q->h->o.gid, 0);
-	}
 	r = 0;
 out_unlock:
 	q_unlock(q, &wq);

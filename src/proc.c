@@ -18,10 +18,21 @@
  * entry, and by `uipc reap`.  Exit work is idempotent, keyed by (slot, gen),
  * so two finders racing do no harm; the entry is freed with one CAS.
  *
+ * Asking with F_GETLK costs a system call, too much for semop's fast path,
+ * which must know whether the processes holding SEM_UNDO adjustments on a
+ * set still live.  So the registering thread also locks `life`, a robust
+ * process-shared mutex in the entry, and never unlocks it.  When that thread
+ * ends, the kernel's robust-list walk (at death, and at exec) clears the
+ * owner's tid from the lock word and sets FUTEX_OWNER_DIED, before the
+ * parent can reap the process.  A lock word with a tid in it therefore
+ * proves life with one load.  A word without one proves nothing (the thread
+ * may have ended while the process lives on), and F_GETLK decides; the
+ * process itself re-arms `life` on its next call.
+ *
  * Caveat: POSIX record locks are also released when the process closes any
  * descriptor of the namespace file; a program that closes every descriptor
- * it does not know (closefrom) would look dead.  uipc keeps its descriptor
- * close-on-exec and never closes it.
+ * it does not know (closefrom) would look dead to F_GETLK.  uipc keeps its
+ * descriptor close-on-exec and never closes it.
  */
 #include "internal.h"
 
@@ -32,6 +43,31 @@
 static struct uipc_self g_self;
 static _Atomic int g_registered;
 static pthread_mutex_t g_self_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The tid part of a robust mutex's lock word (the kernel's FUTEX_TID_MASK). */
+#define LIFE_TID_MASK 0x3fffffffu
+
+/* The tid that holds p->life, or 0: died, never armed, or unknown. */
+static uint32_t life_tid(struct uipc_proc *p)
+{
+#ifdef __GLIBC__
+	/* glibc keeps the kernel's futex word first in pthread_mutex_t. */
+	return (uint32_t)atomic_load((_Atomic int *)(void *)&p->life) &
+	       LIFE_TID_MASK;
+#else
+	(void)p;
+	return 0;
+#endif
+}
+
+/* Locks p->life for good from the calling thread; see the notes above. */
+static void life_arm(struct uipc_proc *p)
+{
+	int r = pthread_mutex_trylock(&p->life);
+
+	if (r == EOWNERDEAD)
+		pthread_mutex_consistent(&p->life);
+}
 
 static uint64_t stamp_gen(uint64_t s) { return s >> 1; }
 static int stamp_live(uint64_t s) { return (int)(s & 1); }
@@ -73,6 +109,12 @@ static int try_claim(struct uipc_nsh *h, uint32_t slot)
 
 	if (lock_slot(h, slot, F_SETLK, F_WRLCK, &fl) < 0)
 		return 0;
+	if (life_tid(p)) {
+		/* A live thread still holds its life mutex: the owner only
+		 * lost its record lock (it closed our descriptor). */
+		lock_slot(h, slot, F_SETLK, F_UNLCK, &fl);
+		return 0;
+	}
 	/* The lock is ours: whoever had this entry is dead. */
 	old = atomic_load(&p->stamp);
 	if (stamp_live(old))
@@ -82,6 +124,7 @@ static int try_claim(struct uipc_nsh *h, uint32_t slot)
 	p->gid = getgid();
 	atomic_store(&p->uses, 0);
 	p->since = uipc_now_ns();
+	life_arm(p);
 	do {
 		new = (stamp_gen(old) + 1) << 1 | 1;
 	} while (!atomic_compare_exchange_weak(&p->stamp, &old, new));
@@ -99,6 +142,10 @@ int uipc_proc_self(struct uipc_self *out)
 
 	if (likely(atomic_load_explicit(&g_registered, memory_order_acquire))) {
 		*out = g_self;
+		h = uipc_ns_get(&r);
+		/* The thread that armed our life mutex may have ended. */
+		if (h && unlikely(!life_tid(&h->ns->proc[g_self.slot])))
+			life_arm(&h->ns->proc[g_self.slot]);
 		return 0;
 	}
 	h = uipc_ns_get(&r);
@@ -151,6 +198,8 @@ int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 		return 0;
 	if (atomic_load(&g_registered) && slot == g_self.slot && gen == g_self.gen)
 		return 1;	/* F_GETLK does not report our own lock */
+	if (life_tid(&h->ns->proc[slot]))
+		return 1;
 	if (lock_slot(h, slot, F_GETLK, F_WRLCK, &fl) < 0)
 		return 1;	/* cannot tell: assume alive */
 	return fl.l_type != F_UNLCK;

@@ -51,10 +51,10 @@ const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
 	[UL_MSGMAX] = { "msgmax", 8192, 0, INT_MAX, 1 },
 	[UL_MSGMNB] = { "msgmnb", 16384, 0, INT_MAX, 1 },
 	[UL_MSGMNI] = { "msgmni", 32000, 0, UIPC_IPCMNI, 1 },
-	[UL_SEMMSL] = { "semmsl", 32000, 1, 65536, 0 },
-	[UL_SEMMNS] = { "semmns", 1024000000, 1, INT_MAX, 0 },
-	[UL_SEMOPM] = { "semopm", 500, 1, 65536, 0 },
-	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 0 },
+	[UL_SEMMSL] = { "semmsl", 32000, 1, 65536, 1 },
+	[UL_SEMMNS] = { "semmns", 1024000000, 1, INT_MAX, 1 },
+	[UL_SEMOPM] = { "semopm", 500, 1, 65536, 1 },
+	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 1 },
 	/* The kernel's shmmax and shmall are ULONG_MAX - 2^24, beyond an
 	 * int64: INT64_MAX is as unlimited in practice. */
 	[UL_SHMMAX] = { "shmmax", INT64_MAX, 1, INT64_MAX, 0 },
@@ -64,6 +64,7 @@ const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
 
 const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {
 	[UIPC_MSG] = &uipc_msg_ops,
+	[UIPC_SEM] = &uipc_sem_ops,
 };
 
 static struct uipc_nsh g_ns;
@@ -90,6 +91,8 @@ static int ns_init_file(int fd)
 	ns->layout = UIPC_LAYOUT;
 	ns->size = sizeof(*ns);
 	r = uipc_mutex_init(&ns->lock);
+	for (int i = 0; i < UIPC_MAXPROC && r == 0; i++)
+		r = uipc_mutex_init(&ns->proc[i].life);
 	for (int i = 0; i < UL_NLIMITS; i++)
 		ns->limit[i] = uipc_limit_defs[i].def;
 	for (int k = 0; k < UIPC_NKINDS; k++)
@@ -329,11 +332,21 @@ static void ns_repair(void *arg)
 		}
 recount:
 	for (kind = 0; kind < UIPC_NKINDS; kind++) {
+		int64_t units = 0;
 		int n = 0;
 
-		for (int i = 0; i < UIPC_IPCMNI; i++)
-			n += !!ns->ids[kind].slot[i];
+		for (int i = 0; i < UIPC_IPCMNI; i++) {
+			uint32_t s = ns->ids[kind].slot[i];
+
+			if (!s)
+				continue;
+			n++;
+			obj_name(name, sizeof(name), kind, (int)s - 1);
+			if (read_hdr(h->dirfd, name, &o) == 0)
+				units += o.units;
+		}
 		ns->ids[kind].in_use = n;
+		ns->ids[kind].units = units;
 	}
 }
 
@@ -587,13 +600,24 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 {
 	struct uipc_ids *ids = &h->ns->ids[n->kind];
-	enum uipc_limit mni_limit[UIPC_NKINDS] = { UL_MSGMNI, UL_SEMMNI, UL_SHMMNI };
+	static const enum uipc_limit mni_limit[UIPC_NKINDS] = {
+		UL_MSGMNI, UL_SEMMNI, UL_SHMMNI };
+	/* The limit on the sum of units, where the kind has one. */
+	static const int units_limit[UIPC_NKINDS] = { -1, UL_SEMMNS, UL_SHMALL };
 	int64_t mni = uipc_limit(h, mni_limit[n->kind]);
 	char tmp[64], name[64], kname[64];
 	int idx = -1, seq, id, fd, r;
 	struct uipc_obj *o;
 	void *base;
 
+	if (n->create_check) {
+		r = n->create_check(n->arg);
+		if (r < 0)
+			return r;
+	}
+	if (units_limit[n->kind] >= 0 &&
+	    ids->units + n->units > uipc_limit(h, units_limit[n->kind]))
+		return -ENOSPC;
 	if (mni > UIPC_IPCMNI)
 		mni = UIPC_IPCMNI;
 	if (ids->in_use >= mni)
@@ -634,6 +658,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	o->uid = o->cuid = uipc_cred.euid;
 	o->gid = o->cgid = uipc_cred.egid;
 	o->ctime = uipc_now();
+	o->units = n->units;
 	atomic_store(&o->perm_seq, 1);
 	r = uipc_mutex_init(&o->lock);
 	if (r == 0)
@@ -665,6 +690,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	ids->last_idx = idx;
 	ids->seq = seq;
 	ids->in_use++;
+	ids->units += n->units;
 	r = id;
 out_close:
 	unlinkat(h->dirfd, tmp, 0);
@@ -762,6 +788,7 @@ int uipc_rmid(int kind, int id, void (*kill)(void *obj))
 	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
 		h->ns->ids[kind].slot[id % UIPC_IPCMNI] = 0;
 		h->ns->ids[kind].in_use--;
+		h->ns->ids[kind].units -= o->units;
 	}
 out_put:
 	uipc_map_put(m);
@@ -770,6 +797,31 @@ out_put:
 out_ns:
 	uipc_ns_unlock(h);
 	return r;
+}
+
+int uipc_set_perm(struct uipc_obj *o, const struct ipc_perm *p)
+{
+	struct uipc_nsh *h;
+	char name[64];
+	int r = 0;
+
+	if (p->uid == (uid_t)-1 || p->gid == (gid_t)-1)
+		return -EINVAL;
+	o->uid = p->uid;
+	o->gid = p->gid;
+	o->mode = (o->mode & ~0777u) | (p->mode & 0777u);
+	o->ctime = uipc_now();
+	atomic_fetch_add(&o->perm_seq, 1);
+	/* The file's mode follows (best effort: only its owner or a
+	 * privileged caller may change it). */
+	h = uipc_ns_get(&r);
+	if (!h)
+		return 0;
+	obj_name(name, sizeof(name), o->kind, o->id);
+	fchmodat(h->dirfd, name, file_mode(o->mode), 0);
+	if (uipc_cred.euid == 0)
+		fchownat(h->dirfd, name, o->uid, o->gid, 0);
+	return 0;
 }
 
 int uipc_obj_get_by_index(int kind, int idx, struct uipc_map **out)

@@ -12,9 +12,9 @@
 int harness_failures;
 pid_t harness_child;
 
-/* Kernel queues created through kernel_ops, removed at exit. */
+/* Kernel objects created through kernel_ops, removed at exit. */
 #define MAX_KOBJ 4096
-static int kobj[MAX_KOBJ];
+static struct { int kind, id; } kobj[MAX_KOBJ];	/* kind 0 msg, 1 sem */
 static int nkobj;
 static pid_t owner_pid;
 
@@ -31,9 +31,12 @@ static void kernel_cleanup(void)
 		return;
 	if (extra_cleanup)
 		extra_cleanup();
-	for (int i = 0; i < nkobj; i++)
-		if (kobj[i] >= 0)
-			msgctl(kobj[i], IPC_RMID, NULL);
+	for (int i = 0; i < nkobj; i++) {
+		if (kobj[i].kind == 0)
+			msgctl(kobj[i].id, IPC_RMID, NULL);
+		else
+			semctl(kobj[i].id, 0, IPC_RMID);
+	}
 	nkobj = 0;
 }
 
@@ -66,24 +69,56 @@ static int k_msgctl(int id, int cmd, struct msqid_ds *buf)
 	return (int)syscall(SYS_msgctl, id, cmd, buf);
 }
 
+static void note_kobj(int kind, int id)
+{
+	if (id < 0 || nkobj >= MAX_KOBJ || getpid() != owner_pid)
+		return;
+	for (int i = 0; i < nkobj; i++)
+		if (kobj[i].kind == kind && kobj[i].id == id)
+			return;
+	kobj[nkobj].kind = kind;
+	kobj[nkobj++].id = id;
+}
+
 static int k_msgget(key_t key, int flg)
 {
 	int id = (int)syscall(SYS_msgget, key, flg);
 
-	if (id >= 0 && nkobj < MAX_KOBJ && getpid() == owner_pid) {
-		for (int i = 0; i < nkobj; i++)
-			if (kobj[i] == id)
-				return id;
-		kobj[nkobj++] = id;
-	}
+	note_kobj(0, id);
 	return id;
+}
+
+static int k_semget(key_t key, int nsems, int flg)
+{
+	int id = (int)syscall(SYS_semget, key, nsems, flg);
+
+	note_kobj(1, id);
+	return id;
+}
+
+static int k_semtimedop(int id, struct sembuf *sops, size_t n,
+			const struct timespec *ts)
+{
+	return (int)syscall(SYS_semtimedop, id, sops, n, ts);
+}
+
+static int k_semctl(int id, int num, int cmd, unsigned long arg)
+{
+	return (int)syscall(SYS_semctl, id, num, cmd, arg);
+}
+
+static int u_semctl(int id, int num, int cmd, unsigned long arg)
+{
+	return uipc_semctl(id, num, cmd, arg);
 }
 
 const struct ipc_ops kernel_ops = {
 	"kernel", k_msgget, k_msgsnd, k_msgrcv, k_msgctl,
+	k_semget, k_semtimedop, k_semctl,
 };
 const struct ipc_ops uipc_ops = {
 	"uipc", uipc_msgget, uipc_msgsnd, uipc_msgrcv, uipc_msgctl,
+	uipc_semget, uipc_semtimedop, u_semctl,
 };
 
 void harness_init(int seconds)
@@ -105,6 +140,13 @@ void harness_init(int seconds)
 		exit(77);
 	}
 	msgctl(id, IPC_RMID, NULL);
+	id = semget(IPC_PRIVATE, 1, 0600);
+	if (id < 0) {
+		printf("SKIP: the kernel has no System V semaphores (%s): "
+		       "no oracle\n", strerror(errno));
+		exit(77);
+	}
+	semctl(id, 0, IPC_RMID);
 }
 
 key_t test_key(int n)
@@ -162,7 +204,7 @@ long tcall(struct trace *t, const char *what, long r)
 	return r;
 }
 
-static const char *pid_role(pid_t p, const pid_t *pids,
+const char *pid_name(pid_t p, const pid_t *pids,
 			    const char *const *roles, int npids)
 {
 	static char buf[32];
@@ -201,9 +243,9 @@ void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,
 	char lspid[32], lrpid[32];
 
 	snprintf(lspid, sizeof(lspid), "%s",
-		 pid_role(ds->msg_lspid, pids, roles, npids));
+		 pid_name(ds->msg_lspid, pids, roles, npids));
 	snprintf(lrpid, sizeof(lrpid), "%s",
-		 pid_role(ds->msg_lrpid, pids, roles, npids));
+		 pid_name(ds->msg_lrpid, pids, roles, npids));
 	tprintf(t, "%s: key=%s uid=%u gid=%u cuid=%u cgid=%u mode=%o "
 		"cbytes=%lu qnum=%lu qbytes=%lu lspid=%s lrpid=%s "
 		"stime=%s rtime=%s ctime=%s", what,
@@ -214,6 +256,17 @@ void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,
 		(unsigned long)ds->msg_qbytes, lspid, lrpid,
 		time_class(ds->msg_stime), time_class(ds->msg_rtime),
 		time_class(ds->msg_ctime));
+}
+
+void trace_semds(struct trace *t, const char *what, const struct semid_ds *ds)
+{
+	tprintf(t, "%s: key=%s uid=%u gid=%u cuid=%u cgid=%u mode=%o "
+		"nsems=%lu otime=%s ctime=%s", what,
+		ds->sem_perm.__key == IPC_PRIVATE ? "private" : "key",
+		ds->sem_perm.uid, ds->sem_perm.gid, ds->sem_perm.cuid,
+		ds->sem_perm.cgid, ds->sem_perm.mode,
+		(unsigned long)ds->sem_nsems, time_class(ds->sem_otime),
+		time_class(ds->sem_ctime));
 }
 
 void trace_free(struct trace *t)

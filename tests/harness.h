@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -33,7 +34,14 @@ struct ipc_ops {
 	int (*msgsnd)(int, const void *, size_t, int);
 	ssize_t (*msgrcv)(int, void *, size_t, long, int);
 	int (*msgctl)(int, int, struct msqid_ds *);
+	int (*semget)(key_t, int, int);
+	int (*semtimedop)(int, struct sembuf *, size_t, const struct timespec *);
+	/* semctl with its fourth argument as the word it is passed as */
+	int (*semctl)(int, int, int, unsigned long);
 };
+
+/* Builds a struct sembuf for tables of operations. */
+#define SOP(num, op, flg) ((struct sembuf){ (unsigned short)(num), (short)(op), (short)(flg) })
 extern const struct ipc_ops kernel_ops, uipc_ops;
 
 struct trace {
@@ -42,7 +50,7 @@ struct trace {
 };
 
 /* Sets up cleanup and a watchdog of `seconds`; exits 77 when the kernel
- * has no SysV message queues (then there is no oracle). */
+ * has no SysV message queues or semaphores (then there is no oracle). */
 void harness_init(int seconds);
 /* fn runs at exit, also after a failure or the watchdog: restore what the
  * test changed in the kernel. */
@@ -58,6 +66,11 @@ const char *errname(int e);
 /* Records a msqid_ds with pids named by role and times as 0/now. */
 void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,
 	      const pid_t *pids, const char *const *roles, int npids);
+/* Records a semid_ds, times as 0/now. */
+void trace_semds(struct trace *t, const char *what, const struct semid_ds *ds);
+/* Names a pid as trace_ds does ("self", "child", a role, "0"). */
+const char *pid_name(pid_t p, const pid_t *pids, const char *const *roles,
+		     int npids);
 void trace_free(struct trace *t);
 
 /*

@@ -1,0 +1,1733 @@
+/*
+ * sem.c: System V semaphores.
+ *
+ * Implementation notes
+ *
+ * What user space sees is ipc/sem.c's behaviour.  A semop call applies all
+ * its operations or none; an operation that cannot proceed makes the caller
+ * wait (or fail with EAGAIN under IPC_NOWAIT).  The kernel keeps waiting
+ * operations on lists: per semaphore for single operations (one list of
+ * decrements, "alter", one of wait-for-zero, "const"), and per set for
+ * complex ones; while any complex operation waits, the single alter
+ * operations move to the set's list (merge_queues) and move back once the
+ * last complex one has gone (unmerge_queues).  The process that makes a
+ * waiting operation possible completes it on the waiter's behalf
+ * (update_queue, wake_const_ops), in list order; GETNCNT and GETZCNT count
+ * from those lists and from each waiter's blocking operation.  All of this
+ * is reproduced here, list for list, so that waiters are served in the
+ * kernel's order.
+ *
+ * SEM_UNDO: each process that uses SEM_UNDO on a set has an undo entry in
+ * the set's file (owner's process slot and generation, one adjustment per
+ * semaphore).  A process's death is noticed by whoever touches the set next
+ * (every operation looks, cheaply: see proc.c on the life mutex), and that
+ * process applies the dead one's adjustments as exit_sem() would: clamped to
+ * 0..SEMVMX, sempid set to the dead process, waiters woken.  A forked child
+ * is a new process table entry with no undo entry: it starts with none.
+ *
+ * Internals.  A set is one file: struct uipc_sem_set, then the semaphores
+ * (value and pid in one 64-bit word, so that a single operation commits
+ * with one store), the waiter records, a pool holding the waiters'
+ * operations (the waker needs them), a redo log, and the undo entries, a
+ * region that grows at the end of the file.  Lists are not linked: a
+ * waiter record names its list and carries a position in it, and a list is
+ * its records ordered by position.  Appending takes the next position at
+ * the high end; merge_queues' splicing to the front takes positions at the
+ * low end.  The derived counts (nwait, complex_count, galter, nundo) are
+ * rebuilt by repair.
+ *
+ * Crash consistency.  Every change that touches more than one word is a
+ * transaction in the redo log: the new values are written to the log
+ * first (they also serve as the scratch state an operation is evaluated
+ * against), then log_committed is set, then they are applied and the flag
+ * cleared.  A process killed at any instruction holding the lock leaves
+ * either an uncommitted log, ignored, or a committed one, which the next
+ * holder replays (the entries hold absolute values, so replaying twice is
+ * harmless).  A new waiter record is published by one store of its state.
+ *
+ * Locking: the set's lock (o.lock) guards everything in the file.  No
+ * system call is made under it on the fast path.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sem.h>
+#include <unistd.h>
+
+/* Kernel constants (include/uapi/linux/sem.h), not tunable. */
+#define SEMVMX		32767		/* largest semaphore value */
+#define SEMAEM		SEMVMX		/* largest adjustment */
+#define K_SEMMNS	1024000000	/* IPC_INFO's semmnu, semmap */
+#define K_SEMUME	500
+#define K_SEMUSZ	20
+
+#define SEM_WAITERS	256	/* waiter records per set */
+#define SEM_POOL_MIN	4096	/* sembufs the waiters' pool holds at least */
+#define SEM_UNDO_INIT	8	/* undo entries a new set has room for */
+#define SEM_FAST_OPS	16	/* sembufs copied on the stack */
+
+#define L_GLOBAL	(-1)	/* the set's own list */
+#define L_NONE		(-2)	/* on no list */
+
+struct sem_slot {
+	int32_t val, pid;	/* one 64-bit word: committed by one store */
+	uint32_t txid;		/* txlog is valid while txid is the set's */
+	uint32_t txlog;		/* this semaphore's entry in the open log */
+};
+_Static_assert(sizeof(struct sem_slot) == 16, "sem slot layout");
+
+enum { W_FREE = 0, W_WAIT = 1, W_DONE = 2 };
+
+struct sem_waiter {
+	_Atomic uint32_t futex;	/* 0 asleep, 1 woken */
+	uint32_t state;		/* W_* */
+	int32_t status;		/* W_DONE: 0 or -errno */
+	int32_t list;		/* L_GLOBAL, a semaphore number, or L_NONE */
+	uint32_t alter;		/* alter list (1) or const list (0) */
+	uint32_t nsops;
+	uint32_t sops_off;	/* its operations in the pool */
+	uint32_t blocking;	/* the operation it waits on */
+	uint32_t proc_slot, proc_gen;	/* owner */
+	int32_t pid;
+	int32_t undo;		/* owner's undo entry, or -1 */
+	int64_t pos;		/* order within its list */
+	uint64_t pad;
+};
+_Static_assert(sizeof(struct sem_waiter) == 64, "sem waiter layout");
+
+enum { L_SEM = 1, L_WAITER, L_CLEAR_ADJ, L_UNDO_FREE, L_WPOS };
+
+struct sem_logent {
+	uint16_t kind;		/* L_* */
+	uint16_t has_adj;	/* L_SEM: adj is to be stored in entry b */
+	uint32_t a;		/* semaphore, waiter or undo entry */
+	int32_t val;		/* L_SEM value; L_WAITER status; L_WPOS list */
+	int32_t pid;		/* L_SEM */
+	int32_t adj;		/* L_SEM */
+	uint32_t b;		/* L_SEM: undo entry */
+	int64_t pos;		/* L_WPOS */
+};
+_Static_assert(sizeof(struct sem_logent) == 32, "sem log layout");
+#define CLEAR_ALL 0xffffffffu	/* L_CLEAR_ADJ of every semaphore */
+
+struct sem_undo_ent {
+	uint32_t state;		/* 0 free, 1 in use */
+	uint32_t proc_slot, proc_gen;
+	int32_t pid;
+	int16_t adj[];		/* one per semaphore */
+};
+
+struct uipc_sem_set {
+	struct uipc_obj o;
+	int64_t otime;
+	int32_t nsems;
+	uint32_t pool_cap;	/* sembufs in the pool */
+	uint32_t log_cap;	/* entries in the log */
+	uint32_t undo_size;	/* bytes per undo entry */
+	_Atomic uint32_t undo_cap;	/* undo entries the file holds */
+	uint32_t undo_hwm;	/* entries [0, hwm) may be in use */
+	uint64_t sems_off, waiters_off, pool_off, log_off, undo_off;
+	uint32_t nwait, complex_count, galter, nundo;	/* derived */
+	uint32_t txid;
+	_Atomic uint32_t needs_repair;	/* a lock owner died */
+	int64_t pos_lo, pos_hi;
+	uint64_t ticket;
+	_Atomic uint32_t overflow_seq;
+	uint32_t overflow_waiters;
+	uint32_t log_n;
+	_Atomic uint32_t log_committed;
+};
+
+static size_t align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+struct sem_geom {
+	uint64_t sems_off, waiters_off, pool_off, log_off, undo_off;
+	uint32_t pool_cap, log_cap, undo_size;
+};
+
+static void geom(int nsems, uint32_t pool_cap, struct sem_geom *g)
+{
+	g->pool_cap = pool_cap;
+	g->log_cap = (uint32_t)nsems + SEM_WAITERS + 8;
+	g->undo_size = (uint32_t)((sizeof(struct sem_undo_ent) +
+				   2 * (size_t)nsems + 7) & ~(size_t)7);
+	g->sems_off = align64(sizeof(struct uipc_sem_set));
+	g->waiters_off = align64(g->sems_off +
+				 (size_t)nsems * sizeof(struct sem_slot));
+	g->pool_off = align64(g->waiters_off +
+			      SEM_WAITERS * sizeof(struct sem_waiter));
+	g->log_off = align64(g->pool_off + (size_t)pool_cap * sizeof(struct sembuf));
+	g->undo_off = (g->log_off + (size_t)g->log_cap * sizeof(struct sem_logent) +
+		       4095) & ~(uint64_t)4095;
+}
+
+/* A set as one operation sees it. */
+struct set {
+	struct uipc_map *m;
+	struct uipc_sem_set *h;
+	uint32_t undo_mapped;	/* undo entries this mapping reaches */
+};
+
+static void s_set(struct set *s, struct uipc_map *m)
+{
+	s->m = m;
+	s->h = m->base;
+	s->undo_mapped = m->len > s->h->undo_off ?
+		(uint32_t)((m->len - s->h->undo_off) / s->h->undo_size) : 0;
+}
+
+static struct sem_slot *slot(struct set *s, int i)
+{
+	return (struct sem_slot *)((char *)s->h + s->h->sems_off) + i;
+}
+
+static struct sem_waiter *waiter(struct set *s, int i)
+{
+	return (struct sem_waiter *)((char *)s->h + s->h->waiters_off) + i;
+}
+
+static struct sembuf *pool(struct set *s)
+{
+	return (struct sembuf *)((char *)s->h + s->h->pool_off);
+}
+
+static struct sem_logent *logent(struct set *s, uint32_t i)
+{
+	return (struct sem_logent *)((char *)s->h + s->h->log_off) + i;
+}
+
+/* Undo entry i, or NULL beyond what this process maps. */
+static struct sem_undo_ent *undo_ent(struct set *s, uint32_t i)
+{
+	if (i >= s->undo_mapped)
+		return NULL;
+	return (struct sem_undo_ent *)((char *)s->h + s->h->undo_off +
+				       (size_t)i * s->h->undo_size);
+}
+
+static int semval(struct set *s, int i)
+{
+	return slot(s, i)->val;
+}
+
+/* Wake-ups collected under the lock, made after unlocking. */
+struct wakeq {
+	int n, all;
+	_Atomic uint32_t *word[SEM_WAITERS];
+};
+
+static void wake_rec(struct wakeq *wq, struct sem_waiter *w)
+{
+	atomic_store_explicit(&w->futex, 1, memory_order_release);
+	if (!wq)
+		uipc_futex_wake(&w->futex, 1);
+	else if (wq->n < SEM_WAITERS)
+		wq->word[wq->n++] = &w->futex;
+	else
+		wq->all = 1;	/* cannot happen: one entry per record */
+}
+
+/* Everything may have changed for those waiting for a free record. */
+static void wake_overflow(struct set *s, struct wakeq *wq)
+{
+	if (s->h->overflow_waiters) {
+		atomic_fetch_add(&s->h->overflow_seq, 1);
+		wq->all = 1;
+	}
+}
+
+static void wake_flush(struct set *s, struct wakeq *wq)
+{
+	for (int i = 0; i < wq->n; i++)
+		uipc_futex_wake(wq->word[i], 1);
+	if (wq->all)
+		uipc_futex_wake(&s->h->overflow_seq, INT_MAX);
+	wq->n = wq->all = 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The redo log.
+ * ------------------------------------------------------------------- */
+
+static void tx_reset(struct set *s)
+{
+	s->h->log_n = 0;
+	if (++s->h->txid == 0) {
+		/* Wrapped: forget every semaphore's stale scratch. */
+		for (int i = 0; i < s->h->nsems; i++)
+			slot(s, i)->txid = 0;
+		s->h->txid = 1;
+	}
+}
+
+/* The log entry of semaphore i in the open transaction, made on first
+ * use with the semaphore's committed value. */
+static struct sem_logent *touch(struct set *s, int i)
+{
+	struct sem_slot *sl = slot(s, i);
+	struct sem_logent *e;
+
+	if (sl->txid == s->h->txid && sl->txlog < s->h->log_n)
+		return logent(s, sl->txlog);
+	e = logent(s, s->h->log_n);
+	memset(e, 0, sizeof(*e));
+	e->kind = L_SEM;
+	e->a = (uint32_t)i;
+	e->val = sl->val;
+	e->pid = sl->pid;
+	sl->txlog = s->h->log_n++;
+	sl->txid = s->h->txid;
+	return e;
+}
+
+/* Semaphore i's value as the open transaction sees it. */
+static int tx_val(struct set *s, int i)
+{
+	struct sem_slot *sl = slot(s, i);
+
+	if (sl->txid == s->h->txid && sl->txlog < s->h->log_n)
+		return logent(s, sl->txlog)->val;
+	return sl->val;
+}
+
+static struct sem_logent *tx_add(struct set *s, int kind, uint32_t a)
+{
+	struct sem_logent *e = logent(s, s->h->log_n++);
+
+	memset(e, 0, sizeof(*e));
+	e->kind = (uint16_t)kind;
+	e->a = a;
+	return e;
+}
+
+static void w_account(struct set *s, struct sem_waiter *w, int d)
+{
+	s->h->nwait += (uint32_t)d;
+	if (w->nsops > 1)
+		s->h->complex_count += (uint32_t)d;
+	if (w->list == L_GLOBAL && w->alter)
+		s->h->galter += (uint32_t)d;
+}
+
+static void w_unlink(struct set *s, struct sem_waiter *w)
+{
+	if (w->state == W_WAIT && w->list != L_NONE)
+		w_account(s, w, -1);
+	w->list = L_NONE;
+}
+
+static void clear_adj(struct set *s, uint32_t which)
+{
+	for (uint32_t u = 0; u < s->h->undo_hwm; u++) {
+		struct sem_undo_ent *e = undo_ent(s, u);
+
+		if (!e || !e->state)
+			continue;
+		if (which == CLEAR_ALL)
+			memset(e->adj, 0, 2 * (size_t)s->h->nsems);
+		else if (which < (uint32_t)s->h->nsems)
+			e->adj[which] = 0;
+	}
+}
+
+static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
+{
+	struct sem_waiter *w;
+	struct sem_undo_ent *u;
+
+	switch (e->kind) {
+	case L_SEM:
+		if (e->a >= (uint32_t)s->h->nsems)
+			break;
+		atomic_store_explicit((_Atomic uint64_t *)(void *)slot(s, (int)e->a),
+				      (uint32_t)e->val |
+				      (uint64_t)(uint32_t)e->pid << 32,
+				      memory_order_relaxed);
+		if (e->has_adj && (u = undo_ent(s, e->b)))
+			u->adj[e->a] = (int16_t)e->adj;
+		break;
+	case L_WAITER:
+		if (e->a >= SEM_WAITERS)
+			break;
+		w = waiter(s, (int)e->a);
+		w_unlink(s, w);
+		w->status = e->val;
+		w->state = W_DONE;
+		wake_rec(wq, w);
+		break;
+	case L_CLEAR_ADJ:
+		clear_adj(s, e->a);
+		break;
+	case L_UNDO_FREE:
+		u = undo_ent(s, e->a);
+		if (u && u->state) {
+			memset(u->adj, 0, 2 * (size_t)s->h->nsems);
+			u->state = 0;
+			s->h->nundo--;
+		}
+		break;
+	case L_WPOS:
+		if (e->a >= SEM_WAITERS)
+			break;
+		w = waiter(s, (int)e->a);
+		if (w->state != W_WAIT)
+			break;
+		w_unlink(s, w);
+		w->list = e->val;
+		w->pos = e->pos;
+		w_account(s, w, 1);
+		break;
+	}
+}
+
+/* Makes the open transaction happen.  A lone semaphore change without an
+ * adjustment is one store and needs no log. */
+static void tx_commit(struct set *s, struct wakeq *wq)
+{
+	uint32_t n = s->h->log_n;
+
+	if (n == 1 && logent(s, 0)->kind == L_SEM && !logent(s, 0)->has_adj) {
+		apply(s, logent(s, 0), wq);
+	} else if (n) {
+		atomic_store_explicit(&s->h->log_committed, 1, memory_order_release);
+		for (uint32_t i = 0; i < n; i++)
+			apply(s, logent(s, i), wq);
+		atomic_store_explicit(&s->h->log_committed, 0, memory_order_release);
+	}
+	tx_reset(s);
+}
+
+/* ---------------------------------------------------------------------
+ * Operations: the kernel's perform_atomic_semop().
+ * ------------------------------------------------------------------- */
+
+/*
+ * Evaluates sops as one operation on top of the open (empty) transaction,
+ * in order, each seeing the ones before it.  Returns 0 with the changes in
+ * the log, 1 if it must wait (*blocking: which operation), or -EAGAIN,
+ * -ERANGE, -EIO; on anything but 0 the transaction is dropped.
+ */
+static int perform(struct set *s, const struct sembuf *sops, uint32_t nsops,
+		   int32_t undo, pid_t pid, uint32_t *blocking)
+{
+	struct sem_undo_ent *un = undo >= 0 ? undo_ent(s, (uint32_t)undo) : NULL;
+	uint32_t k;
+	int r;
+
+	for (k = 0; k < nsops; k++) {
+		const struct sembuf *sop = &sops[k];
+		struct sem_logent *e;
+		int val;
+
+		if (sop->sem_num >= (unsigned)s->h->nsems) {
+			r = -EIO;	/* only a corrupt pool gets here */
+			goto drop;
+		}
+		val = tx_val(s, sop->sem_num);
+		if (!sop->sem_op && val)
+			goto would_block;
+		val += sop->sem_op;
+		if (val < 0)
+			goto would_block;
+		if (val > SEMVMX) {
+			r = -ERANGE;
+			goto drop;
+		}
+		e = touch(s, sop->sem_num);
+		if (sop->sem_flg & SEM_UNDO) {
+			int adj;
+
+			if (!un) {
+				r = -EIO;
+				goto drop;
+			}
+			adj = (e->has_adj ? e->adj : un->adj[sop->sem_num]) -
+			      sop->sem_op;
+			if (adj < -SEMAEM - 1 || adj > SEMAEM) {
+				r = -ERANGE;
+				goto drop;
+			}
+			e->has_adj = 1;
+			e->adj = adj;
+			e->b = (uint32_t)undo;
+		}
+		e->val = val;
+		e->pid = pid;
+	}
+	return 0;
+
+would_block:
+	*blocking = k;
+	r = (sops[k].sem_flg & IPC_NOWAIT) ? -EAGAIN : 1;
+drop:
+	tx_reset(s);
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * Waiters and their lists.
+ * ------------------------------------------------------------------- */
+
+static const struct sembuf *w_sops(struct set *s, struct sem_waiter *w)
+{
+	return pool(s) + w->sops_off;
+}
+
+static int by_pos(const void *a, const void *b, void *arg)
+{
+	struct set *s = arg;
+	int64_t pa = waiter(s, *(const int *)a)->pos;
+	int64_t pb = waiter(s, *(const int *)b)->pos;
+
+	return pa < pb ? -1 : pa > pb;
+}
+
+/* The records on one list, in list order.  Returns how many. */
+static int list_get(struct set *s, int list, int alter, int *out)
+{
+	int n = 0;
+
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(s, i);
+
+		if (w->state == W_WAIT && w->list == list &&
+		    (int)w->alter == alter)
+			out[n++] = i;
+	}
+	qsort_r(out, (size_t)n, sizeof(int), by_pos, s);
+	return n;
+}
+
+static void w_free(struct set *s, int i, struct wakeq *wq)
+{
+	struct sem_waiter *w = waiter(s, i);
+
+	w_unlink(s, w);
+	w->state = W_FREE;
+	wake_overflow(s, wq);
+}
+
+static int w_alive(struct set *s, struct sem_waiter *w)
+{
+	struct uipc_nsh *h;
+	int r = 0;
+
+	(void)s;
+	h = uipc_ns_get(&r);
+	return !h || uipc_proc_alive(h, w->proc_slot, w->proc_gen);
+}
+
+/* Frees the records of dead owners: the kernel takes a killed waiter off
+ * its list at once.  Returns how many. */
+static int reap_waiters(struct set *s, struct wakeq *wq)
+{
+	int n = 0;
+
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(s, i);
+
+		if (w->state != W_FREE && !w_alive(s, w)) {
+			w_free(s, i, wq);
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Completes waiter i with status r: the changes of its operation, when
+ * r == 0, are in the open transaction. */
+static void complete(struct set *s, int i, int r, struct wakeq *wq)
+{
+	struct sem_logent *e;
+
+	if (r < 0)
+		tx_reset(s);
+	e = tx_add(s, L_WAITER, (uint32_t)i);
+	e->val = r;
+	tx_commit(s, wq);
+}
+
+/* Tries waiter i's operation: 1 still waits, else completed with 0 or the
+ * error, which is returned. */
+static int try_waiter(struct set *s, int i, struct wakeq *wq)
+{
+	struct sem_waiter *w = waiter(s, i);
+	uint32_t blk;
+	int r;
+
+	if (w->sops_off + (uint64_t)w->nsops > s->h->pool_cap)
+		r = -EIO;
+	else
+		r = perform(s, w_sops(s, w), w->nsops, w->undo, w->pid, &blk);
+	if (r > 0) {
+		w->blocking = blk;
+		return 1;
+	}
+	complete(s, i, r, wq);
+	return r;
+}
+
+/* The kernel's wake_const_ops(): semnum's const list, or the set's. */
+static int wake_const_ops(struct set *s, int semnum, struct wakeq *wq)
+{
+	int idx[SEM_WAITERS], n, done = 0;
+
+	n = list_get(s, semnum, 0, idx);
+	for (int j = 0; j < n; j++)
+		if (try_waiter(s, idx[j], wq) == 0)
+			done = 1;
+	return done;
+}
+
+/* The semaphores whose own list (alter or const) has waiters, ascending. */
+static int busy_sems(struct set *s, int alter, int *out)
+{
+	int n = 0;
+
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(s, i);
+
+		if (w->state == W_WAIT && w->list >= 0 && (int)w->alter == alter)
+			out[n++] = w->list;
+	}
+	for (int a = 1; a < n; a++)	/* few: insertion sort, then unique */
+		for (int b = a; b > 0 && out[b - 1] > out[b]; b--) {
+			int t = out[b];
+
+			out[b] = out[b - 1];
+			out[b - 1] = t;
+		}
+	int u = 0;
+
+	for (int a = 0; a < n; a++)
+		if (u == 0 || out[u - 1] != out[a])
+			out[u++] = out[a];
+	return u;
+}
+
+/* The kernel's do_smart_wakeup_zero(). */
+static int wakeup_zero(struct set *s, const struct sembuf *sops, uint32_t nsops,
+		       struct wakeq *wq)
+{
+	int done = 0, got_zero = 0;
+
+	if (sops) {
+		for (uint32_t i = 0; i < nsops; i++) {
+			int num = sops[i].sem_num;
+
+			if (semval(s, num) == 0) {
+				got_zero = 1;
+				done |= wake_const_ops(s, num, wq);
+			}
+		}
+	} else {
+		int nums[SEM_WAITERS], n = busy_sems(s, 0, nums);
+
+		for (int i = 0; i < n; i++)
+			if (semval(s, nums[i]) == 0)
+				done |= wake_const_ops(s, nums[i], wq);
+		for (int i = 0; i < s->h->nsems && !got_zero; i++)
+			got_zero = semval(s, i) == 0;
+	}
+	if (got_zero)
+		done |= wake_const_ops(s, L_GLOBAL, wq);
+	return done;
+}
+
+/* The kernel's check_restart(), after waiter i completed. */
+static int check_restart(struct set *s, struct sem_waiter *w)
+{
+	return s->h->galter > 0 || w->nsops > 1;
+}
+
+/* The kernel's update_queue(): semnum's alter list, or the set's. */
+static int update_queue(struct set *s, int semnum, struct wakeq *wq)
+{
+	int idx[SEM_WAITERS], n, done = 0;
+
+again:
+	n = list_get(s, semnum, 1, idx);
+	for (int j = 0; j < n; j++) {
+		struct sem_waiter *w = waiter(s, idx[j]);
+		int r;
+
+		if (w->state != W_WAIT)
+			continue;
+		if (semnum != L_GLOBAL && semval(s, semnum) == 0)
+			break;
+		r = try_waiter(s, idx[j], wq);
+		if (r > 0)
+			continue;
+		if (r == 0) {
+			done = 1;
+			wakeup_zero(s, w_sops(s, w), w->nsops, wq);
+			if (check_restart(s, w))
+				goto again;
+		}
+	}
+	return done;
+}
+
+/* The kernel's do_smart_update(): after the values changed (by sops, or
+ * by something else when sops is NULL), complete what now can be. */
+static void smart_update(struct set *s, const struct sembuf *sops,
+			 uint32_t nsops, int otime, struct wakeq *wq)
+{
+	if (s->h->nwait) {
+		reap_waiters(s, wq);
+		otime |= wakeup_zero(s, sops, nsops, wq);
+		if (s->h->galter) {
+			otime |= update_queue(s, L_GLOBAL, wq);
+		} else if (!sops) {
+			int nums[SEM_WAITERS], n = busy_sems(s, 1, nums);
+
+			for (int i = 0; i < n; i++)
+				otime |= update_queue(s, nums[i], wq);
+		} else {
+			for (uint32_t i = 0; i < nsops; i++)
+				if (sops[i].sem_op > 0)
+					otime |= update_queue(s, sops[i].sem_num, wq);
+		}
+	}
+	if (otime)
+		s->h->otime = uipc_now();
+}
+
+/* The kernel's merge_queues(): the single alter operations move to the
+ * front of the set's list, the last semaphore's first. */
+static void merge_queues(struct set *s, struct wakeq *wq)
+{
+	int idx[SEM_WAITERS], n = 0;
+
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(s, i);
+
+		if (w->state == W_WAIT && w->alter && w->list >= 0)
+			idx[n++] = i;
+	}
+	if (!n)
+		return;
+	/* Final order: by semaphore descending, then by position. */
+	for (int a = 1; a < n; a++)
+		for (int b = a; b > 0; b--) {
+			struct sem_waiter *x = waiter(s, idx[b - 1]);
+			struct sem_waiter *y = waiter(s, idx[b]);
+
+			if (x->list > y->list ||
+			    (x->list == y->list && x->pos < y->pos))
+				break;
+			int t = idx[b];
+
+			idx[b] = idx[b - 1];
+			idx[b - 1] = t;
+		}
+	for (int j = n; j-- > 0;) {
+		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
+
+		e->val = L_GLOBAL;
+		e->pos = --s->h->pos_lo;
+	}
+	tx_commit(s, wq);
+}
+
+/* The kernel's unmerge_queues(): with no complex operation left, the
+ * set's list goes back to the semaphores' lists, in its order. */
+static void unmerge_queues(struct set *s, struct wakeq *wq)
+{
+	int idx[SEM_WAITERS], n;
+
+	if (s->h->complex_count || !s->h->galter)
+		return;
+	n = list_get(s, L_GLOBAL, 1, idx);
+	for (int j = 0; j < n; j++) {
+		struct sem_waiter *w = waiter(s, idx[j]);
+		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
+
+		e->val = w->sops_off < s->h->pool_cap ? w_sops(s, w)[0].sem_num : 0;
+		e->pos = ++s->h->pos_hi;
+	}
+	tx_commit(s, wq);
+}
+
+/* The kernel's count_semcnt(). */
+static int count_semcnt(struct set *s, int semnum, int zero)
+{
+	int n = 0;
+
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(s, i);
+		const struct sembuf *sop;
+
+		if (w->state != W_WAIT)
+			continue;
+		if (w->list == semnum) {
+			n += (int)w->alter == !zero;
+			continue;
+		}
+		if (w->list != L_GLOBAL || (!w->alter && !zero) ||
+		    w->sops_off + (uint64_t)w->blocking >= s->h->pool_cap)
+			continue;
+		sop = &w_sops(s, w)[w->blocking];
+		if (sop->sem_num != semnum)
+			continue;
+		n += zero ? sop->sem_op == 0 : sop->sem_op < 0;
+	}
+	return n;
+}
+
+/* Room for nsops sembufs in the pool: the first gap between the ranges
+ * of records that hold operations.  Returns its offset or -1. */
+static int64_t pool_alloc(struct set *s, uint32_t nsops)
+{
+	int idx[SEM_WAITERS], n = 0;
+	uint64_t at = 0;
+
+	for (int i = 0; i < SEM_WAITERS; i++)
+		if (waiter(s, i)->state != W_FREE)
+			idx[n++] = i;
+	for (int a = 1; a < n; a++)
+		for (int b = a; b > 0 && waiter(s, idx[b - 1])->sops_off >
+					  waiter(s, idx[b])->sops_off; b--) {
+			int t = idx[b];
+
+			idx[b] = idx[b - 1];
+			idx[b - 1] = t;
+		}
+	for (int j = 0; j < n; j++) {
+		struct sem_waiter *w = waiter(s, idx[j]);
+
+		if (w->sops_off >= at + nsops)
+			break;
+		if (w->sops_off + (uint64_t)w->nsops > at)
+			at = w->sops_off + (uint64_t)w->nsops;
+	}
+	return at + nsops <= s->h->pool_cap ? (int64_t)at : -1;
+}
+
+/* ---------------------------------------------------------------------
+ * Undo entries.
+ * ------------------------------------------------------------------- */
+
+static int undo_alive(struct set *s, struct sem_undo_ent *u)
+{
+	struct uipc_nsh *h;
+	int r = 0;
+
+	(void)s;
+	h = uipc_ns_get(&r);
+	return !h || uipc_proc_alive(h, u->proc_slot, u->proc_gen);
+}
+
+/* exit_sem() for the dead owner of undo entry i. */
+static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
+{
+	struct sem_undo_ent *u = undo_ent(s, i);
+
+	for (int k = 0; k < s->h->nsems; k++) {
+		struct sem_logent *e;
+		int val;
+
+		if (!u->adj[k])
+			continue;
+		e = touch(s, k);
+		val = e->val + u->adj[k];
+		e->val = val < 0 ? 0 : val > SEMVMX ? SEMVMX : val;
+		e->pid = u->pid;
+	}
+	tx_add(s, L_UNDO_FREE, i);
+	tx_commit(s, wq);
+	smart_update(s, NULL, 0, 1, wq);
+}
+
+/* Applies the adjustments of every owner that has died.  Cheap when
+ * nobody else holds an entry: one load per entry. */
+static void reap_undo(struct set *s, struct wakeq *wq)
+{
+	if (!s->h->nundo)
+		return;
+	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
+		struct sem_undo_ent *u = undo_ent(s, i);
+
+		if (u && u->state && !undo_alive(s, u))
+			undo_exit(s, i, wq);
+	}
+}
+
+/* Our own undo entry, made if there is none.  Returns its index, or
+ * -EAGAIN when the file grew (relock, which maps it, and call again), or
+ * -errno. */
+static int undo_own(struct set *s, const struct uipc_self *self)
+{
+	int32_t hint = atomic_load_explicit(&s->m->aux, memory_order_relaxed) - 1;
+	struct sem_undo_ent *u;
+	uint32_t cap, i, free_i = UINT32_MAX;
+	struct uipc_nsh *h;
+	char name[64];
+	int fd, r = 0;
+
+	if (hint >= 0 && (u = undo_ent(s, (uint32_t)hint)) && u->state &&
+	    u->proc_slot == self->slot && u->proc_gen == self->gen)
+		return hint;
+	for (i = 0; i < s->h->undo_hwm; i++) {
+		u = undo_ent(s, i);
+		if (!u)
+			break;
+		if (u->state && u->proc_slot == self->slot &&
+		    u->proc_gen == self->gen)
+			goto found;
+		if (!u->state && free_i == UINT32_MAX)
+			free_i = i;
+	}
+	if (free_i == UINT32_MAX && s->h->undo_hwm < s->undo_mapped)
+		free_i = s->h->undo_hwm;
+	if (free_i != UINT32_MAX) {
+		i = free_i;
+		u = undo_ent(s, i);
+		memset(u->adj, 0, 2 * (size_t)s->h->nsems);
+		u->proc_slot = self->slot;
+		u->proc_gen = self->gen;
+		u->pid = self->pid;
+		atomic_thread_fence(memory_order_release);
+		u->state = 1;	/* the commit */
+		if (i >= s->h->undo_hwm)
+			s->h->undo_hwm = i + 1;
+		s->h->nundo++;
+		goto found;
+	}
+	/* Full: double the region.  Others map it when they next lock. */
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	cap = atomic_load(&s->h->undo_cap);
+	if (cap >= UIPC_MAXPROC)
+		return -ENOMEM;
+	cap *= 2;
+	snprintf(name, sizeof(name), "sem.%d", s->h->o.id);
+	fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOMEM;
+	r = ftruncate(fd, (off_t)(s->h->undo_off + (uint64_t)cap * s->h->undo_size));
+	close(fd);
+	if (r < 0)
+		return -ENOMEM;
+	atomic_store(&s->h->undo_cap, cap);
+	return -EAGAIN;
+found:
+	atomic_store_explicit(&s->m->aux, (int32_t)i + 1, memory_order_relaxed);
+	return (int)i;
+}
+
+/* ---------------------------------------------------------------------
+ * Repair: the lock's last owner died.
+ * ------------------------------------------------------------------- */
+
+static void sem_repair(void *obj)
+{
+	/* The mapping's extent is not known here: s_lock() repairs. */
+	atomic_store(&((struct uipc_sem_set *)obj)->needs_repair, 1);
+}
+
+/* Replays a committed log, rebuilds what is derived, wakes everyone and
+ * completes what can be completed.  Set locked, fully mapped. */
+static void repair(struct set *s, struct wakeq *wq)
+{
+	struct uipc_sem_set *h = s->h;
+
+	if (atomic_load(&h->log_committed) && h->log_n <= h->log_cap) {
+		for (uint32_t i = 0; i < h->log_n; i++)
+			apply(s, logent(s, i), NULL);
+	}
+	atomic_store(&h->log_committed, 0);
+	tx_reset(s);
+	h->nwait = h->complex_count = h->galter = 0;
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(s, i);
+
+		if (w->state > W_DONE ||
+		    w->sops_off + (uint64_t)w->nsops > h->pool_cap ||
+		    (w->state == W_WAIT && (w->list < L_GLOBAL ||
+					    w->list >= h->nsems))) {
+			w->state = W_FREE;
+			w->list = L_NONE;
+		}
+		if (w->state == W_WAIT)
+			w_account(s, w, 1);
+		if (w->state != W_FREE)
+			wake_rec(NULL, w);
+	}
+	h->nundo = 0;
+	if (h->undo_hwm > s->undo_mapped)
+		h->undo_hwm = s->undo_mapped;
+	for (uint32_t i = 0; i < h->undo_hwm; i++)
+		h->nundo += undo_ent(s, i)->state != 0;
+	atomic_fetch_add(&h->overflow_seq, 1);
+	wq->all = 1;
+	atomic_store(&h->needs_repair, 0);
+	smart_update(s, NULL, 0, 0, wq);
+}
+
+static int sem_validate(const void *obj, size_t len)
+{
+	const struct uipc_sem_set *h = obj;
+	struct sem_geom g;
+
+	if (h->nsems < 1 || h->nsems > 65536 || h->pool_cap < SEM_POOL_MIN ||
+	    h->pool_cap > (1u << 24))
+		return -EIO;
+	geom(h->nsems, h->pool_cap, &g);
+	if (h->sems_off != g.sems_off || h->waiters_off != g.waiters_off ||
+	    h->pool_off != g.pool_off || h->log_off != g.log_off ||
+	    h->undo_off != g.undo_off || h->log_cap != g.log_cap ||
+	    h->undo_size != g.undo_size || len < g.undo_off)
+		return -EIO;
+	return 0;
+}
+
+const struct uipc_kind_ops uipc_sem_ops = {
+	.hdr_size = sizeof(struct uipc_sem_set),
+	.repair = sem_repair,
+	.validate = sem_validate,
+};
+
+/* ---------------------------------------------------------------------
+ * Locking a set for an operation.
+ * ------------------------------------------------------------------- */
+
+static int s_get(int id, struct set *s)
+{
+	struct uipc_map *m;
+	int r = uipc_obj_get(UIPC_SEM, id, &m);
+
+	if (r < 0)
+		return r;
+	s_set(s, m);
+	return 0;
+}
+
+static void s_put(struct set *s)
+{
+	if (s->m)
+		uipc_map_put(s->m);
+}
+
+/* Takes the set's lock, first making sure this process maps every undo
+ * entry, and repairs after a dead owner. */
+static int s_lock(struct set *s, struct wakeq *wq)
+{
+	int r;
+
+	for (;;) {
+		r = uipc_obj_lock(s->m);
+		if (r < 0)
+			return r;
+		if (likely(atomic_load(&s->h->undo_cap) <= s->undo_mapped))
+			break;
+		uipc_obj_unlock(s->m);
+		r = uipc_map_refresh(&s->m);
+		if (r < 0) {
+			s->m = NULL;
+			return r;
+		}
+		s_set(s, s->m);
+	}
+	if (unlikely(atomic_load(&s->h->needs_repair)))
+		repair(s, wq);
+	return 0;
+}
+
+static void s_unlock(struct set *s, struct wakeq *wq)
+{
+	if (unlikely(s->h->galter) && !s->h->complex_count)
+		unmerge_queues(s, wq);
+	uipc_obj_unlock(s->m);
+	wake_flush(s, wq);
+}
+
+static int removed(struct set *s)
+{
+	return atomic_load(&s->h->o.state) != OBJ_LIVE;
+}
+
+/* ---------------------------------------------------------------------
+ * semget
+ * ------------------------------------------------------------------- */
+
+struct new_set {
+	int nsems;
+	uint32_t pool_cap;
+};
+
+static int set_create_check(void *arg)
+{
+	return ((struct new_set *)arg)->nsems == 0 ? -EINVAL : 0;
+}
+
+static int set_init(void *obj, void *arg)
+{
+	struct new_set *a = arg;
+	struct uipc_sem_set *h = obj;
+	struct sem_geom g;
+
+	geom(a->nsems, a->pool_cap, &g);
+	h->nsems = a->nsems;
+	h->pool_cap = g.pool_cap;
+	h->log_cap = g.log_cap;
+	h->undo_size = g.undo_size;
+	h->sems_off = g.sems_off;
+	h->waiters_off = g.waiters_off;
+	h->pool_off = g.pool_off;
+	h->log_off = g.log_off;
+	h->undo_off = g.undo_off;
+	atomic_store(&h->undo_cap, SEM_UNDO_INIT);
+	h->txid = 1;
+	for (int i = 0; i < SEM_WAITERS; i++)
+		((struct sem_waiter *)((char *)h + g.waiters_off))[i].list = L_NONE;
+	return 0;
+}
+
+static int set_more_checks(void *obj, void *arg)
+{
+	return ((struct new_set *)arg)->nsems > ((struct uipc_sem_set *)obj)->nsems ?
+		-EINVAL : 0;
+}
+
+int uipc_semget(key_t key, int nsems, int semflg)
+{
+	struct uipc_nsh *h;
+	struct new_set a;
+	struct uipc_new n;
+	struct sem_geom g;
+	int64_t opm;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return (int)uipc_ret(r);
+	if (nsems < 0 || nsems > uipc_limit(h, UL_SEMMSL))
+		return (int)uipc_ret(-EINVAL);
+	opm = uipc_limit(h, UL_SEMOPM);
+	a.nsems = nsems;
+	a.pool_cap = (uint32_t)(2 * opm > SEM_POOL_MIN ? 2 * opm : SEM_POOL_MIN);
+	geom(nsems ? nsems : 1, a.pool_cap, &g);
+	memset(&n, 0, sizeof(n));
+	n.kind = UIPC_SEM;
+	n.key = key;
+	n.flg = semflg;
+	n.units = nsems;
+	n.file_size = g.undo_off + (size_t)SEM_UNDO_INIT * g.undo_size;
+	n.create_check = set_create_check;
+	n.init = set_init;
+	n.more_checks = set_more_checks;
+	n.arg = &a;
+	return (int)uipc_ret(uipc_ipcget(&n));
+}
+
+/* ---------------------------------------------------------------------
+ * semop, semtimedop
+ * ------------------------------------------------------------------- */
+
+/* Registers the caller, outside the set's lock since registering may do
+ * another process's exit work. */
+static int ensure_self(struct uipc_self *self, int *have)
+{
+	int r;
+
+	if (*have)
+		return 0;
+	r = uipc_proc_self(self);
+	if (r == 0)
+		*have = 1;
+	return r;
+}
+
+/* Where a new waiter goes, as do_semtimedop() decides; merges first when
+ * the first complex operation is about to wait. */
+static void w_link(struct set *s, int i, const struct sembuf *sops,
+		   uint32_t nsops, int alter, struct wakeq *wq)
+{
+	struct sem_waiter *w = waiter(s, i);
+
+	if (nsops == 1)
+		w->list = alter && s->h->complex_count ? L_GLOBAL : sops[0].sem_num;
+	else {
+		if (!s->h->complex_count)
+			merge_queues(s, wq);
+		w->list = L_GLOBAL;
+	}
+	w->pos = ++s->h->pos_hi;
+	atomic_thread_fence(memory_order_release);
+	w->state = W_WAIT;	/* the commit */
+	w_account(s, w, 1);
+}
+
+/* A new record for a caller about to wait; -ENOSPC if all are taken. */
+static int w_new(struct set *s, const struct uipc_self *self,
+		 const struct sembuf *sops, uint32_t nsops, int alter,
+		 int32_t undo, uint32_t blocking, struct wakeq *wq)
+{
+	struct sem_waiter *w;
+	int64_t off;
+	int i = -1;
+
+	for (int pass = 0; pass < 2 && i < 0; pass++) {
+		for (int j = 0; j < SEM_WAITERS; j++)
+			if (waiter(s, j)->state == W_FREE) {
+				i = j;
+				break;
+			}
+		if (i < 0 && !reap_waiters(s, wq))
+			break;
+	}
+	if (i < 0)
+		return -ENOSPC;
+	off = pool_alloc(s, nsops);
+	if (off < 0)
+		return -ENOSPC;
+	w = waiter(s, i);
+	memcpy(pool(s) + off, sops, nsops * sizeof(*sops));
+	w->sops_off = (uint32_t)off;
+	w->nsops = nsops;
+	w->alter = (uint32_t)alter;
+	w->blocking = blocking;
+	w->status = -EINTR;
+	w->proc_slot = self->slot;
+	w->proc_gen = self->gen;
+	w->pid = self->pid;
+	w->undo = undo;
+	atomic_store(&w->futex, 0);
+	w_link(s, i, sops, nsops, alter, wq);
+	return i;
+}
+
+/* No room to wait in: sleep until anything changes.  Returns 0 or -EINTR
+ * or -ETIMEDOUT with the set locked, or a locking error with it unlocked. */
+static int sleep_overflow(struct set *s, const struct timespec *deadline,
+			  struct wakeq *wq)
+{
+	uint32_t seq = atomic_load(&s->h->overflow_seq);
+	int r, lr;
+
+	s->h->overflow_waiters++;
+	s_unlock(s, wq);
+	r = uipc_futex_wait(&s->h->overflow_seq, seq, deadline);
+	lr = s_lock(s, wq);
+	if (lr < 0)
+		return lr;
+	s->h->overflow_waiters--;
+	return r;
+}
+
+static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
+			  const struct timespec *timeout)
+{
+	struct sembuf fast[SEM_FAST_OPS], *sops = fast;
+	uint32_t nsops = (uint32_t)nsops_arg, max = 0, blk = 0;
+	struct timespec ts, deadline, *dl = NULL;
+	int undos = 0, alter = 0, have_self = 0, wi = -1;
+	struct wakeq wq = { 0 };
+	struct uipc_self self;
+	struct uipc_nsh *h;
+	int32_t undo = -1;
+	struct set s;
+	long r = 0;
+	int err = 0;
+
+	if (timeout && uipc_copy_from_user(&ts, timeout, sizeof(ts)) < 0)
+		return -EFAULT;
+	h = uipc_ns_get(&err);
+	if (!h)
+		return err;
+	if (nsops < 1 || semid < 0)
+		return -EINVAL;
+	if (nsops > uipc_limit(h, UL_SEMOPM))
+		return -E2BIG;
+	if (nsops > SEM_FAST_OPS) {
+		sops = malloc(nsops * sizeof(*sops));
+		if (!sops)
+			return -ENOMEM;
+	}
+	r = uipc_copy_from_user(sops, tsops, nsops * sizeof(*sops));
+	if (r < 0)
+		goto out_free;
+	if (timeout) {
+		if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L) {
+			r = -EINVAL;
+			goto out_free;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += ts.tv_sec;
+		deadline.tv_nsec += ts.tv_nsec;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		dl = &deadline;
+	}
+	for (uint32_t k = 0; k < nsops; k++) {
+		if (sops[k].sem_num >= max)
+			max = sops[k].sem_num;
+		if (sops[k].sem_flg & SEM_UNDO)
+			undos = 1;
+		if (sops[k].sem_op != 0)
+			alter = 1;
+	}
+	r = s_get(semid, &s);
+	if (r < 0)
+		goto out_free;
+	if (undos) {
+		r = ensure_self(&self, &have_self);
+		if (r < 0)
+			goto out_put;
+	}
+	r = s_lock(&s, &wq);
+	if (r < 0)
+		goto out_put;
+
+	for (;;) {
+		if (max >= (uint32_t)s.h->nsems) {
+			r = -EFBIG;
+			goto out_unlock;
+		}
+		r = uipc_map_perm(s.m, alter ? S_IWUGO : S_IRUGO);
+		if (r < 0)
+			goto out_unlock;
+		if (removed(&s)) {
+			r = -EIDRM;
+			goto out_unlock;
+		}
+		reap_undo(&s, &wq);
+		if (undos) {
+			r = undo_own(&s, &self);
+			if (r == -EAGAIN) {
+				s_unlock(&s, &wq);
+				r = s_lock(&s, &wq);
+				if (r < 0)
+					goto out_put;
+				continue;
+			}
+			if (r < 0)
+				goto out_unlock;
+			undo = (int32_t)r;
+		}
+		r = perform(&s, sops, nsops, undo, uipc_getpid(), &blk);
+		if (r == 0) {
+			tx_commit(&s, &wq);
+			if (alter)
+				smart_update(&s, sops, nsops, 1, &wq);
+			else
+				s.h->otime = uipc_now();
+			goto out_unlock;
+		}
+		if (r < 0)
+			goto out_unlock;
+		/* It must wait. */
+		if (!have_self) {
+			s_unlock(&s, &wq);
+			r = ensure_self(&self, &have_self);
+			if (r < 0)
+				goto out_put;
+			r = s_lock(&s, &wq);
+			if (r < 0)
+				goto out_put;
+			continue;
+		}
+		wi = w_new(&s, &self, sops, nsops, alter, undo, blk, &wq);
+		if (wi == -ENOSPC) {
+			r = sleep_overflow(&s, dl, &wq);
+			if (r == -EINTR || r == -ETIMEDOUT) {
+				r = r == -EINTR ? -EINTR : -EAGAIN;
+				goto out_unlock;
+			}
+			if (r < 0)
+				goto out_put;
+			continue;
+		}
+		break;
+	}
+
+	/* Asleep until completed, interrupted, timed out or removed. */
+	for (;;) {
+		struct sem_waiter *w = waiter(&s, wi);
+
+		atomic_store(&w->futex, 0);
+		if (w->state == W_DONE)
+			break;
+		s_unlock(&s, &wq);
+		r = uipc_futex_wait(&w->futex, 0, dl);
+		if (s_lock(&s, &wq) < 0) {
+			r = -EIO;
+			goto out_put;
+		}
+		w = waiter(&s, wi);
+		if (w->state == W_DONE)
+			break;
+		if (w->state != W_WAIT) {	/* freed by a repair */
+			r = -EIO;
+			goto out_unlock;
+		}
+		if (r == -EINTR || r == -ETIMEDOUT) {
+			r = r == -EINTR ? -EINTR : -EAGAIN;
+			w_free(&s, wi, &wq);
+			goto out_unlock;
+		}
+		/* Woken for no reason we know, or the safety period ended:
+		 * maybe an undo owner died. */
+		reap_undo(&s, &wq);
+	}
+	r = waiter(&s, wi)->status;
+	w_free(&s, wi, &wq);
+out_unlock:
+	s_unlock(&s, &wq);
+out_put:
+	s_put(&s);
+out_free:
+	if (sops != fast)
+		free(sops);
+	return r;
+}
+
+int uipc_semop(int semid, struct sembuf *sops, size_t nsops)
+{
+	return (int)uipc_ret(do_semtimedop(semid, sops, nsops, NULL));
+}
+
+int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
+		    const struct timespec *timeout)
+{
+	return (int)uipc_ret(do_semtimedop(semid, sops, nsops, timeout));
+}
+
+/* ---------------------------------------------------------------------
+ * semctl
+ * ------------------------------------------------------------------- */
+
+static void sem_kill(void *obj)
+{
+	struct uipc_map fake = { 0 };
+	struct wakeq wq = { 0 };
+	struct set s;
+
+	/* Only what the header and the waiter records reach is touched. */
+	fake.base = obj;
+	fake.len = ((struct uipc_sem_set *)obj)->undo_off;
+	s_set(&s, &fake);
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(&s, i);
+
+		if (w->state != W_WAIT)
+			continue;
+		w_unlink(&s, w);
+		w->status = -EIDRM;
+		w->state = W_DONE;
+		wake_rec(&wq, w);
+	}
+	atomic_fetch_add(&s.h->overflow_seq, 1);
+	wq.all = 1;
+	wake_flush(&s, &wq);
+}
+
+static void fill_ds(struct set *s, struct semid_ds *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	uipc_fill_perm(&s->h->o, &ds->sem_perm);
+	ds->sem_otime = s->h->otime;
+	ds->sem_ctime = s->h->o.ctime;
+	ds->sem_nsems = (unsigned long)s->h->nsems;
+}
+
+static long semctl_stat(int semid, int cmd, struct semid_ds *buf)
+{
+	struct wakeq wq = { 0 };
+	struct semid_ds ds;
+	struct uipc_map *m;
+	struct set s;
+	long r;
+
+	if (cmd == IPC_STAT)
+		r = uipc_obj_get(UIPC_SEM, semid, &m);
+	else
+		r = uipc_obj_get_by_index(UIPC_SEM, semid, &m);
+	if (r < 0)
+		return r;
+	s_set(&s, m);
+	r = s_lock(&s, &wq);
+	if (r < 0)
+		goto out_put;
+	if (cmd != SEM_STAT_ANY) {
+		r = uipc_ipcperms(&s.h->o, S_IRUGO);
+		if (r < 0)
+			goto out_unlock;
+	}
+	reap_undo(&s, &wq);
+	fill_ds(&s, &ds);
+	r = cmd == IPC_STAT ? 0 : s.h->o.id;
+out_unlock:
+	s_unlock(&s, &wq);
+out_put:
+	s_put(&s);
+	if (r >= 0 && uipc_copy_to_user(buf, &ds, sizeof(ds)) < 0)
+		r = -EFAULT;
+	return r;
+}
+
+static long semctl_info(int cmd, struct seminfo *buf)
+{
+	struct seminfo si;
+	struct uipc_nsh *h;
+	int r = 0, max, in_use = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	memset(&si, 0, sizeof(si));
+	si.semmni = (int)uipc_limit(h, UL_SEMMNI);
+	si.semmns = (int)uipc_limit(h, UL_SEMMNS);
+	si.semmsl = (int)uipc_limit(h, UL_SEMMSL);
+	si.semopm = (int)uipc_limit(h, UL_SEMOPM);
+	si.semvmx = SEMVMX;
+	si.semmnu = K_SEMMNS;
+	si.semmap = K_SEMMNS;
+	si.semume = K_SEMUME;
+	max = uipc_max_idx(UIPC_SEM, &in_use);
+	if (cmd == SEM_INFO) {
+		si.semusz = in_use;
+		si.semaem = (int)h->ns->ids[UIPC_SEM].units;
+	} else {
+		si.semusz = K_SEMUSZ;
+		si.semaem = SEMAEM;
+	}
+	if (uipc_copy_to_user(buf, &si, sizeof(si)) < 0)
+		return -EFAULT;
+	return max < 0 ? 0 : max;
+}
+
+/* SETVAL and SETALL: new values (vals, or val for semnum), adjustments of
+ * those semaphores cleared in every process, waiters looked at. */
+static void set_values(struct set *s, int semnum, int val,
+		       const unsigned short *vals, struct wakeq *wq)
+{
+	pid_t pid = uipc_getpid();
+
+	for (int i = 0; i < s->h->nsems; i++) {
+		struct sem_logent *e;
+
+		if (!vals && i != semnum)
+			continue;
+		e = touch(s, i);
+		e->val = vals ? vals[i] : val;
+		e->pid = pid;
+	}
+	tx_add(s, L_CLEAR_ADJ, vals ? CLEAR_ALL : (uint32_t)semnum);
+	tx_commit(s, wq);
+	s->h->o.ctime = uipc_now();
+	smart_update(s, NULL, 0, 0, wq);
+}
+
+static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
+{
+	unsigned short fast[64], *io = fast;
+	struct wakeq wq = { 0 };
+	struct set s;
+	int nsems;
+	long r;
+
+	if (cmd == SETVAL && ((int)arg > SEMVMX || (int)arg < 0))
+		return -ERANGE;
+	r = s_get(semid, &s);
+	if (r < 0)
+		return r;
+	nsems = s.h->nsems;
+	if (cmd == SETVAL && (semnum < 0 || semnum >= nsems)) {
+		r = -EINVAL;
+		goto out_put;
+	}
+	r = uipc_map_perm(s.m, cmd == SETALL || cmd == SETVAL ? S_IWUGO : S_IRUGO);
+	if (r < 0)
+		goto out_put;
+	if (cmd == GETALL || cmd == SETALL) {
+		if (nsems > 64 && !(io = malloc((size_t)nsems * sizeof(*io)))) {
+			r = -ENOMEM;
+			goto out_put;
+		}
+		if (cmd == SETALL) {
+			r = uipc_copy_from_user(io, (void *)arg,
+						(size_t)nsems * sizeof(*io));
+			if (r < 0)
+				goto out_put;
+			for (int i = 0; i < nsems; i++)
+				if (io[i] > SEMVMX) {
+					r = -ERANGE;
+					goto out_put;
+				}
+		}
+	} else if (cmd != SETVAL && (semnum < 0 || semnum >= nsems)) {
+		r = -EINVAL;
+		goto out_put;
+	}
+	r = s_lock(&s, &wq);
+	if (r < 0)
+		goto out_put;
+	if (removed(&s)) {
+		r = -EIDRM;
+		goto out_unlock;
+	}
+	reap_undo(&s, &wq);
+	r = 0;
+	switch (cmd) {
+	case GETALL:
+		for (int i = 0; i < nsems; i++)
+			io[i] = (unsigned short)semval(&s, i);
+		break;
+	case SETALL:
+		set_values(&s, -1, 0, io, &wq);
+		break;
+	case SETVAL:
+		set_values(&s, semnum, (int)arg, NULL, &wq);
+		break;
+	case GETVAL:
+		r = semval(&s, semnum);
+		break;
+	case GETPID:
+		r = slot(&s, semnum)->pid;
+		break;
+	case GETNCNT:
+	case GETZCNT:
+		reap_waiters(&s, &wq);
+		r = count_semcnt(&s, semnum, cmd == GETZCNT);
+		break;
+	}
+out_unlock:
+	s_unlock(&s, &wq);
+	if (cmd == GETALL && r == 0 &&
+	    uipc_copy_to_user((void *)arg, io, (size_t)nsems * sizeof(*io)) < 0)
+		r = -EFAULT;
+out_put:
+	s_put(&s);
+	if (io != fast)
+		free(io);
+	return r;
+}
+
+static long semctl_set(int semid, struct semid_ds *ds)
+{
+	struct wakeq wq = { 0 };
+	struct set s;
+	long r;
+
+	r = s_get(semid, &s);
+	if (r < 0)
+		return r;
+	r = s_lock(&s, &wq);
+	if (r < 0)
+		goto out_put;
+	r = uipc_check_owner(&s.h->o);
+	if (r == 0)
+		r = uipc_set_perm(&s.h->o, &ds->sem_perm);
+	s_unlock(&s, &wq);
+out_put:
+	s_put(&s);
+	return r;
+}
+
+static long do_semctl(int semid, int semnum, int cmd, unsigned long arg)
+{
+	struct semid_ds ds;
+
+	if (semid < 0)
+		return -EINVAL;
+	uipc_cred_refresh();
+	switch (cmd) {
+	case IPC_INFO:
+	case SEM_INFO:
+		return semctl_info(cmd, (struct seminfo *)arg);
+	case IPC_STAT:
+	case SEM_STAT:
+	case SEM_STAT_ANY:
+		return semctl_stat(semid, cmd, (struct semid_ds *)arg);
+	case GETALL:
+	case GETVAL:
+	case GETPID:
+	case GETNCNT:
+	case GETZCNT:
+	case SETALL:
+	case SETVAL:
+		return semctl_main(semid, semnum, cmd, arg);
+	case IPC_SET:
+		if (uipc_copy_from_user(&ds, (void *)arg, sizeof(ds)) < 0)
+			return -EFAULT;
+		return semctl_set(semid, &ds);
+	case IPC_RMID:
+		return uipc_rmid(UIPC_SEM, semid, sem_kill);
+	default:
+		return -EINVAL;
+	}
+}
+
+int uipc_semctl(int semid, int semnum, int cmd, ...)
+{
+	unsigned long arg = 0;
+	va_list ap;
+
+	switch (cmd) {
+	case SETVAL:
+	case GETALL:
+	case SETALL:
+	case IPC_STAT:
+	case IPC_SET:
+	case IPC_INFO:
+	case SEM_INFO:
+	case SEM_STAT:
+	case SEM_STAT_ANY:
+		/* A union semun: one word, passed as an unsigned long is. */
+		va_start(ap, cmd);
+		arg = va_arg(ap, unsigned long);
+		va_end(ap);
+		break;
+	}
+	return (int)uipc_ret(do_semctl(semid, semnum, cmd, arg));
+}
+
+/* ---------------------------------------------------------------------
+ * The tool.
+ * ------------------------------------------------------------------- */
+
+int uipc_sem_snapshot(int id, struct uipc_sem_info *out)
+{
+	struct wakeq wq = { 0 };
+	struct set s;
+	int r;
+
+	r = s_get(id, &s);
+	if (r < 0)
+		return r;
+	r = s_lock(&s, &wq);
+	if (r < 0)
+		goto out_put;
+	reap_undo(&s, &wq);
+	reap_waiters(&s, &wq);
+	fill_ds(&s, &out->ds);
+	out->nundo = (int)s.h->nundo;
+	out->sem = calloc((size_t)s.h->nsems, sizeof(*out->sem));
+	if (!out->sem) {
+		r = -ENOMEM;
+		goto out_unlock;
+	}
+	for (int i = 0; i < s.h->nsems; i++) {
+		out->sem[i].val = semval(&s, i);
+		out->sem[i].pid = slot(&s, i)->pid;
+		out->sem[i].ncnt = count_semcnt(&s, i, 0);
+		out->sem[i].zcnt = count_semcnt(&s, i, 1);
+	}
+out_unlock:
+	s_unlock(&s, &wq);
+out_put:
+	s_put(&s);
+	return r;
+}
