@@ -1224,6 +1224,26 @@ static int sleep_overflow(struct set *s, const struct timespec *deadline,
 	return r;
 }
 
+/*
+ * Sleeps on a waiter record until woken, a signal, or the deadline.  The
+ * death of an undo owner wakes nobody, so the sleep never lasts beyond the
+ * safety period (then returns 0): the caller looks at the undo entries.
+ */
+static int sleep_rec(struct sem_waiter *w, const struct timespec *deadline)
+{
+	struct timespec now;
+	int r;
+
+	if (!deadline)
+		return uipc_futex_wait(&w->futex, 0, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (deadline->tv_sec > now.tv_sec + 1) {
+		r = uipc_futex_wait(&w->futex, 0, NULL);
+		return r == -ETIMEDOUT ? 0 : r;
+	}
+	return uipc_futex_wait(&w->futex, 0, deadline);
+}
+
 static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			  const struct timespec *timeout)
 {
@@ -1360,7 +1380,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		if (w->state == W_DONE)
 			break;
 		s_unlock(&s, &wq);
-		r = uipc_futex_wait(&w->futex, 0, dl);
+		r = sleep_rec(w, dl);
 		if (s_lock(&s, &wq) < 0) {
 			r = -EIO;
 			goto out_put;
