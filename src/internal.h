@@ -226,6 +226,11 @@ UIPC_HIDDEN void uipc_mutex_unlock(pthread_mutex_t *m);
  * SA_RESTART says, as the kernel's msgrcv/semop are. */
 UIPC_HIDDEN int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 				const struct timespec *abs_mono);
+/* The same, waking when any words[i] != vals[i] or is woken (futex_waitv;
+ * only words[0] where the kernel lacks it). */
+UIPC_HIDDEN int uipc_futex_waitv(_Atomic uint32_t *const *words,
+				 const uint32_t *vals, int n,
+				 const struct timespec *abs_mono);
 UIPC_HIDDEN void uipc_futex_wake(_Atomic uint32_t *word, int n);
 
 /* ---------------------------------------------------------------------
@@ -346,6 +351,12 @@ UIPC_HIDDEN void uipc_proc_note(uint32_t use);
  * a system call only when the process's life mutex cannot tell. */
 UIPC_HIDDEN int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot,
 				uint32_t gen);
+/* For a sleeper that must wake when (slot, gen) dies: the futex word the
+ * kernel wakes at that death (its life mutex, marked as having waiters)
+ * and the value to sleep on.  NULL when the word cannot tell. */
+UIPC_HIDDEN _Atomic uint32_t *uipc_proc_death_watch(struct uipc_nsh *h,
+						   uint32_t slot, uint32_t gen,
+						   uint32_t *val);
 /* Frees the table entries of dead processes after doing their exit work;
  * returns how many it reaped. */
 UIPC_HIDDEN int uipc_proc_reap_all(struct uipc_nsh *h);

@@ -23,6 +23,7 @@
 #include "internal.h"
 
 #include <linux/futex.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -108,6 +109,47 @@ int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 	default:		/* EAGAIN: the value had changed */
 		return 0;
 	}
+}
+
+int uipc_futex_waitv(_Atomic uint32_t *const *words, const uint32_t *vals,
+		     int n, const struct timespec *abs_mono)
+{
+#ifdef SYS_futex_waitv
+	struct futex_waitv fw[FUTEX_WAITV_MAX];
+	struct timespec t;
+	long r;
+
+	if (n > FUTEX_WAITV_MAX)
+		n = FUTEX_WAITV_MAX;
+	if (n > 1) {
+		memset(fw, 0, sizeof(fw[0]) * (size_t)n);
+		for (int i = 0; i < n; i++) {
+			fw[i].val = vals[i];
+			fw[i].uaddr = (uintptr_t)words[i];
+			fw[i].flags = FUTEX_32;	/* shared: not private */
+		}
+		if (abs_mono) {
+			t = *abs_mono;
+		} else {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			t.tv_sec += SAFETY_PERIOD_S;
+		}
+		r = syscall(SYS_futex_waitv, fw, n, 0, &t, CLOCK_MONOTONIC);
+		if (r >= 0)
+			return 0;
+		switch (errno) {
+		case EINTR:
+			return -EINTR;
+		case ETIMEDOUT:
+			return abs_mono ? -ETIMEDOUT : 0;
+		case ENOSYS:
+			break;	/* before Linux 5.16: the first word alone */
+		default:	/* EAGAIN: a value had changed */
+			return 0;
+		}
+	}
+#endif
+	return uipc_futex_wait(words[0], vals[0], abs_mono);
 }
 
 void uipc_futex_wake(_Atomic uint32_t *word, int n)

@@ -37,6 +37,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,6 +47,8 @@ static pthread_mutex_t g_self_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The tid part of a robust mutex's lock word (the kernel's FUTEX_TID_MASK). */
 #define LIFE_TID_MASK 0x3fffffffu
+#define LIFE_WAITERS 0x80000000u	/* FUTEX_WAITERS */
+#define LIFE_OWNER_DIED 0x40000000u	/* FUTEX_OWNER_DIED */
 
 /* The tid that holds p->life, or 0: died, never armed, or unknown. */
 static uint32_t life_tid(struct uipc_proc *p)
@@ -58,6 +61,41 @@ static uint32_t life_tid(struct uipc_proc *p)
 	(void)p;
 	return 0;
 #endif
+}
+
+static uint32_t life_word(struct uipc_proc *p)
+{
+#ifdef __GLIBC__
+	return (uint32_t)atomic_load((_Atomic int *)(void *)&p->life);
+#else
+	(void)p;
+	return 0;
+#endif
+}
+
+/* 1 if process pid is gone or on its way out (PF_EXITING, or a zombie). */
+static int pid_exiting(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags;
+	char state;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	/* state ppid pgrp session tty_nr tpgid flags */
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+		return 0;
+	return state == 'Z' || state == 'X' || (flags & 0x4 /* PF_EXITING */);
 }
 
 /* Locks p->life for good from the calling thread; see the notes above. */
@@ -202,7 +240,48 @@ int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 		return 1;
 	if (lock_slot(h, slot, F_GETLK, F_WRLCK, &fl) < 0)
 		return 1;	/* cannot tell: assume alive */
-	return fl.l_type != F_UNLCK;
+	if (fl.l_type == F_UNLCK)
+		return 0;
+	/* The kernel marks the life mutex in exit_mm() and drops the record
+	 * lock later, in exit_files(): a process between the two is dying. */
+	return !(life_word(&h->ns->proc[slot]) & LIFE_OWNER_DIED) ||
+	       !pid_exiting(h->ns->proc[slot].pid);
+}
+
+_Atomic uint32_t *uipc_proc_death_watch(struct uipc_nsh *h, uint32_t slot,
+					uint32_t gen, uint32_t *val)
+{
+#ifdef __GLIBC__
+	struct uipc_proc *p;
+	_Atomic uint32_t *w;
+	uint64_t s;
+	uint32_t v;
+
+	if (slot >= UIPC_MAXPROC)
+		return NULL;
+	p = &h->ns->proc[slot];
+	s = atomic_load(&p->stamp);
+	if (!stamp_live(s) || (uint32_t)stamp_gen(s) != gen)
+		return NULL;
+	w = (_Atomic uint32_t *)(void *)&p->life;
+	v = atomic_load(w);
+	/* The kernel wakes a waiter at the owner's death only if the word
+	 * says there are waiters (FUTEX_WAITERS); the owner never unlocks,
+	 * so the bit costs it nothing. */
+	while (!(v & LIFE_WAITERS)) {
+		if (!(v & LIFE_TID_MASK))
+			return NULL;
+		if (atomic_compare_exchange_weak(w, &v, v | LIFE_WAITERS))
+			v |= LIFE_WAITERS;
+	}
+	if (!(v & LIFE_TID_MASK))
+		return NULL;
+	*val = v;
+	return w;
+#else
+	(void)h; (void)slot; (void)gen; (void)val;
+	return NULL;
+#endif
 }
 
 int uipc_proc_reap_all(struct uipc_nsh *h)

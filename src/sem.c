@@ -1224,30 +1224,41 @@ static int sleep_overflow(struct set *s, const struct timespec *deadline,
 	return r;
 }
 
-/*
- * Sleeps on a waiter record until woken, a signal, or the deadline.  The
- * death of an undo owner wakes nobody, so the sleep never lasts beyond the
- * safety period (then returns 0): the caller looks at the undo entries.
- */
-static int sleep_rec(struct sem_waiter *w, const struct timespec *deadline)
-{
-	struct timespec now;
-	int r;
+#define WATCH_MAX 64
 
-	if (!deadline)
-		return uipc_futex_wait(&w->futex, 0, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (deadline->tv_sec > now.tv_sec + 1) {
-		r = uipc_futex_wait(&w->futex, 0, NULL);
-		return r == -ETIMEDOUT ? 0 : r;
+/* The words to sleep on besides a waiter record: the life words of the
+ * other processes with undo entries, whose death may let us proceed.
+ * Set locked.  Returns how many it put in words/vals. */
+static int death_watch(struct set *s, _Atomic uint32_t **words, uint32_t *vals)
+{
+	struct uipc_self self;
+	struct uipc_nsh *h;
+	int n = 0, r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h || !s->h->nundo || uipc_proc_self(&self) < 0)
+		return 0;
+	for (uint32_t i = 0; i < s->h->undo_hwm && n < WATCH_MAX; i++) {
+		struct sem_undo_ent *u = undo_ent(s, i);
+
+		if (!u || !u->state ||
+		    (u->proc_slot == self.slot && u->proc_gen == self.gen))
+			continue;
+		words[n] = uipc_proc_death_watch(h, u->proc_slot, u->proc_gen,
+						 &vals[n]);
+		if (words[n])
+			n++;
 	}
-	return uipc_futex_wait(&w->futex, 0, deadline);
+	return n;
 }
 
 static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			  const struct timespec *timeout)
 {
 	struct sembuf fast[SEM_FAST_OPS], *sops = fast;
+	_Atomic uint32_t *words[1 + WATCH_MAX];
+	uint32_t vals[1 + WATCH_MAX];
+	int nw;
 	uint32_t nsops = (uint32_t)nsops_arg, max = 0, blk = 0;
 	struct timespec ts, deadline, *dl = NULL;
 	int undos = 0, alter = 0, have_self = 0, wi = -1;
@@ -1379,8 +1390,13 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		atomic_store(&w->futex, 0);
 		if (w->state == W_DONE)
 			break;
+		/* Woken by a waker, a signal, the deadline, or the death of a
+		 * process whose undo may let us proceed. */
+		words[0] = &w->futex;
+		vals[0] = 0;
+		nw = 1 + death_watch(&s, words + 1, vals + 1);
 		s_unlock(&s, &wq);
-		r = sleep_rec(w, dl);
+		r = uipc_futex_waitv(words, vals, nw, dl);
 		if (s_lock(&s, &wq) < 0) {
 			r = -EIO;
 			goto out_put;
