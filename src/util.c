@@ -33,7 +33,9 @@ int64_t uipc_now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	/* The kernel's *_time fields come from ktime_get_real_seconds(),
+	 * the coarse clock: the same, and cheaper to read. */
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	return (int64_t)ts.tv_sec;
 }
 
