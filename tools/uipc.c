@@ -53,19 +53,111 @@ static const char *user_name(uid_t uid)
 	return buf;
 }
 
+/* ls -i ID: one semaphore set, semaphore by semaphore (ipcs -s -i). */
+static int ls_sem_one(int id)
+{
+	struct uipc_sem_info si;
+	int r = uipc_sem_snapshot(id, &si);
+
+	if (r < 0)
+		return fail("no such semaphore set", -r);
+	printf("Semaphore Array semid=%d\nuid=%u\t gid=%u\t cuid=%u\t cgid=%u\n"
+	       "mode=%#o, access_perms=%#o\nnsems = %lu\notime = %ld\nctime = %ld\n"
+	       "undo entries = %d\n%-10s %-10s %-10s %-10s %-10s\n", id,
+	       si.ds.sem_perm.uid, si.ds.sem_perm.gid, si.ds.sem_perm.cuid,
+	       si.ds.sem_perm.cgid, si.ds.sem_perm.mode, si.ds.sem_perm.mode & 0777,
+	       (unsigned long)si.ds.sem_nsems, (long)si.ds.sem_otime,
+	       (long)si.ds.sem_ctime, si.nundo, "semnum", "value", "ncount",
+	       "zcount", "pid");
+	for (unsigned long i = 0; i < si.ds.sem_nsems; i++)
+		printf("%-10lu %-10d %-10d %-10d %-10d\n", i, si.sem[i].val,
+		       si.sem[i].ncnt, si.sem[i].zcnt, si.sem[i].pid);
+	free(si.sem);
+	return 0;
+}
+
+static void ls_sem(int json, int first)
+{
+	int max = uipc_max_idx(UIPC_SEM, NULL), err = 0;
+
+	if (json)
+		printf("%s\"sem\": [", first ? "" : ", ");
+	else
+		printf("------ Semaphore Arrays (%s) --------\n"
+		       "%-10s %-10s %-10s %-6s %-6s %s\n", uipc_ns_get(&err)->path,
+		       "key", "semid", "owner", "perms", "nsems", "undo");
+	first = 1;
+	for (int idx = 0; idx <= max; idx++) {
+		struct uipc_sem_info si;
+		struct uipc_map *m;
+		int id;
+
+		if (uipc_obj_get_by_index(UIPC_SEM, idx, &m) < 0)
+			continue;
+		id = m->id;
+		uipc_map_put(m);
+		if (uipc_sem_snapshot(id, &si) < 0)
+			continue;
+		if (json) {
+			printf("%s\n  {\"key\": %d, \"semid\": %d, \"owner\": %u, "
+			       "\"perms\": \"%o\", \"nsems\": %lu, \"otime\": %ld, "
+			       "\"ctime\": %ld, \"undo\": %d, \"sems\": [",
+			       first ? "" : ",", si.ds.sem_perm.__key, id,
+			       si.ds.sem_perm.uid, si.ds.sem_perm.mode,
+			       (unsigned long)si.ds.sem_nsems, (long)si.ds.sem_otime,
+			       (long)si.ds.sem_ctime, si.nundo);
+			for (unsigned long i = 0; i < si.ds.sem_nsems; i++)
+				printf("%s{\"val\": %d, \"pid\": %d, \"ncnt\": %d, "
+				       "\"zcnt\": %d}", i ? ", " : "", si.sem[i].val,
+				       si.sem[i].pid, si.sem[i].ncnt, si.sem[i].zcnt);
+			printf("]}");
+		} else {
+			printf("0x%08x %-10d %-10s %-6o %-6lu %d\n",
+			       (unsigned)si.ds.sem_perm.__key, id,
+			       user_name(si.ds.sem_perm.uid), si.ds.sem_perm.mode,
+			       (unsigned long)si.ds.sem_nsems, si.nundo);
+		}
+		free(si.sem);
+		first = 0;
+	}
+	if (json)
+		printf("%s]", first ? "" : "\n");
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	struct uipc_msg_info info;
-	int json = 0, first = 1, max, err = 0;
+	int json = 0, first = 1, max, err = 0, want_q = 0, want_s = 0;
+	long long one = -1;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
-		else if (strcmp(argv[i], "-q"))
-			return usage("ls takes -q and --json");
+		else if (!strcmp(argv[i], "-q"))
+			want_q = 1;
+		else if (!strcmp(argv[i], "-s"))
+			want_s = 1;
+		else if (!strcmp(argv[i], "-i") && i + 1 < argc &&
+			 parse_long(argv[i + 1], &one) == 0 && one >= 0 &&
+			 one <= INT_MAX)
+			i++;
+		else
+			return usage("ls takes -q, -s, -i SEMID and --json");
 	}
 	if (!uipc_ns_get(&err))
 		return fail("cannot open the namespace", -err);
+	if (one >= 0)
+		return ls_sem_one((int)one);
+	if (!want_q && !want_s)
+		want_q = want_s = 1;
+	if (!want_q) {
+		if (json)
+			printf("{\"namespace\": \"%s\", ", uipc_ns_get(&err)->path);
+		ls_sem(json, 1);
+		if (json)
+			printf("}\n");
+		return 0;
+	}
 	max = uipc_max_idx(UIPC_MSG, NULL);
 	if (json)
 		printf("{\"namespace\": \"%s\", \"msg\": [", uipc_ns_get(&err)->path);
@@ -117,7 +209,11 @@ static int cmd_ls(int argc, char **argv)
 		first = 0;
 	}
 	if (json)
-		printf("%s]}\n", first ? "" : "\n");
+		printf("%s]", first ? "" : "\n");
+	if (want_s)
+		ls_sem(json, 0);
+	if (json)
+		printf("}\n");
 	return 0;
 }
 
@@ -139,23 +235,35 @@ static int cmd_rm(int argc, char **argv)
 				if (id >= 0 && uipc_msgctl(id, IPC_RMID, NULL) < 0)
 					rc = fail("rm", errno);
 			}
+			max = uipc_max_idx(UIPC_SEM, NULL);
+			for (int idx = 0; idx <= max; idx++) {
+				struct semid_ds ds;
+				int id = uipc_semctl(idx, 0, SEM_STAT_ANY, &ds);
+
+				if (id >= 0 && uipc_semctl(id, 0, IPC_RMID) < 0)
+					rc = fail("rm", errno);
+			}
 			continue;
 		}
-		if ((strcmp(argv[i], "-q") && strcmp(argv[i], "-Q")) || i + 1 >= argc)
-			return usage("rm takes -q ID, -Q KEY or --all");
+		if ((strcmp(argv[i], "-q") && strcmp(argv[i], "-Q") &&
+		     strcmp(argv[i], "-s") && strcmp(argv[i], "-S")) || i + 1 >= argc)
+			return usage("rm takes -q ID, -Q KEY, -s ID, -S KEY or --all");
 		if (parse_long(argv[i + 1], &v) < 0 || v < INT_MIN || v > UINT_MAX)
 			return usage("not a number");
-		if (argv[i][1] == 'Q') {
+		if (argv[i][1] == 'Q' || argv[i][1] == 'S') {
 			int id;
 
 			if (v == IPC_PRIVATE)
-				return usage("-Q 0 (IPC_PRIVATE) names no queue");
-			id = uipc_msgget((key_t)v, 0);
+				return usage("a key of 0 (IPC_PRIVATE) names nothing");
+			id = argv[i][1] == 'Q' ? uipc_msgget((key_t)v, 0) :
+				uipc_semget((key_t)v, 0, 0);
 			if (id < 0)
 				return fail(argv[i + 1], errno);
 			v = id;
 		}
-		if (uipc_msgctl((int)v, IPC_RMID, NULL) < 0)
+		if ((argv[i][1] == 'q' || argv[i][1] == 'Q' ?
+		     uipc_msgctl((int)v, IPC_RMID, NULL) :
+		     uipc_semctl((int)v, 0, IPC_RMID)) < 0)
 			rc = fail(argv[i + 1], errno);
 		i++;
 	}
@@ -212,9 +320,13 @@ static int cmd_limits(int argc, char **argv)
 static int cmd_help(void)
 {
 	printf("usage: uipc [--ns DIR] COMMAND\n"
-	       "  ls [-q] [--json]          list message queues, with waiters\n"
-	       "  rm -q ID | -Q KEY | --all remove queues\n"
-	       "  limits [NAME=VALUE ...]   show or set msgmax, msgmnb, msgmni, ...\n"
+	       "  ls [-q] [-s] [--json]     list message queues (with waiters) and\n"
+	       "                            semaphore sets\n"
+	       "  ls -i SEMID               one set: value, pid, ncount, zcount\n"
+	       "  rm -q ID | -Q KEY | -s ID | -S KEY | --all\n"
+	       "                            remove queues or semaphore sets\n"
+	       "  limits [NAME=VALUE ...]   show or set msgmax, msgmnb, msgmni,\n"
+	       "                            semmsl, semmns, semopm, semmni, ...\n"
 	       "  reap                      do the exit work of dead processes\n"
 	       "  ns                        print the namespace directory\n");
 	return 0;
