@@ -85,6 +85,19 @@ void uipc_mutex_unlock(pthread_mutex_t *m)
 	pthread_mutex_unlock(m);
 }
 
+/* A futex wait's errno as the wait functions answer it. */
+static int wait_result(int e, int has_deadline)
+{
+	switch (e) {
+	case EINTR:
+		return -EINTR;
+	case ETIMEDOUT:
+		return has_deadline ? -ETIMEDOUT : 0;
+	default:		/* EAGAIN: a value had changed */
+		return 0;
+	}
+}
+
 int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 		    const struct timespec *abs_mono)
 {
@@ -99,16 +112,7 @@ int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 	}
 	r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &t, NULL,
 		    FUTEX_BITSET_MATCH_ANY);
-	if (r == 0)
-		return 0;
-	switch (errno) {
-	case EINTR:
-		return -EINTR;
-	case ETIMEDOUT:
-		return abs_mono ? -ETIMEDOUT : 0;
-	default:		/* EAGAIN: the value had changed */
-		return 0;
-	}
+	return r == 0 ? 0 : wait_result(errno, abs_mono != NULL);
 }
 
 int uipc_futex_waitv(_Atomic uint32_t *const *words, const uint32_t *vals,
@@ -137,16 +141,10 @@ int uipc_futex_waitv(_Atomic uint32_t *const *words, const uint32_t *vals,
 		r = syscall(SYS_futex_waitv, fw, n, 0, &t, CLOCK_MONOTONIC);
 		if (r >= 0)
 			return 0;
-		switch (errno) {
-		case EINTR:
-			return -EINTR;
-		case ETIMEDOUT:
-			return abs_mono ? -ETIMEDOUT : 0;
-		case ENOSYS:
-			break;	/* before Linux 5.16: the first word alone */
-		default:	/* EAGAIN: a value had changed */
-			return 0;
-		}
+		/* Before Linux 5.16 there is no futex_waitv: the first word
+		 * alone, below. */
+		if (errno != ENOSYS)
+			return wait_result(errno, abs_mono != NULL);
 	}
 #endif
 	return uipc_futex_wait(words[0], vals[0], abs_mono);

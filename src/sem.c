@@ -514,14 +514,14 @@ static void w_free(struct set *s, int i, struct wakeq *wq)
 	wake_overflow(s, wq);
 }
 
-static int w_alive(struct set *s, struct sem_waiter *w)
+/* 1 unless the process registered as (slot, gen) is known to be dead. */
+static int owner_alive(uint32_t slot, uint32_t gen)
 {
 	struct uipc_nsh *h;
 	int r = 0;
 
-	(void)s;
 	h = uipc_ns_get(&r);
-	return !h || uipc_proc_alive(h, w->proc_slot, w->proc_gen);
+	return !h || uipc_proc_alive(h, slot, gen);
 }
 
 /* Frees the records of dead owners: the kernel takes a killed waiter off
@@ -533,7 +533,7 @@ static int reap_waiters(struct set *s, struct wakeq *wq)
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
 
-		if (w->state != W_FREE && !w_alive(s, w)) {
+		if (w->state != W_FREE && !owner_alive(w->proc_slot, w->proc_gen)) {
 			w_free(s, i, wq);
 			n++;
 		}
@@ -815,16 +815,6 @@ static int64_t pool_alloc(struct set *s, uint32_t nsops)
  * Undo entries.
  * ------------------------------------------------------------------- */
 
-static int undo_alive(struct set *s, struct sem_undo_ent *u)
-{
-	struct uipc_nsh *h;
-	int r = 0;
-
-	(void)s;
-	h = uipc_ns_get(&r);
-	return !h || uipc_proc_alive(h, u->proc_slot, u->proc_gen);
-}
-
 /* exit_sem() for the dead owner of undo entry i. */
 static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
 {
@@ -855,7 +845,7 @@ static void reap_undo(struct set *s, struct wakeq *wq)
 	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
 		struct sem_undo_ent *u = undo_ent(s, i);
 
-		if (u && u->state && !undo_alive(s, u))
+		if (u && u->state && !owner_alive(u->proc_slot, u->proc_gen))
 			undo_exit(s, i, wq);
 	}
 }

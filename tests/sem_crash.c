@@ -101,6 +101,13 @@ static void scen_crash(const struct ipc_ops *o, struct trace *t)
 				waited++;
 			}
 			if (waited >= 60000) {
+				unsigned short h[NSEMS];
+
+				o->semctl(id, 0, GETALL, (unsigned long)h);
+				fprintf(stderr, "%s round %d: survivor %d hung; values "
+					"%u %u %u, ncnt %d %d %d\n", o->name, round, i,
+					h[0], h[1], h[2], o->semctl(id, 0, GETNCNT, 0),
+					o->semctl(id, 1, GETNCNT, 0), o->semctl(id, 2, GETNCNT, 0));
 				hung++;
 				kill(w[i], SIGKILL);
 				waitpid(w[i], &st, 0);

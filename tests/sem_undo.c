@@ -43,16 +43,17 @@ static void scen_exit(const struct ipc_ops *o, struct trace *t, enum how how)
 	int id = o->semget(IPC_PRIVATE, 3, 0600);
 	struct sembuf s[3] = { SOP(0, -2, SEM_UNDO), SOP(1, 3, SEM_UNDO),
 			       SOP(2, 1, 0) };
-	int p[2], st;
+	int p[2], q[2], st;
 	char c;
 
 	o->semctl(id, 0, SETVAL, 5);
-	if (pipe(p) < 0)
+	if (pipe(p) < 0 || pipe(q) < 0)
 		return;
 	child = fork();
 	if (child == 0) {
 		o->semtimedop(id, s, 3, NULL);
 		write(p[1], "x", 1);
+		read(q[0], &c, 1);	/* until the parent has looked */
 		if (how == KILLED)
 			pause();
 		if (how == UNDERSCORE_EXIT)
@@ -61,12 +62,15 @@ static void scen_exit(const struct ipc_ops *o, struct trace *t, enum how how)
 	}
 	read(p[0], &c, 1);
 	show(o, t, id, 3, "while the child lives");
+	write(q[1], "x", 1);
 	if (how == KILLED)
 		kill(child, SIGKILL);
 	waitpid(child, &st, 0);
 	show(o, t, id, 3, "after it ended");
 	close(p[0]);
 	close(p[1]);
+	close(q[0]);
+	close(q[1]);
 	o->semctl(id, 0, IPC_RMID, 0);
 }
 
