@@ -11,6 +11,11 @@
  * repairs the structure the lock guards (the caller's repair callback) and
  * marks the mutex consistent before anyone else can see it.
  *
+ * A robust mutex can lose a wake-up: at an owner's death the kernel wakes
+ * one waiter, and a waiter killed between that wake-up and taking the lock
+ * passes it on to nobody (the kernel only does so for a lock word of 0).
+ * So no one sleeps on a lock without a timeout; see uipc_mutex_lock().
+ *
  * Waits: the kernel's msgrcv/semop return EINTR whenever a signal handler
  * runs, SA_RESTART or not (-ERESTARTNOHAND).  A futex wait without a timeout
  * is restarted under SA_RESTART, one with a timeout is not
@@ -46,6 +51,7 @@ int uipc_mutex_init(pthread_mutex_t *m)
  * little before sleeping in the kernel saves two system calls and a
  * context switch each time.  Robust mutexes do not spin on their own. */
 #define SPIN_TRIES 100
+#define LOCK_RECHECK_NS 50000000L
 
 static inline void cpu_relax(void)
 {
@@ -64,8 +70,23 @@ int uipc_mutex_lock(pthread_mutex_t *m, void (*repair)(void *), void *arg)
 		cpu_relax();
 		r = pthread_mutex_trylock(m);
 	}
-	if (r == EBUSY)
-		r = pthread_mutex_lock(m);
+	while (r == EBUSY) {
+		struct timespec t;
+
+		/* Never asleep for good: when an owner dies the kernel wakes
+		 * one waiter, and if that one is killed before it takes the
+		 * lock the others would sleep forever.  Looking again every
+		 * LOCK_RECHECK_NS sees the dead owner's mark. */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += LOCK_RECHECK_NS;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		r = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &t);
+		if (r == ETIMEDOUT)
+			r = pthread_mutex_trylock(m);
+	}
 
 	if (likely(r == 0))
 		return 0;
