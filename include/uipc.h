@@ -18,6 +18,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <time.h>
 
 #ifdef __cplusplus
@@ -48,6 +49,13 @@ UIPC_API int uipc_semop(int semid, struct sembuf *sops, size_t nsops);
 UIPC_API int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
 			     const struct timespec *timeout);
 UIPC_API int uipc_semctl(int semid, int semnum, int cmd, ...);
+
+/* System V shared memory.  The segment's bytes are a shared file mapping;
+ * attachments are counted per process and follow fork, exit and exec. */
+UIPC_API int uipc_shmget(key_t key, size_t size, int shmflg);
+UIPC_API void *uipc_shmat(int shmid, const void *shmaddr, int shmflg);
+UIPC_API int uipc_shmdt(const void *shmaddr);
+UIPC_API int uipc_shmctl(int shmid, int cmd, struct shmid_ds *buf);
 
 #ifdef __cplusplus
 }

@@ -57,13 +57,13 @@ enum uipc_limit {
 	UL_MSGMAX,	/* kernel.msgmax: largest message, bytes */
 	UL_MSGMNB,	/* kernel.msgmnb: default and unprivileged max qbytes */
 	UL_MSGMNI,	/* kernel.msgmni: most queues in a namespace */
-	UL_SEMMSL,	/* kernel.sem[0]: semaphores per set (not used yet) */
-	UL_SEMMNS,	/* kernel.sem[1]: semaphores in all sets (not used yet) */
-	UL_SEMOPM,	/* kernel.sem[2]: operations per semop (not used yet) */
-	UL_SEMMNI,	/* kernel.sem[3]: most sets (not used yet) */
-	UL_SHMMAX,	/* kernel.shmmax: largest segment (not used yet) */
-	UL_SHMALL,	/* kernel.shmall: pages in all segments (not used yet) */
-	UL_SHMMNI,	/* kernel.shmmni: most segments (not used yet) */
+	UL_SEMMSL,	/* kernel.sem[0]: semaphores per set  */
+	UL_SEMMNS,	/* kernel.sem[1]: semaphores in all sets  */
+	UL_SEMOPM,	/* kernel.sem[2]: operations per semop  */
+	UL_SEMMNI,	/* kernel.sem[3]: most sets  */
+	UL_SHMMAX,	/* kernel.shmmax: largest segment, bytes */
+	UL_SHMALL,	/* kernel.shmall: pages in all segments */
+	UL_SHMMNI,	/* kernel.shmmni: most segments */
 	UL_NLIMITS
 };
 #define UIPC_LIMIT_SLOTS 32	/* room in the namespace file for more */
@@ -109,6 +109,7 @@ struct uipc_proc {
 };
 _Static_assert(sizeof(struct uipc_proc) == 128, "proc entry layout");
 #define UIPC_USE_MSGWAIT 1u	/* has waited on a message queue */
+#define UIPC_USE_SHM 2u	/* has attached a shared memory segment */
 
 struct uipc_ids {
 	int32_t seq;		/* current sequence number */
@@ -171,7 +172,7 @@ struct uipc_cred {
 	gid_t egid;
 	int ngroups;
 	gid_t groups[64];
-	int cap_ipc_owner, cap_sys_admin, cap_sys_resource;
+	int cap_ipc_owner, cap_sys_admin, cap_sys_resource, cap_ipc_lock;
 };
 /* The calling process's credentials, read afresh by uipc_cred_refresh()
  * (a few system calls) and cached; uipc_cred_gen counts refreshes so that
@@ -274,6 +275,9 @@ struct uipc_kind_ops {
 	/* Checks what can be checked of a freshly mapped object's header
 	 * against the mapping length: 0 or -EIO. */
 	int (*validate)(const void *obj, size_t len);
+	/* How much of the file the cache maps; 0 for all of it (shm maps
+	 * only its header: the segment's bytes are mapped by shmat). */
+	size_t map_len;
 };
 UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
 
@@ -322,6 +326,14 @@ UIPC_HIDDEN int uipc_ipcget(struct uipc_new *n);
  * owner, calls kill(obj) to wake its waiters, marks the object removed and
  * unlinks its names.  Returns 0 or -errno. */
 UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(void *obj));
+
+/* The general form: under the same locks decide(obj, arg) says what
+ * happens: UIPC_RM_NOW removes as IPC_RMID does, UIPC_RM_PRIVATE only
+ * drops the key (shm's IPC_RMID with attachments left), UIPC_RM_KEEP
+ * nothing; -errno refuses. */
+enum { UIPC_RM_NOW, UIPC_RM_PRIVATE, UIPC_RM_KEEP };
+UIPC_HIDDEN int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
+			    void *arg, void (*kill)(void *obj));
 
 /* IPC_SET's common part, the kernel's ipc_update_perm(): uid, gid and the
  * mode's permission bits from p, ctime, and the object file's own mode.
@@ -392,5 +404,20 @@ struct uipc_sem_info {
 	} *sem;			/* ds.sem_nsems entries, malloc'd */
 };
 UIPC_HIDDEN int uipc_sem_snapshot(int id, struct uipc_sem_info *out);
+
+/* ---------------------------------------------------------------------
+ * shm.c hooks.
+ * ------------------------------------------------------------------- */
+UIPC_HIDDEN extern const struct uipc_kind_ops uipc_shm_ops;
+/* Exit work for shared memory: drop what (slot, gen) had attached. */
+UIPC_HIDDEN void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+
+/* For the tool: one segment and who has it attached. */
+struct uipc_shm_info {
+	struct shmid_ds ds;
+	int nproc;		/* attaching processes known */
+	pid_t pid[16];
+};
+UIPC_HIDDEN int uipc_shm_snapshot(int id, struct uipc_shm_info *out);
 
 #endif /* UIPC_INTERNAL_H */

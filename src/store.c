@@ -57,14 +57,15 @@ const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
 	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 1 },
 	/* The kernel's shmmax and shmall are ULONG_MAX - 2^24, beyond an
 	 * int64: INT64_MAX is as unlimited in practice. */
-	[UL_SHMMAX] = { "shmmax", INT64_MAX, 1, INT64_MAX, 0 },
-	[UL_SHMALL] = { "shmall", INT64_MAX, 1, INT64_MAX, 0 },
-	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 0 },
+	[UL_SHMMAX] = { "shmmax", INT64_MAX, 1, INT64_MAX, 1 },
+	[UL_SHMALL] = { "shmall", INT64_MAX, 1, INT64_MAX, 1 },
+	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 1 },
 };
 
 const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {
 	[UIPC_MSG] = &uipc_msg_ops,
 	[UIPC_SEM] = &uipc_sem_ops,
+	[UIPC_SHM] = &uipc_shm_ops,
 };
 
 static struct uipc_nsh g_ns;
@@ -432,6 +433,7 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	struct stat st;
 	char name[64];
 	void *base;
+	size_t len;
 	int fd, r;
 
 	obj_name(name, sizeof(name), kind, id);
@@ -443,15 +445,17 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 		close(fd);
 		return r;
 	}
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
+	len = (size_t)st.st_size;
+	if (ops->map_len && len > ops->map_len)
+		len = ops->map_len;
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
 	o = base;
 	if (o->magic != UIPC_OBJ_MAGIC || o->layout != UIPC_LAYOUT ||
 	    o->kind != kind || o->hdr_size != ops->hdr_size || o->id != id ||
-	    ops->validate(base, (size_t)st.st_size) < 0)
+	    ops->validate(base, len) < 0)
 		goto out_unmap;
 	m = calloc(1, sizeof(*m));
 	r = -ENOMEM;
@@ -460,12 +464,12 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	m->kind = kind;
 	m->id = id;
 	m->base = base;
-	m->len = (size_t)st.st_size;
+	m->len = len;
 	atomic_store(&m->refs, 1);
 	*out = m;
 	return 0;
 out_unmap:
-	munmap(base, (size_t)st.st_size);
+	munmap(base, len);
 	return r;
 }
 
@@ -608,6 +612,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	char tmp[64], name[64], kname[64];
 	int idx = -1, seq, id, fd, r;
 	struct uipc_obj *o;
+	size_t len;
 	void *base;
 
 	if (n->create_check) {
@@ -644,7 +649,10 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	r = -errno;
 	if (ftruncate(fd, (off_t)n->file_size) < 0)
 		goto out_close;
-	base = mmap(NULL, n->file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	len = n->file_size;
+	if (uipc_kind_ops[n->kind]->map_len && len > uipc_kind_ops[n->kind]->map_len)
+		len = uipc_kind_ops[n->kind]->map_len;
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	r = -ENOMEM;
 	if (base == MAP_FAILED)
 		goto out_close;
@@ -666,7 +674,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	atomic_store(&o->state, OBJ_LIVE);
 	o->magic = UIPC_OBJ_MAGIC;
 	fchmod(fd, file_mode(o->mode));
-	munmap(base, n->file_size);
+	munmap(base, len);
 	if (r < 0)
 		goto out_close;
 
@@ -749,13 +757,28 @@ out_unlock:
 	return r;
 }
 
+static int decide_owner(void *obj, void *arg)
+{
+	(void)arg;
+	int r = uipc_check_owner(obj);
+
+	return r < 0 ? r : UIPC_RM_NOW;
+}
+
 int uipc_rmid(int kind, int id, void (*kill)(void *obj))
+{
+	return uipc_remove(kind, id, decide_owner, NULL, kill);
+}
+
+int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
+		void *arg, void (*kill)(void *obj))
 {
 	struct uipc_nsh *h;
 	struct uipc_map *m;
 	struct uipc_obj *o;
 	char name[64];
-	int r = 0;
+	int r = 0, what;
+	key_t key;
 
 	h = uipc_ns_get(&r);
 	if (!h)
@@ -770,19 +793,27 @@ int uipc_rmid(int kind, int id, void (*kill)(void *obj))
 	r = uipc_obj_lock(m);
 	if (r < 0)
 		goto out_put;
-	r = uipc_check_owner(o);
-	if (r < 0) {
+	what = decide(o, arg);
+	if (what < 0 || what == UIPC_RM_KEEP) {
+		r = what < 0 ? what : 0;
 		uipc_obj_unlock(m);
 		goto out_put;
 	}
-	kill(o);
-	atomic_store(&o->state, OBJ_REMOVED);
+	key = o->key;
+	if (what == UIPC_RM_NOW) {
+		kill(o);
+		atomic_store(&o->state, OBJ_REMOVED);
+	} else {
+		o->key = IPC_PRIVATE;
+	}
 	uipc_obj_unlock(m);
 
-	if (o->key != IPC_PRIVATE) {
-		key_name(name, sizeof(name), kind, o->key);
+	if (key != IPC_PRIVATE) {
+		key_name(name, sizeof(name), kind, key);
 		unlinkat(h->dirfd, name, 0);
 	}
+	if (what == UIPC_RM_PRIVATE)
+		goto out_put;
 	obj_name(name, sizeof(name), kind, id);
 	unlinkat(h->dirfd, name, 0);
 	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
@@ -790,10 +821,11 @@ int uipc_rmid(int kind, int id, void (*kill)(void *obj))
 		h->ns->ids[kind].in_use--;
 		h->ns->ids[kind].units -= o->units;
 	}
+	uipc_map_put(m);
+	map_retire(m);
+	goto out_ns;
 out_put:
 	uipc_map_put(m);
-	if (r == 0)
-		map_retire(m);
 out_ns:
 	uipc_ns_unlock(h);
 	return r;

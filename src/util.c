@@ -90,6 +90,7 @@ void uipc_cred_refresh(void)
 	else if (c.euid == 0)
 		eff = ~(uint64_t)0;
 	c.cap_ipc_owner = !!(eff & (1ull << CAP_IPC_OWNER));
+	c.cap_ipc_lock = !!(eff & (1ull << CAP_IPC_LOCK));
 	c.cap_sys_admin = !!(eff & (1ull << CAP_SYS_ADMIN));
 	c.cap_sys_resource = !!(eff & (1ull << CAP_SYS_RESOURCE));
 

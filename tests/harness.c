@@ -14,7 +14,7 @@ pid_t harness_child;
 
 /* Kernel objects created through kernel_ops, removed at exit. */
 #define MAX_KOBJ 4096
-static struct { int kind, id; } kobj[MAX_KOBJ];	/* kind 0 msg, 1 sem */
+static struct { int kind, id; } kobj[MAX_KOBJ];	/* kind 0 msg, 1 sem, 2 shm */
 static int nkobj;
 static pid_t owner_pid;
 
@@ -34,8 +34,10 @@ static void kernel_cleanup(void)
 	for (int i = 0; i < nkobj; i++) {
 		if (kobj[i].kind == 0)
 			msgctl(kobj[i].id, IPC_RMID, NULL);
-		else
+		else if (kobj[i].kind == 1)
 			semctl(kobj[i].id, 0, IPC_RMID);
+		else
+			shmctl(kobj[i].id, IPC_RMID, NULL);
 	}
 	nkobj = 0;
 }
@@ -112,13 +114,38 @@ static int u_semctl(int id, int num, int cmd, unsigned long arg)
 	return uipc_semctl(id, num, cmd, arg);
 }
 
+static int k_shmget(key_t key, size_t size, int flg)
+{
+	int id = (int)syscall(SYS_shmget, key, size, flg);
+
+	note_kobj(2, id);
+	return id;
+}
+
+static void *k_shmat(int id, const void *addr, int flg)
+{
+	return (void *)syscall(SYS_shmat, id, addr, flg);
+}
+
+static int k_shmdt(const void *addr)
+{
+	return (int)syscall(SYS_shmdt, addr);
+}
+
+static int k_shmctl(int id, int cmd, struct shmid_ds *buf)
+{
+	return (int)syscall(SYS_shmctl, id, cmd, buf);
+}
+
 const struct ipc_ops kernel_ops = {
 	"kernel", k_msgget, k_msgsnd, k_msgrcv, k_msgctl,
 	k_semget, k_semtimedop, k_semctl,
+	k_shmget, k_shmat, k_shmdt, k_shmctl,
 };
 const struct ipc_ops uipc_ops = {
 	"uipc", uipc_msgget, uipc_msgsnd, uipc_msgrcv, uipc_msgctl,
 	uipc_semget, uipc_semtimedop, u_semctl,
+	uipc_shmget, uipc_shmat, uipc_shmdt, uipc_shmctl,
 };
 
 void harness_init(int seconds)
@@ -147,6 +174,13 @@ void harness_init(int seconds)
 		exit(77);
 	}
 	semctl(id, 0, IPC_RMID);
+	id = shmget(IPC_PRIVATE, 4096, 0600);
+	if (id < 0) {
+		printf("SKIP: the kernel has no System V shared memory (%s): "
+		       "no oracle\n", strerror(errno));
+		exit(77);
+	}
+	shmctl(id, IPC_RMID, NULL);
 }
 
 key_t test_key(int n)
@@ -269,6 +303,23 @@ void trace_semds(struct trace *t, const char *what, const struct semid_ds *ds)
 		time_class(ds->sem_ctime));
 }
 
+void trace_shmds(struct trace *t, const char *what, const struct shmid_ds *ds,
+		 const pid_t *pids, const char *const *roles, int npids)
+{
+	char cpid[32], lpid[32];
+
+	snprintf(cpid, sizeof(cpid), "%s", pid_name(ds->shm_cpid, pids, roles, npids));
+	snprintf(lpid, sizeof(lpid), "%s", pid_name(ds->shm_lpid, pids, roles, npids));
+	tprintf(t, "%s: key=%s uid=%u gid=%u cuid=%u cgid=%u mode=%o segsz=%zu "
+		"nattch=%lu cpid=%s lpid=%s atime=%s dtime=%s ctime=%s", what,
+		ds->shm_perm.__key == IPC_PRIVATE ? "private" : "key",
+		ds->shm_perm.uid, ds->shm_perm.gid, ds->shm_perm.cuid,
+		ds->shm_perm.cgid, ds->shm_perm.mode, ds->shm_segsz,
+		(unsigned long)ds->shm_nattch, cpid, lpid,
+		time_class(ds->shm_atime), time_class(ds->shm_dtime),
+		time_class(ds->shm_ctime));
+}
+
 void trace_free(struct trace *t)
 {
 	free(t->s);
@@ -318,6 +369,8 @@ int run_both(const char *name, scenario_fn scen)
 	}
 	if (r == 0)
 		printf("ok   %s (%d calls agree)\n", name, line);
+	if (getenv("UIPC_TEST_SHOW"))	/* the kernel's trace, to read */
+		printf("%s", k.s ? k.s : "");
 	harness_failures += r;
 	trace_free(&k);
 	trace_free(&u);

@@ -23,6 +23,7 @@
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -38,6 +39,10 @@ struct ipc_ops {
 	int (*semtimedop)(int, struct sembuf *, size_t, const struct timespec *);
 	/* semctl with its fourth argument as the word it is passed as */
 	int (*semctl)(int, int, int, unsigned long);
+	int (*shmget)(key_t, size_t, int);
+	void *(*shmat)(int, const void *, int);
+	int (*shmdt)(const void *);
+	int (*shmctl)(int, int, struct shmid_ds *);
 };
 
 /* Builds a struct sembuf for tables of operations. */
@@ -66,6 +71,9 @@ const char *errname(int e);
 /* Records a msqid_ds with pids named by role and times as 0/now. */
 void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,
 	      const pid_t *pids, const char *const *roles, int npids);
+/* Records a shmid_ds, pids named as trace_ds names them, times as 0/now. */
+void trace_shmds(struct trace *t, const char *what, const struct shmid_ds *ds,
+		 const pid_t *pids, const char *const *roles, int npids);
 /* Records a semid_ds, times as 0/now. */
 void trace_semds(struct trace *t, const char *what, const struct semid_ds *ds);
 /* Names a pid as trace_ds does ("self", "child", a role, "0"). */

@@ -1,0 +1,958 @@
+/*
+ * shm.c: System V shared memory.
+ *
+ * Implementation notes
+ *
+ * A segment is the file shm.<id>: a header region of SHM_DATA_OFF bytes,
+ * then the segment's bytes, page-rounded.  The cache maps the header only;
+ * shmat maps the bytes (MAP_SHARED from the file), so two attachers share
+ * the same page-cache pages: memory speed, and zeros when new (tmpfs).
+ *
+ * Attach counts.  The kernel counts attachments per mapping and adjusts
+ * them on fork (the child's copies), exit and exec.  Here every attaching
+ * process has an entry in the header (slot, gen, pid, count); nattch is
+ * their sum.  An entry whose process has died (or exec'ed: the kernel marks
+ * its life mutex then, and closing our descriptor at exec drops its record
+ * lock) is dropped by whoever looks next, setting dtime and lpid as the
+ * dying process's shm_close() would; every observer (IPC_STAT, shmat,
+ * shmdt, IPC_RMID, the tool) looks first, so none sees a dead attacher.
+ *
+ * fork.  The kernel counts the child's attachments in the parent, during
+ * fork, so nattch is up when fork returns.  pthread_atfork's prepare
+ * handler does the same: it adds a FORK entry per segment with the
+ * process's count, and ties it to an open file description locked with an
+ * OFD lock on a byte of the segment file (SHM_TICKET_OFF + entry).  fork
+ * duplicates that description into the child; the parent closes its copy.
+ * The child's handler turns the entry into its own.  Until it does, the
+ * entry lives as long as the lock: if fork failed, or the child was killed
+ * before its handler ran, the lock is gone and the entry is dropped.
+ *
+ * A removed segment (IPC_RMID with attachments left) keeps its file and its
+ * id, with SHM_DEST set and the key made private, as on Linux; it goes when
+ * its last attachment goes.
+ *
+ * Crash safety: every change to the header is made under the segment's
+ * robust lock, and nattch is the only derived value: a new owner after a
+ * death recounts it (shm_repair).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SHM_DATA_OFF	(64 * 1024)	/* header region; the bytes follow */
+#define SHM_ATT_MAX	2048		/* attaching processes per segment */
+#define SHM_TICKET_OFF	((off_t)1 << 40)	/* OFD lock bytes of forks */
+
+enum { A_FREE, A_LIVE, A_FORK };
+
+struct shm_att {
+	uint32_t state;		/* A_FREE, A_LIVE, A_FORK */
+	uint32_t slot, gen;	/* the process (A_FORK: the parent, till claimed) */
+	int32_t pid;
+	uint32_t count;		/* its attachments */
+	uint32_t pad;
+};
+
+struct uipc_shm_seg {
+	struct uipc_obj o;	/* o.mode carries SHM_DEST and SHM_LOCKED */
+	uint64_t segsz;
+	int64_t atime, dtime;
+	int32_t cpid, lpid;
+	uint32_t nattch;	/* sum of the entries' counts */
+	uint32_t att_hwm;	/* entries in use lie below */
+	struct shm_att att[SHM_ATT_MAX];
+};
+_Static_assert(sizeof(struct uipc_shm_seg) <= SHM_DATA_OFF, "shm header");
+
+static size_t page_size(void)
+{
+	static size_t ps;
+
+	if (!ps)
+		ps = (size_t)sysconf(_SC_PAGESIZE);
+	return ps;
+}
+
+static uint64_t round_pages(uint64_t n)
+{
+	return (n + page_size() - 1) / page_size();
+}
+
+/* ---------------------------------------------------------------------
+ * The header: repair, validation, entries.
+ * ------------------------------------------------------------------- */
+
+static void recount(struct uipc_shm_seg *g)
+{
+	uint32_t n = 0;
+
+	if (g->att_hwm > SHM_ATT_MAX)
+		g->att_hwm = SHM_ATT_MAX;
+	for (uint32_t i = 0; i < g->att_hwm; i++)
+		if (g->att[i].state != A_FREE)
+			n += g->att[i].count;
+	g->nattch = n;
+}
+
+static void shm_repair(void *obj)
+{
+	recount(obj);
+}
+
+static int shm_validate(const void *obj, size_t len)
+{
+	const struct uipc_shm_seg *g = obj;
+
+	if (len < sizeof(*g) || g->att_hwm > SHM_ATT_MAX ||
+	    g->segsz > (uint64_t)INT64_MAX)
+		return -EIO;
+	return 0;
+}
+
+const struct uipc_kind_ops uipc_shm_ops = {
+	.hdr_size = sizeof(struct uipc_shm_seg),
+	.repair = shm_repair,
+	.validate = shm_validate,
+	.map_len = SHM_DATA_OFF,
+};
+
+static int seg_open_fd(int id, int flags)
+{
+	struct uipc_nsh *h;
+	char name[64];
+	int r = 0, fd;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	snprintf(name, sizeof(name), "shm.%d", id);
+	fd = openat(h->dirfd, name, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Is a FORK entry's child (or its parent still in fork) there?  fd is a
+ * descriptor of the segment file, opened once per pass (-1: open it). */
+static int ticket_held(int id, uint32_t i, int *fd)
+{
+	struct flock fl;
+
+	if (*fd < 0)
+		*fd = seg_open_fd(id, O_RDONLY);
+	if (*fd < 0)
+		return 1;	/* cannot tell: keep it */
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = SHM_TICKET_OFF + (off_t)i;
+	fl.l_len = 1;
+	if (fcntl(*fd, F_OFD_GETLK, &fl) < 0)
+		return 1;
+	return fl.l_type != F_UNLCK;
+}
+
+static void att_drop(struct uipc_shm_seg *g, uint32_t i, pid_t pid)
+{
+	struct shm_att *a = &g->att[i];
+
+	g->nattch -= a->count < g->nattch ? a->count : g->nattch;
+	g->dtime = uipc_now();
+	g->lpid = pid;
+	memset(a, 0, sizeof(*a));
+}
+
+/* Drops the entries of dead processes and failed forks.  Segment locked.
+ * Returns 1 if the segment is now to be destroyed. */
+static int reap(struct uipc_shm_seg *g)
+{
+	struct uipc_nsh *h;
+	int r = 0, fd = -1;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return 0;
+	for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++) {
+		struct shm_att *a = &g->att[i];
+
+		if (a->state == A_LIVE && !uipc_proc_alive(h, a->slot, a->gen))
+			att_drop(g, i, a->pid);
+		else if (a->state == A_FORK && !ticket_held(g->o.id, i, &fd))
+			att_drop(g, i, a->pid);
+	}
+	if (fd >= 0)
+		close(fd);
+	while (g->att_hwm && g->att[g->att_hwm - 1].state == A_FREE)
+		g->att_hwm--;
+	return (g->o.mode & SHM_DEST) && !g->nattch;
+}
+
+/* The entry of (self) with state st, made if need be (a FORK entry is
+ * always new: an earlier child may not have claimed its own yet);
+ * -ENOMEM if full. */
+static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
+		    uint32_t st, int make)
+{
+	uint32_t i, free_i = UINT32_MAX;
+
+	for (i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++) {
+		struct shm_att *a = &g->att[i];
+
+		if (st != A_FORK && a->state == st && a->slot == self->slot &&
+		    a->gen == self->gen)
+			return (int)i;
+		if (a->state == A_FREE && free_i == UINT32_MAX)
+			free_i = i;
+	}
+	if (!make)
+		return -ENOENT;
+	if (free_i == UINT32_MAX) {
+		if (g->att_hwm >= SHM_ATT_MAX)
+			return -ENOMEM;
+		free_i = g->att_hwm++;
+	}
+	g->att[free_i].slot = self->slot;
+	g->att[free_i].gen = self->gen;
+	g->att[free_i].pid = self->pid;
+	g->att[free_i].count = 0;
+	g->att[free_i].state = st;
+	return (int)free_i;
+}
+
+static int decide_last(void *obj, void *arg)
+{
+	(void)arg;
+	return reap(obj) ? UIPC_RM_NOW : UIPC_RM_KEEP;
+}
+
+static void no_kill(void *obj)
+{
+	(void)obj;
+}
+
+/* Frees a segment found marked and unattached (after unlocking it). */
+static void destroy_if_unused(int id)
+{
+	uipc_remove(UIPC_SHM, id, decide_last, NULL, no_kill);
+}
+
+/* Counts one attachment of ours (d = +1) or one fewer (d = -1). */
+static int account(int id, int d)
+{
+	struct uipc_shm_seg *g;
+	struct uipc_self self;
+	struct uipc_map *m;
+	int r, i, gone = 0;
+
+	r = uipc_proc_self(&self);
+	if (r < 0)
+		return r;
+	r = uipc_obj_get(UIPC_SHM, id, &m);
+	if (r < 0)
+		return r;
+	g = m->base;
+	r = uipc_obj_lock(m);
+	if (r < 0)
+		goto out_put;
+	reap(g);
+	i = att_find(g, &self, A_LIVE, d > 0);
+	if (i >= 0) {
+		if (d > 0) {
+			g->att[i].count++;
+			g->nattch++;
+			g->atime = uipc_now();
+		} else {
+			if (g->att[i].count)
+				g->att[i].count--;
+			if (g->nattch)
+				g->nattch--;
+			g->dtime = uipc_now();
+			if (!g->att[i].count)
+				memset(&g->att[i], 0, sizeof(g->att[i]));
+		}
+		g->lpid = self.pid;
+		r = 0;
+	} else if (d < 0) {
+		r = 0;	/* nothing counted for us: a corrupt header */
+	} else {
+		r = i;
+	}
+	gone = (g->o.mode & SHM_DEST) && !g->nattch;
+	uipc_obj_unlock(m);
+out_put:
+	uipc_map_put(m);
+	if (gone)
+		destroy_if_unused(id);
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * This process's attachments.
+ * ------------------------------------------------------------------- */
+
+struct attach {
+	uintptr_t addr;
+	size_t len;
+	int id;
+};
+
+static struct attach *g_att;
+static int g_natt, g_att_cap;
+static pthread_mutex_t g_att_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Pending forks: the FORK entries made by the prepare handler. */
+struct ticket {
+	int id;
+	int ent;
+	int fd;
+};
+static struct ticket *g_tk;
+static int g_ntk;
+
+static int local_add(uintptr_t addr, size_t len, int id)
+{
+	if (g_natt == g_att_cap) {
+		int cap = g_att_cap ? 2 * g_att_cap : 16;
+		struct attach *n = realloc(g_att, (size_t)cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		g_att = n;
+		g_att_cap = cap;
+	}
+	g_att[g_natt].addr = addr;
+	g_att[g_natt].len = len;
+	g_att[g_natt].id = id;
+	g_natt++;
+	return 0;
+}
+
+static void local_del(int i)
+{
+	g_att[i] = g_att[--g_natt];
+}
+
+/* A new fork entry for segment id holding n of our attachments, and the
+ * OFD lock that keeps it alive while the child is on its way. */
+static void prepare_one(int id, uint32_t n, const struct uipc_self *self)
+{
+	struct uipc_shm_seg *g;
+	struct uipc_map *m;
+	struct ticket *t;
+	struct flock fl;
+	int ent, fd;
+
+	t = realloc(g_tk, (size_t)(g_ntk + 1) * sizeof(*t));
+	if (!t)
+		return;
+	g_tk = t;
+	fd = seg_open_fd(id, O_RDONLY);
+	if (fd < 0)
+		return;
+	if (uipc_obj_get(UIPC_SHM, id, &m) < 0) {
+		close(fd);
+		return;
+	}
+	g = m->base;
+	if (uipc_obj_lock(m) < 0)
+		goto fail;
+	ent = att_find(g, self, A_FORK, 1);
+	if (ent < 0) {
+		uipc_obj_unlock(m);
+		goto fail;
+	}
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = SHM_TICKET_OFF + ent;
+	fl.l_len = 1;
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		memset(&g->att[ent], 0, sizeof(g->att[ent]));
+		uipc_obj_unlock(m);
+		goto fail;
+	}
+	g->att[ent].count = n;
+	g->nattch += n;
+	g->atime = uipc_now();
+	g->lpid = self->pid;
+	uipc_obj_unlock(m);
+	uipc_map_put(m);
+	g_tk[g_ntk].id = id;
+	g_tk[g_ntk].ent = ent;
+	g_tk[g_ntk].fd = fd;
+	g_ntk++;
+	return;
+fail:
+	uipc_map_put(m);
+	close(fd);
+}
+
+static void shm_prepare(void)
+{
+	struct uipc_self self;
+
+	pthread_mutex_lock(&g_att_lock);
+	g_ntk = 0;
+	if (!g_natt || uipc_proc_self(&self) < 0)
+		return;
+	for (int i = 0; i < g_natt; i++) {
+		uint32_t n = 0;
+		int seen = 0;
+
+		for (int j = 0; j < i && !seen; j++)
+			seen = g_att[j].id == g_att[i].id;
+		if (seen)
+			continue;
+		for (int j = i; j < g_natt; j++)
+			n += g_att[j].id == g_att[i].id;
+		prepare_one(g_att[i].id, n, &self);
+	}
+}
+
+static void shm_parent(void)
+{
+	for (int i = 0; i < g_ntk; i++)
+		close(g_tk[i].fd);
+	g_ntk = 0;
+	pthread_mutex_unlock(&g_att_lock);
+}
+
+/* In the child: the fork entries become ours. */
+static void shm_child(void)
+{
+	struct uipc_self self;
+
+	pthread_mutex_init(&g_att_lock, NULL);
+	if (g_ntk && uipc_proc_self(&self) == 0) {
+		uipc_proc_note(UIPC_USE_SHM);
+		for (int i = 0; i < g_ntk; i++) {
+			struct uipc_shm_seg *g;
+			struct uipc_map *m;
+
+			if (uipc_obj_get(UIPC_SHM, g_tk[i].id, &m) < 0)
+				continue;
+			g = m->base;
+			if (uipc_obj_lock(m) == 0) {
+				struct shm_att *a = &g->att[g_tk[i].ent];
+
+				if (a->state == A_FORK) {
+					a->slot = self.slot;
+					a->gen = self.gen;
+					a->pid = self.pid;
+					a->state = A_LIVE;
+				}
+				uipc_obj_unlock(m);
+			}
+			uipc_map_put(m);
+		}
+	}
+	for (int i = 0; i < g_ntk; i++)
+		close(g_tk[i].fd);
+	g_ntk = 0;
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(shm_prepare, shm_parent, shm_child);
+}
+
+/* ---------------------------------------------------------------------
+ * shmget
+ * ------------------------------------------------------------------- */
+
+struct new_seg {
+	uint64_t size;
+	int64_t max;
+};
+
+static int seg_create_check(void *arg)
+{
+	struct new_seg *a = arg;
+
+	if (a->size < 1 || a->size > (uint64_t)a->max)
+		return -EINVAL;
+	if (round_pages(a->size) * page_size() < a->size)
+		return -ENOSPC;
+	return 0;
+}
+
+static int seg_init(void *obj, void *arg)
+{
+	struct uipc_shm_seg *g = obj;
+
+	g->segsz = ((struct new_seg *)arg)->size;
+	g->cpid = uipc_getpid();
+	return 0;
+}
+
+static int seg_more_checks(void *obj, void *arg)
+{
+	return ((struct new_seg *)arg)->size > ((struct uipc_shm_seg *)obj)->segsz ?
+		-EINVAL : 0;
+}
+
+int uipc_shmget(key_t key, size_t size, int shmflg)
+{
+	struct uipc_nsh *h;
+	struct new_seg a;
+	struct uipc_new n;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return (int)uipc_ret(r);
+	a.size = size;
+	a.max = uipc_limit(h, UL_SHMMAX);
+	memset(&n, 0, sizeof(n));
+	n.kind = UIPC_SHM;
+	n.key = key;
+	n.flg = shmflg;
+	n.units = (int64_t)round_pages(size);
+	n.file_size = SHM_DATA_OFF + (size_t)round_pages(size) * page_size();
+	n.create_check = seg_create_check;
+	n.init = seg_init;
+	n.more_checks = seg_more_checks;
+	n.arg = &a;
+	return (int)uipc_ret(uipc_ipcget(&n));
+}
+
+/* ---------------------------------------------------------------------
+ * shmat, shmdt
+ * ------------------------------------------------------------------- */
+
+/* A MAP_FIXED over [addr, addr + len) ended our attachments there. */
+static void replaced(uintptr_t addr, size_t len)
+{
+	for (int i = 0; i < g_natt;) {
+		if (g_att[i].addr >= addr && g_att[i].addr < addr + len) {
+			int id = g_att[i].id;
+
+			local_del(i);
+			account(id, -1);
+			continue;
+		}
+		i++;
+	}
+}
+
+static long do_shmat(int shmid, const void *shmaddr, int shmflg)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	uintptr_t addr = (uintptr_t)shmaddr;
+	int prot, acc, oflags, flags = MAP_SHARED, fd;
+	struct uipc_shm_seg *g;
+	struct uipc_map *m;
+	struct stat st;
+	size_t len;
+	void *p;
+	long r;
+
+	if (shmid < 0)
+		return -EINVAL;
+	if (addr) {
+		if (addr & (SHMLBA - 1)) {
+			if (shmflg & SHM_RND) {
+				addr &= ~(uintptr_t)(SHMLBA - 1);
+				if (!addr && (shmflg & SHM_REMAP))
+					return -EINVAL;
+			} else if (addr & (page_size() - 1)) {
+				return -EINVAL;
+			}
+		}
+		flags |= (shmflg & SHM_REMAP) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+	} else if (shmflg & SHM_REMAP) {
+		return -EINVAL;
+	}
+	if (shmflg & SHM_RDONLY) {
+		prot = PROT_READ;
+		acc = S_IRUGO;
+		oflags = O_RDONLY;
+	} else {
+		prot = PROT_READ | PROT_WRITE;
+		acc = S_IRUGO | S_IWUGO;
+		oflags = O_RDWR;
+	}
+	if (shmflg & SHM_EXEC) {
+		prot |= PROT_EXEC;
+		acc |= 0111;
+	}
+	uipc_cred_refresh();
+	r = uipc_obj_get(UIPC_SHM, shmid, &m);
+	if (r < 0)
+		return r;
+	g = m->base;
+	r = uipc_ipcperms(&g->o, acc);
+	len = (size_t)round_pages(g->segsz) * page_size();
+	uipc_map_put(m);
+	if (r < 0)
+		return r;
+	fd = seg_open_fd(shmid, oflags);
+	if (fd < 0)
+		return fd == -ENOENT ? -EINVAL : fd;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < SHM_DATA_OFF + (uint64_t)len) {
+		close(fd);
+		return -EIO;
+	}
+	if (addr && !(shmflg & SHM_REMAP) && addr + len < addr) {
+		close(fd);
+		return -EINVAL;
+	}
+	pthread_once(&once, register_atfork);
+	pthread_mutex_lock(&g_att_lock);
+	p = mmap((void *)addr, len, prot, flags, fd, SHM_DATA_OFF);
+	r = p == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (r == -EEXIST)
+		r = -EINVAL;	/* an address in use without SHM_REMAP */
+	if (r == 0 && addr && (uintptr_t)p != addr) {
+		munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
+		r = -EINVAL;
+	}
+	if (r < 0)
+		goto out;
+	if (shmflg & SHM_REMAP)
+		replaced((uintptr_t)p, len);
+	uipc_proc_note(UIPC_USE_SHM);
+	r = account(shmid, +1);
+	if (r == 0)
+		r = local_add((uintptr_t)p, len, shmid);
+	if (r < 0) {
+		munmap(p, len);
+		goto out;
+	}
+	r = (long)(uintptr_t)p;
+out:
+	pthread_mutex_unlock(&g_att_lock);
+	return r;
+}
+
+void *uipc_shmat(int shmid, const void *shmaddr, int shmflg)
+{
+	long r = do_shmat(shmid, shmaddr, shmflg);
+
+	/* Addresses are never in the errno range: the top page is kernel's. */
+	if (r < 0 && r >= -4095) {
+		errno = (int)-r;
+		return (void *)-1;
+	}
+	return (void *)(uintptr_t)r;
+}
+
+int uipc_shmdt(const void *shmaddr)
+{
+	uintptr_t addr = (uintptr_t)shmaddr;
+	int id = -1;
+
+	if (addr & (page_size() - 1))
+		return (int)uipc_ret(-EINVAL);
+	pthread_mutex_lock(&g_att_lock);
+	for (int i = 0; i < g_natt; i++)
+		if (g_att[i].addr == addr) {
+			munmap((void *)addr, g_att[i].len);
+			id = g_att[i].id;
+			local_del(i);
+			break;
+		}
+	if (id >= 0)
+		account(id, -1);
+	pthread_mutex_unlock(&g_att_lock);
+	return id >= 0 ? 0 : (int)uipc_ret(-EINVAL);
+}
+
+/* ---------------------------------------------------------------------
+ * shmctl
+ * ------------------------------------------------------------------- */
+
+static void fill_ds(const struct uipc_shm_seg *g, struct shmid_ds *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	uipc_fill_perm(&g->o, &ds->shm_perm);
+	ds->shm_segsz = g->segsz;
+	ds->shm_atime = g->atime;
+	ds->shm_dtime = g->dtime;
+	ds->shm_ctime = g->o.ctime;
+	ds->shm_cpid = g->cpid;
+	ds->shm_lpid = g->lpid;
+	ds->shm_nattch = g->nattch;
+}
+
+/* Locks segment m after looking for dead attachers.  Returns 0 (locked),
+ * or -errno; *gone says the segment must now be destroyed (unlocked). */
+static int seg_lock(struct uipc_map *m, int *gone)
+{
+	int r = uipc_obj_lock(m);
+
+	*gone = 0;
+	if (r < 0)
+		return r;
+	if (reap(m->base)) {
+		uipc_obj_unlock(m);
+		*gone = 1;
+		return -EIDRM;
+	}
+	return 0;
+}
+
+static long shmctl_stat(int shmid, int cmd, struct shmid_ds *buf)
+{
+	struct uipc_shm_seg *g;
+	struct shmid_ds ds;
+	struct uipc_map *m;
+	int gone, id = -1;
+	long r;
+
+	if (cmd == IPC_STAT)
+		r = uipc_obj_get(UIPC_SHM, shmid, &m);
+	else
+		r = uipc_obj_get_by_index(UIPC_SHM, shmid, &m);
+	if (r < 0)
+		return r;
+	g = m->base;
+	id = g->o.id;
+	r = seg_lock(m, &gone);
+	if (r < 0)
+		goto out_put;
+	if (cmd != SHM_STAT_ANY)
+		r = uipc_ipcperms(&g->o, S_IRUGO);
+	if (r == 0) {
+		fill_ds(g, &ds);
+		r = cmd == IPC_STAT ? 0 : g->o.id;
+	}
+	uipc_obj_unlock(m);
+out_put:
+	uipc_map_put(m);
+	if (gone) {
+		destroy_if_unused(id);
+		return -EINVAL;	/* it was gone already for the kernel */
+	}
+	if (r >= 0 && uipc_copy_to_user(buf, &ds, sizeof(ds)) < 0)
+		r = -EFAULT;
+	return r;
+}
+
+static long shmctl_info(int cmd, void *buf)
+{
+	struct uipc_nsh *h;
+	int r = 0, max, in_use = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	max = uipc_max_idx(UIPC_SHM, &in_use);
+	if (cmd == IPC_INFO) {
+		struct shminfo si;
+
+		memset(&si, 0, sizeof(si));
+		si.shmmax = (unsigned long)uipc_limit(h, UL_SHMMAX);
+		si.shmmin = 1;
+		si.shmmni = (unsigned long)uipc_limit(h, UL_SHMMNI);
+		si.shmseg = (unsigned long)uipc_limit(h, UL_SHMMNI);
+		si.shmall = (unsigned long)uipc_limit(h, UL_SHMALL);
+		if (uipc_copy_to_user(buf, &si, sizeof(si)) < 0)
+			return -EFAULT;
+	} else {
+		struct shm_info si;
+		char name[64];
+		struct stat st;
+
+		memset(&si, 0, sizeof(si));
+		si.used_ids = in_use;
+		si.shm_tot = (unsigned long)h->ns->ids[UIPC_SHM].units;
+		/* Resident: the pages the files hold. */
+		for (int i = 0; i <= max; i++) {
+			uint32_t s = h->ns->ids[UIPC_SHM].slot[i];
+
+			if (!s)
+				continue;
+			snprintf(name, sizeof(name), "shm.%d", (int)s - 1);
+			if (fstatat(h->dirfd, name, &st, 0) == 0 &&
+			    st.st_blocks * 512 > SHM_DATA_OFF)
+				si.shm_rss += (unsigned long)
+					((st.st_blocks * 512 - SHM_DATA_OFF) /
+					 (off_t)page_size());
+		}
+		if (uipc_copy_to_user(buf, &si, sizeof(si)) < 0)
+			return -EFAULT;
+	}
+	return max < 0 ? 0 : max;
+}
+
+static long shmctl_set(int shmid, const struct shmid_ds *ds)
+{
+	struct uipc_map *m;
+	int gone;
+	long r;
+
+	r = uipc_obj_get(UIPC_SHM, shmid, &m);
+	if (r < 0)
+		return r;
+	r = seg_lock(m, &gone);
+	if (r == 0) {
+		r = uipc_check_owner(map_obj(m));
+		if (r == 0)
+			r = uipc_set_perm(map_obj(m), &ds->shm_perm);
+		uipc_obj_unlock(m);
+	}
+	uipc_map_put(m);
+	if (gone) {
+		destroy_if_unused(shmid);
+		return -EINVAL;
+	}
+	return r;
+}
+
+/* The kernel's shmctl_do_lock(): only a flag here (see docs/uipc.md). */
+static long shmctl_lock(int shmid, int cmd)
+{
+	struct uipc_shm_seg *g;
+	struct uipc_map *m;
+	struct rlimit rl;
+	int gone;
+	long r;
+
+	r = uipc_obj_get(UIPC_SHM, shmid, &m);
+	if (r < 0)
+		return r;
+	g = m->base;
+	r = seg_lock(m, &gone);
+	if (r < 0)
+		goto out_put;
+	if (!uipc_cred.cap_ipc_lock) {
+		if (uipc_cred.euid != g->o.uid && uipc_cred.euid != g->o.cuid)
+			r = -EPERM;
+		else if (cmd == SHM_LOCK && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+			 rl.rlim_cur == 0)
+			r = -EPERM;
+		else if (cmd == SHM_LOCK && !(g->o.mode & SHM_LOCKED) &&
+			 rl.rlim_cur != RLIM_INFINITY &&
+			 round_pages(g->segsz) * page_size() > rl.rlim_cur)
+			r = -ENOMEM;
+	}
+	if (r == 0) {
+		if (cmd == SHM_LOCK)
+			g->o.mode |= SHM_LOCKED;
+		else
+			g->o.mode &= ~(uint32_t)SHM_LOCKED;
+	}
+	uipc_obj_unlock(m);
+out_put:
+	uipc_map_put(m);
+	if (gone) {
+		destroy_if_unused(shmid);
+		return -EINVAL;
+	}
+	return r;
+}
+
+static int decide_rmid(void *obj, void *arg)
+{
+	struct uipc_shm_seg *g = obj;
+	int r = uipc_check_owner(&g->o);
+
+	(void)arg;
+	if (r < 0)
+		return r;
+	reap(g);
+	if (!g->nattch)
+		return UIPC_RM_NOW;
+	g->o.mode |= SHM_DEST;
+	return UIPC_RM_PRIVATE;
+}
+
+static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	struct shmid_ds ds;
+
+	if (cmd < 0 || shmid < 0)
+		return -EINVAL;
+	uipc_cred_refresh();
+	switch (cmd) {
+	case IPC_INFO:
+	case SHM_INFO:
+		return shmctl_info(cmd, buf);
+	case IPC_STAT:
+	case SHM_STAT:
+	case SHM_STAT_ANY:
+		return shmctl_stat(shmid, cmd, buf);
+	case IPC_SET:
+		if (uipc_copy_from_user(&ds, buf, sizeof(ds)) < 0)
+			return -EFAULT;
+		return shmctl_set(shmid, &ds);
+	case IPC_RMID:
+		return uipc_remove(UIPC_SHM, shmid, decide_rmid, NULL, no_kill);
+	case SHM_LOCK:
+	case SHM_UNLOCK:
+		return shmctl_lock(shmid, cmd);
+	default:
+		return -EINVAL;
+	}
+}
+
+int uipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	return (int)uipc_ret(do_shmctl(shmid, cmd, buf));
+}
+
+/* ---------------------------------------------------------------------
+ * Exit work and the tool.
+ * ------------------------------------------------------------------- */
+
+void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
+{
+	int max = uipc_max_idx(UIPC_SHM, NULL);
+
+	for (int idx = 0; idx <= max; idx++) {
+		struct uipc_shm_seg *g;
+		struct uipc_map *m;
+		int gone = 0, id;
+
+		if (uipc_obj_get_by_index(UIPC_SHM, idx, &m) < 0)
+			continue;
+		g = m->base;
+		id = g->o.id;
+		if (uipc_obj_lock(m) == 0) {
+			for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
+				if (g->att[i].state == A_LIVE &&
+				    g->att[i].slot == slot && g->att[i].gen == gen)
+					att_drop(g, i, g->att[i].pid);
+			gone = (g->o.mode & SHM_DEST) && !g->nattch;
+			uipc_obj_unlock(m);
+		}
+		uipc_map_put(m);
+		if (gone)
+			destroy_if_unused(id);
+	}
+	(void)h;
+}
+
+int uipc_shm_snapshot(int id, struct uipc_shm_info *out)
+{
+	struct uipc_shm_seg *g;
+	struct uipc_map *m;
+	int r, gone;
+
+	memset(out, 0, sizeof(*out));
+	r = uipc_obj_get(UIPC_SHM, id, &m);
+	if (r < 0)
+		return r;
+	g = m->base;
+	r = seg_lock(m, &gone);
+	if (r == 0) {
+		fill_ds(g, &out->ds);
+		for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
+			if (g->att[i].state != A_FREE && out->nproc < 16)
+				out->pid[out->nproc++] = g->att[i].pid;
+		uipc_obj_unlock(m);
+	}
+	uipc_map_put(m);
+	if (gone) {
+		destroy_if_unused(id);
+		r = -EINVAL;
+	}
+	return r;
+}

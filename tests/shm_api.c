@@ -1,0 +1,358 @@
+/*
+ * shm_api: shmget, shmat, shmdt and shmctl on the kernel and on uipc, side
+ * by side: every error of the man pages, bad pointers, addresses and
+ * flags, the shmid_ds fields at every step (nattch across fork, exit,
+ * SIGKILL and exec), the fault on a write to a read-only attachment, a
+ * removed segment still attached, and permissions as nobody.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define NOBODY 65534
+#define PG 4096
+
+static const char *const roles[] = { "child" };
+
+static void stat_line(const struct ipc_ops *o, struct trace *t,
+		      const char *what, int id, pid_t child)
+{
+	struct shmid_ds ds;
+	pid_t pids[1] = { child };
+
+	if (tcall(t, what, o->shmctl(id, IPC_STAT, &ds)) == 0)
+		trace_shmds(t, what, &ds, pids, roles, 1);
+}
+
+/* "ok" for an address, else the errno, so traces compare. */
+static void *at(const struct ipc_ops *o, struct trace *t, const char *what,
+		int id, const void *addr, int flg)
+{
+	void *p = o->shmat(id, addr, flg);
+
+	if (p == (void *)-1)
+		tcall(t, what, -1);
+	else
+		tprintf(t, "%s -> ok%s", what,
+			addr && p != addr ? " (elsewhere)" : "");
+	return p;
+}
+
+/* A free, page-aligned range of n pages. */
+static char *free_range(size_t n)
+{
+	char *p = mmap(NULL, n * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	munmap(p, n * PG);
+	return p;
+}
+
+static void scen_get(const struct ipc_ops *o, struct trace *t)
+{
+	int id;
+
+	tcall(t, "size 0", o->shmget(IPC_PRIVATE, 0, 0600));
+	tcall(t, "size -1", o->shmget(IPC_PRIVATE, (size_t)-1, 0600));
+	tcall(t, "size SIZE_MAX/2", o->shmget(IPC_PRIVATE, (size_t)-1 / 2 + 1, 0600));
+	tcall(t, "missing key", o->shmget(test_key(1), 100, 0600));
+	id = o->shmget(test_key(1), 10000, IPC_CREAT | 0640);
+	tprintf(t, "create by key -> %s", id >= 0 ? "id" : errname(errno));
+	tcall(t, "same key, IPC_EXCL", o->shmget(test_key(1), 100, IPC_CREAT | IPC_EXCL | 0600));
+	tprintf(t, "same key, smaller -> %d", o->shmget(test_key(1), 100, 0) == id);
+	tprintf(t, "same key, size 0 -> %d", o->shmget(test_key(1), 0, 0) == id);
+	tprintf(t, "same key, same size -> %d", o->shmget(test_key(1), 10000, 0) == id);
+	tcall(t, "same key, larger", o->shmget(test_key(1), 10001, 0));
+	tcall(t, "same key, larger and IPC_CREAT", o->shmget(test_key(1), 20000, IPC_CREAT));
+	stat_line(o, t, "new by key", id, 0);
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+	tcall(t, "stale id IPC_STAT", o->shmctl(id, IPC_STAT, &(struct shmid_ds){ 0 }));
+	tcall(t, "stale id shmat", (long)(intptr_t)o->shmat(id, NULL, 0) == -1 ? -1 : 0);
+	tcall(t, "negative id shmat", (long)(intptr_t)o->shmat(-1, NULL, 0) == -1 ? -1 : 0);
+	tcall(t, "huge id IPC_STAT", o->shmctl(0x7fffffff, IPC_STAT, &(struct shmid_ds){ 0 }));
+}
+
+static void scen_at(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(IPC_PRIVATE, 3 * PG + 100, 0600), st;
+	char *p, *q, *r, *base;
+	pid_t c;
+
+	p = at(o, t, "attach NULL", id, NULL, 0);
+	tprintf(t, "new segment reads zeros -> %d", p[0] == 0 && p[3 * PG + 99] == 0 &&
+		p[3 * PG + 100] == 0);
+	stat_line(o, t, "after attach", id, 0);
+	q = at(o, t, "attach again", id, NULL, 0);
+	p[5] = 42;
+	tprintf(t, "the two attachments share bytes -> %d", q[5] == 42);
+	stat_line(o, t, "two attachments", id, 0);
+
+	base = free_range(8);
+	r = at(o, t, "unaligned, no SHM_RND", id, base + 100, 0);
+	r = at(o, t, "unaligned with SHM_RND", id, base + 100, SHM_RND);
+	tprintf(t, "rounded down -> %d", r == base);
+	at(o, t, "same place again", id, base, 0);
+	at(o, t, "overlapping, no SHM_REMAP", id, base + PG, 0);
+	at(o, t, "SHM_REMAP without address", id, NULL, SHM_REMAP);
+	at(o, t, "SHM_RND|SHM_REMAP below SHMLBA", id, (void *)100, SHM_RND | SHM_REMAP);
+	stat_line(o, t, "three attachments", id, 0);
+	r = at(o, t, "SHM_REMAP over it", id, base, SHM_REMAP);
+	tprintf(t, "same place -> %d", r == base);
+	stat_line(o, t, "remapped (kernel: the old one went)", id, 0);
+	tcall(t, "shmdt unaligned", o->shmdt(base + 1));
+	tcall(t, "shmdt not attached", o->shmdt(base + 5 * PG));
+	tcall(t, "shmdt inside", o->shmdt(base + PG));
+	tcall(t, "shmdt remapped", o->shmdt(base));
+	tcall(t, "shmdt again", o->shmdt(base));
+	tcall(t, "shmdt NULL", o->shmdt(NULL));
+
+	/* Read-only: reading works, writing faults. */
+	r = at(o, t, "SHM_RDONLY", id, NULL, SHM_RDONLY);
+	tprintf(t, "read through it -> %d", r[5]);
+	fflush(NULL);
+	c = fork();
+	if (c == 0) {
+		r[5] = 1;
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	tprintf(t, "write through SHM_RDONLY -> %s",
+		WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "no fault");
+	tcall(t, "shmdt read-only", o->shmdt(r));
+	r = at(o, t, "SHM_EXEC", id, NULL, SHM_EXEC);
+	if (r != (void *)-1)
+		tcall(t, "shmdt exec", o->shmdt(r));
+	tcall(t, "shmdt first", o->shmdt(p));
+	tcall(t, "shmdt second", o->shmdt(q));
+	stat_line(o, t, "all detached", id, 0);
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+}
+
+/* nattch follows fork, exit, SIGKILL and exec as the kernel's does. */
+static void scen_nattch(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(IPC_PRIVATE, PG, 0600), fds[2], st;
+	char *p, *q, c1;
+	pid_t c;
+
+	p = o->shmat(id, NULL, 0);
+	q = o->shmat(id, NULL, SHM_RDONLY);
+	stat_line(o, t, "parent attached twice", id, 0);
+
+	/* fork: the child's two count at once; exit drops them. */
+	if (pipe(fds) < 0)
+		return;
+	fflush(NULL);
+	c = fork();
+	if (c == 0) {
+		close(fds[1]);
+		p[0] = 7;
+		read(fds[0], &c1, 1);
+		_exit(q[0] == 7 ? 0 : 1);
+	}
+	harness_child = c;
+	close(fds[0]);
+	stat_line(o, t, "after fork", id, c);
+	write(fds[1], "x", 1);
+	close(fds[1]);
+	waitpid(c, &st, 0);
+	tprintf(t, "child wrote, saw its write through the read-only one -> %d",
+		WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	stat_line(o, t, "child exited", id, c);
+
+	/* SIGKILL, and a child that detached one before. */
+	if (pipe(fds) < 0)
+		return;
+	fflush(NULL);
+	c = fork();
+	if (c == 0) {
+		close(fds[0]);
+		o->shmdt(q);
+		write(fds[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	harness_child = c;
+	close(fds[1]);
+	read(fds[0], &c1, 1);
+	close(fds[0]);
+	stat_line(o, t, "child detached one", id, c);
+	kill(c, SIGKILL);
+	waitpid(c, &st, 0);
+	stat_line(o, t, "child killed", id, c);
+
+	/* exec detaches, though the process lives on. */
+	if (pipe(fds) < 0)
+		return;
+	fflush(NULL);
+	c = fork();
+	if (c == 0) {
+		close(fds[1]);
+		dup2(fds[0], 0);
+		execl("/bin/sh", "sh", "-c", "read x", (char *)NULL);
+		_exit(127);
+	}
+	harness_child = c;
+	close(fds[0]);
+	for (int i = 0; i < 2000; i++) {	/* until it is sh */
+		char path[64], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)c);
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(comm, sizeof(comm), f))
+				comm[0] = 0;
+			fclose(f);
+		}
+		if (!strcmp(comm, "sh\n"))
+			break;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	stat_line(o, t, "child exec'ed, still running", id, c);
+	write(fds[1], "\n", 1);
+	close(fds[1]);
+	waitpid(c, &st, 0);
+
+	tcall(t, "shmdt", o->shmdt(p));
+	tcall(t, "shmdt", o->shmdt(q));
+	stat_line(o, t, "parent detached", id, c);
+	harness_child = 0;
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+}
+
+/* IPC_RMID with attachments: SHM_DEST, the key private, still attachable
+ * by id, gone with the last detach. */
+static void scen_rmid(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(test_key(2), PG, IPC_CREAT | 0600), id2;
+	char *p, *q;
+
+	p = o->shmat(id, NULL, 0);
+	tcall(t, "rm while attached", o->shmctl(id, IPC_RMID, NULL));
+	stat_line(o, t, "marked", id, 0);
+	tcall(t, "key lookup", o->shmget(test_key(2), PG, 0600));
+	id2 = o->shmget(test_key(2), PG, IPC_CREAT | 0600);
+	tprintf(t, "key makes a new one -> %d", id2 >= 0 && id2 != id);
+	q = at(o, t, "attach the removed one by id", id, NULL, 0);
+	stat_line(o, t, "attached twice", id, 0);
+	tcall(t, "rm again", o->shmctl(id, IPC_RMID, NULL));
+	tcall(t, "shmdt", o->shmdt(p));
+	stat_line(o, t, "one left", id, 0);
+	tcall(t, "shmdt last", o->shmdt(q));
+	tcall(t, "gone", o->shmctl(id, IPC_STAT, &(struct shmid_ds){ 0 }));
+	tcall(t, "shmat gone", o->shmat(id, NULL, 0) == (void *)-1 ? -1 : 0);
+	tcall(t, "rm new", o->shmctl(id2, IPC_RMID, NULL));
+}
+
+static void scen_ctl(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(IPC_PRIVATE, 5000, 0600), r;
+	struct shminfo si;
+	struct shm_info inf;
+	struct shmid_ds ds;
+
+	tcall(t, "IPC_STAT NULL", o->shmctl(id, IPC_STAT, NULL));
+	tcall(t, "IPC_STAT bad pointer", o->shmctl(id, IPC_STAT, (void *)8));
+	tcall(t, "IPC_SET bad pointer", o->shmctl(id, IPC_SET, (void *)8));
+	tcall(t, "bad cmd", o->shmctl(id, 12345, &ds));
+	tcall(t, "negative cmd", o->shmctl(id, -1, &ds));
+	tcall(t, "negative id", o->shmctl(-1, IPC_STAT, &ds));
+	o->shmctl(id, IPC_STAT, &ds);
+	ds.shm_perm.mode = 0640;
+	ds.shm_perm.uid = 1234;
+	tcall(t, "IPC_SET", o->shmctl(id, IPC_SET, &ds));
+	stat_line(o, t, "after IPC_SET", id, 0);
+	ds.shm_perm.uid = (uid_t)-1;
+	tcall(t, "IPC_SET uid -1", o->shmctl(id, IPC_SET, &ds));
+	tcall(t, "SHM_LOCK", o->shmctl(id, SHM_LOCK, NULL));
+	stat_line(o, t, "locked", id, 0);
+	tcall(t, "SHM_UNLOCK", o->shmctl(id, SHM_UNLOCK, NULL));
+	stat_line(o, t, "unlocked", id, 0);
+	r = o->shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
+	tprintf(t, "IPC_INFO -> %s shmmin=%lu shmmni=%lu shmseg=%lu", r >= 0 ? "ok" : "-1",
+		si.shmmin, si.shmmni, si.shmseg);
+	tcall(t, "IPC_INFO bad pointer", o->shmctl(0, IPC_INFO, (void *)8));
+	r = o->shmctl(0, SHM_INFO, (struct shmid_ds *)&inf);
+	tprintf(t, "SHM_INFO -> %s used_ids>=1 %d", r >= 0 ? "ok" : "-1",
+		inf.used_ids >= 1);
+	tprintf(t, "SHM_STAT by index -> %d", o->shmctl(id % 32768, SHM_STAT, &ds) == id);
+	tprintf(t, "SHM_STAT_ANY by index -> %d",
+		o->shmctl(id % 32768, SHM_STAT_ANY, &ds) == id);
+	tcall(t, "SHM_STAT by id", o->shmctl(id | 0x40000000, SHM_STAT, &ds));
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+	tcall(t, "rm again", o->shmctl(id, IPC_RMID, NULL));
+	tcall(t, "SHM_LOCK removed", o->shmctl(id, SHM_LOCK, NULL));
+}
+
+static int perm_id[4];
+
+static void nobody_part(const struct ipc_ops *o, struct trace *t)
+{
+	static const char *const name[4] = { "0600", "0644", "0622", "0666" };
+	/* uipc cannot open a file its mode shuts us out of: those objects
+	 * answer EACCES before anything (docs/uipc.md, known differences). */
+	struct shmid_ds ds;
+	char what[64];
+
+	for (int i = 0; i < 4; i++) {
+		int id = perm_id[i], opens = i != 0 && i != 2;
+		void *p;
+
+		snprintf(what, sizeof(what), "%s shmget by key", name[i]);
+		tcall(t, what, o->shmget(test_key(10 + i), 0, 0600) == id ? 0 : -1);
+		snprintf(what, sizeof(what), "%s shmat", name[i]);
+		p = at(o, t, what, id, NULL, 0);
+		if (p != (void *)-1)
+			o->shmdt(p);
+		snprintf(what, sizeof(what), "%s shmat read-only", name[i]);
+		p = at(o, t, what, id, NULL, SHM_RDONLY);
+		if (p != (void *)-1)
+			o->shmdt(p);
+		snprintf(what, sizeof(what), "%s shmat exec", name[i]);
+		p = at(o, t, what, id, NULL, SHM_EXEC | SHM_RDONLY);
+		if (p != (void *)-1)
+			o->shmdt(p);
+		snprintf(what, sizeof(what), "%s IPC_STAT", name[i]);
+		tcall(t, what, o->shmctl(id, IPC_STAT, &ds));
+		if (!opens)
+			continue;
+		snprintf(what, sizeof(what), "%s SHM_STAT_ANY", name[i]);
+		tprintf(t, "%s -> %d", what, o->shmctl(id % 32768, SHM_STAT_ANY, &ds) == id);
+		snprintf(what, sizeof(what), "%s IPC_SET", name[i]);
+		tcall(t, what, o->shmctl(id, IPC_SET, &ds));
+		snprintf(what, sizeof(what), "%s SHM_LOCK", name[i]);
+		tcall(t, what, o->shmctl(id, SHM_LOCK, NULL));
+		snprintf(what, sizeof(what), "%s IPC_RMID", name[i]);
+		tcall(t, what, o->shmctl(id, IPC_RMID, NULL));
+	}
+	perm_id[0] = o->shmget(IPC_PRIVATE, PG, 0600);
+	tprintf(t, "nobody creates -> %d", perm_id[0] >= 0);
+	tcall(t, "nobody's own SHM_UNLOCK", o->shmctl(perm_id[0], SHM_UNLOCK, NULL));
+	tcall(t, "nobody removes own", o->shmctl(perm_id[0], IPC_RMID, NULL));
+}
+
+static void scen_perm(const struct ipc_ops *o, struct trace *t)
+{
+	static const int mode[4] = { 0600, 0644, 0622, 0666 };
+
+	for (int i = 0; i < 4; i++)
+		perm_id[i] = o->shmget(test_key(10 + i), PG, IPC_CREAT | mode[i]);
+	as_user(NOBODY, NOBODY, o, t, nobody_part);
+	for (int i = 0; i < 4; i++)
+		tcall(t, "root removes", o->shmctl(perm_id[i], IPC_RMID, NULL));
+}
+
+int main(void)
+{
+	harness_init(60);
+	run_both("shmget", scen_get);
+	run_both("shmat and shmdt", scen_at);
+	run_both("nattch across fork, exit, SIGKILL and exec", scen_nattch);
+	run_both("IPC_RMID while attached", scen_rmid);
+	run_both("shmctl", scen_ctl);
+	run_both("permissions as nobody", scen_perm);
+	return harness_done();
+}
