@@ -5,8 +5,8 @@
  * calls go to uipc instead of the kernel.  It exports the C library's own
  * names with glibc's prototypes and nothing else of ours (shim/preload.map).
  *
- * Covered so far: message queues and semaphores.  Shared memory and the
- * /proc/sysvipc views are the drop-in issue's work.
+ * Covered so far: message queues, semaphores and shared memory.  The
+ * /proc/sysvipc views and `uipc run` are the drop-in issue's work.
  */
 #include "internal.h"
 
@@ -59,4 +59,24 @@ int semctl(int semid, int semnum, int cmd, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	return uipc_semctl(semid, semnum, cmd, arg);
+}
+
+int shmget(key_t key, size_t size, int shmflg)
+{
+	return uipc_shmget(key, size, shmflg);
+}
+
+void *shmat(int shmid, const void *shmaddr, int shmflg)
+{
+	return uipc_shmat(shmid, shmaddr, shmflg);
+}
+
+int shmdt(const void *shmaddr)
+{
+	return uipc_shmdt(shmaddr);
+}
+
+int shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	return uipc_shmctl(shmid, cmd, buf);
 }

@@ -124,10 +124,64 @@ static void ls_sem(int json, int first)
 		printf("%s]", first ? "" : "\n");
 }
 
+static void ls_shm(int json, int first)
+{
+	int max = uipc_max_idx(UIPC_SHM, NULL), err = 0;
+
+	if (json)
+		printf("%s\"shm\": [", first ? "" : ", ");
+	else
+		printf("------ Shared Memory Segments (%s) --------\n"
+		       "%-10s %-10s %-10s %-6s %-12s %-6s %-7s %s\n",
+		       uipc_ns_get(&err)->path, "key", "shmid", "owner", "perms",
+		       "bytes", "nattch", "status", "attached");
+	first = 1;
+	for (int idx = 0; idx <= max; idx++) {
+		struct uipc_shm_info si;
+		struct uipc_map *m;
+		int id;
+
+		if (uipc_obj_get_by_index(UIPC_SHM, idx, &m) < 0)
+			continue;
+		id = m->id;
+		uipc_map_put(m);
+		if (uipc_shm_snapshot(id, &si) < 0)
+			continue;
+		if (json) {
+			printf("%s\n  {\"key\": %d, \"shmid\": %d, \"owner\": %u, "
+			       "\"perms\": \"%o\", \"bytes\": %zu, \"nattch\": %lu, "
+			       "\"cpid\": %d, \"lpid\": %d, \"dest\": %d, "
+			       "\"locked\": %d, \"attached\": [", first ? "" : ",",
+			       si.ds.shm_perm.__key, id, si.ds.shm_perm.uid,
+			       si.ds.shm_perm.mode & 0777, si.ds.shm_segsz,
+			       (unsigned long)si.ds.shm_nattch, si.ds.shm_cpid,
+			       si.ds.shm_lpid, !!(si.ds.shm_perm.mode & SHM_DEST),
+			       !!(si.ds.shm_perm.mode & SHM_LOCKED));
+			for (int i = 0; i < si.nproc; i++)
+				printf("%s%d", i ? ", " : "", si.pid[i]);
+			printf("]}");
+		} else {
+			printf("0x%08x %-10d %-10s %-6o %-12zu %-6lu %-7s",
+			       (unsigned)si.ds.shm_perm.__key, id,
+			       user_name(si.ds.shm_perm.uid),
+			       si.ds.shm_perm.mode & 0777, si.ds.shm_segsz,
+			       (unsigned long)si.ds.shm_nattch,
+			       si.ds.shm_perm.mode & SHM_DEST ? "dest" :
+			       si.ds.shm_perm.mode & SHM_LOCKED ? "locked" : "-");
+			for (int i = 0; i < si.nproc; i++)
+				printf(" %d", si.pid[i]);
+			printf("\n");
+		}
+		first = 0;
+	}
+	if (json)
+		printf("%s]", first ? "" : "\n");
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	struct uipc_msg_info info;
-	int json = 0, first = 1, max, err = 0, want_q = 0, want_s = 0;
+	int json = 0, first = 1, max, err = 0, want_q = 0, want_s = 0, want_m = 0;
 	long long one = -1;
 
 	for (int i = 0; i < argc; i++) {
@@ -137,23 +191,28 @@ static int cmd_ls(int argc, char **argv)
 			want_q = 1;
 		else if (!strcmp(argv[i], "-s"))
 			want_s = 1;
+		else if (!strcmp(argv[i], "-m"))
+			want_m = 1;
 		else if (!strcmp(argv[i], "-i") && i + 1 < argc &&
 			 parse_long(argv[i + 1], &one) == 0 && one >= 0 &&
 			 one <= INT_MAX)
 			i++;
 		else
-			return usage("ls takes -q, -s, -i SEMID and --json");
+			return usage("ls takes -q, -s, -m, -i SEMID and --json");
 	}
 	if (!uipc_ns_get(&err))
 		return fail("cannot open the namespace", -err);
 	if (one >= 0)
 		return ls_sem_one((int)one);
-	if (!want_q && !want_s)
-		want_q = want_s = 1;
+	if (!want_q && !want_s && !want_m)
+		want_q = want_s = want_m = 1;
 	if (!want_q) {
 		if (json)
 			printf("{\"namespace\": \"%s\", ", uipc_ns_get(&err)->path);
-		ls_sem(json, 1);
+		if (want_s)
+			ls_sem(json, 1);
+		if (want_m)
+			ls_shm(json, !want_s);
 		if (json)
 			printf("}\n");
 		return 0;
@@ -212,6 +271,8 @@ static int cmd_ls(int argc, char **argv)
 		printf("%s]", first ? "" : "\n");
 	if (want_s)
 		ls_sem(json, 0);
+	if (want_m)
+		ls_shm(json, 0);
 	if (json)
 		printf("}\n");
 	return 0;
@@ -223,7 +284,7 @@ static int cmd_rm(int argc, char **argv)
 	int rc = 0;
 
 	if (argc == 0)
-		return usage("rm needs -q ID, -Q KEY or --all");
+		return usage("rm needs -q ID, -Q KEY, -s ID, -S KEY, -m ID, -M KEY or --all");
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--all")) {
 			int max = uipc_max_idx(UIPC_MSG, NULL);
@@ -243,27 +304,46 @@ static int cmd_rm(int argc, char **argv)
 				if (id >= 0 && uipc_semctl(id, 0, IPC_RMID) < 0)
 					rc = fail("rm", errno);
 			}
+			max = uipc_max_idx(UIPC_SHM, NULL);
+			for (int idx = 0; idx <= max; idx++) {
+				struct shmid_ds ds;
+				int id = uipc_shmctl(idx, SHM_STAT_ANY, &ds);
+
+				if (id >= 0 && uipc_shmctl(id, IPC_RMID, NULL) < 0)
+					rc = fail("rm", errno);
+			}
 			continue;
 		}
-		if ((strcmp(argv[i], "-q") && strcmp(argv[i], "-Q") &&
-		     strcmp(argv[i], "-s") && strcmp(argv[i], "-S")) || i + 1 >= argc)
-			return usage("rm takes -q ID, -Q KEY, -s ID, -S KEY or --all");
+		if (argv[i][0] != '-' || !argv[i][1] || argv[i][2] ||
+		    !strchr("qQsSmM", argv[i][1]) || i + 1 >= argc)
+			return usage("rm takes -q ID, -Q KEY, -s ID, -S KEY, -m ID, -M KEY or --all");
 		if (parse_long(argv[i + 1], &v) < 0 || v < INT_MIN || v > UINT_MAX)
 			return usage("not a number");
-		if (argv[i][1] == 'Q' || argv[i][1] == 'S') {
+		if (argv[i][1] == 'Q' || argv[i][1] == 'S' || argv[i][1] == 'M') {
 			int id;
 
 			if (v == IPC_PRIVATE)
 				return usage("a key of 0 (IPC_PRIVATE) names nothing");
 			id = argv[i][1] == 'Q' ? uipc_msgget((key_t)v, 0) :
-				uipc_semget((key_t)v, 0, 0);
+			     argv[i][1] == 'S' ? uipc_semget((key_t)v, 0, 0) :
+						 uipc_shmget((key_t)v, 0, 0);
 			if (id < 0)
 				return fail(argv[i + 1], errno);
 			v = id;
 		}
-		if ((argv[i][1] == 'q' || argv[i][1] == 'Q' ?
-		     uipc_msgctl((int)v, IPC_RMID, NULL) :
-		     uipc_semctl((int)v, 0, IPC_RMID)) < 0)
+		switch (argv[i][1]) {
+		case 'q':
+		case 'Q':
+			v = uipc_msgctl((int)v, IPC_RMID, NULL);
+			break;
+		case 's':
+		case 'S':
+			v = uipc_semctl((int)v, 0, IPC_RMID);
+			break;
+		default:
+			v = uipc_shmctl((int)v, IPC_RMID, NULL);
+		}
+		if (v < 0)
 			rc = fail(argv[i + 1], errno);
 		i++;
 	}
@@ -320,13 +400,16 @@ static int cmd_limits(int argc, char **argv)
 static int cmd_help(void)
 {
 	printf("usage: uipc [--ns DIR] COMMAND\n"
-	       "  ls [-q] [-s] [--json]     list message queues (with waiters) and\n"
-	       "                            semaphore sets\n"
+	       "  ls [-q] [-s] [-m] [--json]\n"
+	       "                            list message queues (with waiters),\n"
+	       "                            semaphore sets, shared memory segments\n"
+	       "                            (with nattch and the attaching pids)\n"
 	       "  ls -i SEMID               one set: value, pid, ncount, zcount\n"
-	       "  rm -q ID | -Q KEY | -s ID | -S KEY | --all\n"
-	       "                            remove queues or semaphore sets\n"
+	       "  rm -q ID | -Q KEY | -s ID | -S KEY | -m ID | -M KEY | --all\n"
+	       "                            remove queues, semaphore sets, segments\n"
 	       "  limits [NAME=VALUE ...]   show or set msgmax, msgmnb, msgmni,\n"
-	       "                            semmsl, semmns, semopm, semmni, ...\n"
+	       "                            semmsl, semmns, semopm, semmni, shmmax,\n"
+	       "                            shmall, shmmni\n"
 	       "  reap                      do the exit work of dead processes\n"
 	       "  ns                        print the namespace directory\n");
 	return 0;
