@@ -70,7 +70,7 @@ $(DEMO): demo/demo.c bench/ops.h $(B)/libuipc.a | $(B)/demo
 check: all $(TESTS) $(BENCHES)
 	@sh tests/run.sh $(B) $(TESTS)
 
-demo: all $(DEMO) $(B)/bench/msg_bench
+demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench
 	@$(DEMO) $(B)
 
 bench: all $(BENCHES)

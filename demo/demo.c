@@ -1,7 +1,10 @@
 /*
  * make demo: separate processes talk through a uipc message queue and
  * through a kernel one, the same program for both; `uipc ls` shows the
- * uipc queue and who waits on it; then the benchmark figures side by side.
+ * uipc queue and who waits on it.  Then two tables for three guests: a
+ * semaphore with SEM_UNDO, a guest killed with SIGKILL while seated (its
+ * table comes back), and a shared memory segment where the guests sign in.
+ * Then the benchmark figures side by side.
  *
  * Usage: demo BUILD_DIR
  */
@@ -12,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +112,92 @@ static int run(const struct ops *o, const char *build, key_t key)
 	return 0;
 }
 
+/* Semaphores and shared memory, the kernel's or uipc's. */
+struct sysv {
+	const char *name;
+	int (*semget)(key_t, int, int);
+	int (*semop)(int, struct sembuf *, size_t);
+	int (*semctl)(int, int, int, ...);
+	int (*shmget)(key_t, size_t, int);
+	void *(*shmat)(int, const void *, int);
+	int (*shmdt)(const void *);
+	int (*shmctl)(int, int, struct shmid_ds *);
+};
+
+static const struct sysv k_sysv = { "kernel", semget, semop, semctl, shmget,
+				    shmat, shmdt, shmctl };
+static const struct sysv u_sysv = { "uipc", uipc_semget, uipc_semop, uipc_semctl,
+				    uipc_shmget, uipc_shmat, uipc_shmdt,
+				    uipc_shmctl };
+
+/* A guest takes a table (SEM_UNDO), signs the book, and stays seated. */
+static void guest(const struct sysv *o, int set, char *book, int n)
+{
+	struct sembuf take = { 0, -1, SEM_UNDO };
+
+	if (o->semop(set, &take, 1) < 0)
+		_exit(1);
+	snprintf(book + 64 * n, 64, "guest %d (pid %d) seated", n, (int)getpid());
+	pause();
+	_exit(0);
+}
+
+static void tables(const struct sysv *o, const char *build)
+{
+	int set = o->semget(IPC_PRIVATE, 1, 0600);
+	int seg = o->shmget(IPC_PRIVATE, 4096, 0600);
+	struct shmid_ds ds;
+	char cmd[512], *book;
+	pid_t g[3];
+
+	if (set < 0 || seg < 0) {
+		printf("%s: semget/shmget: %s\n", o->name, strerror(errno));
+		return;
+	}
+	printf("\n== %s: two tables (a semaphore with SEM_UNDO), three guests, "
+	       "a guest book (shared memory)\n", o->name);
+	o->semctl(set, 0, SETVAL, 2);
+	book = o->shmat(seg, NULL, 0);
+	for (int i = 0; i < 3; i++) {
+		g[i] = fork();
+		if (g[i] == 0)
+			guest(o, set, book, i);
+		usleep(100000);
+	}
+	o->shmctl(seg, IPC_STAT, &ds);
+	printf("  free tables %d, guests waiting %d, book attached %lu times\n",
+	       o->semctl(set, 0, GETVAL), o->semctl(set, 0, GETNCNT),
+	       (unsigned long)ds.shm_nattch);
+	for (int i = 0; i < 3; i++)
+		printf("  book: %s\n", book[64 * i] ? book + 64 * i : "-");
+	if (o == &u_sysv) {
+		printf("  $ uipc ls -s -m\n");
+		fflush(stdout);
+		snprintf(cmd, sizeof(cmd), "%s/uipc ls -s -m | sed 's/^/    /'", build);
+		if (system(cmd) != 0)
+			printf("    (uipc ls failed)\n");
+	}
+	printf("  kill -9 guest 0: its SEM_UNDO gives its table to guest 2\n");
+	kill(g[0], SIGKILL);
+	waitpid(g[0], NULL, 0);
+	usleep(100000);
+	o->shmctl(seg, IPC_STAT, &ds);
+	printf("  free tables %d, guests waiting %d, book attached %lu times\n",
+	       o->semctl(set, 0, GETVAL), o->semctl(set, 0, GETNCNT),
+	       (unsigned long)ds.shm_nattch);
+	printf("  book: %s\n", book[128] ? book + 128 : "-");
+	for (int i = 1; i < 3; i++) {
+		kill(g[i], SIGKILL);
+		waitpid(g[i], NULL, 0);
+	}
+	o->shmdt(book);
+	o->shmctl(seg, IPC_STAT, &ds);
+	printf("  everyone gone: free tables %d, book attached %lu times\n",
+	       o->semctl(set, 0, GETVAL), (unsigned long)ds.shm_nattch);
+	o->semctl(set, 0, IPC_RMID);
+	o->shmctl(seg, IPC_RMID, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
@@ -125,8 +217,13 @@ int main(int argc, char **argv)
 		printf("\n== kernel: no System V IPC here; uipc needs none\n");
 	else
 		rc |= run(&kernel, build, key);
-	printf("\n== figures (bench/msg_bench --quick; `make bench` for the full run)\n");
-	snprintf(cmd, sizeof(cmd), "%s/bench/msg_bench --quick", build);
+	tables(&u_sysv, build);
+	if (kernel_has_msg())
+		tables(&k_sysv, build);
+	printf("\n== figures (bench/*_bench --quick; `make bench` for the full runs)\n");
+	snprintf(cmd, sizeof(cmd), "%s/bench/msg_bench --quick && "
+		 "%s/bench/sem_bench --quick && %s/bench/shm_bench --quick",
+		 build, build, build);
 	rc |= system(cmd) != 0;
 	if (!strncmp(getenv("UIPC_NS"), "/dev/shm/uipc-demo.", 19)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", getenv("UIPC_NS"));
