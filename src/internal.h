@@ -57,10 +57,10 @@ enum uipc_limit {
 	UL_MSGMAX,	/* kernel.msgmax: largest message, bytes */
 	UL_MSGMNB,	/* kernel.msgmnb: default and unprivileged max qbytes */
 	UL_MSGMNI,	/* kernel.msgmni: most queues in a namespace */
-	UL_SEMMSL,	/* kernel.sem[0]: semaphores per set  */
-	UL_SEMMNS,	/* kernel.sem[1]: semaphores in all sets  */
-	UL_SEMOPM,	/* kernel.sem[2]: operations per semop  */
-	UL_SEMMNI,	/* kernel.sem[3]: most sets  */
+	UL_SEMMSL,	/* kernel.sem[0]: semaphores per set */
+	UL_SEMMNS,	/* kernel.sem[1]: semaphores in all sets */
+	UL_SEMOPM,	/* kernel.sem[2]: operations per semop */
+	UL_SEMMNI,	/* kernel.sem[3]: most sets */
 	UL_SHMMAX,	/* kernel.shmmax: largest segment, bytes */
 	UL_SHMALL,	/* kernel.shmall: pages in all segments */
 	UL_SHMMNI,	/* kernel.shmmni: most segments */

@@ -314,8 +314,16 @@ static void ns_repair(void *arg)
 		}
 		target[n] = 0;
 		if (!parse_obj_name(target, &kind, &id) ||
-		    ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1)
+		    ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1) {
 			unlinkat(h->dirfd, de->d_name, 0);
+			continue;
+		}
+		/* A key made private (shm's IPC_RMID) whose link a crash left. */
+		if (read_hdr(h->dirfd, target, &o) == 0) {
+			key_name(name, sizeof(name), kind, o.key);
+			if (o.key == IPC_PRIVATE || strcmp(name, de->d_name))
+				unlinkat(h->dirfd, de->d_name, 0);
+		}
 	}
 	closedir(d);
 	for (kind = 0; kind < UIPC_NKINDS; kind++)
@@ -759,9 +767,9 @@ out_unlock:
 
 static int decide_owner(void *obj, void *arg)
 {
-	(void)arg;
 	int r = uipc_check_owner(obj);
 
+	(void)arg;
 	return r < 0 ? r : UIPC_RM_NOW;
 }
 
