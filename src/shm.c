@@ -32,8 +32,8 @@
  * its last attachment goes.
  *
  * Crash safety: every change to the header is made under the segment's
- * robust lock, and nattch is the only derived value: a new owner after a
- * death recounts it (shm_repair).
+ * robust lock and is one entry's; nattch is not stored but summed from the
+ * entries when asked, so a half-done change leaves nothing to repair.
  */
 #include "internal.h"
 
@@ -65,7 +65,7 @@ struct uipc_shm_seg {
 	uint64_t segsz;
 	int64_t atime, dtime;
 	int32_t cpid, lpid;
-	uint32_t nattch;	/* sum of the entries' counts */
+	uint32_t pad;
 	uint32_t att_hwm;	/* entries in use lie below */
 	struct shm_att att[SHM_ATT_MAX];
 };
@@ -89,21 +89,21 @@ static uint64_t round_pages(uint64_t n)
  * The header: repair, validation, entries.
  * ------------------------------------------------------------------- */
 
-static void recount(struct uipc_shm_seg *g)
+/* shm_nattch: the entries' counts summed. */
+static uint32_t nattch(const struct uipc_shm_seg *g)
 {
 	uint32_t n = 0;
 
-	if (g->att_hwm > SHM_ATT_MAX)
-		g->att_hwm = SHM_ATT_MAX;
-	for (uint32_t i = 0; i < g->att_hwm; i++)
+	for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
 		if (g->att[i].state != A_FREE)
 			n += g->att[i].count;
-	g->nattch = n;
+	return n;
 }
 
-static void shm_repair(void *obj)
+/* Marked for removal and attached nowhere: to be destroyed. */
+static int unused(const struct uipc_shm_seg *g)
 {
-	recount(obj);
+	return (g->o.mode & SHM_DEST) && !nattch(g);
 }
 
 static int shm_validate(const void *obj, size_t len)
@@ -118,7 +118,7 @@ static int shm_validate(const void *obj, size_t len)
 
 const struct uipc_kind_ops uipc_shm_ops = {
 	.hdr_size = sizeof(struct uipc_shm_seg),
-	.repair = shm_repair,
+	.repair = NULL,		/* nothing derived to rebuild */
 	.validate = shm_validate,
 	.map_len = SHM_DATA_OFF,
 };
@@ -161,7 +161,6 @@ static void att_drop(struct uipc_shm_seg *g, uint32_t i, pid_t pid)
 {
 	struct shm_att *a = &g->att[i];
 
-	g->nattch -= a->count < g->nattch ? a->count : g->nattch;
 	g->dtime = uipc_now();
 	g->lpid = pid;
 	memset(a, 0, sizeof(*a));
@@ -189,7 +188,7 @@ static int reap(struct uipc_shm_seg *g)
 		close(fd);
 	while (g->att_hwm && g->att[g->att_hwm - 1].state == A_FREE)
 		g->att_hwm--;
-	return (g->o.mode & SHM_DEST) && !g->nattch;
+	return unused(g);
 }
 
 /* The entry of (self) with state st, made if need be (a FORK entry is
@@ -241,13 +240,17 @@ static void destroy_if_unused(int id)
 	uipc_remove(UIPC_SHM, id, decide_last, NULL, no_kill);
 }
 
-/* Counts one attachment of ours (d = +1) or one fewer (d = -1). */
+static int seg_lock(struct uipc_map *m);
+
+/* Counts one attachment of ours (d = +1) or one fewer (d = -1).  A removed
+ * segment whose other attachers all died is gone first, as the kernel's
+ * would be: -EINVAL. */
 static int account(int id, int d)
 {
 	struct uipc_shm_seg *g;
 	struct uipc_self self;
 	struct uipc_map *m;
-	int r, i, gone = 0;
+	int r, i, gone;
 
 	r = uipc_proc_self(&self);
 	if (r < 0)
@@ -256,38 +259,30 @@ static int account(int id, int d)
 	if (r < 0)
 		return r;
 	g = m->base;
-	r = uipc_obj_lock(m);
+	r = seg_lock(m);
 	if (r < 0)
 		goto out_put;
-	reap(g);
 	i = att_find(g, &self, A_LIVE, d > 0);
-	if (i >= 0) {
-		if (d > 0) {
-			g->att[i].count++;
-			g->nattch++;
-			g->atime = uipc_now();
-		} else {
-			if (g->att[i].count)
-				g->att[i].count--;
-			if (g->nattch)
-				g->nattch--;
-			g->dtime = uipc_now();
-			if (!g->att[i].count)
-				memset(&g->att[i], 0, sizeof(g->att[i]));
-		}
-		g->lpid = self.pid;
-		r = 0;
-	} else if (d < 0) {
-		r = 0;	/* nothing counted for us: a corrupt header */
-	} else {
-		r = i;
+	if (i >= 0 && d > 0) {
+		g->att[i].count++;
+		g->atime = uipc_now();
+	} else if (i >= 0) {
+		if (g->att[i].count)
+			g->att[i].count--;
+		g->dtime = uipc_now();
+		if (!g->att[i].count)
+			memset(&g->att[i], 0, sizeof(g->att[i]));
 	}
-	gone = (g->o.mode & SHM_DEST) && !g->nattch;
+	if (i >= 0)
+		g->lpid = self.pid;
+	/* d < 0 with nothing counted for us: a corrupt header; go on. */
+	r = i >= 0 || d < 0 ? 0 : i;
+	gone = unused(g);
 	uipc_obj_unlock(m);
-out_put:
-	uipc_map_put(m);
 	if (gone)
 		destroy_if_unused(id);
+out_put:
+	uipc_map_put(m);
 	return r;
 }
 
@@ -377,7 +372,6 @@ static void prepare_one(int id, uint32_t n, const struct uipc_self *self)
 		goto fail;
 	}
 	g->att[ent].count = n;
-	g->nattch += n;
 	g->atime = uipc_now();
 	g->lpid = self->pid;
 	uipc_obj_unlock(m);
@@ -678,22 +672,23 @@ static void fill_ds(const struct uipc_shm_seg *g, struct shmid_ds *ds)
 	ds->shm_ctime = g->o.ctime;
 	ds->shm_cpid = g->cpid;
 	ds->shm_lpid = g->lpid;
-	ds->shm_nattch = g->nattch;
+	ds->shm_nattch = nattch(g);
 }
 
-/* Locks segment m after looking for dead attachers.  Returns 0 (locked),
- * or -errno; *gone says the segment must now be destroyed (unlocked). */
-static int seg_lock(struct uipc_map *m, int *gone)
+/* Locks segment m after looking for dead attachers.  Returns 0 (locked)
+ * or -errno; a removed segment its dead attachers were the last users of
+ * is destroyed here, and answers -EINVAL as the kernel's, gone already,
+ * would. */
+static int seg_lock(struct uipc_map *m)
 {
 	int r = uipc_obj_lock(m);
 
-	*gone = 0;
 	if (r < 0)
 		return r;
 	if (reap(m->base)) {
 		uipc_obj_unlock(m);
-		*gone = 1;
-		return -EIDRM;
+		destroy_if_unused(m->id);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -703,7 +698,6 @@ static long shmctl_stat(int shmid, int cmd, struct shmid_ds *buf)
 	struct uipc_shm_seg *g;
 	struct shmid_ds ds;
 	struct uipc_map *m;
-	int gone, id = -1;
 	long r;
 
 	if (cmd == IPC_STAT)
@@ -713,8 +707,7 @@ static long shmctl_stat(int shmid, int cmd, struct shmid_ds *buf)
 	if (r < 0)
 		return r;
 	g = m->base;
-	id = g->o.id;
-	r = seg_lock(m, &gone);
+	r = seg_lock(m);
 	if (r < 0)
 		goto out_put;
 	if (cmd != SHM_STAT_ANY)
@@ -726,10 +719,6 @@ static long shmctl_stat(int shmid, int cmd, struct shmid_ds *buf)
 	uipc_obj_unlock(m);
 out_put:
 	uipc_map_put(m);
-	if (gone) {
-		destroy_if_unused(id);
-		return -EINVAL;	/* it was gone already for the kernel */
-	}
 	if (r >= 0 && uipc_copy_to_user(buf, &ds, sizeof(ds)) < 0)
 		r = -EFAULT;
 	return r;
@@ -785,13 +774,12 @@ static long shmctl_info(int cmd, void *buf)
 static long shmctl_set(int shmid, const struct shmid_ds *ds)
 {
 	struct uipc_map *m;
-	int gone;
 	long r;
 
 	r = uipc_obj_get(UIPC_SHM, shmid, &m);
 	if (r < 0)
 		return r;
-	r = seg_lock(m, &gone);
+	r = seg_lock(m);
 	if (r == 0) {
 		r = uipc_check_owner(map_obj(m));
 		if (r == 0)
@@ -799,10 +787,6 @@ static long shmctl_set(int shmid, const struct shmid_ds *ds)
 		uipc_obj_unlock(m);
 	}
 	uipc_map_put(m);
-	if (gone) {
-		destroy_if_unused(shmid);
-		return -EINVAL;
-	}
 	return r;
 }
 
@@ -812,14 +796,13 @@ static long shmctl_lock(int shmid, int cmd)
 	struct uipc_shm_seg *g;
 	struct uipc_map *m;
 	struct rlimit rl;
-	int gone;
 	long r;
 
 	r = uipc_obj_get(UIPC_SHM, shmid, &m);
 	if (r < 0)
 		return r;
 	g = m->base;
-	r = seg_lock(m, &gone);
+	r = seg_lock(m);
 	if (r < 0)
 		goto out_put;
 	if (!uipc_cred.cap_ipc_lock) {
@@ -842,10 +825,6 @@ static long shmctl_lock(int shmid, int cmd)
 	uipc_obj_unlock(m);
 out_put:
 	uipc_map_put(m);
-	if (gone) {
-		destroy_if_unused(shmid);
-		return -EINVAL;
-	}
 	return r;
 }
 
@@ -858,7 +837,7 @@ static int decide_rmid(void *obj, void *arg)
 	if (r < 0)
 		return r;
 	reap(g);
-	if (!g->nattch)
+	if (!nattch(g))
 		return UIPC_RM_NOW;
 	g->o.mode |= SHM_DEST;
 	return UIPC_RM_PRIVATE;
@@ -920,7 +899,7 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 				if (g->att[i].state == A_LIVE &&
 				    g->att[i].slot == slot && g->att[i].gen == gen)
 					att_drop(g, i, g->att[i].pid);
-			gone = (g->o.mode & SHM_DEST) && !g->nattch;
+			gone = unused(g);
 			uipc_obj_unlock(m);
 		}
 		uipc_map_put(m);
@@ -934,14 +913,14 @@ int uipc_shm_snapshot(int id, struct uipc_shm_info *out)
 {
 	struct uipc_shm_seg *g;
 	struct uipc_map *m;
-	int r, gone;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	r = uipc_obj_get(UIPC_SHM, id, &m);
 	if (r < 0)
 		return r;
 	g = m->base;
-	r = seg_lock(m, &gone);
+	r = seg_lock(m);
 	if (r == 0) {
 		fill_ds(g, &out->ds);
 		for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
@@ -950,9 +929,5 @@ int uipc_shm_snapshot(int id, struct uipc_shm_info *out)
 		uipc_obj_unlock(m);
 	}
 	uipc_map_put(m);
-	if (gone) {
-		destroy_if_unused(id);
-		r = -EINVAL;
-	}
 	return r;
 }
