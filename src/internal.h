@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/capability.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -170,16 +171,23 @@ UIPC_HIDDEN int64_t uipc_now_ns(void);
 struct uipc_cred {
 	uid_t euid;
 	gid_t egid;
+	_Atomic int have;	/* CRED_GROUPS, CRED_CAPS: read since refresh */
 	int ngroups;
 	gid_t groups[64];
-	int cap_ipc_owner, cap_sys_admin, cap_sys_resource, cap_ipc_lock;
+	uint64_t caps;		/* effective capability set */
 };
-/* The calling process's credentials, read afresh by uipc_cred_refresh()
- * (a few system calls) and cached; uipc_cred_gen counts refreshes so that
- * permission checks cached per object can tell they are stale. */
+#define CRED_GROUPS 1
+#define CRED_CAPS 2
+/* The calling process's credentials, cached.  uipc_cred_refresh() reads
+ * euid and egid afresh (two system calls) and forgets the groups and the
+ * capabilities, which are read again only when a check needs them: most
+ * checks are settled by the owner's uid.  uipc_cred_gen counts refreshes
+ * so that permission checks cached per object can tell they are stale. */
 UIPC_HIDDEN extern struct uipc_cred uipc_cred;
 UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
 UIPC_HIDDEN void uipc_cred_refresh(void);
+/* Whether the caller has capability cap (CAP_IPC_OWNER, ...) in effect. */
+UIPC_HIDDEN int uipc_capable(int cap);
 
 /* ipcperms(): 0 if the caller may do what flag's rwx bits ask, else
  * -EACCES.  flag uses the S_IRUGO/S_IWUGO shape or msgget's mode bits. */

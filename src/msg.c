@@ -1316,7 +1316,7 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 	if (r < 0)
 		goto out_unlock;
 	if (ds->msg_qbytes > (uint64_t)uipc_limit(h, UL_MSGMNB) &&
-	    !uipc_cred.cap_sys_resource) {
+	    !uipc_capable(CAP_SYS_RESOURCE)) {
 		r = -EPERM;
 		goto out_unlock;
 	}

@@ -805,7 +805,7 @@ static long shmctl_lock(int shmid, int cmd)
 	r = seg_lock(m);
 	if (r < 0)
 		goto out_put;
-	if (!uipc_cred.cap_ipc_lock) {
+	if (!uipc_capable(CAP_IPC_LOCK)) {
 		if (uipc_cred.euid != g->o.uid && uipc_cred.euid != g->o.cuid)
 			r = -EPERM;
 		else if (cmd == SHM_LOCK && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&

@@ -266,7 +266,7 @@ static void ns_repair(void *arg)
 	int kind, id, dfd;
 	DIR *d;
 
-	/* The table may name files that never got linked. */
+	/* The table may name a file IPC_RMID unlinked before a crash. */
 	for (kind = 0; kind < UIPC_NKINDS; kind++)
 		for (int i = 0; i < UIPC_IPCMNI; i++) {
 			if (!ns->ids[kind].slot[i])
@@ -432,6 +432,43 @@ static int map_table(int kind)
 	return 0;
 }
 
+/* Puts m in the cache, in place of what was there; the map table of its
+ * kind exists. */
+static void cache_install(struct uipc_map *m)
+{
+	_Atomic(struct uipc_map *) *slot;
+	struct uipc_map *old;
+
+	pthread_mutex_lock(&cache_lock);
+	slot = &g_cache[m->kind][m->id % UIPC_IPCMNI];
+	old = atomic_exchange(slot, m);
+	if (old)
+		keep_retired(old);
+	pthread_mutex_unlock(&cache_lock);
+	if (old) {
+		atomic_store(&old->dead, 1);
+		if (atomic_load(&old->refs) == 0)
+			map_unmap(old);
+	}
+}
+
+/* Caches the mapping of object `id` its creator made, or unmaps it. */
+static void keep_mapping(int kind, int id, void *base, size_t len)
+{
+	struct uipc_map *m;
+
+	m = map_table(kind) == 0 ? calloc(1, sizeof(*m)) : NULL;
+	if (!m) {
+		munmap(base, len);
+		return;
+	}
+	m->kind = kind;
+	m->id = id;
+	m->base = base;
+	m->len = len;
+	cache_install(m);
+}
+
 /* Maps object file `id` and checks its header.  -ENOENT if absent. */
 static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 {
@@ -484,8 +521,7 @@ out_unmap:
 /* Opens `id` and installs it in the cache, replacing what was there. */
 static int obj_open(int kind, int id, struct uipc_map **out)
 {
-	_Atomic(struct uipc_map *) *slot;
-	struct uipc_map *m = NULL, *old;
+	struct uipc_map *m = NULL;
 	struct uipc_nsh *h;
 	int r = 0;
 
@@ -495,6 +531,10 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 	r = map_table(kind);
 	if (r < 0)
 		return r;
+	/* Only an id its slot names is live (a file may be half made). */
+	if (__atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
+			    __ATOMIC_ACQUIRE) != (uint32_t)id + 1)
+		return -EINVAL;
 	uipc_cred_refresh();
 	r = map_open(h, kind, id, &m);
 	if (r == -ENOENT)
@@ -507,17 +547,7 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 		free(m);	/* never published */
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&cache_lock);
-	slot = &g_cache[kind][id % UIPC_IPCMNI];
-	old = atomic_exchange(slot, m);
-	if (old)
-		keep_retired(old);
-	pthread_mutex_unlock(&cache_lock);
-	if (old) {
-		atomic_store(&old->dead, 1);
-		if (atomic_load(&old->refs) == 0)
-			map_unmap(old);
-	}
+	cache_install(m);
 	*out = m;
 	return 0;
 }
@@ -617,7 +647,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	/* The limit on the sum of units, where the kind has one. */
 	static const int units_limit[UIPC_NKINDS] = { -1, UL_SEMMNS, UL_SHMALL };
 	int64_t mni = uipc_limit(h, mni_limit[n->kind]);
-	char tmp[64], name[64], kname[64];
+	char name[64], kname[64];
 	int idx = -1, seq, id, fd, r;
 	struct uipc_obj *o;
 	size_t len;
@@ -650,20 +680,30 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		seq = 0;
 	id = seq * UIPC_IPCMNI + idx;
 
-	snprintf(tmp, sizeof(tmp), "tmp.%d.%d", (int)getpid(), idx);
-	fd = openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* The file gets its final name at once: nobody looks at it before
+	 * its slot is set below (obj_open checks the slot first), and a
+	 * crash part-way leaves a file ns_repair removes or rolls forward. */
+	obj_name(name, sizeof(name), n->kind, id);
+	fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* Left by a crash (the slot is free): it is not live. */
+		unlinkat(h->dirfd, name, 0);
+		fd = openat(h->dirfd, name,
+			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return -errno;
-	r = -errno;
-	if (ftruncate(fd, (off_t)n->file_size) < 0)
-		goto out_close;
+	if (ftruncate(fd, (off_t)n->file_size) < 0) {
+		r = -errno;
+		goto out_unlink;
+	}
 	len = n->file_size;
 	if (uipc_kind_ops[n->kind]->map_len && len > uipc_kind_ops[n->kind]->map_len)
 		len = uipc_kind_ops[n->kind]->map_len;
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	r = -ENOMEM;
 	if (base == MAP_FAILED)
-		goto out_close;
+		goto out_unlink;
 	o = base;
 	o->layout = UIPC_LAYOUT;
 	o->kind = (uint16_t)n->kind;
@@ -679,22 +719,17 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	r = uipc_mutex_init(&o->lock);
 	if (r == 0)
 		r = n->init(base, n->arg);
+	if (r < 0) {
+		munmap(base, len);
+		goto out_unlink;
+	}
 	atomic_store(&o->state, OBJ_LIVE);
 	o->magic = UIPC_OBJ_MAGIC;
 	fchmod(fd, file_mode(o->mode));
-	munmap(base, len);
-	if (r < 0)
-		goto out_close;
+	close(fd);
+	/* The creator usually uses its object next: keep the mapping. */
+	keep_mapping(n->kind, id, base, len);
 
-	obj_name(name, sizeof(name), n->kind, id);
-	if (linkat(h->dirfd, tmp, h->dirfd, name, 0) < 0) {
-		/* A file left by a crash may hold the name: it is not live. */
-		unlinkat(h->dirfd, name, 0);
-		if (linkat(h->dirfd, tmp, h->dirfd, name, 0) < 0) {
-			r = -errno;
-			goto out_close;
-		}
-	}
 	if (n->key != IPC_PRIVATE) {
 		key_name(kname, sizeof(kname), n->kind, n->key);
 		if (symlinkat(name, h->dirfd, kname) < 0) {
@@ -702,14 +737,15 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 			symlinkat(name, h->dirfd, kname);
 		}
 	}
-	ids->slot[idx] = (uint32_t)id + 1;
+	/* Published: the header is written before the slot is seen. */
+	__atomic_store_n(&ids->slot[idx], (uint32_t)id + 1, __ATOMIC_RELEASE);
 	ids->last_idx = idx;
 	ids->seq = seq;
 	ids->in_use++;
 	ids->units += n->units;
-	r = id;
-out_close:
-	unlinkat(h->dirfd, tmp, 0);
+	return id;
+out_unlink:
+	unlinkat(h->dirfd, name, 0);
 	close(fd);
 	return r;
 }

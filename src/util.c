@@ -25,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#include <linux/capability.h>
 
 const char *const uipc_kind_name[UIPC_NKINDS] = { "msg", "sem", "shm" };
 
@@ -73,37 +72,65 @@ static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void uipc_cred_refresh(void)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-	uint64_t eff = 0;
-	struct uipc_cred c;
-
-	memset(&c, 0, sizeof(c));
-	c.euid = geteuid();
-	c.egid = getegid();
-	c.ngroups = getgroups(64, c.groups);
-	if (c.ngroups < 0)
-		c.ngroups = 0;
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) == 0)
-		eff = data[0].effective | ((uint64_t)data[1].effective << 32);
-	else if (c.euid == 0)
-		eff = ~(uint64_t)0;
-	c.cap_ipc_owner = !!(eff & (1ull << CAP_IPC_OWNER));
-	c.cap_ipc_lock = !!(eff & (1ull << CAP_IPC_LOCK));
-	c.cap_sys_admin = !!(eff & (1ull << CAP_SYS_ADMIN));
-	c.cap_sys_resource = !!(eff & (1ull << CAP_SYS_RESOURCE));
+	uid_t euid = geteuid();
+	gid_t egid = getegid();
 
 	pthread_mutex_lock(&cred_lock);
-	uipc_cred = c;
+	atomic_store(&uipc_cred.have, 0);
+	uipc_cred.euid = euid;
+	uipc_cred.egid = egid;
 	atomic_fetch_add(&uipc_cred_gen, 1);
 	pthread_mutex_unlock(&cred_lock);
+}
+
+/* Reads the part of the credentials `what` names if it is not read yet. */
+static void cred_fill(int what)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	gid_t groups[64];
+	uint64_t caps = 0;
+	int n = 0;
+
+	if (atomic_load_explicit(&uipc_cred.have, memory_order_acquire) & what)
+		return;
+	if (what == CRED_GROUPS) {
+		n = getgroups(64, groups);
+		if (n < 0)
+			n = 0;
+	} else {
+		memset(data, 0, sizeof(data));
+		if (syscall(SYS_capget, &hdr, data) == 0)
+			caps = data[0].effective |
+			       (uint64_t)data[1].effective << 32;
+		else if (geteuid() == 0)
+			caps = ~(uint64_t)0;
+	}
+	pthread_mutex_lock(&cred_lock);
+	if (!(atomic_load(&uipc_cred.have) & what)) {
+		if (what == CRED_GROUPS) {
+			memcpy(uipc_cred.groups, groups, sizeof(gid_t) * (size_t)n);
+			uipc_cred.ngroups = n;
+		} else {
+			uipc_cred.caps = caps;
+		}
+		atomic_fetch_or_explicit(&uipc_cred.have, what,
+					 memory_order_release);
+	}
+	pthread_mutex_unlock(&cred_lock);
+}
+
+int uipc_capable(int cap)
+{
+	cred_fill(CRED_CAPS);
+	return !!(uipc_cred.caps & (1ull << cap));
 }
 
 static int in_group(gid_t g)
 {
 	if (uipc_cred.egid == g)
 		return 1;
+	cred_fill(CRED_GROUPS);
 	for (int i = 0; i < uipc_cred.ngroups; i++)
 		if (uipc_cred.groups[i] == g)
 			return 1;
@@ -129,7 +156,8 @@ static int requested_bits(int flag)
 
 int uipc_ipcperms(const struct uipc_obj *o, int flag)
 {
-	if ((requested_bits(flag) & ~granted_bits(o)) && !uipc_cred.cap_ipc_owner)
+	if ((requested_bits(flag) & ~granted_bits(o)) &&
+	    !uipc_capable(CAP_IPC_OWNER))
 		return -EACCES;
 	return 0;
 }
@@ -146,17 +174,19 @@ int uipc_map_perm(struct uipc_map *m, int flag)
 	if (likely((c & ~(uint64_t)0xff) == key && (c & 0x80))) {
 		granted = (int)(c & 7);
 	} else {
-		granted = uipc_cred.cap_ipc_owner ? 7 : granted_bits(o);
+		granted = granted_bits(o);
 		atomic_store_explicit(&m->perm_cache, key | 0x80 | (uint64_t)granted,
 				      memory_order_relaxed);
 	}
-	return (requested_bits(flag) & ~granted) ? -EACCES : 0;
+	if ((requested_bits(flag) & ~granted) && !uipc_capable(CAP_IPC_OWNER))
+		return -EACCES;
+	return 0;
 }
 
 int uipc_check_owner(const struct uipc_obj *o)
 {
 	if (uipc_cred.euid == o->cuid || uipc_cred.euid == o->uid ||
-	    uipc_cred.cap_sys_admin)
+	    uipc_capable(CAP_SYS_ADMIN))
 		return 0;
 	return -EPERM;
 }
