@@ -121,7 +121,10 @@ struct uipc_msq {
 	uint32_t free_head;		/* derived */
 	uint32_t nblocks;		/* blocks in the file, block 0 unused */
 	uint32_t nrecv, nsend, nrsv;	/* derived */
-	uint32_t pad;
+	/* Blocks fresh..nblocks-1 were never used: they are free without
+	 * being on the free list, so that a new queue touches none of its
+	 * arena.  0 in a file from before there was this field: none. */
+	uint32_t fresh;
 	uint64_t ticket;
 	_Atomic uint32_t overflow_seq;
 	uint32_t overflow_waiters;
@@ -260,6 +263,10 @@ static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 	for (uint32_t i = 0; i < need; i++) {
 		uint32_t b = q->h->free_head;
 
+		if (b == 0 && q->h->fresh && valid_blk(q, q->h->fresh)) {
+			b = q->h->fresh++;
+			*(uint32_t *)blk(q, b) = 0;	/* as if listed last */
+		}
 		if (!valid_blk(q, b)) {
 			/* Out of blocks (qbytes beyond what the arena can
 			 * hold) or a corrupt free list. */
@@ -637,8 +644,12 @@ static void msg_repair(void *obj)
 			wake_rec(&wq, &w->futex);
 	}
 
+	/* Blocks from fresh on were never given out; the list is rebuilt
+	 * from the others that no message holds. */
+	if (h->fresh == 0 || h->fresh > nb)
+		h->fresh = nb;
 	h->free_head = 0;
-	for (b = nb; b-- > 1;) {
+	for (b = h->fresh; b-- > 1;) {
 		if (seen && (seen[b / 8] & (1 << (b % 8))))
 			continue;
 		if (!seen)
@@ -840,15 +851,11 @@ static int msq_init(void *obj, void *arg)
 {
 	struct uipc_msq *h = obj;
 	uint64_t qbytes = *(uint64_t *)arg;
-	struct q q = { .h = h };
 
 	h->qbytes = qbytes;
 	h->nblocks = (uint32_t)nblocks_for(qbytes);
-	q.mapped = h->nblocks;
-	for (uint32_t b = h->nblocks; b-- > 1;) {
-		*(uint32_t *)blk(&q, b) = h->free_head;
-		h->free_head = b;
-	}
+	h->free_head = 0;
+	h->fresh = 1;		/* block 0 is never used */
 	return 0;
 }
 
@@ -1336,7 +1343,11 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 		r = uipc_obj_lock(q->m);
 		if (r < 0)
 			return r;
+		/* The new blocks join the fresh ones (fresh == nblocks if
+		 * all were used); only an old file's go on the list. */
 		for (uint64_t b = q->mapped; b-- > q->h->nblocks;) {
+			if (q->h->fresh)
+				break;
 			*(uint32_t *)blk(q, (uint32_t)b) = q->h->free_head;
 			q->h->free_head = (uint32_t)b;
 		}

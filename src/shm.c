@@ -675,6 +675,40 @@ static void fill_ds(const struct uipc_shm_seg *g, struct shmid_ds *ds)
 	ds->shm_nattch = nattch(g);
 }
 
+long uipc_shm_rss(int id)
+{
+	struct uipc_nsh *h;
+	struct stat st;
+	char name[64];
+	off_t pos, end, data = 0;
+	int r = 0, fd;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return 0;
+	snprintf(name, sizeof(name), "shm.%d", id);
+	fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		/* Not ours to open: the file's blocks less one header page. */
+		if (fstatat(h->dirfd, name, &st, 0) < 0 ||
+		    st.st_blocks * 512 <= (off_t)page_size())
+			return 0;
+		return (long)((st.st_blocks * 512 - (off_t)page_size()) /
+			      (off_t)page_size());
+	}
+	/* The resident pages are the data part's allocated extents. */
+	pos = SHM_DATA_OFF;
+	while ((pos = lseek(fd, pos, SEEK_DATA)) >= 0) {
+		end = lseek(fd, pos, SEEK_HOLE);
+		if (end <= pos)
+			break;
+		data += end - pos;
+		pos = end;
+	}
+	close(fd);
+	return (long)(data / (off_t)page_size());
+}
+
 /* Locks segment m after looking for dead attachers.  Returns 0 (locked)
  * or -errno; a removed segment its dead attachers were the last users of
  * is destroyed here, and answers -EINVAL as the kernel's, gone already,
@@ -746,24 +780,16 @@ static long shmctl_info(int cmd, void *buf)
 			return -EFAULT;
 	} else {
 		struct shm_info si;
-		char name[64];
-		struct stat st;
 
 		memset(&si, 0, sizeof(si));
 		si.used_ids = in_use;
 		si.shm_tot = (unsigned long)h->ns->ids[UIPC_SHM].units;
-		/* Resident: the pages the files hold. */
 		for (int i = 0; i <= max; i++) {
 			uint32_t s = h->ns->ids[UIPC_SHM].slot[i];
 
-			if (!s)
-				continue;
-			snprintf(name, sizeof(name), "shm.%d", (int)s - 1);
-			if (fstatat(h->dirfd, name, &st, 0) == 0 &&
-			    st.st_blocks * 512 > SHM_DATA_OFF)
+			if (s)
 				si.shm_rss += (unsigned long)
-					((st.st_blocks * 512 - SHM_DATA_OFF) /
-					 (off_t)page_size());
+					uipc_shm_rss((int)s - 1);
 		}
 		if (uipc_copy_to_user(buf, &si, sizeof(si)) < 0)
 			return -EFAULT;
