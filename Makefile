@@ -48,12 +48,15 @@ $(B)/libuipc.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(B)/libuipc-preload.so: shim/preload.c $(LIB_OBJ) shim/preload.map
+SHIM_SRC := shim/preload.c shim/procview.c
+$(B)/libuipc-preload.so: $(SHIM_SRC) shim/procview.h $(LIB_OBJ) shim/preload.map
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/preload.map \
-		-o $@ shim/preload.c $(LIB_OBJ) $(LDLIBS)
+		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(LDLIBS) -ldl
 
-$(B)/uipc: tools/uipc.c $(B)/libuipc.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tools/uipc.c $(B)/libuipc.a $(LDLIBS)
+TOOL_SRC := tools/uipc.c tools/run.c
+$(B)/uipc: $(TOOL_SRC) tools/run.h $(B)/libuipc.a
+	$(CC) $(CFLAGS) -DUIPC_LIBDIR='"$(PREFIX)/lib"' $(LDFLAGS) -o $@ \
+		$(TOOL_SRC) $(B)/libuipc.a $(LDLIBS)
 
 $(B)/uipc.pc: uipc.pc.in
 	sed -e 's|@PREFIX@|$(PREFIX)|' $< > $@

@@ -5,12 +5,18 @@
  * calls go to uipc instead of the kernel.  It exports the C library's own
  * names with glibc's prototypes and nothing else of ours (shim/preload.map).
  *
- * Covered so far: message queues, semaphores and shared memory.  The
- * /proc/sysvipc views and `uipc run` are the drop-in issue's work.
+ * It also stands in for the C library's open, fopen and access on the
+ * paths of /proc/sysvipc and the IPC sysctls (procview.c), so that tools
+ * which read those (util-linux ipcs) describe the uipc namespace.
  */
 #include "internal.h"
 
+#include <dlfcn.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <unistd.h>
+
+#include "procview.h"
 
 int msgget(key_t key, int msgflg)
 {
@@ -79,4 +85,128 @@ int shmdt(const void *shmaddr)
 int shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	return uipc_shmctl(shmid, cmd, buf);
+}
+
+/* ---------------------------------------------------------------------
+ * open, fopen and access: the /proc views, and the next library's
+ * function for every other path.
+ * ------------------------------------------------------------------- */
+
+#define NEXT(type, name) \
+	static type next_fn; \
+	if (!next_fn) \
+		next_fn = (type)dlsym(RTLD_NEXT, name)
+
+/* The mode argument exists when flags create a file. */
+#define OPEN_MODE(flags, mode) \
+	do { \
+		if ((flags) & (O_CREAT | O_TMPFILE)) { \
+			va_list ap; \
+			va_start(ap, flags); \
+			mode = va_arg(ap, mode_t); \
+			va_end(ap); \
+		} \
+	} while (0)
+
+/* Each stand-in answers a view itself and hands every other path, with
+ * its arguments unchanged, to the function it hides. */
+#define OPEN_BODY(name, type, view_path, flags, ...) \
+	do { \
+		mode_t mode = 0; \
+		int fd; \
+		OPEN_MODE(flags, mode); \
+		fd = uipc_view_open(view_path, flags); \
+		if (fd != -2) \
+			return fd; \
+		NEXT(type, name); \
+		return next_fn(__VA_ARGS__, mode); \
+	} while (0)
+
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*openat_fn)(int, const char *, int, ...);
+typedef int (*open2_fn)(const char *, int);
+typedef int (*openat2_fn)(int, const char *, int);
+
+/* Only absolute paths name the views, whatever dirfd is. */
+int open(const char *path, int flags, ...)
+{
+	OPEN_BODY("open", open_fn, path, flags, path, flags);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	OPEN_BODY("open64", open_fn, path, flags, path, flags);
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	OPEN_BODY("openat", openat_fn, path, flags, dirfd, path, flags);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	OPEN_BODY("openat64", openat_fn, path, flags, dirfd, path, flags);
+}
+
+/* _FORTIFY_SOURCE's forms, called when flags are not known to need no
+ * mode. */
+#define OPEN2_BODY(name, type, view_path, flags, ...) \
+	do { \
+		int fd = uipc_view_open(view_path, flags); \
+		if (fd != -2) \
+			return fd; \
+		NEXT(type, name); \
+		return next_fn(__VA_ARGS__); \
+	} while (0)
+
+int __open_2(const char *path, int flags);
+int __open_2(const char *path, int flags)
+{
+	OPEN2_BODY("__open_2", open2_fn, path, flags, path, flags);
+}
+
+int __open64_2(const char *path, int flags);
+int __open64_2(const char *path, int flags)
+{
+	OPEN2_BODY("__open64_2", open2_fn, path, flags, path, flags);
+}
+
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags)
+{
+	OPEN2_BODY("__openat_2", openat2_fn, path, flags, dirfd, path, flags);
+}
+
+int __openat64_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags)
+{
+	OPEN2_BODY("__openat64_2", openat2_fn, path, flags, dirfd, path, flags);
+}
+
+typedef FILE *(*fopen_fn)(const char *, const char *);
+
+FILE *fopen(const char *path, const char *mode)
+{
+	FILE *f = uipc_view_fopen(path, mode);
+
+	NEXT(fopen_fn, "fopen");
+	return f ? f : next_fn(path, mode);
+}
+
+FILE *fopen64(const char *path, const char *mode)
+{
+	FILE *f = uipc_view_fopen(path, mode);
+
+	NEXT(fopen_fn, "fopen64");
+	return f ? f : next_fn(path, mode);
+}
+
+/* The views exist and are readable even where the kernel has no System V
+ * IPC, so that a tool which checks before reading reads ours. */
+int access(const char *path, int how)
+{
+	if (uipc_view_exists(path) && !(how & (W_OK | X_OK)))
+		return 0;
+	NEXT(open2_fn, "access");
+	return next_fn(path, how);
 }

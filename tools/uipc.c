@@ -6,6 +6,8 @@
  *   uipc [--ns DIR] limits [NAME=VALUE ...]
  *   uipc [--ns DIR] reap                  do the exit work of dead processes
  *   uipc [--ns DIR] ns                    print the namespace directory
+ *   uipc run [--ns DIR] [--block-kernel-ipc] [--] CMD ARGS...
+ *                                         run CMD on uipc (run.c)
  *
  * A bad argument gets one line on stderr and exit status 2; a failed
  * operation one line and status 1.
@@ -18,6 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "run.h"
 
 static const char *prog = "uipc";
 
@@ -411,7 +415,12 @@ static int cmd_help(void)
 	       "                            semmsl, semmns, semopm, semmni, shmmax,\n"
 	       "                            shmall, shmmni\n"
 	       "  reap                      do the exit work of dead processes\n"
-	       "  ns                        print the namespace directory\n");
+	       "  ns                        print the namespace directory\n"
+	       "  run [--ns DIR] [--block-kernel-ipc] [--] CMD [ARGS...]\n"
+	       "                            run CMD with the shim preloaded, so its\n"
+	       "                            System V IPC goes to uipc; with\n"
+	       "                            --block-kernel-ipc the kernel's fails\n"
+	       "                            with ENOSYS\n");
 	return 0;
 }
 
@@ -434,6 +443,8 @@ int main(int argc, char **argv)
 		return cmd_ls(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "rm") || !strcmp(argv[i], "ipcrm"))
 		return cmd_rm(argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "run"))
+		return uipc_cmd_run(argc - i - 1, argv + i + 1, prog);
 	if (!strcmp(argv[i], "limits"))
 		return cmd_limits(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "reap") || !strcmp(argv[i], "ns")) {
