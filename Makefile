@@ -78,6 +78,7 @@ demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench
 
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@sh bench/stressng_bench.sh $(B)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \

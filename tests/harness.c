@@ -456,3 +456,129 @@ int harness_done(void)
 	}
 	return 0;
 }
+
+/* ---- unmodified programs under `uipc run` ------------------------------ */
+
+int shim_usable(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	printf("SKIP: a sanitized shim cannot be preloaded into an uninstrumented "
+	       "program\n");
+	return 0;
+#else
+	return 1;
+#endif
+}
+
+int run_capture(char *out, size_t n, const char *cmd)
+{
+	size_t used = 0;
+	FILE *f = popen(cmd, "r");
+	int st;
+
+	out[0] = 0;
+	if (!f)
+		return -1;
+	while (used + 1 < n && fgets(out + used, (int)(n - used), f))
+		used += strlen(out + used);
+	while (fgetc(f) != EOF)
+		;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The kernel's ids of each kind, to find what a run left behind. */
+struct kernel_ids {
+	int n, id[3][256];
+};
+
+static void kernel_ids(struct kernel_ids *k)
+{
+	struct msqid_ds md;
+	struct semid_ds sd;
+	struct shmid_ds hd;
+	int c[3] = { 0, 0, 0 };
+
+	for (int i = 0; i < 32768 && c[0] < 256; i++) {
+		int id = msgctl(i, MSG_STAT_ANY, &md);
+
+		if (id >= 0)
+			k->id[0][c[0]++] = id;
+	}
+	for (int i = 0; i < 32768 && c[1] < 256; i++) {
+		int id = semctl(i, 0, SEM_STAT_ANY, &sd);
+
+		if (id >= 0)
+			k->id[1][c[1]++] = id;
+	}
+	for (int i = 0; i < 4096 && c[2] < 256; i++) {
+		int id = shmctl(i, SHM_STAT_ANY, &hd);
+
+		if (id >= 0)
+			k->id[2][c[2]++] = id;
+	}
+	for (int i = 0; i < 3; i++)
+		for (int j = c[i]; j < 256; j++)
+			k->id[i][j] = -1;
+}
+
+static int had(const struct kernel_ids *k, int kind, int id)
+{
+	for (int j = 0; j < 256 && k->id[kind][j] >= 0; j++)
+		if (k->id[kind][j] == id)
+			return 1;
+	return 0;
+}
+
+/* Removes the kernel objects that appeared since `before`; returns how
+ * many there were. */
+static int kernel_remove_new(const struct kernel_ids *before)
+{
+	struct kernel_ids now;
+	int n = 0;
+
+	kernel_ids(&now);
+	for (int kind = 0; kind < 3; kind++)
+		for (int j = 0; j < 256 && now.id[kind][j] >= 0; j++) {
+			int id = now.id[kind][j];
+
+			if (had(before, kind, id))
+				continue;
+			n++;
+			if (kind == 0)
+				msgctl(id, IPC_RMID, NULL);
+			else if (kind == 1)
+				semctl(id, 0, IPC_RMID);
+			else
+				shmctl(id, IPC_RMID, NULL);
+		}
+	return n;
+}
+
+int compare_program(const char *name, const char *cmd)
+{
+	static char kout[65536], uout[65536];
+	const char *b = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
+	char full[2048];
+	struct kernel_ids before;
+	int krc, urc, left;
+
+	kernel_ids(&before);
+	snprintf(full, sizeof(full), "%s 2>&1", cmd);
+	krc = run_capture(kout, sizeof(kout), full);
+	left = kernel_remove_new(&before);
+	CHECK(left == 0, "%s on the kernel left %d object(s) (removed)", name, left);
+	kernel_ids(&before);
+	snprintf(full, sizeof(full), "%s/uipc run --block-kernel-ipc -- %s 2>&1",
+		 b, cmd);
+	urc = run_capture(uout, sizeof(uout), full);
+	left = kernel_remove_new(&before);
+	CHECK(left == 0, "%s under uipc made %d kernel object(s)", name, left);
+	CHECK(krc == 0, "%s on the kernel exited %d:\n%s", name, krc, kout);
+	CHECK(urc == krc && !strcmp(kout, uout),
+	      "%s: kernel (exit %d) and uipc (exit %d) differ\n--- kernel\n%s"
+	      "--- uipc\n%s", name, krc, urc, kout, uout);
+	if (getenv("UIPC_TEST_SHOW"))
+		printf("%s", uout);
+	return harness_failures ? -1 : 0;
+}

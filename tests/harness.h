@@ -101,6 +101,16 @@ int wait_blocked(pid_t pid);
 extern pid_t harness_child;
 
 /* Ends the test: prints the count and returns the exit status. */
+/* For the tests of unmodified programs under `uipc run`: */
+/* 0 (with a SKIP line) where the shim cannot be preloaded (sanitizers). */
+int shim_usable(void);
+/* popen(cmd) with its output in out; returns the exit status. */
+int run_capture(char *out, size_t n, const char *cmd);
+/* Runs shell command cmd on the kernel, then under `uipc run
+ * --block-kernel-ipc`, and checks that both print the same and exit 0,
+ * and that neither leaves kernel objects (any left are removed). */
+int compare_program(const char *name, const char *cmd);
+
 int harness_done(void);
 extern int harness_failures;
 

@@ -34,24 +34,14 @@ static void cleanup(void)
 static int run(char *out, size_t n, const char *fmt, ...)
 {
 	char cmd[1024], sub[768];
-	size_t used = 0;
 	va_list ap;
-	FILE *f;
-	int st;
 
 	va_start(ap, fmt);
 	vsnprintf(sub, sizeof(sub), fmt, ap);
 	va_end(ap);
 	snprintf(cmd, sizeof(cmd), "%s/uipc run --block-kernel-ipc -- %s 2>&1",
 		 build, sub);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	out[0] = 0;
-	while (used + 1 < n && fgets(out + used, (int)(n - used), f))
-		used += strlen(out + used);
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return run_capture(out, n, cmd);
 }
 
 /* The number of the kernel's objects of each kind, as one figure. */
@@ -305,11 +295,8 @@ int main(void)
 	harness_init(120);
 	harness_on_cleanup(cleanup);
 	build = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
-#if defined(__SANITIZE_ADDRESS__)
-	printf("SKIP: a sanitized shim cannot be preloaded into an uninstrumented "
-	       "program\n");
-	return 77;
-#endif
+	if (!shim_usable())
+		return 77;
 	if (system("command -v ipcmk >/dev/null && command -v ipcs >/dev/null && "
 		   "command -v ipcrm >/dev/null") != 0) {
 		printf("SKIP: util-linux ipcmk/ipcs/ipcrm are not installed\n");
