@@ -5,6 +5,7 @@
 #   make demo       real processes talking through uipc and the kernel
 #   make bench      benchmarks, kernel and uipc side by side
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       (root) the packages the drop-in tests run
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -32,7 +33,7 @@ BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 DEMO    := $(B)/demo/demo
 
 all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.pc
-.PHONY: all check demo bench install clean
+.PHONY: all check demo bench install clean deps
 
 $(B)/obj/%.o: src/%.c src/internal.h include/uipc.h | $(B)/obj
 	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
@@ -79,6 +80,17 @@ demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@sh bench/stressng_bench.sh $(B)
+
+# The packages whose unmodified programs the shim_* tests run on uipc.
+DEPS := stress-ng python3-sysv-ipc perl util-linux
+deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq $(DEPS) >/dev/null && \
+		echo "deps: installed $(DEPS)"; \
+	else \
+		echo "deps: as root on Debian: apt-get install $(DEPS)"; \
+	fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
