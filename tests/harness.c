@@ -19,6 +19,7 @@ static int nkobj;
 static pid_t owner_pid;
 
 static void (*extra_cleanup)(void);
+int harness_kernel_leftovers(void);
 
 void harness_on_cleanup(void (*fn)(void))
 {
@@ -31,6 +32,7 @@ static void kernel_cleanup(void)
 		return;
 	if (extra_cleanup)
 		extra_cleanup();
+	harness_kernel_leftovers();
 	for (int i = 0; i < nkobj; i++) {
 		if (kobj[i].kind == 0)
 			msgctl(kobj[i].id, IPC_RMID, NULL);
@@ -487,36 +489,34 @@ int run_capture(char *out, size_t n, const char *cmd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The kernel's ids of each kind, to find what a run left behind. */
+/* The kernel's ids of each kind, to find what a program left behind. */
 struct kernel_ids {
-	int n, id[3][256];
+	int id[3][256];		/* -1 after the last */
 };
 
 static void kernel_ids(struct kernel_ids *k)
 {
+	struct msginfo mi;
+	struct seminfo si;
+	struct shm_info hi;
 	struct msqid_ds md;
 	struct semid_ds sd;
 	struct shmid_ds hd;
-	int c[3] = { 0, 0, 0 };
+	int c[3] = { 0, 0, 0 }, max[3], id;
 
-	for (int i = 0; i < 32768 && c[0] < 256; i++) {
-		int id = msgctl(i, MSG_STAT_ANY, &md);
-
-		if (id >= 0)
+	/* *_INFO answers the highest index in use. */
+	max[0] = msgctl(0, MSG_INFO, (struct msqid_ds *)&mi);
+	max[1] = semctl(0, 0, SEM_INFO, &si);
+	max[2] = shmctl(0, SHM_INFO, (struct shmid_ds *)&hi);
+	for (int i = 0; i <= max[0] && c[0] < 256; i++)
+		if ((id = msgctl(i, MSG_STAT_ANY, &md)) >= 0)
 			k->id[0][c[0]++] = id;
-	}
-	for (int i = 0; i < 32768 && c[1] < 256; i++) {
-		int id = semctl(i, 0, SEM_STAT_ANY, &sd);
-
-		if (id >= 0)
+	for (int i = 0; i <= max[1] && c[1] < 256; i++)
+		if ((id = semctl(i, 0, SEM_STAT_ANY, &sd)) >= 0)
 			k->id[1][c[1]++] = id;
-	}
-	for (int i = 0; i < 4096 && c[2] < 256; i++) {
-		int id = shmctl(i, SHM_STAT_ANY, &hd);
-
-		if (id >= 0)
+	for (int i = 0; i <= max[2] && c[2] < 256; i++)
+		if ((id = shmctl(i, SHM_STAT_ANY, &hd)) >= 0)
 			k->id[2][c[2]++] = id;
-	}
 	for (int i = 0; i < 3; i++)
 		for (int j = c[i]; j < 256; j++)
 			k->id[i][j] = -1;
@@ -530,19 +530,28 @@ static int had(const struct kernel_ids *k, int kind, int id)
 	return 0;
 }
 
-/* Removes the kernel objects that appeared since `before`; returns how
- * many there were. */
-static int kernel_remove_new(const struct kernel_ids *before)
+static struct kernel_ids watch;
+static int watching;
+
+void harness_watch_kernel(void)
+{
+	kernel_ids(&watch);
+	watching = 1;
+}
+
+int harness_kernel_leftovers(void)
 {
 	struct kernel_ids now;
 	int n = 0;
 
+	if (!watching)
+		return 0;
 	kernel_ids(&now);
 	for (int kind = 0; kind < 3; kind++)
 		for (int j = 0; j < 256 && now.id[kind][j] >= 0; j++) {
 			int id = now.id[kind][j];
 
-			if (had(before, kind, id))
+			if (had(&watch, kind, id))
 				continue;
 			n++;
 			if (kind == 0)
@@ -560,19 +569,17 @@ int compare_program(const char *name, const char *cmd)
 	static char kout[65536], uout[65536];
 	const char *b = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
 	char full[2048];
-	struct kernel_ids before;
 	int krc, urc, left;
 
-	kernel_ids(&before);
+	harness_watch_kernel();
 	snprintf(full, sizeof(full), "%s 2>&1", cmd);
 	krc = run_capture(kout, sizeof(kout), full);
-	left = kernel_remove_new(&before);
+	left = harness_kernel_leftovers();
 	CHECK(left == 0, "%s on the kernel left %d object(s) (removed)", name, left);
-	kernel_ids(&before);
 	snprintf(full, sizeof(full), "%s/uipc run --block-kernel-ipc -- %s 2>&1",
 		 b, cmd);
 	urc = run_capture(uout, sizeof(uout), full);
-	left = kernel_remove_new(&before);
+	left = harness_kernel_leftovers();
 	CHECK(left == 0, "%s under uipc made %d kernel object(s)", name, left);
 	CHECK(krc == 0, "%s on the kernel exited %d:\n%s", name, krc, kout);
 	CHECK(urc == krc && !strcmp(kout, uout),

@@ -106,6 +106,12 @@ extern pid_t harness_child;
 int shim_usable(void);
 /* popen(cmd) with its output in out; returns the exit status. */
 int run_capture(char *out, size_t n, const char *cmd);
+/* Notes the kernel's objects now: any made later, by this process or by
+ * programs it runs, are removed by harness_kernel_leftovers() (which
+ * returns how many there were) and at exit, also a failed or timed-out
+ * one. */
+void harness_watch_kernel(void);
+int harness_kernel_leftovers(void);
 /* Runs shell command cmd on the kernel, then under `uipc run
  * --block-kernel-ipc`, and checks that both print the same and exit 0,
  * and that neither leaves kernel objects (any left are removed). */

@@ -17,17 +17,6 @@
 #include <ctype.h>
 
 static const char *build;
-static int kq = -1, ks = -1, km = -1;
-
-static void cleanup(void)
-{
-	if (kq >= 0)
-		msgctl(kq, IPC_RMID, NULL);
-	if (ks >= 0)
-		semctl(ks, 0, IPC_RMID);
-	if (km >= 0)
-		shmctl(km, IPC_RMID, NULL);
-}
 
 /* Runs `uipc run --block-kernel-ipc -- CMD` with its output in out;
  * returns the exit status. */
@@ -44,20 +33,6 @@ static int run(char *out, size_t n, const char *fmt, ...)
 	return run_capture(out, n, cmd);
 }
 
-/* The number of the kernel's objects of each kind, as one figure. */
-static long kernel_objects(void)
-{
-	struct msginfo mi;
-	struct seminfo si;
-	struct shm_info hi;
-
-	if (msgctl(0, MSG_INFO, (struct msqid_ds *)&mi) < 0 ||
-	    semctl(0, 0, SEM_INFO, &si) < 0 ||
-	    shmctl(0, SHM_INFO, (struct shmid_ds *)&hi) < 0)
-		return -1;
-	return (long)mi.msgpool * 1000000 + (long)si.semusz * 1000 + hi.used_ids;
-}
-
 /* ---- ipcmk, ipcs, ipcrm ---------------------------------------------- */
 
 static void tools(void)
@@ -67,7 +42,6 @@ static void tools(void)
 	struct semid_ds sd;
 	struct shmid_ds hd;
 	int q = -1, s = -1, m = -1;
-	long before = kernel_objects();
 
 	CHECK(run(out, sizeof(out), "ipcmk -Q -p 0640") == 0 &&
 	      sscanf(out, "Message queue id: %d", &q) == 1, "ipcmk -Q: %s", out);
@@ -111,7 +85,7 @@ static void tools(void)
 	      "ipcrm removed all three from uipc");
 	CHECK(run(out, sizeof(out), "ipcrm -q %d", q) != 0 &&
 	      strstr(out, "invalid id"), "ipcrm of a removed id fails: %s", out);
-	CHECK(kernel_objects() == before, "the kernel's objects changed");
+	CHECK(harness_kernel_leftovers() == 0, "the kernel got objects (removed)");
 	if (!harness_failures)
 		printf("ok   ipcmk, ipcs (-i, -u) and ipcrm on a queue, a set and a "
 		       "segment, kernel untouched\n");
@@ -201,7 +175,7 @@ static void proc_views(void)
 	static const int shm_cols[] = { 1, 11, 12, 13 };
 	struct { long type; char text[8]; } msg = { 7, "hello" };
 	struct sembuf op = { 1, 2, 0 };
-	int uq, us, um;
+	int kq, ks, km, uq, us, um;
 	char *p;
 
 	/* The same objects, made the same way, on both. */
@@ -229,7 +203,8 @@ static void proc_views(void)
 	compare_view("msg", kq, uq, msg_cols, 4);
 	compare_view("sem", ks, us, sem_cols, 3);
 	compare_view("shm", km, um, shm_cols, 4);
-	km = -1;	/* goes with this process's detach at exit */
+	msgctl(kq, IPC_RMID, NULL);	/* km goes with our detach at exit */
+	semctl(ks, 0, IPC_RMID);
 	uipc_msgctl(uq, IPC_RMID, NULL);
 	uipc_semctl(us, 0, IPC_RMID);
 	if (!harness_failures)
@@ -289,11 +264,10 @@ static void limits(void)
 
 int main(void)
 {
+	struct msginfo mi;
 	char out[256];
-	long k;
 
 	harness_init(120);
-	harness_on_cleanup(cleanup);
 	build = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
 	if (!shim_usable())
 		return 77;
@@ -302,11 +276,11 @@ int main(void)
 		printf("SKIP: util-linux ipcmk/ipcs/ipcrm are not installed\n");
 		return 77;
 	}
-	k = kernel_objects();
-	if (k < 0) {
+	if (msgctl(0, MSG_INFO, (struct msqid_ds *)&mi) < 0) {
 		printf("SKIP: the kernel has no System V IPC to compare with\n");
 		return 77;
 	}
+	harness_watch_kernel();	/* what we make there goes at exit */
 	/* The filter works: a raw system call fails, the libc call does not. */
 	CHECK(run(out, sizeof(out), "sh -c true") == 0,
 	      "uipc run --block-kernel-ipc runs a program: %s", out);

@@ -46,7 +46,7 @@ int main(void)
 			   "-t 5 --metrics-brief";
 	struct msginfo mi;
 	char cmd[512];
-	int rc, krc;
+	int rc, krc, left;
 
 	harness_init(120);
 	if (!shim_usable())
@@ -59,11 +59,17 @@ int main(void)
 		printf("SKIP: the kernel has no System V IPC to compare with\n");
 		return 77;
 	}
+	harness_watch_kernel();
 	snprintf(cmd, sizeof(cmd), "%s 2>&1", args);
 	krc = run_capture(kout, sizeof(kout), cmd);
+	left = harness_kernel_leftovers();
+	CHECK(left == 0, "stress-ng on the kernel left %d object(s) (removed)",
+	      left);
 	snprintf(cmd, sizeof(cmd), "%s/uipc run --block-kernel-ipc -- %s 2>&1", b,
 		 args);
 	rc = run_capture(out, sizeof(out), cmd);
+	left = harness_kernel_leftovers();
+	CHECK(left == 0, "stress-ng under uipc made %d kernel object(s)", left);
 	CHECK(krc == 0, "stress-ng on the kernel exited %d:\n%s", krc, kout);
 	CHECK(rc == 0 && strstr(out, "successful run completed"),
 	      "stress-ng under uipc exited %d:\n%s", rc, out);
