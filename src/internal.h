@@ -51,6 +51,18 @@ static inline long uipc_ret(long r)
 	return r;
 }
 
+/* A public function's return: expr's result, or -1 with errno set from
+ * it; on success errno is left as the caller had it, as a system call
+ * leaves it (the work behind expr may have set it on the way). */
+#define UIPC_RET(expr) \
+	({ \
+		int saved_errno_ = errno; \
+		long r_ = (expr); \
+		if (r_ >= 0) \
+			errno = saved_errno_; \
+		uipc_ret(r_); \
+	})
+
 /* ---------------------------------------------------------------------
  * Limits: one named setting per kernel sysctl, with the kernel's default.
  * ------------------------------------------------------------------- */

@@ -859,7 +859,7 @@ static int msq_init(void *obj, void *arg)
 	return 0;
 }
 
-int uipc_msgget(key_t key, int msgflg)
+static long do_msgget(key_t key, int msgflg)
 {
 	struct uipc_nsh *h;
 	struct uipc_new n;
@@ -868,7 +868,7 @@ int uipc_msgget(key_t key, int msgflg)
 
 	h = uipc_ns_get(&r);
 	if (!h)
-		return (int)uipc_ret(r);
+		return r;
 	qbytes = (uint64_t)uipc_limit(h, UL_MSGMNB);
 	memset(&n, 0, sizeof(n));
 	n.kind = UIPC_MSG;
@@ -877,7 +877,12 @@ int uipc_msgget(key_t key, int msgflg)
 	n.file_size = ARENA_OFF + (size_t)nblocks_for(qbytes) * MSG_BLK;
 	n.init = msq_init;
 	n.arg = &qbytes;
-	return (int)uipc_ret(uipc_ipcget(&n));
+	return uipc_ipcget(&n);
+}
+
+int uipc_msgget(key_t key, int msgflg)
+{
+	return (int)UIPC_RET(do_msgget(key, msgflg));
 }
 
 /* ---------------------------------------------------------------------
@@ -985,7 +990,7 @@ out_put:
 
 int uipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
-	return (int)uipc_ret(do_msgsnd(msqid, msgp, msgsz, msgflg));
+	return (int)UIPC_RET(do_msgsnd(msqid, msgp, msgsz, msgflg));
 }
 
 /* ---------------------------------------------------------------------
@@ -1210,7 +1215,7 @@ out_put:
 ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
 		    int msgflg)
 {
-	return (ssize_t)uipc_ret(do_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
+	return (ssize_t)UIPC_RET(do_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
 }
 
 /* ---------------------------------------------------------------------
@@ -1468,7 +1473,7 @@ static long do_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 
 int uipc_msgctl(int msqid, int cmd, struct msqid_ds *buf)
 {
-	return (int)uipc_ret(do_msgctl(msqid, cmd, buf));
+	return (int)UIPC_RET(do_msgctl(msqid, cmd, buf));
 }
 
 /* ---------------------------------------------------------------------

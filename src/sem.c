@@ -1095,7 +1095,7 @@ static int set_more_checks(void *obj, void *arg)
 		-EINVAL : 0;
 }
 
-int uipc_semget(key_t key, int nsems, int semflg)
+static long do_semget(key_t key, int nsems, int semflg)
 {
 	struct uipc_nsh *h;
 	struct new_set a;
@@ -1106,9 +1106,9 @@ int uipc_semget(key_t key, int nsems, int semflg)
 
 	h = uipc_ns_get(&r);
 	if (!h)
-		return (int)uipc_ret(r);
+		return r;
 	if (nsems < 0 || nsems > uipc_limit(h, UL_SEMMSL))
-		return (int)uipc_ret(-EINVAL);
+		return -EINVAL;
 	opm = uipc_limit(h, UL_SEMOPM);
 	a.nsems = nsems;
 	a.pool_cap = (uint32_t)(2 * opm > SEM_POOL_MIN ? 2 * opm : SEM_POOL_MIN);
@@ -1123,7 +1123,12 @@ int uipc_semget(key_t key, int nsems, int semflg)
 	n.init = set_init;
 	n.more_checks = set_more_checks;
 	n.arg = &a;
-	return (int)uipc_ret(uipc_ipcget(&n));
+	return uipc_ipcget(&n);
+}
+
+int uipc_semget(key_t key, int nsems, int semflg)
+{
+	return (int)UIPC_RET(do_semget(key, nsems, semflg));
 }
 
 /* ---------------------------------------------------------------------
@@ -1429,13 +1434,13 @@ out_free:
 
 int uipc_semop(int semid, struct sembuf *sops, size_t nsops)
 {
-	return (int)uipc_ret(do_semtimedop(semid, sops, nsops, NULL));
+	return (int)UIPC_RET(do_semtimedop(semid, sops, nsops, NULL));
 }
 
 int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
 		    const struct timespec *timeout)
 {
-	return (int)uipc_ret(do_semtimedop(semid, sops, nsops, timeout));
+	return (int)UIPC_RET(do_semtimedop(semid, sops, nsops, timeout));
 }
 
 /* ---------------------------------------------------------------------
@@ -1729,7 +1734,7 @@ int uipc_semctl(int semid, int semnum, int cmd, ...)
 		va_end(ap);
 		break;
 	}
-	return (int)uipc_ret(do_semctl(semid, semnum, cmd, arg));
+	return (int)UIPC_RET(do_semctl(semid, semnum, cmd, arg));
 }
 
 /* ---------------------------------------------------------------------

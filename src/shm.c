@@ -490,7 +490,7 @@ static int seg_more_checks(void *obj, void *arg)
 		-EINVAL : 0;
 }
 
-int uipc_shmget(key_t key, size_t size, int shmflg)
+static long do_shmget(key_t key, size_t size, int shmflg)
 {
 	struct uipc_nsh *h;
 	struct new_seg a;
@@ -499,7 +499,7 @@ int uipc_shmget(key_t key, size_t size, int shmflg)
 
 	h = uipc_ns_get(&r);
 	if (!h)
-		return (int)uipc_ret(r);
+		return r;
 	a.size = size;
 	a.max = uipc_limit(h, UL_SHMMAX);
 	memset(&n, 0, sizeof(n));
@@ -512,7 +512,12 @@ int uipc_shmget(key_t key, size_t size, int shmflg)
 	n.init = seg_init;
 	n.more_checks = seg_more_checks;
 	n.arg = &a;
-	return (int)uipc_ret(uipc_ipcget(&n));
+	return uipc_ipcget(&n);
+}
+
+int uipc_shmget(key_t key, size_t size, int shmflg)
+{
+	return (int)UIPC_RET(do_shmget(key, size, shmflg));
 }
 
 /* ---------------------------------------------------------------------
@@ -627,6 +632,7 @@ out:
 
 void *uipc_shmat(int shmid, const void *shmaddr, int shmflg)
 {
+	int saved_errno = errno;
 	long r = do_shmat(shmid, shmaddr, shmflg);
 
 	/* Addresses are never in the errno range: the top page is kernel's. */
@@ -634,16 +640,17 @@ void *uipc_shmat(int shmid, const void *shmaddr, int shmflg)
 		errno = (int)-r;
 		return (void *)-1;
 	}
+	errno = saved_errno;
 	return (void *)(uintptr_t)r;
 }
 
-int uipc_shmdt(const void *shmaddr)
+static int do_shmdt(const void *shmaddr)
 {
 	uintptr_t addr = (uintptr_t)shmaddr;
 	int id = -1;
 
 	if (addr & (page_size() - 1))
-		return (int)uipc_ret(-EINVAL);
+		return -EINVAL;
 	pthread_mutex_lock(&g_att_lock);
 	for (int i = 0; i < g_natt; i++)
 		if (g_att[i].addr == addr) {
@@ -655,7 +662,12 @@ int uipc_shmdt(const void *shmaddr)
 	if (id >= 0)
 		account(id, -1);
 	pthread_mutex_unlock(&g_att_lock);
-	return id >= 0 ? 0 : (int)uipc_ret(-EINVAL);
+	return id >= 0 ? 0 : -EINVAL;
+}
+
+int uipc_shmdt(const void *shmaddr)
+{
+	return (int)UIPC_RET(do_shmdt(shmaddr));
 }
 
 /* ---------------------------------------------------------------------
@@ -900,7 +912,7 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 
 int uipc_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
-	return (int)uipc_ret(do_shmctl(shmid, cmd, buf));
+	return (int)UIPC_RET(do_shmctl(shmid, cmd, buf));
 }
 
 /* ---------------------------------------------------------------------

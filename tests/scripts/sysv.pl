@@ -91,4 +91,16 @@ say_ 'after SIGKILL attached', $m->stat->nattch;
 $m->detach;
 say_ 'detached', $m->stat->nattch;
 $m->remove or die;
+# A call that succeeds leaves errno alone, as the system call does: a
+# fresh process's first call (it opens the namespace this one made) shows
+# errno right after (perl's msgsnd and the like clear $! themselves).
+for (['msgget(IPC_PRIVATE, 0600)', 'msgctl($id, 0, 0)'],
+     ['semget(IPC_PRIVATE, 1, 0600)', 'semctl($id, 0, 0, 0)'],
+     ['shmget(IPC_PRIVATE, 4096, 0600)', 'shmctl($id, 0, 0)']) {
+	my ($get, $rm) = @$_;
+	system($^X, '-e', 'use IPC::SysV qw(IPC_PRIVATE); $! = 0; ' .
+	       "my \$id = $get // die \$!; my \$e = \$! + 0; $rm or die \$!; " .
+	       'print qq(errno after a successful ) . substr(q(' . $get .
+	       '), 0, 6) . qq(: $e\n);') == 0 or die "errno check: $?";
+}
 say_ 'done';
