@@ -240,7 +240,38 @@ static void destroy_if_unused(int id)
 	uipc_remove(UIPC_SHM, id, decide_last, NULL, no_kill);
 }
 
-static int seg_lock(struct uipc_map *m);
+/* Segment id (or the one at index id, by_index), locked after looking
+ * for dead attachers, into *mp; seg_put() undoes it.  A removed segment
+ * its dead attachers were the last users of is destroyed here, and
+ * answers -EINVAL as the kernel's, gone already, would. */
+static int seg_get(int id, int by_index, struct uipc_map **mp)
+{
+	struct uipc_map *m;
+	int r;
+
+	r = by_index ? uipc_obj_get_by_index(UIPC_SHM, id, &m) :
+		       uipc_obj_get(UIPC_SHM, id, &m);
+	if (r < 0)
+		return r;
+	r = uipc_obj_lock(m);
+	if (r == 0 && reap(m->base)) {
+		uipc_obj_unlock(m);
+		destroy_if_unused(m->id);
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		uipc_map_put(m);
+		return r;
+	}
+	*mp = m;
+	return 0;
+}
+
+static void seg_put(struct uipc_map *m)
+{
+	uipc_obj_unlock(m);
+	uipc_map_put(m);
+}
 
 /* Counts one attachment of ours (d = +1) or one fewer (d = -1).  A removed
  * segment whose other attachers all died is gone first, as the kernel's
@@ -255,13 +286,10 @@ static int account(int id, int d)
 	r = uipc_proc_self(&self);
 	if (r < 0)
 		return r;
-	r = uipc_obj_get(UIPC_SHM, id, &m);
+	r = seg_get(id, 0, &m);
 	if (r < 0)
 		return r;
 	g = m->base;
-	r = seg_lock(m);
-	if (r < 0)
-		goto out_put;
 	i = att_find(g, &self, A_LIVE, d > 0);
 	if (i >= 0 && d > 0) {
 		g->att[i].count++;
@@ -278,11 +306,9 @@ static int account(int id, int d)
 	/* d < 0 with nothing counted for us: a corrupt header; go on. */
 	r = i >= 0 || d < 0 ? 0 : i;
 	gone = unused(g);
-	uipc_obj_unlock(m);
+	seg_put(m);
 	if (gone)
 		destroy_if_unused(id);
-out_put:
-	uipc_map_put(m);
 	return r;
 }
 
@@ -721,24 +747,6 @@ long uipc_shm_rss(int id)
 	return (long)(data / (off_t)page_size());
 }
 
-/* Locks segment m after looking for dead attachers.  Returns 0 (locked)
- * or -errno; a removed segment its dead attachers were the last users of
- * is destroyed here, and answers -EINVAL as the kernel's, gone already,
- * would. */
-static int seg_lock(struct uipc_map *m)
-{
-	int r = uipc_obj_lock(m);
-
-	if (r < 0)
-		return r;
-	if (reap(m->base)) {
-		uipc_obj_unlock(m);
-		destroy_if_unused(m->id);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static long shmctl_stat(int shmid, int cmd, struct shmid_ds *buf)
 {
 	struct uipc_shm_seg *g;
@@ -746,25 +754,17 @@ static long shmctl_stat(int shmid, int cmd, struct shmid_ds *buf)
 	struct uipc_map *m;
 	long r;
 
-	if (cmd == IPC_STAT)
-		r = uipc_obj_get(UIPC_SHM, shmid, &m);
-	else
-		r = uipc_obj_get_by_index(UIPC_SHM, shmid, &m);
+	r = seg_get(shmid, cmd != IPC_STAT, &m);
 	if (r < 0)
 		return r;
 	g = m->base;
-	r = seg_lock(m);
-	if (r < 0)
-		goto out_put;
 	if (cmd != SHM_STAT_ANY)
 		r = uipc_ipcperms(&g->o, S_IRUGO);
 	if (r == 0) {
 		fill_ds(g, &ds);
 		r = cmd == IPC_STAT ? 0 : g->o.id;
 	}
-	uipc_obj_unlock(m);
-out_put:
-	uipc_map_put(m);
+	seg_put(m);
 	if (r >= 0 && uipc_copy_to_user(buf, &ds, sizeof(ds)) < 0)
 		r = -EFAULT;
 	return r;
@@ -814,17 +814,13 @@ static long shmctl_set(int shmid, const struct shmid_ds *ds)
 	struct uipc_map *m;
 	long r;
 
-	r = uipc_obj_get(UIPC_SHM, shmid, &m);
+	r = seg_get(shmid, 0, &m);
 	if (r < 0)
 		return r;
-	r = seg_lock(m);
-	if (r == 0) {
-		r = uipc_check_owner(map_obj(m));
-		if (r == 0)
-			r = uipc_set_perm(map_obj(m), &ds->shm_perm);
-		uipc_obj_unlock(m);
-	}
-	uipc_map_put(m);
+	r = uipc_check_owner(map_obj(m));
+	if (r == 0)
+		r = uipc_set_perm(map_obj(m), &ds->shm_perm);
+	seg_put(m);
 	return r;
 }
 
@@ -836,13 +832,10 @@ static long shmctl_lock(int shmid, int cmd)
 	struct rlimit rl;
 	long r;
 
-	r = uipc_obj_get(UIPC_SHM, shmid, &m);
+	r = seg_get(shmid, 0, &m);
 	if (r < 0)
 		return r;
 	g = m->base;
-	r = seg_lock(m);
-	if (r < 0)
-		goto out_put;
 	if (!uipc_capable(CAP_IPC_LOCK)) {
 		if (uipc_cred.euid != g->o.uid && uipc_cred.euid != g->o.cuid)
 			r = -EPERM;
@@ -860,9 +853,7 @@ static long shmctl_lock(int shmid, int cmd)
 		else
 			g->o.mode &= ~(uint32_t)SHM_LOCKED;
 	}
-	uipc_obj_unlock(m);
-out_put:
-	uipc_map_put(m);
+	seg_put(m);
 	return r;
 }
 
@@ -954,18 +945,14 @@ int uipc_shm_snapshot(int id, struct uipc_shm_info *out)
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = uipc_obj_get(UIPC_SHM, id, &m);
+	r = seg_get(id, 0, &m);
 	if (r < 0)
 		return r;
 	g = m->base;
-	r = seg_lock(m);
-	if (r == 0) {
-		fill_ds(g, &out->ds);
-		for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
-			if (g->att[i].state != A_FREE && out->nproc < 16)
-				out->pid[out->nproc++] = g->att[i].pid;
-		uipc_obj_unlock(m);
-	}
-	uipc_map_put(m);
-	return r;
+	fill_ds(g, &out->ds);
+	for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
+		if (g->att[i].state != A_FREE && out->nproc < 16)
+			out->pid[out->nproc++] = g->att[i].pid;
+	seg_put(m);
+	return 0;
 }
