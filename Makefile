@@ -82,7 +82,7 @@ bench: all $(BENCHES)
 	@sh bench/stressng_bench.sh $(B)
 
 # The packages whose unmodified programs the shim_* tests run on uipc.
-DEPS := stress-ng python3-sysv-ipc perl util-linux
+DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
