@@ -200,6 +200,8 @@ UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
 UIPC_HIDDEN void uipc_cred_refresh(void);
 /* Whether the caller has capability cap (CAP_IPC_OWNER, ...) in effect. */
 UIPC_HIDDEN int uipc_capable(int cap);
+/* Whether the caller's effective or a supplementary group is g. */
+UIPC_HIDDEN int uipc_in_group(gid_t g);
 
 /* ipcperms(): 0 if the caller may do what flag's rwx bits ask, else
  * -EACCES.  flag uses the S_IRUGO/S_IWUGO shape or msgget's mode bits. */
@@ -336,6 +338,10 @@ struct uipc_new {
 	/* Before anything is allocated for a new object: -errno refuses
 	 * (semget's nsems of 0, say).  May be NULL. */
 	int (*create_check)(void *arg);
+	/* After the limit on the kind's units, before an id is taken, where
+	 * the kernel sets up the object's store (shm's huge pages).  May be
+	 * NULL. */
+	int (*store_check)(void *arg);
 	int (*init)(void *obj, void *arg);	/* -errno refuses */
 	int (*more_checks)(void *obj, void *arg);
 	void *arg;

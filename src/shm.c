@@ -488,6 +488,7 @@ static void register_atfork(void)
 struct new_seg {
 	uint64_t size;
 	int64_t max;
+	int flg;
 };
 
 static int seg_create_check(void *arg)
@@ -498,6 +499,86 @@ static int seg_create_check(void *arg)
 		return -EINVAL;
 	if (round_pages(a->size) * page_size() < a->size)
 		return -ENOSPC;
+	return 0;
+}
+
+#ifndef SHM_HUGE_SHIFT
+#define SHM_HUGE_SHIFT 26
+#define SHM_HUGE_MASK 0x3f
+#endif
+
+/* The number a one-line file holds, or dflt. */
+static long read_number(const char *path, long dflt)
+{
+	FILE *f = fopen(path, "re");
+	long v;
+
+	if (!f)
+		return dflt;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = dflt;
+	fclose(f);
+	return v;
+}
+
+/* The default huge page size in KiB, 0 if the kernel has none. */
+static unsigned long default_huge_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	unsigned long kb = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Hugepagesize: %lu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * SHM_HUGETLB.  uipc's segments are files of ordinary pages, but a request
+ * for huge pages meets the kernel's refusals first, in the kernel's order:
+ * EINVAL for a page size the kernel does not have, EPERM without
+ * CAP_IPC_LOCK or the group vm.hugetlb_shm_group names, ENOMEM when too few
+ * huge pages can be reserved (SHM_NORESERVE reserves none).  Where the
+ * kernel would hand out huge pages, the segment gets ordinary ones.
+ */
+static int seg_huge_check(void *arg)
+{
+	const struct new_seg *a = arg;
+	int log = (a->flg >> SHM_HUGE_SHIFT) & SHM_HUGE_MASK;
+	unsigned long kb;
+	long free_, resv, over, surplus;
+	uint64_t need;
+	char dir[96], path[128];
+
+	if (!(a->flg & SHM_HUGETLB))
+		return 0;
+	if (log && (log < 12 || log > 40))
+		return -EINVAL;
+	kb = log ? 1UL << (log - 10) : default_huge_kb();
+	if (!kb)
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "/sys/kernel/mm/hugepages/hugepages-%lukB", kb);
+	if (access(dir, F_OK) != 0)
+		return -EINVAL;
+	if (!uipc_capable(CAP_IPC_LOCK) &&
+	    !uipc_in_group((gid_t)read_number("/proc/sys/vm/hugetlb_shm_group", 0)))
+		return -EPERM;
+	if (a->flg & SHM_NORESERVE)
+		return 0;
+#define HUGE_COUNT(name) \
+	(snprintf(path, sizeof(path), "%s/" name, dir), read_number(path, 0))
+	free_ = HUGE_COUNT("free_hugepages");
+	resv = HUGE_COUNT("resv_hugepages");
+	over = HUGE_COUNT("nr_overcommit_hugepages");
+	surplus = HUGE_COUNT("surplus_hugepages");
+#undef HUGE_COUNT
+	need = (a->size + (kb << 10) - 1) / (kb << 10);
+	if ((int64_t)need > free_ - resv + (over > surplus ? over - surplus : 0))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -528,6 +609,7 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 		return r;
 	a.size = size;
 	a.max = uipc_limit(h, UL_SHMMAX);
+	a.flg = shmflg;
 	memset(&n, 0, sizeof(n));
 	n.kind = UIPC_SHM;
 	n.key = key;
@@ -535,6 +617,7 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	n.units = (int64_t)round_pages(size);
 	n.file_size = SHM_DATA_OFF + (size_t)round_pages(size) * page_size();
 	n.create_check = seg_create_check;
+	n.store_check = seg_huge_check;
 	n.init = seg_init;
 	n.more_checks = seg_more_checks;
 	n.arg = &a;

@@ -661,6 +661,11 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	if (units_limit[n->kind] >= 0 &&
 	    ids->units + n->units > uipc_limit(h, units_limit[n->kind]))
 		return -ENOSPC;
+	if (n->store_check) {
+		r = n->store_check(n->arg);
+		if (r < 0)
+			return r;
+	}
 	if (mni > UIPC_IPCMNI)
 		mni = UIPC_IPCMNI;
 	if (ids->in_use >= mni)

@@ -126,7 +126,7 @@ int uipc_capable(int cap)
 	return !!(uipc_cred.caps & (1ull << cap));
 }
 
-static int in_group(gid_t g)
+int uipc_in_group(gid_t g)
 {
 	if (uipc_cred.egid == g)
 		return 1;
@@ -144,7 +144,7 @@ static int granted_bits(const struct uipc_obj *o)
 
 	if (uipc_cred.euid == o->cuid || uipc_cred.euid == o->uid)
 		granted >>= 6;
-	else if (in_group(o->cgid) || in_group(o->gid))
+	else if (uipc_in_group(o->cgid) || uipc_in_group(o->gid))
 		granted >>= 3;
 	return granted & 7;
 }

@@ -3,7 +3,8 @@
  * by side: every error of the man pages, bad pointers, addresses and
  * flags, the shmid_ds fields at every step (nattch across fork, exit,
  * SIGKILL and exec), the fault on a write to a read-only attachment, a
- * removed segment still attached, and permissions as nobody.
+ * removed segment still attached, permissions as nobody, and SHM_HUGETLB's
+ * refusals.
  */
 #include "harness.h"
 
@@ -287,6 +288,47 @@ static void scen_ctl(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "SHM_LOCK removed", o->shmctl(id, SHM_LOCK, NULL));
 }
 
+/* SHM_HUGETLB with each page size: the refusals (EINVAL for a size the
+ * kernel lacks, EPERM without CAP_IPC_LOCK, ENOMEM without free huge
+ * pages) and, where it succeeds, the segment and an attachment (not
+ * touched: the kernel's may have no page behind it). */
+static void huge_part(const struct ipc_ops *o, struct trace *t)
+{
+	static const int logs[] = { 0, 21, 30, 5, 12, 16, 63 };
+	char what[64];
+
+	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+		for (int nr = 0; nr < 2; nr++) {
+			int flg = IPC_CREAT | 0600 | SHM_HUGETLB | logs[i] << 26 |
+				  (nr ? SHM_NORESERVE : 0), id;
+			void *p;
+
+			snprintf(what, sizeof(what), "SHM_HUGETLB log %d%s", logs[i],
+				 nr ? " SHM_NORESERVE" : "");
+			id = o->shmget(IPC_PRIVATE, 3 * PG, flg);
+			tcall(t, what, id < 0 ? -1 : 0);
+			if (id < 0)
+				continue;
+			stat_line(o, t, what, id, 0);
+			p = at(o, t, what, id, NULL, 0);
+			if (p != (void *)-1)
+				tcall(t, "shmdt", o->shmdt(p));
+			tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+		}
+	}
+}
+
+static void scen_huge(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(test_key(2), PG, IPC_CREAT | 0600);
+
+	huge_part(o, t);
+	tprintf(t, "existing key, SHM_HUGETLB log 5 -> %d",
+		o->shmget(test_key(2), PG, IPC_CREAT | SHM_HUGETLB | 5 << 26) == id);
+	as_user(NOBODY, NOBODY, o, t, huge_part);
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+}
+
 static int perm_id[4];
 
 static void nobody_part(const struct ipc_ops *o, struct trace *t)
@@ -354,5 +396,6 @@ int main(void)
 	run_both("IPC_RMID while attached", scen_rmid);
 	run_both("shmctl", scen_ctl);
 	run_both("permissions as nobody", scen_perm);
+	run_both("SHM_HUGETLB, as root and as nobody", scen_huge);
 	return harness_done();
 }
