@@ -200,6 +200,16 @@ UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
 UIPC_HIDDEN void uipc_cred_refresh(void);
 /* Whether the caller has capability cap (CAP_IPC_OWNER, ...) in effect. */
 UIPC_HIDDEN int uipc_capable(int cap);
+
+/* A pause in a spin loop. */
+static inline void uipc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
 /* Whether the caller's effective or a supplementary group is g. */
 UIPC_HIDDEN int uipc_in_group(gid_t g);
 

@@ -53,21 +53,13 @@ int uipc_mutex_init(pthread_mutex_t *m)
 #define SPIN_TRIES 100
 #define LOCK_RECHECK_NS 50000000L
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
 
 int uipc_mutex_lock(pthread_mutex_t *m, void (*repair)(void *), void *arg)
 {
 	int r = pthread_mutex_trylock(m);
 
 	for (int i = 0; r == EBUSY && i < SPIN_TRIES; i++) {
-		cpu_relax();
+		uipc_cpu_relax();
 		r = pthread_mutex_trylock(m);
 	}
 	while (r == EBUSY) {

@@ -82,8 +82,14 @@ _Static_assert(sizeof(struct sem_slot) == 16, "sem slot layout");
 
 enum { W_FREE = 0, W_WAIT = 1, W_DONE = 2 };
 
+/* A waiter's futex word while it spins before sleeping. */
+#define W_SPINNING 2
+/* How long it spins, in pauses: a few microseconds, about what the other
+ * side of a ping-pong takes to answer when it runs on another CPU. */
+#define SPIN_WAIT 200
+
 struct sem_waiter {
-	_Atomic uint32_t futex;	/* 0 asleep, 1 woken */
+	_Atomic uint32_t futex;	/* 0 asleep, 1 woken, W_SPINNING */
 	uint32_t state;		/* W_* */
 	int32_t status;		/* W_DONE: 0 or -errno */
 	int32_t list;		/* L_GLOBAL, a semaphore number, or L_NONE */
@@ -172,15 +178,30 @@ static void geom(int nsems, uint32_t pool_cap, struct sem_geom *g)
 struct set {
 	struct uipc_map *m;
 	struct uipc_sem_set *h;
-	uint32_t undo_mapped;	/* undo entries this mapping reaches */
+	int64_t reach;		/* undo entries this mapping reaches; -1: not
+				   worked out yet (a division) */
 };
 
 static void s_set(struct set *s, struct uipc_map *m)
 {
 	s->m = m;
 	s->h = m->base;
-	s->undo_mapped = m->len > s->h->undo_off ?
-		(uint32_t)((m->len - s->h->undo_off) / s->h->undo_size) : 0;
+	s->reach = -1;
+}
+
+static uint32_t undo_mapped(struct set *s)
+{
+	if (s->reach < 0)
+		s->reach = s->m->len > s->h->undo_off ?
+			(s->m->len - s->h->undo_off) / s->h->undo_size : 0;
+	return (uint32_t)s->reach;
+}
+
+/* Whether this mapping reaches every undo entry the file holds. */
+static int maps_all_undo(struct set *s)
+{
+	return s->h->undo_off + (uint64_t)atomic_load(&s->h->undo_cap) *
+		s->h->undo_size <= s->m->len;
 }
 
 static struct sem_slot *slot(struct set *s, int i)
@@ -206,7 +227,7 @@ static struct sem_logent *logent(struct set *s, uint32_t i)
 /* Undo entry i, or NULL beyond what this process maps. */
 static struct sem_undo_ent *undo_ent(struct set *s, uint32_t i)
 {
-	if (i >= s->undo_mapped)
+	if (i >= undo_mapped(s))
 		return NULL;
 	return (struct sem_undo_ent *)((char *)s->h + s->h->undo_off +
 				       (size_t)i * s->h->undo_size);
@@ -232,7 +253,10 @@ static void wakeq_init(struct wakeq *wq)
 
 static void wake_rec(struct wakeq *wq, struct sem_waiter *w)
 {
-	atomic_store_explicit(&w->futex, 1, memory_order_release);
+	/* A waiter still spinning sees the 1: no system call. */
+	if (atomic_exchange_explicit(&w->futex, 1, memory_order_acq_rel) ==
+	    W_SPINNING)
+		return;
 	if (!wq)
 		uipc_futex_wake(&w->futex, 1);
 	else if (wq->n < SEM_WAITERS)
@@ -344,6 +368,14 @@ static void clear_adj(struct set *s, uint32_t which)
 	}
 }
 
+/* A semaphore's value and pid, in the one store a crash cannot split. */
+static void slot_store(struct sem_slot *sl, int val, pid_t pid)
+{
+	atomic_store_explicit((_Atomic uint64_t *)(void *)sl,
+			      (uint32_t)val | (uint64_t)(uint32_t)pid << 32,
+			      memory_order_relaxed);
+}
+
 static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 {
 	struct sem_waiter *w;
@@ -353,10 +385,7 @@ static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 	case L_SEM:
 		if (e->a >= (uint32_t)s->h->nsems)
 			break;
-		atomic_store_explicit((_Atomic uint64_t *)(void *)slot(s, (int)e->a),
-				      (uint32_t)e->val |
-				      (uint64_t)(uint32_t)e->pid << 32,
-				      memory_order_relaxed);
+		slot_store(slot(s, (int)e->a), e->val, e->pid);
 		if (e->has_adj && (u = undo_ent(s, e->b)))
 			u->adj[e->a] = (int16_t)e->adj;
 		break;
@@ -476,6 +505,24 @@ would_block:
 drop:
 	tx_reset(s);
 	return r;
+}
+
+/* perform() for one operation without SEM_UNDO, the common case: its
+ * change is one store, made at once without the log. */
+static int perform_one(struct set *s, const struct sembuf *sop, pid_t pid,
+		       uint32_t *blocking)
+{
+	struct sem_slot *sl = slot(s, sop->sem_num);
+	int val = sl->val + sop->sem_op;
+
+	if ((!sop->sem_op && sl->val) || val < 0) {
+		*blocking = 0;
+		return (sop->sem_flg & IPC_NOWAIT) ? -EAGAIN : 1;
+	}
+	if (val > SEMVMX)
+		return -ERANGE;
+	slot_store(sl, val, pid);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -882,7 +929,7 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 		if (!u->state && free_i == UINT32_MAX)
 			free_i = i;
 	}
-	if (free_i == UINT32_MAX && s->h->undo_hwm < s->undo_mapped)
+	if (free_i == UINT32_MAX && s->h->undo_hwm < undo_mapped(s))
 		free_i = s->h->undo_hwm;
 	if (free_i != UINT32_MAX) {
 		i = free_i;
@@ -960,8 +1007,8 @@ static void repair(struct set *s, struct wakeq *wq)
 			wake_rec(NULL, w);
 	}
 	h->nundo = 0;
-	if (h->undo_hwm > s->undo_mapped)
-		h->undo_hwm = s->undo_mapped;
+	if (h->undo_hwm > undo_mapped(s))
+		h->undo_hwm = undo_mapped(s);
 	for (uint32_t i = 0; i < h->undo_hwm; i++)
 		h->nundo += undo_ent(s, i)->state != 0;
 	atomic_fetch_add(&h->overflow_seq, 1);
@@ -1024,7 +1071,7 @@ static int s_lock(struct set *s, struct wakeq *wq)
 		r = uipc_obj_lock(s->m);
 		if (r < 0)
 			return r;
-		if (likely(atomic_load(&s->h->undo_cap) <= s->undo_mapped))
+		if (likely(maps_all_undo(s)))
 			break;
 		uipc_obj_unlock(s->m);
 		r = uipc_map_refresh(&s->m);
@@ -1134,6 +1181,27 @@ int uipc_semget(key_t key, int nsems, int semflg)
 /* ---------------------------------------------------------------------
  * semop, semtimedop
  * ------------------------------------------------------------------- */
+
+/* Before sleeping, spins a moment where another CPU may complete us at
+ * once (a ping-pong's other side), sparing both sides the kernel.  The
+ * futex word is 0 on entry (and on a return of 0); returns 1 if woken. */
+static int spin_for_wake(_Atomic uint32_t *f)
+{
+	static int ncpu;
+	uint32_t v = 0;
+
+	if (!ncpu)
+		ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 2 || !atomic_compare_exchange_strong(f, &v, W_SPINNING))
+		return v == 1;
+	for (int i = 0; i < SPIN_WAIT; i++) {
+		if (atomic_load_explicit(f, memory_order_acquire) == 1)
+			return 1;
+		uipc_cpu_relax();
+	}
+	v = W_SPINNING;
+	return !atomic_compare_exchange_strong(f, &v, 0);
+}
 
 /* Registers the caller, outside the set's lock since registering may do
  * another process's exit work. */
@@ -1350,9 +1418,14 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 				goto out_unlock;
 			undo = (int32_t)r;
 		}
-		r = perform(&s, sops, nsops, undo, uipc_getpid(), &blk);
+		if (nsops == 1 && !undos) {
+			r = perform_one(&s, sops, uipc_getpid(), &blk);
+		} else {
+			r = perform(&s, sops, nsops, undo, uipc_getpid(), &blk);
+			if (r == 0)
+				tx_commit(&s, &wq);
+		}
 		if (r == 0) {
-			tx_commit(&s, &wq);
 			if (alter)
 				smart_update(&s, sops, nsops, 1, &wq);
 			else
@@ -1399,7 +1472,8 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		vals[0] = 0;
 		nw = 1 + death_watch(&s, words + 1, vals + 1);
 		s_unlock(&s, &wq);
-		r = uipc_futex_waitv(words, vals, nw, dl);
+		r = spin_for_wake(&w->futex) ? 0 :
+			uipc_futex_waitv(words, vals, nw, dl);
 		if (s_lock(&s, &wq) < 0) {
 			r = -EIO;
 			goto out_put;
