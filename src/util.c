@@ -210,11 +210,65 @@ static struct sigaction old_segv, old_bus;
 static _Atomic int guard_ready;
 static pthread_mutex_t guard_lock = PTHREAD_MUTEX_INITIALIZER;
 
+#if defined(__x86_64__) && defined(__linux__)
+#define UIPC_FIXUP_COPY 1
+#include <ucontext.h>
+#endif
+
+#ifdef UIPC_FIXUP_COPY
+/*
+ * fixup_copy(dst, src, n): a copy whose fault the handler below turns into
+ * a return of -EFAULT by moving the program counter, as the kernel's
+ * exception table does.  It spares the small copies of semop and the like
+ * a sigsetjmp.
+ */
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl fixup_copy, fixup_copy_fault\n"
+	".hidden fixup_copy, fixup_copy_fault\n"
+	".type fixup_copy, @function\n"
+	"fixup_copy:\n"			/* rdi dst, rsi src, rdx n */
+	"	cmp $8, %rdx\n"
+	"	jb 2f\n"
+	"1:	mov (%rsi), %rcx\n"		/* eight bytes at a time */
+	"	mov %rcx, (%rdi)\n"
+	"	add $8, %rsi\n"
+	"	add $8, %rdi\n"
+	"	sub $8, %rdx\n"
+	"	cmp $8, %rdx\n"
+	"	jae 1b\n"
+	"2:	test %rdx, %rdx\n"
+	"	jz 4f\n"
+	"3:	movzbl (%rsi), %ecx\n"		/* then one */
+	"	mov %cl, (%rdi)\n"
+	"	inc %rsi\n"
+	"	inc %rdi\n"
+	"	dec %rdx\n"
+	"	jnz 3b\n"
+	"4:	xor %eax, %eax\n"
+	"	ret\n"
+	"fixup_copy_fault:\n"			/* every fault above lands here */
+	"	mov $-14, %eax\n"
+	"	ret\n"
+	".size fixup_copy, .-fixup_copy\n");
+UIPC_HIDDEN int fixup_copy(void *dst, const void *src, size_t n);
+UIPC_HIDDEN extern const char fixup_copy_fault[];
+#endif
+
 static void guard_handler(int sig, siginfo_t *si, void *uc)
 {
 	sigjmp_buf *jb = uipc_guard_jb;
 	struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
 
+#ifdef UIPC_FIXUP_COPY
+	greg_t *ip = &((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+
+	if (*ip >= (greg_t)(uintptr_t)fixup_copy &&
+	    *ip < (greg_t)(uintptr_t)fixup_copy_fault) {
+		*ip = (greg_t)(uintptr_t)fixup_copy_fault;
+		return;
+	}
+#endif
 	if (jb) {
 		uipc_guard_jb = NULL;
 		siglongjmp(*jb, 1);
@@ -314,6 +368,10 @@ static int guarded_copy(void *dst, const void *src, size_t n, const void *user)
 	if (bad_ptr(user, n))
 		return -EFAULT;
 	uipc_guard_ready();
+#ifdef UIPC_FIXUP_COPY
+	(void)jb;
+	return fixup_copy(dst, src, n);
+#endif
 	if (sigsetjmp(jb, 0))
 		return -EFAULT;
 	uipc_guard_jb = &jb;
