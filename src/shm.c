@@ -548,7 +548,7 @@ static unsigned long default_huge_kb(void)
 static int seg_huge_check(void *arg)
 {
 	const struct new_seg *a = arg;
-	int log = (a->flg >> SHM_HUGE_SHIFT) & SHM_HUGE_MASK;
+	int log = (int)(((unsigned)a->flg >> SHM_HUGE_SHIFT) & SHM_HUGE_MASK);
 	unsigned long kb;
 	long free_, resv, over, surplus;
 	uint64_t need;

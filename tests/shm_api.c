@@ -299,7 +299,7 @@ static void huge_part(const struct ipc_ops *o, struct trace *t)
 
 	for (size_t i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
 		for (int nr = 0; nr < 2; nr++) {
-			int flg = IPC_CREAT | 0600 | SHM_HUGETLB | logs[i] << 26 |
+			int flg = IPC_CREAT | 0600 | SHM_HUGETLB | (int)((unsigned)logs[i] << 26) |
 				  (nr ? SHM_NORESERVE : 0), id;
 			void *p;
 
