@@ -103,7 +103,17 @@ int main(void)
 		perror("chown");
 		return 1;
 	}
-	/* Given on standard input: the user may not be able to read the tree. */
+	/* The user may not be able to read the tree (a checkout under
+	 * /root): the shim goes to the work directory, the script on
+	 * standard input. */
+	snprintf(cmd, sizeof(cmd), "cp %s/libuipc-preload.so %s/ && chmod 755 %s/libuipc-preload.so",
+		 getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build", work, work);
+	if (system(cmd) != 0) {
+		printf("FAIL: could not copy the shim: %s\n", cmd);
+		return 1;
+	}
+	snprintf(cmd, sizeof(cmd), "%s/libuipc-preload.so", work);
+	setenv("UIPC_PRELOAD", cmd, 1);
 	snprintf(cmd, sizeof(cmd), "%ssh -s %s %s < tests/scripts/postgres.sh",
 		 user, bin, work);
 	if (compare_program("postgres.sh", cmd) == 0)
