@@ -53,7 +53,6 @@ int uipc_mutex_init(pthread_mutex_t *m)
 #define SPIN_TRIES 100
 #define LOCK_RECHECK_NS 50000000L
 
-
 int uipc_mutex_lock(pthread_mutex_t *m, void (*repair)(void *), void *arg)
 {
 	int r = pthread_mutex_trylock(m);

@@ -361,23 +361,23 @@ static inline int bad_ptr(const void *p, size_t n)
 /* Copies n bytes, user being whichever of dst and src is the caller's. */
 static int guarded_copy(void *dst, const void *src, size_t n, const void *user)
 {
-	sigjmp_buf jb;
-
 	if (n == 0)
 		return 0;
 	if (bad_ptr(user, n))
 		return -EFAULT;
 	uipc_guard_ready();
 #ifdef UIPC_FIXUP_COPY
-	(void)jb;
 	return fixup_copy(dst, src, n);
-#endif
+#else
+	sigjmp_buf jb;
+
 	if (sigsetjmp(jb, 0))
 		return -EFAULT;
 	uipc_guard_jb = &jb;
 	uipc_raw_copy(dst, src, n);
 	uipc_guard_jb = NULL;
 	return 0;
+#endif
 }
 
 int uipc_copy_from_user(void *dst, const void *src, size_t n)
