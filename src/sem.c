@@ -1086,6 +1086,22 @@ static int s_lock(struct set *s, struct wakeq *wq)
 	return 0;
 }
 
+/* s_get then s_lock, for the calls with nothing to do between them; on
+ * failure nothing is held. */
+static int s_get_locked(int id, struct set *s, struct wakeq *wq)
+{
+	int r;
+
+	wakeq_init(wq);
+	r = s_get(id, s);
+	if (r < 0)
+		return r;
+	r = s_lock(s, wq);
+	if (r < 0)
+		s_put(s);
+	return r;
+}
+
 static void s_unlock(struct set *s, struct wakeq *wq)
 {
 	if (unlikely(s->h->galter) && !s->h->complex_count)
@@ -1737,18 +1753,13 @@ static long semctl_set(int semid, struct semid_ds *ds)
 	struct set s;
 	long r;
 
-	wakeq_init(&wq);
-	r = s_get(semid, &s);
+	r = s_get_locked(semid, &s, &wq);
 	if (r < 0)
 		return r;
-	r = s_lock(&s, &wq);
-	if (r < 0)
-		goto out_put;
 	r = uipc_check_owner(&s.h->o);
 	if (r == 0)
 		r = uipc_set_perm(&s.h->o, &ds->sem_perm);
 	s_unlock(&s, &wq);
-out_put:
 	s_put(&s);
 	return r;
 }
@@ -1821,13 +1832,9 @@ int uipc_sem_snapshot(int id, struct uipc_sem_info *out)
 	struct set s;
 	int r;
 
-	wakeq_init(&wq);
-	r = s_get(id, &s);
+	r = s_get_locked(id, &s, &wq);
 	if (r < 0)
 		return r;
-	r = s_lock(&s, &wq);
-	if (r < 0)
-		goto out_put;
 	reap_undo(&s, &wq);
 	reap_waiters(&s, &wq);
 	fill_ds(&s, &out->ds);
@@ -1845,7 +1852,6 @@ int uipc_sem_snapshot(int id, struct uipc_sem_info *out)
 	}
 out_unlock:
 	s_unlock(&s, &wq);
-out_put:
 	s_put(&s);
 	return r;
 }
