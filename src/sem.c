@@ -45,8 +45,22 @@
  * holder replays (the entries hold absolute values, so replaying twice is
  * harmless).  A new waiter record is published by one store of its state.
  *
- * Locking: the set's lock (o.lock) guards everything in the file.  No
- * system call is made under it on the fast path.
+ * The fast path.  One operation without SEM_UNDO that can proceed at
+ * once is a compare-and-swap on its semaphore's 64-bit word, without the
+ * lock (try_fast), unless the word carries SLOT_LOCKED.  A lock holder
+ * sets that bit (own()) on every semaphore before it reads its value, so
+ * nothing changes under it, and clears the bits again before unlocking
+ * (release_slots) unless someone waits or holds adjustments: a waiter's
+ * blocking semaphore and every adjusted one then stay locked, and their
+ * operations take the locked path, which wakes waiters and applies a dead
+ * process's undo first.  A bit left set (by a hold that kept it, or by a
+ * holder that died) only sends operations to the locked path, which
+ * clears it.
+ *
+ * Locking: the set's lock (o.lock) guards everything in the file, but for
+ * the value and pid of a semaphore whose SLOT_LOCKED is clear, which only
+ * a compare-and-swap changes.  No system call is made under the lock on
+ * the fast path.
  */
 #include "internal.h"
 
@@ -74,11 +88,19 @@
 #define L_NONE		(-2)	/* on no list */
 
 struct sem_slot {
-	int32_t val, pid;	/* one 64-bit word: committed by one store */
+	int32_t val, pid;	/* one 64-bit word: committed by one store;
+				   pid's top bit is SLOT_LOCKED */
 	uint32_t txid;		/* txlog is valid while txid is the set's */
 	uint32_t txlog;		/* this semaphore's entry in the open log */
 };
 _Static_assert(sizeof(struct sem_slot) == 16, "sem slot layout");
+
+/* In a slot's 64-bit word: the set's lock holder has taken this semaphore
+ * from the lock-free fast path (see try_fast). */
+#define SLOT_LOCKED	((uint64_t)1 << 63)
+#define SLOT_PID_MASK	0x7fffffff
+/* Slots one lock hold tracks one by one; beyond, it takes them all. */
+#define OWN_MAX		16
 
 enum { W_FREE = 0, W_WAIT = 1, W_DONE = 2 };
 
@@ -180,6 +202,9 @@ struct set {
 	struct uipc_sem_set *h;
 	int64_t reach;		/* undo entries this mapping reaches; -1: not
 				   worked out yet (a division) */
+	/* Slots this lock hold has locked (own()), to release at unlock. */
+	int nown, own_all;
+	int own[OWN_MAX];
 };
 
 static void s_set(struct set *s, struct uipc_map *m)
@@ -187,6 +212,7 @@ static void s_set(struct set *s, struct uipc_map *m)
 	s->m = m;
 	s->h = m->base;
 	s->reach = -1;
+	s->nown = s->own_all = 0;
 }
 
 static uint32_t undo_mapped(struct set *s)
@@ -233,9 +259,79 @@ static struct sem_undo_ent *undo_ent(struct set *s, uint32_t i)
 				       (size_t)i * s->h->undo_size);
 }
 
+static _Atomic uint64_t *slot_word(struct sem_slot *sl)
+{
+	return (_Atomic uint64_t *)(void *)sl;
+}
+
+static pid_t slot_pid(const struct sem_slot *sl)
+{
+	return sl->pid & SLOT_PID_MASK;
+}
+
+/* Every semaphore of the set locked against the fast path. */
+static void own_every(struct set *s)
+{
+	for (int i = 0; i < s->h->nsems; i++)
+		atomic_fetch_or(slot_word(slot(s, i)), SLOT_LOCKED);
+	s->own_all = 1;
+}
+
+/*
+ * Locks semaphore i against the fast path for the rest of this lock hold,
+ * so that its value cannot change while the holder looks at it.  Every
+ * read of a value under the lock goes through here.  Set locked.
+ */
+static struct sem_slot *own(struct set *s, int i)
+{
+	struct sem_slot *sl = slot(s, i);
+
+	if (s->own_all)
+		return sl;
+	for (int k = 0; k < s->nown; k++)
+		if (s->own[k] == i)
+			return sl;
+	if (s->nown == OWN_MAX) {
+		own_every(s);
+		return sl;
+	}
+	atomic_fetch_or(slot_word(sl), SLOT_LOCKED);
+	s->own[s->nown++] = i;
+	return sl;
+}
+
+/* Whether the fast path must stay off the semaphores this hold locked:
+ * while anyone waits or holds adjustments (a waiter's blocking semaphore
+ * and every adjusted one are among them), or the set is gone. */
+static int keep_locked(struct set *s)
+{
+	return s->h->nwait || s->h->nundo || s->h->overflow_waiters ||
+		atomic_load(&s->h->o.state) != OBJ_LIVE;
+}
+
+/* Before unlocking: hands the semaphores this hold locked back to the
+ * fast path, unless keep_locked().  A semaphore left locked by an earlier
+ * hold goes back when a later one touches it. */
+static void release_slots(struct set *s)
+{
+	if (!keep_locked(s)) {
+		int n = s->own_all ? s->h->nsems : s->nown;
+
+		for (int k = 0; k < n; k++) {
+			_Atomic uint64_t *w =
+				slot_word(slot(s, s->own_all ? k : s->own[k]));
+
+			atomic_store_explicit(w, atomic_load_explicit(w,
+				memory_order_relaxed) & ~SLOT_LOCKED,
+				memory_order_release);
+		}
+	}
+	s->nown = s->own_all = 0;
+}
+
 static int semval(struct set *s, int i)
 {
-	return slot(s, i)->val;
+	return own(s, i)->val;
 }
 
 /* Wake-ups collected under the lock, made after unlocking. */
@@ -302,7 +398,7 @@ static void tx_reset(struct set *s)
  * use with the semaphore's committed value. */
 static struct sem_logent *touch(struct set *s, int i)
 {
-	struct sem_slot *sl = slot(s, i);
+	struct sem_slot *sl = own(s, i);
 	struct sem_logent *e;
 
 	if (sl->txid == s->h->txid && sl->txlog < s->h->log_n)
@@ -312,7 +408,7 @@ static struct sem_logent *touch(struct set *s, int i)
 	e->kind = L_SEM;
 	e->a = (uint32_t)i;
 	e->val = sl->val;
-	e->pid = sl->pid;
+	e->pid = slot_pid(sl);
 	sl->txlog = s->h->log_n++;
 	sl->txid = s->h->txid;
 	return e;
@@ -321,7 +417,7 @@ static struct sem_logent *touch(struct set *s, int i)
 /* Semaphore i's value as the open transaction sees it. */
 static int tx_val(struct set *s, int i)
 {
-	struct sem_slot *sl = slot(s, i);
+	struct sem_slot *sl = own(s, i);
 
 	if (sl->txid == s->h->txid && sl->txlog < s->h->log_n)
 		return logent(s, sl->txlog)->val;
@@ -368,11 +464,12 @@ static void clear_adj(struct set *s, uint32_t which)
 	}
 }
 
-/* A semaphore's value and pid, in the one store a crash cannot split. */
+/* A semaphore's value and pid, in the one store a crash cannot split.
+ * The slot is the lock holder's (own()), and stays so. */
 static void slot_store(struct sem_slot *sl, int val, pid_t pid)
 {
-	atomic_store_explicit((_Atomic uint64_t *)(void *)sl,
-			      (uint32_t)val | (uint64_t)(uint32_t)pid << 32,
+	atomic_store_explicit(slot_word(sl), (uint32_t)val |
+			      (uint64_t)(uint32_t)pid << 32 | SLOT_LOCKED,
 			      memory_order_relaxed);
 }
 
@@ -512,7 +609,7 @@ drop:
 static int perform_one(struct set *s, const struct sembuf *sop, pid_t pid,
 		       uint32_t *blocking)
 {
-	struct sem_slot *sl = slot(s, sop->sem_num);
+	struct sem_slot *sl = own(s, sop->sem_num);
 	int val = sl->val + sop->sem_op;
 
 	if ((!sop->sem_op && sl->val) || val < 0) {
@@ -984,6 +1081,7 @@ static void repair(struct set *s, struct wakeq *wq)
 {
 	struct uipc_sem_set *h = s->h;
 
+	own_every(s);	/* whatever the dead holder had locked */
 	if (atomic_load(&h->log_committed) && h->log_n <= h->log_cap) {
 		for (uint32_t i = 0; i < h->log_n; i++)
 			apply(s, logent(s, i), NULL);
@@ -1081,6 +1179,7 @@ static int s_lock(struct set *s, struct wakeq *wq)
 		}
 		s_set(s, s->m);
 	}
+	s->nown = s->own_all = 0;
 	if (unlikely(atomic_load(&s->h->needs_repair)))
 		repair(s, wq);
 	return 0;
@@ -1106,6 +1205,7 @@ static void s_unlock(struct set *s, struct wakeq *wq)
 {
 	if (unlikely(s->h->galter) && !s->h->complex_count)
 		unmerge_queues(s, wq);
+	release_slots(s);
 	uipc_obj_unlock(s->m);
 	wake_flush(s, wq);
 }
@@ -1338,6 +1438,45 @@ static int death_watch(struct set *s, _Atomic uint32_t **words, uint32_t *vals)
 	return n;
 }
 
+/*
+ * The fast path: one operation without SEM_UNDO that can proceed at once,
+ * on a semaphore that no lock holder has locked (SLOT_LOCKED clear), is one
+ * compare-and-swap of the slot's word, without the set's lock.  No waiter
+ * can be waiting on such a semaphore and no process holds adjustments
+ * (keep_locked), so there is no one to wake and no dead owner's undo to
+ * apply first: the kernel would do exactly this store.  Returns 0 when
+ * done; 1 sends the caller to the locked path, which also answers every
+ * error and every wait.
+ */
+static int try_fast(struct set *s, const struct sembuf *sop, int alter)
+{
+	struct uipc_sem_set *h = s->h;
+	_Atomic uint64_t *w;
+	uint64_t old, new;
+	int64_t now;
+	int cur, val;
+
+	if (sop->sem_num >= (unsigned)h->nsems || removed(s) ||
+	    uipc_map_perm(s->m, alter ? S_IWUGO : S_IRUGO) < 0)
+		return 1;
+	w = slot_word(slot(s, sop->sem_num));
+	old = atomic_load_explicit(w, memory_order_relaxed);
+	do {
+		if (old & SLOT_LOCKED)
+			return 1;
+		cur = (int32_t)(uint32_t)old;
+		val = cur + sop->sem_op;
+		if ((!sop->sem_op && cur) || val < 0 || val > SEMVMX)
+			return 1;
+		new = (uint32_t)val | (uint64_t)(uint32_t)uipc_getpid() << 32;
+	} while (!atomic_compare_exchange_weak_explicit(w, &old, new,
+			memory_order_acq_rel, memory_order_relaxed));
+	now = uipc_now();
+	if (__atomic_load_n(&h->otime, __ATOMIC_RELAXED) != now)
+		__atomic_store_n(&h->otime, now, __ATOMIC_RELAXED);
+	return 0;
+}
+
 static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			  const struct timespec *timeout)
 {
@@ -1399,6 +1538,10 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 	r = s_get(semid, &s);
 	if (r < 0)
 		goto out_free;
+	if (nsops == 1 && !undos && try_fast(&s, sops, alter) == 0) {
+		r = 0;
+		goto out_put;
+	}
 	if (undos) {
 		r = ensure_self(&self, &have_self);
 		if (r < 0)
@@ -1548,6 +1691,7 @@ static void sem_kill(void *obj)
 	fake.base = obj;
 	fake.len = ((struct uipc_sem_set *)obj)->undo_off;
 	s_set(&s, &fake);
+	own_every(&s);	/* for good: the fast path now fails over to EIDRM */
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(&s, i);
 
@@ -1727,7 +1871,7 @@ static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
 		r = semval(&s, semnum);
 		break;
 	case GETPID:
-		r = slot(&s, semnum)->pid;
+		r = slot_pid(own(&s, semnum));
 		break;
 	case GETNCNT:
 	case GETZCNT:
@@ -1846,7 +1990,7 @@ int uipc_sem_snapshot(int id, struct uipc_sem_info *out)
 	}
 	for (int i = 0; i < s.h->nsems; i++) {
 		out->sem[i].val = semval(&s, i);
-		out->sem[i].pid = slot(&s, i)->pid;
+		out->sem[i].pid = slot_pid(slot(&s, i));
 		out->sem[i].ncnt = count_semcnt(&s, i, 0);
 		out->sem[i].zcnt = count_semcnt(&s, i, 1);
 	}
