@@ -310,6 +310,11 @@ struct uipc_kind_ops {
 	/* How much of the file the cache maps; 0 for all of it (shm maps
 	 * only its header: the segment's bytes are mapped by shmat). */
 	size_t map_len;
+	/* Non-zero: a new object's header is written with pwrite, this many
+	 * bytes of it (the rest of a new file reads as zeros), and its
+	 * creator keeps no mapping.  shm: the first shmat maps header and
+	 * bytes at once and hands the header to the cache (uipc_obj_adopt). */
+	size_t init_len;
 };
 UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
 
@@ -321,6 +326,16 @@ UIPC_HIDDEN void uipc_map_put(struct uipc_map *m);
 /* Replaces m in the cache with a fresh mapping of the same file (the
  * file grew).  Returns the new reference; m's reference is dropped. */
 UIPC_HIDDEN int uipc_map_refresh(struct uipc_map **m);
+/* 1 when the cache holds a mapping of the live object `id`. */
+UIPC_HIDDEN int uipc_obj_cached(int kind, int id);
+/* The caller has mapped object `id`'s file from offset 0 at base, at
+ * least the kind's map_len bytes: [base, base + map_len) becomes the
+ * cache's mapping of it (unmapped when retired), once its header checks
+ * as a fresh mapping's would.  Returns 0 with a reference in *out;
+ * otherwise -EINVAL (not live), -EIO (corrupt), -ENOMEM, and the caller
+ * keeps its whole mapping. */
+UIPC_HIDDEN int uipc_obj_adopt(int kind, int id, void *base,
+			       struct uipc_map **out);
 
 static inline struct uipc_obj *map_obj(struct uipc_map *m)
 {
@@ -355,6 +370,9 @@ struct uipc_new {
 	int (*init)(void *obj, void *arg);	/* -errno refuses */
 	int (*more_checks)(void *obj, void *arg);
 	void *arg;
+	/* Not NULL: a new object's file stays open, read-write, and its
+	 * descriptor is put here (-1 when nothing was created). */
+	int *fd_out;
 };
 UIPC_HIDDEN int uipc_ipcget(struct uipc_new *n);
 

@@ -121,6 +121,7 @@ const struct uipc_kind_ops uipc_shm_ops = {
 	.repair = NULL,		/* nothing derived to rebuild */
 	.validate = shm_validate,
 	.map_len = SHM_DATA_OFF,
+	.init_len = offsetof(struct uipc_shm_seg, att),
 };
 
 static int seg_open_fd(int id, int flags)
@@ -334,6 +335,39 @@ struct ticket {
 };
 static struct ticket *g_tk;
 static int g_ntk;
+
+/* The file of the segment this process made last, open until its first
+ * shmat, which then opens nothing.  Under g_att_lock. */
+static int g_made_id = -1, g_made_fd = -1;
+
+/* Keeps fd for segment id, in place of the one kept before. */
+static void made_keep(int id, int fd)
+{
+	int old;
+
+	pthread_mutex_lock(&g_att_lock);
+	old = g_made_fd;
+	g_made_id = id;
+	g_made_fd = fd;
+	pthread_mutex_unlock(&g_att_lock);
+	if (old >= 0)
+		close(old);
+}
+
+/* The kept descriptor if it is segment id's (the caller closes it), or
+ * -1. */
+static int made_take(int id)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&g_att_lock);
+	if (g_made_fd >= 0 && id == g_made_id) {
+		fd = g_made_fd;
+		g_made_fd = g_made_id = -1;
+	}
+	pthread_mutex_unlock(&g_att_lock);
+	return fd;
+}
 
 static int local_add(uintptr_t addr, size_t len, int id)
 {
@@ -602,7 +636,8 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	struct uipc_nsh *h;
 	struct new_seg a;
 	struct uipc_new n;
-	int r = 0;
+	int r = 0, fd = -1;
+	long id;
 
 	h = uipc_ns_get(&r);
 	if (!h)
@@ -611,6 +646,7 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	a.max = uipc_limit(h, UL_SHMMAX);
 	a.flg = shmflg;
 	memset(&n, 0, sizeof(n));
+	n.fd_out = &fd;
 	n.kind = UIPC_SHM;
 	n.key = key;
 	n.flg = shmflg;
@@ -621,7 +657,10 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	n.init = seg_init;
 	n.more_checks = seg_more_checks;
 	n.arg = &a;
-	return uipc_ipcget(&n);
+	id = uipc_ipcget(&n);
+	if (fd >= 0)
+		made_keep((int)id, fd);
+	return id;
 }
 
 int uipc_shmget(key_t key, size_t size, int shmflg)
@@ -648,6 +687,41 @@ static void replaced(uintptr_t addr, size_t len)
 	}
 }
 
+/*
+ * shmat's short way for a segment this process has no mapping of yet (its
+ * creator's first shmat, typically): one mapping of the whole file, header
+ * then bytes, whose header part goes to the cache.  Returns its start, the
+ * segment's bytes SHM_DATA_OFF further, with the cache's reference in *mp
+ * and the mapping's length in *wlen; NULL sends the caller the usual way,
+ * which also answers every error.
+ */
+static char *map_whole(int id, struct uipc_map **mp, size_t *wlen)
+{
+	struct stat st;
+	char *base;
+	int fd = made_take(id);
+
+	if (fd < 0)
+		fd = seg_open_fd(id, O_RDWR);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || st.st_size <= SHM_DATA_OFF) {
+		close(fd);
+		return NULL;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED)
+		return NULL;
+	if (uipc_obj_adopt(UIPC_SHM, id, base, mp) < 0) {
+		munmap(base, (size_t)st.st_size);
+		return NULL;
+	}
+	*wlen = (size_t)st.st_size;
+	return base;
+}
+
 static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -655,8 +729,9 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	int prot, acc, oflags, flags = MAP_SHARED, fd;
 	struct uipc_shm_seg *g;
 	struct uipc_map *m;
+	char *whole = NULL;
+	size_t len, wlen = 0;
 	struct stat st;
-	size_t len;
 	void *p;
 	long r;
 
@@ -690,13 +765,30 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 		acc |= 0111;
 	}
 	uipc_cred_refresh();
-	r = uipc_obj_get(UIPC_SHM, shmid, &m);
-	if (r < 0)
-		return r;
+	if (!addr && !(shmflg & (SHM_RDONLY | SHM_EXEC)) &&
+	    !uipc_obj_cached(UIPC_SHM, shmid))
+		whole = map_whole(shmid, &m, &wlen);
+	if (!whole) {
+		r = uipc_obj_get(UIPC_SHM, shmid, &m);
+		if (r < 0)
+			return r;
+	}
 	g = m->base;
 	r = uipc_ipcperms(&g->o, acc);
 	len = (size_t)round_pages(g->segsz) * page_size();
 	uipc_map_put(m);
+	if (whole) {
+		if (r == 0 && wlen != SHM_DATA_OFF + len)
+			r = -EIO;
+		if (r < 0) {
+			munmap(whole + SHM_DATA_OFF, wlen - SHM_DATA_OFF);
+			return r;
+		}
+		p = whole + SHM_DATA_OFF;
+		pthread_once(&once, register_atfork);
+		pthread_mutex_lock(&g_att_lock);
+		goto count;
+	}
 	if (r < 0)
 		return r;
 	fd = seg_open_fd(shmid, oflags);
@@ -725,6 +817,7 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 		goto out;
 	if (shmflg & SHM_REMAP)
 		replaced((uintptr_t)p, len);
+count:
 	uipc_proc_note(UIPC_USE_SHM);
 	r = account(shmid, +1);
 	if (r == 0)
@@ -958,6 +1051,7 @@ static int decide_rmid(void *obj, void *arg)
 static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	struct shmid_ds ds;
+	int fd;
 
 	if (cmd < 0 || shmid < 0)
 		return -EINVAL;
@@ -975,6 +1069,9 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 			return -EFAULT;
 		return shmctl_set(shmid, &ds);
 	case IPC_RMID:
+		fd = made_take(shmid);	/* a removed file must not stay open */
+		if (fd >= 0)
+			close(fd);
 		return uipc_remove(UIPC_SHM, shmid, decide_rmid, NULL, no_kill);
 	case SHM_LOCK:
 	case SHM_UNLOCK:

@@ -495,12 +495,36 @@ static void keep_mapping(int kind, int id, void *base, size_t len)
 	cache_install(m);
 }
 
+/* A map of object `id` for the header at base, len bytes mapped, with one
+ * reference, once the header checks; -EIO if it does not, -ENOMEM. */
+static int map_new(int kind, int id, void *base, size_t len,
+		   struct uipc_map **out)
+{
+	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
+	struct uipc_obj *o = base;
+	struct uipc_map *m;
+
+	if (o->magic != UIPC_OBJ_MAGIC || o->layout != UIPC_LAYOUT ||
+	    o->kind != kind || o->hdr_size != ops->hdr_size || o->id != id ||
+	    ops->validate(base, len) < 0)
+		return -EIO;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->kind = kind;
+	m->id = id;
+	m->base = base;
+	m->len = len;
+	atomic_store(&m->refs, 1);
+	*out = m;
+	return 0;
+}
+
 /* Maps object file `id` and checks its header.  -ENOENT if absent. */
 static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 {
 	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
 	struct uipc_map *m;
-	struct uipc_obj *o;
 	struct stat st;
 	char name[64];
 	void *base;
@@ -523,25 +547,19 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	close(fd);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	o = base;
-	if (o->magic != UIPC_OBJ_MAGIC || o->layout != UIPC_LAYOUT ||
-	    o->kind != kind || o->hdr_size != ops->hdr_size || o->id != id ||
-	    ops->validate(base, len) < 0)
-		goto out_unmap;
-	m = calloc(1, sizeof(*m));
-	r = -ENOMEM;
-	if (!m)
-		goto out_unmap;
-	m->kind = kind;
-	m->id = id;
-	m->base = base;
-	m->len = len;
-	atomic_store(&m->refs, 1);
+	r = map_new(kind, id, base, len, &m);
+	if (r < 0) {
+		munmap(base, len);
+		return r;
+	}
 	*out = m;
 	return 0;
-out_unmap:
-	munmap(base, len);
-	return r;
+}
+
+static int slot_names(struct uipc_nsh *h, int kind, int id)
+{
+	return __atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
+			       __ATOMIC_ACQUIRE) == (uint32_t)id + 1;
 }
 
 /* Opens `id` and installs it in the cache, replacing what was there. */
@@ -558,8 +576,7 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 	if (r < 0)
 		return r;
 	/* Only an id its slot names is live (a file may be half made). */
-	if (__atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
-			    __ATOMIC_ACQUIRE) != (uint32_t)id + 1)
+	if (!slot_names(h, kind, id))
 		return -EINVAL;
 	uipc_cred_refresh();
 	r = map_open(h, kind, id, &m);
@@ -576,6 +593,46 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 	cache_install(m);
 	*out = m;
 	return 0;
+}
+
+int uipc_obj_adopt(int kind, int id, void *base, struct uipc_map **out)
+{
+	size_t len = uipc_kind_ops[kind]->map_len;
+	struct uipc_map *m;
+	struct uipc_nsh *h;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	r = map_table(kind);
+	if (r < 0)
+		return r;
+	if (!slot_names(h, kind, id))
+		return -EINVAL;
+	r = map_new(kind, id, base, len, &m);
+	if (r < 0)
+		return r;
+	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
+		free(m);	/* the caller unmaps */
+		return -EINVAL;
+	}
+	cache_install(m);
+	*out = m;
+	return 0;
+}
+
+int uipc_obj_cached(int kind, int id)
+{
+	_Atomic(struct uipc_map *) *t = g_cache[kind];
+	struct uipc_map *m;
+
+	if (!t || id < 0)
+		return 0;
+	/* Maps are never freed, but an unused retired one may be unmapped:
+	 * its header is not looked at here. */
+	m = atomic_load_explicit(&t[id % UIPC_IPCMNI], memory_order_acquire);
+	return m && m->id == id && !atomic_load(&m->dead);
 }
 
 int uipc_obj_get(int kind, int id, struct uipc_map **out)
@@ -667,6 +724,7 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 /* Creates a new object.  Namespace lock held. */
 static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 {
+	const struct uipc_kind_ops *ops = uipc_kind_ops[n->kind];
 	struct uipc_ids *ids = &h->ns->ids[n->kind];
 	static const enum uipc_limit mni_limit[UIPC_NKINDS] = {
 		UL_MSGMNI, UL_SEMMNI, UL_SHMMNI };
@@ -729,16 +787,24 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		goto out_unlink;
 	}
 	len = n->file_size;
-	if (uipc_kind_ops[n->kind]->map_len && len > uipc_kind_ops[n->kind]->map_len)
-		len = uipc_kind_ops[n->kind]->map_len;
-	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (ops->map_len && len > ops->map_len)
+		len = ops->map_len;
+	if (ops->init_len) {
+		/* Written, not mapped: the first shmat maps it. */
+		len = ops->init_len;
+		base = calloc(1, len);
+	} else {
+		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (base == MAP_FAILED)
+			base = NULL;
+	}
 	r = -ENOMEM;
-	if (base == MAP_FAILED)
+	if (!base)
 		goto out_unlink;
 	o = base;
 	o->layout = UIPC_LAYOUT;
 	o->kind = (uint16_t)n->kind;
-	o->hdr_size = (uint32_t)uipc_kind_ops[n->kind]->hdr_size;
+	o->hdr_size = (uint32_t)ops->hdr_size;
 	o->id = id;
 	o->key = n->key;
 	o->mode = (uint32_t)n->flg & 0777;
@@ -747,19 +813,32 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	o->ctime = uipc_now();
 	o->units = n->units;
 	atomic_store(&o->perm_seq, 1);
+	/* A pthread mutex holds no address until it is locked: one made in
+	 * the buffer works once written to the file. */
 	r = uipc_mutex_init(&o->lock);
 	if (r == 0)
 		r = n->init(base, n->arg);
-	if (r < 0) {
-		munmap(base, len);
-		goto out_unlink;
-	}
 	atomic_store(&o->state, OBJ_LIVE);
 	o->magic = UIPC_OBJ_MAGIC;
+	if (r == 0 && ops->init_len &&
+	    pwrite(fd, base, len, 0) != (ssize_t)len)
+		r = -ENOMEM;	/* no room left on the file system */
+	if (r < 0) {
+		if (ops->init_len)
+			free(base);
+		else
+			munmap(base, len);
+		goto out_unlink;
+	}
 	fchmod(fd, file_mode(o->mode));
-	close(fd);
-	/* The creator usually uses its object next: keep the mapping. */
-	keep_mapping(n->kind, id, base, len);
+	if (n->fd_out)
+		*n->fd_out = fd;
+	else
+		close(fd);
+	if (ops->init_len)
+		free(base);
+	else	/* The creator usually uses its object next: keep it mapped. */
+		keep_mapping(n->kind, id, base, len);
 
 	if (n->key != IPC_PRIVATE) {
 		key_name(kname, sizeof(kname), n->kind, n->key);

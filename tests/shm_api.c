@@ -248,6 +248,67 @@ static void scen_rmid(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "rm new", o->shmctl(id2, IPC_RMID, NULL));
 }
 
+/*
+ * The creator's first shmat (uipc maps header and bytes at once, with the
+ * descriptor shmget kept): after another process removed the segment,
+ * after IPC_SET took the creator's permission away, in a forked child
+ * that inherited the kept descriptor, and after a second shmget.
+ */
+static void first_denied(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(IPC_PRIVATE, PG, 0600);
+	struct shmid_ds ds;
+
+	o->shmctl(id, IPC_STAT, &ds);
+	ds.shm_perm.mode = 0400;
+	tcall(t, "IPC_SET 0400", o->shmctl(id, IPC_SET, &ds));
+	tcall(t, "read-write first shmat", o->shmat(id, NULL, 0) == (void *)-1 ? -1 : 0);
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+}
+
+static void scen_first(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(IPC_PRIVATE, PG, 0600), id2, st;
+	char *p, *q;
+	pid_t c;
+
+	c = fork();
+	if (c == 0)
+		_exit(o->shmctl(id, IPC_RMID, NULL) < 0);
+	waitpid(c, &st, 0);
+	tprintf(t, "removed by a child: %d", WIFEXITED(st) && !WEXITSTATUS(st));
+	tcall(t, "creator's first shmat", o->shmat(id, NULL, 0) == (void *)-1 ? -1 : 0);
+
+	if (getuid() == 0)
+		as_user(NOBODY, NOBODY, o, t, first_denied);
+
+	id = o->shmget(IPC_PRIVATE, 3 * PG, 0600);
+	c = fork();
+	if (c == 0) {
+		char *cp = o->shmat(id, NULL, 0);
+
+		if (cp == (void *)-1)
+			_exit(1);
+		strcpy(cp + 2 * PG, "from the child");
+		_exit(0);
+	}
+	waitpid(c, &st, 0);
+	tprintf(t, "child attached and wrote: %d", WIFEXITED(st) && !WEXITSTATUS(st));
+	id2 = o->shmget(IPC_PRIVATE, PG, 0600);
+	p = at(o, t, "parent's first shmat, after another shmget", id, NULL, 0);
+	if (p != (void *)-1)
+		tprintf(t, "reads \"%s\"", p + 2 * PG);
+	q = at(o, t, "the other one", id2, NULL, 0);
+	stat_line(o, t, "first", id, 0);
+	stat_line(o, t, "other", id2, 0);
+	if (p != (void *)-1)
+		tcall(t, "shmdt", o->shmdt(p));
+	if (q != (void *)-1)
+		tcall(t, "shmdt other", o->shmdt(q));
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+	tcall(t, "rm other", o->shmctl(id2, IPC_RMID, NULL));
+}
+
 static void scen_ctl(const struct ipc_ops *o, struct trace *t)
 {
 	int id = o->shmget(IPC_PRIVATE, 5000, 0600), r;
@@ -394,6 +455,7 @@ int main(void)
 	run_both("shmat and shmdt", scen_at);
 	run_both("nattch across fork, exit, SIGKILL and exec", scen_nattch);
 	run_both("IPC_RMID while attached", scen_rmid);
+	run_both("a creator's first shmat", scen_first);
 	run_both("shmctl", scen_ctl);
 	run_both("permissions as nobody", scen_perm);
 	run_both("SHM_HUGETLB, as root and as nobody", scen_huge);
