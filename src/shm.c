@@ -7,6 +7,10 @@
  * then the segment's bytes, page-rounded.  The cache maps the header only;
  * shmat maps the bytes (MAP_SHARED from the file), so two attachers share
  * the same page-cache pages: memory speed, and zeros when new (tmpfs).
+ * A mapping costs its munmap too, so shmget writes the new header without
+ * one (init_len) and keeps the file open; the creator's first shmat maps
+ * header and bytes at once and gives the header part to the cache
+ * (map_whole): the life of a small segment is one mmap and two munmaps.
  *
  * Attach counts.  The kernel counts attachments per mapping and adjusts
  * them on fork (the child's copies), exit and exec.  Here every attaching

@@ -556,10 +556,40 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	return 0;
 }
 
-static int slot_names(struct uipc_nsh *h, int kind, int id)
+/* The namespace, once the cache of `kind` exists and id's slot names id:
+ * only such an id is live (a file may be half made).  NULL with *err. */
+static struct uipc_nsh *live_slot(int kind, int id, int *err)
 {
-	return __atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
-			       __ATOMIC_ACQUIRE) == (uint32_t)id + 1;
+	struct uipc_nsh *h = uipc_ns_get(err);
+
+	if (!h)
+		return NULL;
+	*err = map_table(kind);
+	if (*err < 0)
+		return NULL;
+	if (__atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
+			    __ATOMIC_ACQUIRE) != (uint32_t)id + 1) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	return h;
+}
+
+/* Caches the new map m (one reference) and hands it out if its object is
+ * live; otherwise frees m, unmapping it if `unmap`, and answers -EINVAL. */
+static int install_live(struct uipc_map *m, int unmap, struct uipc_map **out)
+{
+	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
+		if (unmap) {
+			atomic_store(&m->dead, 1);
+			uipc_map_put(m);
+		}
+		free(m);	/* never published */
+		return -EINVAL;
+	}
+	cache_install(m);
+	*out = m;
+	return 0;
 }
 
 /* Opens `id` and installs it in the cache, replacing what was there. */
@@ -569,57 +599,29 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 	struct uipc_nsh *h;
 	int r = 0;
 
-	h = uipc_ns_get(&r);
+	h = live_slot(kind, id, &r);
 	if (!h)
 		return r;
-	r = map_table(kind);
-	if (r < 0)
-		return r;
-	/* Only an id its slot names is live (a file may be half made). */
-	if (!slot_names(h, kind, id))
-		return -EINVAL;
 	uipc_cred_refresh();
 	r = map_open(h, kind, id, &m);
 	if (r == -ENOENT)
 		return -EINVAL;
 	if (r < 0)
 		return r;
-	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
-		atomic_store(&m->dead, 1);
-		uipc_map_put(m);
-		free(m);	/* never published */
-		return -EINVAL;
-	}
-	cache_install(m);
-	*out = m;
-	return 0;
+	return install_live(m, 1, out);
 }
 
 int uipc_obj_adopt(int kind, int id, void *base, struct uipc_map **out)
 {
-	size_t len = uipc_kind_ops[kind]->map_len;
 	struct uipc_map *m;
-	struct uipc_nsh *h;
 	int r = 0;
 
-	h = uipc_ns_get(&r);
-	if (!h)
+	if (!live_slot(kind, id, &r))
 		return r;
-	r = map_table(kind);
+	r = map_new(kind, id, base, uipc_kind_ops[kind]->map_len, &m);
 	if (r < 0)
 		return r;
-	if (!slot_names(h, kind, id))
-		return -EINVAL;
-	r = map_new(kind, id, base, len, &m);
-	if (r < 0)
-		return r;
-	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
-		free(m);	/* the caller unmaps */
-		return -EINVAL;
-	}
-	cache_install(m);
-	*out = m;
-	return 0;
+	return install_live(m, 0, out);	/* the caller unmaps */
 }
 
 int uipc_obj_cached(int kind, int id)
