@@ -326,7 +326,8 @@ UIPC_HIDDEN void uipc_map_put(struct uipc_map *m);
 /* Replaces m in the cache with a fresh mapping of the same file (the
  * file grew).  Returns the new reference; m's reference is dropped. */
 UIPC_HIDDEN int uipc_map_refresh(struct uipc_map **m);
-/* 1 when the cache holds a mapping of the live object `id`. */
+/* 1 when the cache holds a mapping of `id` not retired from it (its
+ * object may have been removed since: uipc_obj_get tells). */
 UIPC_HIDDEN int uipc_obj_cached(int kind, int id);
 /* The caller has mapped object `id`'s file from offset 0 at base, at
  * least the kind's map_len bytes: [base, base + map_len) becomes the
