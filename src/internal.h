@@ -100,7 +100,7 @@ UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
  * The namespace file ("ns" in the namespace directory).
  * ------------------------------------------------------------------- */
 #define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
-#define UIPC_LAYOUT	2		/* bump on any shared layout change */
+#define UIPC_LAYOUT	3		/* bump on any shared layout change */
 
 /*
  * A registered process.  stamp = generation << 1 | live.  Liveness is
@@ -128,7 +128,7 @@ struct uipc_ids {
 	int32_t seq;		/* current sequence number */
 	int32_t last_idx;	/* last index given out: allocation cycles */
 	int32_t in_use;		/* objects of this kind */
-	int32_t pad;
+	int32_t table_made;	/* its header table is this namespace's */
 	int64_t units;		/* sum of the objects' units: semmns, shmall */
 	uint32_t slot[UIPC_IPCMNI];	/* id + 1 of the object at each index */
 };
@@ -288,6 +288,7 @@ struct uipc_map {
 	_Atomic long refs;	/* operations using it now */
 	_Atomic int dead;	/* retired from the cache: unmap when unused */
 	_Atomic int unmapped;
+	int table;		/* an entry of a header table: never unmapped */
 	int kind;
 	int32_t id;
 	void *base;
@@ -307,13 +308,14 @@ struct uipc_kind_ops {
 	/* Checks what can be checked of a freshly mapped object's header
 	 * against the mapping length: 0 or -EIO. */
 	int (*validate)(const void *obj, size_t len);
-	/* How much of the file the cache maps; 0 for all of it (shm maps
-	 * only its header: the segment's bytes are mapped by shmat). */
-	size_t map_len;
-	/* Non-zero: a new object's header is written with pwrite, this many
-	 * bytes of it (the rest of a new file reads as zeros), and its
-	 * creator keeps no mapping.  shm: the first shmat maps header and
-	 * bytes at once and hands the header to the cache (uipc_obj_adopt). */
+	/* Non-zero: the kind's headers are not in its object files but in
+	 * one table file of the namespace, "<kind>.headers", this many bytes
+	 * an index; the object file holds only the payload (shm: the
+	 * segment's bytes).  A new object's header is built in place, in the
+	 * entry its index had before. */
+	size_t table_entry;
+	/* With table_entry: the bytes of a new header made zero before init
+	 * (the rest of the entry keeps what it had; init must not trust it). */
 	size_t init_len;
 };
 UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
@@ -326,23 +328,14 @@ UIPC_HIDDEN void uipc_map_put(struct uipc_map *m);
 /* Replaces m in the cache with a fresh mapping of the same file (the
  * file grew).  Returns the new reference; m's reference is dropped. */
 UIPC_HIDDEN int uipc_map_refresh(struct uipc_map **m);
-/* 1 when the cache holds a mapping of `id` not retired from it (its
- * object may have been removed since: uipc_obj_get tells). */
-UIPC_HIDDEN int uipc_obj_cached(int kind, int id);
-/* The caller has mapped object `id`'s file from offset 0 at base, at
- * least the kind's map_len bytes: [base, base + map_len) becomes the
- * cache's mapping of it (unmapped when retired), once its header checks
- * as a fresh mapping's would.  Returns 0 with a reference in *out;
- * otherwise -EINVAL (not live), -EIO (corrupt), -ENOMEM, and the caller
- * keeps its whole mapping. */
-UIPC_HIDDEN int uipc_obj_adopt(int kind, int id, void *base,
-			       struct uipc_map **out);
 
 static inline struct uipc_obj *map_obj(struct uipc_map *m)
 {
 	return (struct uipc_obj *)m->base;
 }
 
+/* Locks m's object: 0, -EIO, or -EINVAL when the header no longer holds
+ * m's object (a table entry reused by a newer one: m's object is gone). */
 UIPC_HIDDEN int uipc_obj_lock(struct uipc_map *m);
 UIPC_HIDDEN void uipc_obj_unlock(struct uipc_map *m);
 

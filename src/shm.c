@@ -3,14 +3,20 @@
  *
  * Implementation notes
  *
- * A segment is the file shm.<id>: a header region of SHM_DATA_OFF bytes,
- * then the segment's bytes, page-rounded.  The cache maps the header only;
- * shmat maps the bytes (MAP_SHARED from the file), so two attachers share
- * the same page-cache pages: memory speed, and zeros when new (tmpfs).
- * A mapping costs its munmap too, so shmget writes the new header without
- * one (init_len) and keeps the file open; the creator's first shmat maps
- * header and bytes at once and gives the header part to the cache
- * (map_whole): the life of a small segment is one mmap and two munmaps.
+ * A segment is the file shm.<id>, which holds its bytes, page-rounded, and
+ * nothing else; shmat maps it (MAP_SHARED), so two attachers share the same
+ * page-cache pages: memory speed, and zeros when new (tmpfs).  Its header
+ * is the entry of its index in the namespace's table file shm.headers
+ * (SHM_HDR_SIZE bytes each, see store.c), which every process maps once:
+ * a header costs no mapping, page fault or munmap of its own.  shmget keeps
+ * the new file open for its creator's first shmat, so the life of a small
+ * segment is one open, one mmap and one munmap, as on the kernel.
+ *
+ * The table file is writable by every user of the namespace, as the
+ * namespace file is: the bytes of a segment are guarded by its own file's
+ * mode, which gives each class (owner, group, other) that the segment's
+ * mode grants anything just that, so the kernel keeps out whoever may not
+ * attach it, whatever the header says.
  *
  * Attach counts.  The kernel counts attachments per mapping and adjusts
  * them on fork (the child's copies), exit and exec.  Here every attaching
@@ -50,7 +56,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SHM_DATA_OFF	(64 * 1024)	/* header region; the bytes follow */
+#define SHM_HDR_SIZE	(64 * 1024)	/* a header-table entry */
 #define SHM_ATT_MAX	2048		/* attaching processes per segment */
 #define SHM_TICKET_OFF	((off_t)1 << 40)	/* OFD lock bytes of forks */
 
@@ -73,7 +79,7 @@ struct uipc_shm_seg {
 	uint32_t att_hwm;	/* entries in use lie below */
 	struct shm_att att[SHM_ATT_MAX];
 };
-_Static_assert(sizeof(struct uipc_shm_seg) <= SHM_DATA_OFF, "shm header");
+_Static_assert(sizeof(struct uipc_shm_seg) <= SHM_HDR_SIZE, "shm header");
 
 static size_t page_size(void)
 {
@@ -124,7 +130,8 @@ const struct uipc_kind_ops uipc_shm_ops = {
 	.hdr_size = sizeof(struct uipc_shm_seg),
 	.repair = NULL,		/* nothing derived to rebuild */
 	.validate = shm_validate,
-	.map_len = SHM_DATA_OFF,
+	.table_entry = SHM_HDR_SIZE,
+	/* Entries from att_hwm up are not read before they are written. */
 	.init_len = offsetof(struct uipc_shm_seg, att),
 };
 
@@ -248,7 +255,9 @@ static void destroy_if_unused(int id)
 /* Segment id (or the one at index id, by_index), locked after looking
  * for dead attachers, into *mp; seg_put() undoes it.  A removed segment
  * its dead attachers were the last users of is destroyed here, and
- * answers -EINVAL as the kernel's, gone already, would. */
+ * answers -EINVAL as the kernel's, gone already, would; one destroyed
+ * between the lookup and the lock answers -EIDRM, as the kernel's does
+ * then. */
 static int seg_get(int id, int by_index, struct uipc_map **mp)
 {
 	struct uipc_map *m;
@@ -259,6 +268,12 @@ static int seg_get(int id, int by_index, struct uipc_map **mp)
 	if (r < 0)
 		return r;
 	r = uipc_obj_lock(m);
+	if (r == 0 && atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
+		/* Removed since it was looked up, as the kernel's
+		 * ipc_valid_object() finds it. */
+		uipc_obj_unlock(m);
+		r = -EIDRM;
+	}
 	if (r == 0 && reap(m->base)) {
 		uipc_obj_unlock(m);
 		destroy_if_unused(m->id);
@@ -655,7 +670,7 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	n.key = key;
 	n.flg = shmflg;
 	n.units = (int64_t)round_pages(size);
-	n.file_size = SHM_DATA_OFF + (size_t)round_pages(size) * page_size();
+	n.file_size = (size_t)round_pages(size) * page_size();
 	n.create_check = seg_create_check;
 	n.store_check = seg_huge_check;
 	n.init = seg_init;
@@ -691,41 +706,6 @@ static void replaced(uintptr_t addr, size_t len)
 	}
 }
 
-/*
- * shmat's short way for a segment this process has no mapping of yet (its
- * creator's first shmat, typically): one mapping of the whole file, header
- * then bytes, whose header part goes to the cache.  Returns its start, the
- * segment's bytes SHM_DATA_OFF further, with the cache's reference in *mp
- * and the mapping's length in *wlen; NULL sends the caller the usual way,
- * which also answers every error.
- */
-static char *map_whole(int id, struct uipc_map **mp, size_t *wlen)
-{
-	struct stat st;
-	char *base;
-	int fd = made_take(id);
-
-	if (fd < 0)
-		fd = seg_open_fd(id, O_RDWR);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || st.st_size <= SHM_DATA_OFF) {
-		close(fd);
-		return NULL;
-	}
-	base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0);
-	close(fd);
-	if (base == MAP_FAILED)
-		return NULL;
-	if (uipc_obj_adopt(UIPC_SHM, id, base, mp) < 0) {
-		munmap(base, (size_t)st.st_size);
-		return NULL;
-	}
-	*wlen = (size_t)st.st_size;
-	return base;
-}
-
 static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -733,9 +713,8 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	int prot, acc, oflags, flags = MAP_SHARED, fd;
 	struct uipc_shm_seg *g;
 	struct uipc_map *m;
-	char *whole = NULL;
-	size_t len, wlen = 0;
 	struct stat st;
+	size_t len;
 	void *p;
 	long r;
 
@@ -769,38 +748,25 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 		acc |= 0111;
 	}
 	uipc_cred_refresh();
-	if (!addr && !(shmflg & (SHM_RDONLY | SHM_EXEC)) &&
-	    !uipc_obj_cached(UIPC_SHM, shmid))
-		whole = map_whole(shmid, &m, &wlen);
-	if (!whole) {
-		r = uipc_obj_get(UIPC_SHM, shmid, &m);
-		if (r < 0)
-			return r;
-	}
+	r = uipc_obj_get(UIPC_SHM, shmid, &m);
+	if (r < 0)
+		return r;
 	g = m->base;
 	r = uipc_ipcperms(&g->o, acc);
 	len = (size_t)round_pages(g->segsz) * page_size();
 	uipc_map_put(m);
-	if (whole) {
-		if (r == 0 && wlen != SHM_DATA_OFF + len)
-			r = -EIO;
-		if (r < 0) {
-			munmap(whole + SHM_DATA_OFF, wlen - SHM_DATA_OFF);
-			return r;
-		}
-		p = whole + SHM_DATA_OFF;
-		pthread_once(&once, register_atfork);
-		pthread_mutex_lock(&g_att_lock);
-		goto count;
-	}
 	if (r < 0)
 		return r;
-	fd = seg_open_fd(shmid, oflags);
-	if (fd < 0)
-		return fd == -ENOENT ? -EINVAL : fd;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < SHM_DATA_OFF + (uint64_t)len) {
-		close(fd);
-		return -EIO;
+	/* The creator's descriptor was sized by shmget: no need to look. */
+	fd = made_take(shmid);
+	if (fd < 0) {
+		fd = seg_open_fd(shmid, oflags);
+		if (fd < 0)
+			return fd == -ENOENT ? -EINVAL : fd;
+		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < (uint64_t)len) {
+			close(fd);
+			return -EIO;
+		}
 	}
 	if (addr && !(shmflg & SHM_REMAP) && addr + len < addr) {
 		close(fd);
@@ -808,7 +774,7 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	}
 	pthread_once(&once, register_atfork);
 	pthread_mutex_lock(&g_att_lock);
-	p = mmap((void *)addr, len, prot, flags, fd, SHM_DATA_OFF);
+	p = mmap((void *)addr, len, prot, flags, fd, 0);
 	r = p == MAP_FAILED ? -errno : 0;
 	close(fd);
 	if (r == -EEXIST)
@@ -821,7 +787,6 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 		goto out;
 	if (shmflg & SHM_REMAP)
 		replaced((uintptr_t)p, len);
-count:
 	uipc_proc_note(UIPC_USE_SHM);
 	r = account(shmid, +1);
 	if (r == 0)
@@ -907,15 +872,13 @@ long uipc_shm_rss(int id)
 	snprintf(name, sizeof(name), "shm.%d", id);
 	fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		/* Not ours to open: the file's blocks less one header page. */
-		if (fstatat(h->dirfd, name, &st, 0) < 0 ||
-		    st.st_blocks * 512 <= (off_t)page_size())
+		/* Not ours to open: the file's blocks. */
+		if (fstatat(h->dirfd, name, &st, 0) < 0)
 			return 0;
-		return (long)((st.st_blocks * 512 - (off_t)page_size()) /
-			      (off_t)page_size());
+		return (long)(st.st_blocks * 512 / (off_t)page_size());
 	}
-	/* The resident pages are the data part's allocated extents. */
-	pos = SHM_DATA_OFF;
+	/* The resident pages are the file's allocated extents. */
+	pos = 0;
 	while ((pos = lseek(fd, pos, SEEK_DATA)) >= 0) {
 		end = lseek(fd, pos, SEEK_HOLE);
 		if (end <= pos)
@@ -1106,7 +1069,7 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 		if (uipc_obj_get_by_index(UIPC_SHM, idx, &m) < 0)
 			continue;
 		g = m->base;
-		id = g->o.id;
+		id = m->id;
 		if (uipc_obj_lock(m) == 0) {
 			for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
 				if (g->att[i].state == A_LIVE &&

@@ -16,10 +16,16 @@
  * from the last one given out and seq advancing each time it wraps, so a
  * stale id does not reach a new object for a long time.
  *
- * Creation and removal happen under the namespace lock.  An object is
- * built whole in a temporary file and published by link() under its id
- * name (the commit point: from then on it is found by id), then its key
- * symlink is made and the id table updated.  Removal first marks the
+ * Header tables: a kind may keep its headers not in its object files but
+ * in one table file, an entry per index (shm does: see table_entry below
+ * and shm.c).  Its object file then holds only the payload, and its cache
+ * entries point into the table, mapped once per process.
+ *
+ * Creation and removal happen under the namespace lock.  An object file is
+ * made under its final name and filled in (its header, or its table
+ * entry), its key symlink is made, and then its id is written into the id
+ * table: the commit point, since nobody opens an id the table does not
+ * name.  Removal first marks the
  * header OBJ_REMOVED (the commit point: every process holding a mapping
  * sees it), then unlinks the names.  If a process dies between the steps,
  * the next holder of the namespace lock runs ns_repair(), which reconciles
@@ -27,7 +33,7 @@
  *
  * The cache: per kind, an array indexed by the id's index holds the mapping
  * last used for it.  The fast path is one load, a reference count taken and
- * a check of the id and the header's state; no system call.  Mappings
+ * a check of the header's state and id; no system call.  Mappings
  * replaced in or dropped from the cache are unmapped when their last user
  * leaves; their small descriptors are never freed, so a thread racing with
  * the replacement never touches freed memory.
@@ -74,6 +80,7 @@ const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {
 
 static struct uipc_nsh g_ns;
 static _Atomic int g_ns_ready;
+static void tables_ready(struct uipc_nsh *h);
 static pthread_mutex_t g_ns_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void atfork_child(void)
@@ -170,6 +177,7 @@ static int ns_open(struct uipc_nsh *h)
 		r = -EIO;
 		goto out_file;
 	}
+	tables_ready(h);
 	return 0;
 out_file:
 	close(h->nsfd);
@@ -218,18 +226,123 @@ static void key_name(char *buf, size_t n, int kind, key_t key)
 	snprintf(buf, n, "%s.k.%08x", uipc_kind_name[kind], (unsigned)key);
 }
 
-/* Reads an object file's common header without mapping it. */
-static int read_hdr(int dirfd, const char *name, struct uipc_obj *o)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+/* ------------------------------------------------------------------
+ * Header tables (kinds with table_entry: shm).  "<kind>.headers" holds
+ * every index's header at index * table_entry; it is mapped in chunks of
+ * TABLE_CHUNK entries, each on first use, and stays mapped.  A new
+ * namespace makes its tables anew, replacing any an earlier namespace in
+ * the same directory left.
+ * ------------------------------------------------------------------ */
+#define TABLE_CHUNK 64
+static _Atomic(char *) g_table[UIPC_NKINDS][UIPC_IPCMNI / TABLE_CHUNK];
 
+static void table_name(char *buf, size_t n, int kind)
+{
+	snprintf(buf, n, "%s.headers", uipc_kind_name[kind]);
+}
+
+static off_t table_off(int kind, int idx)
+{
+	return (off_t)idx * (off_t)uipc_kind_ops[kind]->table_entry;
+}
+
+/* Namespace lock held. */
+static int table_make(struct uipc_nsh *h, int kind)
+{
+	char tmp[64], name[64];
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "tmp.%s.%d", uipc_kind_name[kind],
+		 (int)getpid());
+	table_name(name, sizeof(name), kind);
+	fd = openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, o, sizeof(*o), 0);
+	if (fchmod(fd, 0666) < 0 ||
+	    ftruncate(fd, table_off(kind, UIPC_IPCMNI)) < 0 ||
+	    renameat(h->dirfd, tmp, h->dirfd, name) < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0)
+		unlinkat(h->dirfd, tmp, 0);
+	else
+		h->ns->ids[kind].table_made = 1;
+	return r;
+}
+
+/* The namespace's tables, made if it has none yet. */
+static void tables_ready(struct uipc_nsh *h)
+{
+	for (int k = 0; k < UIPC_NKINDS; k++) {
+		if (!uipc_kind_ops[k]->table_entry ||
+		    __atomic_load_n(&h->ns->ids[k].table_made, __ATOMIC_ACQUIRE))
+			continue;
+		if (uipc_ns_lock(h) < 0)
+			return;
+		if (!h->ns->ids[k].table_made)
+			table_make(h, k);
+		uipc_ns_unlock(h);
+	}
+}
+
+/* The header of index idx in kind's table, its chunk mapped if need be;
+ * NULL with *err: -EIO for a table too short or missing. */
+static void *table_entry(struct uipc_nsh *h, int kind, int idx, int *err)
+{
+	size_t esz = uipc_kind_ops[kind]->table_entry;
+	_Atomic(char *) *cp = &g_table[kind][idx / TABLE_CHUNK];
+	off_t off = table_off(kind, idx - idx % TABLE_CHUNK);
+	char *base = atomic_load_explicit(cp, memory_order_acquire), *want;
+	struct stat st;
+	char name[64];
+	int fd;
+
+	if (!base) {
+		table_name(name, sizeof(name), kind);
+		fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			*err = errno == ENOENT ? -EIO : -errno;
+			return NULL;
+		}
+		base = MAP_FAILED;
+		if (fstat(fd, &st) == 0 && st.st_size >= table_off(kind, UIPC_IPCMNI))
+			base = mmap(NULL, esz * TABLE_CHUNK, PROT_READ | PROT_WRITE,
+				    MAP_SHARED, fd, off);
+		close(fd);
+		if (base == MAP_FAILED) {
+			*err = -EIO;
+			return NULL;
+		}
+		want = NULL;
+		if (!atomic_compare_exchange_strong(cp, &want, base)) {
+			munmap(base, esz * TABLE_CHUNK);
+			base = want;
+		}
+	}
+	return base + (size_t)(idx % TABLE_CHUNK) * esz;
+}
+
+/* Reads object id's common header without mapping it. */
+static int read_hdr(struct uipc_nsh *h, int kind, int id, struct uipc_obj *o)
+{
+	char name[64];
+	off_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if (uipc_kind_ops[kind]->table_entry) {
+		table_name(name, sizeof(name), kind);
+		off = table_off(kind, id % UIPC_IPCMNI);
+	} else {
+		obj_name(name, sizeof(name), kind, id);
+	}
+	fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, o, sizeof(*o), off);
 	close(fd);
 	if (n != (ssize_t)sizeof(*o) || o->magic != UIPC_OBJ_MAGIC ||
-	    o->layout != UIPC_LAYOUT || o->kind >= UIPC_NKINDS)
+	    o->layout != UIPC_LAYOUT || o->kind != kind || o->id != id)
 		return -EIO;
 	return 0;
 }
@@ -297,8 +410,8 @@ static void ns_repair(void *arg)
 
 			if (*slot == (uint32_t)id + 1)
 				continue;
-			if (*slot == 0 && read_hdr(h->dirfd, de->d_name, &o) == 0 &&
-			    o.id == id && o.kind == kind && o.state == OBJ_LIVE)
+			if (*slot == 0 && read_hdr(h, kind, id, &o) == 0 &&
+			    o.state == OBJ_LIVE)
 				*slot = (uint32_t)id + 1;	/* roll forward */
 			else
 				unlinkat(h->dirfd, de->d_name, 0);
@@ -323,7 +436,7 @@ static void ns_repair(void *arg)
 			continue;
 		}
 		/* A key made private (shm's IPC_RMID) whose link a crash left. */
-		if (read_hdr(h->dirfd, target, &o) == 0) {
+		if (read_hdr(h, kind, id, &o) == 0) {
 			key_name(name, sizeof(name), kind, o.key);
 			if (o.key == IPC_PRIVATE || strcmp(name, de->d_name))
 				unlinkat(h->dirfd, de->d_name, 0);
@@ -337,7 +450,7 @@ static void ns_repair(void *arg)
 			if (!s)
 				continue;
 			obj_name(target, sizeof(target), kind, (int)s - 1);
-			if (read_hdr(h->dirfd, target, &o) < 0 ||
+			if (read_hdr(h, kind, (int)s - 1, &o) < 0 ||
 			    o.key == IPC_PRIVATE)
 				continue;
 			key_name(name, sizeof(name), kind, o.key);
@@ -354,8 +467,7 @@ recount:
 			if (!s)
 				continue;
 			n++;
-			obj_name(name, sizeof(name), kind, (int)s - 1);
-			if (read_hdr(h->dirfd, name, &o) == 0)
+			if (read_hdr(h, kind, (int)s - 1, &o) == 0)
 				units += o.units;
 		}
 		ns->ids[kind].in_use = n;
@@ -390,7 +502,7 @@ static void keep_retired(struct uipc_map *m)
 
 static void map_unmap(struct uipc_map *m)
 {
-	if (!atomic_exchange(&m->unmapped, 1))
+	if (!atomic_exchange(&m->unmapped, 1) && !m->table)
 		munmap(m->base, m->len);
 }
 
@@ -478,20 +590,23 @@ static void cache_install(struct uipc_map *m)
 	}
 }
 
-/* Caches the mapping of object `id` its creator made, or unmaps it. */
-static void keep_mapping(int kind, int id, void *base, size_t len)
+/* Caches the mapping of object `id` its creator made (unmapping it if
+ * that fails), or its header-table entry. */
+static void keep_mapping(int kind, int id, void *base, size_t len, int table)
 {
 	struct uipc_map *m;
 
 	m = map_table(kind) == 0 ? calloc(1, sizeof(*m)) : NULL;
 	if (!m) {
-		munmap(base, len);
+		if (!table)
+			munmap(base, len);
 		return;
 	}
 	m->kind = kind;
 	m->id = id;
 	m->base = base;
 	m->len = len;
+	m->table = table;
 	cache_install(m);
 }
 
@@ -520,7 +635,8 @@ static int map_new(int kind, int id, void *base, size_t len,
 	return 0;
 }
 
-/* Maps object file `id` and checks its header.  -ENOENT if absent. */
+/* Maps object file `id` (or its header-table entry) and checks its
+ * header.  -ENOENT if absent. */
 static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 {
 	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
@@ -529,8 +645,22 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	char name[64];
 	void *base;
 	size_t len;
-	int fd, r;
+	int fd, r = 0;
 
+	if (ops->table_entry) {
+		base = table_entry(h, kind, id % UIPC_IPCMNI, &r);
+		if (!base)
+			return r;
+		r = map_new(kind, id, base, ops->table_entry, out);
+		if (r == 0)
+			(*out)->table = 1;
+		/* A header of another id: the object went since live_slot()
+		 * looked, and a newer one took its entry; or a corrupt one. */
+		if (r == -EIO && __atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
+						 __ATOMIC_ACQUIRE) != (uint32_t)id + 1)
+			r = -EINVAL;
+		return r;
+	}
 	obj_name(name, sizeof(name), kind, id);
 	fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
@@ -541,8 +671,6 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 		return r;
 	}
 	len = (size_t)st.st_size;
-	if (ops->map_len && len > ops->map_len)
-		len = ops->map_len;
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (base == MAP_FAILED)
@@ -576,14 +704,12 @@ static struct uipc_nsh *live_slot(int kind, int id, int *err)
 }
 
 /* Caches the new map m (one reference) and hands it out if its object is
- * live; otherwise frees m, unmapping it if `unmap`, and answers -EINVAL. */
-static int install_live(struct uipc_map *m, int unmap, struct uipc_map **out)
+ * live; otherwise unmaps and frees m and answers -EINVAL. */
+static int install_live(struct uipc_map *m, struct uipc_map **out)
 {
 	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
-		if (unmap) {
-			atomic_store(&m->dead, 1);
-			uipc_map_put(m);
-		}
+		atomic_store(&m->dead, 1);
+		uipc_map_put(m);
 		free(m);	/* never published */
 		return -EINVAL;
 	}
@@ -608,33 +734,7 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 		return -EINVAL;
 	if (r < 0)
 		return r;
-	return install_live(m, 1, out);
-}
-
-int uipc_obj_adopt(int kind, int id, void *base, struct uipc_map **out)
-{
-	struct uipc_map *m;
-	int r = 0;
-
-	if (!live_slot(kind, id, &r))
-		return r;
-	r = map_new(kind, id, base, uipc_kind_ops[kind]->map_len, &m);
-	if (r < 0)
-		return r;
-	return install_live(m, 0, out);	/* the caller unmaps */
-}
-
-int uipc_obj_cached(int kind, int id)
-{
-	_Atomic(struct uipc_map *) *t = g_cache[kind];
-	struct uipc_map *m;
-
-	if (!t || id < 0)
-		return 0;
-	/* Maps are never freed, but an unused retired one may be unmapped:
-	 * its header is not looked at here. */
-	m = atomic_load_explicit(&t[id % UIPC_IPCMNI], memory_order_acquire);
-	return m && m->id == id && !atomic_load(&m->dead);
+	return install_live(m, out);
 }
 
 int uipc_obj_get(int kind, int id, struct uipc_map **out)
@@ -651,9 +751,13 @@ int uipc_obj_get(int kind, int id, struct uipc_map **out)
 			if (likely(!atomic_load(&m->dead) && m->id == id)) {
 				struct uipc_obj *o = map_obj(m);
 
+				/* A header-table entry may hold a newer
+				 * object since: the id tells (stored
+				 * before the state, see newobj). */
 				if (likely(atomic_load_explicit(&o->state,
 						memory_order_acquire) == OBJ_LIVE &&
-					   o->magic == UIPC_OBJ_MAGIC)) {
+					   o->magic == UIPC_OBJ_MAGIC &&
+					   o->id == id)) {
 					*out = m;
 					return 0;
 				}
@@ -686,8 +790,13 @@ int uipc_map_refresh(struct uipc_map **mp)
 int uipc_obj_lock(struct uipc_map *m)
 {
 	struct uipc_obj *o = map_obj(m);
+	int r = uipc_mutex_lock(&o->lock, uipc_kind_ops[m->kind]->repair, o);
 
-	return uipc_mutex_lock(&o->lock, uipc_kind_ops[m->kind]->repair, o);
+	if (r == 0 && unlikely(o->id != m->id)) {
+		uipc_mutex_unlock(&o->lock);
+		r = -EINVAL;	/* a table entry that holds a newer object */
+	}
+	return r;
 }
 
 void uipc_obj_unlock(struct uipc_map *m)
@@ -721,6 +830,32 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 		return -ENOENT;
 	}
 	return id;
+}
+
+/*
+ * Takes the header-table entry o for a new object: locks the lock it has,
+ * since a process holding a reference to the object it had may be inside
+ * (uipc_obj_lock then tells it the entry moved on), or makes one in an
+ * entry never used or spoilt.  Clears the kind's init_len bytes past the
+ * lock and marks the entry not live.  Returns 0 with the lock held.
+ */
+static int entry_claim(struct uipc_obj *o, const struct uipc_kind_ops *ops)
+{
+	size_t lock_end = offsetof(struct uipc_obj, lock) + sizeof(o->lock);
+	int r = -EIO;
+
+	if (o->magic == UIPC_OBJ_MAGIC && o->layout == UIPC_LAYOUT)
+		r = uipc_mutex_lock(&o->lock, NULL, NULL);
+	if (r == -EIO) {	/* none yet, or not recoverable */
+		r = uipc_mutex_init(&o->lock);
+		if (r == 0)
+			r = -pthread_mutex_lock(&o->lock);
+	}
+	if (r < 0)
+		return r;
+	atomic_store(&o->state, 0);
+	memset((char *)o + lock_end, 0, ops->init_len - lock_end);
+	return 0;
 }
 
 /* Creates a new object.  Namespace lock held. */
@@ -789,20 +924,17 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		goto out_unlink;
 	}
 	len = n->file_size;
-	if (ops->map_len && len > ops->map_len)
-		len = ops->map_len;
-	if (ops->init_len) {
-		/* Written, not mapped: the first shmat maps it. */
-		len = ops->init_len;
-		base = calloc(1, len);
+	if (ops->table_entry) {
+		base = table_entry(h, n->kind, idx, &r);
+		if (!base || (r = entry_claim(base, ops)) < 0)
+			goto out_unlink;
 	} else {
 		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		r = -ENOMEM;
 		if (base == MAP_FAILED)
-			base = NULL;
+			goto out_unlink;
+		r = uipc_mutex_init(&((struct uipc_obj *)base)->lock);
 	}
-	r = -ENOMEM;
-	if (!base)
-		goto out_unlink;
 	o = base;
 	o->layout = UIPC_LAYOUT;
 	o->kind = (uint16_t)n->kind;
@@ -815,20 +947,16 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	o->ctime = uipc_now();
 	o->units = n->units;
 	atomic_store(&o->perm_seq, 1);
-	/* A pthread mutex holds no address until it is locked: one made in
-	 * the buffer works once written to the file. */
-	r = uipc_mutex_init(&o->lock);
 	if (r == 0)
 		r = n->init(base, n->arg);
-	atomic_store(&o->state, OBJ_LIVE);
 	o->magic = UIPC_OBJ_MAGIC;
-	if (r == 0 && ops->init_len &&
-	    pwrite(fd, base, len, 0) != (ssize_t)len)
-		r = -ENOMEM;	/* no room left on the file system */
+	/* Last: a table entry's lock-free readers see the new id with it. */
+	atomic_store_explicit(&o->state, r == 0 ? OBJ_LIVE : 0,
+			      memory_order_release);
+	if (ops->table_entry)
+		uipc_mutex_unlock(&o->lock);
 	if (r < 0) {
-		if (ops->init_len)
-			free(base);
-		else
+		if (!ops->table_entry)
 			munmap(base, len);
 		goto out_unlink;
 	}
@@ -837,10 +965,9 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		*n->fd_out = fd;
 	else
 		close(fd);
-	if (ops->init_len)
-		free(base);
-	else	/* The creator usually uses its object next: keep it mapped. */
-		keep_mapping(n->kind, id, base, len);
+	/* The creator usually uses its object next: keep it at hand. */
+	keep_mapping(n->kind, id, base, ops->table_entry ? ops->table_entry : len,
+		     ops->table_entry != 0);
 
 	if (n->key != IPC_PRIVATE) {
 		key_name(kname, sizeof(kname), n->kind, n->key);

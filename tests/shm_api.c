@@ -249,8 +249,8 @@ static void scen_rmid(const struct ipc_ops *o, struct trace *t)
 }
 
 /*
- * The creator's first shmat (uipc maps header and bytes at once, with the
- * descriptor shmget kept): after another process removed the segment,
+ * The creator's first shmat (uipc maps the descriptor shmget kept): after
+ * another process removed the segment,
  * after IPC_SET took the creator's permission away, in a forked child
  * that inherited the kept descriptor, and after a second shmget.
  */

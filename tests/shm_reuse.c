@@ -1,0 +1,426 @@
+/*
+ * shm_reuse: uipc keeps every segment's header in one table, an entry per
+ * index, and a new segment takes over the entry of an old one at the same
+ * index.  Nothing of the old one may show through.
+ *  - Stale ids after the index is reused, in the process that removed the
+ *    segment and in one that had it attached (and its header cached),
+ *    against the kernel; uipc's shmmni is made 2 so that the index comes
+ *    round at once.
+ *  - Readers against reuse: two processes keep calling IPC_STAT and shmat
+ *    on ids a third one is creating and removing; every call that succeeds
+ *    must show that id's segment (its size, its bytes), and every one that
+ *    fails must say EINVAL, or EIDRM for a segment removed between its
+ *    lookup and its lock, on the kernel and on uipc alike.
+ *  - A corrupt or truncated header table and a truncated segment file give
+ *    an error in a fresh process, never a crash or a hang.
+ */
+#include "harness.h"
+#include "internal.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#define PG 4096
+#define HDR (64 * 1024)		/* shm.c's SHM_HDR_SIZE */
+
+static const char *const roles[] = { "child" };
+
+static int is_uipc(const struct ipc_ops *o)
+{
+	return !strcmp(o->name, "uipc");
+}
+
+/* uipc's shmmni in this namespace (the kernel's is left alone). */
+static void set_shmmni(int64_t v)
+{
+	int err = 0;
+	struct uipc_nsh *h = uipc_ns_get(&err);
+
+	if (h)
+		h->ns->limit[UL_SHMMNI] = v;
+}
+
+static void stat_line(const struct ipc_ops *o, struct trace *t,
+		      const char *what, int id, pid_t child)
+{
+	struct shmid_ds ds;
+	pid_t pids[1] = { child };
+
+	if (tcall(t, what, o->shmctl(id, IPC_STAT, &ds)) == 0)
+		trace_shmds(t, what, &ds, pids, roles, 1);
+}
+
+static int failed_with(int bad, int e)
+{
+	return bad && errno == e;
+}
+
+/* ---- stale ids ---------------------------------------------------------- */
+
+/*
+ * The child of scen_stale.  It has segment a attached twice (the parent's
+ * attachment, inherited, and its own) and a's header cached; once a is
+ * gone and c has taken its index, every use of a must fail as on the
+ * kernel, and c must be c.  Its findings come back as bits of its exit
+ * status: 0x3f is all of them.
+ */
+static int stale_child(const struct ipc_ops *o, int a, char *inherited,
+		       int rd, int wr)
+{
+	char *mine = o->shmat(a, NULL, 0), *p, buf;
+	struct shmid_ds ds;
+	int c, bits = 0;
+
+	if (mine == (void *)-1 || o->shmctl(a, IPC_STAT, &ds) < 0)
+		return 0x80;
+	write(wr, "r", 1);
+	if (read(rd, &buf, 1) != 1)	/* the parent removed a */
+		return 0x80;
+	o->shmdt(inherited);
+	o->shmdt(mine);			/* the last one: a is gone */
+	write(wr, "d", 1);
+	if (read(rd, &c, sizeof(c)) != sizeof(c))	/* c is made */
+		return 0x80;
+	bits |= failed_with(o->shmctl(a, IPC_STAT, &ds) < 0, EINVAL);
+	bits |= failed_with(o->shmat(a, NULL, 0) == (void *)-1, EINVAL) << 1;
+	bits |= failed_with(o->shmctl(a, SHM_LOCK, NULL) < 0, EINVAL) << 2;
+	bits |= failed_with(o->shmctl(a, IPC_RMID, NULL) < 0, EINVAL) << 3;
+	bits |= (o->shmctl(c, IPC_STAT, &ds) == 0 &&
+		 ds.shm_segsz == 2 * PG + 1 && ds.shm_nattch == 1) << 4;
+	p = o->shmat(c, NULL, SHM_RDONLY);
+	bits |= (p != (void *)-1 && !strcmp(p, "c")) << 5;
+	if (p != (void *)-1)
+		o->shmdt(p);
+	return bits;
+}
+
+static void scen_stale(const struct ipc_ops *o, struct trace *t)
+{
+	int a, b, c, st, down[2], up[2];
+	struct shmid_ds ds;
+	char *p, *q, buf;
+	pid_t kid;
+
+	if (is_uipc(o))
+		set_shmmni(2);
+	a = o->shmget(IPC_PRIVATE, PG, 0600);
+	p = o->shmat(a, NULL, 0);
+	if (a < 0 || p == (void *)-1 || pipe(down) || pipe(up)) {
+		CHECK(0, "%s: setup: %s", o->name, strerror(errno));
+		return;
+	}
+	strcpy(p, "a");
+	kid = fork();
+	if (kid == 0) {
+		close(down[1]);
+		close(up[0]);
+		_exit(stale_child(o, a, p, down[0], up[1]));
+	}
+	close(down[0]);
+	close(up[1]);
+	if (read(up[0], &buf, 1) == 1)
+		stat_line(o, t, "a, attached here and twice in the child", a, kid);
+	tcall(t, "rm a", o->shmctl(a, IPC_RMID, NULL));
+	tcall(t, "shmdt a here", o->shmdt(p));
+	write(down[1], "x", 1);
+	if (read(up[0], &buf, 1) == 1)
+		tcall(t, "a gone", o->shmctl(a, IPC_STAT, &ds));
+	b = o->shmget(IPC_PRIVATE, PG, 0600);
+	c = o->shmget(IPC_PRIVATE, 2 * PG + 1, 0600);
+	if (is_uipc(o))
+		CHECK(c % 32768 == a % 32768, "c (%d) did not take a's (%d) index",
+		      c, a);
+	q = o->shmat(c, NULL, 0);
+	if (q != (void *)-1)
+		strcpy(q, "c");
+	write(down[1], &c, sizeof(c));
+	waitpid(kid, &st, 0);
+	tprintf(t, "the child's findings: %#x", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+
+	tcall(t, "stat a", o->shmctl(a, IPC_STAT, &ds));
+	tcall(t, "shmat a", o->shmat(a, NULL, 0) == (void *)-1 ? -1 : 0);
+	tcall(t, "SHM_UNLOCK a", o->shmctl(a, SHM_UNLOCK, NULL));
+	if (o->shmctl(c, IPC_STAT, &ds) == 0) {
+		ds.shm_perm.mode = 0666;
+		tcall(t, "IPC_SET a", o->shmctl(a, IPC_SET, &ds));
+	}
+	tcall(t, "rm a again", o->shmctl(a, IPC_RMID, NULL));
+	stat_line(o, t, "c, unchanged", c, kid);
+	stat_line(o, t, "b", b, kid);
+	if (q != (void *)-1)
+		tcall(t, "shmdt c", o->shmdt(q));
+	tcall(t, "rm b", o->shmctl(b, IPC_RMID, NULL));
+	tcall(t, "rm c", o->shmctl(c, IPC_RMID, NULL));
+	close(down[1]);
+	close(up[0]);
+	if (is_uipc(o))
+		set_shmmni(4096);
+}
+
+/* ---- readers against reuse ---------------------------------------------- */
+
+#define RING 8
+#define READERS 2
+
+struct shared {
+	_Atomic uint64_t ring[RING];	/* id << 32 | size, 0: none */
+	_Atomic int stop;
+	_Atomic long stats, attaches, wrong, other_errors;
+	_Atomic int other_errno[2];	/* the last, of IPC_STAT and shmat */
+};
+
+static void reader(const struct ipc_ops *o, struct shared *sh, unsigned seed)
+{
+	while (!atomic_load(&sh->stop)) {
+		uint64_t v = atomic_load(&sh->ring[(seed = seed * 1103515245u + 12345u) >> 8 & (RING - 1)]);
+		int id = (int)(v >> 32);
+		uint32_t size = (uint32_t)v;
+		struct shmid_ds ds;
+		char *p;
+
+		if (!v)
+			continue;
+		if (o->shmctl(id, IPC_STAT, &ds) == 0) {
+			atomic_fetch_add(&sh->stats, 1);
+			if (ds.shm_segsz != size)
+				atomic_fetch_add(&sh->wrong, 1);
+		} else if (errno != EINVAL && errno != EIDRM) {
+			atomic_fetch_add(&sh->other_errors, 1);
+			atomic_store(&sh->other_errno[0], errno);
+		}
+		p = o->shmat(id, NULL, SHM_RDONLY);
+		if (p != (void *)-1) {
+			atomic_fetch_add(&sh->attaches, 1);
+			if (*(int *)p != id)
+				atomic_fetch_add(&sh->wrong, 1);
+			o->shmdt(p);
+		} else if (errno != EINVAL && errno != EIDRM) {
+			atomic_fetch_add(&sh->other_errors, 1);
+			atomic_store(&sh->other_errno[1], errno);
+		}
+	}
+}
+
+static void readers_vs_reuse(const struct ipc_ops *o)
+{
+	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t kid[READERS];
+	long made = 0, full = 0;
+	struct timespec t0, t;
+	int st;
+
+	if (sh == MAP_FAILED)
+		return;
+	if (is_uipc(o))
+		set_shmmni(16);	/* an index comes round every 16 segments */
+	for (int i = 0; i < READERS; i++) {
+		kid[i] = fork();
+		if (kid[i] == 0) {
+			reader(o, sh, 1234u + (unsigned)i);
+			_exit(0);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0;; i++) {
+		uint32_t size = PG * (1 + i % 5) + i % 7 + 1;
+		uint64_t old;
+		int id;
+		char *p;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec >=
+		    1000000000L)
+			break;
+		id = o->shmget(IPC_PRIVATE, size, 0600);
+		if (id < 0) {
+			full += errno == ENOSPC;	/* readers hold removed ones */
+			CHECK(errno == ENOSPC, "%s: shmget: %s", o->name, strerror(errno));
+			if (errno != ENOSPC)
+				break;
+			continue;
+		}
+		p = o->shmat(id, NULL, 0);
+		if (p != (void *)-1) {
+			*(int *)p = id;
+			o->shmdt(p);
+		}
+		made++;
+		old = atomic_exchange(&sh->ring[i % RING], (uint64_t)id << 32 | size);
+		if (old)
+			o->shmctl((int)(old >> 32), IPC_RMID, NULL);
+	}
+	atomic_store(&sh->stop, 1);
+	for (int i = 0; i < READERS; i++)
+		waitpid(kid[i], &st, 0);
+	for (int i = 0; i < RING; i++) {
+		uint64_t v = atomic_exchange(&sh->ring[i], 0);
+
+		if (v)
+			o->shmctl((int)(v >> 32), IPC_RMID, NULL);
+	}
+	CHECK(!sh->wrong, "%s: %ld calls showed another segment", o->name,
+	      sh->wrong);
+	CHECK(!sh->other_errors, "%s: %ld calls failed other than EINVAL or EIDRM "
+	      "(IPC_STAT %s, shmat %s)", o->name, sh->other_errors,
+	      errname(sh->other_errno[0]), errname(sh->other_errno[1]));
+	CHECK(made > 100 && sh->stats > 100 && sh->attaches > 100,
+	      "%s: too little happened: %ld made, %ld stats, %ld attaches",
+	      o->name, made, sh->stats, sh->attaches);
+	if (is_uipc(o)) {
+		struct shm_info si;
+
+		CHECK(uipc_shmctl(0, SHM_INFO, (struct shmid_ds *)&si) >= 0 &&
+		      si.used_ids == 0, "uipc: %d segments left", si.used_ids);
+		set_shmmni(4096);
+	}
+	printf("%s readers against reuse, %s: %ld made (%ld ENOSPC), %ld stats, "
+	       "%ld attaches, none wrong\n", harness_failures ? "FAIL" : "ok  ",
+	       o->name, made, full, sh->stats, sh->attaches);
+	munmap(sh, sizeof(*sh));
+}
+
+/* ---- corrupt and truncated files ---------------------------------------- */
+
+static const char *ns_dir(void)
+{
+	const char *p = getenv("UIPC_NS");
+
+	return p && *p ? p : UIPC_DEFAULT_NS;
+}
+
+/* In a fresh process: whatever the answers, no crash and no hang. */
+static int try_ops(int id)
+{
+	struct shmid_ds ds;
+	struct shm_info si;
+	char *p = uipc_shmat(id, NULL, 0);
+
+	if (p != (void *)-1) {
+		p[0]++;
+		uipc_shmdt(p);
+	}
+	uipc_shmctl(id, IPC_STAT, &ds);
+	uipc_shmctl(id % 32768, SHM_STAT_ANY, &ds);
+	uipc_shmctl(0, SHM_INFO, (struct shmid_ds *)&si);
+	uipc_shmctl(id, SHM_LOCK, NULL);
+	uipc_shmctl(id, SHM_UNLOCK, NULL);
+	return 0;
+}
+
+/* Runs this program again as "--MODE id", limited to 10 s: 0 if it
+ * exited 0. */
+static int in_child(const char *mode, int id, const char *what)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		char arg[16];
+
+		snprintf(arg, sizeof(arg), "%d", id);
+		execl("/proc/self/exe", "shm_reuse", mode, arg, (char *)NULL);
+		_exit(126);
+	}
+	waitpid(pid, &st, 0);
+	if (WIFSIGNALED(st)) {
+		CHECK(0, "%s: child died of signal %d", what, WTERMSIG(st));
+		return -1;
+	}
+	CHECK(WEXITSTATUS(st) == 0, "%s: child exited %d", what, WEXITSTATUS(st));
+	return WEXITSTATUS(st) ? -1 : 0;
+}
+
+static int probe(const char *mode, int id)
+{
+	struct shmid_ds ds;
+
+	alarm(10);
+	if (!strcmp(mode, "--try-ops"))
+		return try_ops(id);
+	if (!strcmp(mode, "--stat-eio"))
+		return !(uipc_shmctl(id, IPC_STAT, &ds) < 0 && errno == EIO);
+	if (!strcmp(mode, "--attach-eio"))
+		return !(uipc_shmat(id, NULL, 0) == (void *)-1 && errno == EIO &&
+			 uipc_shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0);
+	return 2;
+}
+
+static void corrupt_files(void)
+{
+	char path[4200];
+	unsigned rnd = 777;
+	char *p, *save;
+	int id, fd;
+	off_t off;
+
+	id = uipc_shmget(IPC_PRIVATE, 2 * PG, 0600);
+	p = uipc_shmat(id, NULL, 0);
+	if (id < 0 || p == (void *)-1) {
+		CHECK(0, "corrupt files: setup: %s", strerror(errno));
+		return;
+	}
+	strcpy(p, "bytes");
+	uipc_shmdt(p);
+	snprintf(path, sizeof(path), "%s/shm.headers", ns_dir());
+	fd = open(path, O_RDWR);
+	off = (off_t)(id % 32768) * HDR;
+	p = mmap(NULL, HDR, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	if (fd < 0 || p == MAP_FAILED) {
+		CHECK(0, "corrupt files: the table: %s", strerror(errno));
+		return;
+	}
+	save = malloc(HDR);
+	memcpy(save, p, HDR);
+	/* Random bytes anywhere past the lock, many times over. */
+	for (int i = 0; i < 100; i++) {
+		size_t lock_end = offsetof(struct uipc_obj, lock) +
+				  sizeof(pthread_mutex_t);
+
+		for (int k = 0; k < 1 + (int)(rand_r(&rnd) % 16); k++)
+			p[lock_end + rand_r(&rnd) % 4096] = (char)rand_r(&rnd);
+		if (in_child("--try-ops", id, "random corruption") < 0)
+			break;
+		memcpy(p, save, HDR);
+	}
+	((struct uipc_obj *)p)->magic = 0x12345678;
+	in_child("--stat-eio", id, "a header of bad magic gives EIO");
+	in_child("--try-ops", id, "a header of bad magic");
+	memcpy(p, save, HDR);
+	((struct uipc_obj *)p)->id = id + 32768;
+	in_child("--stat-eio", id, "a header of another id gives EIO");
+	memcpy(p, save, HDR);
+	free(save);
+	munmap(p, HDR);
+
+	snprintf(path, sizeof(path), "%s/shm.%d", ns_dir(), id);
+	if (truncate(path, 0) == 0)
+		in_child("--attach-eio", id, "a truncated segment file: shmat gives EIO");
+	in_child("--try-ops", id, "a truncated segment file");
+	/* Last: this process has the table mapped and must not touch it. */
+	if (ftruncate(fd, HDR) == 0) {
+		in_child("--stat-eio", id, "a truncated table gives EIO");
+		in_child("--try-ops", id, "a truncated table");
+	}
+	close(fd);
+	if (!harness_failures)
+		printf("ok   corrupt and truncated table and segment files: "
+		       "errors, no crash, no hang\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3)
+		return probe(argv[1], atoi(argv[2]));
+	harness_init(120);
+	run_both("stale ids after their index is reused", scen_stale);
+	readers_vs_reuse(&kernel_ops);
+	readers_vs_reuse(&uipc_ops);
+	corrupt_files();
+	return harness_done();
+}
