@@ -383,15 +383,22 @@ static void ns_repair(void *arg)
 	int kind, id, dfd;
 	DIR *d;
 
-	/* The table may name a file IPC_RMID unlinked before a crash. */
+	/* The table may name a file IPC_RMID unlinked before a crash, or an
+	 * object it marked removed and died before unlinking: finish it. */
 	for (kind = 0; kind < UIPC_NKINDS; kind++)
 		for (int i = 0; i < UIPC_IPCMNI; i++) {
-			if (!ns->ids[kind].slot[i])
+			uint32_t s = ns->ids[kind].slot[i];
+
+			if (!s)
 				continue;
-			obj_name(name, sizeof(name), kind,
-				 (int)ns->ids[kind].slot[i] - 1);
-			if (fstatat(h->dirfd, name, &st, 0) < 0)
+			obj_name(name, sizeof(name), kind, (int)s - 1);
+			if (fstatat(h->dirfd, name, &st, 0) < 0) {
 				ns->ids[kind].slot[i] = 0;
+			} else if (read_hdr(h, kind, (int)s - 1, &o) == 0 &&
+				   o.state == OBJ_REMOVED) {
+				unlinkat(h->dirfd, name, 0);
+				ns->ids[kind].slot[i] = 0;
+			}
 		}
 
 	dfd = dup(h->dirfd);

@@ -7,6 +7,13 @@
  * gone: nattch must be 0, a segment removed during the round must be gone
  * with its last attacher, and the segment's lock must be free (the checks
  * take it).
+ *
+ * Then creators, each looping over shmget (by key or IPC_PRIVATE), shmat,
+ * shmdt and IPC_RMID, are killed at random moments, also holding the
+ * namespace lock in the middle of a creation or a removal.  After each
+ * round what they left must be unattached and removable, their keys must
+ * be free to create anew, and (uipc) no segment or temporary file may be
+ * left in the namespace once those are removed.
  */
 #include "harness.h"
 
@@ -119,10 +126,132 @@ static void scen_crash(const struct ipc_ops *o, struct trace *t)
 		removed_ok, ROUNDS / 2);
 }
 
+/* ---- creators killed inside shmget and IPC_RMID ------------------------- */
+
+#define CREATORS 3
+#define CR_ROUNDS 15
+#define CR_SIZE (4 * 4096)
+
+static void creator(const struct ipc_ops *o, key_t key, unsigned seed)
+{
+	for (;;) {
+		int id = o->shmget(rnd(&seed) % 2 ? key : IPC_PRIVATE, CR_SIZE,
+				   IPC_CREAT | 0600);
+		char *p;
+
+		if (id < 0)
+			continue;
+		p = o->shmat(id, NULL, 0);
+		if (p != (void *)-1) {
+			p[rnd(&seed) % CR_SIZE] = 1;
+			o->shmdt(p);
+		}
+		o->shmctl(id, IPC_RMID, NULL);
+	}
+}
+
+static int ours(pid_t cpid, const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] == cpid)
+			return 1;
+	return 0;
+}
+
+/* uipc only: the namespace's segment files, and whether a temporary file
+ * was left. */
+static int shm_files(int *tmp)
+{
+	const char *ns = getenv("UIPC_NS");
+	char cmd[4300], out[64];
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -c '^shm\\.[0-9]*$'", ns);
+	if (run_capture(out, sizeof(out), cmd) >= 0)
+		n = atoi(out);
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -c '^tmp\\.'", ns);
+	*tmp = run_capture(out, sizeof(out), cmd) >= 0 ? atoi(out) : -1;
+	return n;
+}
+
+static void scen_creators(const struct ipc_ops *o, struct trace *t)
+{
+	unsigned seed = 99;
+	int attached = 0, stuck = 0, remade = 0, left = 0, files_bad = 0;
+	pid_t all[CR_ROUNDS * (CREATORS + 8)];
+	int nall = 0;
+
+	for (int round = 0; round < CR_ROUNDS; round++) {
+		pid_t w[CREATORS];
+		struct shm_info si;
+		int max;
+
+		for (int i = 0; i < CREATORS; i++) {
+			w[i] = fork();
+			if (w[i] == 0)
+				creator(o, test_key(40 + i), rnd(&seed));
+			all[nall++] = w[i];
+		}
+		for (int k = 0; k < 8; k++) {
+			struct timespec d = { 0, (long)(rnd(&seed) % 3000) * 1000L };
+			int i = (int)(rnd(&seed) % CREATORS);
+
+			nanosleep(&d, NULL);
+			kill(w[i], SIGKILL);
+			waitpid(w[i], NULL, 0);
+			w[i] = fork();
+			if (w[i] == 0)
+				creator(o, test_key(40 + i), rnd(&seed));
+			all[nall++] = w[i];
+		}
+		for (int i = 0; i < CREATORS; i++) {
+			kill(w[i], SIGKILL);
+			waitpid(w[i], NULL, 0);
+		}
+		/* What the dead left: each unattached, and removable. */
+		max = o->shmctl(0, SHM_INFO, (struct shmid_ds *)&si);
+		for (int idx = 0; idx <= max; idx++) {
+			struct shmid_ds ds;
+			int id = o->shmctl(idx, SHM_STAT_ANY, &ds);
+
+			if (id < 0 || !ours(ds.shm_cpid, all, nall))
+				continue;
+			attached += ds.shm_nattch != 0;
+			if (o->shmctl(id, IPC_RMID, NULL) == 0)
+				left++;
+			else
+				stuck++;
+		}
+		for (int i = 0; i < CREATORS; i++) {
+			int id = o->shmget(test_key(40 + i), CR_SIZE,
+					   IPC_CREAT | IPC_EXCL | 0600);
+
+			remade += id >= 0;
+			if (id >= 0)
+				o->shmctl(id, IPC_RMID, NULL);
+		}
+		if (!strcmp(o->name, "uipc")) {
+			int tmp, n = shm_files(&tmp);
+
+			if (n != 0 || tmp != 0) {
+				files_bad++;
+				fprintf(stderr, "uipc round %d: %d segment files, "
+					"%d temporary files left\n", round, n, tmp);
+			}
+		}
+	}
+	fprintf(stderr, "%s: %d segments left by the dead, removed\n", o->name, left);
+	tprintf(t, "leftovers still attached: %d, not removable: %d", attached, stuck);
+	tprintf(t, "keys made anew after each round: %d of %d", remade,
+		CR_ROUNDS * CREATORS);
+	tprintf(t, "rounds with files left (uipc): %d", files_bad);
+}
+
 int main(void)
 {
 	harness_init(240);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	run_both("random SIGKILLs among attachers", scen_crash);
+	run_both("random SIGKILLs among creators and removers", scen_creators);
 	return harness_done();
 }
