@@ -223,7 +223,11 @@ static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
 	if (!make)
 		return -ENOENT;
 	if (free_i == UINT32_MAX) {
-		if (g->att_hwm >= SHM_ATT_MAX)
+		/* Past the first page: the table's next page may find the
+		 * file system full (a fault, which the probe turns into an
+		 * error). */
+		if (g->att_hwm >= SHM_ATT_MAX ||
+		    uipc_probe_read(&g->att[g->att_hwm], sizeof(g->att[0])) < 0)
 			return -ENOMEM;
 		free_i = g->att_hwm++;
 	}

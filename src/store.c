@@ -932,8 +932,13 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	}
 	len = n->file_size;
 	if (ops->table_entry) {
+		r = 0;
 		base = table_entry(h, n->kind, idx, &r);
-		if (!base || (r = entry_claim(base, ops)) < 0)
+		/* An entry's page first touched on a full file system faults
+		 * (SIGBUS): touch it under the guard first. */
+		if (base && uipc_probe_read(base, ops->init_len) < 0)
+			r = -ENOMEM;
+		if (r < 0 || (r = entry_claim(base, ops)) < 0)
 			goto out_unlink;
 	} else {
 		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -13,6 +13,8 @@
  *    lookup and its lock, on the kernel and on uipc alike.
  *  - A corrupt or truncated header table and a truncated segment file give
  *    an error in a fresh process, never a crash or a hang.
+ *  - On a full file system (a 3 MiB tmpfs, as root), shmget fails with
+ *    ENOMEM when a header's page cannot be had, instead of a SIGBUS.
  */
 #include "harness.h"
 #include "internal.h"
@@ -20,7 +22,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -336,11 +340,34 @@ static int in_child(const char *mode, int id, const char *what)
 	return WEXITSTATUS(st) ? -1 : 0;
 }
 
+/* On a full file system: segments until shmget fails, which it must do
+ * with ENOMEM (a header's page) or ENOSPC, not a fault; those made still
+ * attach and detach. */
+static int fill_up(void)
+{
+	int ids[4096], n = 0, r = 1;
+
+	while (n < 4096 && (ids[n] = uipc_shmget(IPC_PRIVATE, PG, 0600)) >= 0)
+		n++;
+	if (n < 4096 && (errno == ENOMEM || errno == ENOSPC) && n > 0) {
+		char *p = uipc_shmat(ids[0], NULL, SHM_RDONLY);
+
+		r = p == (void *)-1 || uipc_shmdt(p) < 0;
+	} else {
+		fprintf(stderr, "full: %d made, then %s\n", n, errname(errno));
+	}
+	while (n > 0)
+		uipc_shmctl(ids[--n], IPC_RMID, NULL);
+	return r;
+}
+
 static int probe(const char *mode, int id)
 {
 	struct shmid_ds ds;
 
 	alarm(10);
+	if (!strcmp(mode, "--fill-up"))
+		return fill_up();
 	if (!strcmp(mode, "--try-ops"))
 		return try_ops(id);
 	if (!strcmp(mode, "--stat-eio"))
@@ -413,6 +440,48 @@ static void corrupt_files(void)
 		       "errors, no crash, no hang\n");
 }
 
+/* fill_up() in a fresh process whose namespace is on a 3 MiB tmpfs of a
+ * private mount namespace. */
+static void full_file_system(void)
+{
+	char dir[] = "/tmp/shm_reuse.XXXXXX";
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0) {
+		printf("SKIP full file system: needs root to mount a tmpfs\n");
+		return;
+	}
+	if (!mkdtemp(dir))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		char ns[64];
+
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("uipc-test", dir, "tmpfs", 0, "size=3m") < 0)
+			_exit(77);
+		snprintf(ns, sizeof(ns), "%s/ns", dir);
+		setenv("UIPC_NS", ns, 1);
+		execl("/proc/self/exe", "shm_reuse", "--fill-up", "0", (char *)NULL);
+		_exit(126);
+	}
+	waitpid(pid, &st, 0);
+	rmdir(dir);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		printf("SKIP full file system: cannot mount a tmpfs here\n");
+		return;
+	}
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "full file system: the child %s %d",
+	      WIFSIGNALED(st) ? "died of signal" : "exited",
+	      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		printf("ok   a full file system: shmget fails with an error, "
+		       "no SIGBUS\n");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3)
@@ -421,6 +490,7 @@ int main(int argc, char **argv)
 	run_both("stale ids after their index is reused", scen_stale);
 	readers_vs_reuse(&kernel_ops);
 	readers_vs_reuse(&uipc_ops);
+	full_file_system();
 	corrupt_files();
 	return harness_done();
 }
