@@ -322,6 +322,45 @@ void trace_shmds(struct trace *t, const char *what, const struct shmid_ds *ds,
 		time_class(ds->shm_ctime));
 }
 
+void trace_shm_stat(const struct ipc_ops *o, struct trace *t, const char *what,
+		    int id, pid_t child)
+{
+	static const char *const roles[] = { "child" };
+	struct shmid_ds ds;
+	pid_t pids[1] = { child };
+
+	if (tcall(t, what, o->shmctl(id, IPC_STAT, &ds)) == 0)
+		trace_shmds(t, what, &ds, pids, roles, 1);
+}
+
+const char *harness_ns_dir(void)
+{
+	const char *p = getenv("UIPC_NS");
+
+	return p && *p ? p : UIPC_DEFAULT_NS;
+}
+
+int run_self(const char *mode, int id, const char *what)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		char arg[16];
+
+		snprintf(arg, sizeof(arg), "%d", id);
+		execl("/proc/self/exe", "probe", mode, arg, (char *)NULL);
+		_exit(126);
+	}
+	waitpid(pid, &st, 0);
+	if (WIFSIGNALED(st)) {
+		CHECK(0, "%s: child died of signal %d", what, WTERMSIG(st));
+		return -1;
+	}
+	CHECK(WEXITSTATUS(st) == 0, "%s: child exited %d", what, WEXITSTATUS(st));
+	return WEXITSTATUS(st) ? -1 : 0;
+}
+
 void trace_free(struct trace *t)
 {
 	free(t->s);

@@ -80,6 +80,19 @@ void trace_semds(struct trace *t, const char *what, const struct semid_ds *ds);
 const char *pid_name(pid_t p, const pid_t *pids, const char *const *roles,
 		     int npids);
 void trace_free(struct trace *t);
+/* IPC_STAT of segment id, recorded as trace_shmds records it, with pid
+ * child named "child". */
+void trace_shm_stat(const struct ipc_ops *o, struct trace *t, const char *what,
+		    int id, pid_t child);
+
+/* The uipc namespace directory the test runs in. */
+const char *harness_ns_dir(void);
+/* Runs this program again as "prog mode id" in a fresh process (nothing
+ * mapped or cached yet, as for any other program opening uipc's files):
+ * 0 if it exited 0; a signal or another status is a failure, reported
+ * with what.  The program's main answers such a call itself, under an
+ * alarm of its own. */
+int run_self(const char *mode, int id, const char *what);
 
 /*
  * Runs scen on the kernel and on uipc and compares the traces.  Prints the

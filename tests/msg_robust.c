@@ -21,42 +21,12 @@ struct msg {
 	char text[8192];
 };
 
-static const char *ns_dir(void)
-{
-	const char *p = getenv("UIPC_NS");
-
-	return p && *p ? p : UIPC_DEFAULT_NS;
-}
-
 static int target_q;
-static void try_ops(void *arg);
-static void expect_eio(void *arg);
 
-/* Runs fn in a fresh process (this program run again, so nothing is
- * mapped or cached yet, as for any other program opening the file), limited
- * to 10 s: 0 if it exited 0. */
-static int in_child(void (*fn)(void *), void *arg, const char *what)
+/* A probe in a fresh process (run_self). */
+static int in_child(const char *mode, const char *what)
 {
-	pid_t pid = fork();
-	int st;
-
-	(void)arg;
-	if (pid == 0) {
-		char id[16];
-
-		snprintf(id, sizeof(id), "%d", target_q);
-		execl("/proc/self/exe", "msg_robust",
-		      fn == expect_eio ? "--expect-eio" : "--try-ops", id,
-		      (char *)NULL);
-		_exit(126);
-	}
-	waitpid(pid, &st, 0);
-	if (WIFSIGNALED(st)) {
-		CHECK(0, "%s: child died of signal %d", what, WTERMSIG(st));
-		return -1;
-	}
-	CHECK(WEXITSTATUS(st) == 0, "%s: child exited %d", what, WEXITSTATUS(st));
-	return WEXITSTATUS(st) ? -1 : 0;
+	return run_self(mode, target_q, what);
 }
 
 /* ---- a lock holder killed in the middle of a change -------------------- */
@@ -210,7 +180,7 @@ static void ns_lock_holder_killed(void)
 	q = uipc_msgget(test_key(1), IPC_CREAT | 0600);
 	CHECK(q >= 0, "msgget after the namespace lock holder died: %s",
 	      strerror(errno));
-	snprintf(path, sizeof(path), "%s/tmp.%d.999", ns_dir(), (int)pid);
+	snprintf(path, sizeof(path), "%s/tmp.%d.999", harness_ns_dir(), (int)pid);
 	CHECK(stat(path, &st) < 0, "its temporary file was cleaned up");
 	CHECK(uipc_msgctl(999, MSG_STAT_ANY, NULL) < 0 && errno == EINVAL,
 	      "the half-made slot was released");
@@ -224,13 +194,12 @@ static void ns_lock_holder_killed(void)
 
 /* ---- corrupt files ------------------------------------------------------ */
 
-static void try_ops(void *arg)
+static void try_ops(void)
 {
 	struct msqid_ds ds;
 	struct msg m;
 	int q = target_q;
 
-	(void)arg;
 	m.type = 1;
 	/* Any answer will do but a crash or a hang. */
 	uipc_msgsnd(q, &m, 100, IPC_NOWAIT);
@@ -242,11 +211,10 @@ static void try_ops(void *arg)
 	uipc_msgctl(0, MSG_INFO, (struct msqid_ds *)&ds);
 }
 
-static void expect_eio(void *arg)
+static void expect_eio(void)
 {
 	struct msg m = { 1, "" };
 
-	(void)arg;
 	if (uipc_msgsnd(target_q, &m, 1, IPC_NOWAIT) == 0 || errno != EIO)
 		_exit(1);
 }
@@ -264,7 +232,7 @@ static void corrupt_files(void)
 	target_q = q;
 	for (int i = 0; i < 5; i++)
 		uipc_msgsnd(q, &m, 50 + (size_t)i * 300, 0);
-	snprintf(path, sizeof(path), "%s/msg.%d", ns_dir(), q);
+	snprintf(path, sizeof(path), "%s/msg.%d", harness_ns_dir(), q);
 	fd = open(path, O_RDWR);
 	len = (size_t)lseek(fd, 0, SEEK_END);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -284,7 +252,7 @@ static void corrupt_files(void)
 
 				p[off] = (char)rand_r(&rnd);
 			}
-			if (in_child(try_ops, NULL, "random corruption") < 0)
+			if (in_child("--try-ops", "random corruption") < 0)
 				break;
 			memcpy(p, save, len);
 		}
@@ -292,24 +260,24 @@ static void corrupt_files(void)
 	}
 	/* A list pointing outside the file. */
 	((struct uipc_obj *)p)->magic = UIPC_OBJ_MAGIC;
-	in_child(try_ops, NULL, "header intact");
+	in_child("--try-ops", "header intact");
 	memset(p + sizeof(struct uipc_obj) + 8 * 8, 0xff, 16);
-	in_child(try_ops, NULL, "list out of range");
+	in_child("--try-ops", "list out of range");
 	/* A bad magic: not an object. */
 	((struct uipc_obj *)p)->magic = 0x12345678;
-	in_child(expect_eio, NULL, "bad magic gives EIO");
-	in_child(try_ops, NULL, "bad magic");
+	in_child("--expect-eio", "bad magic gives EIO");
+	in_child("--try-ops", "bad magic");
 	munmap(p, len);
 	/* Truncated: header only, then nothing. */
 	if (ftruncate(fd, 4096) == 0)
-		in_child(expect_eio, NULL, "truncated file gives EIO");
+		in_child("--expect-eio", "truncated file gives EIO");
 	if (ftruncate(fd, 0) == 0)
-		in_child(expect_eio, NULL, "empty file gives EIO");
+		in_child("--expect-eio", "empty file gives EIO");
 	close(fd);
 	unlink(path);
 
 	/* A corrupt namespace file: every call errs, none crashes. */
-	snprintf(path, sizeof(path), "%s/ns", ns_dir());
+	snprintf(path, sizeof(path), "%s/ns", harness_ns_dir());
 	fd = open(path, O_RDWR);
 	if (fd >= 0) {
 		uint32_t bad = 0xdeadbeef;
@@ -317,7 +285,7 @@ static void corrupt_files(void)
 		pwrite(fd, &bad, sizeof(bad), 0);
 		close(fd);
 		target_q = 0;
-		in_child(expect_eio, NULL, "corrupt namespace gives EIO");
+		in_child("--expect-eio", "corrupt namespace gives EIO");
 		unlink(path);
 	}
 	if (!harness_failures)
@@ -330,9 +298,9 @@ int main(int argc, char **argv)
 		alarm(10);
 		target_q = atoi(argv[2]);
 		if (!strcmp(argv[1], "--expect-eio"))
-			expect_eio(NULL);
+			expect_eio();
 		else
-			try_ops(NULL);
+			try_ops();
 		return 0;
 	}
 	harness_init(200);

@@ -16,18 +16,6 @@
 #define NOBODY 65534
 #define PG 4096
 
-static const char *const roles[] = { "child" };
-
-static void stat_line(const struct ipc_ops *o, struct trace *t,
-		      const char *what, int id, pid_t child)
-{
-	struct shmid_ds ds;
-	pid_t pids[1] = { child };
-
-	if (tcall(t, what, o->shmctl(id, IPC_STAT, &ds)) == 0)
-		trace_shmds(t, what, &ds, pids, roles, 1);
-}
-
 /* "ok" for an address, else the errno, so traces compare. */
 static void *at(const struct ipc_ops *o, struct trace *t, const char *what,
 		int id, const void *addr, int flg)
@@ -67,7 +55,7 @@ static void scen_get(const struct ipc_ops *o, struct trace *t)
 	tprintf(t, "same key, same size -> %d", o->shmget(test_key(1), 10000, 0) == id);
 	tcall(t, "same key, larger", o->shmget(test_key(1), 10001, 0));
 	tcall(t, "same key, larger and IPC_CREAT", o->shmget(test_key(1), 20000, IPC_CREAT));
-	stat_line(o, t, "new by key", id, 0);
+	trace_shm_stat(o, t, "new by key", id, 0);
 	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
 	tcall(t, "stale id IPC_STAT", o->shmctl(id, IPC_STAT, &(struct shmid_ds){ 0 }));
 	tcall(t, "stale id shmat", (long)(intptr_t)o->shmat(id, NULL, 0) == -1 ? -1 : 0);
@@ -84,11 +72,11 @@ static void scen_at(const struct ipc_ops *o, struct trace *t)
 	p = at(o, t, "attach NULL", id, NULL, 0);
 	tprintf(t, "new segment reads zeros -> %d", p[0] == 0 && p[3 * PG + 99] == 0 &&
 		p[3 * PG + 100] == 0);
-	stat_line(o, t, "after attach", id, 0);
+	trace_shm_stat(o, t, "after attach", id, 0);
 	q = at(o, t, "attach again", id, NULL, 0);
 	p[5] = 42;
 	tprintf(t, "the two attachments share bytes -> %d", q[5] == 42);
-	stat_line(o, t, "two attachments", id, 0);
+	trace_shm_stat(o, t, "two attachments", id, 0);
 
 	base = free_range(8);
 	r = at(o, t, "unaligned, no SHM_RND", id, base + 100, 0);
@@ -98,10 +86,10 @@ static void scen_at(const struct ipc_ops *o, struct trace *t)
 	at(o, t, "overlapping, no SHM_REMAP", id, base + PG, 0);
 	at(o, t, "SHM_REMAP without address", id, NULL, SHM_REMAP);
 	at(o, t, "SHM_RND|SHM_REMAP below SHMLBA", id, (void *)100, SHM_RND | SHM_REMAP);
-	stat_line(o, t, "three attachments", id, 0);
+	trace_shm_stat(o, t, "three attachments", id, 0);
 	r = at(o, t, "SHM_REMAP over it", id, base, SHM_REMAP);
 	tprintf(t, "same place -> %d", r == base);
-	stat_line(o, t, "remapped (kernel: the old one went)", id, 0);
+	trace_shm_stat(o, t, "remapped (kernel: the old one went)", id, 0);
 	tcall(t, "shmdt unaligned", o->shmdt(base + 1));
 	tcall(t, "shmdt not attached", o->shmdt(base + 5 * PG));
 	tcall(t, "shmdt inside", o->shmdt(base + PG));
@@ -127,7 +115,7 @@ static void scen_at(const struct ipc_ops *o, struct trace *t)
 		tcall(t, "shmdt exec", o->shmdt(r));
 	tcall(t, "shmdt first", o->shmdt(p));
 	tcall(t, "shmdt second", o->shmdt(q));
-	stat_line(o, t, "all detached", id, 0);
+	trace_shm_stat(o, t, "all detached", id, 0);
 	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
 }
 
@@ -140,7 +128,7 @@ static void scen_nattch(const struct ipc_ops *o, struct trace *t)
 
 	p = o->shmat(id, NULL, 0);
 	q = o->shmat(id, NULL, SHM_RDONLY);
-	stat_line(o, t, "parent attached twice", id, 0);
+	trace_shm_stat(o, t, "parent attached twice", id, 0);
 
 	/* fork: the child's two count at once; exit drops them. */
 	if (pipe(fds) < 0)
@@ -155,13 +143,13 @@ static void scen_nattch(const struct ipc_ops *o, struct trace *t)
 	}
 	harness_child = c;
 	close(fds[0]);
-	stat_line(o, t, "after fork", id, c);
+	trace_shm_stat(o, t, "after fork", id, c);
 	write(fds[1], "x", 1);
 	close(fds[1]);
 	waitpid(c, &st, 0);
 	tprintf(t, "child wrote, saw its write through the read-only one -> %d",
 		WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	stat_line(o, t, "child exited", id, c);
+	trace_shm_stat(o, t, "child exited", id, c);
 
 	/* SIGKILL, and a child that detached one before. */
 	if (pipe(fds) < 0)
@@ -179,10 +167,10 @@ static void scen_nattch(const struct ipc_ops *o, struct trace *t)
 	close(fds[1]);
 	read(fds[0], &c1, 1);
 	close(fds[0]);
-	stat_line(o, t, "child detached one", id, c);
+	trace_shm_stat(o, t, "child detached one", id, c);
 	kill(c, SIGKILL);
 	waitpid(c, &st, 0);
-	stat_line(o, t, "child killed", id, c);
+	trace_shm_stat(o, t, "child killed", id, c);
 
 	/* exec detaches, though the process lives on. */
 	if (pipe(fds) < 0)
@@ -212,14 +200,14 @@ static void scen_nattch(const struct ipc_ops *o, struct trace *t)
 			break;
 		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
-	stat_line(o, t, "child exec'ed, still running", id, c);
+	trace_shm_stat(o, t, "child exec'ed, still running", id, c);
 	write(fds[1], "\n", 1);
 	close(fds[1]);
 	waitpid(c, &st, 0);
 
 	tcall(t, "shmdt", o->shmdt(p));
 	tcall(t, "shmdt", o->shmdt(q));
-	stat_line(o, t, "parent detached", id, c);
+	trace_shm_stat(o, t, "parent detached", id, c);
 	harness_child = 0;
 	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
 }
@@ -233,15 +221,15 @@ static void scen_rmid(const struct ipc_ops *o, struct trace *t)
 
 	p = o->shmat(id, NULL, 0);
 	tcall(t, "rm while attached", o->shmctl(id, IPC_RMID, NULL));
-	stat_line(o, t, "marked", id, 0);
+	trace_shm_stat(o, t, "marked", id, 0);
 	tcall(t, "key lookup", o->shmget(test_key(2), PG, 0600));
 	id2 = o->shmget(test_key(2), PG, IPC_CREAT | 0600);
 	tprintf(t, "key makes a new one -> %d", id2 >= 0 && id2 != id);
 	q = at(o, t, "attach the removed one by id", id, NULL, 0);
-	stat_line(o, t, "attached twice", id, 0);
+	trace_shm_stat(o, t, "attached twice", id, 0);
 	tcall(t, "rm again", o->shmctl(id, IPC_RMID, NULL));
 	tcall(t, "shmdt", o->shmdt(p));
-	stat_line(o, t, "one left", id, 0);
+	trace_shm_stat(o, t, "one left", id, 0);
 	tcall(t, "shmdt last", o->shmdt(q));
 	tcall(t, "gone", o->shmctl(id, IPC_STAT, &(struct shmid_ds){ 0 }));
 	tcall(t, "shmat gone", o->shmat(id, NULL, 0) == (void *)-1 ? -1 : 0);
@@ -299,8 +287,8 @@ static void scen_first(const struct ipc_ops *o, struct trace *t)
 	if (p != (void *)-1)
 		tprintf(t, "reads \"%s\"", p + 2 * PG);
 	q = at(o, t, "the other one", id2, NULL, 0);
-	stat_line(o, t, "first", id, 0);
-	stat_line(o, t, "other", id2, 0);
+	trace_shm_stat(o, t, "first", id, 0);
+	trace_shm_stat(o, t, "other", id2, 0);
 	if (p != (void *)-1)
 		tcall(t, "shmdt", o->shmdt(p));
 	if (q != (void *)-1)
@@ -326,13 +314,13 @@ static void scen_ctl(const struct ipc_ops *o, struct trace *t)
 	ds.shm_perm.mode = 0640;
 	ds.shm_perm.uid = 1234;
 	tcall(t, "IPC_SET", o->shmctl(id, IPC_SET, &ds));
-	stat_line(o, t, "after IPC_SET", id, 0);
+	trace_shm_stat(o, t, "after IPC_SET", id, 0);
 	ds.shm_perm.uid = (uid_t)-1;
 	tcall(t, "IPC_SET uid -1", o->shmctl(id, IPC_SET, &ds));
 	tcall(t, "SHM_LOCK", o->shmctl(id, SHM_LOCK, NULL));
-	stat_line(o, t, "locked", id, 0);
+	trace_shm_stat(o, t, "locked", id, 0);
 	tcall(t, "SHM_UNLOCK", o->shmctl(id, SHM_UNLOCK, NULL));
-	stat_line(o, t, "unlocked", id, 0);
+	trace_shm_stat(o, t, "unlocked", id, 0);
 	r = o->shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
 	tprintf(t, "IPC_INFO -> %s shmmin=%lu shmmni=%lu shmseg=%lu", r >= 0 ? "ok" : "-1",
 		si.shmmin, si.shmmni, si.shmseg);
@@ -370,7 +358,7 @@ static void huge_part(const struct ipc_ops *o, struct trace *t)
 			tcall(t, what, id < 0 ? -1 : 0);
 			if (id < 0)
 				continue;
-			stat_line(o, t, what, id, 0);
+			trace_shm_stat(o, t, what, id, 0);
 			p = at(o, t, what, id, NULL, 0);
 			if (p != (void *)-1)
 				tcall(t, "shmdt", o->shmdt(p));

@@ -32,8 +32,6 @@
 #define PG 4096
 #define HDR (64 * 1024)		/* shm.c's SHM_HDR_SIZE */
 
-static const char *const roles[] = { "child" };
-
 static int is_uipc(const struct ipc_ops *o)
 {
 	return !strcmp(o->name, "uipc");
@@ -47,16 +45,6 @@ static void set_shmmni(int64_t v)
 
 	if (h)
 		h->ns->limit[UL_SHMMNI] = v;
-}
-
-static void stat_line(const struct ipc_ops *o, struct trace *t,
-		      const char *what, int id, pid_t child)
-{
-	struct shmid_ds ds;
-	pid_t pids[1] = { child };
-
-	if (tcall(t, what, o->shmctl(id, IPC_STAT, &ds)) == 0)
-		trace_shmds(t, what, &ds, pids, roles, 1);
 }
 
 static int failed_with(int bad, int e)
@@ -128,7 +116,7 @@ static void scen_stale(const struct ipc_ops *o, struct trace *t)
 	close(down[0]);
 	close(up[1]);
 	if (read(up[0], &buf, 1) == 1)
-		stat_line(o, t, "a, attached here and twice in the child", a, kid);
+		trace_shm_stat(o, t, "a, attached here and twice in the child", a, kid);
 	tcall(t, "rm a", o->shmctl(a, IPC_RMID, NULL));
 	tcall(t, "shmdt a here", o->shmdt(p));
 	write(down[1], "x", 1);
@@ -154,8 +142,8 @@ static void scen_stale(const struct ipc_ops *o, struct trace *t)
 		tcall(t, "IPC_SET a", o->shmctl(a, IPC_SET, &ds));
 	}
 	tcall(t, "rm a again", o->shmctl(a, IPC_RMID, NULL));
-	stat_line(o, t, "c, unchanged", c, kid);
-	stat_line(o, t, "b", b, kid);
+	trace_shm_stat(o, t, "c, unchanged", c, kid);
+	trace_shm_stat(o, t, "b", b, kid);
 	if (q != (void *)-1)
 		tcall(t, "shmdt c", o->shmdt(q));
 	tcall(t, "rm b", o->shmctl(b, IPC_RMID, NULL));
@@ -291,13 +279,6 @@ static void readers_vs_reuse(const struct ipc_ops *o)
 
 /* ---- corrupt and truncated files ---------------------------------------- */
 
-static const char *ns_dir(void)
-{
-	const char *p = getenv("UIPC_NS");
-
-	return p && *p ? p : UIPC_DEFAULT_NS;
-}
-
 /* In a fresh process: whatever the answers, no crash and no hang. */
 static int try_ops(int id)
 {
@@ -315,29 +296,6 @@ static int try_ops(int id)
 	uipc_shmctl(id, SHM_LOCK, NULL);
 	uipc_shmctl(id, SHM_UNLOCK, NULL);
 	return 0;
-}
-
-/* Runs this program again as "--MODE id", limited to 10 s: 0 if it
- * exited 0. */
-static int in_child(const char *mode, int id, const char *what)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0) {
-		char arg[16];
-
-		snprintf(arg, sizeof(arg), "%d", id);
-		execl("/proc/self/exe", "shm_reuse", mode, arg, (char *)NULL);
-		_exit(126);
-	}
-	waitpid(pid, &st, 0);
-	if (WIFSIGNALED(st)) {
-		CHECK(0, "%s: child died of signal %d", what, WTERMSIG(st));
-		return -1;
-	}
-	CHECK(WEXITSTATUS(st) == 0, "%s: child exited %d", what, WEXITSTATUS(st));
-	return WEXITSTATUS(st) ? -1 : 0;
 }
 
 /* On a full file system: segments until shmget fails, which it must do
@@ -394,7 +352,7 @@ static void corrupt_files(void)
 	}
 	strcpy(p, "bytes");
 	uipc_shmdt(p);
-	snprintf(path, sizeof(path), "%s/shm.headers", ns_dir());
+	snprintf(path, sizeof(path), "%s/shm.headers", harness_ns_dir());
 	fd = open(path, O_RDWR);
 	off = (off_t)(id % 32768) * HDR;
 	p = mmap(NULL, HDR, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
@@ -411,28 +369,28 @@ static void corrupt_files(void)
 
 		for (int k = 0; k < 1 + (int)(rand_r(&rnd) % 16); k++)
 			p[lock_end + rand_r(&rnd) % 4096] = (char)rand_r(&rnd);
-		if (in_child("--try-ops", id, "random corruption") < 0)
+		if (run_self("--try-ops", id, "random corruption") < 0)
 			break;
 		memcpy(p, save, HDR);
 	}
 	((struct uipc_obj *)p)->magic = 0x12345678;
-	in_child("--stat-eio", id, "a header of bad magic gives EIO");
-	in_child("--try-ops", id, "a header of bad magic");
+	run_self("--stat-eio", id, "a header of bad magic gives EIO");
+	run_self("--try-ops", id, "a header of bad magic");
 	memcpy(p, save, HDR);
 	((struct uipc_obj *)p)->id = id + 32768;
-	in_child("--stat-eio", id, "a header of another id gives EIO");
+	run_self("--stat-eio", id, "a header of another id gives EIO");
 	memcpy(p, save, HDR);
 	free(save);
 	munmap(p, HDR);
 
-	snprintf(path, sizeof(path), "%s/shm.%d", ns_dir(), id);
+	snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), id);
 	if (truncate(path, 0) == 0)
-		in_child("--attach-eio", id, "a truncated segment file: shmat gives EIO");
-	in_child("--try-ops", id, "a truncated segment file");
+		run_self("--attach-eio", id, "a truncated segment file: shmat gives EIO");
+	run_self("--try-ops", id, "a truncated segment file");
 	/* Last: this process has the table mapped and must not touch it. */
 	if (ftruncate(fd, HDR) == 0) {
-		in_child("--stat-eio", id, "a truncated table gives EIO");
-		in_child("--try-ops", id, "a truncated table");
+		run_self("--stat-eio", id, "a truncated table gives EIO");
+		run_self("--try-ops", id, "a truncated table");
 	}
 	close(fd);
 	if (!harness_failures)
