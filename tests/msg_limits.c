@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "internal.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 
 static const char *names[3] = { "msgmax", "msgmnb", "msgmni" };
@@ -119,6 +120,31 @@ static void scen_limits(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(q, IPC_RMID, NULL);
 }
 
+/* A namespace an older uipc made: the tool says so in one line. */
+static void old_layout(const char *b)
+{
+	char dir[] = "/tmp/uipc-old.XXXXXX", cmd[512], out[512] = "";
+	uint32_t hdr[4] = { UIPC_NS_MAGIC, UIPC_LAYOUT - 1, 0, 0 };
+	int fd, st;
+
+	if (!mkdtemp(dir))
+		return;
+	snprintf(cmd, sizeof(cmd), "%s/ns", dir);
+	fd = open(cmd, O_RDWR | O_CREAT, 0666);
+	if (fd >= 0) {
+		write(fd, hdr, sizeof(hdr));
+		close(fd);
+	}
+	snprintf(cmd, sizeof(cmd), "UIPC_NS=%s %s/uipc ls 2>&1", dir, b);
+	st = run_capture(out, sizeof(out), cmd);
+	CHECK(st != 0 && strstr(out, "has layout") && strchr(out, '\n') ==
+	      out + strlen(out) - 1, "an old namespace: exit %d, \"%s\"", st, out);
+	snprintf(cmd, sizeof(cmd), "rm -r %s", dir);
+	if (system(cmd) == 0 && !harness_failures)
+		printf("ok   an older uipc's namespace: \"%.*s\"\n",
+		       (int)strcspn(out, "\n"), out);
+}
+
 /* The tool: a bad argument gets one line on stderr and a non-zero exit. */
 static void tool_errors(void)
 {
@@ -150,6 +176,7 @@ static void tool_errors(void)
 	}
 	printf("ok   uipc answers %zu bad arguments with one line and a non-zero "
 	       "exit\n", sizeof(bad) / sizeof(bad[0]));
+	old_layout(b);
 }
 
 int main(void)

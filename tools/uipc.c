@@ -14,6 +14,7 @@
  */
 #include "internal.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,33 @@ static int usage(const char *why)
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(err));
+	return 1;
+}
+
+/* Why the namespace would not open, in one line: a namespace another
+ * version of uipc made says so. */
+static int ns_fail(int err)
+{
+	const char *path = getenv("UIPC_NS");
+	char file[4200];
+	uint32_t hdr[2];
+	int fd;
+
+	if (!path || !*path)
+		path = UIPC_DEFAULT_NS;
+	snprintf(file, sizeof(file), "%s/ns", path);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (err == EIO && fd >= 0 && pread(fd, hdr, sizeof(hdr), 0) == sizeof(hdr) &&
+	    hdr[0] == UIPC_NS_MAGIC && hdr[1] != UIPC_LAYOUT) {
+		fprintf(stderr, "%s: namespace %s has layout %u, this uipc reads "
+			"layout %u: remove it (rm -r %s) once nothing uses it\n",
+			prog, path, hdr[1], UIPC_LAYOUT, path);
+	} else {
+		fprintf(stderr, "%s: cannot open the namespace %s: %s\n", prog,
+			path, strerror(err));
+	}
+	if (fd >= 0)
+		close(fd);
 	return 1;
 }
 
@@ -205,7 +233,7 @@ static int cmd_ls(int argc, char **argv)
 			return usage("ls takes -q, -s, -m, -i SEMID and --json");
 	}
 	if (!uipc_ns_get(&err))
-		return fail("cannot open the namespace", -err);
+		return ns_fail(-err);
 	if (one >= 0)
 		return ls_sem_one((int)one);
 	if (!want_q && !want_s && !want_m)
@@ -362,7 +390,7 @@ static int cmd_limits(int argc, char **argv)
 
 	h = uipc_ns_get(&err);
 	if (!h)
-		return fail("cannot open the namespace", -err);
+		return ns_fail(-err);
 	if (argc == 0) {
 		for (int i = 0; i < UL_NLIMITS; i++)
 			printf("%-8s %lld%s\n", uipc_limit_defs[i].name,
@@ -452,7 +480,7 @@ int main(int argc, char **argv)
 			return usage("too many arguments");
 		h = uipc_ns_get(&err);
 		if (!h)
-			return fail("cannot open the namespace", -err);
+			return ns_fail(-err);
 		if (argv[i][0] == 'n')
 			printf("%s\n", h->path);
 		else
