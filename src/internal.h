@@ -298,7 +298,9 @@ struct uipc_map {
 	/* The mechanism's own per-process hint (sem: our undo entry + 1);
 	 * checked before use, since a forked child inherits it. */
 	_Atomic int32_t aux;
-	struct uipc_map *retired_next;	/* kept, never freed: see store.c */
+	struct uipc_map *retired_next;	/* kept, never freed, used again:
+					 * see map_alloc in store.c */
+	int listed;			/* on the retired list */
 };
 
 struct uipc_kind_ops {

@@ -36,7 +36,9 @@
  * a check of the header's state and id; no system call.  Mappings
  * replaced in or dropped from the cache are unmapped when their last user
  * leaves; their small descriptors are never freed, so a thread racing with
- * the replacement never touches freed memory.
+ * the replacement never touches freed memory, but one nobody holds any
+ * more is used again for the next mapping (map_alloc), so a process that
+ * creates and removes objects for ever does not grow.
  *
  * Locking: the namespace lock guards ids[], the names in the directory and
  * the creation of files; cache_lock (process-local) guards installing and
@@ -498,13 +500,63 @@ static _Atomic(struct uipc_map *) *g_cache[UIPC_NKINDS];
 static struct uipc_map *g_retired;	/* descriptors out of the cache */
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Keeps a descriptor that left the cache.  Cache lock held. */
+/* Keeps a descriptor that left the cache, for map_alloc.  Cache lock
+ * held. */
 static void keep_retired(struct uipc_map *m)
 {
-	if (m->retired_next || g_retired == m)
+	if (m->listed)
 		return;
+	m->listed = 1;
 	m->retired_next = g_retired;
 	g_retired = m;
+}
+
+/*
+ * A descriptor for a new map, with one reference (the caller's), `dead`
+ * until map_fill publishes it: a retired one that nobody holds any more
+ * (its mapping gone, its count 0), else a new one.  Descriptors are never
+ * freed, since a thread that loaded one from the cache before it was
+ * retired may still look at it; it then finds another id, or `dead`, or
+ * the mapping the descriptor holds now (map_fill writes every field
+ * before it clears `dead`), and a reference it takes and drops in passing
+ * leaves the count as it was.  The caller's reference keeps such a
+ * passing drop from unmapping the new mapping while it is filled in.
+ */
+static struct uipc_map *map_alloc(void)
+{
+	struct uipc_map **pp, *m;
+
+	pthread_mutex_lock(&cache_lock);
+	for (pp = &g_retired; (m = *pp); pp = &m->retired_next)
+		if (atomic_load(&m->unmapped) && atomic_load(&m->refs) == 0) {
+			*pp = m->retired_next;
+			m->retired_next = NULL;
+			m->listed = 0;
+			break;
+		}
+	pthread_mutex_unlock(&cache_lock);
+	if (!m) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			return NULL;
+		atomic_store(&m->dead, 1);
+	}
+	atomic_fetch_add(&m->refs, 1);
+	return m;
+}
+
+static void map_fill(struct uipc_map *m, int kind, int id, void *base,
+		     size_t len, int table)
+{
+	m->kind = kind;
+	m->base = base;
+	m->len = len;
+	m->table = table;
+	atomic_store(&m->perm_cache, 0);
+	atomic_store(&m->aux, 0);
+	atomic_store(&m->unmapped, 0);
+	m->id = id;
+	atomic_store_explicit(&m->dead, 0, memory_order_release);
 }
 
 static void map_unmap(struct uipc_map *m)
@@ -603,23 +655,21 @@ static void keep_mapping(int kind, int id, void *base, size_t len, int table)
 {
 	struct uipc_map *m;
 
-	m = map_table(kind) == 0 ? calloc(1, sizeof(*m)) : NULL;
+	m = map_table(kind) == 0 ? map_alloc() : NULL;
 	if (!m) {
 		if (!table)
 			munmap(base, len);
 		return;
 	}
-	m->kind = kind;
-	m->id = id;
-	m->base = base;
-	m->len = len;
-	m->table = table;
+	map_fill(m, kind, id, base, len, table);
 	cache_install(m);
+	uipc_map_put(m);
 }
 
-/* A map of object `id` for the header at base, len bytes mapped, with one
- * reference, once the header checks; -EIO if it does not, -ENOMEM. */
-static int map_new(int kind, int id, void *base, size_t len,
+/* A map of object `id` for the header at base, len bytes mapped (or a
+ * header-table entry), with one reference, once the header checks; -EIO
+ * if it does not, -ENOMEM. */
+static int map_new(int kind, int id, void *base, size_t len, int table,
 		   struct uipc_map **out)
 {
 	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
@@ -630,14 +680,10 @@ static int map_new(int kind, int id, void *base, size_t len,
 	    o->kind != kind || o->hdr_size != ops->hdr_size || o->id != id ||
 	    ops->validate(base, len) < 0)
 		return -EIO;
-	m = calloc(1, sizeof(*m));
+	m = map_alloc();
 	if (!m)
 		return -ENOMEM;
-	m->kind = kind;
-	m->id = id;
-	m->base = base;
-	m->len = len;
-	atomic_store(&m->refs, 1);
+	map_fill(m, kind, id, base, len, table);
 	*out = m;
 	return 0;
 }
@@ -658,9 +704,7 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 		base = table_entry(h, kind, id % UIPC_IPCMNI, &r);
 		if (!base)
 			return r;
-		r = map_new(kind, id, base, ops->table_entry, out);
-		if (r == 0)
-			(*out)->table = 1;
+		r = map_new(kind, id, base, ops->table_entry, 1, out);
 		/* A header of another id: the object went since live_slot()
 		 * looked, and a newer one took its entry; or a corrupt one. */
 		if (r == -EIO && __atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
@@ -682,7 +726,7 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	close(fd);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	r = map_new(kind, id, base, len, &m);
+	r = map_new(kind, id, base, len, 0, &m);
 	if (r < 0) {
 		munmap(base, len);
 		return r;
@@ -711,13 +755,15 @@ static struct uipc_nsh *live_slot(int kind, int id, int *err)
 }
 
 /* Caches the new map m (one reference) and hands it out if its object is
- * live; otherwise unmaps and frees m and answers -EINVAL. */
+ * live; otherwise unmaps and retires m and answers -EINVAL. */
 static int install_live(struct uipc_map *m, struct uipc_map **out)
 {
 	if (atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
 		atomic_store(&m->dead, 1);
 		uipc_map_put(m);
-		free(m);	/* never published */
+		pthread_mutex_lock(&cache_lock);
+		keep_retired(m);
+		pthread_mutex_unlock(&cache_lock);
 		return -EINVAL;
 	}
 	cache_install(m);

@@ -6,11 +6,14 @@
  *    segment and in one that had it attached (and its header cached),
  *    against the kernel; uipc's shmmni is made 2 so that the index comes
  *    round at once.
- *  - Readers against reuse: two processes keep calling IPC_STAT and shmat
+ *  - Readers against reuse: two processes (then two threads of the
+ *    creator's) keep calling IPC_STAT and shmat
  *    on ids a third one is creating and removing; every call that succeeds
  *    must show that id's segment (its size, its bytes), and every one that
  *    fails must say EINVAL, or EIDRM for a segment removed between its
  *    lookup and its lock, on the kernel and on uipc alike.
+ *  - The cache's descriptors of removed segments are used again: 19000
+ *    segments' lives do not grow the heap.
  *  - A corrupt or truncated header table and a truncated segment file give
  *    an error in a fresh process, never a crash or a hang.
  *  - On a full file system (a 3 MiB tmpfs, as root), shmget fails with
@@ -20,6 +23,8 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sched.h>
@@ -198,10 +203,29 @@ static void reader(const struct ipc_ops *o, struct shared *sh, unsigned seed)
 	}
 }
 
-static void readers_vs_reuse(const struct ipc_ops *o)
+struct reader_arg {
+	const struct ipc_ops *o;
+	struct shared *sh;
+	unsigned seed;
+};
+
+static void *reader_thread(void *p)
+{
+	struct reader_arg *a = p;
+
+	reader(a->o, a->sh, a->seed);
+	return NULL;
+}
+
+/* Readers are processes, or threads of this one (threads share its cache
+ * of headers, whose descriptors a removal retires and a creation uses
+ * again). */
+static void readers_vs_reuse(const struct ipc_ops *o, int threads)
 {
 	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct reader_arg ra[READERS];
+	pthread_t th[READERS];
 	pid_t kid[READERS];
 	long made = 0, full = 0;
 	struct timespec t0, t;
@@ -212,9 +236,14 @@ static void readers_vs_reuse(const struct ipc_ops *o)
 	if (is_uipc(o))
 		set_shmmni(16);	/* an index comes round every 16 segments */
 	for (int i = 0; i < READERS; i++) {
+		ra[i] = (struct reader_arg){ o, sh, 1234u + (unsigned)i };
+		if (threads) {
+			pthread_create(&th[i], NULL, reader_thread, &ra[i]);
+			continue;
+		}
 		kid[i] = fork();
 		if (kid[i] == 0) {
-			reader(o, sh, 1234u + (unsigned)i);
+			reader(o, sh, ra[i].seed);
 			_exit(0);
 		}
 	}
@@ -249,7 +278,10 @@ static void readers_vs_reuse(const struct ipc_ops *o)
 	}
 	atomic_store(&sh->stop, 1);
 	for (int i = 0; i < READERS; i++)
-		waitpid(kid[i], &st, 0);
+		if (threads)
+			pthread_join(th[i], NULL);
+		else
+			waitpid(kid[i], &st, 0);
 	for (int i = 0; i < RING; i++) {
 		uint64_t v = atomic_exchange(&sh->ring[i], 0);
 
@@ -271,10 +303,38 @@ static void readers_vs_reuse(const struct ipc_ops *o)
 		      si.used_ids == 0, "uipc: %d segments left", si.used_ids);
 		set_shmmni(4096);
 	}
-	printf("%s readers against reuse, %s: %ld made (%ld ENOSPC), %ld stats, "
+	printf("%s %s against reuse, %s: %ld made (%ld ENOSPC), %ld stats, "
 	       "%ld attaches, none wrong\n", harness_failures ? "FAIL" : "ok  ",
-	       o->name, made, full, sh->stats, sh->attaches);
+	       threads ? "reader threads" : "readers", o->name, made, full,
+	       sh->stats, sh->attaches);
 	munmap(sh, sizeof(*sh));
+}
+
+/* ---- the cache's descriptors ------------------------------------------- */
+
+/* Each segment this process opens gets a descriptor in its cache; a
+ * removed one's is used again, so a long life of creations and removals
+ * does not grow the heap. */
+static void descriptors_reused(void)
+{
+	size_t before = 0, after;
+
+	for (int i = 0; i < 20000; i++) {
+		int id = uipc_shmget(IPC_PRIVATE, PG, 0600);
+		char *p = uipc_shmat(id, NULL, 0);
+
+		if (p != (void *)-1)
+			uipc_shmdt(p);
+		uipc_shmctl(id, IPC_RMID, NULL);
+		if (i == 999)
+			before = mallinfo2().uordblks;
+	}
+	after = mallinfo2().uordblks;
+	CHECK(after < before + 64 * 1024, "19000 segments' lives grew the heap "
+	      "from %zu to %zu bytes", before, after);
+	if (after < before + 64 * 1024)
+		printf("ok   19000 segments' lives: heap %zu -> %zu bytes\n",
+		       before, after);
 }
 
 /* ---- corrupt and truncated files ---------------------------------------- */
@@ -446,8 +506,11 @@ int main(int argc, char **argv)
 		return probe(argv[1], atoi(argv[2]));
 	harness_init(120);
 	run_both("stale ids after their index is reused", scen_stale);
-	readers_vs_reuse(&kernel_ops);
-	readers_vs_reuse(&uipc_ops);
+	readers_vs_reuse(&kernel_ops, 0);
+	readers_vs_reuse(&uipc_ops, 0);
+	readers_vs_reuse(&kernel_ops, 1);
+	readers_vs_reuse(&uipc_ops, 1);
+	descriptors_reused();
 	full_file_system();
 	corrupt_files();
 	return harness_done();
