@@ -268,7 +268,7 @@ static int table_make(struct uipc_nsh *h, int kind)
 	if (r < 0)
 		unlinkat(h->dirfd, tmp, 0);
 	else
-		h->ns->ids[kind].table_made = 1;
+		__atomic_store_n(&h->ns->ids[kind].table_made, 1, __ATOMIC_RELEASE);
 	return r;
 }
 
