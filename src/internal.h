@@ -288,7 +288,6 @@ struct uipc_map {
 	_Atomic long refs;	/* operations using it now */
 	_Atomic int dead;	/* retired from the cache: unmap when unused */
 	_Atomic int unmapped;
-	int table;		/* an entry of a header table: never unmapped */
 	int kind;
 	int32_t id;
 	void *base;

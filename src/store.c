@@ -546,12 +546,11 @@ static struct uipc_map *map_alloc(void)
 }
 
 static void map_fill(struct uipc_map *m, int kind, int id, void *base,
-		     size_t len, int table)
+		     size_t len)
 {
 	m->kind = kind;
 	m->base = base;
 	m->len = len;
-	m->table = table;
 	atomic_store(&m->perm_cache, 0);
 	atomic_store(&m->aux, 0);
 	atomic_store(&m->unmapped, 0);
@@ -561,7 +560,9 @@ static void map_fill(struct uipc_map *m, int kind, int id, void *base,
 
 static void map_unmap(struct uipc_map *m)
 {
-	if (!atomic_exchange(&m->unmapped, 1) && !m->table)
+	/* A header-table entry stays: the table is mapped for good. */
+	if (!atomic_exchange(&m->unmapped, 1) &&
+	    !uipc_kind_ops[m->kind]->table_entry)
 		munmap(m->base, m->len);
 }
 
@@ -651,17 +652,17 @@ static void cache_install(struct uipc_map *m)
 
 /* Caches the mapping of object `id` its creator made (unmapping it if
  * that fails), or its header-table entry. */
-static void keep_mapping(int kind, int id, void *base, size_t len, int table)
+static void keep_mapping(int kind, int id, void *base, size_t len)
 {
 	struct uipc_map *m;
 
 	m = map_table(kind) == 0 ? map_alloc() : NULL;
 	if (!m) {
-		if (!table)
+		if (!uipc_kind_ops[kind]->table_entry)
 			munmap(base, len);
 		return;
 	}
-	map_fill(m, kind, id, base, len, table);
+	map_fill(m, kind, id, base, len);
 	cache_install(m);
 	uipc_map_put(m);
 }
@@ -669,7 +670,7 @@ static void keep_mapping(int kind, int id, void *base, size_t len, int table)
 /* A map of object `id` for the header at base, len bytes mapped (or a
  * header-table entry), with one reference, once the header checks; -EIO
  * if it does not, -ENOMEM. */
-static int map_new(int kind, int id, void *base, size_t len, int table,
+static int map_new(int kind, int id, void *base, size_t len,
 		   struct uipc_map **out)
 {
 	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
@@ -683,7 +684,7 @@ static int map_new(int kind, int id, void *base, size_t len, int table,
 	m = map_alloc();
 	if (!m)
 		return -ENOMEM;
-	map_fill(m, kind, id, base, len, table);
+	map_fill(m, kind, id, base, len);
 	*out = m;
 	return 0;
 }
@@ -704,7 +705,7 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 		base = table_entry(h, kind, id % UIPC_IPCMNI, &r);
 		if (!base)
 			return r;
-		r = map_new(kind, id, base, ops->table_entry, 1, out);
+		r = map_new(kind, id, base, ops->table_entry, out);
 		/* A header of another id: the object went since live_slot()
 		 * looked, and a newer one took its entry; or a corrupt one. */
 		if (r == -EIO && __atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
@@ -726,7 +727,7 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	close(fd);
 	if (base == MAP_FAILED)
 		return -ENOMEM;
-	r = map_new(kind, id, base, len, 0, &m);
+	r = map_new(kind, id, base, len, &m);
 	if (r < 0) {
 		munmap(base, len);
 		return r;
@@ -1024,8 +1025,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	else
 		close(fd);
 	/* The creator usually uses its object next: keep it at hand. */
-	keep_mapping(n->kind, id, base, ops->table_entry ? ops->table_entry : len,
-		     ops->table_entry != 0);
+	keep_mapping(n->kind, id, base, ops->table_entry ? ops->table_entry : len);
 
 	if (n->key != IPC_PRIVATE) {
 		key_name(kname, sizeof(kname), n->kind, n->key);

@@ -5,6 +5,7 @@
 
 #include <grp.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -331,6 +332,18 @@ void trace_shm_stat(const struct ipc_ops *o, struct trace *t, const char *what,
 
 	if (tcall(t, what, o->shmctl(id, IPC_STAT, &ds)) == 0)
 		trace_shmds(t, what, &ds, pids, roles, 1);
+}
+
+void *harness_shared(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("harness_shared");
+		exit(1);
+	}
+	return p;
 }
 
 const char *harness_ns_dir(void)

@@ -85,6 +85,10 @@ void trace_free(struct trace *t);
 void trace_shm_stat(const struct ipc_ops *o, struct trace *t, const char *what,
 		    int id, pid_t child);
 
+/* n bytes of zeroed memory shared with the processes forked later; the
+ * test ends (exit 1) if there is none. */
+void *harness_shared(size_t n);
+
 /* The uipc namespace directory the test runs in. */
 const char *harness_ns_dir(void);
 /* Runs this program again as "prog mode id" in a fresh process (nothing

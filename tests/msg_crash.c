@@ -20,7 +20,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -293,10 +292,7 @@ static int run(const struct ipc_ops *o, int rounds)
 int main(void)
 {
 	harness_init(240);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		return 1;
+	sh = harness_shared(sizeof(*sh));
 	run(&kernel_ops, 4);
 	run(&uipc_ops, 24);
 	return harness_done();

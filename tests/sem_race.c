@@ -24,7 +24,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 
 #define ROUNDS 20000	/* per worker */
@@ -230,10 +229,7 @@ static void scen_rmid(const struct ipc_ops *o, struct trace *t)
 int main(void)
 {
 	harness_init(240);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
-		return 1;
+	sh = harness_shared(sizeof(*sh));
 	run_both("mutex: fast, complex and IPC_NOWAIT at once", scen_mutex);
 	run_both("a killed SEM_UNDO holder, then fast operations", scen_undo);
 	run_both("IPC_RMID under fast operations", scen_rmid);

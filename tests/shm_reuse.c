@@ -222,8 +222,7 @@ static void *reader_thread(void *p)
  * again). */
 static void readers_vs_reuse(const struct ipc_ops *o, int threads)
 {
-	struct shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct shared *sh = harness_shared(sizeof(*sh));
 	struct reader_arg ra[READERS];
 	pthread_t th[READERS];
 	pid_t kid[READERS];
@@ -231,8 +230,6 @@ static void readers_vs_reuse(const struct ipc_ops *o, int threads)
 	struct timespec t0, t;
 	int st;
 
-	if (sh == MAP_FAILED)
-		return;
 	if (is_uipc(o))
 		set_shmmni(16);	/* an index comes round every 16 segments */
 	for (int i = 0; i < READERS; i++) {
