@@ -59,7 +59,7 @@ $(B)/uipc: $(TOOL_SRC) tools/run.h $(B)/libuipc.a
 	$(CC) $(CFLAGS) -DUIPC_LIBDIR='"$(PREFIX)/lib"' $(LDFLAGS) -o $@ \
 		$(TOOL_SRC) $(B)/libuipc.a $(LDLIBS)
 
-$(B)/uipc.pc: uipc.pc.in
+$(B)/uipc.pc: uipc.pc.in | $(B)/obj
 	sed -e 's|@PREFIX@|$(PREFIX)|' $< > $@
 
 $(B)/tests/%: tests/%.c tests/harness.c tests/harness.h $(B)/libuipc.a | $(B)/tests

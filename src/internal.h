@@ -11,8 +11,10 @@
  *   1. the namespace lock (struct uipc_ns.lock): id allocation, key lookup,
  *      creation and removal of object files;
  *   2. an object's lock (struct uipc_obj.lock): everything inside the object.
- * Two object locks are never held at once.  Both are process-shared robust
- * mutexes: the next owner after a dead one repairs the structure before use.
+ * Two object locks are never held at once.  Both are uipc locks (lock.c): a
+ * word naming the owning process, no pointer, its owner's death told by the
+ * kernel's own facts; the next owner after a dead one repairs the structure
+ * before use.
  */
 #ifndef UIPC_INTERNAL_H
 #define UIPC_INTERNAL_H
@@ -100,16 +102,24 @@ UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
  * The namespace file ("ns" in the namespace directory).
  * ------------------------------------------------------------------- */
 #define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
-#define UIPC_LAYOUT	3		/* bump on any shared layout change */
+#define UIPC_LAYOUT	4		/* bump on any shared layout change */
+
+/*
+ * A cross-process lock (lock.c): one 64-bit word in shared memory, 0 when
+ * free, else the owner's pid (and a waiters bit) in the 32-bit half the
+ * futex sleeps on and the owner's start time in the other, so that a
+ * waiter can ask the kernel whether that very process still lives.  No
+ * pointer, nothing the kernel writes: garbage in it costs a bounded wait.
+ */
+struct uipc_lock {
+	_Atomic uint64_t word;
+};
 
 /*
  * A registered process.  stamp = generation << 1 | live.  Liveness is
  * proved by a POSIX write lock the process holds on byte proc_lock_off(i)
  * of the namespace file: only death (or exec, the descriptor being
- * close-on-exec) releases it, so anyone can test it with F_GETLK.  That
- * costs a system call; `life` answers the same question with a load: a
- * robust mutex one thread of the process holds for good, which the kernel
- * marks owner-died when that thread ends (see proc.c).
+ * close-on-exec) releases it, so anyone can test it with F_GETLK.
  */
 struct uipc_proc {
 	_Atomic uint64_t stamp;
@@ -117,8 +127,7 @@ struct uipc_proc {
 	uint32_t uid, gid;
 	_Atomic uint32_t uses;	/* UIPC_USE_*: exit work it may need */
 	int64_t since;		/* registration time, CLOCK_REALTIME ns */
-	pthread_mutex_t life;
-	char pad[128 - 32 - sizeof(pthread_mutex_t)];
+	char pad[128 - 32];
 };
 _Static_assert(sizeof(struct uipc_proc) == 128, "proc entry layout");
 #define UIPC_USE_MSGWAIT 1u	/* has waited on a message queue */
@@ -135,8 +144,8 @@ struct uipc_ids {
 
 struct uipc_ns {
 	uint32_t magic, layout, size, pad;
-	pthread_mutex_t lock;
-	char pad2[64 - sizeof(pthread_mutex_t) % 64];
+	struct uipc_lock lock;
+	char pad2[64 - sizeof(struct uipc_lock)];
 	int64_t limit[UIPC_LIMIT_SLOTS];
 	struct uipc_ids ids[UIPC_NKINDS];
 	struct uipc_proc proc[UIPC_MAXPROC];
@@ -162,7 +171,7 @@ struct uipc_obj {
 	_Atomic uint32_t state;	/* OBJ_LIVE, then OBJ_REMOVED for good */
 	int32_t id;
 	int32_t key;
-	pthread_mutex_t lock;
+	struct uipc_lock lock;
 	_Atomic uint32_t perm_seq;	/* bumped by IPC_SET */
 	uint32_t mode;		/* permission bits and kind flags */
 	uint32_t uid, gid, cuid, cgid;
@@ -243,14 +252,25 @@ UIPC_HIDDEN void uipc_guard_ready(void);
 UIPC_HIDDEN void uipc_raw_copy(void *d, const void *s, size_t n);
 
 /* ---------------------------------------------------------------------
- * lock.c: robust process-shared mutexes, futexes.
+ * lock.c: cross-process locks, futexes, what the kernel says of a pid.
  * ------------------------------------------------------------------- */
-UIPC_HIDDEN int uipc_mutex_init(pthread_mutex_t *m);
-/* Lock m.  If its last owner died holding it, call repair(arg) before
- * returning, then mark it consistent.  Returns 0 or -EIO. */
-UIPC_HIDDEN int uipc_mutex_lock(pthread_mutex_t *m, void (*repair)(void *),
-				void *arg);
-UIPC_HIDDEN void uipc_mutex_unlock(pthread_mutex_t *m);
+/* Takes l.  If its owner died holding it (or the word is garbage), calls
+ * repair(arg) with l held before returning.  Returns 0, or -EIO when l
+ * stayed held by one live process for LOCK_PATIENCE (lock.c): a holder
+ * that never lets go, or a word someone forged, costs a bounded wait. */
+UIPC_HIDDEN int uipc_lock_acquire(struct uipc_lock *l, void (*repair)(void *),
+				  void *arg);
+/* 1 and l held if it was free, else 0; never waits. */
+UIPC_HIDDEN int uipc_lock_try(struct uipc_lock *l);
+UIPC_HIDDEN void uipc_lock_release(struct uipc_lock *l);
+
+/* What /proc/<pid>/stat says: 1 if pid is gone, a zombie or exiting, or
+ * (start != 0) a later process with the same pid; else 0.  A process we
+ * cannot see (hidepid) counts as alive. */
+UIPC_HIDDEN int uipc_pid_gone(pid_t pid, uint32_t start);
+/* The start time of process pid (clock ticks since boot, low 32 bits),
+ * or 0 when it cannot be read. */
+UIPC_HIDDEN uint32_t uipc_pid_start(pid_t pid);
 
 /* Waits while *word == val, until the CLOCK_MONOTONIC time abs_mono, or
  * without one for at most a safety period (then returns 0: look again).
@@ -259,11 +279,6 @@ UIPC_HIDDEN void uipc_mutex_unlock(pthread_mutex_t *m);
  * SA_RESTART says, as the kernel's msgrcv/semop are. */
 UIPC_HIDDEN int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 				const struct timespec *abs_mono);
-/* The same, waking when any words[i] != vals[i] or is woken (futex_waitv;
- * only words[0] where the kernel lacks it). */
-UIPC_HIDDEN int uipc_futex_waitv(_Atomic uint32_t *const *words,
-				 const uint32_t *vals, int n,
-				 const struct timespec *abs_mono);
 UIPC_HIDDEN void uipc_futex_wake(_Atomic uint32_t *word, int n);
 
 /* ---------------------------------------------------------------------
@@ -408,16 +423,10 @@ struct uipc_self {
  * child registers anew).  Returns 0 or -errno. */
 UIPC_HIDDEN int uipc_proc_self(struct uipc_self *out);
 UIPC_HIDDEN void uipc_proc_note(uint32_t use);
-/* 1 if the process registered as (slot, gen) is alive, 0 if dead.  Makes
- * a system call only when the process's life mutex cannot tell. */
+/* 1 if the process registered as (slot, gen) is alive, 0 if dead.  A
+ * system call (F_GETLK) unless it is the caller. */
 UIPC_HIDDEN int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot,
 				uint32_t gen);
-/* For a sleeper that must wake when (slot, gen) dies: the futex word the
- * kernel wakes at that death (its life mutex, marked as having waiters)
- * and the value to sleep on.  NULL when the word cannot tell. */
-UIPC_HIDDEN _Atomic uint32_t *uipc_proc_death_watch(struct uipc_nsh *h,
-						   uint32_t slot, uint32_t gen,
-						   uint32_t *val);
 /* Frees the table entries of dead processes after doing their exit work;
  * returns how many it reaped. */
 UIPC_HIDDEN int uipc_proc_reap_all(struct uipc_nsh *h);

@@ -20,7 +20,7 @@
  * SEM_UNDO: each process that uses SEM_UNDO on a set has an undo entry in
  * the set's file (owner's process slot and generation, one adjustment per
  * semaphore).  A process's death is noticed by whoever touches the set next
- * (every operation looks, cheaply: see proc.c on the life mutex), and that
+ * (every locked operation looks: see proc.c), and that
  * process applies the dead one's adjustments as exit_sem() would: clamped to
  * 0..SEMVMX, sempid set to the dead process, waiters woken.  A forked child
  * is a new process table entry with no undo entry: it starts with none.
@@ -1410,32 +1410,49 @@ static int sleep_overflow(struct set *s, const struct timespec *deadline,
 	return r;
 }
 
-#define WATCH_MAX 64
+/* How often a sleeper looks for the death of another process holding
+ * adjustments on its set: nothing wakes it at that death. */
+#define DEATH_POLL_NS 20000000L
 
-/* The words to sleep on besides a waiter record: the life words of the
- * other processes with undo entries, whose death may let us proceed.
- * Set locked.  Returns how many it put in words/vals. */
-static int death_watch(struct set *s, _Atomic uint32_t **words, uint32_t *vals)
+/* Whether another process holds undo entries on the set, whose death may
+ * let a sleeper proceed.  Set locked. */
+static int others_undo(struct set *s)
 {
 	struct uipc_self self;
-	struct uipc_nsh *h;
-	int n = 0, r = 0;
 
-	h = uipc_ns_get(&r);
-	if (!h || !s->h->nundo || uipc_proc_self(&self) < 0)
+	if (!s->h->nundo || uipc_proc_self(&self) < 0)
 		return 0;
-	for (uint32_t i = 0; i < s->h->undo_hwm && n < WATCH_MAX; i++) {
+	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
 		struct sem_undo_ent *u = undo_ent(s, i);
 
-		if (!u || !u->state ||
-		    (u->proc_slot == self.slot && u->proc_gen == self.gen))
-			continue;
-		words[n] = uipc_proc_death_watch(h, u->proc_slot, u->proc_gen,
-						 &vals[n]);
-		if (words[n])
-			n++;
+		if (u && u->state &&
+		    (u->proc_slot != self.slot || u->proc_gen != self.gen))
+			return 1;
 	}
-	return n;
+	return 0;
+}
+
+/* Sleeps on a waiter's futex until dl (NULL: none); with watch, wakes
+ * every DEATH_POLL_NS to look again (returns 0 then, not -ETIMEDOUT). */
+static int sleep_watching(_Atomic uint32_t *f, const struct timespec *dl,
+			  int watch)
+{
+	struct timespec t;
+	int r;
+
+	if (!watch)
+		return uipc_futex_wait(f, 0, dl);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_nsec += DEATH_POLL_NS;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	if (dl && (dl->tv_sec < t.tv_sec ||
+		   (dl->tv_sec == t.tv_sec && dl->tv_nsec <= t.tv_nsec)))
+		return uipc_futex_wait(f, 0, dl);
+	r = uipc_futex_wait(f, 0, &t);
+	return r == -ETIMEDOUT ? 0 : r;
 }
 
 /*
@@ -1481,9 +1498,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			  const struct timespec *timeout)
 {
 	struct sembuf fast[SEM_FAST_OPS], *sops = fast;
-	_Atomic uint32_t *words[1 + WATCH_MAX];
-	uint32_t vals[1 + WATCH_MAX];
-	int nw;
+	int watch;
 	uint32_t nsops = (uint32_t)nsops_arg, max = 0, blk = 0;
 	struct timespec ts, deadline, *dl = NULL;
 	int undos = 0, alter = 0, have_self = 0, wi = -1;
@@ -1627,12 +1642,10 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			break;
 		/* Woken by a waker, a signal, the deadline, or the death of a
 		 * process whose undo may let us proceed. */
-		words[0] = &w->futex;
-		vals[0] = 0;
-		nw = 1 + death_watch(&s, words + 1, vals + 1);
+		watch = others_undo(&s);
 		s_unlock(&s, &wq);
 		r = spin_for_wake(&w->futex) ? 0 :
-			uipc_futex_waitv(words, vals, nw, dl);
+			sleep_watching(&w->futex, dl, watch);
 		if (s_lock(&s, &wq) < 0) {
 			r = -EIO;
 			goto out_put;

@@ -95,25 +95,24 @@ static void atfork_child(void)
 static int ns_init_file(int fd)
 {
 	struct uipc_ns *ns;
-	int r;
 
-	if (ftruncate(fd, sizeof(struct uipc_ns)) < 0)
+	/* Every page now: one first touched later on a full file system
+	 * would fault (SIGBUS) in whoever touched it. */
+	if (fallocate(fd, 0, 0, sizeof(struct uipc_ns)) < 0 &&
+	    (errno != EOPNOTSUPP || ftruncate(fd, sizeof(struct uipc_ns)) < 0))
 		return -errno;
 	ns = mmap(NULL, sizeof(*ns), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (ns == MAP_FAILED)
 		return -errno;
 	ns->layout = UIPC_LAYOUT;
 	ns->size = sizeof(*ns);
-	r = uipc_mutex_init(&ns->lock);
-	for (int i = 0; i < UIPC_MAXPROC && r == 0; i++)
-		r = uipc_mutex_init(&ns->proc[i].life);
 	for (int i = 0; i < UL_NLIMITS; i++)
 		ns->limit[i] = uipc_limit_defs[i].def;
 	for (int k = 0; k < UIPC_NKINDS; k++)
 		ns->ids[k].last_idx = -1;
 	ns->magic = UIPC_NS_MAGIC;
 	munmap(ns, sizeof(*ns));
-	return r;
+	return 0;
 }
 
 /* Opens "ns" in dirfd, creating it atomically if it is not there. */
@@ -486,12 +485,12 @@ recount:
 
 int uipc_ns_lock(struct uipc_nsh *h)
 {
-	return uipc_mutex_lock(&h->ns->lock, ns_repair, h);
+	return uipc_lock_acquire(&h->ns->lock, ns_repair, h);
 }
 
 void uipc_ns_unlock(struct uipc_nsh *h)
 {
-	uipc_mutex_unlock(&h->ns->lock);
+	uipc_lock_release(&h->ns->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -844,10 +843,10 @@ int uipc_map_refresh(struct uipc_map **mp)
 int uipc_obj_lock(struct uipc_map *m)
 {
 	struct uipc_obj *o = map_obj(m);
-	int r = uipc_mutex_lock(&o->lock, uipc_kind_ops[m->kind]->repair, o);
+	int r = uipc_lock_acquire(&o->lock, uipc_kind_ops[m->kind]->repair, o);
 
 	if (r == 0 && unlikely(o->id != m->id)) {
-		uipc_mutex_unlock(&o->lock);
+		uipc_lock_release(&o->lock);
 		r = -EINVAL;	/* a table entry that holds a newer object */
 	}
 	return r;
@@ -855,7 +854,7 @@ int uipc_obj_lock(struct uipc_map *m)
 
 void uipc_obj_unlock(struct uipc_map *m)
 {
-	uipc_mutex_unlock(&map_obj(m)->lock);
+	uipc_lock_release(&map_obj(m)->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -889,22 +888,16 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 /*
  * Takes the header-table entry o for a new object: locks the lock it has,
  * since a process holding a reference to the object it had may be inside
- * (uipc_obj_lock then tells it the entry moved on), or makes one in an
- * entry never used or spoilt.  Clears the kind's init_len bytes past the
- * lock and marks the entry not live.  Returns 0 with the lock held.
+ * (uipc_obj_lock then tells it the entry moved on); a lock word of garbage
+ * is a dead owner's, taken over.  Clears the kind's init_len bytes past
+ * the lock and marks the entry not live.  Returns 0 with the lock held, or
+ * -EIO when a live process keeps it.
  */
 static int entry_claim(struct uipc_obj *o, const struct uipc_kind_ops *ops)
 {
 	size_t lock_end = offsetof(struct uipc_obj, lock) + sizeof(o->lock);
-	int r = -EIO;
+	int r = uipc_lock_acquire(&o->lock, NULL, NULL);
 
-	if (o->magic == UIPC_OBJ_MAGIC && o->layout == UIPC_LAYOUT)
-		r = uipc_mutex_lock(&o->lock, NULL, NULL);
-	if (r == -EIO) {	/* none yet, or not recoverable */
-		r = uipc_mutex_init(&o->lock);
-		if (r == 0)
-			r = -pthread_mutex_lock(&o->lock);
-	}
 	if (r < 0)
 		return r;
 	atomic_store(&o->state, 0);
@@ -992,7 +985,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		r = -ENOMEM;
 		if (base == MAP_FAILED)
 			goto out_unlink;
-		r = uipc_mutex_init(&((struct uipc_obj *)base)->lock);
+		r = 0;		/* a new file's lock word is 0: free */
 	}
 	o = base;
 	o->layout = UIPC_LAYOUT;
@@ -1013,7 +1006,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	atomic_store_explicit(&o->state, r == 0 ? OBJ_LIVE : 0,
 			      memory_order_release);
 	if (ops->table_entry)
-		uipc_mutex_unlock(&o->lock);
+		uipc_lock_release(&o->lock);
 	if (r < 0) {
 		if (!ops->table_entry)
 			munmap(base, len);

@@ -130,9 +130,11 @@ static void senders_killed_in_flight(void)
 		;
 	CHECK(uipc_msgctl(q, IPC_STAT, &ds) == 0 && ds.msg_qnum == 0 &&
 	      ds.__msg_cbytes == 0, "queue empty after the drain");
+	m.type = 1;	/* the drain may have received nothing into m */
 	while (uipc_msgsnd(q, &m, 0, IPC_NOWAIT) == 0)
 		n++;
-	CHECK(n == 16384, "no blocks lost to killed senders: %d of 16384", n);
+	CHECK(n == 16384, "no blocks lost to killed senders: %d of 16384 (%s)", n,
+	      strerror(errno));
 	alarm(0);
 	uipc_msgctl(q, IPC_RMID, NULL);
 	if (!harness_failures)
@@ -241,7 +243,7 @@ static void corrupt_files(void)
 	{
 		char *save = malloc(len);
 		size_t lock_end = offsetof(struct uipc_obj, lock) +
-				  sizeof(pthread_mutex_t);
+				  sizeof(struct uipc_lock);
 
 		memcpy(save, p, len);
 		for (int i = 0; i < 150; i++) {

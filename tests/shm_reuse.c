@@ -422,7 +422,7 @@ static void corrupt_files(void)
 	/* Random bytes anywhere past the lock, many times over. */
 	for (int i = 0; i < 100; i++) {
 		size_t lock_end = offsetof(struct uipc_obj, lock) +
-				  sizeof(pthread_mutex_t);
+				  sizeof(struct uipc_lock);
 
 		for (int k = 0; k < 1 + (int)(rand_r(&rnd) % 16); k++)
 			p[lock_end + rand_r(&rnd) % 4096] = (char)rand_r(&rnd);
