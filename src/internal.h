@@ -286,6 +286,7 @@ UIPC_HIDDEN void uipc_futex_wake(_Atomic uint32_t *word, int n);
  * ------------------------------------------------------------------- */
 struct uipc_nsh {		/* this process's handle on its namespace */
 	int dirfd;
+	uid_t owner;		/* the directory's: the owner of "ns" and tables */
 	int nsfd;		/* the namespace file; holds our liveness lock */
 	struct uipc_ns *ns;
 	char path[4096];
@@ -294,6 +295,12 @@ struct uipc_nsh {		/* this process's handle on its namespace */
 /* The namespace of this process (UIPC_NS), opened and created on first
  * use.  Returns NULL and sets *err on failure. */
 UIPC_HIDDEN struct uipc_nsh *uipc_ns_get(int *err);
+/* The namespace directory this process uses: UIPC_NS, else the default
+ * (/dev/shm/uipc if root made it, else the caller's own; see store.c). */
+UIPC_HIDDEN int uipc_ns_path(char *buf, size_t n);
+/* openat(2) of a file in the namespace directory, close-on-exec and never
+ * through a symlink (-EIO for one); -errno. */
+UIPC_HIDDEN int uipc_ns_openat(struct uipc_nsh *h, const char *name, int flags);
 UIPC_HIDDEN int uipc_ns_lock(struct uipc_nsh *h);
 UIPC_HIDDEN void uipc_ns_unlock(struct uipc_nsh *h);
 UIPC_HIDDEN int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l);

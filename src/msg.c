@@ -1300,9 +1300,9 @@ static int grow(struct q *q, uint64_t qbytes)
 	if (!h)
 		return r;
 	snprintf(name, sizeof(name), "msg.%d", q->h->o.id);
-	fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (ftruncate(fd, (off_t)(ARENA_OFF + want * MSG_BLK)) < 0)
 		r = -errno;
 	close(fd);

@@ -1051,7 +1051,7 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 		return -ENOMEM;
 	cap *= 2;
 	snprintf(name, sizeof(name), "sem.%d", s->h->o.id);
-	fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd < 0)
 		return -ENOMEM;
 	r = ftruncate(fd, (off_t)(s->h->undo_off + (uint64_t)cap * s->h->undo_size));

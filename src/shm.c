@@ -99,12 +99,22 @@ static uint64_t round_pages(uint64_t n)
  * The header: repair, validation, entries.
  * ------------------------------------------------------------------- */
 
+/* att_hwm, read once and bounded: the table is writable by every user,
+ * so a count read from it is input, checked before it indexes anything
+ * (and not read again, since another writer may change it meanwhile). */
+static uint32_t att_bound(const struct uipc_shm_seg *g)
+{
+	uint32_t hwm = __atomic_load_n(&g->att_hwm, __ATOMIC_RELAXED);
+
+	return hwm > SHM_ATT_MAX ? SHM_ATT_MAX : hwm;
+}
+
 /* shm_nattch: the entries' counts summed. */
 static uint32_t nattch(const struct uipc_shm_seg *g)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
+	for (uint32_t i = 0, hwm = att_bound(g); i < hwm; i++)
 		if (g->att[i].state != A_FREE)
 			n += g->att[i].count;
 	return n;
@@ -139,14 +149,13 @@ static int seg_open_fd(int id, int flags)
 {
 	struct uipc_nsh *h;
 	char name[64];
-	int r = 0, fd;
+	int r = 0;
 
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
 	snprintf(name, sizeof(name), "shm.%d", id);
-	fd = openat(h->dirfd, name, flags | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return uipc_ns_openat(h, name, flags);
 }
 
 /* Is a FORK entry's child (or its parent still in fork) there?  fd is a
@@ -184,11 +193,13 @@ static int reap(struct uipc_shm_seg *g)
 {
 	struct uipc_nsh *h;
 	int r = 0, fd = -1;
+	uint32_t hwm;
 
 	h = uipc_ns_get(&r);
 	if (!h)
 		return 0;
-	for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++) {
+	hwm = att_bound(g);
+	for (uint32_t i = 0; i < hwm; i++) {
 		struct shm_att *a = &g->att[i];
 
 		if (a->state == A_LIVE && !uipc_proc_alive(h, a->slot, a->gen))
@@ -198,8 +209,9 @@ static int reap(struct uipc_shm_seg *g)
 	}
 	if (fd >= 0)
 		close(fd);
-	while (g->att_hwm && g->att[g->att_hwm - 1].state == A_FREE)
-		g->att_hwm--;
+	while (hwm && g->att[hwm - 1].state == A_FREE)
+		hwm--;
+	g->att_hwm = hwm;
 	return unused(g);
 }
 
@@ -209,9 +221,9 @@ static int reap(struct uipc_shm_seg *g)
 static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
 		    uint32_t st, int make)
 {
-	uint32_t i, free_i = UINT32_MAX;
+	uint32_t i, free_i = UINT32_MAX, hwm = att_bound(g);
 
-	for (i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++) {
+	for (i = 0; i < hwm; i++) {
 		struct shm_att *a = &g->att[i];
 
 		if (st != A_FORK && a->state == st && a->slot == self->slot &&
@@ -226,10 +238,11 @@ static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
 		/* Past the first page: the table's next page may find the
 		 * file system full (a fault, which the probe turns into an
 		 * error). */
-		if (g->att_hwm >= SHM_ATT_MAX ||
-		    uipc_probe_read(&g->att[g->att_hwm], sizeof(g->att[0])) < 0)
+		if (hwm >= SHM_ATT_MAX ||
+		    uipc_probe_read(&g->att[hwm], sizeof(g->att[0])) < 0)
 			return -ENOMEM;
-		free_i = g->att_hwm++;
+		free_i = hwm;
+		g->att_hwm = hwm + 1;
 	}
 	g->att[free_i].slot = self->slot;
 	g->att[free_i].gen = self->gen;
@@ -874,7 +887,7 @@ long uipc_shm_rss(int id)
 	if (!h)
 		return 0;
 	snprintf(name, sizeof(name), "shm.%d", id);
-	fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC);
+	fd = uipc_ns_openat(h, name, O_RDONLY);
 	if (fd < 0) {
 		/* Not ours to open: the file's blocks. */
 		if (fstatat(h->dirfd, name, &st, 0) < 0)
@@ -1075,7 +1088,7 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 		g = m->base;
 		id = m->id;
 		if (uipc_obj_lock(m) == 0) {
-			for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
+			for (uint32_t i = 0, hwm = att_bound(g); i < hwm; i++)
 				if (g->att[i].state == A_LIVE &&
 				    g->att[i].slot == slot && g->att[i].gen == gen)
 					att_drop(g, i, g->att[i].pid);
@@ -1101,7 +1114,7 @@ int uipc_shm_snapshot(int id, struct uipc_shm_info *out)
 		return r;
 	g = m->base;
 	fill_ds(g, &out->ds);
-	for (uint32_t i = 0; i < g->att_hwm && i < SHM_ATT_MAX; i++)
+	for (uint32_t i = 0, hwm = att_bound(g); i < hwm; i++)
 		if (g->att[i].state != A_FREE && out->nproc < 16)
 			out->pid[out->nproc++] = g->att[i].pid;
 	seg_put(m);

@@ -115,26 +115,66 @@ static int ns_init_file(int fd)
 	return 0;
 }
 
-/* Opens "ns" in dirfd, creating it atomically if it is not there. */
-static int ns_open_file(int dirfd)
+/* openat() in a namespace directory, never through a symlink: a link
+ * planted where uipc keeps a file is refused as a corrupt file is. */
+static int dir_openat(int dirfd, const char *name, int flags, mode_t mode)
 {
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return errno == ELOOP ? -EIO : -errno;
+	return fd;
+}
+
+int uipc_ns_openat(struct uipc_nsh *h, const char *name, int flags)
+{
+	return dir_openat(h->dirfd, name, flags, 0);
+}
+
+/* A control file ("ns", a header table) is the namespace's only if the
+ * directory's owner made it: anyone else's is a plant.  0, or -EACCES. */
+static int control_file_ok(struct uipc_nsh *h, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != h->owner)
+		return -EACCES;
+	return 0;
+}
+
+/* Opens "ns", creating it atomically if it is not there.  Only the
+ * directory's owner creates it, or replaces one another user planted. */
+static int ns_open_file(struct uipc_nsh *h)
+{
+	int mine = geteuid() == h->owner;
 	char tmp[64];
 	int fd, r;
 
 	for (int tries = 0; tries < 100; tries++) {
-		fd = openat(dirfd, "ns", O_RDWR | O_CLOEXEC);
-		if (fd >= 0 || errno != ENOENT)
-			return fd >= 0 ? fd : -errno;
+		fd = dir_openat(h->dirfd, "ns", O_RDWR, 0);
+		if (fd >= 0 && control_file_ok(h, fd) == 0)
+			return fd;
+		if (fd >= 0)
+			close(fd);
+		if (fd >= 0 || fd == -EIO) {	/* a plant, or a symlink */
+			if (!mine || unlinkat(h->dirfd, "ns", 0) < 0)
+				return -EACCES;
+			continue;
+		}
+		if (fd != -ENOENT)
+			return fd;
+		if (!mine)
+			return -EACCES;	/* not set up by its owner yet */
 		snprintf(tmp, sizeof(tmp), "tmp.ns.%d.%d", (int)getpid(), tries);
-		fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		fd = dir_openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
 		if (fd < 0)
-			return -errno;
-		fchmod(fd, 0666);
+			return fd;
+		fchmod(fd, 0666);	/* ours, just made: past the umask */
 		r = ns_init_file(fd);
-		if (r == 0 && linkat(dirfd, tmp, dirfd, "ns", 0) < 0 &&
+		if (r == 0 && linkat(h->dirfd, tmp, h->dirfd, "ns", 0) < 0 &&
 		    errno != EEXIST)
 			r = -errno;
-		unlinkat(dirfd, tmp, 0);
+		unlinkat(h->dirfd, tmp, 0);
 		close(fd);
 		if (r < 0)
 			return r;
@@ -142,24 +182,101 @@ static int ns_open_file(int dirfd)
 	return -EIO;
 }
 
-static int ns_open(struct uipc_nsh *h)
+/*
+ * The default namespace: /dev/shm/uipc, shared by every user, if root made
+ * it (root's processes make it, mode 01777); otherwise each user has
+ * their own, /dev/shm/uipc-<uid>, mode 0700.  A name another user took
+ * first is passed over for the next, /dev/shm/uipc-<uid>.1 and so on: the
+ * first one of ours, else the first free one.
+ */
+static int default_path(char *buf, size_t n)
+{
+	uid_t me = geteuid();
+	struct stat st;
+	int free_i = -1;
+
+	if (me == 0 || (lstat(UIPC_DEFAULT_NS, &st) == 0 && S_ISDIR(st.st_mode) &&
+			st.st_uid == 0 && (st.st_mode & S_ISVTX))) {
+		snprintf(buf, n, "%s", UIPC_DEFAULT_NS);
+		return 0;
+	}
+	for (int i = 0; i < 8; i++) {
+		if (i)
+			snprintf(buf, n, "%s-%u.%d", UIPC_DEFAULT_NS, (unsigned)me, i);
+		else
+			snprintf(buf, n, "%s-%u", UIPC_DEFAULT_NS, (unsigned)me);
+		if (lstat(buf, &st) < 0) {
+			if (free_i < 0)
+				free_i = i;
+		} else if (S_ISDIR(st.st_mode) && st.st_uid == me) {
+			return 0;
+		}
+	}
+	if (free_i < 0)
+		return -EEXIST;
+	if (free_i)
+		snprintf(buf, n, "%s-%u.%d", UIPC_DEFAULT_NS, (unsigned)me, free_i);
+	else
+		snprintf(buf, n, "%s-%u", UIPC_DEFAULT_NS, (unsigned)me);
+	return 0;
+}
+
+int uipc_ns_path(char *buf, size_t n)
 {
 	const char *path = getenv("UIPC_NS");
+
+	if (!path || !*path)
+		return default_path(buf, n);
+	if (strlen(path) >= n)
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	return 0;
+}
+
+/*
+ * Opens the namespace directory, made if missing: mode 01777 (shared like
+ * /tmp: anyone may create, only owners may remove) when root makes it,
+ * 0700 otherwise, since only a directory of the caller's or root's is
+ * trusted (another user would own everything in it).  One writable by
+ * others must be sticky.  Never through a symlink.
+ */
+static int ns_dir_open(struct uipc_nsh *h)
+{
+	mode_t mode = geteuid() == 0 ? 01777 : 0700;
+	int made = mkdir(h->path, mode) == 0;
+	struct stat st;
+	int fd;
+
+	fd = open(h->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	if (fstat(fd, &st) < 0)
+		goto out_refuse;
+	if (made && st.st_uid == geteuid() && fchmod(fd, mode) == 0)
+		st.st_mode = (st.st_mode & ~07777u) | mode;
+	if ((st.st_uid != geteuid() && st.st_uid != 0) ||
+	    ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)))
+		goto out_refuse;
+	h->owner = st.st_uid;
+	return fd;
+out_refuse:
+	close(fd);
+	return -EACCES;
+}
+
+static int ns_open(struct uipc_nsh *h)
+{
 	struct stat st;
 	int r;
 
-	if (!path || !*path)
-		path = UIPC_DEFAULT_NS;
-	if (strlen(path) >= sizeof(h->path))
-		return -ENAMETOOLONG;
-	strcpy(h->path, path);
-	/* Shared like /tmp: anyone may create, only owners may remove. */
-	if (mkdir(path, 01777) == 0)
-		chmod(path, 01777);
-	h->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (h->dirfd < 0)
-		return -errno;
-	r = ns_open_file(h->dirfd);
+	r = uipc_ns_path(h->path, sizeof(h->path));
+	if (r < 0)
+		return r;
+	r = ns_dir_open(h);
+	if (r < 0)
+		return r;
+	h->dirfd = r;
+	r = ns_open_file(h);
 	if (r < 0)
 		goto out_dir;
 	h->nsfd = r;
@@ -256,9 +373,13 @@ static int table_make(struct uipc_nsh *h, int kind)
 	snprintf(tmp, sizeof(tmp), "tmp.%s.%d", uipc_kind_name[kind],
 		 (int)getpid());
 	table_name(name, sizeof(name), kind);
-	fd = openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	/* A file of that name is a crash's (made only under the lock we
+	 * hold) or a plant: never written through, only removed. */
+	fd = dir_openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
+	if (fd == -EEXIST && unlinkat(h->dirfd, tmp, 0) == 0)
+		fd = dir_openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fchmod(fd, 0666) < 0 ||
 	    ftruncate(fd, table_off(kind, UIPC_IPCMNI)) < 0 ||
 	    renameat(h->dirfd, tmp, h->dirfd, name) < 0)
@@ -280,7 +401,8 @@ static void tables_ready(struct uipc_nsh *h)
 			continue;
 		if (uipc_ns_lock(h) < 0)
 			return;
-		if (!h->ns->ids[k].table_made)
+		/* Only the directory's owner makes the namespace's files. */
+		if (!h->ns->ids[k].table_made && geteuid() == h->owner)
 			table_make(h, k);
 		uipc_ns_unlock(h);
 	}
@@ -300,13 +422,14 @@ static void *table_entry(struct uipc_nsh *h, int kind, int idx, int *err)
 
 	if (!base) {
 		table_name(name, sizeof(name), kind);
-		fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+		fd = dir_openat(h->dirfd, name, O_RDWR, 0);
 		if (fd < 0) {
-			*err = errno == ENOENT ? -EIO : -errno;
+			*err = fd == -ENOENT ? -EIO : fd;
 			return NULL;
 		}
 		base = MAP_FAILED;
-		if (fstat(fd, &st) == 0 && st.st_size >= table_off(kind, UIPC_IPCMNI))
+		if (control_file_ok(h, fd) == 0 && fstat(fd, &st) == 0 &&
+		    st.st_size >= table_off(kind, UIPC_IPCMNI))
 			base = mmap(NULL, esz * TABLE_CHUNK, PROT_READ | PROT_WRITE,
 				    MAP_SHARED, fd, off);
 		close(fd);
@@ -337,9 +460,9 @@ static int read_hdr(struct uipc_nsh *h, int kind, int id, struct uipc_obj *o)
 	} else {
 		obj_name(name, sizeof(name), kind, id);
 	}
-	fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC);
+	fd = dir_openat(h->dirfd, name, O_RDONLY, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = pread(fd, o, sizeof(*o), off);
 	close(fd);
 	if (n != (ssize_t)sizeof(*o) || o->magic != UIPC_OBJ_MAGIC ||
@@ -713,9 +836,9 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 		return r;
 	}
 	obj_name(name, sizeof(name), kind, id);
-	fd = openat(h->dirfd, name, O_RDWR | O_CLOEXEC);
+	fd = dir_openat(h->dirfd, name, O_RDWR, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = -EIO;
 	if (fstat(fd, &st) < 0 || st.st_size < (off_t)ops->hdr_size) {
 		close(fd);
@@ -865,10 +988,20 @@ static mode_t file_mode(uint32_t mode)
 	return 0600 | ((mode & 0060) ? 0060 : 0) | ((mode & 0006) ? 0006 : 0);
 }
 
-/* The id of the live object with `key`, or -ENOENT.  Namespace lock held. */
+/*
+ * The id of the live object with `key`, or -ENOENT.  Namespace lock held.
+ * The id table is writable by every user of the namespace, so a slot that
+ * disagrees with a key link is no proof the link is stale: the link goes
+ * only when its object file is gone (a crash's leftover); a file whose
+ * header is live with this key gets its slot back; anything else is -EIO,
+ * never the removal of a link another process may be relying on.
+ */
 static int find_key(struct uipc_nsh *h, int kind, key_t key)
 {
 	char name[64], target[64];
+	uint32_t *slot;
+	struct uipc_obj o;
+	struct stat st;
 	int k, id;
 	ssize_t n;
 
@@ -877,12 +1010,26 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 	if (n <= 0)
 		return -ENOENT;
 	target[n] = 0;
-	if (!parse_obj_name(target, &k, &id) || k != kind ||
-	    h->ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1) {
+	if (!parse_obj_name(target, &k, &id) || k != kind) {
+		unlinkat(h->dirfd, name, 0);	/* not a link of ours */
+		return -ENOENT;
+	}
+	slot = &h->ns->ids[kind].slot[id % UIPC_IPCMNI];
+	if (*slot == (uint32_t)id + 1)
+		return id;
+	if (fstatat(h->dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT) {
 		unlinkat(h->dirfd, name, 0);	/* left by a crash */
 		return -ENOENT;
 	}
-	return id;
+	if (*slot == 0 && read_hdr(h, kind, id, &o) == 0 &&
+	    atomic_load(&o.state) == OBJ_LIVE && o.key == key) {
+		__atomic_store_n(slot, (uint32_t)id + 1, __ATOMIC_RELEASE);
+		h->ns->ids[kind].in_use++;
+		h->ns->ids[kind].units += o.units;
+		return id;
+	}
+	return -EIO;
 }
 
 /*
@@ -957,15 +1104,14 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	 * its slot is set below (obj_open checks the slot first), and a
 	 * crash part-way leaves a file ns_repair removes or rolls forward. */
 	obj_name(name, sizeof(name), n->kind, id);
-	fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
+	fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd == -EEXIST) {
 		/* Left by a crash (the slot is free): it is not live. */
 		unlinkat(h->dirfd, name, 0);
-		fd = openat(h->dirfd, name,
-			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0600);
 	}
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (ftruncate(fd, (off_t)n->file_size) < 0) {
 		r = -errno;
 		goto out_unlink;
@@ -1215,6 +1361,11 @@ int uipc_max_idx(int kind, int *in_use)
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
+	/* A creation or removal under way (or one whose maker died in it,
+	 * which the next holder of the lock finishes) is waited for, so the
+	 * table read is one the kernel could show. */
+	if (atomic_load(&h->ns->lock.word) != 0 && uipc_ns_lock(h) == 0)
+		uipc_ns_unlock(h);
 	for (int i = 0; i < UIPC_IPCMNI; i++)
 		if (h->ns->ids[kind].slot[i]) {
 			max = i;

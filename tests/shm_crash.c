@@ -180,6 +180,7 @@ static void scen_creators(const struct ipc_ops *o, struct trace *t)
 	int attached = 0, stuck = 0, remade = 0, left = 0, files_bad = 0;
 	pid_t all[CR_ROUNDS * (CREATORS + 8)];
 	int nall = 0;
+	char cmd[4300];
 
 	for (int round = 0; round < CR_ROUNDS; round++) {
 		pid_t w[CREATORS];
@@ -229,6 +230,9 @@ static void scen_creators(const struct ipc_ops *o, struct trace *t)
 			remade += id >= 0;
 			if (id >= 0)
 				o->shmctl(id, IPC_RMID, NULL);
+			else
+				fprintf(stderr, "%s round %d: key %d not made anew: %s\n",
+					o->name, round, i, strerror(errno));
 		}
 		if (!strcmp(o->name, "uipc")) {
 			int tmp, n = shm_files(&tmp);
@@ -237,6 +241,10 @@ static void scen_creators(const struct ipc_ops *o, struct trace *t)
 				files_bad++;
 				fprintf(stderr, "uipc round %d: %d segment files, "
 					"%d temporary files left\n", round, n, tmp);
+				snprintf(cmd, sizeof(cmd), "ls -l '%s' >&2",
+					 getenv("UIPC_NS"));
+				if (system(cmd) < 0)
+					perror("ls");
 			}
 		}
 	}

@@ -42,13 +42,13 @@ static int fail(const char *what, int err)
  * version of uipc made says so. */
 static int ns_fail(int err)
 {
-	const char *path = getenv("UIPC_NS");
-	char file[4200];
+	char path[4096], file[4200];
 	uint32_t hdr[2];
+	struct stat st;
 	int fd;
 
-	if (!path || !*path)
-		path = UIPC_DEFAULT_NS;
+	if (uipc_ns_path(path, sizeof(path)) < 0)
+		snprintf(path, sizeof(path), "%s", UIPC_DEFAULT_NS);
 	snprintf(file, sizeof(file), "%s/ns", path);
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (err == EIO && fd >= 0 && pread(fd, hdr, sizeof(hdr), 0) == sizeof(hdr) &&
@@ -56,6 +56,20 @@ static int ns_fail(int err)
 		fprintf(stderr, "%s: namespace %s has layout %u, this uipc reads "
 			"layout %u: remove it (rm -r %s) once nothing uses it\n",
 			prog, path, hdr[1], UIPC_LAYOUT, path);
+	} else if (err == EACCES && lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+		   st.st_uid != geteuid() && st.st_uid != 0) {
+		fprintf(stderr, "%s: namespace %s belongs to uid %u: only a "
+			"directory of yours or root's is used\n", prog, path,
+			(unsigned)st.st_uid);
+	} else if (err == EACCES && lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+		   (st.st_mode & 0022) && !(st.st_mode & S_ISVTX)) {
+		fprintf(stderr, "%s: namespace %s is writable by others and not "
+			"sticky: refused\n", prog, path);
+	} else if (err == EACCES && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "%s: namespace %s is not set up by its owner (uid "
+			"%u) yet, or holds a file another user planted: its "
+			"owner's first use sets it up\n", prog, path,
+			(unsigned)st.st_uid);
 	} else {
 		fprintf(stderr, "%s: cannot open the namespace %s: %s\n", prog,
 			path, strerror(err));

@@ -1,0 +1,360 @@
+/*
+ * ns_trust: which namespace directories and files uipc trusts (store.c,
+ * ns_dir_open and ns_open_file; docs/uipc.md "Layout of a namespace").
+ *
+ * Another local user may create the directory first, plant files and
+ * symbolic links under the names uipc uses, or rewrite the id table.  None
+ * of it may make a victim write through a link, use a directory another
+ * user owns, or lose its key:
+ *   - a directory owned by another unprivileged user, or writable by others
+ *     and not sticky, is refused (EACCES); a symbolic link is not followed;
+ *   - "ns" and "shm.headers" planted as links to a victim file, or as files
+ *     of another user, are replaced by the directory's owner and refused by
+ *     everyone else; the victim file keeps its bytes, size and mode;
+ *   - a key whose id-table slot was zeroed still finds its queue (the slot
+ *     comes back), and the attacker cannot link the key to a queue of its
+ *     own;
+ *   - the default namespace of an unprivileged user is its own, and a name
+ *     another user took first is passed over.
+ * The kernel has no directory to attack: uipc only.  Needs root (to act as
+ * several users); skips otherwise.
+ */
+#include "harness.h"
+#include "internal.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define NOBODY 65534
+#define OTHER 1		/* daemon: another unprivileged user */
+
+static char base[] = "/dev/shm/ns_trust.XXXXXX";
+
+/* Runs fn(arg) in a child as uid (and gid) with UIPC_NS=ns; its exit
+ * status, or -1 if it died of a signal. */
+static int as(uid_t uid, const char *ns, int (*fn)(const char *), const char *arg)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		if (ns)
+			setenv("UIPC_NS", ns, 1);
+		else
+			unsetenv("UIPC_NS");
+		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* Exit 0 if msgget(IPC_PRIVATE) succeeds, else its errno. */
+static int try_msgget(const char *unused)
+{
+	int q;
+
+	(void)unused;
+	q = uipc_msgget(IPC_PRIVATE, 0600);
+	if (q < 0)
+		return errno;
+	uipc_msgctl(q, IPC_RMID, NULL);
+	return 0;
+}
+
+/* Exit 0 if the default namespace's path is want. */
+static int default_is(const char *want)
+{
+	char path[4096];
+
+	if (uipc_ns_path(path, sizeof(path)) < 0)
+		return 2;
+	if (strcmp(path, want)) {
+		fprintf(stderr, "default namespace %s, want %s\n", path, want);
+		return 1;
+	}
+	return 0;
+}
+
+static void dir_rules(void)
+{
+	char d[4200];
+	int r;
+
+	snprintf(d, sizeof(d), "%s/other", base);
+	mkdir(d, 0755);
+	chown(d, OTHER, OTHER);
+	r = as(NOBODY, d, try_msgget, NULL);
+	CHECK(r == EACCES, "a directory of another user: msgget gave %d (want EACCES)", r);
+
+	snprintf(d, sizeof(d), "%s/open", base);
+	mkdir(d, 0777);
+	chmod(d, 0777);
+	r = as(NOBODY, d, try_msgget, NULL);
+	CHECK(r == EACCES, "writable by all, not sticky: msgget gave %d (want EACCES)", r);
+	r = as(0, d, try_msgget, NULL);
+	CHECK(r == EACCES, "writable by all, not sticky, as root: %d (want EACCES)", r);
+
+	snprintf(d, sizeof(d), "%s/link", base);
+	symlink("/etc", d);
+	r = as(0, d, try_msgget, NULL);
+	CHECK(r == ENOTDIR, "a symbolic link as the namespace: %d (want ENOTDIR)", r);
+
+	/* Root's sticky directory: every user may use it once root has. */
+	snprintf(d, sizeof(d), "%s/shared", base);
+	mkdir(d, 01777);
+	chmod(d, 01777);
+	r = as(NOBODY, d, try_msgget, NULL);
+	CHECK(r == EACCES, "root's namespace before root set it up: %d (want EACCES)", r);
+	r = as(0, d, try_msgget, NULL);
+	CHECK(r == 0, "root's namespace, as root: %d", r);
+	r = as(NOBODY, d, try_msgget, NULL);
+	CHECK(r == 0, "root's namespace once set up, as nobody: %d", r);
+
+	/* A user's own new directory is private. */
+	snprintf(d, sizeof(d), "%s/own", base);
+	chmod(base, 01777);
+	r = as(NOBODY, d, try_msgget, NULL);
+	CHECK(r == 0, "a user's own new namespace: %d", r);
+	{
+		struct stat st;
+
+		CHECK(stat(d, &st) == 0 && (st.st_mode & 07777) == 0700 &&
+		      st.st_uid == NOBODY,
+		      "a user's new namespace is mode %o uid %u (want 700, %u)",
+		      (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, NOBODY);
+	}
+	if (!harness_failures)
+		printf("ok   directories: another user's, open, a link refused; "
+		       "root's shared once set up; a user's own private\n");
+}
+
+/* Plants a file of victim bytes outside the namespace, and links to it
+ * under the names of the namespace's own files. */
+static int plant_links(const char *ns)
+{
+	char l[4200], victim[4200];
+
+	snprintf(victim, sizeof(victim), "%s/victim", base);
+	snprintf(l, sizeof(l), "%s/ns", ns);
+	if (symlink(victim, l) < 0) {
+		perror(l);
+		return 1;
+	}
+	snprintf(l, sizeof(l), "%s/shm.headers", ns);
+	if (symlink(victim, l) < 0)
+		return 1;
+	for (int pid = 1; pid < 64; pid++) {
+		snprintf(l, sizeof(l), "%s/tmp.shm.%d", ns, (int)getppid() + pid);
+		symlink(victim, l);
+	}
+	return 0;
+}
+
+static int plant_file(const char *ns)
+{
+	char l[4200];
+	int fd;
+
+	snprintf(l, sizeof(l), "%s/ns", ns);
+	fd = open(l, O_RDWR | O_CREAT | O_EXCL, 0666);
+	if (fd < 0)
+		return 1;
+	if (ftruncate(fd, sizeof(struct uipc_ns)) < 0)
+		return 1;
+	close(fd);
+	return 0;
+}
+
+/* Exit 0 if a queue and a segment (which needs the header table) can be
+ * made and removed, else the errno. */
+static int root_uses(const char *unused)
+{
+	int q, id;
+
+	(void)unused;
+	q = uipc_msgget(IPC_PRIVATE, 0600);
+	if (q < 0)
+		return errno;
+	uipc_msgctl(q, IPC_RMID, NULL);
+	id = uipc_shmget(IPC_PRIVATE, 4096, 0600);
+	if (id < 0)
+		return errno;
+	uipc_shmctl(id, IPC_RMID, NULL);
+	return 0;
+}
+
+static void planted_files(void)
+{
+	char ns[4200], victim[4200];
+	const char *secret = "root's own bytes\n";
+	struct stat st;
+	char buf[64];
+	int fd, r;
+
+	snprintf(victim, sizeof(victim), "%s/victim", base);
+	fd = open(victim, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	write(fd, secret, strlen(secret));
+	close(fd);
+
+	/* Links in root's shared directory before root first uses it. */
+	snprintf(ns, sizeof(ns), "%s/planted", base);
+	mkdir(ns, 01777);
+	chmod(ns, 01777);
+	r = as(NOBODY, ns, plant_links, ns);
+	CHECK(r == 0, "could not plant the links");
+	r = as(0, ns, root_uses, NULL);
+	CHECK(r == 0, "root over planted links: msgget, shmget gave %d", r);
+	CHECK(stat(victim, &st) == 0 && st.st_size == (off_t)strlen(secret) &&
+	      (st.st_mode & 07777) == 0600, "the victim file was changed: size "
+	      "%lld mode %o", (long long)st.st_size, (unsigned)(st.st_mode & 07777));
+	fd = open(victim, O_RDONLY);
+	memset(buf, 0, sizeof(buf));
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf) - 1) == (ssize_t)strlen(secret) &&
+	      !strcmp(buf, secret), "the victim file's bytes changed");
+	if (fd >= 0)
+		close(fd);
+	CHECK(lstat(strcat(ns, "/ns"), &st) == 0 && S_ISREG(st.st_mode) &&
+	      st.st_uid == 0, "root's ns is not root's own file");
+
+	/* A file planted as "ns": refused by others, replaced by the owner. */
+	snprintf(ns, sizeof(ns), "%s/planted2", base);
+	mkdir(ns, 01777);
+	chmod(ns, 01777);
+	r = as(NOBODY, ns, plant_file, ns);
+	CHECK(r == 0, "could not plant ns");
+	r = as(OTHER, ns, try_msgget, NULL);
+	CHECK(r == EACCES, "another user's ns, as a third user: %d (want EACCES)", r);
+	r = as(0, ns, try_msgget, NULL);
+	CHECK(r == 0, "another user's ns, as the directory's owner: %d", r);
+	r = as(OTHER, ns, try_msgget, NULL);
+	CHECK(r == 0, "once the owner replaced it, as a third user: %d", r);
+	if (!harness_failures)
+		printf("ok   planted links and files: never written through, "
+		       "replaced by the owner, refused by others\n");
+}
+
+/* The attacker's side of the key hijack: a queue of its own, and a try to
+ * link the victim's key to it. */
+static key_t hijack_key;
+static int hijack(const char *ns)
+{
+	char name[64], l[4200];
+	int q = uipc_msgget(IPC_PRIVATE, 0666);
+
+	if (q < 0)
+		return 1;
+	snprintf(name, sizeof(name), "msg.%d", q);
+	snprintf(l, sizeof(l), "%s/msg.k.%08x", ns, (unsigned)hijack_key);
+	unlink(l);		/* EPERM: root's link in a sticky directory */
+	symlink(name, l);
+	return 0;
+}
+
+/* The victim's side, as root in a child (the namespace is a process's
+ * for life: children keep their parent's). */
+static int victim_key(const char *ns)
+{
+	struct uipc_nsh *h;
+	struct msqid_ds ds;
+	int q, q2, r = 0;
+
+	q = uipc_msgget(hijack_key, IPC_CREAT | 0600);
+	CHECK(q >= 0, "victim's msgget: %s", strerror(errno));
+	h = uipc_ns_get(&r);
+	if (q < 0 || !h)
+		return 1;
+	/* The table is world-writable: the attacker zeroes the slot. */
+	h->ns->ids[UIPC_MSG].slot[q % UIPC_IPCMNI] = 0;
+	r = as(NOBODY, ns, hijack, ns);
+	CHECK(r == 0, "attacker's queue");
+	q2 = uipc_msgget(hijack_key, 0);
+	CHECK(q2 == q, "the victim's key after its slot was zeroed: %d (%s), want %d",
+	      q2, q2 < 0 ? strerror(errno) : "another id", q);
+	CHECK(uipc_msgctl(q, IPC_STAT, &ds) == 0 && ds.msg_perm.uid == 0 &&
+	      (ds.msg_perm.mode & 0777) == 0600, "the victim's queue is not its own");
+	q2 = uipc_msgget(hijack_key, 0);
+	CHECK(q2 == q, "the key again: %d", q2);
+	uipc_msgctl(q, IPC_RMID, NULL);
+	return harness_failures != 0;
+}
+
+static void key_hijack(void)
+{
+	char ns[4200];
+	int r;
+
+	snprintf(ns, sizeof(ns), "%s/planted", base);
+	hijack_key = test_key(7);
+	r = as(0, ns, victim_key, ns);
+	CHECK(r == 0, "the key hijack scenario failed (%d)", r);
+	if (!harness_failures)
+		printf("ok   key hijack: a zeroed slot comes back, the key stays "
+		       "the victim's\n");
+}
+
+static void default_namespace(void)
+{
+	char want[4096], squat[4096];
+	struct stat st;
+	int r;
+
+	if (lstat(UIPC_DEFAULT_NS, &st) == 0) {
+		printf("SKIP default namespace: %s exists here\n", UIPC_DEFAULT_NS);
+		return;
+	}
+	snprintf(want, sizeof(want), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
+	snprintf(squat, sizeof(squat), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
+	if (lstat(squat, &st) == 0) {
+		printf("SKIP default namespace: %s exists here\n", squat);
+		return;
+	}
+	r = as(NOBODY, NULL, default_is, want);
+	CHECK(r == 0, "nobody's default namespace is not %s", want);
+	/* Another user took the name first: the next one. */
+	mkdir(squat, 0755);
+	chown(squat, OTHER, OTHER);
+	snprintf(want, sizeof(want), "%s-%u.1", UIPC_DEFAULT_NS, NOBODY);
+	r = as(NOBODY, NULL, default_is, want);
+	CHECK(r == 0, "past a squatted name: not %s", want);
+	rmdir(squat);
+	r = as(0, NULL, default_is, UIPC_DEFAULT_NS);
+	CHECK(r == 0, "root's default namespace is not %s", UIPC_DEFAULT_NS);
+	if (!harness_failures)
+		printf("ok   default namespace: a user's own, a squatted name "
+		       "passed over, root's shared\n");
+}
+
+static void cleanup(void)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	if (system(cmd) < 0)
+		perror("rm");
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		printf("SKIP: needs root to act as several users\n");
+		return 77;
+	}
+	if (!mkdtemp(base)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	chmod(base, 0755);
+	atexit(cleanup);
+	alarm(60);
+	dir_rules();
+	planted_files();
+	key_hijack();
+	default_namespace();
+	return harness_done();
+}
