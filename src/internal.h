@@ -249,6 +249,10 @@ UIPC_HIDDEN int uipc_probe_read(const void *p, size_t n);
 UIPC_HIDDEN extern __thread sigjmp_buf *uipc_guard_jb
 	__attribute__((tls_model("initial-exec")));
 UIPC_HIDDEN void uipc_guard_ready(void);
+/* Installs the handler now, and has it mend a SIGBUS on a shared mapping
+ * of a file under dir (the namespace directory, canonical): such a file
+ * truncated by someone who may write it gets its length back. */
+UIPC_HIDDEN void uipc_guard_ns(const char *dir);
 UIPC_HIDDEN void uipc_raw_copy(void *d, const void *s, size_t n);
 
 /* ---------------------------------------------------------------------

@@ -276,6 +276,18 @@ static int ns_open(struct uipc_nsh *h)
 	if (r < 0)
 		return r;
 	h->dirfd = r;
+	{
+		/* The directory as /proc/self/maps names what is in it. */
+		char proc[64], real[4096];
+		ssize_t n;
+
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", h->dirfd);
+		n = readlink(proc, real, sizeof(real) - 1);
+		if (n > 0) {
+			real[n] = 0;
+			uipc_guard_ns(real);
+		}
+	}
 	r = ns_open_file(h);
 	if (r < 0)
 		goto out_dir;

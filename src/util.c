@@ -21,8 +21,11 @@
  */
 #include "internal.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
@@ -261,10 +264,144 @@ UIPC_HIDDEN int fixup_copy(void *dst, const void *src, size_t n);
 UIPC_HIDDEN extern const char fixup_copy_fault[];
 #endif
 
+/* ------------------------------------------------------------------
+ * Shared files cut short under us.  Anyone who may write a namespace file
+ * may also truncate it, and a page of a mapping past the end of its file
+ * faults with SIGBUS.  The handler finds the mapping in /proc/self/maps;
+ * if it maps a file of our namespace directory, the file is given back
+ * its length (the lost bytes read as zeros, which every reader already
+ * treats as the garbage they are) and the access is retried.  A file we
+ * cannot write (a read-only attachment) gets a private page of zeros in
+ * place of the lost one.  Only async-signal-safe calls here.
+ * ------------------------------------------------------------------ */
+static char g_ns_dir[4096];
+static size_t g_ns_dir_len;
+
+void uipc_guard_ns(const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n + 2 < sizeof(g_ns_dir)) {
+		memcpy(g_ns_dir, dir, n);
+		g_ns_dir[n] = '/';
+		g_ns_dir[n + 1] = 0;
+		g_ns_dir_len = n + 1;
+	}
+	uipc_guard_ready();
+}
+
+static const char *dec_field(const char *p, unsigned long *v)
+{
+	for (*v = 0; *p >= '0' && *p <= '9'; p++)
+		*v = *v * 10 + (unsigned long)(*p - '0');
+	return p;
+}
+
+static const char *hex_field(const char *p, unsigned long *v)
+{
+	*v = 0;
+	for (;; p++) {
+		int d = *p >= '0' && *p <= '9' ? *p - '0' :
+			*p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+
+		if (d < 0)
+			return p;
+		*v = *v << 4 | (unsigned long)d;
+	}
+}
+
+/* One line of /proc/self/maps: 1 if it holds addr in a shared mapping of
+ * a namespace file that is now too short, and that is mended. */
+static int bus_line(char *line, uintptr_t addr)
+{
+	unsigned long start, end, off, ino;
+	const char *p = line, *path;
+	int prot, fd, done = 0;
+	struct stat st;
+
+	p = hex_field(p, &start);
+	if (*p++ != '-')
+		return 0;
+	p = hex_field(p, &end);
+	if (addr < start || addr >= end || *p++ != ' ' || p[3] != 's')
+		return 0;	/* not there, or private: not ours */
+	prot = (p[0] == 'r' ? PROT_READ : 0) | (p[1] == 'w' ? PROT_WRITE : 0);
+	p = hex_field(p + 5, &off);
+	while (*p == ' ')
+		p++;
+	while (*p && *p != ' ')	/* device */
+		p++;
+	while (*p == ' ')
+		p++;
+	p = dec_field(p, &ino);
+	while (*p == ' ')
+		p++;
+	path = p;
+	if (!g_ns_dir_len || strncmp(path, g_ns_dir, g_ns_dir_len))
+		return 0;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* Only a file that is short: a fault on a full file system (no page
+	 * to be had) is delivered as it was. */
+	if (fstat(fd, &st) == 0 && st.st_ino == ino &&
+	    (unsigned long)st.st_size <= off + (addr - start)) {
+		done = ftruncate(fd, (off_t)(off + (end - start))) == 0;
+		if (!done) {	/* not ours to write: zeros of our own */
+			long ps = sysconf(_SC_PAGESIZE);
+			void *page = (void *)(addr & ~(uintptr_t)(ps - 1));
+
+			done = mmap(page, (size_t)ps, prot,
+				    MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
+				    0) != MAP_FAILED;
+		}
+	}
+	close(fd);
+	return done;
+}
+
+/* 1 if the SIGBUS at addr was a namespace file cut short, now mended. */
+static int bus_repair(uintptr_t addr)
+{
+	char buf[8192];
+	size_t have = 0;
+	int fd, found = 0;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while (!found) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		char *line = buf, *nl;
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = 0;
+		while (!found && (nl = strchr(line, '\n'))) {
+			*nl = 0;
+			found = bus_line(line, addr);
+			line = nl + 1;
+		}
+		have -= (size_t)(line - buf);
+		memmove(buf, line, have);
+		if (have == sizeof(buf) - 1)
+			have = 0;	/* a line too long for us: skip it */
+	}
+	close(fd);
+	return found;
+}
+
 static void guard_handler(int sig, siginfo_t *si, void *uc)
 {
 	sigjmp_buf *jb = uipc_guard_jb;
 	struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+
+	if (sig == SIGBUS && si->si_code == BUS_ADRERR &&
+	    bus_repair((uintptr_t)si->si_addr))
+		return;		/* the access is made again */
 
 #ifdef UIPC_FIXUP_COPY
 	greg_t *ip = &((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];

@@ -15,7 +15,9 @@
  *     comes back), and the attacker cannot link the key to a queue of its
  *     own;
  *   - the default namespace of an unprivileged user is its own, and a name
- *     another user took first is passed over.
+ *     another user took first is passed over;
+ *   - files cut short (truncate) under a process using them, its attached
+ *     segment's included, cost it errors, never SIGBUS.
  * The kernel has no directory to attack: uipc only.  Needs root (to act as
  * several users); skips otherwise.
  */
@@ -24,6 +26,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -36,9 +39,11 @@ static char base[] = "/dev/shm/ns_trust.XXXXXX";
  * status, or -1 if it died of a signal. */
 static int as(uid_t uid, const char *ns, int (*fn)(const char *), const char *arg)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int st;
 
+	fflush(stdout);
+	pid = fork();
 	if (pid == 0) {
 		if (ns)
 			setenv("UIPC_NS", ns, 1);
@@ -49,7 +54,12 @@ static int as(uid_t uid, const char *ns, int (*fn)(const char *), const char *ar
 			_exit(99);
 		_exit(fn(arg));
 	}
-	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st))
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	if (WIFSIGNALED(st))
+		fprintf(stderr, "(a child as uid %u died of signal %d)\n",
+			(unsigned)uid, WTERMSIG(st));
+	if (!WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
 }
@@ -330,6 +340,62 @@ static void default_namespace(void)
 		       "passed over, root's shared\n");
 }
 
+/* A victim that uses its queue and its attached segment while the files
+ * under it are cut short: the files named in cut_list, one per round.
+ * Calls may fail; nothing may kill it. */
+static const char *const cut_list[] = { "ns", "shm.headers", "msg", "shm" };
+
+static int cut_victim(const char *ns)
+{
+	struct msg_ { long type; char text[32]; } m = { 1, "hello" };
+	char path[4200];
+	struct msqid_ds ds;
+	int q, id, errors = 0;
+	volatile char *p;
+
+	q = uipc_msgget(IPC_PRIVATE, 0600);
+	id = uipc_shmget(IPC_PRIVATE, 8192, 0600);
+	p = id >= 0 ? uipc_shmat(id, NULL, 0) : (void *)-1;
+	if (q < 0 || p == (void *)-1)
+		return 3;
+	for (size_t c = 0; c < sizeof(cut_list) / sizeof(cut_list[0]); c++) {
+		if (!strcmp(cut_list[c], "msg"))
+			snprintf(path, sizeof(path), "%s/msg.%d", ns, q);
+		else if (!strcmp(cut_list[c], "shm"))
+			snprintf(path, sizeof(path), "%s/shm.%d", ns, id);
+		else
+			snprintf(path, sizeof(path), "%s/%s", ns, cut_list[c]);
+		/* The attacker's truncate(2): anyone who may write it can. */
+		if (truncate(path, 0) < 0)
+			return 4;
+		p[0] = 1;
+		p[4096] = 2;
+		errors += uipc_msgsnd(q, &m, 6, IPC_NOWAIT) < 0;
+		errors += uipc_msgrcv(q, &m, sizeof(m.text), 0, IPC_NOWAIT) < 0;
+		errors += uipc_msgctl(q, IPC_STAT, &ds) < 0;
+		errors += uipc_shmdt((void *)p) < 0;
+		p = uipc_shmat(id, NULL, 0);
+		if (p == (void *)-1)
+			p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	}
+	printf("ok   files cut short under a process: no SIGBUS "
+	       "(%d calls failed)\n", errors);
+	fflush(stdout);
+	return 0;
+}
+
+static void truncation(void)
+{
+	char ns[4200];
+	int r;
+
+	snprintf(ns, sizeof(ns), "%s/cut", base);
+	r = as(0, ns, cut_victim, ns);
+	CHECK(r == 0, "files cut short under a process: %s %d",
+	      r < 0 ? "it died of a signal" : "it exited", r);
+}
+
 static void cleanup(void)
 {
 	char cmd[4200];
@@ -356,5 +422,6 @@ int main(void)
 	planted_files();
 	key_hijack();
 	default_namespace();
+	truncation();
 	return harness_done();
 }
