@@ -434,10 +434,11 @@ struct uipc_self {
  * child registers anew).  Returns 0 or -errno. */
 UIPC_HIDDEN int uipc_proc_self(struct uipc_self *out);
 UIPC_HIDDEN void uipc_proc_note(uint32_t use);
-/* 1 if the process registered as (slot, gen) is alive, 0 if dead.  A
- * system call (F_GETLK) unless it is the caller. */
+/* 1 if the process registered as (slot, gen) with pid is alive, 0 if
+ * dead, told by the kernel (a record lock only it can hold), not by the
+ * world-writable table.  A system call (F_GETLK) unless it is the caller. */
 UIPC_HIDDEN int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot,
-				uint32_t gen);
+				uint32_t gen, pid_t pid);
 /* Frees the table entries of dead processes after doing their exit work;
  * returns how many it reaped. */
 UIPC_HIDDEN int uipc_proc_reap_all(struct uipc_nsh *h);
@@ -448,7 +449,8 @@ UIPC_HIDDEN void uipc_proc_forget(void);
  * msg.c hooks.
  * ------------------------------------------------------------------- */
 UIPC_HIDDEN extern const struct uipc_kind_ops uipc_msg_ops;
-/* Exit work for message queues: forget what (slot, gen) left behind. */
+/* Exit work for message queues: forget what (slot, gen) left behind, each
+ * record only once the kernel says its process is dead. */
 UIPC_HIDDEN void uipc_msg_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
 
 /* For the tool: a consistent snapshot of one queue. */
@@ -478,7 +480,8 @@ UIPC_HIDDEN int uipc_sem_snapshot(int id, struct uipc_sem_info *out);
  * shm.c hooks.
  * ------------------------------------------------------------------- */
 UIPC_HIDDEN extern const struct uipc_kind_ops uipc_shm_ops;
-/* Exit work for shared memory: drop what (slot, gen) had attached. */
+/* Exit work for shared memory: drop what (slot, gen) had attached, each
+ * entry only once the kernel says its process is dead. */
 UIPC_HIDDEN void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
 
 /* For the tool: one segment and who has it attached. */

@@ -540,7 +540,7 @@ static int reap_waiters(struct q *q, struct uipc_nsh *h, struct wakeq *wq)
 		struct msg_waiter *w = &q->h->w[i];
 
 		if (w->kind != W_FREE &&
-		    !uipc_proc_alive(h, w->proc_slot, w->proc_gen)) {
+		    !uipc_proc_alive(h, w->proc_slot, w->proc_gen, w->pid)) {
 			release(q, i, wq);
 			n++;
 		}
@@ -1498,14 +1498,14 @@ void uipc_msg_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 				struct msg_waiter *w = &q.h->w[i];
 
 				if (w->kind != W_FREE && w->proc_slot == slot &&
-				    w->proc_gen == gen)
+				    w->proc_gen == gen &&
+				    !uipc_proc_alive(h, slot, gen, w->pid))
 					release(&q, i, &wq);
 			}
 			q_unlock(&q, &wq);
 		}
 		q_put(&q);
 	}
-	(void)h;
 }
 
 int uipc_msg_snapshot(int id, struct uipc_msg_info *out)

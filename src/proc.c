@@ -18,6 +18,14 @@
  * entry, and by `uipc reap`.  Exit work is idempotent, keyed by (slot, gen),
  * so two finders racing do no harm; the entry is freed with one CAS.
  *
+ * The table is writable by every user of the namespace, so what it says
+ * (a stamp, a pid) is a hint.  Whether a record's process lives is asked
+ * of the kernel with the record's own (slot, gen, pid): a write lock on
+ * the byte life_off(slot, gen), which only the process that registered as
+ * (slot, gen) can hold, held by that pid.  Exit work drops a record only
+ * after asking that for the record itself, so a forged stamp cannot make
+ * anyone undo a live process's records.
+ *
  * A killed process keeps its record lock until the kernel closes its files
  * (exit_files), a little after its memory is gone: a finder that looks in
  * between takes it for alive, and the next look sees it dead.
@@ -40,13 +48,22 @@ static pthread_mutex_t g_self_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t stamp_gen(uint64_t s) { return s >> 1; }
 static int stamp_live(uint64_t s) { return (int)(s & 1); }
 
-static int lock_slot(struct uipc_nsh *h, uint32_t slot, int cmd, short type,
-		     struct flock *fl)
+/* The byte whose write lock says "the registration (slot, gen) lives":
+ * one per generation, far past the end of the file (a record lock needs
+ * no data), so that a later registrant of the slot (a pid used again
+ * included) never holds the lock of an earlier one. */
+static off_t life_off(uint32_t slot, uint32_t gen)
+{
+	return ((off_t)1 << 48) + ((off_t)slot << 32) + (off_t)gen;
+}
+
+static int lock_at(struct uipc_nsh *h, off_t off, int cmd, short type,
+		   struct flock *fl)
 {
 	memset(fl, 0, sizeof(*fl));
 	fl->l_type = type;
 	fl->l_whence = SEEK_SET;
-	fl->l_start = proc_lock_off(slot);
+	fl->l_start = off;
 	fl->l_len = 1;
 	return fcntl(h->nsfd, cmd, fl);
 }
@@ -75,24 +92,34 @@ static int try_claim(struct uipc_nsh *h, uint32_t slot)
 {
 	struct uipc_proc *p = &h->ns->proc[slot];
 	struct flock fl;
-	uint64_t old, new;
+	uint64_t old, gen;
+	int tries;
 
-	if (lock_slot(h, slot, F_SETLK, F_WRLCK, &fl) < 0)
+	if (lock_at(h, proc_lock_off(slot), F_SETLK, F_WRLCK, &fl) < 0)
 		return 0;
-	/* The lock is ours: whoever had this entry is dead. */
+	/* The entry's lock is ours: whoever had this entry is dead.  The
+	 * stamp's generation is a hint (anyone may write it); the one we
+	 * take is the first whose life byte nobody holds. */
 	old = atomic_load(&p->stamp);
 	if (stamp_live(old))
 		exit_work(h, slot, (uint32_t)stamp_gen(old), atomic_load(&p->uses));
+	gen = stamp_gen(old) + 1;
+	for (tries = 0; tries < 8; tries++, gen++)
+		if (lock_at(h, life_off(slot, (uint32_t)gen), F_SETLK, F_WRLCK,
+			    &fl) == 0)
+			break;
+	if (tries == 8) {
+		lock_at(h, proc_lock_off(slot), F_SETLK, F_UNLCK, &fl);
+		return 0;
+	}
 	p->pid = uipc_getpid();
 	p->uid = getuid();
 	p->gid = getgid();
 	atomic_store(&p->uses, 0);
 	p->since = uipc_now_ns();
-	do {
-		new = (stamp_gen(old) + 1) << 1 | 1;
-	} while (!atomic_compare_exchange_weak(&p->stamp, &old, new));
+	atomic_store(&p->stamp, (gen & 0xffffffffu) << 1 | 1);
 	g_self.slot = slot;
-	g_self.gen = (uint32_t)stamp_gen(new);
+	g_self.gen = (uint32_t)gen;
 	g_self.pid = p->pid;
 	return 1;
 }
@@ -145,21 +172,20 @@ void uipc_proc_note(uint32_t use)
 	atomic_fetch_or(&h->ns->proc[g_self.slot].uses, use);
 }
 
-int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
+int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen, pid_t pid)
 {
 	struct flock fl;
-	uint64_t s;
 
 	if (slot >= UIPC_MAXPROC)
 		return 0;
-	s = atomic_load(&h->ns->proc[slot].stamp);
-	if (!stamp_live(s) || (uint32_t)stamp_gen(s) != gen)
-		return 0;
-	if (atomic_load(&g_registered) && slot == g_self.slot && gen == g_self.gen)
+	if (atomic_load(&g_registered) && slot == g_self.slot &&
+	    gen == g_self.gen && pid == g_self.pid)
 		return 1;	/* F_GETLK does not report our own lock */
-	if (lock_slot(h, slot, F_GETLK, F_WRLCK, &fl) < 0)
+	if (lock_at(h, life_off(slot, gen), F_GETLK, F_WRLCK, &fl) < 0)
 		return 1;	/* cannot tell: assume alive */
-	return fl.l_type != F_UNLCK;
+	/* Only that process can hold that write lock: the kernel says so,
+	 * whatever the table says. */
+	return fl.l_type == F_WRLCK && fl.l_pid == pid;
 }
 
 int uipc_proc_reap_all(struct uipc_nsh *h)
@@ -170,7 +196,8 @@ int uipc_proc_reap_all(struct uipc_nsh *h)
 		uint64_t st = atomic_load(&h->ns->proc[s].stamp);
 
 		if (!stamp_live(st) ||
-		    uipc_proc_alive(h, s, (uint32_t)stamp_gen(st)))
+		    uipc_proc_alive(h, s, (uint32_t)stamp_gen(st),
+				    h->ns->proc[s].pid))
 			continue;
 		reap(h, s, st);
 		n++;

@@ -665,14 +665,15 @@ static void w_free(struct set *s, int i, struct wakeq *wq)
 	wake_overflow(s, wq);
 }
 
-/* 1 unless the process registered as (slot, gen) is known to be dead. */
-static int owner_alive(uint32_t slot, uint32_t gen)
+/* 1 unless the process registered as (slot, gen) with pid is known to be
+ * dead. */
+static int owner_alive(uint32_t slot, uint32_t gen, pid_t pid)
 {
 	struct uipc_nsh *h;
 	int r = 0;
 
 	h = uipc_ns_get(&r);
-	return !h || uipc_proc_alive(h, slot, gen);
+	return !h || uipc_proc_alive(h, slot, gen, pid);
 }
 
 /* Frees the records of dead owners: the kernel takes a killed waiter off
@@ -684,7 +685,7 @@ static int reap_waiters(struct set *s, struct wakeq *wq)
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
 
-		if (w->state != W_FREE && !owner_alive(w->proc_slot, w->proc_gen)) {
+		if (w->state != W_FREE && !owner_alive(w->proc_slot, w->proc_gen, w->pid)) {
 			w_free(s, i, wq);
 			n++;
 		}
@@ -996,7 +997,7 @@ static void reap_undo(struct set *s, struct wakeq *wq)
 	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
 		struct sem_undo_ent *u = undo_ent(s, i);
 
-		if (u && u->state && !owner_alive(u->proc_slot, u->proc_gen))
+		if (u && u->state && !owner_alive(u->proc_slot, u->proc_gen, u->pid))
 			undo_exit(s, i, wq);
 	}
 }

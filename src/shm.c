@@ -202,7 +202,7 @@ static int reap(struct uipc_shm_seg *g)
 	for (uint32_t i = 0; i < hwm; i++) {
 		struct shm_att *a = &g->att[i];
 
-		if (a->state == A_LIVE && !uipc_proc_alive(h, a->slot, a->gen))
+		if (a->state == A_LIVE && !uipc_proc_alive(h, a->slot, a->gen, a->pid))
 			att_drop(g, i, a->pid);
 		else if (a->state == A_FORK && !ticket_held(g->o.id, i, &fd))
 			att_drop(g, i, a->pid);
@@ -1090,7 +1090,8 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 		if (uipc_obj_lock(m) == 0) {
 			for (uint32_t i = 0, hwm = att_bound(g); i < hwm; i++)
 				if (g->att[i].state == A_LIVE &&
-				    g->att[i].slot == slot && g->att[i].gen == gen)
+				    g->att[i].slot == slot && g->att[i].gen == gen &&
+				    !uipc_proc_alive(h, slot, gen, g->att[i].pid))
 					att_drop(g, i, g->att[i].pid);
 			gone = unused(g);
 			uipc_obj_unlock(m);
@@ -1099,7 +1100,6 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 		if (gone)
 			destroy_if_unused(id);
 	}
-	(void)h;
 }
 
 int uipc_shm_snapshot(int id, struct uipc_shm_info *out)

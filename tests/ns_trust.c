@@ -396,6 +396,80 @@ static void truncation(void)
 	      r < 0 ? "it died of a signal" : "it exited", r);
 }
 
+/* Forged process table: the attacker rewrites every entry (stamps, pids,
+ * what each used) and reaps, as `uipc reap` does.  A live victim's
+ * SEM_UNDO adjustment and shm attachment must stay until it really dies. */
+static int forge_table(const char *unused)
+{
+	struct uipc_nsh *h;
+	int r = 0;
+
+	(void)unused;
+	h = uipc_ns_get(&r);
+	if (!h)
+		return 1;
+	for (int i = 0; i < UIPC_MAXPROC; i++) {
+		struct uipc_proc *pr = &h->ns->proc[i];
+
+		atomic_store(&pr->stamp, (uint64_t)(i * 7) << 1 | 1);
+		pr->pid = 1 + i;
+		atomic_store(&pr->uses, ~0u);
+	}
+	uipc_proc_reap_all(h);
+	return 0;
+}
+
+static void forged_table(void)
+{
+	char ns[4200];
+	struct sembuf down = { 0, -1, SEM_UNDO };
+	struct shmid_ds ds;
+	int sem, shm, r, ready[2], go[2];
+	pid_t victim;
+	char c = 0;
+
+	snprintf(ns, sizeof(ns), "%s/planted", base);
+	if (pipe(ready) < 0 || pipe(go) < 0)
+		return;
+	r = as(0, ns, try_msgget, NULL);	/* the namespace is set up */
+	setenv("UIPC_NS", ns, 1);
+	sem = uipc_semget(IPC_PRIVATE, 1, 0600);
+	shm = uipc_shmget(IPC_PRIVATE, 4096, 0600);
+	CHECK(sem >= 0 && shm >= 0 && uipc_semctl(sem, 0, SETVAL, 1) == 0,
+	      "forged table: setup");
+	fflush(stdout);
+	victim = fork();
+	if (victim == 0) {
+		int ok = uipc_semop(sem, &down, 1) == 0 &&
+			 uipc_shmat(shm, NULL, 0) != (void *)-1;
+
+		write(ready[1], &ok, 1);
+		read(go[0], &c, 1);
+		_exit(0);
+	}
+	read(ready[0], &c, 1);
+	CHECK(c == 1, "forged table: the victim could not take its unit");
+	r = as(NOBODY, ns, forge_table, NULL);
+	CHECK(r == 0, "forged table: the attacker failed (%d)", r);
+	CHECK(uipc_semctl(sem, 0, GETVAL) == 0,
+	      "forged table: a live victim's SEM_UNDO was applied (value %d)",
+	      uipc_semctl(sem, 0, GETVAL));
+	CHECK(uipc_shmctl(shm, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1,
+	      "forged table: a live victim's attachment was dropped (nattch %lu)",
+	      (unsigned long)ds.shm_nattch);
+	write(go[1], &c, 1);
+	waitpid(victim, NULL, 0);
+	CHECK(uipc_semctl(sem, 0, GETVAL) == 1,
+	      "forged table: the dead victim's SEM_UNDO was not applied");
+	CHECK(uipc_shmctl(shm, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0,
+	      "forged table: the dead victim's attachment stayed");
+	uipc_semctl(sem, 0, IPC_RMID);
+	uipc_shmctl(shm, IPC_RMID, NULL);
+	if (!harness_failures)
+		printf("ok   forged process table: a live victim's undo and "
+		       "attachment stay, a dead one's go\n");
+}
+
 static void cleanup(void)
 {
 	char cmd[4200];
@@ -423,5 +497,6 @@ int main(void)
 	key_hijack();
 	default_namespace();
 	truncation();
+	forged_table();	/* last: this process opens a namespace for good */
 	return harness_done();
 }
