@@ -429,6 +429,7 @@ struct uipc_self {
 	uint32_t slot;
 	uint32_t gen;
 	pid_t pid;
+	uint32_t start;		/* uipc_pid_start(pid) */
 };
 /* Registers this process in its namespace on first call (after fork, the
  * child registers anew).  Returns 0 or -errno. */
@@ -442,6 +443,12 @@ UIPC_HIDDEN int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot,
 /* Frees the table entries of dead processes after doing their exit work;
  * returns how many it reaped. */
 UIPC_HIDDEN int uipc_proc_reap_all(struct uipc_nsh *h);
+/* Whether the process that registered as (slot, gen, pid), with start
+ * time start, is gone for good: its registration lock is gone (death or
+ * exec) and no process of that pid and start time lives (not exec, then).
+ * For what the kernel keeps across exec (SEM_UNDO adjustments). */
+UIPC_HIDDEN int uipc_proc_gone(struct uipc_nsh *h, uint32_t slot, uint32_t gen,
+			       pid_t pid, uint32_t start);
 /* Process-local state to forget in a forked child. */
 UIPC_HIDDEN void uipc_proc_forget(void);
 

@@ -121,6 +121,7 @@ static int try_claim(struct uipc_nsh *h, uint32_t slot)
 	g_self.slot = slot;
 	g_self.gen = (uint32_t)gen;
 	g_self.pid = p->pid;
+	g_self.start = uipc_pid_start(p->pid);
 	return 1;
 }
 
@@ -186,6 +187,14 @@ int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen, pid_t pid)
 	/* Only that process can hold that write lock: the kernel says so,
 	 * whatever the table says. */
 	return fl.l_type == F_WRLCK && fl.l_pid == pid;
+}
+
+int uipc_proc_gone(struct uipc_nsh *h, uint32_t slot, uint32_t gen, pid_t pid,
+		   uint32_t start)
+{
+	/* An exec drops the lock (its descriptor is close-on-exec) and so
+	 * does closing every descriptor: the process itself decides. */
+	return !uipc_proc_alive(h, slot, gen, pid) && uipc_pid_gone(pid, start);
 }
 
 int uipc_proc_reap_all(struct uipc_nsh *h)

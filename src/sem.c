@@ -146,6 +146,7 @@ struct sem_undo_ent {
 	uint32_t state;		/* 0 free, 1 in use */
 	uint32_t proc_slot, proc_gen;
 	int32_t pid;
+	uint32_t start;		/* the owner's start time: it outlives exec */
 	int16_t adj[];		/* one per semaphore */
 };
 
@@ -676,6 +677,18 @@ static int owner_alive(uint32_t slot, uint32_t gen, pid_t pid)
 	return !h || uipc_proc_alive(h, slot, gen, pid);
 }
 
+/* Whether an undo entry's process has ended: the kernel keeps SEM_UNDO
+ * adjustments across exec and applies them at exit (exit_sem). */
+static int undo_owner_gone(const struct sem_undo_ent *u)
+{
+	struct uipc_nsh *h;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	return h && uipc_proc_gone(h, u->proc_slot, u->proc_gen, u->pid,
+				   u->start);
+}
+
 /* Frees the records of dead owners: the kernel takes a killed waiter off
  * its list at once.  Returns how many. */
 static int reap_waiters(struct set *s, struct wakeq *wq)
@@ -997,7 +1010,7 @@ static void reap_undo(struct set *s, struct wakeq *wq)
 	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
 		struct sem_undo_ent *u = undo_ent(s, i);
 
-		if (u && u->state && !owner_alive(u->proc_slot, u->proc_gen, u->pid))
+		if (u && u->state && undo_owner_gone(u))
 			undo_exit(s, i, wq);
 	}
 }
@@ -1036,6 +1049,7 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 		u->proc_slot = self->slot;
 		u->proc_gen = self->gen;
 		u->pid = self->pid;
+		u->start = self->start;
 		atomic_thread_fence(memory_order_release);
 		u->state = 1;	/* the commit */
 		if (i >= s->h->undo_hwm)

@@ -89,6 +89,45 @@ static void scen_killed(const struct ipc_ops *o, struct trace *t)
 	scen_exit(o, t, KILLED);
 }
 
+/* exec keeps the adjustments (the kernel's undo list belongs to the
+ * process, not to its program): they are applied when the new program
+ * exits, not at the exec.  The child execs a shell that waits on a pipe;
+ * a waiter blocked on the taken unit stays blocked until then. */
+static void scen_exec(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->semget(IPC_PRIVATE, 1, 0600);
+	int p[2], q[2], st;
+	char c;
+
+	o->semctl(id, 0, SETVAL, 1);
+	if (pipe(p) < 0 || pipe(q) < 0)
+		return;
+	child = fork();
+	if (child == 0) {
+		o->semtimedop(id, &SOP(0, -1, SEM_UNDO), 1, NULL);
+		dup2(q[0], 0);
+		close(q[1]);
+		write(p[1], "x", 1);
+		execl("/bin/sh", "sh", "-c", "read x", (char *)NULL);
+		_exit(127);
+	}
+	read(p[0], &c, 1);
+	usleep(200000);		/* the exec is done */
+	show(o, t, id, 1, "after the child exec'ed");
+	tprintf(t, "IPC_NOWAIT take while it runs -> %s",
+		o->semtimedop(id, &SOP(0, -1, IPC_NOWAIT), 1, NULL) == 0 ? "0" :
+		errname(errno));
+	write(q[1], "\n", 1);
+	waitpid(child, &st, 0);
+	tprintf(t, "the new program exited %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	show(o, t, id, 1, "after it exited");
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	o->semctl(id, 0, IPC_RMID, 0);
+}
+
 /* A grandchild forked after its parent's SEM_UNDO has none of its own. */
 static void scen_fork(const struct ipc_ops *o, struct trace *t)
 {
@@ -215,6 +254,7 @@ int main(void)
 	run_both("_exit", scen_uexit);
 	run_both("SIGKILL", scen_killed);
 	run_both("fork: the child starts with none", scen_fork);
+	run_both("exec keeps the adjustments until exit", scen_exec);
 	run_both("SETVAL, SETALL clear; clamping", scen_clear_clamp);
 	run_both("a killed holder's undo wakes a waiter", scen_wake);
 	return harness_done();
