@@ -15,7 +15,7 @@ SAN     ?= 0
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Isrc
-LDLIBS  += -lpthread
+LDLIBS  += -lpthread -ldl
 
 ifeq ($(SAN),1)
 B       := build-san
@@ -26,7 +26,7 @@ else
 B       := build
 endif
 
-LIB_SRC := src/util.c src/lock.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c
+LIB_SRC := src/util.c src/cred.c src/lock.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(filter-out tests/harness.c,$(wildcard tests/*.c)))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
@@ -52,7 +52,7 @@ $(B)/libuipc.a: $(LIB_OBJ)
 SHIM_SRC := shim/preload.c shim/procview.c
 $(B)/libuipc-preload.so: $(SHIM_SRC) shim/procview.h $(LIB_OBJ) shim/preload.map
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/preload.map \
-		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(LDLIBS) -ldl
+		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(LDLIBS)
 
 TOOL_SRC := tools/uipc.c tools/run.c
 $(B)/uipc: $(TOOL_SRC) tools/run.h $(B)/libuipc.a
