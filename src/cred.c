@@ -9,8 +9,13 @@
  * then calls setuid(nobody) gets EACCES from its next msgsnd, msgrcv or
  * semop, also on a queue, set or segment it had open all along.
  *
+ * What the kernel checks, and so uipc: the euid for the owner class and for
+ * IPC_SET and IPC_RMID, the file system gid (which follows the egid unless
+ * setfsgid moves it) and the supplementary groups for the group class, the
+ * effective capabilities; a new object takes the euid and the egid.
+ *
  * Internals.  Reading credentials costs system calls (geteuid, getegid,
- * getgroups, capget), and the uncontended msgsnd, msgrcv and semop make
+ * setfsgid(-1), getgroups, capget), and the uncontended msgsnd, msgrcv and semop make
  * none, so uipc_cred caches them per process.  The cache is kept true by
  * standing in for the C library's calls that change them: setuid, setgid,
  * seteuid, setegid, setreuid, setregid, setresuid, setresgid, setgroups,
@@ -181,7 +186,7 @@ static void cred_fill(unsigned what)
 {
 	uint32_t gen, have;
 	uid_t euid = 0;
-	gid_t egid = 0;
+	gid_t egid = 0, fsgid = 0;
 	uint64_t caps = 0;
 
 	if (cred_fresh(what))
@@ -198,6 +203,10 @@ static void cred_fill(unsigned what)
 		if (what & CRED_IDS) {
 			euid = geteuid();
 			egid = getegid();
+			/* An invalid gid changes nothing and answers the
+			 * current one (the system call: glibc's setfsgid is
+			 * our stand-in). */
+			fsgid = (gid_t)syscall(SYS_setfsgid, (gid_t)-1);
 		}
 		if (what & CRED_CAPS)
 			caps = read_caps();
@@ -210,6 +219,8 @@ static void cred_fill(unsigned what)
 			atomic_store_explicit(&uipc_cred.euid, euid,
 					      memory_order_relaxed);
 			atomic_store_explicit(&uipc_cred.egid, egid,
+					      memory_order_relaxed);
+			atomic_store_explicit(&uipc_cred.fsgid, fsgid,
 					      memory_order_relaxed);
 		}
 		if (what & CRED_CAPS)
@@ -247,12 +258,15 @@ int uipc_capable(int cap)
 		  (1ull << cap));
 }
 
+/* The kernel's in_group_p(): the file system gid (the egid unless
+ * setfsgid moved it), then the supplementary groups. */
 int uipc_in_group(gid_t g)
 {
 	const _Atomic(gid_t) *groups;
 	int n;
 
-	if (uipc_egid() == g)
+	cred_fill(CRED_IDS);
+	if (atomic_load_explicit(&uipc_cred.fsgid, memory_order_relaxed) == g)
 		return 1;
 	cred_fill(CRED_GROUPS);
 	n = atomic_load_explicit(&uipc_cred.ngroups, memory_order_acquire);

@@ -202,6 +202,7 @@ UIPC_HIDDEN int64_t uipc_now_ns(void);
 struct uipc_cred {
 	_Atomic uid_t euid;
 	_Atomic gid_t egid;
+	_Atomic gid_t fsgid;	/* the group class's gid (in_group_p) */
 	/* gen << 3 | the CRED_* parts read in that generation of
 	 * uipc_cred_gen (its low 29 bits) */
 	_Atomic uint32_t have;
@@ -216,7 +217,7 @@ UIPC_HIDDEN extern struct uipc_cred uipc_cred;
 /* Moves at every change of credentials and every refresh, so that
  * permission checks cached per object can tell they are stale. */
 UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
-/* Reads euid and egid afresh (two system calls) and forgets the groups and
+/* Reads euid, egid and fsgid afresh (three system calls) and forgets the groups and
  * the capabilities, read again when a check needs them: the slow paths
  * call it, so they see even a change no stand-in saw (a raw system call). */
 UIPC_HIDDEN void uipc_cred_refresh(void);
@@ -237,7 +238,8 @@ static inline void uipc_cpu_relax(void)
 	__asm__ volatile("yield");
 #endif
 }
-/* Whether the caller's effective or a supplementary group is g. */
+/* The kernel's in_group_p(): whether g is the caller's file system gid (its
+ * egid unless setfsgid moved it) or one of its supplementary groups. */
 UIPC_HIDDEN int uipc_in_group(gid_t g);
 
 /* ipcperms(): 0 if the caller may do what flag's rwx bits ask, else
