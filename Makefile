@@ -30,6 +30,8 @@ LIB_SRC := src/util.c src/cred.c src/lock.c src/store.c src/proc.c src/msg.c src
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(filter-out tests/harness.c,$(wildcard tests/*.c)))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+# Ordinary programs, built without uipc, that the shim_* tests run.
+HELPERS := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(wildcard tests/helpers/*.c))
 DEMO    := $(B)/demo/demo
 
 all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.pc
@@ -38,7 +40,7 @@ all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.
 $(B)/obj/%.o: src/%.c src/internal.h include/uipc.h | $(B)/obj
 	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
-$(B)/obj $(B)/tests $(B)/bench $(B)/demo:
+$(B)/obj $(B)/tests $(B)/bench $(B)/demo $(B)/helpers:
 	mkdir -p $@
 
 $(B)/libuipc.so: $(LIB_OBJ) src/libuipc.map
@@ -65,13 +67,19 @@ $(B)/uipc.pc: uipc.pc.in | $(B)/obj
 $(B)/tests/%: tests/%.c tests/harness.c tests/harness.h $(B)/libuipc.a | $(B)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/harness.c $(B)/libuipc.a $(LDLIBS)
 
+# Neither uipc nor a sanitizer: they stand for other people's programs.
+$(B)/helpers/%: tests/helpers/%.c | $(B)/helpers
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+$(B)/tests/shim_cred: $(B)/helpers/cred_prog
+
 $(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
 $(DEMO): demo/demo.c bench/ops.h $(B)/libuipc.a | $(B)/demo
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
-check: all $(TESTS) $(BENCHES)
+check: all $(TESTS) $(HELPERS) $(BENCHES)
 	@sh tests/run.sh $(B) $(TESTS)
 
 demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench
