@@ -15,7 +15,7 @@
  * effective capabilities; a new object takes the euid and the egid.
  *
  * Internals.  Reading credentials costs system calls (geteuid, getegid,
- * setfsgid(-1), getgroups, capget), and the uncontended msgsnd, msgrcv and semop make
+ * getgroups, capget; setfsgid(-1) once setfsgid was called), and the uncontended msgsnd, msgrcv and semop make
  * none, so uipc_cred caches them per process.  The cache is kept true by
  * standing in for the C library's calls that change them: setuid, setgid,
  * seteuid, setegid, setreuid, setregid, setresuid, setresgid, setgroups,
@@ -180,6 +180,23 @@ out_free:
 	return n;
 }
 
+/*
+ * The file system gid is the egid (set*gid and exec make it so) unless
+ * setfsgid moved it.  Only then is it asked for, with setfsgid(-1), which
+ * changes nothing (the system call: glibc's setfsgid is our stand-in):
+ * Android's seccomp filter for apps kills a process that calls setfsgid
+ * at all, and one that did survive it may call it again.  A process that
+ * moved it once asks at every read from then on.
+ */
+static _Atomic int fsgid_moved;
+
+static gid_t read_fsgid(gid_t egid)
+{
+	if (!atomic_load(&fsgid_moved))
+		return egid;
+	return (gid_t)syscall(SYS_setfsgid, (gid_t)-1);
+}
+
 /* Makes the parts `what` of the cache current: reads them again if a
  * change (or a refresh) made them stale. */
 static void cred_fill(unsigned what)
@@ -203,10 +220,7 @@ static void cred_fill(unsigned what)
 		if (what & CRED_IDS) {
 			euid = geteuid();
 			egid = getegid();
-			/* An invalid gid changes nothing and answers the
-			 * current one (the system call: glibc's setfsgid is
-			 * our stand-in). */
-			fsgid = (gid_t)syscall(SYS_setfsgid, (gid_t)-1);
+			fsgid = read_fsgid(egid);
 		}
 		if (what & CRED_CAPS)
 			caps = read_caps();
@@ -478,6 +492,7 @@ STAND_IN int setfsuid(uid_t fsuid)
 
 STAND_IN int setfsgid(gid_t fsgid)
 {
+	atomic_store(&fsgid_moved, 1);
 	if (!next(N_SETFSGID))
 		return changed((int)syscall(SYS_setfsgid, fsgid));
 	return changed(NEXT_CALL(N_SETFSGID, int (*)(gid_t), fsgid));

@@ -217,9 +217,10 @@ UIPC_HIDDEN extern struct uipc_cred uipc_cred;
 /* Moves at every change of credentials and every refresh, so that
  * permission checks cached per object can tell they are stale. */
 UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
-/* Reads euid, egid and fsgid afresh (three system calls) and forgets the groups and
- * the capabilities, read again when a check needs them: the slow paths
- * call it, so they see even a change no stand-in saw (a raw system call). */
+/* Reads euid, egid and fsgid afresh (two system calls, three once the
+ * process has called setfsgid) and forgets the groups and the
+ * capabilities, read again when a check needs them: the slow paths call
+ * it, so they see even a change no stand-in saw (a raw system call). */
 UIPC_HIDDEN void uipc_cred_refresh(void);
 /* The credentials changed: the next check reads them again.  One atomic
  * increment; async-signal-safe. */
