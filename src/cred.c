@@ -105,6 +105,16 @@ static void cred_init(void)
 	pthread_atfork(fork_prepare, fork_done, fork_done);
 }
 
+/* At load, before any other part of uipc registers fork handlers: the
+ * child's handlers run in the order of registration, and a later one
+ * (store.c's) refreshes the credentials, so cred_lock must be free by
+ * then.  cred_fill registers too, for a call made before this ran. */
+__attribute__((constructor))
+static void cred_load(void)
+{
+	pthread_once(&cred_once, cred_init);
+}
+
 /* Whether the parts `what` were read in the current generation. */
 static inline int cred_fresh(unsigned what)
 {
@@ -131,7 +141,8 @@ static uint64_t read_caps(void)
  * The supplementary groups into uipc_cred.groups, which only grows: a
  * check may be reading the old array, so an outgrown one is kept, not
  * freed (at most a few, NGROUPS_MAX being 65536).  cred_lock held.
- * Returns how many, or -1 (the count is left as it was).
+ * Returns how many, or -1 with none left: a group missed costs EACCES,
+ * a stale one could grant what the kernel would not.
  */
 static int read_groups(void)
 {
@@ -149,11 +160,12 @@ static int read_groups(void)
 			free(buf);
 		buf = small;
 		size = getgroups(0, NULL);
-		if (size <= 0)
-			return -1;
-		buf = malloc(sizeof(gid_t) * (size_t)size);
-		if (!buf)
-			return -1;
+		buf = size > 0 ? malloc(sizeof(gid_t) * (size_t)size) : NULL;
+		if (!buf) {
+			buf = small;
+			n = -1;
+			break;
+		}
 	}
 	if (n < 0)
 		goto out_free;
@@ -175,6 +187,8 @@ static int read_groups(void)
 	atomic_store_explicit(&uipc_cred.groups, dst, memory_order_release);
 	atomic_store_explicit(&uipc_cred.ngroups, n, memory_order_release);
 out_free:
+	if (n < 0)
+		atomic_store_explicit(&uipc_cred.ngroups, 0, memory_order_release);
 	if (buf != small)
 		free(buf);
 	return n;
