@@ -9,8 +9,9 @@
  *  - in a child forked after its parent used the objects;
  *  - a vfork child's setuid, which must not change its parent's answers;
  *  - seteuid, setreuid, setresuid to nobody and back, setfsuid;
- *  - the group class of a 0060 object: setgroups, setegid, setregid,
- *    setresgid, setgid, initgroups, without CAP_IPC_OWNER;
+ *  - the group class of a 0060 object: setgroups (200 groups too),
+ *    setegid, setregid, setresgid, setgid, setfsgid, initgroups, without
+ *    CAP_IPC_OWNER;
  *  - capset dropping CAP_IPC_OWNER, then CAP_SYS_ADMIN, and raising them.
  * A SEM_UNDO adjustment made as root is undone when the process exits as
  * nobody.  Runs as root only.
@@ -370,7 +371,7 @@ static uint64_t get_permitted(void)
 
 static void group_class(const struct ipc_ops *o, struct trace *t)
 {
-	gid_t g = GROUP;
+	gid_t g = GROUP, many[200];
 	uint64_t setgid_cap = 1ull << CAP_SETGID;
 
 	try_all(o, t, "root");
@@ -385,6 +386,12 @@ static void group_class(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "setgroups {G}", setgroups(1, &g));
 	try_all(o, t, "G supplementary");
 	try_owner(o, t, "G supplementary", 0);
+	/* More groups than fit a small buffer, G the last. */
+	for (int i = 0; i < 199; i++)
+		many[i] = (gid_t)(20000 + i);
+	many[199] = GROUP;
+	tcall(t, "setgroups 200, G last", setgroups(200, many));
+	try_all(o, t, "G the 200th group");
 	tcall(t, "setgroups none", setgroups(0, NULL));
 	try_all(o, t, "no groups");
 	tcall(t, "setegid G", setegid(GROUP));
