@@ -15,8 +15,9 @@
  * effective capabilities; a new object takes the euid and the egid.
  *
  * Internals.  Reading credentials costs system calls (geteuid, getegid,
- * getgroups, capget; setfsgid(-1) once setfsgid was called), and the uncontended msgsnd, msgrcv and semop make
- * none, so uipc_cred caches them per process.  The cache is kept true by
+ * getgroups, capget; setfsgid(-1) once setfsgid was called), and the
+ * uncontended msgsnd, msgrcv and semop make none, so uipc_cred caches them
+ * per process.  The cache is kept true by
  * standing in for the C library's calls that change them: setuid, setgid,
  * seteuid, setegid, setreuid, setregid, setresuid, setresgid, setgroups,
  * initgroups (glibc's calls its setgroups directly, past any stand-in),
