@@ -253,9 +253,9 @@ static void drop_in_thread(const struct ipc_ops *o, struct trace *t)
 static void scen_in_place(const struct ipc_ops *o, struct trace *t)
 {
 	make_objects(o, t, 0600);
-	role(in_child(o, t, drop_setresuid), "setresuid child");
-	role(in_child(o, t, drop_setuid), "setuid child");
-	role(in_child(o, t, drop_in_thread), "thread child");
+	role(as_self(o, t, drop_setresuid), "setresuid child");
+	role(as_self(o, t, drop_setuid), "setuid child");
+	role(as_self(o, t, drop_in_thread), "thread child");
 	tprintf(t, "undone at exit: sem 2 = %d", o->semctl(obj.s, 2, GETVAL, 0));
 	try_all(o, t, "parent");
 	remove_objects(o, t);
@@ -285,8 +285,8 @@ static void scen_after_fork(const struct ipc_ops *o, struct trace *t)
 	try_all(o, t, "parent before fork");
 	kept = o->shmat(obj.m, NULL, 0);
 	tcall(t, "parent: shmat, kept", kept == (void *)-1 ? -1 : 0);
-	role(in_child(o, t, child_setuid_first), "setuid child");
-	role(in_child(o, t, child_as_root), "root child");
+	role(as_self(o, t, child_setuid_first), "setuid child");
+	role(as_self(o, t, child_as_root), "root child");
 
 	/* A vfork child shares its parent's memory until it execs or exits:
 	 * its setuid must leave the parent's checks alone. */
@@ -338,7 +338,7 @@ static void euid_and_back(const struct ipc_ops *o, struct trace *t)
 static void scen_euid(const struct ipc_ops *o, struct trace *t)
 {
 	make_objects(o, t, 0600);
-	role(in_child(o, t, euid_and_back), "child");
+	role(as_self(o, t, euid_and_back), "child");
 	try_all(o, t, "parent");
 	remove_objects(o, t);
 }
@@ -421,7 +421,7 @@ static void scen_group(const struct ipc_ops *o, struct trace *t)
 	obj.gid = GROUP;
 	obj.mode = 0060;
 	try_owner(o, t, "root: to group G, 0060", 1);
-	role(in_child(o, t, group_class), "child");
+	role(as_self(o, t, group_class), "child");
 	try_all(o, t, "parent");
 	remove_objects(o, t);
 }
@@ -455,7 +455,7 @@ static void scen_caps(const struct ipc_ops *o, struct trace *t)
 	make_objects(o, t, 0600);
 	tcall(t, "seteuid 0", seteuid(0));
 	tcall(t, "setegid 0", setegid(0));
-	role(in_child(o, t, caps_down_and_up), "child");
+	role(as_self(o, t, caps_down_and_up), "child");
 	try_all(o, t, "parent");
 	remove_objects(o, t);
 }

@@ -485,7 +485,7 @@ void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
 	child_trace(1, uid, gid, o, t, fn);
 }
 
-pid_t in_child(const struct ipc_ops *o, struct trace *t, scenario_fn fn)
+pid_t as_self(const struct ipc_ops *o, struct trace *t, scenario_fn fn)
 {
 	return child_trace(0, 0, 0, o, t, fn);
 }
