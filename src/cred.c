@@ -54,11 +54,12 @@
  * has a single thread; with more they fail with ENOSYS rather than change
  * one thread.
  *
- * Locking: cred_lock serializes the fills, so that a fill that read before a
- * change cannot overwrite one that read after it (a fill stores only if the
- * generation did not move while it read).  Checks take no lock: they load
- * `have` and the values.  pthread_atfork takes cred_lock around fork, so a
- * child never inherits it held.
+ * Locking: cred_lock serializes the stores of the fills, so that a fill
+ * that read before a change cannot overwrite one that read after it: a
+ * fill reads without the lock and stores, under it, only if the generation
+ * did not move while it read.  No system call is made under it.  Checks
+ * take no lock: they load `have` and the values.  pthread_atfork takes
+ * cred_lock around fork, so a child never inherits it held.
  */
 #include "internal.h"
 
@@ -138,61 +139,66 @@ static uint64_t read_caps(void)
 	return geteuid() == 0 ? ~(uint64_t)0 : 0;
 }
 
-/*
- * The supplementary groups into uipc_cred.groups, which only grows: a
- * check may be reading the old array, so an outgrown one is kept, not
- * freed (at most a few, NGROUPS_MAX being 65536).  cred_lock held.
- * Returns how many, or -1 with none left: a group missed costs EACCES,
- * a stale one could grant what the kernel would not.
- */
-static int read_groups(void)
-{
-	gid_t small[64], *buf = small;
-	_Atomic(gid_t) *dst;
-	int size = 64, n;
+/* The supplementary groups as read: in `small` up to 64, else in `big`. */
+struct groups_read {
+	gid_t small[64];
+	gid_t *big;
+	int n;			/* how many, -1 when they could not be read */
+};
 
+static void read_groups(struct groups_read *g)
+{
+	int size = 64;
+
+	g->big = NULL;
 	for (;;) {
-		n = getgroups(size, buf);
-		if (n >= 0 || errno != EINVAL)
-			break;
+		g->n = getgroups(size, g->big ? g->big : g->small);
+		if (g->n >= 0 || errno != EINVAL)
+			return;
 		/* More than the buffer holds: ask how many, and retry (the
 		 * count can grow between the two calls). */
-		if (buf != small)
-			free(buf);
-		buf = small;
+		free(g->big);
 		size = getgroups(0, NULL);
-		buf = size > 0 ? malloc(sizeof(gid_t) * (size_t)size) : NULL;
-		if (!buf) {
-			buf = small;
-			n = -1;
-			break;
+		g->big = size > 0 ? malloc(sizeof(gid_t) * (size_t)size) : NULL;
+		if (!g->big) {
+			g->n = -1;
+			return;
 		}
 	}
-	if (n < 0)
-		goto out_free;
-	if (n > groups_cap) {
-		dst = calloc((size_t)n, sizeof(*dst));
-		if (!dst) {
-			n = -1;
-			goto out_free;
-		}
-		groups_cap = n;
-	} else {
+}
+
+/*
+ * Publishes what read_groups read in uipc_cred.groups, which only grows:
+ * a check may be reading the old array, so an outgrown one is kept, not
+ * freed (at most a few, NGROUPS_MAX being 65536).  cred_lock held.
+ * Groups that could not be read leave none: a group missed costs EACCES,
+ * a stale one could grant what the kernel would not.  Returns 0, or -1
+ * when there are none for that reason.
+ */
+static int store_groups(const struct groups_read *g)
+{
+	const gid_t *src = g->big ? g->big : g->small;
+	_Atomic(gid_t) *dst = NULL;
+
+	if (g->n > groups_cap) {
+		dst = calloc((size_t)g->n, sizeof(*dst));
+		if (dst)
+			groups_cap = g->n;
+	} else if (g->n >= 0) {
 		dst = atomic_load_explicit(&uipc_cred.groups,
 					   memory_order_relaxed);
 	}
-	for (int i = 0; i < n; i++)
-		atomic_store_explicit(&dst[i], buf[i], memory_order_relaxed);
+	if (!dst) {
+		atomic_store_explicit(&uipc_cred.ngroups, 0, memory_order_release);
+		return -1;
+	}
+	for (int i = 0; i < g->n; i++)
+		atomic_store_explicit(&dst[i], src[i], memory_order_relaxed);
 	/* A check reads the count, then the array: publish the array first,
 	 * so that a count never outruns its array. */
 	atomic_store_explicit(&uipc_cred.groups, dst, memory_order_release);
-	atomic_store_explicit(&uipc_cred.ngroups, n, memory_order_release);
-out_free:
-	if (n < 0)
-		atomic_store_explicit(&uipc_cred.ngroups, 0, memory_order_release);
-	if (buf != small)
-		free(buf);
-	return n;
+	atomic_store_explicit(&uipc_cred.ngroups, g->n, memory_order_release);
+	return 0;
 }
 
 /*
@@ -212,26 +218,25 @@ static gid_t read_fsgid(gid_t egid)
 	return (gid_t)syscall(SYS_setfsgid, (gid_t)-1);
 }
 
-/* Makes the parts `what` of the cache current: reads them again if a
- * change (or a refresh) made them stale. */
+/*
+ * Makes the parts `what` of the cache current: reads them again if a
+ * change (or a refresh) made them stale.  The reading happens outside
+ * cred_lock, so that the lock is held only for stores, never across a
+ * system call; what was read is stored only if the generation did not
+ * move meanwhile (it may be from before the change), else read again.
+ */
 static void cred_fill(unsigned what)
 {
+	struct groups_read g;
 	uint32_t gen, have;
 	uid_t euid = 0;
 	gid_t egid = 0, fsgid = 0;
 	uint64_t caps = 0;
+	unsigned got;
 
-	if (cred_fresh(what))
-		return;
-	pthread_once(&cred_once, cred_init);
-	pthread_mutex_lock(&cred_lock);
-	for (;;) {
+	while (!cred_fresh(what)) {
+		pthread_once(&cred_once, cred_init);
 		gen = atomic_load(&uipc_cred_gen);
-		have = atomic_load(&uipc_cred.have);
-		if ((have >> HAVE_SHIFT) != (gen & (UINT32_MAX >> HAVE_SHIFT)))
-			have = gen << HAVE_SHIFT;	/* nothing read yet */
-		if ((have & what) == what)
-			break;
 		if (what & CRED_IDS) {
 			euid = geteuid();
 			egid = getegid();
@@ -239,11 +244,20 @@ static void cred_fill(unsigned what)
 		}
 		if (what & CRED_CAPS)
 			caps = read_caps();
-		/* A change while we read: what we read may be from before it. */
-		if (atomic_load(&uipc_cred_gen) != gen)
+		g.big = NULL;
+		if (what & CRED_GROUPS)
+			read_groups(&g);
+
+		got = what;
+		pthread_mutex_lock(&cred_lock);
+		if (atomic_load(&uipc_cred_gen) != gen) {
+			pthread_mutex_unlock(&cred_lock);
+			free(g.big);
 			continue;
-		if ((what & CRED_GROUPS) && read_groups() < 0)
-			what &= ~(unsigned)CRED_GROUPS;	/* read again next time */
+		}
+		have = atomic_load(&uipc_cred.have);
+		if ((have >> HAVE_SHIFT) != (gen & (UINT32_MAX >> HAVE_SHIFT)))
+			have = gen << HAVE_SHIFT;	/* nothing read yet */
 		if (what & CRED_IDS) {
 			atomic_store_explicit(&uipc_cred.euid, euid,
 					      memory_order_relaxed);
@@ -255,11 +269,15 @@ static void cred_fill(unsigned what)
 		if (what & CRED_CAPS)
 			atomic_store_explicit(&uipc_cred.caps, caps,
 					      memory_order_relaxed);
-		atomic_store_explicit(&uipc_cred.have, have | what,
+		if ((what & CRED_GROUPS) && store_groups(&g) < 0)
+			got &= ~(unsigned)CRED_GROUPS;	/* read again next time */
+		atomic_store_explicit(&uipc_cred.have, have | got,
 				      memory_order_release);
-		break;
+		pthread_mutex_unlock(&cred_lock);
+		free(g.big);
+		if (got != what)
+			return;		/* groups unreadable: none, this time */
 	}
-	pthread_mutex_unlock(&cred_lock);
 }
 
 void uipc_cred_refresh(void)
