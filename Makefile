@@ -15,7 +15,7 @@ SAN     ?= 0
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Isrc
-LDLIBS  += -lpthread
+LDLIBS  += -lpthread -ldl
 
 ifeq ($(SAN),1)
 B       := build-san
@@ -26,10 +26,12 @@ else
 B       := build
 endif
 
-LIB_SRC := src/util.c src/lock.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c
+LIB_SRC := src/util.c src/cred.c src/lock.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(filter-out tests/harness.c,$(wildcard tests/*.c)))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
+# Ordinary programs, built without uipc, that the shim_* tests run.
+HELPERS := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(wildcard tests/helpers/*.c))
 DEMO    := $(B)/demo/demo
 
 all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.pc
@@ -38,7 +40,7 @@ all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.
 $(B)/obj/%.o: src/%.c src/internal.h include/uipc.h | $(B)/obj
 	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
-$(B)/obj $(B)/tests $(B)/bench $(B)/demo:
+$(B)/obj $(B)/tests $(B)/bench $(B)/demo $(B)/helpers:
 	mkdir -p $@
 
 $(B)/libuipc.so: $(LIB_OBJ) src/libuipc.map
@@ -52,7 +54,7 @@ $(B)/libuipc.a: $(LIB_OBJ)
 SHIM_SRC := shim/preload.c shim/procview.c
 $(B)/libuipc-preload.so: $(SHIM_SRC) shim/procview.h $(LIB_OBJ) shim/preload.map
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/preload.map \
-		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(LDLIBS) -ldl
+		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(LDLIBS)
 
 TOOL_SRC := tools/uipc.c tools/run.c
 $(B)/uipc: $(TOOL_SRC) tools/run.h $(B)/libuipc.a
@@ -65,13 +67,19 @@ $(B)/uipc.pc: uipc.pc.in | $(B)/obj
 $(B)/tests/%: tests/%.c tests/harness.c tests/harness.h $(B)/libuipc.a | $(B)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/harness.c $(B)/libuipc.a $(LDLIBS)
 
+# Neither uipc nor a sanitizer: they stand for other people's programs.
+$(B)/helpers/%: tests/helpers/%.c | $(B)/helpers
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+$(B)/tests/shim_cred: $(B)/helpers/cred_prog
+
 $(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
 $(DEMO): demo/demo.c bench/ops.h $(B)/libuipc.a | $(B)/demo
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
-check: all $(TESTS) $(BENCHES)
+check: all $(TESTS) $(HELPERS) $(BENCHES)
 	@sh tests/run.sh $(B) $(TESTS)
 
 demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench

@@ -180,7 +180,7 @@ struct uipc_obj {
 };
 
 /* ---------------------------------------------------------------------
- * util.c: time, credentials, permissions, fault-guarded copies.
+ * util.c: time, permissions, fault-guarded copies; cred.c: credentials.
  * ------------------------------------------------------------------- */
 UIPC_HIDDEN int64_t uipc_now(void);	/* CLOCK_REALTIME seconds */
 /* getpid() without the system call glibc makes for it; a forked child
@@ -189,24 +189,44 @@ UIPC_HIDDEN pid_t uipc_getpid(void);
 UIPC_HIDDEN void uipc_pid_forget(void);
 UIPC_HIDDEN int64_t uipc_now_ns(void);
 
+/*
+ * The calling process's credentials, cached (cred.c): good until the
+ * process changes them, which the C library's set*id, setgroups and capset
+ * calls, stood in for in cred.c, announce by bumping uipc_cred_gen.  A
+ * check reads what it needs through uipc_euid(), uipc_egid(),
+ * uipc_in_group() and uipc_capable(), which read a stale part again first
+ * (the uncontended fast path finds nothing stale and makes no system call).
+ * Read uipc_cred.euid and .egid directly only after uipc_cred_refresh() in
+ * the same call.
+ */
 struct uipc_cred {
-	uid_t euid;
-	gid_t egid;
-	_Atomic int have;	/* CRED_GROUPS, CRED_CAPS: read since refresh */
-	int ngroups;
-	gid_t groups[64];
-	uint64_t caps;		/* effective capability set */
+	_Atomic uid_t euid;
+	_Atomic gid_t egid;
+	_Atomic gid_t fsgid;	/* the group class's gid (in_group_p) */
+	/* gen << 3 | the CRED_* parts read in that generation of
+	 * uipc_cred_gen (its low 29 bits) */
+	_Atomic uint32_t have;
+	_Atomic int ngroups;
+	_Atomic(gid_t) *_Atomic groups;	/* supplementary; grows, never freed */
+	_Atomic uint64_t caps;		/* effective capability set */
 };
 #define CRED_GROUPS 1
 #define CRED_CAPS 2
-/* The calling process's credentials, cached.  uipc_cred_refresh() reads
- * euid and egid afresh (two system calls) and forgets the groups and the
- * capabilities, which are read again only when a check needs them: most
- * checks are settled by the owner's uid.  uipc_cred_gen counts refreshes
- * so that permission checks cached per object can tell they are stale. */
+#define CRED_IDS 4
 UIPC_HIDDEN extern struct uipc_cred uipc_cred;
+/* Moves at every change of credentials and every refresh, so that
+ * permission checks cached per object can tell they are stale. */
 UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
+/* Reads euid, egid and fsgid afresh (two system calls, three once the
+ * process has called setfsgid) and forgets the groups and the
+ * capabilities, read again when a check needs them: the slow paths call
+ * it, so they see even a change no stand-in saw (a raw system call). */
 UIPC_HIDDEN void uipc_cred_refresh(void);
+/* The credentials changed: the next check reads them again.  One atomic
+ * increment; async-signal-safe. */
+UIPC_HIDDEN void uipc_cred_invalidate(void);
+UIPC_HIDDEN uid_t uipc_euid(void);
+UIPC_HIDDEN gid_t uipc_egid(void);
 /* Whether the caller has capability cap (CAP_IPC_OWNER, ...) in effect. */
 UIPC_HIDDEN int uipc_capable(int cap);
 
@@ -219,7 +239,8 @@ static inline void uipc_cpu_relax(void)
 	__asm__ volatile("yield");
 #endif
 }
-/* Whether the caller's effective or a supplementary group is g. */
+/* The kernel's in_group_p(): whether g is the caller's file system gid (its
+ * egid unless setfsgid moved it) or one of its supplementary groups. */
 UIPC_HIDDEN int uipc_in_group(gid_t g);
 
 /* ipcperms(): 0 if the caller may do what flag's rwx bits ask, else

@@ -1,15 +1,14 @@
 /*
- * util.c: time, credentials, permissions and fault-guarded copies.
+ * util.c: time, permissions and fault-guarded copies.
  *
  * Implementation notes
  *
  * Permissions follow ipc/util.c:ipcperms(): the owner class applies when
  * the caller's euid is the object's uid or cuid, the group class when its
  * egid or a supplementary group is gid or cgid, otherwise the other class;
- * CAP_IPC_OWNER overrides.  Credentials cost system calls to read, so they
- * are cached per process and re-read on the slow paths (msgget, msgctl,
- * opening an object, blocking) and in a forked child; a check cached per
- * object is invalid once the object's perm_seq or uipc_cred_gen moves.
+ * CAP_IPC_OWNER overrides.  The caller's credentials come from cred.c,
+ * which caches them and keeps the cache current; a check cached per object
+ * is invalid once the object's perm_seq or uipc_cred_gen moves.
  *
  * Bad user pointers: the kernel answers EFAULT.  We copy with a guard, a
  * sigsetjmp() buffer in thread-local storage that a SIGSEGV/SIGBUS handler
@@ -27,7 +26,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sys/syscall.h>
 
 const char *const uipc_kind_name[UIPC_NKINDS] = { "msg", "sem", "shm" };
 
@@ -67,83 +65,13 @@ int64_t uipc_now_ns(void)
 
 /* ------------------------------------------------------------------ */
 
-struct uipc_cred uipc_cred;
-_Atomic uint32_t uipc_cred_gen;
-static pthread_mutex_t cred_lock = PTHREAD_MUTEX_INITIALIZER;
-
-void uipc_cred_refresh(void)
-{
-	uid_t euid = geteuid();
-	gid_t egid = getegid();
-
-	pthread_mutex_lock(&cred_lock);
-	atomic_store(&uipc_cred.have, 0);
-	uipc_cred.euid = euid;
-	uipc_cred.egid = egid;
-	atomic_fetch_add(&uipc_cred_gen, 1);
-	pthread_mutex_unlock(&cred_lock);
-}
-
-/* Reads the part of the credentials `what` names if it is not read yet. */
-static void cred_fill(int what)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-	gid_t groups[64];
-	uint64_t caps = 0;
-	int n = 0;
-
-	if (atomic_load_explicit(&uipc_cred.have, memory_order_acquire) & what)
-		return;
-	if (what == CRED_GROUPS) {
-		n = getgroups(64, groups);
-		if (n < 0)
-			n = 0;
-	} else {
-		memset(data, 0, sizeof(data));
-		if (syscall(SYS_capget, &hdr, data) == 0)
-			caps = data[0].effective |
-			       (uint64_t)data[1].effective << 32;
-		else if (geteuid() == 0)
-			caps = ~(uint64_t)0;
-	}
-	pthread_mutex_lock(&cred_lock);
-	if (!(atomic_load(&uipc_cred.have) & what)) {
-		if (what == CRED_GROUPS) {
-			memcpy(uipc_cred.groups, groups, sizeof(gid_t) * (size_t)n);
-			uipc_cred.ngroups = n;
-		} else {
-			uipc_cred.caps = caps;
-		}
-		atomic_fetch_or_explicit(&uipc_cred.have, what,
-					 memory_order_release);
-	}
-	pthread_mutex_unlock(&cred_lock);
-}
-
-int uipc_capable(int cap)
-{
-	cred_fill(CRED_CAPS);
-	return !!(uipc_cred.caps & (1ull << cap));
-}
-
-int uipc_in_group(gid_t g)
-{
-	if (uipc_cred.egid == g)
-		return 1;
-	cred_fill(CRED_GROUPS);
-	for (int i = 0; i < uipc_cred.ngroups; i++)
-		if (uipc_cred.groups[i] == g)
-			return 1;
-	return 0;
-}
-
 /* The rwx bits the caller is granted on o (0..7), CAP_IPC_OWNER aside. */
 static int granted_bits(const struct uipc_obj *o)
 {
 	int granted = (int)o->mode;
+	uid_t euid = uipc_euid();
 
-	if (uipc_cred.euid == o->cuid || uipc_cred.euid == o->uid)
+	if (euid == o->cuid || euid == o->uid)
 		granted >>= 6;
 	else if (uipc_in_group(o->cgid) || uipc_in_group(o->gid))
 		granted >>= 3;
@@ -186,8 +114,9 @@ int uipc_map_perm(struct uipc_map *m, int flag)
 
 int uipc_check_owner(const struct uipc_obj *o)
 {
-	if (uipc_cred.euid == o->cuid || uipc_cred.euid == o->uid ||
-	    uipc_capable(CAP_SYS_ADMIN))
+	uid_t euid = uipc_euid();
+
+	if (euid == o->cuid || euid == o->uid || uipc_capable(CAP_SYS_ADMIN))
 		return 0;
 	return -EPERM;
 }

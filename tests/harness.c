@@ -431,8 +431,11 @@ int run_both(const char *name, scenario_fn scen)
 	return r;
 }
 
-void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
-	     scenario_fn fn)
+/* Runs fn in a forked child, after dropping to uid/gid if drop, and
+ * appends the child's trace to t.  Returns the child's pid, reaped. */
+static pid_t child_trace(int drop, uid_t uid, gid_t gid,
+			 const struct ipc_ops *o, struct trace *t,
+			 scenario_fn fn)
 {
 	int p[2];
 	pid_t pid;
@@ -442,14 +445,15 @@ void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
 
 	if (pipe(p) < 0) {
 		tprintf(t, "pipe failed");
-		return;
+		return -1;
 	}
 	pid = fork();
 	if (pid == 0) {
 		struct trace c = { 0 };
 
 		close(p[0]);
-		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+		if (drop && (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
+			     setuid(uid) < 0)) {
 			tprintf(&c, "could not drop privileges: %s", strerror(errno));
 		} else {
 			fn(o, &c);
@@ -472,6 +476,18 @@ void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
 	}
 	close(p[0]);
 	waitpid(pid, &st, 0);
+	return pid;
+}
+
+void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
+	     scenario_fn fn)
+{
+	child_trace(1, uid, gid, o, t, fn);
+}
+
+pid_t as_self(const struct ipc_ops *o, struct trace *t, scenario_fn fn)
+{
+	return child_trace(0, 0, 0, o, t, fn);
 }
 
 int wait_blocked(pid_t pid)

@@ -109,6 +109,10 @@ int run_both(const char *name, scenario_fn scen);
  * supplementary groups), appending the child's trace to t. */
 void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
 	     scenario_fn fn);
+/* Runs fn(o, t) in a forked child with the caller's credentials (fn may
+ * change them), appending the child's trace to t; returns the child's
+ * pid, reaped. */
+pid_t as_self(const struct ipc_ops *o, struct trace *t, scenario_fn fn);
 
 /* Waits until process pid sleeps (blocked in a call); 0 or -1 on timeout. */
 int wait_blocked(pid_t pid);
