@@ -81,7 +81,7 @@ enum uipc_limit {
 	UL_SHMMNI,	/* kernel.shmmni: most segments */
 	UL_NLIMITS
 };
-#define UIPC_LIMIT_SLOTS 32	/* room in the namespace file for more */
+#define UIPC_LIMIT_SLOTS 32	/* room in the limits file for more */
 
 struct uipc_limit_def {
 	const char *name;	/* as `uipc limits` and sysctl name it */
@@ -146,10 +146,22 @@ struct uipc_ns {
 	uint32_t magic, layout, size, pad;
 	struct uipc_lock lock;
 	char pad2[64 - sizeof(struct uipc_lock)];
-	int64_t limit[UIPC_LIMIT_SLOTS];
 	struct uipc_ids ids[UIPC_NKINDS];
 	struct uipc_proc proc[UIPC_MAXPROC];
 };
+
+/*
+ * The limits file ("limits"): the namespace's settings.  Mode 0644 and the
+ * directory owner's, so only that owner (or root) may change them, as only
+ * root may change the kernel's sysctls; everyone else maps it read-only.
+ */
+#define UIPC_LIMITS_MAGIC 0x4c435049u	/* "IPCL" */
+struct uipc_limits {
+	uint32_t magic, layout;
+	int64_t limit[UIPC_LIMIT_SLOTS];
+};
+_Static_assert(sizeof(struct uipc_limits) == 8 + 8 * UIPC_LIMIT_SLOTS,
+	       "limits layout");
 
 static inline off_t proc_lock_off(uint32_t slot)
 {
@@ -314,6 +326,8 @@ struct uipc_nsh {		/* this process's handle on its namespace */
 	uid_t owner;		/* the directory's: the owner of "ns" and tables */
 	int nsfd;		/* the namespace file; holds our liveness lock */
 	struct uipc_ns *ns;
+	struct uipc_limits *lim;	/* mapped read-write only for its owner */
+	int lim_rw;
 	char path[4096];
 };
 
@@ -329,6 +343,9 @@ UIPC_HIDDEN int uipc_ns_openat(struct uipc_nsh *h, const char *name, int flags);
 UIPC_HIDDEN int uipc_ns_lock(struct uipc_nsh *h);
 UIPC_HIDDEN void uipc_ns_unlock(struct uipc_nsh *h);
 UIPC_HIDDEN int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l);
+/* Sets a limit: 0, or -EPERM for a caller who may not write the limits
+ * file (not its owner nor root). */
+UIPC_HIDDEN int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v);
 
 /* A mapping of one object file in this process. */
 struct uipc_map {

@@ -191,7 +191,7 @@ static int lock_slow(struct uipc_lock *l, uint64_t me, void (*repair)(void *),
 {
 	const uint64_t waiters = w_make(LOCK_WAITERS, 0);
 	int64_t begin, since, now;
-	uint64_t v, seen;
+	uint64_t v, seen, mine = me;
 
 	for (int i = 0; i < SPIN_TRIES; i++) {
 		uipc_cpu_relax();
@@ -206,8 +206,7 @@ static int lock_slow(struct uipc_lock *l, uint64_t me, void (*repair)(void *),
 
 		v = atomic_load(&l->word);
 		if (v == 0) {
-			/* We may have company asleep: unlock must wake. */
-			if (cas(l, &v, me | waiters))
+			if (cas(l, &v, mine))
 				return 0;
 			continue;
 		}
@@ -227,6 +226,9 @@ static int lock_slow(struct uipc_lock *l, uint64_t me, void (*repair)(void *),
 			v |= waiters;
 		}
 		syscall(SYS_futex, w_futex(l), FUTEX_WAIT, w_owner(v), &t, NULL, 0);
+		/* Once we have slept, others may sleep too: whoever takes it
+		 * from here on leaves the bit for unlock to wake them. */
+		mine = me | waiters;
 		now = mono_ns();
 		v = atomic_load(&l->word);
 		if (v == 0 || (v & ~waiters) != seen)

@@ -106,12 +106,24 @@ static int ns_init_file(int fd)
 		return -errno;
 	ns->layout = UIPC_LAYOUT;
 	ns->size = sizeof(*ns);
-	for (int i = 0; i < UL_NLIMITS; i++)
-		ns->limit[i] = uipc_limit_defs[i].def;
 	for (int k = 0; k < UIPC_NKINDS; k++)
 		ns->ids[k].last_idx = -1;
 	ns->magic = UIPC_NS_MAGIC;
 	munmap(ns, sizeof(*ns));
+	return 0;
+}
+
+static int limits_init_file(int fd)
+{
+	struct uipc_limits l;
+
+	memset(&l, 0, sizeof(l));
+	l.magic = UIPC_LIMITS_MAGIC;
+	l.layout = UIPC_LAYOUT;
+	for (int i = 0; i < UL_NLIMITS; i++)
+		l.limit[i] = uipc_limit_defs[i].def;
+	if (pwrite(fd, &l, sizeof(l), 0) != (ssize_t)sizeof(l))
+		return errno ? -errno : -EIO;
 	return 0;
 }
 
@@ -142,22 +154,29 @@ static int control_file_ok(struct uipc_nsh *h, int fd)
 	return 0;
 }
 
-/* Opens "ns", creating it atomically if it is not there.  Only the
- * directory's owner creates it, or replaces one another user planted. */
-static int ns_open_file(struct uipc_nsh *h)
+/*
+ * Opens one of the namespace's own files (name), creating it atomically,
+ * mode `mode`, with init() if it is not there.  Only the directory's owner
+ * creates it, or replaces one another user planted.  Opened read-write if
+ * the mode lets everyone write or the caller may, else read-only (*rw
+ * says which).
+ */
+static int control_open(struct uipc_nsh *h, const char *name, mode_t mode,
+			int (*init)(int fd), int *rw)
 {
 	int mine = geteuid() == h->owner;
 	char tmp[64];
 	int fd, r;
 
+	*rw = mine || geteuid() == 0 || (mode & 0002);
 	for (int tries = 0; tries < 100; tries++) {
-		fd = dir_openat(h->dirfd, "ns", O_RDWR, 0);
+		fd = dir_openat(h->dirfd, name, *rw ? O_RDWR : O_RDONLY, 0);
 		if (fd >= 0 && control_file_ok(h, fd) == 0)
 			return fd;
 		if (fd >= 0)
 			close(fd);
 		if (fd >= 0 || fd == -EIO) {	/* a plant, or a symlink */
-			if (!mine || unlinkat(h->dirfd, "ns", 0) < 0)
+			if (!mine || unlinkat(h->dirfd, name, 0) < 0)
 				return -EACCES;
 			continue;
 		}
@@ -165,13 +184,14 @@ static int ns_open_file(struct uipc_nsh *h)
 			return fd;
 		if (!mine)
 			return -EACCES;	/* not set up by its owner yet */
-		snprintf(tmp, sizeof(tmp), "tmp.ns.%d.%d", (int)getpid(), tries);
-		fd = dir_openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
+		snprintf(tmp, sizeof(tmp), "tmp.%s.%d.%d", name, (int)getpid(),
+			 tries);
+		fd = dir_openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL, mode);
 		if (fd < 0)
 			return fd;
-		fchmod(fd, 0666);	/* ours, just made: past the umask */
-		r = ns_init_file(fd);
-		if (r == 0 && linkat(h->dirfd, tmp, h->dirfd, "ns", 0) < 0 &&
+		fchmod(fd, mode);	/* ours, just made: past the umask */
+		r = init(fd);
+		if (r == 0 && linkat(h->dirfd, tmp, h->dirfd, name, 0) < 0 &&
 		    errno != EEXIST)
 			r = -errno;
 		unlinkat(h->dirfd, tmp, 0);
@@ -180,6 +200,32 @@ static int ns_open_file(struct uipc_nsh *h)
 			return r;
 	}
 	return -EIO;
+}
+
+/* The limits file, mapped (read-only but for its owner and root). */
+static int limits_open(struct uipc_nsh *h)
+{
+	struct stat st;
+	void *p;
+	int fd, rw;
+
+	fd = control_open(h, "limits", 0644, limits_init_file, &rw);
+	if (fd < 0)
+		return fd;
+	p = MAP_FAILED;
+	if (fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(struct uipc_limits))
+		p = mmap(NULL, sizeof(struct uipc_limits),
+			 PROT_READ | (rw ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -EIO;
+	h->lim = p;
+	h->lim_rw = rw;
+	if (h->lim->magic != UIPC_LIMITS_MAGIC || h->lim->layout != UIPC_LAYOUT) {
+		munmap(p, sizeof(struct uipc_limits));
+		return -EIO;
+	}
+	return 0;
 }
 
 /*
@@ -288,7 +334,11 @@ static int ns_open(struct uipc_nsh *h)
 			uipc_guard_ns(real);
 		}
 	}
-	r = ns_open_file(h);
+	{
+		int rw;
+
+		r = control_open(h, "ns", 0666, ns_init_file, &rw);
+	}
 	if (r < 0)
 		goto out_dir;
 	h->nsfd = r;
@@ -305,6 +355,11 @@ static int ns_open(struct uipc_nsh *h)
 	    h->ns->size != sizeof(struct uipc_ns)) {
 		munmap(h->ns, sizeof(struct uipc_ns));
 		r = -EIO;
+		goto out_file;
+	}
+	r = limits_open(h);
+	if (r < 0) {
+		munmap(h->ns, sizeof(struct uipc_ns));
 		goto out_file;
 	}
 	tables_ready(h);
@@ -341,7 +396,19 @@ struct uipc_nsh *uipc_ns_get(int *err)
 
 int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l)
 {
-	return h->ns->limit[l];
+	return h->lim->limit[l];
+}
+
+int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v)
+{
+	uid_t me = uipc_euid();
+
+	/* The mapping may be a more privileged past's (a process that
+	 * dropped root, a child of root's): the caller's credentials now. */
+	if (!h->lim_rw || (me != h->owner && me != 0))
+		return -EPERM;
+	h->lim->limit[l] = v;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

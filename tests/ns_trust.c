@@ -416,6 +416,19 @@ static int forge_table(const char *unused)
 		atomic_store(&pr->uses, ~0u);
 	}
 	uipc_proc_reap_all(h);
+	/* The limits are the owner's alone, as the kernel's sysctls root's. */
+	if (uipc_limit_set(h, UL_MSGMNI, 0) != -EPERM ||
+	    uipc_limit(h, UL_MSGMNI) == 0)
+		return 2;
+	{
+		char path[4200];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/limits", getenv("UIPC_NS"));
+		fd = open(path, O_RDWR);
+		if (fd >= 0 || errno != EACCES)
+			return 3;
+	}
 	return 0;
 }
 
@@ -467,7 +480,8 @@ static void forged_table(void)
 	uipc_shmctl(shm, IPC_RMID, NULL);
 	if (!harness_failures)
 		printf("ok   forged process table: a live victim's undo and "
-		       "attachment stay, a dead one's go\n");
+		       "attachment stay, a dead one's go; the limits are the "
+		       "owner's\n");
 }
 
 static void cleanup(void)

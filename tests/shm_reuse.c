@@ -49,7 +49,7 @@ static void set_shmmni(int64_t v)
 	struct uipc_nsh *h = uipc_ns_get(&err);
 
 	if (h)
-		h->ns->limit[UL_SHMMNI] = v;
+		uipc_limit_set(h, UL_SHMMNI, v);
 }
 
 static int failed_with(int bad, int e)

@@ -408,7 +408,7 @@ static int cmd_limits(int argc, char **argv)
 	if (argc == 0) {
 		for (int i = 0; i < UL_NLIMITS; i++)
 			printf("%-8s %lld%s\n", uipc_limit_defs[i].name,
-			       (long long)h->ns->limit[i],
+			       (long long)uipc_limit(h, (enum uipc_limit)i),
 			       uipc_limit_defs[i].used ? "" : "   (not used yet)");
 		return 0;
 	}
@@ -438,7 +438,8 @@ static int cmd_limits(int argc, char **argv)
 				(long long)uipc_limit_defs[i].max);
 			return 2;
 		}
-		h->ns->limit[i] = v;
+		if (uipc_limit_set(h, (enum uipc_limit)i, v) < 0)
+			return fail("limits", EPERM);
 	}
 	return 0;
 }
