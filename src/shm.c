@@ -969,6 +969,42 @@ static long shmctl_info(int cmd, void *buf)
 	return max < 0 ? 0 : max;
 }
 
+/*
+ * The owner check of IPC_SET, IPC_RMID and SHM_LOCK (the kernel's
+ * ipcctl_obtain_check): the header's uid and cuid, as uipc_check_owner
+ * reads them, and, since the header table is writable by every user of
+ * the namespace, a fact the kernel keeps: the caller's class may write the
+ * segment's own file (its mode lets in only the classes the segment lets
+ * in; see store.c file_mode).  A forged header owner thus gets nobody in
+ * who has no access to the segment.  CAP_SYS_ADMIN passes, as in the
+ * kernel.  0 or -EPERM.
+ */
+static int seg_owner(const struct uipc_shm_seg *g, int (*check)(const struct uipc_obj *))
+{
+	struct uipc_nsh *h;
+	char name[64];
+	int r = check(&g->o);
+
+	if (r < 0 || uipc_capable(CAP_SYS_ADMIN))
+		return r;
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	snprintf(name, sizeof(name), "shm.%d", g->o.id);
+	if (faccessat(h->dirfd, name, W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0)
+		return -EPERM;
+	return 0;
+}
+
+/* SHM_LOCK's owner: the uid or the creator, without CAP_SYS_ADMIN's
+ * override (CAP_IPC_LOCK is the one that counts there). */
+static int lock_owner(const struct uipc_obj *o)
+{
+	uid_t euid = uipc_euid();
+
+	return euid == o->uid || euid == o->cuid ? 0 : -EPERM;
+}
+
 static long shmctl_set(int shmid, const struct shmid_ds *ds)
 {
 	struct uipc_map *m;
@@ -977,7 +1013,7 @@ static long shmctl_set(int shmid, const struct shmid_ds *ds)
 	r = seg_get(shmid, 0, &m);
 	if (r < 0)
 		return r;
-	r = uipc_check_owner(map_obj(m));
+	r = seg_owner(m->base, uipc_check_owner);
 	if (r == 0)
 		r = uipc_set_perm(map_obj(m), &ds->shm_perm);
 	seg_put(m);
@@ -997,7 +1033,7 @@ static long shmctl_lock(int shmid, int cmd)
 		return r;
 	g = m->base;
 	if (!uipc_capable(CAP_IPC_LOCK)) {
-		if (uipc_cred.euid != g->o.uid && uipc_cred.euid != g->o.cuid)
+		if (seg_owner(g, lock_owner) < 0)
 			r = -EPERM;
 		else if (cmd == SHM_LOCK && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
 			 rl.rlim_cur == 0)
@@ -1020,7 +1056,7 @@ static long shmctl_lock(int shmid, int cmd)
 static int decide_rmid(void *obj, void *arg)
 {
 	struct uipc_shm_seg *g = obj;
-	int r = uipc_check_owner(&g->o);
+	int r = seg_owner(g, uipc_check_owner);
 
 	(void)arg;
 	if (r < 0)

@@ -484,6 +484,73 @@ static void forged_table(void)
 		       "owner's\n");
 }
 
+/* The shm header table is writable by every user: an attacker makes
+ * itself the owner of root's 0600 segment in it, then tries IPC_RMID,
+ * IPC_SET and SHM_LOCK through uipc: the kernel would say EPERM, and the
+ * segment's own file (which only root may write) says the same here. */
+static int victim_shm_id;
+static int forge_shm_owner(const char *ns)
+{
+	char path[4200];
+	struct uipc_obj *o;
+	struct shmid_ds ds;
+	int fd, bad = 0;
+
+	snprintf(path, sizeof(path), "%s/shm.headers", ns);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return 10;
+	o = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)(victim_shm_id % UIPC_IPCMNI) * 65536);
+	close(fd);
+	if (o == MAP_FAILED)
+		return 11;
+	o->uid = o->cuid = NOBODY;
+	o->mode |= 0666;
+	memset(&ds, 0, sizeof(ds));
+	ds.shm_perm.uid = NOBODY;
+	ds.shm_perm.gid = NOBODY;
+	ds.shm_perm.mode = 0666;
+	bad += uipc_shmctl(victim_shm_id, IPC_SET, &ds) != -1 || errno != EPERM;
+	bad += uipc_shmctl(victim_shm_id, SHM_LOCK, NULL) != -1 || errno != EPERM;
+	bad += uipc_shmctl(victim_shm_id, IPC_RMID, NULL) != -1 || errno != EPERM;
+	/* Nor can it attach: the file is root's, 0600. */
+	bad += uipc_shmat(victim_shm_id, NULL, 0) != (void *)-1;
+	/* Put the header back as it was, as far as the victim's check goes. */
+	o->uid = o->cuid = 0;
+	o->mode &= ~0066u;
+	return bad;
+}
+
+static void forged_shm_owner(void)
+{
+	char ns[4200];
+	char *p;
+	int r;
+
+	snprintf(ns, sizeof(ns), "%s/planted", base);
+	setenv("UIPC_NS", ns, 1);
+	victim_shm_id = uipc_shmget(IPC_PRIVATE, 4096, 0600);
+	p = victim_shm_id >= 0 ? uipc_shmat(victim_shm_id, NULL, 0) : (char *)-1;
+	CHECK(p != (char *)-1, "forged shm owner: setup: %s", strerror(errno));
+	if (p == (char *)-1)
+		return;
+	strcpy(p, "root's segment");
+	r = as(NOBODY, ns, forge_shm_owner, ns);
+	CHECK(r == 0, "forged shm owner: %d of IPC_SET, SHM_LOCK, IPC_RMID, "
+	      "shmat got through (or the attack failed: %d)", r, r);
+	uipc_shmdt(p);
+	p = uipc_shmat(victim_shm_id, NULL, 0);
+	CHECK(p != (char *)-1 && !strcmp(p, "root's segment"),
+	      "forged shm owner: root's segment is gone or changed");
+	if (p != (char *)-1)
+		uipc_shmdt(p);
+	uipc_shmctl(victim_shm_id, IPC_RMID, NULL);
+	if (!harness_failures)
+		printf("ok   a forged shm header owner gets no IPC_SET, "
+		       "SHM_LOCK, IPC_RMID or shmat\n");
+}
+
 static void cleanup(void)
 {
 	char cmd[4200];
@@ -511,6 +578,7 @@ int main(void)
 	key_hijack();
 	default_namespace();
 	truncation();
-	forged_table();	/* last: this process opens a namespace for good */
+	forged_table();	/* from here on this process has a namespace */
+	forged_shm_owner();
 	return harness_done();
 }
