@@ -8,6 +8,8 @@
  */
 #include "harness.h"
 
+#include <spawn.h>
+
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -120,6 +122,47 @@ static void scen_at(const struct ipc_ops *o, struct trace *t)
 }
 
 /* nattch follows fork, exit, SIGKILL and exec as the kernel's does. */
+/* Children made without fork: vfork and posix_spawn share the parent's
+ * memory until they exec, and no atfork handler runs; the kernel counts no
+ * attachment for them (no mapping is copied), before their exec or after. */
+static void scen_spawn(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->shmget(IPC_PRIVATE, PG, 0600), st, fds[2];
+	char *argv[] = { "sh", "-c", "read x", NULL };
+	posix_spawn_file_actions_t fa;
+	char *p;
+	pid_t c;
+
+	p = o->shmat(id, NULL, 0);
+	trace_shm_stat(o, t, "attached", id, 0);
+	fflush(NULL);
+	c = vfork();
+	if (c == 0)
+		_exit(3);
+	waitpid(c, &st, 0);
+	tprintf(t, "vfork child exited %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	trace_shm_stat(o, t, "after a vfork child", id, 0);
+	if (pipe(fds) < 0)
+		return;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_addclose(&fa, fds[1]);
+	tprintf(t, "posix_spawn -> %d", posix_spawn(&c, "/bin/sh", &fa, NULL, argv,
+						     environ));
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	usleep(100000);
+	trace_shm_stat(o, t, "while a spawned child runs", id, 0);
+	write(fds[1], "\n", 1);
+	close(fds[1]);
+	waitpid(c, &st, 0);
+	tprintf(t, "spawned child exited %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	trace_shm_stat(o, t, "after it", id, 0);
+	o->shmdt(p);
+	trace_shm_stat(o, t, "detached", id, 0);
+	o->shmctl(id, IPC_RMID, NULL);
+}
+
 static void scen_nattch(const struct ipc_ops *o, struct trace *t)
 {
 	int id = o->shmget(IPC_PRIVATE, PG, 0600), fds[2], st;
@@ -442,6 +485,7 @@ int main(void)
 	run_both("shmget", scen_get);
 	run_both("shmat and shmdt", scen_at);
 	run_both("nattch across fork, exit, SIGKILL and exec", scen_nattch);
+	run_both("nattch across vfork and posix_spawn", scen_spawn);
 	run_both("IPC_RMID while attached", scen_rmid);
 	run_both("a creator's first shmat", scen_first);
 	run_both("shmctl", scen_ctl);
