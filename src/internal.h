@@ -297,8 +297,6 @@ UIPC_HIDDEN void uipc_raw_copy(void *d, const void *s, size_t n);
  * that never lets go, or a word someone forged, costs a bounded wait. */
 UIPC_HIDDEN int uipc_lock_acquire(struct uipc_lock *l, void (*repair)(void *),
 				  void *arg);
-/* 1 and l held if it was free, else 0; never waits. */
-UIPC_HIDDEN int uipc_lock_try(struct uipc_lock *l);
 UIPC_HIDDEN void uipc_lock_release(struct uipc_lock *l);
 
 /* What /proc/<pid>/stat says: 1 if pid is gone, a zombie or exiting, or

@@ -257,13 +257,6 @@ int uipc_lock_acquire(struct uipc_lock *l, void (*repair)(void *), void *arg)
 	return lock_slow(l, me, repair, arg);
 }
 
-int uipc_lock_try(struct uipc_lock *l)
-{
-	uint64_t v = 0;
-
-	return cas(l, &v, self_word());
-}
-
 void uipc_lock_release(struct uipc_lock *l)
 {
 	uint64_t v = atomic_exchange_explicit(&l->word, 0, memory_order_release);
