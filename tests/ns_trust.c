@@ -91,24 +91,32 @@ static int default_is(const char *want)
 	return 0;
 }
 
+/* Makes base/name (mode, owner) if it is not there, and checks what
+ * msgget in it as `who` gives: 0 or the errno want. */
+static void dir_case(const char *name, mode_t mode, uid_t owner, uid_t who,
+		     int want, const char *what)
+{
+	char d[4200];
+	int r;
+
+	snprintf(d, sizeof(d), "%s/%s", base, name);
+	if (mkdir(d, mode) == 0) {
+		chmod(d, mode);
+		chown(d, owner, owner);
+	}
+	r = as(who, d, try_msgget, NULL);
+	CHECK(r == want, "%s: msgget as uid %u gave %d (want %d)", what,
+	      (unsigned)who, r, want);
+}
+
 static void dir_rules(void)
 {
 	char d[4200];
 	int r;
 
-	snprintf(d, sizeof(d), "%s/other", base);
-	mkdir(d, 0755);
-	chown(d, OTHER, OTHER);
-	r = as(NOBODY, d, try_msgget, NULL);
-	CHECK(r == EACCES, "a directory of another user: msgget gave %d (want EACCES)", r);
-
-	snprintf(d, sizeof(d), "%s/open", base);
-	mkdir(d, 0777);
-	chmod(d, 0777);
-	r = as(NOBODY, d, try_msgget, NULL);
-	CHECK(r == EACCES, "writable by all, not sticky: msgget gave %d (want EACCES)", r);
-	r = as(0, d, try_msgget, NULL);
-	CHECK(r == EACCES, "writable by all, not sticky, as root: %d (want EACCES)", r);
+	dir_case("other", 0755, OTHER, NOBODY, EACCES, "a directory of another user");
+	dir_case("open", 0777, 0, NOBODY, EACCES, "writable by all, not sticky");
+	dir_case("open", 0777, 0, 0, EACCES, "writable by all, not sticky, as root");
 
 	snprintf(d, sizeof(d), "%s/link", base);
 	symlink("/etc", d);
@@ -116,15 +124,10 @@ static void dir_rules(void)
 	CHECK(r == ENOTDIR, "a symbolic link as the namespace: %d (want ENOTDIR)", r);
 
 	/* Root's sticky directory: every user may use it once root has. */
-	snprintf(d, sizeof(d), "%s/shared", base);
-	mkdir(d, 01777);
-	chmod(d, 01777);
-	r = as(NOBODY, d, try_msgget, NULL);
-	CHECK(r == EACCES, "root's namespace before root set it up: %d (want EACCES)", r);
-	r = as(0, d, try_msgget, NULL);
-	CHECK(r == 0, "root's namespace, as root: %d", r);
-	r = as(NOBODY, d, try_msgget, NULL);
-	CHECK(r == 0, "root's namespace once set up, as nobody: %d", r);
+	dir_case("shared", 01777, 0, NOBODY, EACCES,
+		 "root's namespace before root set it up");
+	dir_case("shared", 01777, 0, 0, 0, "root's namespace, as root");
+	dir_case("shared", 01777, 0, NOBODY, 0, "root's namespace once set up");
 
 	/* A user's own new directory is private. */
 	snprintf(d, sizeof(d), "%s/own", base);
