@@ -1001,8 +1001,26 @@ static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
 	smart_update(s, NULL, 0, 1, wq);
 }
 
+/* Sets up to this size are looked through for adjustments per operation;
+ * larger ones count as having some. */
+#define UNDO_SCAN_MAX 64
+
+/* Whether an undo entry adjusts nothing: its owner's death would change no
+ * value, wake nobody, set no sempid (the kernel's exit_sem skips zero
+ * adjustments), so nobody needs to ask whether it lives.  Set locked. */
+static int undo_idle(const struct set *s, const struct sem_undo_ent *u)
+{
+	if (s->h->nsems > UNDO_SCAN_MAX)
+		return 0;
+	for (int k = 0; k < s->h->nsems; k++)
+		if (u->adj[k])
+			return 0;
+	return 1;
+}
+
 /* Applies the adjustments of every owner that has died.  Cheap when
- * nobody else holds an entry: one load per entry. */
+ * nobody else holds an entry: one load per entry; a system call for each
+ * entry that adjusts something (whose owner's death would show). */
 static void reap_undo(struct set *s, struct wakeq *wq)
 {
 	if (!s->h->nundo)
@@ -1010,8 +1028,62 @@ static void reap_undo(struct set *s, struct wakeq *wq)
 	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
 		struct sem_undo_ent *u = undo_ent(s, i);
 
-		if (u && u->state && undo_owner_gone(u))
+		if (u && u->state && !undo_idle(s, u) && undo_owner_gone(u))
 			undo_exit(s, i, wq);
+	}
+}
+
+#define DEAD_MAX 8
+
+struct dead_undo {
+	uint32_t i, slot, gen;
+	int32_t pid;
+};
+
+/*
+ * Before the set is locked: the undo entries (that adjust something) whose
+ * owner the kernel says is gone.  Asking costs a system call per entry, and
+ * made under the lock it would lengthen every other caller's wait.  The
+ * entries are read unlocked, as hints: reap_undo_found checks each again
+ * under the lock.  An owner that dies after this look dies after our
+ * operation, which is then ordered before its exit (a sleeper looks again,
+ * see sleep_watching).  Returns how many it put in d.
+ */
+static int undo_prescan(struct set *s, struct dead_undo *d)
+{
+	uint32_t hwm = __atomic_load_n(&s->h->undo_hwm, __ATOMIC_RELAXED);
+	int n = 0;
+
+	if (!__atomic_load_n(&s->h->nundo, __ATOMIC_RELAXED))
+		return 0;
+	for (uint32_t i = 0; i < hwm && n < DEAD_MAX; i++) {
+		struct sem_undo_ent *u = undo_ent(s, i), c;
+
+		if (!u)
+			break;
+		c.state = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+		c.proc_slot = __atomic_load_n(&u->proc_slot, __ATOMIC_RELAXED);
+		c.proc_gen = __atomic_load_n(&u->proc_gen, __ATOMIC_RELAXED);
+		c.pid = __atomic_load_n(&u->pid, __ATOMIC_RELAXED);
+		c.start = __atomic_load_n(&u->start, __ATOMIC_RELAXED);
+		if (!c.state || undo_idle(s, u) || !undo_owner_gone(&c))
+			continue;
+		d[n++] = (struct dead_undo){ i, c.proc_slot, c.proc_gen, c.pid };
+	}
+	return n;
+}
+
+/* Under the lock: applies the entries undo_prescan found dead, those that
+ * are still what it saw. */
+static void reap_undo_found(struct set *s, const struct dead_undo *d, int n,
+			    struct wakeq *wq)
+{
+	for (int k = 0; k < n; k++) {
+		struct sem_undo_ent *u = undo_ent(s, d[k].i);
+
+		if (u && u->state && u->proc_slot == d[k].slot &&
+		    u->proc_gen == d[k].gen && u->pid == d[k].pid)
+			undo_exit(s, d[k].i, wq);
 	}
 }
 
@@ -1042,6 +1114,16 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 	}
 	if (free_i == UINT32_MAX && s->h->undo_hwm < undo_mapped(s))
 		free_i = s->h->undo_hwm;
+	/* Full: an idle entry whose owner is gone is free for the taking
+	 * (reap_undo passes idle entries by; freeing one changes nothing). */
+	for (i = 0; free_i == UINT32_MAX && i < s->h->undo_hwm; i++) {
+		u = undo_ent(s, i);
+		if (u && u->state && undo_idle(s, u) && undo_owner_gone(u)) {
+			u->state = 0;
+			s->h->nundo--;
+			free_i = i;
+		}
+	}
 	if (free_i != UINT32_MAX) {
 		i = free_i;
 		u = undo_ent(s, i);
@@ -1513,7 +1595,8 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			  const struct timespec *timeout)
 {
 	struct sembuf fast[SEM_FAST_OPS], *sops = fast;
-	int watch;
+	struct dead_undo dead[DEAD_MAX];
+	int watch, ndead;
 	uint32_t nsops = (uint32_t)nsops_arg, max = 0, blk = 0;
 	struct timespec ts, deadline, *dl = NULL;
 	int undos = 0, alter = 0, have_self = 0, wi = -1;
@@ -1577,6 +1660,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		if (r < 0)
 			goto out_put;
 	}
+	ndead = undo_prescan(&s, dead);
 	r = s_lock(&s, &wq);
 	if (r < 0)
 		goto out_put;
@@ -1593,7 +1677,8 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			r = -EIDRM;
 			goto out_unlock;
 		}
-		reap_undo(&s, &wq);
+		reap_undo_found(&s, dead, ndead, &wq);
+		ndead = 0;
 		if (undos) {
 			r = undo_own(&s, &self);
 			if (r == -EAGAIN) {
