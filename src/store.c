@@ -572,6 +572,50 @@ static int parse_obj_name(const char *name, int *kind, int *id)
 }
 
 /*
+ * Whether an object file became whole: newobj makes it mode 0 and gives it
+ * its mode once the object is built (the kernel keeps the mode), so a file
+ * still of mode 0 is a crash's and is never rolled forward.
+ */
+static int whole(const struct stat *st)
+{
+	return (st->st_mode & 07777) != 0;
+}
+
+/*
+ * Whether ns_repair (or newobj) may remove an object file that the id
+ * table and the header do not call live.  The header of a kind whose
+ * headers are in a table writable by every user (shm) is no ground for
+ * it, and anyone can make a lock look like a dead owner's and so have a
+ * victim's process run the repair: such a file goes only if it never
+ * became whole.  A kind whose headers live in its own files (msg, sem) is
+ * told by its header, which only those the object lets in may write.
+ */
+static int may_unlink(int kind, const struct stat *st)
+{
+	return !uipc_kind_ops[kind]->table_entry || !whole(st);
+}
+
+/*
+ * A whole object of a table kind that its (untrusted) header calls not
+ * live: a removal whose maker died before it unlinked the file, or a
+ * header someone forged.  It lives again, as if that IPC_RMID had not been
+ * made (its caller never saw it return); a segment marked for destruction
+ * goes again with its last detach.  Namespace lock held.  0 if its header
+ * names it, else -EIO (it stays unlisted, its file kept).
+ */
+static int revive(struct uipc_nsh *h, int kind, int id)
+{
+	struct uipc_obj *o;
+	int r = 0;
+
+	o = table_entry(h, kind, id % UIPC_IPCMNI, &r);
+	if (!o || o->magic != UIPC_OBJ_MAGIC || o->id != id)
+		return -EIO;
+	atomic_store_explicit(&o->state, OBJ_LIVE, memory_order_release);
+	return 0;
+}
+
+/*
  * Called with the namespace lock after its last holder died: make the id
  * table, the object files and the key links agree again.
  */
@@ -595,16 +639,23 @@ static void ns_repair(void *arg)
 			if (!s)
 				continue;
 			obj_name(name, sizeof(name), kind, (int)s - 1);
-			if (fstatat(h->dirfd, name, &st, 0) < 0) {
+			if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 				ns->ids[kind].slot[i] = 0;
 			} else if (read_hdr(h, kind, (int)s - 1, &o) == 0 &&
 				   o.state == OBJ_REMOVED) {
-				unlinkat(h->dirfd, name, 0);
-				ns->ids[kind].slot[i] = 0;
+				if (may_unlink(kind, &st)) {
+					unlinkat(h->dirfd, name, 0);
+					ns->ids[kind].slot[i] = 0;
+				} else {
+					revive(h, kind, (int)s - 1);
+				}
 			}
 		}
 
-	dfd = dup(h->dirfd);
+	/* A descriptor of its own: a dup() would share h->dirfd's offset,
+	 * which an earlier scan left at the end (entries made since were
+	 * then never seen, their files never rolled forward or removed). */
+	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (!d) {
 		if (dfd >= 0)
@@ -620,11 +671,20 @@ static void ns_repair(void *arg)
 
 			if (*slot == (uint32_t)id + 1)
 				continue;
-			if (*slot == 0 && read_hdr(h, kind, id, &o) == 0 &&
-			    o.state == OBJ_LIVE)
+			if (fstatat(h->dirfd, de->d_name, &st,
+				    AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (*slot == 0 && whole(&st) &&
+			    read_hdr(h, kind, id, &o) == 0 && o.state == OBJ_LIVE) {
 				*slot = (uint32_t)id + 1;	/* roll forward */
-			else
+			} else if (!may_unlink(kind, &st)) {
+				/* Made whole, with a header we cannot trust
+				 * to say otherwise: it lives. */
+				if (*slot == 0 && revive(h, kind, id) == 0)
+					*slot = (uint32_t)id + 1;
+			} else {
 				unlinkat(h->dirfd, de->d_name, 0);
+			}
 		}
 	}
 	/* Key links whose object is gone, and keys that lost their link. */
@@ -1143,7 +1203,8 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	int64_t mni = uipc_limit(h, mni_limit[n->kind]);
 	char name[64], kname[64];
 	int idx = -1, seq, id, fd, r;
-	struct uipc_obj *o;
+	struct uipc_obj *o, hdr;
+	struct stat st;
 	size_t len;
 	void *base;
 
@@ -1164,30 +1225,52 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		mni = UIPC_IPCMNI;
 	if (ids->in_use >= mni)
 		return -ENOSPC;
-	for (int i = 0; i < mni; i++) {
-		int c = (int)((ids->last_idx + 1 + i) % mni);
+	for (int tries = 0;; tries++) {
+		idx = -1;
+		for (int i = 0; i < mni; i++) {
+			int c = (int)((ids->last_idx + 1 + i) % mni);
 
-		if (c >= 0 && !ids->slot[c]) {
-			idx = c;
-			break;
+			if (c >= 0 && !ids->slot[c]) {
+				idx = c;
+				break;
+			}
 		}
-	}
-	if (idx < 0)
-		return -ENOSPC;
-	seq = ids->seq;
-	if (idx <= ids->last_idx && ++seq > UIPC_SEQ_MAX)
-		seq = 0;
-	id = seq * UIPC_IPCMNI + idx;
+		if (idx < 0 || tries == 8)
+			return -ENOSPC;
+		seq = ids->seq;
+		if (idx <= ids->last_idx && ++seq > UIPC_SEQ_MAX)
+			seq = 0;
+		id = seq * UIPC_IPCMNI + idx;
 
-	/* The file gets its final name at once: nobody looks at it before
-	 * its slot is set below (obj_open checks the slot first), and a
-	 * crash part-way leaves a file ns_repair removes or rolls forward. */
-	obj_name(name, sizeof(name), n->kind, id);
-	fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd == -EEXIST) {
-		/* Left by a crash (the slot is free): it is not live. */
+		/* The file gets its final name at once: nobody looks at it
+		 * before its slot is set below (obj_open checks the slot
+		 * first), and a crash part-way leaves a file ns_repair
+		 * removes or rolls forward.  Mode 0 until the object is
+		 * whole (see may_unlink). */
+		obj_name(name, sizeof(name), n->kind, id);
+		fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0);
+		if (fd != -EEXIST)
+			break;
+		/* A file of that id with a free slot: a crash's, or a live
+		 * object whose slot someone zeroed (the table is anyone's). */
+		if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    whole(&st)) {
+			if (read_hdr(h, n->kind, id, &hdr) == 0 &&
+			    hdr.state == OBJ_LIVE) {
+				ids->slot[idx] = (uint32_t)id + 1;	/* it lives */
+				ids->in_use++;
+				ids->units += hdr.units;
+				ids->last_idx = idx;
+				continue;
+			}
+			if (!may_unlink(n->kind, &st)) {
+				ids->last_idx = idx;	/* not ours to remove */
+				continue;
+			}
+		}
 		unlinkat(h->dirfd, name, 0);
-		fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0600);
+		fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0);
+		break;
 	}
 	if (fd < 0)
 		return fd;
