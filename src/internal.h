@@ -450,7 +450,7 @@ UIPC_HIDDEN int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg
  * mode's permission bits from p, ctime, and the object file's own mode.
  * Object locked; the caller has checked the owner.  -EINVAL for an
  * invalid uid or gid. */
-UIPC_HIDDEN int uipc_set_perm(struct uipc_obj *o, const struct ipc_perm *p);
+UIPC_HIDDEN int uipc_set_perm(struct uipc_map *m, const struct ipc_perm *p);
 
 /* *_STAT: the object at index idx (id masked as the kernel does). */
 UIPC_HIDDEN int uipc_obj_get_by_index(int kind, int idx, struct uipc_map **out);

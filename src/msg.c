@@ -1359,7 +1359,7 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 		if (q->mapped > q->h->nblocks)
 			q->h->nblocks = q->mapped;
 	}
-	r = uipc_set_perm(&q->h->o, &ds->msg_perm);
+	r = uipc_set_perm(q->m, &ds->msg_perm);
 	if (r < 0)
 		goto out_unlock;
 	q->h->qbytes = ds->msg_qbytes;

@@ -2015,7 +2015,7 @@ static long semctl_set(int semid, struct semid_ds *ds)
 		return r;
 	r = uipc_check_owner(&s.h->o);
 	if (r == 0)
-		r = uipc_set_perm(&s.h->o, &ds->sem_perm);
+		r = uipc_set_perm(s.m, &ds->sem_perm);
 	s_unlock(&s, &wq);
 	s_put(&s);
 	return r;

@@ -189,7 +189,7 @@ static void att_drop(struct uipc_shm_seg *g, uint32_t i, pid_t pid)
 
 /* Drops the entries of dead processes and failed forks.  Segment locked.
  * Returns 1 if the segment is now to be destroyed. */
-static int reap(struct uipc_shm_seg *g)
+static int reap(struct uipc_shm_seg *g, int id)
 {
 	struct uipc_nsh *h;
 	int r = 0, fd = -1;
@@ -204,7 +204,7 @@ static int reap(struct uipc_shm_seg *g)
 
 		if (a->state == A_LIVE && !uipc_proc_alive(h, a->slot, a->gen, a->pid))
 			att_drop(g, i, a->pid);
-		else if (a->state == A_FORK && !ticket_held(g->o.id, i, &fd))
+		else if (a->state == A_FORK && !ticket_held(id, i, &fd))
 			att_drop(g, i, a->pid);
 	}
 	if (fd >= 0)
@@ -252,10 +252,10 @@ static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
 	return (int)free_i;
 }
 
+/* arg: the segment's id (the header's is anyone's to write). */
 static int decide_last(void *obj, void *arg)
 {
-	(void)arg;
-	return reap(obj) ? UIPC_RM_NOW : UIPC_RM_KEEP;
+	return reap(obj, *(const int *)arg) ? UIPC_RM_NOW : UIPC_RM_KEEP;
 }
 
 static void no_kill(void *obj)
@@ -266,7 +266,7 @@ static void no_kill(void *obj)
 /* Frees a segment found marked and unattached (after unlocking it). */
 static void destroy_if_unused(int id)
 {
-	uipc_remove(UIPC_SHM, id, decide_last, NULL, no_kill);
+	uipc_remove(UIPC_SHM, id, decide_last, &id, no_kill);
 }
 
 /* Segment id (or the one at index id, by_index), locked after looking
@@ -291,7 +291,7 @@ static int seg_get(int id, int by_index, struct uipc_map **mp)
 		uipc_obj_unlock(m);
 		r = -EIDRM;
 	}
-	if (r == 0 && reap(m->base)) {
+	if (r == 0 && reap(m->base, m->id)) {
 		uipc_obj_unlock(m);
 		destroy_if_unused(m->id);
 		r = -EINVAL;
@@ -375,9 +375,10 @@ static int g_ntk;
 /* The file of the segment this process made last, open until its first
  * shmat, which then opens nothing.  Under g_att_lock. */
 static int g_made_id = -1, g_made_fd = -1;
+static size_t g_made_len;
 
 /* Keeps fd for segment id, in place of the one kept before. */
-static void made_keep(int id, int fd)
+static void made_keep(int id, int fd, size_t len)
 {
 	int old;
 
@@ -385,6 +386,7 @@ static void made_keep(int id, int fd)
 	old = g_made_fd;
 	g_made_id = id;
 	g_made_fd = fd;
+	g_made_len = len;
 	pthread_mutex_unlock(&g_att_lock);
 	if (old >= 0)
 		close(old);
@@ -392,13 +394,14 @@ static void made_keep(int id, int fd)
 
 /* The kept descriptor if it is segment id's (the caller closes it), or
  * -1. */
-static int made_take(int id)
+static int made_take(int id, size_t *len)
 {
 	int fd = -1;
 
 	pthread_mutex_lock(&g_att_lock);
 	if (g_made_fd >= 0 && id == g_made_id) {
 		fd = g_made_fd;
+		*len = g_made_len;
 		g_made_fd = g_made_id = -1;
 	}
 	pthread_mutex_unlock(&g_att_lock);
@@ -695,7 +698,7 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	n.arg = &a;
 	id = uipc_ipcget(&n);
 	if (fd >= 0)
-		made_keep((int)id, fd);
+		made_keep((int)id, fd, n.file_size);
 	return id;
 }
 
@@ -731,7 +734,7 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	struct uipc_shm_seg *g;
 	struct uipc_map *m;
 	struct stat st;
-	size_t len;
+	size_t len, flen = 0;
 	void *p;
 	long r;
 
@@ -774,16 +777,20 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	uipc_map_put(m);
 	if (r < 0)
 		return r;
-	/* The creator's descriptor was sized by shmget: no need to look. */
-	fd = made_take(shmid);
+	/* The length mapped is the file's, a fact the kernel keeps (the
+	 * header's segsz is in a table anyone may write): the two must
+	 * agree.  The creator's descriptor was sized by its shmget, which
+	 * noted the size: no need to look. */
+	fd = made_take(shmid, &flen);
 	if (fd < 0) {
 		fd = seg_open_fd(shmid, oflags);
 		if (fd < 0)
 			return fd == -ENOENT ? -EINVAL : fd;
-		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < (uint64_t)len) {
-			close(fd);
-			return -EIO;
-		}
+		flen = fstat(fd, &st) < 0 ? (size_t)-1 : (size_t)st.st_size;
+	}
+	if (flen != len) {
+		close(fd);
+		return -EIO;
 	}
 	if (addr && !(shmflg & SHM_REMAP) && addr + len < addr) {
 		close(fd);
@@ -961,7 +968,7 @@ static long shmctl_info(int cmd, void *buf)
 
 			if (s)
 				si.shm_rss += (unsigned long)
-					uipc_shm_rss((int)s - 1);
+					uipc_shm_rss(s - 1 > (uint32_t)INT_MAX ? -1 : (int)(s - 1));
 		}
 		if (uipc_copy_to_user(buf, &si, sizeof(si)) < 0)
 			return -EFAULT;
@@ -979,7 +986,8 @@ static long shmctl_info(int cmd, void *buf)
  * who has no access to the segment.  CAP_SYS_ADMIN passes, as in the
  * kernel.  0 or -EPERM.
  */
-static int seg_owner(const struct uipc_shm_seg *g, int (*check)(const struct uipc_obj *))
+static int seg_owner(const struct uipc_shm_seg *g, int id,
+		     int (*check)(const struct uipc_obj *))
 {
 	struct uipc_nsh *h;
 	char name[64];
@@ -990,7 +998,7 @@ static int seg_owner(const struct uipc_shm_seg *g, int (*check)(const struct uip
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
-	snprintf(name, sizeof(name), "shm.%d", g->o.id);
+	snprintf(name, sizeof(name), "shm.%d", id);
 	if (faccessat(h->dirfd, name, W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) < 0)
 		return -EPERM;
 	return 0;
@@ -1013,9 +1021,9 @@ static long shmctl_set(int shmid, const struct shmid_ds *ds)
 	r = seg_get(shmid, 0, &m);
 	if (r < 0)
 		return r;
-	r = seg_owner(m->base, uipc_check_owner);
+	r = seg_owner(m->base, m->id, uipc_check_owner);
 	if (r == 0)
-		r = uipc_set_perm(map_obj(m), &ds->shm_perm);
+		r = uipc_set_perm(m, &ds->shm_perm);
 	seg_put(m);
 	return r;
 }
@@ -1033,7 +1041,7 @@ static long shmctl_lock(int shmid, int cmd)
 		return r;
 	g = m->base;
 	if (!uipc_capable(CAP_IPC_LOCK)) {
-		if (seg_owner(g, lock_owner) < 0)
+		if (seg_owner(g, m->id, lock_owner) < 0)
 			r = -EPERM;
 		else if (cmd == SHM_LOCK && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
 			 rl.rlim_cur == 0)
@@ -1056,12 +1064,11 @@ static long shmctl_lock(int shmid, int cmd)
 static int decide_rmid(void *obj, void *arg)
 {
 	struct uipc_shm_seg *g = obj;
-	int r = seg_owner(g, uipc_check_owner);
+	int r = seg_owner(g, *(const int *)arg, uipc_check_owner);
 
-	(void)arg;
 	if (r < 0)
 		return r;
-	reap(g);
+	reap(g, *(const int *)arg);
 	if (!nattch(g))
 		return UIPC_RM_NOW;
 	g->o.mode |= SHM_DEST;
@@ -1071,6 +1078,7 @@ static int decide_rmid(void *obj, void *arg)
 static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	struct shmid_ds ds;
+	size_t flen;
 	int fd;
 
 	if (cmd < 0 || shmid < 0)
@@ -1089,10 +1097,10 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 			return -EFAULT;
 		return shmctl_set(shmid, &ds);
 	case IPC_RMID:
-		fd = made_take(shmid);	/* a removed file must not stay open */
+		fd = made_take(shmid, &flen);	/* a removed file must not stay open */
 		if (fd >= 0)
 			close(fd);
-		return uipc_remove(UIPC_SHM, shmid, decide_rmid, NULL, no_kill);
+		return uipc_remove(UIPC_SHM, shmid, decide_rmid, &shmid, no_kill);
 	case SHM_LOCK:
 	case SHM_UNLOCK:
 		return shmctl_lock(shmid, cmd);

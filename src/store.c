@@ -413,6 +413,13 @@ int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v)
 
 /* ------------------------------------------------------------------ */
 
+/* The id a slot of the id table names (it holds id + 1), bounded: the
+ * table is anyone's.  -1 for none. */
+static int slot_id(uint32_t s)
+{
+	return s == 0 || s - 1 > (uint32_t)INT_MAX ? -1 : (int)(s - 1);
+}
+
 static void obj_name(char *buf, size_t n, int kind, int id)
 {
 	snprintf(buf, n, "%s.%d", uipc_kind_name[kind], id);
@@ -638,16 +645,16 @@ static void ns_repair(void *arg)
 
 			if (!s)
 				continue;
-			obj_name(name, sizeof(name), kind, (int)s - 1);
+			obj_name(name, sizeof(name), kind, slot_id(s));
 			if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 				ns->ids[kind].slot[i] = 0;
-			} else if (read_hdr(h, kind, (int)s - 1, &o) == 0 &&
+			} else if (read_hdr(h, kind, slot_id(s), &o) == 0 &&
 				   o.state == OBJ_REMOVED) {
 				if (may_unlink(kind, &st)) {
 					unlinkat(h->dirfd, name, 0);
 					ns->ids[kind].slot[i] = 0;
 				} else {
-					revive(h, kind, (int)s - 1);
+					revive(h, kind, slot_id(s));
 				}
 			}
 		}
@@ -719,8 +726,8 @@ static void ns_repair(void *arg)
 
 			if (!s)
 				continue;
-			obj_name(target, sizeof(target), kind, (int)s - 1);
-			if (read_hdr(h, kind, (int)s - 1, &o) < 0 ||
+			obj_name(target, sizeof(target), kind, slot_id(s));
+			if (read_hdr(h, kind, slot_id(s), &o) < 0 ||
 			    o.key == IPC_PRIVATE)
 				continue;
 			key_name(name, sizeof(name), kind, o.key);
@@ -737,7 +744,7 @@ recount:
 			if (!s)
 				continue;
 			n++;
-			if (read_hdr(h, kind, (int)s - 1, &o) == 0)
+			if (read_hdr(h, kind, slot_id(s), &o) == 0)
 				units += o.units;
 		}
 		ns->ids[kind].in_use = n;
@@ -1227,6 +1234,8 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		return -ENOSPC;
 	for (int tries = 0;; tries++) {
 		idx = -1;
+		if (ids->last_idx < -1 || ids->last_idx >= mni)
+			ids->last_idx = -1;
 		for (int i = 0; i < mni; i++) {
 			int c = (int)((ids->last_idx + 1 + i) % mni);
 
@@ -1237,7 +1246,10 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		}
 		if (idx < 0 || tries == 8)
 			return -ENOSPC;
+		/* The table is anyone's: its numbers are bounded here. */
 		seq = ids->seq;
+		if (seq < 0 || seq > UIPC_SEQ_MAX)
+			seq = 0;
 		if (idx <= ids->last_idx && ++seq > UIPC_SEQ_MAX)
 			seq = 0;
 		id = seq * UIPC_IPCMNI + idx;
@@ -1320,7 +1332,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 			munmap(base, len);
 		goto out_unlink;
 	}
-	fchmod(fd, file_mode(o->mode));
+	fchmod(fd, file_mode((uint32_t)n->flg & 0777));	/* not o->mode: see set_perm */
 	if (n->fd_out)
 		*n->fd_out = fd;
 	else
@@ -1399,6 +1411,24 @@ out_unlock:
 	return r;
 }
 
+/* Removes kind's link for key if it names object id: the key came from a
+ * header, which a table kind keeps where anyone may write, and a link of
+ * another object (another user's, whose link root could remove) stays. */
+static void unlink_key(struct uipc_nsh *h, int kind, key_t key, int id)
+{
+	char name[64], target[64], want[64];
+	ssize_t n;
+
+	key_name(name, sizeof(name), kind, key);
+	obj_name(want, sizeof(want), kind, id);
+	n = readlinkat(h->dirfd, name, target, sizeof(target) - 1);
+	if (n <= 0)
+		return;
+	target[n] = 0;
+	if (!strcmp(target, want))
+		unlinkat(h->dirfd, name, 0);
+}
+
 static int decide_owner(void *obj, void *arg)
 {
 	int r = uipc_check_owner(obj);
@@ -1450,10 +1480,8 @@ int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
 	}
 	uipc_obj_unlock(m);
 
-	if (key != IPC_PRIVATE) {
-		key_name(name, sizeof(name), kind, key);
-		unlinkat(h->dirfd, name, 0);
-	}
+	if (key != IPC_PRIVATE)
+		unlink_key(h, kind, key, id);
 	if (what == UIPC_RM_PRIVATE)
 		goto out_put;
 	obj_name(name, sizeof(name), kind, id);
@@ -1473,28 +1501,37 @@ out_ns:
 	return r;
 }
 
-int uipc_set_perm(struct uipc_obj *o, const struct ipc_perm *p)
+int uipc_set_perm(struct uipc_map *m, const struct ipc_perm *p)
 {
+	struct uipc_obj *o = map_obj(m);
+	uint32_t mode;
 	struct uipc_nsh *h;
 	char name[64];
-	int r = 0;
+	int r = 0, fd;
 
 	if (p->uid == (uid_t)-1 || p->gid == (gid_t)-1)
 		return -EINVAL;
+	/* What the file gets is worked out here, not read back from the
+	 * header, which a table kind keeps where anyone may write. */
+	mode = (o->mode & ~0777u) | (p->mode & 0777u);
 	o->uid = p->uid;
 	o->gid = p->gid;
-	o->mode = (o->mode & ~0777u) | (p->mode & 0777u);
+	o->mode = mode;
 	o->ctime = uipc_now();
 	atomic_fetch_add(&o->perm_seq, 1);
 	/* The file's mode follows (best effort: only its owner or a
-	 * privileged caller may change it). */
+	 * privileged caller may change it), through no symlink. */
 	h = uipc_ns_get(&r);
 	if (!h)
 		return 0;
-	obj_name(name, sizeof(name), o->kind, o->id);
-	fchmodat(h->dirfd, name, file_mode(o->mode), 0);
-	if (uipc_cred.euid == 0)
-		fchownat(h->dirfd, name, o->uid, o->gid, 0);
+	obj_name(name, sizeof(name), m->kind, m->id);
+	fd = dir_openat(h->dirfd, name, O_RDONLY, 0);
+	if (fd < 0)
+		return 0;
+	fchmod(fd, file_mode(mode));
+	if (uipc_euid() == 0)
+		fchown(fd, p->uid, p->gid);
+	close(fd);
 	return 0;
 }
 
@@ -1512,7 +1549,7 @@ int uipc_obj_get_by_index(int kind, int idx, struct uipc_map **out)
 	s = h->ns->ids[kind].slot[idx % UIPC_IPCMNI];
 	if (!s)
 		return -EINVAL;
-	return uipc_obj_get(kind, (int)s - 1, out);
+	return uipc_obj_get(kind, slot_id(s), out);
 }
 
 int uipc_max_idx(int kind, int *in_use)
