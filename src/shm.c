@@ -120,10 +120,52 @@ static uint32_t nattch(const struct uipc_shm_seg *g)
 	return n;
 }
 
-/* Marked for removal and attached nowhere: to be destroyed. */
-static int unused(const struct uipc_shm_seg *g)
+/*
+ * SHM_DEST in a header is anyone's to write (the table is), so the mark
+ * that lets a segment be destroyed is kept where the kernel keeps it too:
+ * the sticky bit of the segment's file, which only its owner (or root)
+ * can set, set by IPC_RMID with the header's flag.  A file already gone
+ * counts as marked.
+ */
+static int dest_marked(int id)
 {
-	return (g->o.mode & SHM_DEST) && !nattch(g);
+	struct uipc_nsh *h;
+	struct stat st;
+	char name[64];
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return 0;
+	snprintf(name, sizeof(name), "shm.%d", id);
+	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT;
+	return !!(st.st_mode & S_ISVTX);
+}
+
+static void dest_mark(int id)
+{
+	struct uipc_nsh *h;
+	struct stat st;
+	char name[64];
+	int r = 0, fd;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return;
+	snprintf(name, sizeof(name), "shm.%d", id);
+	fd = uipc_ns_openat(h, name, O_RDONLY);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0)
+		fchmod(fd, (st.st_mode & 0777) | S_ISVTX);
+	close(fd);
+}
+
+/* Marked for removal and attached nowhere: to be destroyed. */
+static int unused(const struct uipc_shm_seg *g, int id)
+{
+	return (g->o.mode & SHM_DEST) && !nattch(g) && dest_marked(id);
 }
 
 static int shm_validate(const void *obj, size_t len)
@@ -212,7 +254,7 @@ static int reap(struct uipc_shm_seg *g, int id)
 	while (hwm && g->att[hwm - 1].state == A_FREE)
 		hwm--;
 	g->att_hwm = hwm;
-	return unused(g);
+	return unused(g, id);
 }
 
 /* The entry of (self) with state st, made if need be (a FORK entry is
@@ -342,7 +384,7 @@ static int account(int id, int d)
 		g->lpid = self.pid;
 	/* d < 0 with nothing counted for us: a corrupt header; go on. */
 	r = i >= 0 || d < 0 ? 0 : i;
-	gone = unused(g);
+	gone = unused(g, id);
 	seg_put(m);
 	if (gone)
 		destroy_if_unused(id);
@@ -1024,6 +1066,8 @@ static long shmctl_set(int shmid, const struct shmid_ds *ds)
 	r = seg_owner(m->base, m->id, uipc_check_owner);
 	if (r == 0)
 		r = uipc_set_perm(m, &ds->shm_perm);
+	if (r == 0 && (map_obj(m)->mode & SHM_DEST))
+		dest_mark(m->id);	/* the new file mode lost it */
 	seg_put(m);
 	return r;
 }
@@ -1072,6 +1116,7 @@ static int decide_rmid(void *obj, void *arg)
 	if (!nattch(g))
 		return UIPC_RM_NOW;
 	g->o.mode |= SHM_DEST;
+	dest_mark(*(const int *)arg);
 	return UIPC_RM_PRIVATE;
 }
 
@@ -1137,7 +1182,7 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 				    g->att[i].slot == slot && g->att[i].gen == gen &&
 				    !uipc_proc_alive(h, slot, gen, g->att[i].pid))
 					att_drop(g, i, g->att[i].pid);
-			gone = unused(g);
+			gone = unused(g, id);
 			uipc_obj_unlock(m);
 		}
 		uipc_map_put(m);

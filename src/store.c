@@ -633,7 +633,7 @@ static void ns_repair(void *arg)
 	char name[64], target[64];
 	struct dirent *de;
 	struct uipc_obj o;
-	struct stat st;
+	struct stat st, st2;
 	int kind, id, dfd;
 	DIR *d;
 
@@ -681,13 +681,24 @@ static void ns_repair(void *arg)
 			if (fstatat(h->dirfd, de->d_name, &st,
 				    AT_SYMLINK_NOFOLLOW) < 0)
 				continue;
-			if (*slot == 0 && whole(&st) &&
-			    read_hdr(h, kind, id, &o) == 0 && o.state == OBJ_LIVE) {
+			if (!whole(&st)) {	/* never made whole: a crash's */
+				unlinkat(h->dirfd, de->d_name, 0);
+				continue;
+			}
+			/* Whole, but not what its index names: the table is
+			 * anyone's, so what it says here is a hint. */
+			if (slot_id(*slot) >= 0) {
+				obj_name(name, sizeof(name), kind, slot_id(*slot));
+				if (fstatat(h->dirfd, name, &st2,
+					    AT_SYMLINK_NOFOLLOW) == 0)
+					continue;	/* two claim it: judge neither */
+			}
+			if (read_hdr(h, kind, id, &o) == 0 && o.state == OBJ_LIVE) {
 				*slot = (uint32_t)id + 1;	/* roll forward */
 			} else if (!may_unlink(kind, &st)) {
-				/* Made whole, with a header we cannot trust
-				 * to say otherwise: it lives. */
-				if (*slot == 0 && revive(h, kind, id) == 0)
+				/* A header we cannot trust to say otherwise:
+				 * it lives. */
+				if (revive(h, kind, id) == 0)
 					*slot = (uint32_t)id + 1;
 			} else {
 				unlinkat(h->dirfd, de->d_name, 0);
@@ -707,13 +718,22 @@ static void ns_repair(void *arg)
 			continue;
 		}
 		target[n] = 0;
-		if (!parse_obj_name(target, &kind, &id) ||
-		    ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1) {
+		if (!parse_obj_name(target, &kind, &id)) {
 			unlinkat(h->dirfd, de->d_name, 0);
 			continue;
 		}
-		/* A key made private (shm's IPC_RMID) whose link a crash left. */
-		if (read_hdr(h, kind, id, &o) == 0) {
+		/* Its object is gone only if its file is (or never became
+		 * whole), as find_key judges: a slot is anyone's to zero. */
+		if (ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1) {
+			if (fstatat(h->dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !whole(&st))
+				unlinkat(h->dirfd, de->d_name, 0);
+			continue;
+		}
+		/* A key made private (shm's IPC_RMID) whose link a crash left;
+		 * a header anyone may write (a table kind's) is no ground. */
+		if (!uipc_kind_ops[kind]->table_entry &&
+		    read_hdr(h, kind, id, &o) == 0) {
 			key_name(name, sizeof(name), kind, o.key);
 			if (o.key == IPC_PRIVATE || strcmp(name, de->d_name))
 				unlinkat(h->dirfd, de->d_name, 0);
@@ -1075,11 +1095,17 @@ int uipc_obj_get(int kind, int id, struct uipc_map **out)
 
 				/* A header-table entry may hold a newer
 				 * object since: the id tells (stored
-				 * before the state, see newobj). */
+				 * before the state, see newobj).  And the
+				 * id table must still name it: a file can
+				 * be unlinked under a mapping without its
+				 * header saying so (its owner may do
+				 * that), and ids can come round again. */
 				if (likely(atomic_load_explicit(&o->state,
 						memory_order_acquire) == OBJ_LIVE &&
 					   o->magic == UIPC_OBJ_MAGIC &&
-					   o->id == id)) {
+					   o->id == id &&
+					   __atomic_load_n(&g_ns.ns->ids[kind].slot[id % UIPC_IPCMNI],
+							   __ATOMIC_RELAXED) == (uint32_t)id + 1)) {
 					*out = m;
 					return 0;
 				}
@@ -1286,6 +1312,21 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	}
 	if (fd < 0)
 		return fd;
+	/* The key's link first: find_key found no live object for the key,
+	 * so a link still there is a crash's and goes; one we cannot remove
+	 * (another user's, planted in a sticky directory) keeps the key from
+	 * us, and the creation fails rather than leave an object its key
+	 * does not find. */
+	if (n->key != IPC_PRIVATE) {
+		key_name(kname, sizeof(kname), n->kind, n->key);
+		if (symlinkat(name, h->dirfd, kname) < 0 &&
+		    (unlinkat(h->dirfd, kname, 0) < 0 ||
+		     symlinkat(name, h->dirfd, kname) < 0)) {
+			unlinkat(h->dirfd, name, 0);
+			close(fd);
+			return -EIO;
+		}
+	}
 	if (ftruncate(fd, (off_t)n->file_size) < 0) {
 		r = -errno;
 		goto out_unlink;
@@ -1340,13 +1381,6 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	/* The creator usually uses its object next: keep it at hand. */
 	keep_mapping(n->kind, id, base, ops->table_entry ? ops->table_entry : len);
 
-	if (n->key != IPC_PRIVATE) {
-		key_name(kname, sizeof(kname), n->kind, n->key);
-		if (symlinkat(name, h->dirfd, kname) < 0) {
-			unlinkat(h->dirfd, kname, 0);
-			symlinkat(name, h->dirfd, kname);
-		}
-	}
 	/* Published: the header is written before the slot is seen. */
 	__atomic_store_n(&ids->slot[idx], (uint32_t)id + 1, __ATOMIC_RELEASE);
 	ids->last_idx = idx;
@@ -1355,6 +1389,8 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	ids->units += n->units;
 	return id;
 out_unlink:
+	if (n->key != IPC_PRIVATE)
+		unlinkat(h->dirfd, kname, 0);	/* ours: made above */
 	unlinkat(h->dirfd, name, 0);
 	close(fd);
 	return r;
@@ -1378,6 +1414,10 @@ int uipc_ipcget(struct uipc_new *n)
 		goto out_unlock;
 	}
 	id = find_key(h, n->kind, n->key);
+	if (id < 0 && id != -ENOENT) {
+		r = id;		/* a key whose object cannot be judged */
+		goto out_unlock;
+	}
 	if (id < 0) {
 		r = (n->flg & IPC_CREAT) ? newobj(h, n) : -ENOENT;
 		goto out_unlock;

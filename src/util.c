@@ -205,6 +205,8 @@ UIPC_HIDDEN extern const char fixup_copy_fault[];
  * ------------------------------------------------------------------ */
 static char g_ns_dir[4096];
 static size_t g_ns_dir_len;
+static __thread uintptr_t bus_last __attribute__((tls_model("initial-exec")));
+static __thread int bus_tries __attribute__((tls_model("initial-exec")));
 
 void uipc_guard_ns(const char *dir)
 {
@@ -274,9 +276,16 @@ static int bus_line(char *line, uintptr_t addr)
 	if (fd < 0)
 		return 0;
 	/* Only a file that is short: a fault on a full file system (no page
-	 * to be had) is delivered as it was. */
+	 * to be had) is delivered as it was.  One cut short and given its
+	 * length back since (by another process) is retried as it is, a
+	 * few times for one address (then it is the other kind). */
 	if (fstat(fd, &st) == 0 && st.st_ino == ino &&
-	    (unsigned long)st.st_size <= off + (addr - start)) {
+	    (unsigned long)st.st_size > off + (addr - start)) {
+		done = addr != bus_last || ++bus_tries < 3;
+		if (addr != bus_last)
+			bus_tries = 0;
+		bus_last = addr;
+	} else if (fstat(fd, &st) == 0 && st.st_ino == ino) {
 		done = ftruncate(fd, (off_t)(off + (end - start))) == 0;
 		if (!done) {	/* not ours to write: zeros of our own */
 			long ps = sysconf(_SC_PAGESIZE);
