@@ -104,9 +104,11 @@
  *
  * Usage: trust_attack [SEED [ROUNDS]] (6 rounds); env ATTACK, TA_LOCK_AT,
  * TA_ROUND_MS (1500), TA_CALL_LIMIT_MS (5000), TA_ONLY=k (round k alone,
- * with the seed it has in a full run), TA_SYSCTL=keep (by default
- * fs.protected_symlinks is 0 for the run, as issue 14's threat model has
- * it, and restored after).  A run with the same seed and ATTACK makes the
+ * with the seed it has in a full run), TA_SYSCTL=off (then
+ * fs.protected_symlinks is set to 0 for the run, as issue 14's threat
+ * model has it, and restored after; by default the host's setting is left
+ * alone, as a test must, and a 1 there stops the symlink plants in the
+ * kernel).  A run with the same seed and ATTACK makes the
  * same choices; what they meet depends on timing too.  Needs root (else it
  * skips).  The rounds' namespaces live under UIPC_NS (which must not exist
  * yet or be empty; default /dev/shm/trust_attack.<pid>), all removed at
@@ -2309,6 +2311,8 @@ static void attack_learn(struct atk *a)
 /* ---- the attacker's uipc calls (a process of their own: they may crash
  * or hang in what the attacker wrecked, and are restarted) --- */
 
+static int g_own_before;	/* the object's file was the attacker's before */
+
 static void judge_refused(struct atk *a, struct vobj *o, const char *what,
 			  long r, int e, int want)
 {
@@ -2319,14 +2323,20 @@ static void judge_refused(struct atk *a, struct vobj *o, const char *what,
 	 * victim's may name an object of its own by now: the object file's
 	 * owner, a fact the kernel keeps, tells. */
 	snprintf(fname, sizeof(fname), "%s.%d", uipc_kind_name[o->kind], o->id);
-	if (r >= 0 && fstatat(a->dirfd, fname, &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    fst.st_uid == ATTACKER_UID)
+	if (r >= 0 && (g_own_before ||
+		       (fstatat(a->dirfd, fname, &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
+			fst.st_uid == ATTACKER_UID)))
 		return;
 	if (r >= 0) {
 		char cat[40];
+		/* A segment's IPC_STAT is judged by its header, which is in
+		 * shm.headers, readable and writable by every user: known
+		 * (see g_known), and it shows nothing the table does not. */
+		int known = o->kind == UIPC_SHM &&
+			    (!strcmp(what, "IPC_STAT") || !strcmp(what, "SHM_STAT"));
 
-		snprintf(cat, sizeof(cat), "call-granted %s %s",
-			 uipc_kind_name[o->kind], what);
+		snprintf(cat, sizeof(cat), "%scall-granted %s %s",
+			 known ? "known:" : "", uipc_kind_name[o->kind], what);
 		abreach(a, cat,
 			"calls: the attacker's %s on a victim's %s (id %d) "
 			"succeeded; the kernel says %s",
@@ -2359,10 +2369,15 @@ static void call_victim(struct atk *a, struct vobj *o)
 	struct shmid_ds sh;
 	struct sembuf sop = { 0, 1, IPC_NOWAIT };
 	unsigned short vals[64];
+	char fname[64];
+	struct stat fst;
 	long r;
 	void *p;
 	int e;
 
+	snprintf(fname, sizeof(fname), "%s.%d", uipc_kind_name[o->kind], o->id);
+	g_own_before = fstatat(a->dirfd, fname, &fst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       fst.st_uid == ATTACKER_UID;
 	switch (o->kind) {
 	case UIPC_MSG:
 		switch (below(&a->rng, 7)) {
@@ -2914,7 +2929,7 @@ static void sysctl_open(void)
 		close(fd);
 	}
 	buf[strcspn(buf, "\n")] = 0;
-	if (!buf[0] || !strcmp(buf, "0") || (keep && !strcmp(keep, "keep"))) {
+	if (!buf[0] || !strcmp(buf, "0") || !keep || strcmp(keep, "off")) {
 		printf("fs.protected_symlinks is %s%s\n",
 		       buf[0] ? buf : "unknown",
 		       buf[0] && strcmp(buf, "0") ?
