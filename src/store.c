@@ -413,6 +413,41 @@ int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v)
 
 /* ------------------------------------------------------------------ */
 
+/* Sums of units (semmns, shmall) kept in the id table, which anyone may
+ * write: saturating, never overflowing, never below 0. */
+static void units_add(int64_t *sum, int64_t d)
+{
+	int64_t v;
+
+	if (d == INT64_MIN || __builtin_add_overflow(*sum, d, &v))
+		v = d > 0 ? INT64_MAX : 0;
+	*sum = v < 0 ? 0 : v;
+}
+
+static void units_sub(int64_t *sum, int64_t d)
+{
+	if (d < 0)
+		d = 0;
+	*sum = *sum > d ? *sum - d : 0;
+}
+
+/* The count of objects of a kind, kept in the id table: bounded. */
+static void count_add(int32_t *c, int d)
+{
+	if (*c < 0)
+		*c = 0;
+	if ((d > 0 && *c < INT32_MAX) || (d < 0 && *c > 0))
+		*c += d;
+}
+
+/* Whether used + more passes limit, used read from the id table. */
+static int units_over(int64_t used, int64_t more, int64_t limit)
+{
+	if (used < 0)
+		used = 0;
+	return more > limit || used > limit - more;
+}
+
 /* The id a slot of the id table names (it holds id + 1), bounded: the
  * table is anyone's.  -1 for none. */
 static int slot_id(uint32_t s)
@@ -765,7 +800,7 @@ recount:
 				continue;
 			n++;
 			if (read_hdr(h, kind, slot_id(s), &o) == 0)
-				units += o.units;
+				units_add(&units, o.units);
 		}
 		ns->ids[kind].in_use = n;
 		ns->ids[kind].units = units;
@@ -1197,8 +1232,8 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 	if (*slot == 0 && read_hdr(h, kind, id, &o) == 0 &&
 	    atomic_load(&o.state) == OBJ_LIVE && o.key == key) {
 		__atomic_store_n(slot, (uint32_t)id + 1, __ATOMIC_RELEASE);
-		h->ns->ids[kind].in_use++;
-		h->ns->ids[kind].units += o.units;
+		count_add(&h->ns->ids[kind].in_use, 1);
+		units_add(&h->ns->ids[kind].units, o.units);
 		return id;
 	}
 	return -EIO;
@@ -1247,7 +1282,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 			return r;
 	}
 	if (units_limit[n->kind] >= 0 &&
-	    ids->units + n->units > uipc_limit(h, units_limit[n->kind]))
+	    units_over(ids->units, n->units, uipc_limit(h, units_limit[n->kind])))
 		return -ENOSPC;
 	if (n->store_check) {
 		r = n->store_check(n->arg);
@@ -1296,8 +1331,8 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 			if (read_hdr(h, n->kind, id, &hdr) == 0 &&
 			    hdr.state == OBJ_LIVE) {
 				ids->slot[idx] = (uint32_t)id + 1;	/* it lives */
-				ids->in_use++;
-				ids->units += hdr.units;
+				count_add(&ids->in_use, 1);
+				units_add(&ids->units, hdr.units);
 				ids->last_idx = idx;
 				continue;
 			}
@@ -1385,8 +1420,8 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	__atomic_store_n(&ids->slot[idx], (uint32_t)id + 1, __ATOMIC_RELEASE);
 	ids->last_idx = idx;
 	ids->seq = seq;
-	ids->in_use++;
-	ids->units += n->units;
+	count_add(&ids->in_use, 1);
+	units_add(&ids->units, n->units);
 	return id;
 out_unlink:
 	if (n->key != IPC_PRIVATE)
@@ -1528,8 +1563,8 @@ int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
 	unlinkat(h->dirfd, name, 0);
 	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
 		h->ns->ids[kind].slot[id % UIPC_IPCMNI] = 0;
-		h->ns->ids[kind].in_use--;
-		h->ns->ids[kind].units -= o->units;
+		count_add(&h->ns->ids[kind].in_use, -1);
+		units_sub(&h->ns->ids[kind].units, o->units);
 	}
 	uipc_map_put(m);
 	map_retire(m);

@@ -2546,7 +2546,12 @@ static void squat(struct atk *a, int *mine, char *seen)
 				if (r >= 0 && r != *id &&
 				    file_uid(a, k, r) != ATTACKER_UID &&
 				    file_uid(a, k, r) != (uid_t)-1)
-					abreach(a, "key-permission", "calls: "
+					/* A segment's is judged by its
+					 * header, in the table anyone may
+					 * write: known (see g_known). */
+					abreach(a, k == UIPC_SHM ?
+						"known:key-permission" :
+						"key-permission", "calls: "
 						"the attacker's %sget(victim's "
 						"key, 0600) was granted",
 						uipc_kind_name[k]);
