@@ -345,6 +345,9 @@ UIPC_HIDDEN int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l);
  * file (not its owner nor root). */
 UIPC_HIDDEN int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v);
 
+/* Bytes of a map's private copy of its header's checked facts. */
+#define UIPC_MAP_PRIV 64
+
 /* A mapping of one object file in this process. */
 struct uipc_map {
 	_Atomic long refs;	/* operations using it now */
@@ -359,6 +362,11 @@ struct uipc_map {
 	/* The mechanism's own per-process hint (sem: our undo entry + 1);
 	 * checked before use, since a forked child inherits it. */
 	_Atomic int32_t aux;
+	/* What the kind's validate() found in the header when this mapping
+	 * was made (sem: the set's geometry), kept in this process's memory
+	 * and fixed for the mapping's life: the header itself stays
+	 * writable by others, so the kind addresses by this copy. */
+	uint64_t priv[UIPC_MAP_PRIV / 8];
 	struct uipc_map *retired_next;	/* kept, never freed, used again:
 					 * see map_alloc in store.c */
 	int listed;			/* on the retired list */
@@ -369,8 +377,10 @@ struct uipc_kind_ops {
 	/* Called with the object lock held after its last owner died. */
 	void (*repair)(void *obj);
 	/* Checks what can be checked of a freshly mapped object's header
-	 * against the mapping length: 0 or -EIO. */
-	int (*validate)(const void *obj, size_t len);
+	 * against the mapping length: 0 or -EIO.  What it checked and the
+	 * kind goes on using it copies to priv (UIPC_MAP_PRIV bytes, the
+	 * map's own, zeroed), reading each header field once. */
+	int (*validate)(const void *obj, size_t len, void *priv);
 	/* Non-zero: the kind's headers are not in its object files but in
 	 * one table file of the namespace, "<kind>.headers", this many bytes
 	 * an index; the object file holds only the payload (shm: the
@@ -434,9 +444,9 @@ struct uipc_new {
 UIPC_HIDDEN int uipc_ipcget(struct uipc_new *n);
 
 /* IPC_RMID: under the namespace lock, with the object locked, checks the
- * owner, calls kill(obj) to wake its waiters, marks the object removed and
- * unlinks its names.  Returns 0 or -errno. */
-UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(void *obj));
+ * owner, calls kill(m) (m the object's map) to wake its waiters, marks the
+ * object removed and unlinks its names.  Returns 0 or -errno. */
+UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m));
 
 /* The general form: under the same locks decide(obj, arg) says what
  * happens: UIPC_RM_NOW removes as IPC_RMID does, UIPC_RM_PRIVATE only
@@ -444,7 +454,7 @@ UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(void *obj));
  * nothing; -errno refuses. */
 enum { UIPC_RM_NOW, UIPC_RM_PRIVATE, UIPC_RM_KEEP };
 UIPC_HIDDEN int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
-			    void *arg, void (*kill)(void *obj));
+			    void *arg, void (*kill)(struct uipc_map *m));
 
 /* IPC_SET's common part, the kernel's ipc_update_perm(): uid, gid and the
  * mode's permission bits from p, ctime, and the object file's own mode.

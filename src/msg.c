@@ -663,10 +663,11 @@ static void msg_repair(void *obj)
 	wake_flush(&wq);
 }
 
-static int msg_validate(const void *obj, size_t len)
+static int msg_validate(const void *obj, size_t len, void *priv)
 {
 	const struct uipc_msq *h = obj;
 
+	(void)priv;
 	if (len < ARENA_OFF || h->nblocks < 2 ||
 	    (len - ARENA_OFF) / MSG_BLK < h->nblocks)
 		return -EIO;
@@ -1223,9 +1224,9 @@ ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
  * ------------------------------------------------------------------- */
 
 /* IPC_RMID: wake everyone blocked; they answer EIDRM. */
-static void msg_kill(void *obj)
+static void msg_kill(struct uipc_map *m)
 {
-	struct uipc_msq *h = obj;
+	struct uipc_msq *h = m->base;
 	struct wakeq wq;
 
 	wakeq_init(&wq);

@@ -1212,7 +1212,7 @@ static void repair(struct set *s, struct wakeq *wq)
 	smart_update(s, NULL, 0, 0, wq);
 }
 
-static int sem_validate(const void *obj, size_t len)
+static int sem_validate(const void *obj, size_t len, void *priv)
 {
 	const struct uipc_sem_set *h = obj;
 	struct sem_geom g;
@@ -1226,6 +1226,7 @@ static int sem_validate(const void *obj, size_t len)
 	    h->undo_off != g.undo_off || h->log_cap != g.log_cap ||
 	    h->undo_size != g.undo_size || len < g.undo_off)
 		return -EIO;
+	(void)priv;
 	return 0;
 }
 
@@ -1793,8 +1794,9 @@ int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
  * semctl
  * ------------------------------------------------------------------- */
 
-static void sem_kill(void *obj)
+static void sem_kill(struct uipc_map *m)
 {
+	void *obj = m->base;
 	struct uipc_map fake = { 0 };
 	struct wakeq wq;
 	struct set s;

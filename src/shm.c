@@ -168,10 +168,11 @@ static int unused(const struct uipc_shm_seg *g, int id)
 	return (g->o.mode & SHM_DEST) && !nattch(g) && dest_marked(id);
 }
 
-static int shm_validate(const void *obj, size_t len)
+static int shm_validate(const void *obj, size_t len, void *priv)
 {
 	const struct uipc_shm_seg *g = obj;
 
+	(void)priv;
 	if (len < sizeof(*g) || g->att_hwm > SHM_ATT_MAX ||
 	    g->segsz > (uint64_t)INT64_MAX)
 		return -EIO;
@@ -300,9 +301,9 @@ static int decide_last(void *obj, void *arg)
 	return reap(obj, *(const int *)arg) ? UIPC_RM_NOW : UIPC_RM_KEEP;
 }
 
-static void no_kill(void *obj)
+static void no_kill(struct uipc_map *m)
 {
-	(void)obj;
+	(void)m;
 }
 
 /* Frees a segment found marked and unattached (after unlocking it). */

@@ -869,11 +869,12 @@ static struct uipc_map *map_alloc(void)
 }
 
 static void map_fill(struct uipc_map *m, int kind, int id, void *base,
-		     size_t len)
+		     size_t len, const uint64_t *priv)
 {
 	m->kind = kind;
 	m->base = base;
 	m->len = len;
+	memcpy(m->priv, priv, sizeof(m->priv));
 	atomic_store(&m->perm_cache, 0);
 	atomic_store(&m->aux, 0);
 	atomic_store(&m->unmapped, 0);
@@ -977,15 +978,18 @@ static void cache_install(struct uipc_map *m)
  * that fails), or its header-table entry. */
 static void keep_mapping(int kind, int id, void *base, size_t len)
 {
+	uint64_t priv[UIPC_MAP_PRIV / 8] = { 0 };
 	struct uipc_map *m;
 
-	m = map_table(kind) == 0 ? map_alloc() : NULL;
+	/* Checked as any other mapping is: the file may be written already. */
+	m = uipc_kind_ops[kind]->validate(base, len, priv) == 0 &&
+	    map_table(kind) == 0 ? map_alloc() : NULL;
 	if (!m) {
 		if (!uipc_kind_ops[kind]->table_entry)
 			munmap(base, len);
 		return;
 	}
-	map_fill(m, kind, id, base, len);
+	map_fill(m, kind, id, base, len, priv);
 	cache_install(m);
 	uipc_map_put(m);
 }
@@ -997,17 +1001,18 @@ static int map_new(int kind, int id, void *base, size_t len,
 		   struct uipc_map **out)
 {
 	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
+	uint64_t priv[UIPC_MAP_PRIV / 8] = { 0 };
 	struct uipc_obj *o = base;
 	struct uipc_map *m;
 
 	if (o->magic != UIPC_OBJ_MAGIC || o->layout != UIPC_LAYOUT ||
 	    o->kind != kind || o->hdr_size != ops->hdr_size || o->id != id ||
-	    ops->validate(base, len) < 0)
+	    ops->validate(base, len, priv) < 0)
 		return -EIO;
 	m = map_alloc();
 	if (!m)
 		return -ENOMEM;
-	map_fill(m, kind, id, base, len);
+	map_fill(m, kind, id, base, len, priv);
 	*out = m;
 	return 0;
 }
@@ -1512,13 +1517,13 @@ static int decide_owner(void *obj, void *arg)
 	return r < 0 ? r : UIPC_RM_NOW;
 }
 
-int uipc_rmid(int kind, int id, void (*kill)(void *obj))
+int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m))
 {
 	return uipc_remove(kind, id, decide_owner, NULL, kill);
 }
 
 int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
-		void *arg, void (*kill)(void *obj))
+		void *arg, void (*kill)(struct uipc_map *m))
 {
 	struct uipc_nsh *h;
 	struct uipc_map *m;
@@ -1548,7 +1553,7 @@ int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
 	}
 	key = o->key;
 	if (what == UIPC_RM_NOW) {
-		kill(o);
+		kill(m);
 		atomic_store(&o->state, OBJ_REMOVED);
 	} else {
 		o->key = IPC_PRIVATE;
