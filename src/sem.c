@@ -171,19 +171,39 @@ struct uipc_sem_set {
 	_Atomic uint32_t log_committed;
 };
 
+/* One read of a shared field, which another process may rewrite at any
+ * time: a value is bounded once read, and used as read. */
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 static size_t align64(size_t n)
 {
 	return (n + 63) & ~(size_t)63;
 }
 
+/* Largest set (UL_SEMMSL's highest setting) and pool a file may hold. */
+#define SEM_NSEMS_MAX	65536
+#define SEM_POOL_MAX	(1u << 24)
+
+/*
+ * Where the parts of a set's file lie, worked out from nsems and pool_cap.
+ * The header holds a copy for other processes to check; this process
+ * addresses by its own, which sem_validate() made when it mapped the file
+ * and keeps in the map (uipc_map.priv): another user may rewrite the
+ * header's at any time.
+ */
 struct sem_geom {
 	uint64_t sems_off, waiters_off, pool_off, log_off, undo_off;
+	int nsems;
 	uint32_t pool_cap, log_cap, undo_size;
+	uint32_t reach;		/* undo entries the mapping holds */
 };
+_Static_assert(sizeof(struct sem_geom) <= UIPC_MAP_PRIV, "sem geometry");
 
 static void geom(int nsems, uint32_t pool_cap, struct sem_geom *g)
 {
+	g->nsems = nsems;
 	g->pool_cap = pool_cap;
+	g->reach = 0;
 	g->log_cap = (uint32_t)nsems + SEM_WAITERS + 8;
 	g->undo_size = (uint32_t)((sizeof(struct sem_undo_ent) +
 				   2 * (size_t)nsems + 7) & ~(size_t)7);
@@ -201,8 +221,7 @@ static void geom(int nsems, uint32_t pool_cap, struct sem_geom *g)
 struct set {
 	struct uipc_map *m;
 	struct uipc_sem_set *h;
-	int64_t reach;		/* undo entries this mapping reaches; -1: not
-				   worked out yet (a division) */
+	const struct sem_geom *g;	/* the map's: see struct sem_geom */
 	/* Slots this lock hold has locked (own()), to release at unlock. */
 	int nown, own_all;
 	int own[OWN_MAX];
@@ -212,43 +231,42 @@ static void s_set(struct set *s, struct uipc_map *m)
 {
 	s->m = m;
 	s->h = m->base;
-	s->reach = -1;
+	s->g = (const struct sem_geom *)(const void *)m->priv;
 	s->nown = s->own_all = 0;
 }
 
 static uint32_t undo_mapped(struct set *s)
 {
-	if (s->reach < 0)
-		s->reach = s->m->len > s->h->undo_off ?
-			(s->m->len - s->h->undo_off) / s->h->undo_size : 0;
-	return (uint32_t)s->reach;
+	return s->g->reach;
 }
 
 /* Whether this mapping reaches every undo entry the file holds. */
 static int maps_all_undo(struct set *s)
 {
-	return s->h->undo_off + (uint64_t)atomic_load(&s->h->undo_cap) *
-		s->h->undo_size <= s->m->len;
+	return s->g->undo_off + (uint64_t)atomic_load(&s->h->undo_cap) *
+		s->g->undo_size <= s->m->len;
 }
 
+/* The accessors below take indices their callers have bounded (i below
+ * nsems, SEM_WAITERS, log_cap; a pool range below pool_cap). */
 static struct sem_slot *slot(struct set *s, int i)
 {
-	return (struct sem_slot *)((char *)s->h + s->h->sems_off) + i;
+	return (struct sem_slot *)((char *)s->h + s->g->sems_off) + i;
 }
 
 static struct sem_waiter *waiter(struct set *s, int i)
 {
-	return (struct sem_waiter *)((char *)s->h + s->h->waiters_off) + i;
+	return (struct sem_waiter *)((char *)s->h + s->g->waiters_off) + i;
 }
 
 static struct sembuf *pool(struct set *s)
 {
-	return (struct sembuf *)((char *)s->h + s->h->pool_off);
+	return (struct sembuf *)((char *)s->h + s->g->pool_off);
 }
 
 static struct sem_logent *logent(struct set *s, uint32_t i)
 {
-	return (struct sem_logent *)((char *)s->h + s->h->log_off) + i;
+	return (struct sem_logent *)((char *)s->h + s->g->log_off) + i;
 }
 
 /* Undo entry i, or NULL beyond what this process maps. */
@@ -256,8 +274,8 @@ static struct sem_undo_ent *undo_ent(struct set *s, uint32_t i)
 {
 	if (i >= undo_mapped(s))
 		return NULL;
-	return (struct sem_undo_ent *)((char *)s->h + s->h->undo_off +
-				       (size_t)i * s->h->undo_size);
+	return (struct sem_undo_ent *)((char *)s->h + s->g->undo_off +
+				       (size_t)i * s->g->undo_size);
 }
 
 static _Atomic uint64_t *slot_word(struct sem_slot *sl)
@@ -273,7 +291,7 @@ static pid_t slot_pid(const struct sem_slot *sl)
 /* Every semaphore of the set locked against the fast path. */
 static void own_every(struct set *s)
 {
-	for (int i = 0; i < s->h->nsems; i++)
+	for (int i = 0; i < s->g->nsems; i++)
 		atomic_fetch_or(slot_word(slot(s, i)), SLOT_LOCKED);
 	s->own_all = 1;
 }
@@ -316,7 +334,7 @@ static int keep_locked(struct set *s)
 static void release_slots(struct set *s)
 {
 	if (!keep_locked(s)) {
-		int n = s->own_all ? s->h->nsems : s->nown;
+		int n = s->own_all ? s->g->nsems : s->nown;
 
 		for (int k = 0; k < n; k++) {
 			_Atomic uint64_t *w =
@@ -389,7 +407,7 @@ static void tx_reset(struct set *s)
 	s->h->log_n = 0;
 	if (++s->h->txid == 0) {
 		/* Wrapped: forget every semaphore's stale scratch. */
-		for (int i = 0; i < s->h->nsems; i++)
+		for (int i = 0; i < s->g->nsems; i++)
 			slot(s, i)->txid = 0;
 		s->h->txid = 1;
 	}
@@ -459,8 +477,8 @@ static void clear_adj(struct set *s, uint32_t which)
 		if (!e || !e->state)
 			continue;
 		if (which == CLEAR_ALL)
-			memset(e->adj, 0, 2 * (size_t)s->h->nsems);
-		else if (which < (uint32_t)s->h->nsems)
+			memset(e->adj, 0, 2 * (size_t)s->g->nsems);
+		else if (which < (uint32_t)s->g->nsems)
 			e->adj[which] = 0;
 	}
 }
@@ -481,7 +499,7 @@ static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 
 	switch (e->kind) {
 	case L_SEM:
-		if (e->a >= (uint32_t)s->h->nsems)
+		if (e->a >= (uint32_t)s->g->nsems)
 			break;
 		slot_store(slot(s, (int)e->a), e->val, e->pid);
 		if (e->has_adj && (u = undo_ent(s, e->b)))
@@ -502,7 +520,7 @@ static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 	case L_UNDO_FREE:
 		u = undo_ent(s, e->a);
 		if (u && u->state) {
-			memset(u->adj, 0, 2 * (size_t)s->h->nsems);
+			memset(u->adj, 0, 2 * (size_t)s->g->nsems);
 			u->state = 0;
 			s->h->nundo--;
 		}
@@ -560,7 +578,7 @@ static int perform(struct set *s, const struct sembuf *sops, uint32_t nsops,
 		struct sem_logent *e;
 		int val;
 
-		if (sop->sem_num >= (unsigned)s->h->nsems) {
+		if (sop->sem_num >= (unsigned)s->g->nsems) {
 			r = -EIO;	/* only a corrupt pool gets here */
 			goto drop;
 		}
@@ -727,7 +745,7 @@ static int try_waiter(struct set *s, int i, struct wakeq *wq)
 	uint32_t blk;
 	int r;
 
-	if (w->sops_off + (uint64_t)w->nsops > s->h->pool_cap)
+	if (w->sops_off + (uint64_t)w->nsops > s->g->pool_cap)
 		r = -EIO;
 	else
 		r = perform(s, w_sops(s, w), w->nsops, w->undo, w->pid, &blk);
@@ -798,7 +816,7 @@ static int wakeup_zero(struct set *s, const struct sembuf *sops, uint32_t nsops,
 		for (int i = 0; i < n; i++)
 			if (semval(s, nums[i]) == 0)
 				done |= wake_const_ops(s, nums[i], wq);
-		for (int i = 0; i < s->h->nsems && !got_zero; i++)
+		for (int i = 0; i < s->g->nsems && !got_zero; i++)
 			got_zero = semval(s, i) == 0;
 	}
 	if (got_zero)
@@ -915,7 +933,7 @@ static void unmerge_queues(struct set *s, struct wakeq *wq)
 		struct sem_waiter *w = waiter(s, idx[j]);
 		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
 
-		e->val = w->sops_off < s->h->pool_cap ? w_sops(s, w)[0].sem_num : 0;
+		e->val = w->sops_off < s->g->pool_cap ? w_sops(s, w)[0].sem_num : 0;
 		e->pos = ++s->h->pos_hi;
 	}
 	tx_commit(s, wq);
@@ -937,7 +955,7 @@ static int count_semcnt(struct set *s, int semnum, int zero)
 			continue;
 		}
 		if (w->list != L_GLOBAL || (!w->alter && !zero) ||
-		    w->sops_off + (uint64_t)w->blocking >= s->h->pool_cap)
+		    w->sops_off + (uint64_t)w->blocking >= s->g->pool_cap)
 			continue;
 		sop = &w_sops(s, w)[w->blocking];
 		if (sop->sem_num != semnum)
@@ -973,7 +991,7 @@ static int64_t pool_alloc(struct set *s, uint32_t nsops)
 		if (w->sops_off + (uint64_t)w->nsops > at)
 			at = w->sops_off + (uint64_t)w->nsops;
 	}
-	return at + nsops <= s->h->pool_cap ? (int64_t)at : -1;
+	return at + nsops <= s->g->pool_cap ? (int64_t)at : -1;
 }
 
 /* ---------------------------------------------------------------------
@@ -985,7 +1003,7 @@ static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
 {
 	struct sem_undo_ent *u = undo_ent(s, i);
 
-	for (int k = 0; k < s->h->nsems; k++) {
+	for (int k = 0; k < s->g->nsems; k++) {
 		struct sem_logent *e;
 		int val;
 
@@ -1010,9 +1028,9 @@ static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
  * adjustments), so nobody needs to ask whether it lives.  Set locked. */
 static int undo_idle(const struct set *s, const struct sem_undo_ent *u)
 {
-	if (s->h->nsems > UNDO_SCAN_MAX)
+	if (s->g->nsems > UNDO_SCAN_MAX)
 		return 0;
-	for (int k = 0; k < s->h->nsems; k++)
+	for (int k = 0; k < s->g->nsems; k++)
 		if (u->adj[k])
 			return 0;
 	return 1;
@@ -1127,7 +1145,7 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 	if (free_i != UINT32_MAX) {
 		i = free_i;
 		u = undo_ent(s, i);
-		memset(u->adj, 0, 2 * (size_t)s->h->nsems);
+		memset(u->adj, 0, 2 * (size_t)s->g->nsems);
 		u->proc_slot = self->slot;
 		u->proc_gen = self->gen;
 		u->pid = self->pid;
@@ -1151,7 +1169,7 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd < 0)
 		return -ENOMEM;
-	r = ftruncate(fd, (off_t)(s->h->undo_off + (uint64_t)cap * s->h->undo_size));
+	r = ftruncate(fd, (off_t)(s->g->undo_off + (uint64_t)cap * s->g->undo_size));
 	close(fd);
 	if (r < 0)
 		return -ENOMEM;
@@ -1179,7 +1197,7 @@ static void repair(struct set *s, struct wakeq *wq)
 	struct uipc_sem_set *h = s->h;
 
 	own_every(s);	/* whatever the dead holder had locked */
-	if (atomic_load(&h->log_committed) && h->log_n <= h->log_cap) {
+	if (atomic_load(&h->log_committed) && h->log_n <= s->g->log_cap) {
 		for (uint32_t i = 0; i < h->log_n; i++)
 			apply(s, logent(s, i), NULL);
 	}
@@ -1190,9 +1208,9 @@ static void repair(struct set *s, struct wakeq *wq)
 		struct sem_waiter *w = waiter(s, i);
 
 		if (w->state > W_DONE ||
-		    w->sops_off + (uint64_t)w->nsops > h->pool_cap ||
+		    w->sops_off + (uint64_t)w->nsops > s->g->pool_cap ||
 		    (w->state == W_WAIT && (w->list < L_GLOBAL ||
-					    w->list >= h->nsems))) {
+					    w->list >= s->g->nsems))) {
 			w->state = W_FREE;
 			w->list = L_NONE;
 		}
@@ -1212,21 +1230,30 @@ static void repair(struct set *s, struct wakeq *wq)
 	smart_update(s, NULL, 0, 0, wq);
 }
 
+/* Checks the header's geometry against the mapping's length and keeps
+ * it (and how many undo entries the mapping holds) in priv, the map's. */
 static int sem_validate(const void *obj, size_t len, void *priv)
 {
 	const struct uipc_sem_set *h = obj;
+	int32_t nsems = LD(h->nsems);
+	uint32_t pool_cap = LD(h->pool_cap);
 	struct sem_geom g;
+	uint64_t reach;
 
-	if (h->nsems < 1 || h->nsems > 65536 || h->pool_cap < SEM_POOL_MIN ||
-	    h->pool_cap > (1u << 24))
+	if (nsems < 1 || nsems > SEM_NSEMS_MAX || pool_cap < SEM_POOL_MIN ||
+	    pool_cap > SEM_POOL_MAX)
 		return -EIO;
-	geom(h->nsems, h->pool_cap, &g);
-	if (h->sems_off != g.sems_off || h->waiters_off != g.waiters_off ||
-	    h->pool_off != g.pool_off || h->log_off != g.log_off ||
-	    h->undo_off != g.undo_off || h->log_cap != g.log_cap ||
-	    h->undo_size != g.undo_size || len < g.undo_off)
+	geom(nsems, pool_cap, &g);
+	if (LD(h->sems_off) != g.sems_off || LD(h->waiters_off) != g.waiters_off ||
+	    LD(h->pool_off) != g.pool_off || LD(h->log_off) != g.log_off ||
+	    LD(h->undo_off) != g.undo_off || LD(h->log_cap) != g.log_cap ||
+	    LD(h->undo_size) != g.undo_size || len < g.undo_off)
 		return -EIO;
-	(void)priv;
+	/* More than UIPC_MAXPROC entries are never made (undo_own): the
+	 * rest of a longer file is not looked at. */
+	reach = (len - g.undo_off) / g.undo_size;
+	g.reach = reach < UIPC_MAXPROC ? (uint32_t)reach : UIPC_MAXPROC;
+	memcpy(priv, &g, sizeof(g));
 	return 0;
 }
 
@@ -1571,7 +1598,7 @@ static int try_fast(struct set *s, const struct sembuf *sop, int alter)
 	int64_t now;
 	int cur, val;
 
-	if (sop->sem_num >= (unsigned)h->nsems || removed(s) ||
+	if (sop->sem_num >= (unsigned)s->g->nsems || removed(s) ||
 	    uipc_map_perm(s->m, alter ? S_IWUGO : S_IRUGO) < 0)
 		return 1;
 	w = slot_word(slot(s, sop->sem_num));
@@ -1667,7 +1694,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		goto out_put;
 
 	for (;;) {
-		if (max >= (uint32_t)s.h->nsems) {
+		if (max >= (uint32_t)s.g->nsems) {
 			r = -EFBIG;
 			goto out_unlock;
 		}
@@ -1796,16 +1823,11 @@ int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
 
 static void sem_kill(struct uipc_map *m)
 {
-	void *obj = m->base;
-	struct uipc_map fake = { 0 };
 	struct wakeq wq;
 	struct set s;
 
 	wakeq_init(&wq);
-	/* Only what the header and the waiter records reach is touched. */
-	fake.base = obj;
-	fake.len = ((struct uipc_sem_set *)obj)->undo_off;
-	s_set(&s, &fake);
+	s_set(&s, m);
 	own_every(&s);	/* for good: the fast path now fails over to EIDRM */
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(&s, i);
@@ -1828,7 +1850,7 @@ static void fill_ds(struct set *s, struct semid_ds *ds)
 	uipc_fill_perm(&s->h->o, &ds->sem_perm);
 	ds->sem_otime = s->h->otime;
 	ds->sem_ctime = s->h->o.ctime;
-	ds->sem_nsems = (unsigned long)s->h->nsems;
+	ds->sem_nsems = (unsigned long)s->g->nsems;
 }
 
 static long semctl_stat(int semid, int cmd, struct semid_ds *buf)
@@ -1905,7 +1927,7 @@ static void set_values(struct set *s, int semnum, int val,
 {
 	pid_t pid = uipc_getpid();
 
-	for (int i = 0; i < s->h->nsems; i++) {
+	for (int i = 0; i < s->g->nsems; i++) {
 		struct sem_logent *e;
 
 		if (!vals && i != semnum)
@@ -1934,7 +1956,7 @@ static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
 	r = s_get(semid, &s);
 	if (r < 0)
 		return r;
-	nsems = s.h->nsems;
+	nsems = s.g->nsems;
 	if (cmd == SETVAL && (semnum < 0 || semnum >= nsems)) {
 		r = -EINVAL;
 		goto out_put;
@@ -2098,12 +2120,12 @@ int uipc_sem_snapshot(int id, struct uipc_sem_info *out)
 	reap_waiters(&s, &wq);
 	fill_ds(&s, &out->ds);
 	out->nundo = (int)s.h->nundo;
-	out->sem = calloc((size_t)s.h->nsems, sizeof(*out->sem));
+	out->sem = calloc((size_t)s.g->nsems, sizeof(*out->sem));
 	if (!out->sem) {
 		r = -ENOMEM;
 		goto out_unlock;
 	}
-	for (int i = 0; i < s.h->nsems; i++) {
+	for (int i = 0; i < s.g->nsems; i++) {
 		out->sem[i].val = semval(&s, i);
 		out->sem[i].pid = slot_pid(slot(&s, i));
 		out->sem[i].ncnt = count_semcnt(&s, i, 0);
