@@ -70,6 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sem.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Kernel constants (include/uapi/linux/sem.h), not tunable. */
@@ -240,11 +241,16 @@ static uint32_t undo_mapped(struct set *s)
 	return s->g->reach;
 }
 
-/* Whether this mapping reaches every undo entry the file holds. */
-static int maps_all_undo(struct set *s)
+/* The undo entries the file holds, as the header says: a power of two
+ * from SEM_UNDO_INIT to UIPC_MAXPROC (undo_own doubles it), or 0 for a
+ * corrupt count. */
+static uint32_t undo_cap(struct set *s)
 {
-	return s->g->undo_off + (uint64_t)atomic_load(&s->h->undo_cap) *
-		s->g->undo_size <= s->m->len;
+	uint32_t cap = atomic_load_explicit(&s->h->undo_cap, memory_order_relaxed);
+
+	if (cap < SEM_UNDO_INIT || cap > UIPC_MAXPROC || (cap & (cap - 1)))
+		return 0;
+	return cap;
 }
 
 /* The accessors below take indices their callers have bounded (i below
@@ -1114,7 +1120,9 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 	struct sem_undo_ent *u;
 	uint32_t cap, i, free_i = UINT32_MAX;
 	struct uipc_nsh *h;
+	struct stat st;
 	char name[64];
+	off_t want;
 	int fd, r = 0;
 
 	if (hint >= 0 && (u = undo_ent(s, (uint32_t)hint)) && u->state &&
@@ -1157,19 +1165,27 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 		s->h->nundo++;
 		goto found;
 	}
-	/* Full: double the region.  Others map it when they next lock. */
+	/* Full: double the region, past what this mapping holds.  Others
+	 * map it when they next lock.  The file is the map's (its id, not the
+	 * header's), and it only grows, by the geometry this process checked. */
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
-	cap = atomic_load(&s->h->undo_cap);
-	if (cap >= UIPC_MAXPROC)
+	cap = undo_cap(s);
+	if (!cap)
+		return -EIO;
+	while (cap <= undo_mapped(s) && cap < UIPC_MAXPROC)
+		cap *= 2;
+	if (cap <= undo_mapped(s))
 		return -ENOMEM;
-	cap *= 2;
-	snprintf(name, sizeof(name), "sem.%d", s->h->o.id);
+	snprintf(name, sizeof(name), "sem.%d", s->m->id);
 	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd < 0)
 		return -ENOMEM;
-	r = ftruncate(fd, (off_t)(s->g->undo_off + (uint64_t)cap * s->g->undo_size));
+	want = (off_t)(s->g->undo_off + (uint64_t)cap * s->g->undo_size);
+	r = fstat(fd, &st);
+	if (r == 0 && st.st_size < want)
+		r = ftruncate(fd, want);
 	close(fd);
 	if (r < 0)
 		return -ENOMEM;
@@ -1284,19 +1300,29 @@ static void s_put(struct set *s)
 		uipc_map_put(s->m);
 }
 
-/* Takes the set's lock, first making sure this process maps every undo
- * entry, and repairs after a dead owner. */
+/*
+ * Takes the set's lock, first making sure this process maps every undo
+ * entry, and repairs after a dead owner.  The file grows (undo_own) before
+ * the header's undo_cap says so, and the cap only doubles: a fresh mapping
+ * that still falls short of a cap no larger than the last one seen means
+ * the header lies (-EIO), so the remapping ends.
+ */
 static int s_lock(struct set *s, struct wakeq *wq)
 {
+	uint32_t cap, seen = 0;
 	int r;
 
 	for (;;) {
 		r = uipc_obj_lock(s->m);
 		if (r < 0)
 			return r;
-		if (likely(maps_all_undo(s)))
+		cap = undo_cap(s);
+		if (likely(cap && cap <= undo_mapped(s)))
 			break;
 		uipc_obj_unlock(s->m);
+		if (!cap || cap <= seen)
+			return -EIO;
+		seen = cap;
 		r = uipc_map_refresh(&s->m);
 		if (r < 0) {
 			s->m = NULL;
@@ -1627,7 +1653,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 	int watch, ndead;
 	uint32_t nsops = (uint32_t)nsops_arg, max = 0, blk = 0;
 	struct timespec ts, deadline, *dl = NULL;
-	int undos = 0, alter = 0, have_self = 0, wi = -1;
+	int undos = 0, alter = 0, have_self = 0, wi = -1, grown = 0;
 	struct wakeq wq;
 	struct uipc_self self;
 	struct uipc_nsh *h;
@@ -1709,6 +1735,10 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		ndead = 0;
 		if (undos) {
 			r = undo_own(&s, &self);
+			/* The region grows at most log2(UIPC_MAXPROC /
+			 * SEM_UNDO_INIT) times: more is a header that lies. */
+			if (r == -EAGAIN && ++grown > 16)
+				r = -EIO;
 			if (r == -EAGAIN) {
 				s_unlock(&s, &wq);
 				r = s_lock(&s, &wq);
