@@ -284,6 +284,15 @@ static struct sem_undo_ent *undo_ent(struct set *s, uint32_t i)
 				       (size_t)i * s->g->undo_size);
 }
 
+/* Entries [0, undo_hwm) may be in use: the header's mark, read once and
+ * bounded by what this mapping holds, so undo_ent() of each is not NULL. */
+static uint32_t undo_hwm(struct set *s)
+{
+	uint32_t hwm = LD(s->h->undo_hwm);
+
+	return hwm < undo_mapped(s) ? hwm : undo_mapped(s);
+}
+
 static _Atomic uint64_t *slot_word(struct sem_slot *sl)
 {
 	return (_Atomic uint64_t *)(void *)sl;
@@ -477,7 +486,9 @@ static void w_unlink(struct set *s, struct sem_waiter *w)
 
 static void clear_adj(struct set *s, uint32_t which)
 {
-	for (uint32_t u = 0; u < s->h->undo_hwm; u++) {
+	uint32_t hwm = undo_hwm(s);
+
+	for (uint32_t u = 0; u < hwm; u++) {
 		struct sem_undo_ent *e = undo_ent(s, u);
 
 		if (!e || !e->state)
@@ -1047,9 +1058,12 @@ static int undo_idle(const struct set *s, const struct sem_undo_ent *u)
  * entry that adjusts something (whose owner's death would show). */
 static void reap_undo(struct set *s, struct wakeq *wq)
 {
+	uint32_t hwm;
+
 	if (!s->h->nundo)
 		return;
-	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
+	hwm = undo_hwm(s);
+	for (uint32_t i = 0; i < hwm; i++) {
 		struct sem_undo_ent *u = undo_ent(s, i);
 
 		if (u && u->state && !undo_idle(s, u) && undo_owner_gone(u))
@@ -1075,7 +1089,7 @@ struct dead_undo {
  */
 static int undo_prescan(struct set *s, struct dead_undo *d)
 {
-	uint32_t hwm = __atomic_load_n(&s->h->undo_hwm, __ATOMIC_RELAXED);
+	uint32_t hwm = undo_hwm(s);
 	int n = 0;
 
 	if (!__atomic_load_n(&s->h->nundo, __ATOMIC_RELAXED))
@@ -1118,7 +1132,7 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 {
 	int32_t hint = atomic_load_explicit(&s->m->aux, memory_order_relaxed) - 1;
 	struct sem_undo_ent *u;
-	uint32_t cap, i, free_i = UINT32_MAX;
+	uint32_t cap, i, free_i = UINT32_MAX, hwm = undo_hwm(s);
 	struct uipc_nsh *h;
 	struct stat st;
 	char name[64];
@@ -1128,23 +1142,21 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 	if (hint >= 0 && (u = undo_ent(s, (uint32_t)hint)) && u->state &&
 	    u->proc_slot == self->slot && u->proc_gen == self->gen)
 		return hint;
-	for (i = 0; i < s->h->undo_hwm; i++) {
+	for (i = 0; i < hwm; i++) {
 		u = undo_ent(s, i);
-		if (!u)
-			break;
 		if (u->state && u->proc_slot == self->slot &&
 		    u->proc_gen == self->gen)
 			goto found;
 		if (!u->state && free_i == UINT32_MAX)
 			free_i = i;
 	}
-	if (free_i == UINT32_MAX && s->h->undo_hwm < undo_mapped(s))
-		free_i = s->h->undo_hwm;
+	if (free_i == UINT32_MAX && hwm < undo_mapped(s))
+		free_i = hwm;
 	/* Full: an idle entry whose owner is gone is free for the taking
 	 * (reap_undo passes idle entries by; freeing one changes nothing). */
-	for (i = 0; free_i == UINT32_MAX && i < s->h->undo_hwm; i++) {
+	for (i = 0; free_i == UINT32_MAX && i < hwm; i++) {
 		u = undo_ent(s, i);
-		if (u && u->state && undo_idle(s, u) && undo_owner_gone(u)) {
+		if (u->state && undo_idle(s, u) && undo_owner_gone(u)) {
 			u->state = 0;
 			s->h->nundo--;
 			free_i = i;
@@ -1160,7 +1172,7 @@ static int undo_own(struct set *s, const struct uipc_self *self)
 		u->start = self->start;
 		atomic_thread_fence(memory_order_release);
 		u->state = 1;	/* the commit */
-		if (i >= s->h->undo_hwm)
+		if (i >= hwm)
 			s->h->undo_hwm = i + 1;
 		s->h->nundo++;
 		goto found;
@@ -1211,6 +1223,7 @@ static void sem_repair(void *obj)
 static void repair(struct set *s, struct wakeq *wq)
 {
 	struct uipc_sem_set *h = s->h;
+	uint32_t hwm;
 
 	own_every(s);	/* whatever the dead holder had locked */
 	if (atomic_load(&h->log_committed) && h->log_n <= s->g->log_cap) {
@@ -1236,10 +1249,10 @@ static void repair(struct set *s, struct wakeq *wq)
 			wake_rec(NULL, w);
 	}
 	h->nundo = 0;
-	if (h->undo_hwm > undo_mapped(s))
-		h->undo_hwm = undo_mapped(s);
-	for (uint32_t i = 0; i < h->undo_hwm; i++)
-		h->nundo += undo_ent(s, i)->state != 0;
+	hwm = undo_hwm(s);
+	h->undo_hwm = hwm;
+	for (uint32_t i = 0; i < hwm; i++)
+		h->nundo += LD(undo_ent(s, i)->state) != 0;
 	atomic_fetch_add(&h->overflow_seq, 1);
 	wq->all = 1;
 	atomic_store(&h->needs_repair, 0);
@@ -1571,12 +1584,15 @@ static int others_undo(struct set *s)
 {
 	struct uipc_self self;
 
+	uint32_t hwm;
+
 	if (!s->h->nundo || uipc_proc_self(&self) < 0)
 		return 0;
-	for (uint32_t i = 0; i < s->h->undo_hwm; i++) {
+	hwm = undo_hwm(s);
+	for (uint32_t i = 0; i < hwm; i++) {
 		struct sem_undo_ent *u = undo_ent(s, i);
 
-		if (u && u->state &&
+		if (u->state &&
 		    (u->proc_slot != self.slot || u->proc_gen != self.gen))
 			return 1;
 	}
