@@ -223,6 +223,10 @@ struct set {
 	struct uipc_map *m;
 	struct uipc_sem_set *h;
 	const struct sem_geom *g;	/* the map's: see struct sem_geom */
+	/* The open transaction: entries [0, log_n) of the log, under txid.
+	 * Kept here, not read back from the header, where log_n and txid
+	 * are written for repair's sake only. */
+	uint32_t log_n, txid;
 	/* Slots this lock hold has locked (own()), to release at unlock. */
 	int nown, own_all;
 	int own[OWN_MAX];
@@ -417,51 +421,85 @@ static void wake_flush(struct set *s, struct wakeq *wq)
  * The redo log.
  * ------------------------------------------------------------------- */
 
+/* Starts the lock hold's transactions after the header's last txid
+ * (any value will do: it only has to differ from the stale ones). */
+static void tx_begin(struct set *s)
+{
+	s->log_n = 0;
+	s->txid = LD(s->h->txid);
+	if (s->txid == 0)
+		s->txid = 1;
+}
+
 static void tx_reset(struct set *s)
 {
-	s->h->log_n = 0;
-	if (++s->h->txid == 0) {
+	s->log_n = 0;
+	if (++s->txid == 0) {
 		/* Wrapped: forget every semaphore's stale scratch. */
 		for (int i = 0; i < s->g->nsems; i++)
 			slot(s, i)->txid = 0;
-		s->h->txid = 1;
+		s->txid = 1;
 	}
+	s->h->txid = s->txid;
+}
+
+/* Semaphore i's entry in the open transaction, or NULL.  The slot's
+ * txlog is only a hint: the entry must be one of ours and say so. */
+static struct sem_logent *tx_find(struct set *s, struct sem_slot *sl, int i)
+{
+	uint32_t t = LD(sl->txlog);
+	struct sem_logent *e;
+
+	if (LD(sl->txid) != s->txid || t >= s->log_n)
+		return NULL;
+	e = logent(s, t);
+	return LD(e->kind) == L_SEM && LD(e->a) == (uint32_t)i ? e : NULL;
 }
 
 /* The log entry of semaphore i in the open transaction, made on first
- * use with the semaphore's committed value. */
+ * use with the semaphore's committed value; NULL when the log is full
+ * (only a corrupt set fills it: an entry per semaphore and one per
+ * waiter fit). */
 static struct sem_logent *touch(struct set *s, int i)
 {
 	struct sem_slot *sl = own(s, i);
-	struct sem_logent *e;
+	struct sem_logent *e = tx_find(s, sl, i);
+	uint64_t word;
 
-	if (sl->txid == s->h->txid && sl->txlog < s->h->log_n)
-		return logent(s, sl->txlog);
-	e = logent(s, s->h->log_n);
+	if (e)
+		return e;
+	if (s->log_n >= s->g->log_cap)
+		return NULL;
+	word = atomic_load_explicit(slot_word(sl), memory_order_relaxed);
+	e = logent(s, s->log_n);
 	memset(e, 0, sizeof(*e));
 	e->kind = L_SEM;
 	e->a = (uint32_t)i;
-	e->val = sl->val;
-	e->pid = slot_pid(sl);
-	sl->txlog = s->h->log_n++;
-	sl->txid = s->h->txid;
+	e->val = (int32_t)(uint32_t)word;
+	e->pid = (pid_t)((word >> 32) & SLOT_PID_MASK);
+	sl->txlog = s->log_n++;
+	sl->txid = s->txid;
 	return e;
 }
 
-/* Semaphore i's value as the open transaction sees it. */
+/* Semaphore i's value as the open transaction sees it: anything, in a
+ * corrupt set, which the caller bounds. */
 static int tx_val(struct set *s, int i)
 {
 	struct sem_slot *sl = own(s, i);
+	struct sem_logent *e = tx_find(s, sl, i);
 
-	if (sl->txid == s->h->txid && sl->txlog < s->h->log_n)
-		return logent(s, sl->txlog)->val;
-	return sl->val;
+	return e ? LD(e->val) : LD(sl->val);
 }
 
+/* A new entry in the open transaction, or NULL when the log is full. */
 static struct sem_logent *tx_add(struct set *s, int kind, uint32_t a)
 {
-	struct sem_logent *e = logent(s, s->h->log_n++);
+	struct sem_logent *e;
 
+	if (s->log_n >= s->g->log_cap)
+		return NULL;
+	e = logent(s, s->log_n++);
 	memset(e, 0, sizeof(*e));
 	e->kind = (uint16_t)kind;
 	e->a = a;
@@ -509,33 +547,36 @@ static void slot_store(struct sem_slot *sl, int val, pid_t pid)
 			      memory_order_relaxed);
 }
 
+/* Applies one log entry.  The log is in the file, where anyone may
+ * rewrite it: each field is read once and bounded here. */
 static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 {
+	uint32_t a = LD(e->a);
 	struct sem_waiter *w;
 	struct sem_undo_ent *u;
 
-	switch (e->kind) {
+	switch (LD(e->kind)) {
 	case L_SEM:
-		if (e->a >= (uint32_t)s->g->nsems)
+		if (a >= (uint32_t)s->g->nsems)
 			break;
-		slot_store(slot(s, (int)e->a), e->val, e->pid);
-		if (e->has_adj && (u = undo_ent(s, e->b)))
-			u->adj[e->a] = (int16_t)e->adj;
+		slot_store(slot(s, (int)a), LD(e->val), LD(e->pid));
+		if (LD(e->has_adj) && (u = undo_ent(s, LD(e->b))))
+			u->adj[a] = (int16_t)LD(e->adj);
 		break;
 	case L_WAITER:
-		if (e->a >= SEM_WAITERS)
+		if (a >= SEM_WAITERS)
 			break;
-		w = waiter(s, (int)e->a);
+		w = waiter(s, (int)a);
 		w_unlink(s, w);
-		w->status = e->val;
+		w->status = LD(e->val);
 		w->state = W_DONE;
 		wake_rec(wq, w);
 		break;
 	case L_CLEAR_ADJ:
-		clear_adj(s, e->a);
+		clear_adj(s, a);
 		break;
 	case L_UNDO_FREE:
-		u = undo_ent(s, e->a);
+		u = undo_ent(s, a);
 		if (u && u->state) {
 			memset(u->adj, 0, 2 * (size_t)s->g->nsems);
 			u->state = 0;
@@ -543,14 +584,14 @@ static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 		}
 		break;
 	case L_WPOS:
-		if (e->a >= SEM_WAITERS)
+		if (a >= SEM_WAITERS)
 			break;
-		w = waiter(s, (int)e->a);
+		w = waiter(s, (int)a);
 		if (w->state != W_WAIT)
 			break;
 		w_unlink(s, w);
-		w->list = e->val;
-		w->pos = e->pos;
+		w->list = LD(e->val);
+		w->pos = LD(e->pos);
 		w_account(s, w, 1);
 		break;
 	}
@@ -560,11 +601,13 @@ static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
  * adjustment is one store and needs no log. */
 static void tx_commit(struct set *s, struct wakeq *wq)
 {
-	uint32_t n = s->h->log_n;
+	struct sem_logent *e0 = logent(s, 0);
+	uint32_t n = s->log_n;
 
-	if (n == 1 && logent(s, 0)->kind == L_SEM && !logent(s, 0)->has_adj) {
-		apply(s, logent(s, 0), wq);
+	if (n == 1 && LD(e0->kind) == L_SEM && !LD(e0->has_adj)) {
+		apply(s, e0, wq);
 	} else if (n) {
+		s->h->log_n = n;	/* for repair */
 		atomic_store_explicit(&s->h->log_committed, 1, memory_order_release);
 		for (uint32_t i = 0; i < n; i++)
 			apply(s, logent(s, i), wq);
@@ -577,6 +620,13 @@ static void tx_commit(struct set *s, struct wakeq *wq)
  * Operations: the kernel's perform_atomic_semop().
  * ------------------------------------------------------------------- */
 
+/* One sembuf, read once: the caller's own, or a waiter's in the pool,
+ * which anyone may rewrite. */
+static struct sembuf sop_get(const struct sembuf *p)
+{
+	return (struct sembuf){ LD(p->sem_num), LD(p->sem_op), LD(p->sem_flg) };
+}
+
 /*
  * Evaluates sops as one operation on top of the open (empty) transaction,
  * in order, each seeing the ones before it.  Returns 0 with the changes in
@@ -587,54 +637,61 @@ static int perform(struct set *s, const struct sembuf *sops, uint32_t nsops,
 		   int32_t undo, pid_t pid, uint32_t *blocking)
 {
 	struct sem_undo_ent *un = undo >= 0 ? undo_ent(s, (uint32_t)undo) : NULL;
+	struct sembuf op = { 0 };
 	uint32_t k;
 	int r;
 
 	for (k = 0; k < nsops; k++) {
-		const struct sembuf *sop = &sops[k];
 		struct sem_logent *e;
-		int val;
+		int64_t val, adj;
 
-		if (sop->sem_num >= (unsigned)s->g->nsems) {
+		op = sop_get(&sops[k]);
+		if (op.sem_num >= (unsigned)s->g->nsems) {
 			r = -EIO;	/* only a corrupt pool gets here */
 			goto drop;
 		}
-		val = tx_val(s, sop->sem_num);
-		if (!sop->sem_op && val)
+		val = tx_val(s, op.sem_num);
+		if (val < 0 || val > SEMVMX) {
+			r = -EIO;	/* a corrupt value */
+			goto drop;
+		}
+		if (!op.sem_op && val)
 			goto would_block;
-		val += sop->sem_op;
+		val += op.sem_op;
 		if (val < 0)
 			goto would_block;
 		if (val > SEMVMX) {
 			r = -ERANGE;
 			goto drop;
 		}
-		e = touch(s, sop->sem_num);
-		if (sop->sem_flg & SEM_UNDO) {
-			int adj;
-
+		e = touch(s, op.sem_num);
+		if (!e) {
+			r = -EIO;
+			goto drop;
+		}
+		if (op.sem_flg & SEM_UNDO) {
 			if (!un) {
 				r = -EIO;
 				goto drop;
 			}
-			adj = (e->has_adj ? e->adj : un->adj[sop->sem_num]) -
-			      sop->sem_op;
+			adj = (int64_t)(LD(e->has_adj) ? LD(e->adj) :
+					LD(un->adj[op.sem_num])) - op.sem_op;
 			if (adj < -SEMAEM - 1 || adj > SEMAEM) {
 				r = -ERANGE;
 				goto drop;
 			}
 			e->has_adj = 1;
-			e->adj = adj;
+			e->adj = (int32_t)adj;
 			e->b = (uint32_t)undo;
 		}
-		e->val = val;
+		e->val = (int32_t)val;
 		e->pid = pid;
 	}
 	return 0;
 
 would_block:
 	*blocking = k;
-	r = (sops[k].sem_flg & IPC_NOWAIT) ? -EAGAIN : 1;
+	r = (op.sem_flg & IPC_NOWAIT) ? -EAGAIN : 1;
 drop:
 	tx_reset(s);
 	return r;
@@ -646,9 +703,12 @@ static int perform_one(struct set *s, const struct sembuf *sop, pid_t pid,
 		       uint32_t *blocking)
 {
 	struct sem_slot *sl = own(s, sop->sem_num);
-	int val = sl->val + sop->sem_op;
+	int cur = LD(sl->val), val;
 
-	if ((!sop->sem_op && sl->val) || val < 0) {
+	if (cur < 0 || cur > SEMVMX)
+		return -EIO;	/* a corrupt value */
+	val = cur + sop->sem_op;
+	if ((!sop->sem_op && cur) || val < 0) {
 		*blocking = 0;
 		return (sop->sem_flg & IPC_NOWAIT) ? -EAGAIN : 1;
 	}
@@ -742,16 +802,22 @@ static int reap_waiters(struct set *s, struct wakeq *wq)
 }
 
 /* Completes waiter i with status r: the changes of its operation, when
- * r == 0, are in the open transaction. */
-static void complete(struct set *s, int i, int r, struct wakeq *wq)
+ * r == 0, are in the open transaction.  Returns the status it got. */
+static int complete(struct set *s, int i, int r, struct wakeq *wq)
 {
 	struct sem_logent *e;
 
 	if (r < 0)
 		tx_reset(s);
 	e = tx_add(s, L_WAITER, (uint32_t)i);
+	if (!e) {	/* a log a corrupt set filled */
+		tx_reset(s);
+		e = tx_add(s, L_WAITER, (uint32_t)i);
+		r = -EIO;
+	}
 	e->val = r;
 	tx_commit(s, wq);
+	return r;
 }
 
 /* Tries waiter i's operation: 1 still waits, else completed with 0 or the
@@ -770,8 +836,7 @@ static int try_waiter(struct set *s, int i, struct wakeq *wq)
 		w->blocking = blk;
 		return 1;
 	}
-	complete(s, i, r, wq);
-	return r;
+	return complete(s, i, r, wq);
 }
 
 /* The kernel's wake_const_ops(): semnum's const list, or the set's. */
@@ -931,6 +996,8 @@ static void merge_queues(struct set *s, struct wakeq *wq)
 	for (int j = n; j-- > 0;) {
 		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
 
+		if (!e)
+			break;	/* cannot be: the log holds SEM_WAITERS */
 		e->val = L_GLOBAL;
 		e->pos = --s->h->pos_lo;
 	}
@@ -950,6 +1017,8 @@ static void unmerge_queues(struct set *s, struct wakeq *wq)
 		struct sem_waiter *w = waiter(s, idx[j]);
 		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
 
+		if (!e)
+			break;	/* cannot be: the log holds SEM_WAITERS */
 		e->val = w->sops_off < s->g->pool_cap ? w_sops(s, w)[0].sem_num : 0;
 		e->pos = ++s->h->pos_hi;
 	}
@@ -1019,21 +1088,32 @@ static int64_t pool_alloc(struct set *s, uint32_t nsops)
 static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
 {
 	struct sem_undo_ent *u = undo_ent(s, i);
+	pid_t pid;
 
+	if (!u)
+		return;
+	pid = LD(u->pid);
 	for (int k = 0; k < s->g->nsems; k++) {
 		struct sem_logent *e;
-		int val;
+		int16_t adj = LD(u->adj[k]);
+		int64_t val;
 
-		if (!u->adj[k])
+		if (!adj)
 			continue;
 		e = touch(s, k);
-		val = e->val + u->adj[k];
-		e->val = val < 0 ? 0 : val > SEMVMX ? SEMVMX : val;
-		e->pid = u->pid;
+		if (!e)
+			goto drop;
+		val = (int64_t)LD(e->val) + adj;
+		e->val = val < 0 ? 0 : val > SEMVMX ? SEMVMX : (int32_t)val;
+		e->pid = pid;
 	}
-	tx_add(s, L_UNDO_FREE, i);
+	if (!tx_add(s, L_UNDO_FREE, i))
+		goto drop;
 	tx_commit(s, wq);
 	smart_update(s, NULL, 0, 1, wq);
+	return;
+drop:	/* a log a corrupt set filled: the entry stays */
+	tx_reset(s);
 }
 
 /* Sets up to this size are looked through for adjustments per operation;
@@ -1223,11 +1303,12 @@ static void sem_repair(void *obj)
 static void repair(struct set *s, struct wakeq *wq)
 {
 	struct uipc_sem_set *h = s->h;
-	uint32_t hwm;
+	uint32_t hwm, n;
 
 	own_every(s);	/* whatever the dead holder had locked */
-	if (atomic_load(&h->log_committed) && h->log_n <= s->g->log_cap) {
-		for (uint32_t i = 0; i < h->log_n; i++)
+	n = LD(h->log_n);
+	if (atomic_load(&h->log_committed) && n <= s->g->log_cap) {
+		for (uint32_t i = 0; i < n; i++)
 			apply(s, logent(s, i), NULL);
 	}
 	atomic_store(&h->log_committed, 0);
@@ -1344,6 +1425,7 @@ static int s_lock(struct set *s, struct wakeq *wq)
 		s_set(s, s->m);
 	}
 	s->nown = s->own_all = 0;
+	tx_begin(s);
 	if (unlikely(atomic_load(&s->h->needs_repair)))
 		repair(s, wq);
 	return 0;
@@ -1649,6 +1731,8 @@ static int try_fast(struct set *s, const struct sembuf *sop, int alter)
 		if (old & SLOT_LOCKED)
 			return 1;
 		cur = (int32_t)(uint32_t)old;
+		if ((uint32_t)cur > SEMVMX)
+			return 1;	/* corrupt: the locked path says so */
 		val = cur + sop->sem_op;
 		if ((!sop->sem_op && cur) || val < 0 || val > SEMVMX)
 			return 1;
@@ -1968,8 +2052,8 @@ static long semctl_info(int cmd, struct seminfo *buf)
 
 /* SETVAL and SETALL: new values (vals, or val for semnum), adjustments of
  * those semaphores cleared in every process, waiters looked at. */
-static void set_values(struct set *s, int semnum, int val,
-		       const unsigned short *vals, struct wakeq *wq)
+static int set_values(struct set *s, int semnum, int val,
+		      const unsigned short *vals, struct wakeq *wq)
 {
 	pid_t pid = uipc_getpid();
 
@@ -1979,13 +2063,20 @@ static void set_values(struct set *s, int semnum, int val,
 		if (!vals && i != semnum)
 			continue;
 		e = touch(s, i);
+		if (!e)
+			goto drop;
 		e->val = vals ? vals[i] : val;
 		e->pid = pid;
 	}
-	tx_add(s, L_CLEAR_ADJ, vals ? CLEAR_ALL : (uint32_t)semnum);
+	if (!tx_add(s, L_CLEAR_ADJ, vals ? CLEAR_ALL : (uint32_t)semnum))
+		goto drop;
 	tx_commit(s, wq);
 	s->h->o.ctime = uipc_now();
 	smart_update(s, NULL, 0, 0, wq);
+	return 0;
+drop:	/* a log a corrupt set filled */
+	tx_reset(s);
+	return -EIO;
 }
 
 static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
@@ -2045,10 +2136,10 @@ static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
 			io[i] = (unsigned short)semval(&s, i);
 		break;
 	case SETALL:
-		set_values(&s, -1, 0, io, &wq);
+		r = set_values(&s, -1, 0, io, &wq);
 		break;
 	case SETVAL:
-		set_values(&s, semnum, (int)arg, NULL, &wq);
+		r = set_values(&s, semnum, (int)arg, NULL, &wq);
 		break;
 	case GETVAL:
 		r = semval(&s, semnum);
