@@ -84,6 +84,10 @@
 #define SEM_POOL_MIN	4096	/* sembufs the waiters' pool holds at least */
 #define SEM_UNDO_INIT	8	/* undo entries a new set has room for */
 #define SEM_FAST_OPS	16	/* sembufs copied on the stack */
+/* Waiters' operations one lock hold may try, in pools' worth: the
+ * waiters' operations fit in the pool, and a hold goes through them
+ * about once per completion, a few hundred times at most. */
+#define SEM_TRY_BUDGET	1024
 
 #define L_GLOBAL	(-1)	/* the set's own list */
 #define L_NONE		(-2)	/* on no list */
@@ -227,6 +231,7 @@ struct set {
 	 * Kept here, not read back from the header, where log_n and txid
 	 * are written for repair's sake only. */
 	uint32_t log_n, txid;
+	uint64_t budget;	/* waiters' operations it may still try */
 	/* Slots this lock hold has locked (own()), to release at unlock. */
 	int nown, own_all;
 	int own[OWN_MAX];
@@ -722,34 +727,48 @@ static int perform_one(struct set *s, const struct sembuf *sop, pid_t pid,
  * Waiters and their lists.
  * ------------------------------------------------------------------- */
 
-static const struct sembuf *w_sops(struct set *s, struct sem_waiter *w)
-{
-	return pool(s) + w->sops_off;
-}
+/* A record's place in a list, copied out of the file to sort by: a
+ * comparison that changed under qsort could make it go astray. */
+struct wpos {
+	int64_t pos;
+	int i;
+};
 
-static int by_pos(const void *a, const void *b, void *arg)
+static int by_pos(const void *a, const void *b)
 {
-	struct set *s = arg;
-	int64_t pa = waiter(s, *(const int *)a)->pos;
-	int64_t pb = waiter(s, *(const int *)b)->pos;
+	const struct wpos *x = a, *y = b;
 
-	return pa < pb ? -1 : pa > pb;
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* The records on one list, in list order.  Returns how many. */
 static int list_get(struct set *s, int list, int alter, int *out)
 {
+	struct wpos p[SEM_WAITERS];
 	int n = 0;
 
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
 
-		if (w->state == W_WAIT && w->list == list &&
-		    (int)w->alter == alter)
-			out[n++] = i;
+		if (LD(w->state) == W_WAIT && LD(w->list) == list &&
+		    (int)LD(w->alter) == alter)
+			p[n++] = (struct wpos){ LD(w->pos), i };
 	}
-	qsort_r(out, (size_t)n, sizeof(int), by_pos, s);
+	qsort(p, (size_t)n, sizeof(*p), by_pos);
+	for (int j = 0; j < n; j++)
+		out[j] = p[j].i;
 	return n;
+}
+
+/* Positions move by one at either end; a forged one wraps, as unsigned. */
+static int64_t pos_step(int64_t *pos, int d)
+{
+	int64_t v = (int64_t)((uint64_t)LD(*pos) + (uint64_t)(int64_t)d);
+
+	*pos = v;
+	return v;
 }
 
 static void w_free(struct set *s, int i, struct wakeq *wq)
@@ -820,18 +839,34 @@ static int complete(struct set *s, int i, int r, struct wakeq *wq)
 	return r;
 }
 
-/* Tries waiter i's operation: 1 still waits, else completed with 0 or the
- * error, which is returned. */
-static int try_waiter(struct set *s, int i, struct wakeq *wq)
+/*
+ * Tries waiter i's operation: 1 still waits, else completed with 0 or the
+ * error, which is returned.  Its operations, as bounded here (read once:
+ * the record is anyone's), go to *sops and *nsops when those are given.
+ * A lock hold tries at most its budget of operations: a forged record
+ * (or one put back to waiting, again and again) costs that much, then
+ * waits on.
+ */
+static int try_waiter(struct set *s, int i, struct wakeq *wq,
+		      const struct sembuf **sops, uint32_t *nsops)
 {
 	struct sem_waiter *w = waiter(s, i);
-	uint32_t blk;
+	uint32_t off = LD(w->sops_off), n = LD(w->nsops), blk;
 	int r;
 
-	if (w->sops_off + (uint64_t)w->nsops > s->g->pool_cap)
+	if (n == 0 || off + (uint64_t)n > s->g->pool_cap) {
+		n = 0;
 		r = -EIO;
-	else
-		r = perform(s, w_sops(s, w), w->nsops, w->undo, w->pid, &blk);
+	} else if (s->budget < n) {
+		return 1;
+	} else {
+		s->budget -= n;
+		r = perform(s, pool(s) + off, n, LD(w->undo), LD(w->pid), &blk);
+	}
+	if (sops) {
+		*sops = pool(s) + off;
+		*nsops = n;
+	}
 	if (r > 0) {
 		w->blocking = blk;
 		return 1;
@@ -846,7 +881,7 @@ static int wake_const_ops(struct set *s, int semnum, struct wakeq *wq)
 
 	n = list_get(s, semnum, 0, idx);
 	for (int j = 0; j < n; j++)
-		if (try_waiter(s, idx[j], wq) == 0)
+		if (try_waiter(s, idx[j], wq, NULL, NULL) == 0)
 			done = 1;
 	return done;
 }
@@ -858,9 +893,11 @@ static int busy_sems(struct set *s, int alter, int *out)
 
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
+		int32_t l = LD(w->list);
 
-		if (w->state == W_WAIT && w->list >= 0 && (int)w->alter == alter)
-			out[n++] = w->list;
+		if (LD(w->state) == W_WAIT && l >= 0 && l < s->g->nsems &&
+		    (int)LD(w->alter) == alter)
+			out[n++] = l;
 	}
 	for (int a = 1; a < n; a++)	/* few: insertion sort, then unique */
 		for (int b = a; b > 0 && out[b - 1] > out[b]; b--) {
@@ -877,7 +914,8 @@ static int busy_sems(struct set *s, int alter, int *out)
 	return u;
 }
 
-/* The kernel's do_smart_wakeup_zero(). */
+/* The kernel's do_smart_wakeup_zero().  sops may be a waiter's, in the
+ * pool: each semaphore number is bounded. */
 static int wakeup_zero(struct set *s, const struct sembuf *sops, uint32_t nsops,
 		       struct wakeq *wq)
 {
@@ -885,8 +923,10 @@ static int wakeup_zero(struct set *s, const struct sembuf *sops, uint32_t nsops,
 
 	if (sops) {
 		for (uint32_t i = 0; i < nsops; i++) {
-			int num = sops[i].sem_num;
+			int num = LD(sops[i].sem_num);
 
+			if (num >= s->g->nsems)
+				continue;
 			if (semval(s, num) == 0) {
 				got_zero = 1;
 				done |= wake_const_ops(s, num, wq);
@@ -906,34 +946,39 @@ static int wakeup_zero(struct set *s, const struct sembuf *sops, uint32_t nsops,
 	return done;
 }
 
-/* The kernel's check_restart(), after waiter i completed. */
-static int check_restart(struct set *s, struct sem_waiter *w)
+/* The kernel's check_restart(), after a waiter of nsops operations
+ * completed. */
+static int check_restart(struct set *s, uint32_t nsops)
 {
-	return s->h->galter > 0 || w->nsops > 1;
+	return s->h->galter > 0 || nsops > 1;
 }
 
-/* The kernel's update_queue(): semnum's alter list, or the set's. */
+/* The kernel's update_queue(): semnum's alter list, or the set's.  It
+ * starts over after a completion, which takes a waiter off for good:
+ * more restarts than records mean someone keeps putting them back. */
 static int update_queue(struct set *s, int semnum, struct wakeq *wq)
 {
-	int idx[SEM_WAITERS], n, done = 0;
+	int idx[SEM_WAITERS], n, done = 0, restarts = 0;
 
 again:
 	n = list_get(s, semnum, 1, idx);
 	for (int j = 0; j < n; j++) {
 		struct sem_waiter *w = waiter(s, idx[j]);
+		const struct sembuf *wsops;
+		uint32_t wn;
 		int r;
 
 		if (w->state != W_WAIT)
 			continue;
 		if (semnum != L_GLOBAL && semval(s, semnum) == 0)
 			break;
-		r = try_waiter(s, idx[j], wq);
+		r = try_waiter(s, idx[j], wq, &wsops, &wn);
 		if (r > 0)
 			continue;
 		if (r == 0) {
 			done = 1;
-			wakeup_zero(s, w_sops(s, w), w->nsops, wq);
-			if (check_restart(s, w))
+			wakeup_zero(s, wsops, wn, wq);
+			if (check_restart(s, wn) && ++restarts <= SEM_WAITERS)
 				goto again;
 		}
 	}
@@ -969,37 +1014,39 @@ static void smart_update(struct set *s, const struct sembuf *sops,
  * front of the set's list, the last semaphore's first. */
 static void merge_queues(struct set *s, struct wakeq *wq)
 {
-	int idx[SEM_WAITERS], n = 0;
+	struct { int32_t list; int64_t pos; int i; } c[SEM_WAITERS], t;
+	int n = 0;
 
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
+		int32_t l = LD(w->list);
 
-		if (w->state == W_WAIT && w->alter && w->list >= 0)
-			idx[n++] = i;
+		if (LD(w->state) == W_WAIT && LD(w->alter) && l >= 0) {
+			c[n].list = l;
+			c[n].pos = LD(w->pos);
+			c[n++].i = i;
+		}
 	}
 	if (!n)
 		return;
-	/* Final order: by semaphore descending, then by position. */
+	/* Final order: by semaphore descending, then by position (sorted
+	 * as copied: see struct wpos). */
 	for (int a = 1; a < n; a++)
 		for (int b = a; b > 0; b--) {
-			struct sem_waiter *x = waiter(s, idx[b - 1]);
-			struct sem_waiter *y = waiter(s, idx[b]);
-
-			if (x->list > y->list ||
-			    (x->list == y->list && x->pos < y->pos))
+			if (c[b - 1].list > c[b].list ||
+			    (c[b - 1].list == c[b].list && c[b - 1].pos < c[b].pos))
 				break;
-			int t = idx[b];
-
-			idx[b] = idx[b - 1];
-			idx[b - 1] = t;
+			t = c[b];
+			c[b] = c[b - 1];
+			c[b - 1] = t;
 		}
 	for (int j = n; j-- > 0;) {
-		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
+		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)c[j].i);
 
 		if (!e)
 			break;	/* cannot be: the log holds SEM_WAITERS */
 		e->val = L_GLOBAL;
-		e->pos = --s->h->pos_lo;
+		e->pos = pos_step(&s->h->pos_lo, -1);
 	}
 	tx_commit(s, wq);
 }
@@ -1014,13 +1061,14 @@ static void unmerge_queues(struct set *s, struct wakeq *wq)
 		return;
 	n = list_get(s, L_GLOBAL, 1, idx);
 	for (int j = 0; j < n; j++) {
-		struct sem_waiter *w = waiter(s, idx[j]);
+		uint32_t off = LD(waiter(s, idx[j])->sops_off);
+		int num = off < s->g->pool_cap ? LD(pool(s)[off].sem_num) : 0;
 		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
 
 		if (!e)
 			break;	/* cannot be: the log holds SEM_WAITERS */
-		e->val = w->sops_off < s->g->pool_cap ? w_sops(s, w)[0].sem_num : 0;
-		e->pos = ++s->h->pos_hi;
+		e->val = num < s->g->nsems ? num : 0;
+		e->pos = pos_step(&s->h->pos_hi, 1);
 	}
 	tx_commit(s, wq);
 }
@@ -1032,21 +1080,23 @@ static int count_semcnt(struct set *s, int semnum, int zero)
 
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
-		const struct sembuf *sop;
+		int32_t list = LD(w->list);
+		uint32_t alter = LD(w->alter);
+		uint64_t at = (uint64_t)LD(w->sops_off) + LD(w->blocking);
+		struct sembuf sop;
 
-		if (w->state != W_WAIT)
+		if (LD(w->state) != W_WAIT)
 			continue;
-		if (w->list == semnum) {
-			n += (int)w->alter == !zero;
+		if (list == semnum) {
+			n += (int)alter == !zero;
 			continue;
 		}
-		if (w->list != L_GLOBAL || (!w->alter && !zero) ||
-		    w->sops_off + (uint64_t)w->blocking >= s->g->pool_cap)
+		if (list != L_GLOBAL || (!alter && !zero) || at >= s->g->pool_cap)
 			continue;
-		sop = &w_sops(s, w)[w->blocking];
-		if (sop->sem_num != semnum)
+		sop = sop_get(pool(s) + at);
+		if (sop.sem_num != semnum)
 			continue;
-		n += zero ? sop->sem_op == 0 : sop->sem_op < 0;
+		n += zero ? sop.sem_op == 0 : sop.sem_op < 0;
 	}
 	return n;
 }
@@ -1055,27 +1105,30 @@ static int count_semcnt(struct set *s, int semnum, int zero)
  * of records that hold operations.  Returns its offset or -1. */
 static int64_t pool_alloc(struct set *s, uint32_t nsops)
 {
-	int idx[SEM_WAITERS], n = 0;
+	struct { uint64_t off, end; } r[SEM_WAITERS], t;
 	uint64_t at = 0;
+	int n = 0;
 
-	for (int i = 0; i < SEM_WAITERS; i++)
-		if (waiter(s, i)->state != W_FREE)
-			idx[n++] = i;
+	for (int i = 0; i < SEM_WAITERS; i++) {
+		struct sem_waiter *w = waiter(s, i);
+
+		if (LD(w->state) != W_FREE) {
+			r[n].off = LD(w->sops_off);
+			r[n].end = r[n].off + LD(w->nsops);
+			n++;
+		}
+	}
 	for (int a = 1; a < n; a++)
-		for (int b = a; b > 0 && waiter(s, idx[b - 1])->sops_off >
-					  waiter(s, idx[b])->sops_off; b--) {
-			int t = idx[b];
-
-			idx[b] = idx[b - 1];
-			idx[b - 1] = t;
+		for (int b = a; b > 0 && r[b - 1].off > r[b].off; b--) {
+			t = r[b];
+			r[b] = r[b - 1];
+			r[b - 1] = t;
 		}
 	for (int j = 0; j < n; j++) {
-		struct sem_waiter *w = waiter(s, idx[j]);
-
-		if (w->sops_off >= at + nsops)
+		if (r[j].off >= at + nsops)
 			break;
-		if (w->sops_off + (uint64_t)w->nsops > at)
-			at = w->sops_off + (uint64_t)w->nsops;
+		if (r[j].end > at)
+			at = r[j].end;
 	}
 	return at + nsops <= s->g->pool_cap ? (int64_t)at : -1;
 }
@@ -1425,6 +1478,7 @@ static int s_lock(struct set *s, struct wakeq *wq)
 		s_set(s, s->m);
 	}
 	s->nown = s->own_all = 0;
+	s->budget = SEM_TRY_BUDGET * (uint64_t)s->g->pool_cap;
 	tx_begin(s);
 	if (unlikely(atomic_load(&s->h->needs_repair)))
 		repair(s, wq);
@@ -1593,7 +1647,7 @@ static void w_link(struct set *s, int i, const struct sembuf *sops,
 			merge_queues(s, wq);
 		w->list = L_GLOBAL;
 	}
-	w->pos = ++s->h->pos_hi;
+	w->pos = pos_step(&s->h->pos_hi, 1);
 	atomic_thread_fence(memory_order_release);
 	w->state = W_WAIT;	/* the commit */
 	w_account(s, w, 1);
