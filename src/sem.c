@@ -372,9 +372,10 @@ static void release_slots(struct set *s)
 	s->nown = s->own_all = 0;
 }
 
+/* Semaphore i's value, read once: anything, in a corrupt set. */
 static int semval(struct set *s, int i)
 {
-	return own(s, i)->val;
+	return LD(own(s, i)->val);
 }
 
 /* Wake-ups collected under the lock, made after unlocking. */
@@ -1570,11 +1571,14 @@ static long do_semget(key_t key, int nsems, int semflg)
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
-	if (nsems < 0 || nsems > uipc_limit(h, UL_SEMMSL))
+	if (nsems < 0 || nsems > uipc_limit(h, UL_SEMMSL) || nsems > SEM_NSEMS_MAX)
 		return -EINVAL;
 	opm = uipc_limit(h, UL_SEMOPM);
 	a.nsems = nsems;
-	a.pool_cap = (uint32_t)(2 * opm > SEM_POOL_MIN ? 2 * opm : SEM_POOL_MIN);
+	/* Twice semopm, in what sem_validate() takes: the limit is a
+	 * setting of the namespace's owner, bounded here all the same. */
+	a.pool_cap = opm > SEM_POOL_MAX / 2 ? SEM_POOL_MAX :
+		     opm > SEM_POOL_MIN / 2 ? (uint32_t)opm * 2 : SEM_POOL_MIN;
 	geom(nsems ? nsems : 1, a.pool_cap, &g);
 	memset(&n, 0, sizeof(n));
 	n.kind = UIPC_SEM;
@@ -1597,6 +1601,25 @@ int uipc_semget(key_t key, int nsems, int semflg)
 /* ---------------------------------------------------------------------
  * semop, semtimedop
  * ------------------------------------------------------------------- */
+
+/* What a completed waiter's record says it got, as semop may answer it:
+ * what a waker writes (0, or an error perform() or IPC_RMID gives), else
+ * the record is corrupt. */
+static int w_status(int32_t st)
+{
+	switch (st) {
+	case 0:
+	case -EAGAIN:
+	case -EFBIG:
+	case -EIDRM:
+	case -EINTR:
+	case -EIO:
+	case -ERANGE:
+		return st;
+	default:
+		return -EIO;
+	}
+}
 
 /* Before sleeping, spins a moment where another CPU may complete us at
  * once (a ping-pong's other side), sparing both sides the kernel.  The
@@ -1978,7 +2001,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		 * maybe an undo owner died. */
 		reap_undo(&s, &wq);
 	}
-	r = waiter(&s, wi)->status;
+	r = w_status(LD(waiter(&s, wi)->status));
 	w_free(&s, wi, &wq);
 out_unlock:
 	s_unlock(&s, &wq);
@@ -2063,7 +2086,7 @@ static long semctl_stat(int semid, int cmd, struct semid_ds *buf)
 	}
 	reap_undo(&s, &wq);
 	fill_ds(&s, &ds);
-	r = cmd == IPC_STAT ? 0 : s.h->o.id;
+	r = cmd == IPC_STAT ? 0 : s.m->id;
 out_unlock:
 	s_unlock(&s, &wq);
 out_put:
@@ -2186,8 +2209,13 @@ static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
 	r = 0;
 	switch (cmd) {
 	case GETALL:
-		for (int i = 0; i < nsems; i++)
-			io[i] = (unsigned short)semval(&s, i);
+		for (int i = 0; i < nsems && r == 0; i++) {
+			int v = semval(&s, i);
+
+			if (v < 0 || v > SEMVMX)
+				r = -EIO;	/* a corrupt value */
+			io[i] = (unsigned short)v;
+		}
 		break;
 	case SETALL:
 		r = set_values(&s, -1, 0, io, &wq);
@@ -2197,6 +2225,8 @@ static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
 		break;
 	case GETVAL:
 		r = semval(&s, semnum);
+		if (r < 0 || r > SEMVMX)
+			r = -EIO;	/* a corrupt value */
 		break;
 	case GETPID:
 		r = slot_pid(own(&s, semnum));
