@@ -57,6 +57,16 @@
  * holder that died) only sends operations to the locked path, which
  * clears it.
  *
+ * Trust.  The file is writable by every user the set lets in at all
+ * (store.c, file_mode), so each of its bytes is input, not state: this
+ * process addresses the file by its own copy of the geometry, checked when
+ * it mapped the file (struct sem_geom, kept in the map); every count,
+ * index, offset, length and value it reads there is read once (LD) and
+ * bounded before use, and a value out of bounds is a corrupt set, which
+ * answers EIO.  Such a writer can do to the set what any writer can
+ * (change values, complete or cancel waits), but cannot make another
+ * user's process crash, loop or write outside the set's mapping.
+ *
  * Locking: the set's lock (o.lock) guards everything in the file, but for
  * the value and pid of a semaphore whose SLOT_LOCKED is clear, which only
  * a compare-and-swap changes.  No system call is made under the lock on
@@ -1742,7 +1752,6 @@ static int sleep_overflow(struct set *s, const struct timespec *deadline,
 static int others_undo(struct set *s)
 {
 	struct uipc_self self;
-
 	uint32_t hwm;
 
 	if (!s->h->nundo || uipc_proc_self(&self) < 0)
@@ -2203,6 +2212,12 @@ static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
 		goto out_put;
 	if (removed(&s)) {
 		r = -EIDRM;
+		goto out_unlock;
+	}
+	/* s_lock may have mapped the file afresh: a set keeps its size, so
+	 * another size is a header rewritten meanwhile. */
+	if (s.g->nsems != nsems) {
+		r = -EIO;
 		goto out_unlock;
 	}
 	reap_undo(&s, &wq);
