@@ -150,15 +150,26 @@ static uint64_t nblocks_for(uint64_t qbytes)
 	return n > MSG_MAX_BLOCKS ? MSG_MAX_BLOCKS : n;
 }
 
-static uint32_t blocks_for(uint64_t size)
+/* Blocks of a message of size bytes (never overflows, whatever size). */
+static uint64_t blocks_for(uint64_t size)
 {
 	if (size <= MSG_FIRST_DATA)
 		return 1;
-	return 1 + (uint32_t)((size - MSG_FIRST_DATA + MSG_CONT_DATA - 1) /
-			      MSG_CONT_DATA);
+	return 2 + (size - MSG_FIRST_DATA - 1) / MSG_CONT_DATA;
 }
 
-/* A queue as one operation sees it: the header and how much is mapped. */
+/*
+ * One read of a field of the file.  Anyone who may write the file may
+ * change any byte of it at any time, also under our lock: what is checked
+ * must be what is used, so a field that becomes an index, a count, a
+ * length or a loop bound is read once, into a local, and bounded there (a
+ * plain read could be made again by the compiler).
+ */
+#define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* A queue as one operation sees it: the header and how much is mapped.
+ * mapped comes from this process's mapping, never from the header: it
+ * bounds every block index. */
 struct q {
 	struct uipc_map *m;
 	struct uipc_msq *h;
@@ -341,26 +352,46 @@ static int copy_chain(struct q *q, uint32_t b, void *buf, size_t n, int to_user)
  * The list.
  * ------------------------------------------------------------------- */
 
-static void link_tail(struct q *q, uint32_t b)
+/* The last message: the tail hint if it is one (a valid block that ends a
+ * list), else found from the head.  0 for an empty queue, or -EIO for a
+ * corrupt list. */
+static long last_msg(struct q *q)
+{
+	uint32_t t = RD(q->h->tail), b, steps = 0;
+
+	if (t == 0 ? RD(q->h->head) == 0 :
+		     valid_blk(q, t) && RD(first(q, t)->next_msg) == 0)
+		return t;
+	for (t = 0, b = RD(q->h->head); b; b = RD(first(q, b)->next_msg)) {
+		if (!valid_blk(q, b) || ++steps > q->mapped)
+			return -EIO;
+		t = b;
+	}
+	return t;
+}
+
+/* Appends message b after last (last_msg()'s answer). */
+static void link_tail(struct q *q, uint32_t last, uint32_t b)
 {
 	first(q, b)->next_msg = 0;
 	atomic_thread_fence(memory_order_release);
-	if (q->h->tail)
-		first(q, q->h->tail)->next_msg = b;	/* the commit */
+	if (last)
+		first(q, last)->next_msg = b;		/* the commit */
 	else
 		q->h->head = b;				/* the commit */
 	q->h->tail = b;
 }
 
+/* Unlinks message b after prev (0: b is the head); both valid. */
 static void unlink_msg(struct q *q, uint32_t prev, uint32_t b)
 {
-	uint32_t next = first(q, b)->next_msg;
+	uint32_t next = RD(first(q, b)->next_msg);
 
 	if (prev)
 		first(q, prev)->next_msg = next;	/* the commit */
 	else
 		q->h->head = next;
-	if (q->h->tail == b)
+	if (RD(q->h->tail) == b)
 		q->h->tail = prev;
 }
 
@@ -897,7 +928,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	struct uipc_nsh *h;
 	int have_self = 0;
 	struct q q;
-	long mtype;
+	long mtype, last = 0;
 	uint32_t b;
 	int r = 0;
 
@@ -966,6 +997,10 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	if (!b)
 		goto out_unlock;
 	r = copy_chain(&q, b, (void *)text, msgsz, 0);
+	if (r == 0) {
+		last = last_msg(&q);
+		r = last < 0 ? (int)last : 0;
+	}
 	if (r < 0) {
 		free_chain(&q, b, msgsz);
 		goto out_unlock;
@@ -975,7 +1010,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	first(&q, b)->rsv = 0;
 	q.h->lspid = uipc_getpid();
 	q.h->stime = uipc_now();
-	link_tail(&q, b);
+	link_tail(&q, (uint32_t)last, b);
 	q.h->qnum++;
 	q.h->cbytes += msgsz;
 	offer(&q, b, &wq);
