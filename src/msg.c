@@ -134,7 +134,9 @@ struct uipc_msq {
 	uint64_t undo_ticket;
 	int64_t undo_rtime;
 	int32_t undo_lrpid;
-	uint32_t pad2;
+	/* A lock owner died: the next q_lock() repairs (the lock's repair
+	 * hook does not know how much the caller maps). */
+	_Atomic uint32_t needs_repair;
 	struct msg_waiter w[MSG_WAITERS];
 };
 
@@ -596,60 +598,83 @@ static int waiter_alloc(struct q *q, struct uipc_nsh *h, struct wakeq *wq)
  * Repair: the lock's last owner died.  Rebuild what is derived.
  * ------------------------------------------------------------------- */
 
-static void msg_repair(void *obj)
+/* Whether block b is marked in seen (NULL: no memory to tell). */
+static int seen_test(const unsigned char *seen, uint32_t b)
 {
-	struct uipc_msq *h = obj;
-	struct q q = { .m = NULL, .h = h };
-	uint32_t *prevp = &h->head, b, last = 0, nb;
+	return seen && (seen[b / 8] & (1u << (b % 8)));
+}
+
+/*
+ * Rebuilds what is derived after a lock owner died.  Queue locked, mapped
+ * whole.  The header's geometry is anyone's: blocks are bounded by the
+ * smaller of nblocks (read once) and what this process maps, every walk
+ * by the number of blocks, and seen[] is sized and indexed by that one
+ * bound.  A list corrupt beyond what a crash leaves is cut there.
+ */
+static void repair(struct q *q)
+{
+	struct uipc_msq *h = q->h;
+	struct q lq = *q;
+	uint32_t *prevp = &h->head, b, last = 0, fresh, free_head = 0;
+	uint32_t nb = RD(h->nblocks);
+	uint64_t qnum = 0, cbytes = 0, visited = 0;
+	uint32_t nrsv = 0, nrecv = 0, nsend = 0;
 	unsigned char *seen;
 	struct wakeq wq;
 
 	wakeq_init(&wq);
-	/* The mapping reaches at least nblocks: it was checked on entry. */
-	q.mapped = h->nblocks;
-	nb = h->nblocks;
-	seen = calloc(nb / 8 + 1, 1);
-	h->qnum = h->cbytes = 0;
-	h->nrsv = h->nrecv = h->nsend = 0;
+	if (nb < lq.mapped)
+		lq.mapped = nb;		/* valid_blk(&lq, b): b < lq.mapped */
+	seen = calloc(lq.mapped / 8 + 1, 1);
 
-	for (b = *prevp; b; b = *prevp) {
-		struct msg_first *f;
-		uint32_t c, n;
-		int ok = valid_blk(&q, b) && !(seen && (seen[b / 8] & (1 << (b % 8))));
+	for (b = RD(*prevp); b; b = RD(*prevp)) {
+		struct msg_first *f = NULL;
+		uint64_t size = 0, n = 0;
+		uint32_t c, rsv;
+		int ok = valid_blk(&lq, b);
 
 		if (ok) {
-			f = first(&q, b);
-			n = blocks_for(f->size);
-			c = b;
-			for (uint32_t i = 0; i < n && ok; i++) {
-				if (!valid_blk(&q, c)) {
-					ok = 0;
-					break;
-				}
-				if (seen)
-					seen[c / 8] |= (unsigned char)(1 << (c % 8));
-				c = i == 0 ? f->next_blk :
-					((struct msg_cont *)blk(&q, c))->next_blk;
+			f = first(&lq, b);
+			size = RD(f->size);
+			n = blocks_for(size);
+			ok = n < lq.mapped;
+		}
+		c = b;
+		/* Each block is in one message at most, once: a block seen
+		 * before (or, with no memory to tell, more blocks than there
+		 * are) is a cycle or a corrupt list. */
+		for (uint64_t i = 0; i < n && ok; i++) {
+			if (!valid_blk(&lq, c) || seen_test(seen, c) ||
+			    ++visited > lq.mapped) {
+				ok = 0;
+				break;
 			}
+			if (seen)
+				seen[c / 8] |= (unsigned char)(1u << (c % 8));
+			c = i == 0 ? RD(f->next_blk) :
+				RD(((struct msg_cont *)blk(&lq, c))->next_blk);
 		}
 		if (!ok) {	/* corrupt beyond a crash: cut the list here */
 			*prevp = 0;
 			break;
 		}
-		f = first(&q, b);
-		if (f->rsv) {
-			struct msg_waiter *w = f->rsv <= MSG_WAITERS ?
-				&h->w[f->rsv - 1] : NULL;
+		rsv = RD(f->rsv);
+		if (rsv) {
+			struct msg_waiter *w = rsv <= MSG_WAITERS ?
+				&h->w[rsv - 1] : NULL;
 
-			if (!w || w->kind != W_RECV || w->result != R_MSG ||
-			    w->msg != b || (uint32_t)w->ticket != f->rsv_ticket)
+			if (!w || RD(w->kind) != W_RECV ||
+			    RD(w->result) != R_MSG || RD(w->msg) != b ||
+			    (uint32_t)RD(w->ticket) != RD(f->rsv_ticket)) {
 				f->rsv = 0;
+				rsv = 0;
+			}
 		}
-		if (f->rsv) {
-			h->nrsv++;
+		if (rsv) {
+			nrsv++;
 		} else {
-			h->qnum++;
-			h->cbytes += f->size;
+			qnum++;
+			cbytes += size;
 		}
 		last = b;
 		prevp = &f->next_msg;
@@ -658,48 +683,69 @@ static void msg_repair(void *obj)
 
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &h->w[i];
+		uint32_t kind = RD(w->kind);
 
-		if (w->kind == W_RECV) {
-			if (w->result == R_MSG &&
-			    (!valid_blk(&q, w->msg) ||
-			     first(&q, w->msg)->rsv != (uint32_t)i + 1))
+		if (kind == W_RECV) {
+			int32_t result = RD(w->result);
+			uint32_t m = RD(w->msg);
+
+			if (result == R_MSG &&
+			    (!valid_blk(&lq, m) ||
+			     RD(first(&lq, m)->rsv) != (uint32_t)i + 1)) {
 				w->result = R_NONE;
-			if (w->result == R_NONE)
-				h->nrecv++;
-		} else if (w->kind == W_SEND) {
-			h->nsend++;
-		} else if (w->kind != W_FREE) {
+				result = R_NONE;
+			}
+			if (result == R_NONE)
+				nrecv++;
+		} else if (kind == W_SEND) {
+			nsend++;
+		} else if (kind != W_FREE) {
 			w->kind = W_FREE;
+			kind = W_FREE;
 		}
-		if (w->kind != W_FREE)
+		if (kind != W_FREE)
 			wake_rec(&wq, &w->futex);
 	}
+	h->qnum = qnum;
+	h->cbytes = cbytes;
+	h->nrsv = nrsv;
+	h->nrecv = nrecv;
+	h->nsend = nsend;
 
 	/* Blocks from fresh on were never given out; the list is rebuilt
 	 * from the others that no message holds. */
-	if (h->fresh == 0 || h->fresh > nb)
-		h->fresh = nb;
-	h->free_head = 0;
-	for (b = h->fresh; b-- > 1;) {
-		if (seen && (seen[b / 8] & (1 << (b % 8))))
+	fresh = RD(h->fresh);
+	if (fresh == 0 || fresh > lq.mapped)
+		fresh = lq.mapped;
+	h->fresh = fresh;
+	for (b = fresh; seen && b-- > 1;) {
+		/* no memory to tell: leak rather than corrupt */
+		if (seen_test(seen, b))
 			continue;
-		if (!seen)
-			break;	/* no memory to tell: leak rather than corrupt */
-		*(uint32_t *)blk(&q, b) = h->free_head;
-		h->free_head = b;
+		*(uint32_t *)blk(&lq, b) = free_head;
+		free_head = b;
 	}
+	h->free_head = free_head;
 	free(seen);
+	atomic_store(&h->needs_repair, 0);
 	atomic_fetch_add(&h->overflow_seq, 1);
 	uipc_futex_wake(&h->overflow_seq, INT_MAX);
 	wake_flush(&wq);
 }
 
+/* The lock's repair hook: the queue is repaired by the next q_lock(),
+ * which knows how much of the file its caller maps. */
+static void msg_repair(void *obj)
+{
+	atomic_store(&((struct uipc_msq *)obj)->needs_repair, 1);
+}
+
 static int msg_validate(const void *obj, size_t len)
 {
 	const struct uipc_msq *h = obj;
+	uint32_t nb = RD(h->nblocks);
 
-	if (len < ARENA_OFF || h->nblocks < 2 ||
-	    (len - ARENA_OFF) / MSG_BLK < h->nblocks)
+	if (len < ARENA_OFF || nb < 2 || (len - ARENA_OFF) / MSG_BLK < nb)
 		return -EIO;
 	return 0;
 }
@@ -714,19 +760,30 @@ const struct uipc_kind_ops uipc_msg_ops = {
  * Locking a queue for an operation.
  * ------------------------------------------------------------------- */
 
+/* Remappings one q_lock() makes for a header that names more blocks than
+ * it maps: one is what a grown file needs. */
+#define Q_REMAPS 4
+
 /* Takes the queue's lock, first making sure this process maps every block
- * (another process may have grown the file). */
+ * (another process may have grown the file), and repairs after a dead
+ * owner.  -EIO for a header that keeps naming blocks the file lacks. */
 static int q_lock(struct q *q)
 {
 	int r;
 
-	for (;;) {
+	for (int remaps = 0;; remaps++) {
 		r = uipc_obj_lock(q->m);
 		if (r < 0)
 			return r;
-		if (likely(q->h->nblocks <= q->mapped))
+		if (likely(RD(q->h->nblocks) <= q->mapped)) {
+			if (unlikely(atomic_load_explicit(&q->h->needs_repair,
+							  memory_order_relaxed)))
+				repair(q);
 			return 0;
+		}
 		uipc_obj_unlock(q->m);
+		if (remaps == Q_REMAPS)
+			return -EIO;
 		r = uipc_map_refresh(&q->m);
 		if (r < 0) {
 			q->m = NULL;
