@@ -170,12 +170,13 @@ static uint64_t blocks_for(uint64_t size)
 #define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 /* A queue as one operation sees it: the header and how much is mapped.
- * mapped comes from this process's mapping, never from the header: it
- * bounds every block index. */
+ * mapped and max_size come from this process's mapping, never from the
+ * header: they bound every block index and message size. */
 struct q {
 	struct uipc_map *m;
 	struct uipc_msq *h;
 	uint32_t mapped;	/* blocks this mapping reaches */
+	uint64_t max_size;	/* bytes the longest chain it holds can hold */
 };
 
 static void *blk(struct q *q, uint32_t b)
@@ -188,17 +189,33 @@ static struct msg_first *first(struct q *q, uint32_t b)
 	return blk(q, b);
 }
 
+/* Whether b names a block of the queue; b < mapped is what makes it safe
+ * to touch, whatever nblocks says. */
 static int valid_blk(struct q *q, uint32_t b)
 {
-	return b != 0 && b < q->h->nblocks && b < q->mapped;
+	return b != 0 && b < q->mapped && b < RD(q->h->nblocks);
 }
 
 static void q_set(struct q *q, struct uipc_map *m)
 {
+	size_t nb = m->len > ARENA_OFF ? (m->len - ARENA_OFF) / MSG_BLK : 0;
+
+	if (nb > MSG_MAX_BLOCKS)
+		nb = MSG_MAX_BLOCKS;
 	q->m = m;
 	q->h = m->base;
-	q->mapped = m->len > ARENA_OFF ?
-		(uint32_t)((m->len - ARENA_OFF) / MSG_BLK) : 0;
+	q->mapped = (uint32_t)nb;
+	/* A message has at most blocks 1..mapped-1. */
+	q->max_size = nb < 2 ? 0 :
+		MSG_FIRST_DATA + (uint64_t)(nb - 2) * MSG_CONT_DATA;
+}
+
+/* Message b's size, read once: 0, or -EIO when no chain this mapping
+ * holds could be that long (a corrupt queue).  b is valid. */
+static int msg_size(struct q *q, uint32_t b, uint64_t *size)
+{
+	*size = RD(((struct msg_first *)blk(q, b))->size);
+	return *size <= q->max_size ? 0 : -EIO;
 }
 
 /* Wake-ups collected under the lock, made after unlocking. */
@@ -249,14 +266,17 @@ static void wake_flush_all(struct q *q, struct wakeq *wq)
  * Blocks.
  * ------------------------------------------------------------------- */
 
-/* Returns the n blocks of the chain at b to the free list. */
-static void free_blocks(struct q *q, uint32_t b, uint32_t n)
+/* Returns the n blocks of the chain at b to the free list.  No chain is
+ * longer than the mapping: a cycle in a corrupt one ends there. */
+static void free_blocks(struct q *q, uint32_t b, uint64_t n)
 {
-	for (uint32_t i = 0; i < n && valid_blk(q, b); i++) {
-		uint32_t next = i == 0 ? first(q, b)->next_blk :
-			((struct msg_cont *)blk(q, b))->next_blk;
+	if (n > q->mapped)
+		n = q->mapped;
+	for (uint64_t i = 0; i < n && valid_blk(q, b); i++) {
+		uint32_t next = i == 0 ? RD(first(q, b)->next_blk) :
+			RD(((struct msg_cont *)blk(q, b))->next_blk);
 
-		*(uint32_t *)blk(q, b) = q->h->free_head;
+		*(uint32_t *)blk(q, b) = RD(q->h->free_head);
 		q->h->free_head = b;
 		b = next;
 	}
@@ -271,14 +291,24 @@ static void free_chain(struct q *q, uint32_t b, uint64_t size)
  * 0 with *err set. */
 static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 {
-	uint32_t need = blocks_for(size), b0 = 0, prev = 0;
+	uint64_t need = blocks_for(size);
+	uint32_t b0 = 0, prev = 0;
 
+	if (need >= q->mapped) {	/* more than the arena holds */
+		*err = -ENOMEM;
+		return 0;
+	}
 	for (uint32_t i = 0; i < need; i++) {
-		uint32_t b = q->h->free_head;
+		uint32_t b = RD(q->h->free_head);
 
-		if (b == 0 && q->h->fresh && valid_blk(q, q->h->fresh)) {
-			b = q->h->fresh++;
-			*(uint32_t *)blk(q, b) = 0;	/* as if listed last */
+		if (b == 0) {
+			uint32_t fresh = RD(q->h->fresh);
+
+			if (valid_blk(q, fresh)) {
+				b = fresh;
+				q->h->fresh = fresh + 1;
+				*(uint32_t *)blk(q, b) = 0;	/* as if listed last */
+			}
 		}
 		if (!valid_blk(q, b)) {
 			/* Out of blocks (qbytes beyond what the arena can
@@ -287,7 +317,7 @@ static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 			free_blocks(q, b0, i);
 			return 0;
 		}
-		q->h->free_head = *(uint32_t *)blk(q, b);
+		q->h->free_head = RD(*(uint32_t *)blk(q, b));
 		if (i == 0) {
 			b0 = b;
 			first(q, b)->next_blk = 0;
@@ -331,11 +361,11 @@ static int copy_chain(struct q *q, uint32_t b, void *buf, size_t n, int to_user)
 		if (done == 0) {
 			data = first(q, cur)->data;
 			chunk = MSG_FIRST_DATA;
-			next = first(q, cur)->next_blk;
+			next = RD(first(q, cur)->next_blk);
 		} else {
 			data = ((struct msg_cont *)blk(q, cur))->data;
 			chunk = MSG_CONT_DATA;
-			next = ((struct msg_cont *)blk(q, cur))->next_blk;
+			next = RD(((struct msg_cont *)blk(q, cur))->next_blk);
 		}
 		if (chunk > n - done)
 			chunk = n - done;
@@ -418,18 +448,23 @@ static int testmsg(int64_t type, int64_t want, int mode)
  * -EIO for a corrupt list. */
 static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
 {
-	uint32_t b = q->h->head, prev = 0, found = 0, found_prev = 0;
-	uint64_t count = 0, steps = 0;
+	uint32_t b = RD(q->h->head), prev = 0, found = 0, found_prev = 0;
+	uint32_t steps = 0;
+	uint64_t count = 0;
 
 	while (b) {
 		struct msg_first *f;
+		int64_t type;
 
-		if (!valid_blk(q, b) || ++steps > q->h->nblocks)
+		/* More steps than blocks: a cycle. */
+		if (!valid_blk(q, b) || ++steps > q->mapped)
 			return -EIO;
 		f = first(q, b);
-		if (!f->rsv && testmsg(f->type, msgtyp, mode)) {
-			if (mode == SEARCH_LESSEQUAL && f->type != 1) {
-				msgtyp = f->type - 1;
+		type = RD(f->type);
+		if (!RD(f->rsv) && testmsg(type, msgtyp, mode)) {
+			/* A type below 1 (corrupt) is taken as the lowest. */
+			if (mode == SEARCH_LESSEQUAL && type > 1) {
+				msgtyp = type - 1;
 				found = b;
 				found_prev = prev;
 			} else if (mode == SEARCH_NUMBER) {
@@ -444,7 +479,7 @@ static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
 			count++;
 		}
 		prev = b;
-		b = f->next_msg;
+		b = RD(f->next_msg);
 	}
 	*prevp = found_prev;
 	return found;
@@ -473,54 +508,59 @@ static void wake_senders(struct q *q, struct wakeq *wq)
 	}
 }
 
-static int by_ticket(const void *a, const void *b, void *arg)
-{
-	const struct msg_waiter *w = arg;
-	uint64_t ta = w[*(const int *)a].ticket, tb = w[*(const int *)b].ticket;
-
-	return ta < tb ? -1 : ta > tb;
-}
-
 /*
- * The kernel's pipelined_send(), for the unreserved message at b: hand it
- * to the first blocked receiver that wants it, waking with E2BIG those
- * before it whose buffer is too small.  Returns 1 if handed.
+ * The kernel's pipelined_send(), for the unreserved message at b, of that
+ * type and size: hand it to the first blocked receiver that wants it,
+ * waking with E2BIG those before it whose buffer is too small.  Returns 1
+ * if handed.
  */
-static int offer(struct q *q, uint32_t b, struct wakeq *wq)
+static int offer(struct q *q, uint32_t b, int64_t type, uint64_t size,
+		 struct wakeq *wq)
 {
 	struct msg_first *f = first(q, b);
-	int cand[MSG_WAITERS], n = 0;
+	/* The tickets are copied out first: sorting by keys others can
+	 * change under the sort is not safe (qsort may read out of bounds
+	 * when the order it is told changes). */
+	struct { uint64_t ticket; int i; } cand[MSG_WAITERS];
+	int n = 0;
 
-	if (!q->h->nrecv)
+	if (!RD(q->h->nrecv))
 		return 0;
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &q->h->w[i];
+		uint64_t t;
+		int k;
 
-		if (w->kind == W_RECV && w->result == R_NONE &&
-		    testmsg(f->type, w->msgtyp, w->mode))
-			cand[n++] = i;
+		if (RD(w->kind) != W_RECV || RD(w->result) != R_NONE ||
+		    !testmsg(type, RD(w->msgtyp), RD(w->mode)))
+			continue;
+		/* In ticket order, as they blocked: few, mostly one. */
+		t = RD(w->ticket);
+		for (k = n++; k > 0 && cand[k - 1].ticket > t; k--)
+			cand[k] = cand[k - 1];
+		cand[k].ticket = t;
+		cand[k].i = i;
 	}
-	qsort_r(cand, (size_t)n, sizeof(int), by_ticket, q->h->w);
 	for (int k = 0; k < n; k++) {
-		struct msg_waiter *w = &q->h->w[cand[k]];
+		struct msg_waiter *w = &q->h->w[cand[k].i];
 
 		q->h->nrecv--;
-		if (w->size < f->size) {
+		if (RD(w->size) < size) {
 			w->result = -E2BIG;
 			wake_rec(wq, &w->futex);
 			continue;
 		}
-		f->rsv_ticket = (uint32_t)w->ticket;
-		f->rsv = (uint32_t)cand[k] + 1;
+		f->rsv_ticket = (uint32_t)cand[k].ticket;
+		f->rsv = (uint32_t)cand[k].i + 1;
 		w->msg = b;
 		w->result = R_MSG;
 		q->h->qnum--;
-		q->h->cbytes -= f->size;
+		q->h->cbytes -= size;
 		q->h->nrsv++;
-		q->h->undo_ticket = w->ticket;
+		q->h->undo_ticket = cand[k].ticket;
 		q->h->undo_lrpid = q->h->lrpid;
 		q->h->undo_rtime = q->h->rtime;
-		q->h->lrpid = w->pid;
+		q->h->lrpid = RD(w->pid);
 		q->h->rtime = uipc_now();
 		wake_rec(wq, &w->futex);
 		return 1;
@@ -528,14 +568,17 @@ static int offer(struct q *q, uint32_t b, struct wakeq *wq)
 	return 0;
 }
 
-/* Puts a message handed to receiver record w, which will not take it, back
- * in play; if nothing was received since, as if it had never been handed. */
+/* Puts message b (valid), handed to receiver record w, which will not
+ * take it, back in play; if nothing was received since, as if it had
+ * never been handed. */
 static void unreserve(struct q *q, uint32_t b, struct msg_waiter *w,
 		      struct wakeq *wq)
 {
 	struct msg_first *f = first(q, b);
+	uint64_t size = RD(f->size), ticket = RD(w->ticket);
+	uint64_t undo = RD(q->h->undo_ticket);
 
-	if (q->h->undo_ticket && q->h->undo_ticket == w->ticket) {
+	if (undo && undo == ticket) {
 		q->h->lrpid = q->h->undo_lrpid;
 		q->h->rtime = q->h->undo_rtime;
 		q->h->undo_ticket = 0;
@@ -543,22 +586,26 @@ static void unreserve(struct q *q, uint32_t b, struct msg_waiter *w,
 	f->rsv = 0;
 	q->h->nrsv--;
 	q->h->qnum++;
-	q->h->cbytes += f->size;
-	offer(q, b, wq);
+	q->h->cbytes += size;
+	offer(q, b, RD(f->type), size, wq);
 }
 
 /* Frees waiter record i, undoing what it stands for. */
 static void release(struct q *q, int i, struct wakeq *wq)
 {
 	struct msg_waiter *w = &q->h->w[i];
+	uint32_t kind = RD(w->kind);
 
-	if (w->kind == W_RECV) {
-		if (w->result == R_MSG && valid_blk(q, w->msg) &&
-		    first(q, w->msg)->rsv == (uint32_t)i + 1)
-			unreserve(q, w->msg, w, wq);
-		else if (w->result == R_NONE)
+	if (kind == W_RECV) {
+		int32_t result = RD(w->result);
+		uint32_t b = RD(w->msg);
+
+		if (result == R_MSG && valid_blk(q, b) &&
+		    RD(first(q, b)->rsv) == (uint32_t)i + 1)
+			unreserve(q, b, w, wq);
+		else if (result == R_NONE)
 			q->h->nrecv--;
-	} else if (w->kind == W_SEND) {
+	} else if (kind == W_SEND) {
 		q->h->nsend--;
 	}
 	w->kind = W_FREE;
@@ -572,8 +619,9 @@ static int reap_waiters(struct q *q, struct uipc_nsh *h, struct wakeq *wq)
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &q->h->w[i];
 
-		if (w->kind != W_FREE &&
-		    !uipc_proc_alive(h, w->proc_slot, w->proc_gen, w->pid)) {
+		if (RD(w->kind) != W_FREE &&
+		    !uipc_proc_alive(h, RD(w->proc_slot), RD(w->proc_gen),
+				     RD(w->pid))) {
 			release(q, i, wq);
 			n++;
 		}
@@ -1070,7 +1118,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	link_tail(&q, (uint32_t)last, b);
 	q.h->qnum++;
 	q.h->cbytes += msgsz;
-	offer(&q, b, &wq);
+	offer(&q, b, mtype, msgsz, &wq);
 	wake_overflow(&q, &wq);
 	r = 0;
 out_unlock:
@@ -1102,13 +1150,14 @@ static int convert_mode(long *msgtyp, int msgflg)
 	return (msgflg & MSG_EXCEPT) ? SEARCH_NOTEQUAL : SEARCH_EQUAL;
 }
 
-/* Copies message b out to the caller: mtype, then min(size, bufsz) bytes.
- * Returns the byte count or -EFAULT. */
-static long copy_out(struct q *q, uint32_t b, void *msgp, size_t bufsz)
+/* Copies message b, of size bytes (msg_size()), out to the caller:
+ * mtype, then min(size, bufsz) bytes.  Returns the byte count, -EFAULT
+ * or -EIO. */
+static long copy_out(struct q *q, uint32_t b, uint64_t size, void *msgp,
+		     size_t bufsz)
 {
-	struct msg_first *f = first(q, b);
-	size_t n = f->size < bufsz ? f->size : bufsz;
-	long type = f->type;
+	size_t n = size < bufsz ? (size_t)size : bufsz;
+	long type = (long)RD(first(q, b)->type);
 	int r;
 
 	r = uipc_copy_to_user(msgp, &type, sizeof(type));
@@ -1117,26 +1166,24 @@ static long copy_out(struct q *q, uint32_t b, void *msgp, size_t bufsz)
 	return r < 0 ? r : (long)n;
 }
 
-/* Removes message b (after prev) for good: it has been copied out. */
-static void consume(struct q *q, uint32_t prev, uint32_t b)
+/* Removes message b (after prev) of size bytes for good: it has been
+ * copied out. */
+static void consume(struct q *q, uint32_t prev, uint32_t b, uint64_t size)
 {
-	uint64_t size = first(q, b)->size;
-
 	unlink_msg(q, prev, b);
 	free_chain(q, b, size);
 }
 
-/* Finds where b sits in the list: its predecessor, or -EIO. */
+/* Finds where b (valid) sits in the list: its predecessor, or -EIO. */
 static long prev_of(struct q *q, uint32_t b)
 {
-	uint32_t c = q->h->head, prev = 0;
-	uint64_t steps = 0;
+	uint32_t c = RD(q->h->head), prev = 0, steps = 0;
 
 	while (c && c != b) {
-		if (!valid_blk(q, c) || ++steps > q->h->nblocks)
+		if (!valid_blk(q, c) || ++steps > q->mapped)
 			return -EIO;
 		prev = c;
-		c = first(q, c)->next_msg;
+		c = RD(first(q, c)->next_msg);
 	}
 	return c == b ? (long)prev : -EIO;
 }
@@ -1146,25 +1193,27 @@ static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
 			struct wakeq *wq)
 {
 	struct msg_waiter *w = &q->h->w[i];
-	uint32_t b = w->msg;
-	long r, prev;
+	uint32_t b = RD(w->msg);
+	uint64_t size;
+	long r, prev = -EIO;
 
-	prev = prev_of(q, b);
+	if (valid_blk(q, b) && msg_size(q, b, &size) == 0)
+		prev = prev_of(q, b);
 	if (prev < 0) {
 		release(q, i, wq);
 		return prev;
 	}
-	r = copy_out(q, b, msgp, bufsz);
+	r = copy_out(q, b, size, msgp, bufsz);
 	if (r < 0) {
 		release(q, i, wq);	/* back in play: not lost */
 		return r;
 	}
 	first(q, b)->rsv = 0;
 	q->h->nrsv--;
-	if (q->h->undo_ticket == w->ticket)
+	if (RD(q->h->undo_ticket) == RD(w->ticket))
 		q->h->undo_ticket = 0;	/* taken: nothing to undo */
 	w->kind = W_FREE;
-	consume(q, (uint32_t)prev, b);
+	consume(q, (uint32_t)prev, b, size);
 	wake_senders(q, wq);
 	return r;
 }
@@ -1208,8 +1257,11 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			goto out_unlock;
 		}
 		if (b > 0) {
-			uint64_t size = first(&q, (uint32_t)b)->size;
+			uint64_t size;
 
+			r = msg_size(&q, (uint32_t)b, &size);
+			if (r < 0)
+				goto out_unlock;
 			if (bufsz < size && !(msgflg & MSG_NOERROR)) {
 				r = -E2BIG;
 				goto out_unlock;
@@ -1224,13 +1276,13 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 					r = -EINVAL;
 					goto out_unlock;
 				}
-				r = copy_out(&q, (uint32_t)b, msgp, bufsz);
+				r = copy_out(&q, (uint32_t)b, size, msgp, bufsz);
 				goto out_unlock;
 			}
-			r = copy_out(&q, (uint32_t)b, msgp, bufsz);
+			r = copy_out(&q, (uint32_t)b, size, msgp, bufsz);
 			if (r < 0)
 				goto out_unlock;	/* the message stays */
-			consume(&q, prev, (uint32_t)b);
+			consume(&q, prev, (uint32_t)b, size);
 			q.h->qnum--;
 			q.h->cbytes -= size;
 			q.h->rtime = uipc_now();
@@ -1274,22 +1326,24 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 		q.h->w[i].msgtyp = msgtyp;
 		q.h->w[i].mode = mode;
 		for (;;) {
-			struct msg_waiter *w = &q.h->w[i];
+			int32_t result;
 
 			r = q_sleep(&q, i, 0, &wq);
 			if (r == -EIO)
 				goto out_put;
-			w = &q.h->w[i];
-			if (w->result == R_MSG) {
+			/* q.h may be another mapping now */
+			result = RD(q.h->w[i].result);
+			if (result == R_MSG) {
 				r = take_handed(&q, i, msgp, bufsz, &wq);
 				goto out_unlock;
 			}
-			if (w->result < 0) {
-				r = w->result;
-				w->kind = W_FREE;
+			if (result == -E2BIG || result == -EIDRM) {
+				r = result;
+				q.h->w[i].kind = W_FREE;
 				goto out_unlock;
 			}
-			if (w->result == R_RETRY || r == -EINTR || removed(&q))
+			/* R_RETRY, or what no waker writes: look again */
+			if (result != R_NONE || r == -EINTR || removed(&q))
 				break;
 		}
 		release(&q, i, &wq);
@@ -1589,8 +1643,9 @@ void uipc_msg_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 			for (int i = 0; i < MSG_WAITERS; i++) {
 				struct msg_waiter *w = &q.h->w[i];
 
-				if (w->kind != W_FREE && w->proc_slot == slot &&
-				    w->proc_gen == gen &&
+				if (RD(w->kind) != W_FREE &&
+				    RD(w->proc_slot) == slot &&
+				    RD(w->proc_gen) == gen &&
 				    !uipc_proc_alive(h, slot, gen, w->pid))
 					release(&q, i, &wq);
 			}
