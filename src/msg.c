@@ -1424,7 +1424,7 @@ static long msgctl_stat(struct q *q, int cmd, struct msqid_ds *buf)
 	if (q->h->nrsv && (h = uipc_ns_get(&err)))
 		reap_waiters(q, h, &wq);
 	fill_ds(q, &ds);
-	r = cmd == IPC_STAT ? 0 : q->h->o.id;
+	r = cmd == IPC_STAT ? 0 : q->m->id;	/* the header's is anyone's */
 out_unlock:
 	q_unlock(q, &wq);
 	if (r >= 0 && uipc_copy_to_user(buf, &ds, sizeof(ds)) < 0)
@@ -1432,34 +1432,59 @@ out_unlock:
 	return r;
 }
 
-/* Grows the arena so that qbytes of messages fit.  Queue locked. */
+/* Grows the arena so that qbytes of messages fit.  Queue locked.  The
+ * file is the map's, and it never gets shorter: nblocks, which may be
+ * anyone's, only tells whether to look. */
 static int grow(struct q *q, uint64_t qbytes)
 {
-	struct uipc_nsh *h;
 	uint64_t want = nblocks_for(qbytes);
+	off_t len = (off_t)(ARENA_OFF + want * MSG_BLK);
+	struct uipc_nsh *h;
+	struct stat st;
 	char name[64];
 	int fd, r = 0;
 
-	if (want <= q->h->nblocks)
+	if (want <= RD(q->h->nblocks))
 		return 0;
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
-	snprintf(name, sizeof(name), "msg.%d", q->h->o.id);
+	snprintf(name, sizeof(name), "msg.%d", q->m->id);
 	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd < 0)
 		return fd;
-	if (ftruncate(fd, (off_t)(ARENA_OFF + want * MSG_BLK)) < 0)
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (st.st_size < len && ftruncate(fd, len) < 0)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* After grow() and a remap: the blocks the file gained join the queue.
+ * They are fresh ones (fresh == nblocks if all were used), but an old
+ * file's (fresh 0) go on the free list.  Queue locked, mapped whole. */
+static void add_blocks(struct q *q)
+{
+	uint32_t nb = RD(q->h->nblocks);
+
+	if (nb >= q->mapped)
+		return;
+	if (nb < 1)
+		nb = 1;		/* block 0 is never used */
+	if (!RD(q->h->fresh)) {
+		for (uint32_t b = q->mapped; b-- > nb;) {
+			*(uint32_t *)blk(q, b) = RD(q->h->free_head);
+			q->h->free_head = b;
+		}
+	}
+	q->h->nblocks = q->mapped;
 }
 
 static long msgctl_set(struct q *q, struct msqid_ds *ds)
 {
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	uint64_t old_nb;
 	int err = 0;
 	long r;
 
@@ -1481,8 +1506,7 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 	r = grow(q, ds->msg_qbytes);
 	if (r < 0)
 		goto out_unlock;
-	old_nb = q->h->nblocks;
-	if (nblocks_for(ds->msg_qbytes) > old_nb) {
+	if (nblocks_for(ds->msg_qbytes) > RD(q->h->nblocks)) {
 		/* Map the grown file, then give the new blocks out. */
 		uipc_obj_unlock(q->m);
 		r = uipc_map_refresh(&q->m);
@@ -1491,19 +1515,10 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 			return r;
 		}
 		q_set(q, q->m);
-		r = uipc_obj_lock(q->m);
+		r = q_lock(q);
 		if (r < 0)
 			return r;
-		/* The new blocks join the fresh ones (fresh == nblocks if
-		 * all were used); only an old file's go on the list. */
-		for (uint64_t b = q->mapped; b-- > q->h->nblocks;) {
-			if (q->h->fresh)
-				break;
-			*(uint32_t *)blk(q, (uint32_t)b) = q->h->free_head;
-			q->h->free_head = (uint32_t)b;
-		}
-		if (q->mapped > q->h->nblocks)
-			q->h->nblocks = q->mapped;
+		add_blocks(q);
 	}
 	r = uipc_set_perm(q->m, &ds->msg_perm);
 	if (r < 0)
@@ -1545,20 +1560,22 @@ static long msgctl_info(int cmd, struct msginfo *buf)
 	mi.msgseg = K_MSGSEG;
 	max = uipc_max_idx(UIPC_MSG, &in_use);
 	if (cmd == MSG_INFO) {
-		int64_t hdrs = 0, bytes = 0;
+		/* Unsigned: a header's counters are anyone's, and a signed
+		 * sum of them could overflow. */
+		uint64_t hdrs = 0, bytes = 0;
 
 		for (int i = 0; i <= max; i++) {
 			struct uipc_map *m;
 
 			if (uipc_obj_get_by_index(UIPC_MSG, i, &m) < 0)
 				continue;
-			hdrs += (int64_t)((struct uipc_msq *)m->base)->qnum;
-			bytes += (int64_t)((struct uipc_msq *)m->base)->cbytes;
+			hdrs += RD(((struct uipc_msq *)m->base)->qnum);
+			bytes += RD(((struct uipc_msq *)m->base)->cbytes);
 			uipc_map_put(m);
 		}
 		mi.msgpool = in_use;
-		mi.msgmap = (int)hdrs;
-		mi.msgtql = (int)bytes;
+		mi.msgmap = hdrs > INT_MAX ? INT_MAX : (int)hdrs;
+		mi.msgtql = bytes > INT_MAX ? INT_MAX : (int)bytes;
 	} else {
 		mi.msgmap = K_MSGMAP;
 		mi.msgpool = K_MSGPOOL;
