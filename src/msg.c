@@ -42,6 +42,17 @@
  * even after dead owners are reaped, further callers sleep on overflow_seq
  * and retry from the start when anything changes.
  *
+ * Trust.  Everyone the queue lets in can write the whole file (its mode
+ * gives each such class read-write), at any time, also under our lock.
+ * So what the file says is a hint: a field that becomes an index, a
+ * count, a length or a loop bound is read once (RD()) and bounded before
+ * use, by what this process maps (q->lim: the header's nblocks read once
+ * by q_lock(), never above the mapping), and a walk takes no more steps
+ * than there are blocks.  Out of bounds is a corrupt queue: -EIO, never a
+ * fault, a hang or a write outside the mapping.  The lock's repair hook
+ * only marks the queue, since it is not told the mapping's length; the
+ * next q_lock() repairs.
+ *
  * Locking: the queue's lock (o.lock) guards everything in the file.  No
  * system call is made under it on the fast path.
  */
@@ -169,14 +180,15 @@ static uint64_t blocks_for(uint64_t size)
  */
 #define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-/* A queue as one operation sees it: the header and how much is mapped.
- * mapped and max_size come from this process's mapping, never from the
- * header: they bound every block index and message size. */
+/* A queue as one operation sees it: the header, how much this process
+ * maps, and how many blocks the queue has: the header's nblocks, read once
+ * by q_lock() and never above mapped.  lim bounds every block index, walk
+ * and message size; before the queue is locked nothing is valid. */
 struct q {
 	struct uipc_map *m;
 	struct uipc_msq *h;
 	uint32_t mapped;	/* blocks this mapping reaches */
-	uint64_t max_size;	/* bytes the longest chain it holds can hold */
+	uint32_t lim;		/* blocks 1..lim-1 are the queue's */
 };
 
 static void *blk(struct q *q, uint32_t b)
@@ -189,11 +201,10 @@ static struct msg_first *first(struct q *q, uint32_t b)
 	return blk(q, b);
 }
 
-/* Whether b names a block of the queue; b < mapped is what makes it safe
- * to touch, whatever nblocks says. */
+/* Whether b names a block of the queue, safe to touch (lim <= mapped). */
 static int valid_blk(struct q *q, uint32_t b)
 {
-	return b != 0 && b < q->mapped && b < RD(q->h->nblocks);
+	return b != 0 && b < q->lim;
 }
 
 static void q_set(struct q *q, struct uipc_map *m)
@@ -205,17 +216,16 @@ static void q_set(struct q *q, struct uipc_map *m)
 	q->m = m;
 	q->h = m->base;
 	q->mapped = (uint32_t)nb;
-	/* A message has at most blocks 1..mapped-1. */
-	q->max_size = nb < 2 ? 0 :
-		MSG_FIRST_DATA + (uint64_t)(nb - 2) * MSG_CONT_DATA;
+	q->lim = 0;
 }
 
-/* Message b's size, read once: 0, or -EIO when no chain this mapping
- * holds could be that long (a corrupt queue).  b is valid. */
+/* Message b's size, read once: 0, or -EIO when no chain of the queue's
+ * blocks could be that long (a corrupt queue).  b is valid: lim >= 2. */
 static int msg_size(struct q *q, uint32_t b, uint64_t *size)
 {
 	*size = RD(((struct msg_first *)blk(q, b))->size);
-	return *size <= q->max_size ? 0 : -EIO;
+	return *size <= MSG_FIRST_DATA + (uint64_t)(q->lim - 2) * MSG_CONT_DATA ?
+		0 : -EIO;
 }
 
 /* Wake-ups collected under the lock, made after unlocking. */
@@ -267,11 +277,11 @@ static void wake_flush_all(struct q *q, struct wakeq *wq)
  * ------------------------------------------------------------------- */
 
 /* Returns the n blocks of the chain at b to the free list.  No chain is
- * longer than the mapping: a cycle in a corrupt one ends there. */
-static void free_blocks(struct q *q, uint32_t b, uint64_t n)
+ * longer than the queue: a cycle in a corrupt one ends there. */
+static inline void free_blocks(struct q *q, uint32_t b, uint64_t n)
 {
-	if (n > q->mapped)
-		n = q->mapped;
+	if (n > q->lim)
+		n = q->lim;
 	for (uint64_t i = 0; i < n && valid_blk(q, b); i++) {
 		uint32_t next = i == 0 ? RD(first(q, b)->next_blk) :
 			RD(((struct msg_cont *)blk(q, b))->next_blk);
@@ -294,7 +304,7 @@ static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 	uint64_t need = blocks_for(size);
 	uint32_t b0 = 0, prev = 0;
 
-	if (need >= q->mapped) {	/* more than the arena holds */
+	if (need >= q->lim) {	/* more than the arena holds */
 		*err = -ENOMEM;
 		return 0;
 	}
@@ -395,7 +405,7 @@ static long last_msg(struct q *q)
 		     valid_blk(q, t) && RD(first(q, t)->next_msg) == 0)
 		return t;
 	for (t = 0, b = RD(q->h->head); b; b = RD(first(q, b)->next_msg)) {
-		if (!valid_blk(q, b) || ++steps > q->mapped)
+		if (!valid_blk(q, b) || ++steps > q->lim)
 			return -EIO;
 		t = b;
 	}
@@ -457,7 +467,7 @@ static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
 		int64_t type;
 
 		/* More steps than blocks: a cycle. */
-		if (!valid_blk(q, b) || ++steps > q->mapped)
+		if (!valid_blk(q, b) || ++steps > q->lim)
 			return -EIO;
 		f = first(q, b);
 		type = RD(f->type);
@@ -508,14 +518,9 @@ static void wake_senders(struct q *q, struct wakeq *wq)
 	}
 }
 
-/*
- * The kernel's pipelined_send(), for the unreserved message at b, of that
- * type and size: hand it to the first blocked receiver that wants it,
- * waking with E2BIG those before it whose buffer is too small.  Returns 1
- * if handed.
- */
-static int offer(struct q *q, uint32_t b, int64_t type, uint64_t size,
-		 struct wakeq *wq)
+/* offer() with receivers recorded. */
+static int offer_recv(struct q *q, uint32_t b, int64_t type, uint64_t size,
+		      struct wakeq *wq)
 {
 	struct msg_first *f = first(q, b);
 	/* The tickets are copied out first: sorting by keys others can
@@ -524,8 +529,6 @@ static int offer(struct q *q, uint32_t b, int64_t type, uint64_t size,
 	struct { uint64_t ticket; int i; } cand[MSG_WAITERS];
 	int n = 0;
 
-	if (!RD(q->h->nrecv))
-		return 0;
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &q->h->w[i];
 		uint64_t t;
@@ -566,6 +569,18 @@ static int offer(struct q *q, uint32_t b, int64_t type, uint64_t size,
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * The kernel's pipelined_send(), for the unreserved message at b, of that
+ * type and size: hand it to the first blocked receiver that wants it,
+ * waking with E2BIG those before it whose buffer is too small.  Returns 1
+ * if handed.  (With none recorded, which is the fast path, only this.)
+ */
+static inline int offer(struct q *q, uint32_t b, int64_t type, uint64_t size,
+			struct wakeq *wq)
+{
+	return RD(q->h->nrecv) ? offer_recv(q, b, type, size, wq) : 0;
 }
 
 /* Puts message b (valid), handed to receiver record w, which will not
@@ -653,54 +668,50 @@ static int seen_test(const unsigned char *seen, uint32_t b)
 }
 
 /*
- * Rebuilds what is derived after a lock owner died.  Queue locked, mapped
- * whole.  The header's geometry is anyone's: blocks are bounded by the
- * smaller of nblocks (read once) and what this process maps, every walk
- * by the number of blocks, and seen[] is sized and indexed by that one
- * bound.  A list corrupt beyond what a crash leaves is cut there.
+ * Rebuilds what is derived after a lock owner died.  Queue locked (q->lim
+ * set).  The header's geometry is anyone's: blocks are bounded by q->lim
+ * (nblocks read once, at most what this process maps), every walk by the
+ * number of blocks, and seen[] is sized and indexed by that one bound.  A
+ * list corrupt beyond what a crash leaves is cut there.
  */
 static void repair(struct q *q)
 {
 	struct uipc_msq *h = q->h;
-	struct q lq = *q;
 	uint32_t *prevp = &h->head, b, last = 0, fresh, free_head = 0;
-	uint32_t nb = RD(h->nblocks);
 	uint64_t qnum = 0, cbytes = 0, visited = 0;
 	uint32_t nrsv = 0, nrecv = 0, nsend = 0;
 	unsigned char *seen;
 	struct wakeq wq;
 
 	wakeq_init(&wq);
-	if (nb < lq.mapped)
-		lq.mapped = nb;		/* valid_blk(&lq, b): b < lq.mapped */
-	seen = calloc(lq.mapped / 8 + 1, 1);
+	seen = calloc(q->lim / 8 + 1, 1);
 
 	for (b = RD(*prevp); b; b = RD(*prevp)) {
 		struct msg_first *f = NULL;
 		uint64_t size = 0, n = 0;
 		uint32_t c, rsv;
-		int ok = valid_blk(&lq, b);
+		int ok = valid_blk(q, b);
 
 		if (ok) {
-			f = first(&lq, b);
+			f = first(q, b);
 			size = RD(f->size);
 			n = blocks_for(size);
-			ok = n < lq.mapped;
+			ok = n < q->lim;
 		}
 		c = b;
 		/* Each block is in one message at most, once: a block seen
 		 * before (or, with no memory to tell, more blocks than there
 		 * are) is a cycle or a corrupt list. */
 		for (uint64_t i = 0; i < n && ok; i++) {
-			if (!valid_blk(&lq, c) || seen_test(seen, c) ||
-			    ++visited > lq.mapped) {
+			if (!valid_blk(q, c) || seen_test(seen, c) ||
+			    ++visited > q->lim) {
 				ok = 0;
 				break;
 			}
 			if (seen)
 				seen[c / 8] |= (unsigned char)(1u << (c % 8));
 			c = i == 0 ? RD(f->next_blk) :
-				RD(((struct msg_cont *)blk(&lq, c))->next_blk);
+				RD(((struct msg_cont *)blk(q, c))->next_blk);
 		}
 		if (!ok) {	/* corrupt beyond a crash: cut the list here */
 			*prevp = 0;
@@ -738,8 +749,8 @@ static void repair(struct q *q)
 			uint32_t m = RD(w->msg);
 
 			if (result == R_MSG &&
-			    (!valid_blk(&lq, m) ||
-			     RD(first(&lq, m)->rsv) != (uint32_t)i + 1)) {
+			    (!valid_blk(q, m) ||
+			     RD(first(q, m)->rsv) != (uint32_t)i + 1)) {
 				w->result = R_NONE;
 				result = R_NONE;
 			}
@@ -763,14 +774,14 @@ static void repair(struct q *q)
 	/* Blocks from fresh on were never given out; the list is rebuilt
 	 * from the others that no message holds. */
 	fresh = RD(h->fresh);
-	if (fresh == 0 || fresh > lq.mapped)
-		fresh = lq.mapped;
+	if (fresh == 0 || fresh > q->lim)
+		fresh = q->lim;
 	h->fresh = fresh;
 	for (b = fresh; seen && b-- > 1;) {
 		/* no memory to tell: leak rather than corrupt */
 		if (seen_test(seen, b))
 			continue;
-		*(uint32_t *)blk(&lq, b) = free_head;
+		*(uint32_t *)blk(q, b) = free_head;
 		free_head = b;
 	}
 	h->free_head = free_head;
@@ -812,23 +823,15 @@ const struct uipc_kind_ops uipc_msg_ops = {
  * it maps: one is what a grown file needs. */
 #define Q_REMAPS 4
 
-/* Takes the queue's lock, first making sure this process maps every block
- * (another process may have grown the file), and repairs after a dead
- * owner.  -EIO for a header that keeps naming blocks the file lacks. */
-static int q_lock(struct q *q)
+/* q_lock() with the queue locked and nblocks read as nb, when that is
+ * more than this process maps or a repair is due.  Out of line: q_lock()
+ * is on every call's fast path. */
+__attribute__((noinline))
+static int q_lock_slow(struct q *q, uint32_t nb)
 {
-	int r;
+	for (int remaps = 0; nb > q->mapped; remaps++) {
+		int r;
 
-	for (int remaps = 0;; remaps++) {
-		r = uipc_obj_lock(q->m);
-		if (r < 0)
-			return r;
-		if (likely(RD(q->h->nblocks) <= q->mapped)) {
-			if (unlikely(atomic_load_explicit(&q->h->needs_repair,
-							  memory_order_relaxed)))
-				repair(q);
-			return 0;
-		}
 		uipc_obj_unlock(q->m);
 		if (remaps == Q_REMAPS)
 			return -EIO;
@@ -838,7 +841,36 @@ static int q_lock(struct q *q)
 			return r;
 		}
 		q_set(q, q->m);
+		r = uipc_obj_lock(q->m);
+		if (r < 0)
+			return r;
+		nb = RD(q->h->nblocks);
 	}
+	q->lim = nb;
+	if (atomic_load_explicit(&q->h->needs_repair, memory_order_relaxed))
+		repair(q);
+	return 0;
+}
+
+/* Takes the queue's lock, first making sure this process maps every block
+ * (another process may have grown the file), and repairs after a dead
+ * owner.  Sets q->lim.  -EIO for a header that keeps naming blocks the
+ * file lacks. */
+static inline int q_lock(struct q *q)
+{
+	uint32_t nb;
+	int r = uipc_obj_lock(q->m);
+
+	if (r < 0)
+		return r;
+	nb = RD(q->h->nblocks);
+	if (likely(nb <= q->mapped &&
+		   !atomic_load_explicit(&q->h->needs_repair,
+					 memory_order_relaxed))) {
+		q->lim = nb;
+		return 0;
+	}
+	return q_lock_slow(q, nb);
 }
 
 static void q_unlock(struct q *q, struct wakeq *wq)
@@ -847,7 +879,7 @@ static void q_unlock(struct q *q, struct wakeq *wq)
 	wake_flush_all(q, wq);
 }
 
-static int q_get(int id, struct q *q)
+static inline int q_get(int id, struct q *q)
 {
 	struct uipc_map *m;
 	int r = uipc_obj_get(UIPC_MSG, id, &m);
@@ -1180,7 +1212,7 @@ static long prev_of(struct q *q, uint32_t b)
 	uint32_t c = RD(q->h->head), prev = 0, steps = 0;
 
 	while (c && c != b) {
-		if (!valid_blk(q, c) || ++steps > q->mapped)
+		if (!valid_blk(q, c) || ++steps > q->lim)
 			return -EIO;
 		prev = c;
 		c = RD(first(q, c)->next_msg);
@@ -1444,7 +1476,7 @@ static int grow(struct q *q, uint64_t qbytes)
 	char name[64];
 	int fd, r = 0;
 
-	if (want <= RD(q->h->nblocks))
+	if (want <= q->lim)
 		return 0;
 	h = uipc_ns_get(&r);
 	if (!h)
@@ -1466,7 +1498,7 @@ static int grow(struct q *q, uint64_t qbytes)
  * file's (fresh 0) go on the free list.  Queue locked, mapped whole. */
 static void add_blocks(struct q *q)
 {
-	uint32_t nb = RD(q->h->nblocks);
+	uint32_t nb = q->lim;
 
 	if (nb >= q->mapped)
 		return;
@@ -1479,6 +1511,7 @@ static void add_blocks(struct q *q)
 		}
 	}
 	q->h->nblocks = q->mapped;
+	q->lim = q->mapped;
 }
 
 static long msgctl_set(struct q *q, struct msqid_ds *ds)
@@ -1506,7 +1539,7 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 	r = grow(q, ds->msg_qbytes);
 	if (r < 0)
 		goto out_unlock;
-	if (nblocks_for(ds->msg_qbytes) > RD(q->h->nblocks)) {
+	if (nblocks_for(ds->msg_qbytes) > q->lim) {
 		/* Map the grown file, then give the new blocks out. */
 		uipc_obj_unlock(q->m);
 		r = uipc_map_refresh(&q->m);
