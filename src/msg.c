@@ -42,6 +42,17 @@
  * even after dead owners are reaped, further callers sleep on overflow_seq
  * and retry from the start when anything changes.
  *
+ * Trust.  Everyone the queue lets in can write the whole file (its mode
+ * gives each such class read-write), at any time, also under our lock.
+ * So what the file says is a hint: a field that becomes an index, a
+ * count, a length or a loop bound is read once (RD()) and bounded before
+ * use, by what this process maps (q->lim: the header's nblocks read once
+ * by q_lock(), never above the mapping), and a walk takes no more steps
+ * than there are blocks.  Out of bounds is a corrupt queue: -EIO, never a
+ * fault, a hang or a write outside the mapping.  The lock's repair hook
+ * only marks the queue, since it is not told the mapping's length; the
+ * next q_lock() repairs.
+ *
  * Locking: the queue's lock (o.lock) guards everything in the file.  No
  * system call is made under it on the fast path.
  */
@@ -134,7 +145,9 @@ struct uipc_msq {
 	uint64_t undo_ticket;
 	int64_t undo_rtime;
 	int32_t undo_lrpid;
-	uint32_t pad2;
+	/* A lock owner died: the next q_lock() repairs (the lock's repair
+	 * hook does not know how much the caller maps). */
+	_Atomic uint32_t needs_repair;
 	struct msg_waiter w[MSG_WAITERS];
 };
 
@@ -150,19 +163,32 @@ static uint64_t nblocks_for(uint64_t qbytes)
 	return n > MSG_MAX_BLOCKS ? MSG_MAX_BLOCKS : n;
 }
 
-static uint32_t blocks_for(uint64_t size)
+/* Blocks of a message of size bytes (never overflows, whatever size). */
+static uint64_t blocks_for(uint64_t size)
 {
 	if (size <= MSG_FIRST_DATA)
 		return 1;
-	return 1 + (uint32_t)((size - MSG_FIRST_DATA + MSG_CONT_DATA - 1) /
-			      MSG_CONT_DATA);
+	return 2 + (size - MSG_FIRST_DATA - 1) / MSG_CONT_DATA;
 }
 
-/* A queue as one operation sees it: the header and how much is mapped. */
+/*
+ * One read of a field of the file.  Anyone who may write the file may
+ * change any byte of it at any time, also under our lock: what is checked
+ * must be what is used, so a field that becomes an index, a count, a
+ * length or a loop bound is read once, into a local, and bounded there (a
+ * plain read could be made again by the compiler).
+ */
+#define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* A queue as one operation sees it: the header, how much this process
+ * maps, and how many blocks the queue has: the header's nblocks, read once
+ * by q_lock() and never above mapped.  lim bounds every block index, walk
+ * and message size; before the queue is locked nothing is valid. */
 struct q {
 	struct uipc_map *m;
 	struct uipc_msq *h;
 	uint32_t mapped;	/* blocks this mapping reaches */
+	uint32_t lim;		/* blocks 1..lim-1 are the queue's */
 };
 
 static void *blk(struct q *q, uint32_t b)
@@ -175,17 +201,31 @@ static struct msg_first *first(struct q *q, uint32_t b)
 	return blk(q, b);
 }
 
+/* Whether b names a block of the queue, safe to touch (lim <= mapped). */
 static int valid_blk(struct q *q, uint32_t b)
 {
-	return b != 0 && b < q->h->nblocks && b < q->mapped;
+	return b != 0 && b < q->lim;
 }
 
 static void q_set(struct q *q, struct uipc_map *m)
 {
+	size_t nb = m->len > ARENA_OFF ? (m->len - ARENA_OFF) / MSG_BLK : 0;
+
+	if (nb > MSG_MAX_BLOCKS)
+		nb = MSG_MAX_BLOCKS;
 	q->m = m;
 	q->h = m->base;
-	q->mapped = m->len > ARENA_OFF ?
-		(uint32_t)((m->len - ARENA_OFF) / MSG_BLK) : 0;
+	q->mapped = (uint32_t)nb;
+	q->lim = 0;
+}
+
+/* Message b's size, read once: 0, or -EIO when no chain of the queue's
+ * blocks could be that long (a corrupt queue).  b is valid: lim >= 2. */
+static int msg_size(struct q *q, uint32_t b, uint64_t *size)
+{
+	*size = RD(((struct msg_first *)blk(q, b))->size);
+	return *size <= MSG_FIRST_DATA + (uint64_t)(q->lim - 2) * MSG_CONT_DATA ?
+		0 : -EIO;
 }
 
 /* Wake-ups collected under the lock, made after unlocking. */
@@ -236,14 +276,17 @@ static void wake_flush_all(struct q *q, struct wakeq *wq)
  * Blocks.
  * ------------------------------------------------------------------- */
 
-/* Returns the n blocks of the chain at b to the free list. */
-static void free_blocks(struct q *q, uint32_t b, uint32_t n)
+/* Returns the n blocks of the chain at b to the free list.  No chain is
+ * longer than the queue: a cycle in a corrupt one ends there. */
+static inline void free_blocks(struct q *q, uint32_t b, uint64_t n)
 {
-	for (uint32_t i = 0; i < n && valid_blk(q, b); i++) {
-		uint32_t next = i == 0 ? first(q, b)->next_blk :
-			((struct msg_cont *)blk(q, b))->next_blk;
+	if (n > q->lim)
+		n = q->lim;
+	for (uint64_t i = 0; i < n && valid_blk(q, b); i++) {
+		uint32_t next = i == 0 ? RD(first(q, b)->next_blk) :
+			RD(((struct msg_cont *)blk(q, b))->next_blk);
 
-		*(uint32_t *)blk(q, b) = q->h->free_head;
+		*(uint32_t *)blk(q, b) = RD(q->h->free_head);
 		q->h->free_head = b;
 		b = next;
 	}
@@ -258,14 +301,24 @@ static void free_chain(struct q *q, uint32_t b, uint64_t size)
  * 0 with *err set. */
 static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 {
-	uint32_t need = blocks_for(size), b0 = 0, prev = 0;
+	uint64_t need = blocks_for(size);
+	uint32_t b0 = 0, prev = 0;
 
+	if (need >= q->lim) {	/* more than the arena holds */
+		*err = -ENOMEM;
+		return 0;
+	}
 	for (uint32_t i = 0; i < need; i++) {
-		uint32_t b = q->h->free_head;
+		uint32_t b = RD(q->h->free_head);
 
-		if (b == 0 && q->h->fresh && valid_blk(q, q->h->fresh)) {
-			b = q->h->fresh++;
-			*(uint32_t *)blk(q, b) = 0;	/* as if listed last */
+		if (b == 0) {
+			uint32_t fresh = RD(q->h->fresh);
+
+			if (valid_blk(q, fresh)) {
+				b = fresh;
+				q->h->fresh = fresh + 1;
+				*(uint32_t *)blk(q, b) = 0;	/* as if listed last */
+			}
 		}
 		if (!valid_blk(q, b)) {
 			/* Out of blocks (qbytes beyond what the arena can
@@ -274,7 +327,7 @@ static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 			free_blocks(q, b0, i);
 			return 0;
 		}
-		q->h->free_head = *(uint32_t *)blk(q, b);
+		q->h->free_head = RD(*(uint32_t *)blk(q, b));
 		if (i == 0) {
 			b0 = b;
 			first(q, b)->next_blk = 0;
@@ -318,11 +371,11 @@ static int copy_chain(struct q *q, uint32_t b, void *buf, size_t n, int to_user)
 		if (done == 0) {
 			data = first(q, cur)->data;
 			chunk = MSG_FIRST_DATA;
-			next = first(q, cur)->next_blk;
+			next = RD(first(q, cur)->next_blk);
 		} else {
 			data = ((struct msg_cont *)blk(q, cur))->data;
 			chunk = MSG_CONT_DATA;
-			next = ((struct msg_cont *)blk(q, cur))->next_blk;
+			next = RD(((struct msg_cont *)blk(q, cur))->next_blk);
 		}
 		if (chunk > n - done)
 			chunk = n - done;
@@ -341,26 +394,46 @@ static int copy_chain(struct q *q, uint32_t b, void *buf, size_t n, int to_user)
  * The list.
  * ------------------------------------------------------------------- */
 
-static void link_tail(struct q *q, uint32_t b)
+/* The last message: the tail hint if it is one (a valid block that ends a
+ * list), else found from the head.  0 for an empty queue, or -EIO for a
+ * corrupt list. */
+static long last_msg(struct q *q)
+{
+	uint32_t t = RD(q->h->tail), b, steps = 0;
+
+	if (t == 0 ? RD(q->h->head) == 0 :
+		     valid_blk(q, t) && RD(first(q, t)->next_msg) == 0)
+		return t;
+	for (t = 0, b = RD(q->h->head); b; b = RD(first(q, b)->next_msg)) {
+		if (!valid_blk(q, b) || ++steps > q->lim)
+			return -EIO;
+		t = b;
+	}
+	return t;
+}
+
+/* Appends message b after last (last_msg()'s answer). */
+static void link_tail(struct q *q, uint32_t last, uint32_t b)
 {
 	first(q, b)->next_msg = 0;
 	atomic_thread_fence(memory_order_release);
-	if (q->h->tail)
-		first(q, q->h->tail)->next_msg = b;	/* the commit */
+	if (last)
+		first(q, last)->next_msg = b;		/* the commit */
 	else
 		q->h->head = b;				/* the commit */
 	q->h->tail = b;
 }
 
+/* Unlinks message b after prev (0: b is the head); both valid. */
 static void unlink_msg(struct q *q, uint32_t prev, uint32_t b)
 {
-	uint32_t next = first(q, b)->next_msg;
+	uint32_t next = RD(first(q, b)->next_msg);
 
 	if (prev)
 		first(q, prev)->next_msg = next;	/* the commit */
 	else
 		q->h->head = next;
-	if (q->h->tail == b)
+	if (RD(q->h->tail) == b)
 		q->h->tail = prev;
 }
 
@@ -385,18 +458,23 @@ static int testmsg(int64_t type, int64_t want, int mode)
  * -EIO for a corrupt list. */
 static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
 {
-	uint32_t b = q->h->head, prev = 0, found = 0, found_prev = 0;
-	uint64_t count = 0, steps = 0;
+	uint32_t b = RD(q->h->head), prev = 0, found = 0, found_prev = 0;
+	uint32_t steps = 0;
+	uint64_t count = 0;
 
 	while (b) {
 		struct msg_first *f;
+		int64_t type;
 
-		if (!valid_blk(q, b) || ++steps > q->h->nblocks)
+		/* More steps than blocks: a cycle. */
+		if (!valid_blk(q, b) || ++steps > q->lim)
 			return -EIO;
 		f = first(q, b);
-		if (!f->rsv && testmsg(f->type, msgtyp, mode)) {
-			if (mode == SEARCH_LESSEQUAL && f->type != 1) {
-				msgtyp = f->type - 1;
+		type = RD(f->type);
+		if (!RD(f->rsv) && testmsg(type, msgtyp, mode)) {
+			/* A type below 1 (corrupt) is taken as the lowest. */
+			if (mode == SEARCH_LESSEQUAL && type > 1) {
+				msgtyp = type - 1;
 				found = b;
 				found_prev = prev;
 			} else if (mode == SEARCH_NUMBER) {
@@ -411,7 +489,7 @@ static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
 			count++;
 		}
 		prev = b;
-		b = f->next_msg;
+		b = RD(f->next_msg);
 	}
 	*prevp = found_prev;
 	return found;
@@ -440,54 +518,52 @@ static void wake_senders(struct q *q, struct wakeq *wq)
 	}
 }
 
-static int by_ticket(const void *a, const void *b, void *arg)
-{
-	const struct msg_waiter *w = arg;
-	uint64_t ta = w[*(const int *)a].ticket, tb = w[*(const int *)b].ticket;
-
-	return ta < tb ? -1 : ta > tb;
-}
-
-/*
- * The kernel's pipelined_send(), for the unreserved message at b: hand it
- * to the first blocked receiver that wants it, waking with E2BIG those
- * before it whose buffer is too small.  Returns 1 if handed.
- */
-static int offer(struct q *q, uint32_t b, struct wakeq *wq)
+/* offer() with receivers recorded. */
+static int offer_recv(struct q *q, uint32_t b, int64_t type, uint64_t size,
+		      struct wakeq *wq)
 {
 	struct msg_first *f = first(q, b);
-	int cand[MSG_WAITERS], n = 0;
+	/* The tickets are copied out first: sorting by keys others can
+	 * change under the sort is not safe (qsort may read out of bounds
+	 * when the order it is told changes). */
+	struct { uint64_t ticket; int i; } cand[MSG_WAITERS];
+	int n = 0;
 
-	if (!q->h->nrecv)
-		return 0;
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &q->h->w[i];
+		uint64_t t;
+		int k;
 
-		if (w->kind == W_RECV && w->result == R_NONE &&
-		    testmsg(f->type, w->msgtyp, w->mode))
-			cand[n++] = i;
+		if (RD(w->kind) != W_RECV || RD(w->result) != R_NONE ||
+		    !testmsg(type, RD(w->msgtyp), RD(w->mode)))
+			continue;
+		/* In ticket order, as they blocked: few, mostly one. */
+		t = RD(w->ticket);
+		for (k = n++; k > 0 && cand[k - 1].ticket > t; k--)
+			cand[k] = cand[k - 1];
+		cand[k].ticket = t;
+		cand[k].i = i;
 	}
-	qsort_r(cand, (size_t)n, sizeof(int), by_ticket, q->h->w);
 	for (int k = 0; k < n; k++) {
-		struct msg_waiter *w = &q->h->w[cand[k]];
+		struct msg_waiter *w = &q->h->w[cand[k].i];
 
 		q->h->nrecv--;
-		if (w->size < f->size) {
+		if (RD(w->size) < size) {
 			w->result = -E2BIG;
 			wake_rec(wq, &w->futex);
 			continue;
 		}
-		f->rsv_ticket = (uint32_t)w->ticket;
-		f->rsv = (uint32_t)cand[k] + 1;
+		f->rsv_ticket = (uint32_t)cand[k].ticket;
+		f->rsv = (uint32_t)cand[k].i + 1;
 		w->msg = b;
 		w->result = R_MSG;
 		q->h->qnum--;
-		q->h->cbytes -= f->size;
+		q->h->cbytes -= size;
 		q->h->nrsv++;
-		q->h->undo_ticket = w->ticket;
+		q->h->undo_ticket = cand[k].ticket;
 		q->h->undo_lrpid = q->h->lrpid;
 		q->h->undo_rtime = q->h->rtime;
-		q->h->lrpid = w->pid;
+		q->h->lrpid = RD(w->pid);
 		q->h->rtime = uipc_now();
 		wake_rec(wq, &w->futex);
 		return 1;
@@ -495,14 +571,29 @@ static int offer(struct q *q, uint32_t b, struct wakeq *wq)
 	return 0;
 }
 
-/* Puts a message handed to receiver record w, which will not take it, back
- * in play; if nothing was received since, as if it had never been handed. */
+/*
+ * The kernel's pipelined_send(), for the unreserved message at b, of that
+ * type and size: hand it to the first blocked receiver that wants it,
+ * waking with E2BIG those before it whose buffer is too small.  Returns 1
+ * if handed.  (With none recorded, which is the fast path, only this.)
+ */
+static inline int offer(struct q *q, uint32_t b, int64_t type, uint64_t size,
+			struct wakeq *wq)
+{
+	return RD(q->h->nrecv) ? offer_recv(q, b, type, size, wq) : 0;
+}
+
+/* Puts message b (valid), handed to receiver record w, which will not
+ * take it, back in play; if nothing was received since, as if it had
+ * never been handed. */
 static void unreserve(struct q *q, uint32_t b, struct msg_waiter *w,
 		      struct wakeq *wq)
 {
 	struct msg_first *f = first(q, b);
+	uint64_t size = RD(f->size), ticket = RD(w->ticket);
+	uint64_t undo = RD(q->h->undo_ticket);
 
-	if (q->h->undo_ticket && q->h->undo_ticket == w->ticket) {
+	if (undo && undo == ticket) {
 		q->h->lrpid = q->h->undo_lrpid;
 		q->h->rtime = q->h->undo_rtime;
 		q->h->undo_ticket = 0;
@@ -510,22 +601,26 @@ static void unreserve(struct q *q, uint32_t b, struct msg_waiter *w,
 	f->rsv = 0;
 	q->h->nrsv--;
 	q->h->qnum++;
-	q->h->cbytes += f->size;
-	offer(q, b, wq);
+	q->h->cbytes += size;
+	offer(q, b, RD(f->type), size, wq);
 }
 
 /* Frees waiter record i, undoing what it stands for. */
 static void release(struct q *q, int i, struct wakeq *wq)
 {
 	struct msg_waiter *w = &q->h->w[i];
+	uint32_t kind = RD(w->kind);
 
-	if (w->kind == W_RECV) {
-		if (w->result == R_MSG && valid_blk(q, w->msg) &&
-		    first(q, w->msg)->rsv == (uint32_t)i + 1)
-			unreserve(q, w->msg, w, wq);
-		else if (w->result == R_NONE)
+	if (kind == W_RECV) {
+		int32_t result = RD(w->result);
+		uint32_t b = RD(w->msg);
+
+		if (result == R_MSG && valid_blk(q, b) &&
+		    RD(first(q, b)->rsv) == (uint32_t)i + 1)
+			unreserve(q, b, w, wq);
+		else if (result == R_NONE)
 			q->h->nrecv--;
-	} else if (w->kind == W_SEND) {
+	} else if (kind == W_SEND) {
 		q->h->nsend--;
 	}
 	w->kind = W_FREE;
@@ -539,8 +634,9 @@ static int reap_waiters(struct q *q, struct uipc_nsh *h, struct wakeq *wq)
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &q->h->w[i];
 
-		if (w->kind != W_FREE &&
-		    !uipc_proc_alive(h, w->proc_slot, w->proc_gen, w->pid)) {
+		if (RD(w->kind) != W_FREE &&
+		    !uipc_proc_alive(h, RD(w->proc_slot), RD(w->proc_gen),
+				     RD(w->pid))) {
 			release(q, i, wq);
 			n++;
 		}
@@ -565,60 +661,79 @@ static int waiter_alloc(struct q *q, struct uipc_nsh *h, struct wakeq *wq)
  * Repair: the lock's last owner died.  Rebuild what is derived.
  * ------------------------------------------------------------------- */
 
-static void msg_repair(void *obj)
+/* Whether block b is marked in seen (NULL: no memory to tell). */
+static int seen_test(const unsigned char *seen, uint32_t b)
 {
-	struct uipc_msq *h = obj;
-	struct q q = { .m = NULL, .h = h };
-	uint32_t *prevp = &h->head, b, last = 0, nb;
+	return seen && (seen[b / 8] & (1u << (b % 8)));
+}
+
+/*
+ * Rebuilds what is derived after a lock owner died.  Queue locked (q->lim
+ * set).  The header's geometry is anyone's: blocks are bounded by q->lim
+ * (nblocks read once, at most what this process maps), every walk by the
+ * number of blocks, and seen[] is sized and indexed by that one bound.  A
+ * list corrupt beyond what a crash leaves is cut there.
+ */
+static void repair(struct q *q)
+{
+	struct uipc_msq *h = q->h;
+	uint32_t *prevp = &h->head, b, last = 0, fresh, free_head = 0;
+	uint64_t qnum = 0, cbytes = 0, visited = 0;
+	uint32_t nrsv = 0, nrecv = 0, nsend = 0;
 	unsigned char *seen;
 	struct wakeq wq;
 
 	wakeq_init(&wq);
-	/* The mapping reaches at least nblocks: it was checked on entry. */
-	q.mapped = h->nblocks;
-	nb = h->nblocks;
-	seen = calloc(nb / 8 + 1, 1);
-	h->qnum = h->cbytes = 0;
-	h->nrsv = h->nrecv = h->nsend = 0;
+	seen = calloc(q->lim / 8 + 1, 1);
 
-	for (b = *prevp; b; b = *prevp) {
-		struct msg_first *f;
-		uint32_t c, n;
-		int ok = valid_blk(&q, b) && !(seen && (seen[b / 8] & (1 << (b % 8))));
+	for (b = RD(*prevp); b; b = RD(*prevp)) {
+		struct msg_first *f = NULL;
+		uint64_t size = 0, n = 0;
+		uint32_t c, rsv;
+		int ok = valid_blk(q, b);
 
 		if (ok) {
-			f = first(&q, b);
-			n = blocks_for(f->size);
-			c = b;
-			for (uint32_t i = 0; i < n && ok; i++) {
-				if (!valid_blk(&q, c)) {
-					ok = 0;
-					break;
-				}
-				if (seen)
-					seen[c / 8] |= (unsigned char)(1 << (c % 8));
-				c = i == 0 ? f->next_blk :
-					((struct msg_cont *)blk(&q, c))->next_blk;
+			f = first(q, b);
+			size = RD(f->size);
+			n = blocks_for(size);
+			ok = n < q->lim;
+		}
+		c = b;
+		/* Each block is in one message at most, once: a block seen
+		 * before (or, with no memory to tell, more blocks than there
+		 * are) is a cycle or a corrupt list. */
+		for (uint64_t i = 0; i < n && ok; i++) {
+			if (!valid_blk(q, c) || seen_test(seen, c) ||
+			    ++visited > q->lim) {
+				ok = 0;
+				break;
 			}
+			if (seen)
+				seen[c / 8] |= (unsigned char)(1u << (c % 8));
+			c = i == 0 ? RD(f->next_blk) :
+				RD(((struct msg_cont *)blk(q, c))->next_blk);
 		}
 		if (!ok) {	/* corrupt beyond a crash: cut the list here */
 			*prevp = 0;
 			break;
 		}
-		f = first(&q, b);
-		if (f->rsv) {
-			struct msg_waiter *w = f->rsv <= MSG_WAITERS ?
-				&h->w[f->rsv - 1] : NULL;
+		rsv = RD(f->rsv);
+		if (rsv) {
+			struct msg_waiter *w = rsv <= MSG_WAITERS ?
+				&h->w[rsv - 1] : NULL;
 
-			if (!w || w->kind != W_RECV || w->result != R_MSG ||
-			    w->msg != b || (uint32_t)w->ticket != f->rsv_ticket)
+			if (!w || RD(w->kind) != W_RECV ||
+			    RD(w->result) != R_MSG || RD(w->msg) != b ||
+			    (uint32_t)RD(w->ticket) != RD(f->rsv_ticket)) {
 				f->rsv = 0;
+				rsv = 0;
+			}
 		}
-		if (f->rsv) {
-			h->nrsv++;
+		if (rsv) {
+			nrsv++;
 		} else {
-			h->qnum++;
-			h->cbytes += f->size;
+			qnum++;
+			cbytes += size;
 		}
 		last = b;
 		prevp = &f->next_msg;
@@ -627,49 +742,70 @@ static void msg_repair(void *obj)
 
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &h->w[i];
+		uint32_t kind = RD(w->kind);
 
-		if (w->kind == W_RECV) {
-			if (w->result == R_MSG &&
-			    (!valid_blk(&q, w->msg) ||
-			     first(&q, w->msg)->rsv != (uint32_t)i + 1))
+		if (kind == W_RECV) {
+			int32_t result = RD(w->result);
+			uint32_t m = RD(w->msg);
+
+			if (result == R_MSG &&
+			    (!valid_blk(q, m) ||
+			     RD(first(q, m)->rsv) != (uint32_t)i + 1)) {
 				w->result = R_NONE;
-			if (w->result == R_NONE)
-				h->nrecv++;
-		} else if (w->kind == W_SEND) {
-			h->nsend++;
-		} else if (w->kind != W_FREE) {
+				result = R_NONE;
+			}
+			if (result == R_NONE)
+				nrecv++;
+		} else if (kind == W_SEND) {
+			nsend++;
+		} else if (kind != W_FREE) {
 			w->kind = W_FREE;
+			kind = W_FREE;
 		}
-		if (w->kind != W_FREE)
+		if (kind != W_FREE)
 			wake_rec(&wq, &w->futex);
 	}
+	h->qnum = qnum;
+	h->cbytes = cbytes;
+	h->nrsv = nrsv;
+	h->nrecv = nrecv;
+	h->nsend = nsend;
 
 	/* Blocks from fresh on were never given out; the list is rebuilt
 	 * from the others that no message holds. */
-	if (h->fresh == 0 || h->fresh > nb)
-		h->fresh = nb;
-	h->free_head = 0;
-	for (b = h->fresh; b-- > 1;) {
-		if (seen && (seen[b / 8] & (1 << (b % 8))))
+	fresh = RD(h->fresh);
+	if (fresh == 0 || fresh > q->lim)
+		fresh = q->lim;
+	h->fresh = fresh;
+	for (b = fresh; seen && b-- > 1;) {
+		/* no memory to tell: leak rather than corrupt */
+		if (seen_test(seen, b))
 			continue;
-		if (!seen)
-			break;	/* no memory to tell: leak rather than corrupt */
-		*(uint32_t *)blk(&q, b) = h->free_head;
-		h->free_head = b;
+		*(uint32_t *)blk(q, b) = free_head;
+		free_head = b;
 	}
+	h->free_head = free_head;
 	free(seen);
+	atomic_store(&h->needs_repair, 0);
 	atomic_fetch_add(&h->overflow_seq, 1);
 	uipc_futex_wake(&h->overflow_seq, INT_MAX);
 	wake_flush(&wq);
 }
 
+/* The lock's repair hook: the queue is repaired by the next q_lock(),
+ * which knows how much of the file its caller maps. */
+static void msg_repair(void *obj)
+{
+	atomic_store(&((struct uipc_msq *)obj)->needs_repair, 1);
+}
+
 static int msg_validate(const void *obj, size_t len, void *priv)
 {
 	const struct uipc_msq *h = obj;
+	uint32_t nb = RD(h->nblocks);
 
 	(void)priv;
-	if (len < ARENA_OFF || h->nblocks < 2 ||
-	    (len - ARENA_OFF) / MSG_BLK < h->nblocks)
+	if (len < ARENA_OFF || nb < 2 || (len - ARENA_OFF) / MSG_BLK < nb)
 		return -EIO;
 	return 0;
 }
@@ -684,26 +820,58 @@ const struct uipc_kind_ops uipc_msg_ops = {
  * Locking a queue for an operation.
  * ------------------------------------------------------------------- */
 
-/* Takes the queue's lock, first making sure this process maps every block
- * (another process may have grown the file). */
-static int q_lock(struct q *q)
-{
-	int r;
+/* Remappings one q_lock() makes for a header that names more blocks than
+ * it maps: one is what a grown file needs. */
+#define Q_REMAPS 4
 
-	for (;;) {
-		r = uipc_obj_lock(q->m);
-		if (r < 0)
-			return r;
-		if (likely(q->h->nblocks <= q->mapped))
-			return 0;
+/* q_lock() with the queue locked and nblocks read as nb, when that is
+ * more than this process maps or a repair is due.  Out of line: q_lock()
+ * is on every call's fast path. */
+__attribute__((noinline))
+static int q_lock_slow(struct q *q, uint32_t nb)
+{
+	for (int remaps = 0; nb > q->mapped; remaps++) {
+		int r;
+
 		uipc_obj_unlock(q->m);
+		if (remaps == Q_REMAPS)
+			return -EIO;
 		r = uipc_map_refresh(&q->m);
 		if (r < 0) {
 			q->m = NULL;
 			return r;
 		}
 		q_set(q, q->m);
+		r = uipc_obj_lock(q->m);
+		if (r < 0)
+			return r;
+		nb = RD(q->h->nblocks);
 	}
+	q->lim = nb;
+	if (atomic_load_explicit(&q->h->needs_repair, memory_order_relaxed))
+		repair(q);
+	return 0;
+}
+
+/* Takes the queue's lock, first making sure this process maps every block
+ * (another process may have grown the file), and repairs after a dead
+ * owner.  Sets q->lim.  -EIO for a header that keeps naming blocks the
+ * file lacks. */
+static inline int q_lock(struct q *q)
+{
+	uint32_t nb;
+	int r = uipc_obj_lock(q->m);
+
+	if (r < 0)
+		return r;
+	nb = RD(q->h->nblocks);
+	if (likely(nb <= q->mapped &&
+		   !atomic_load_explicit(&q->h->needs_repair,
+					 memory_order_relaxed))) {
+		q->lim = nb;
+		return 0;
+	}
+	return q_lock_slow(q, nb);
 }
 
 static void q_unlock(struct q *q, struct wakeq *wq)
@@ -712,7 +880,7 @@ static void q_unlock(struct q *q, struct wakeq *wq)
 	wake_flush_all(q, wq);
 }
 
-static int q_get(int id, struct q *q)
+static inline int q_get(int id, struct q *q)
 {
 	struct uipc_map *m;
 	int r = uipc_obj_get(UIPC_MSG, id, &m);
@@ -898,7 +1066,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	struct uipc_nsh *h;
 	int have_self = 0;
 	struct q q;
-	long mtype;
+	long mtype, last = 0;
 	uint32_t b;
 	int r = 0;
 
@@ -967,6 +1135,10 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	if (!b)
 		goto out_unlock;
 	r = copy_chain(&q, b, (void *)text, msgsz, 0);
+	if (r == 0) {
+		last = last_msg(&q);
+		r = last < 0 ? (int)last : 0;
+	}
 	if (r < 0) {
 		free_chain(&q, b, msgsz);
 		goto out_unlock;
@@ -976,10 +1148,10 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	first(&q, b)->rsv = 0;
 	q.h->lspid = uipc_getpid();
 	q.h->stime = uipc_now();
-	link_tail(&q, b);
+	link_tail(&q, (uint32_t)last, b);
 	q.h->qnum++;
 	q.h->cbytes += msgsz;
-	offer(&q, b, &wq);
+	offer(&q, b, mtype, msgsz, &wq);
 	wake_overflow(&q, &wq);
 	r = 0;
 out_unlock:
@@ -1011,13 +1183,14 @@ static int convert_mode(long *msgtyp, int msgflg)
 	return (msgflg & MSG_EXCEPT) ? SEARCH_NOTEQUAL : SEARCH_EQUAL;
 }
 
-/* Copies message b out to the caller: mtype, then min(size, bufsz) bytes.
- * Returns the byte count or -EFAULT. */
-static long copy_out(struct q *q, uint32_t b, void *msgp, size_t bufsz)
+/* Copies message b, of size bytes (msg_size()), out to the caller:
+ * mtype, then min(size, bufsz) bytes.  Returns the byte count, -EFAULT
+ * or -EIO. */
+static long copy_out(struct q *q, uint32_t b, uint64_t size, void *msgp,
+		     size_t bufsz)
 {
-	struct msg_first *f = first(q, b);
-	size_t n = f->size < bufsz ? f->size : bufsz;
-	long type = f->type;
+	size_t n = size < bufsz ? (size_t)size : bufsz;
+	long type = (long)RD(first(q, b)->type);
 	int r;
 
 	r = uipc_copy_to_user(msgp, &type, sizeof(type));
@@ -1026,26 +1199,24 @@ static long copy_out(struct q *q, uint32_t b, void *msgp, size_t bufsz)
 	return r < 0 ? r : (long)n;
 }
 
-/* Removes message b (after prev) for good: it has been copied out. */
-static void consume(struct q *q, uint32_t prev, uint32_t b)
+/* Removes message b (after prev) of size bytes for good: it has been
+ * copied out. */
+static void consume(struct q *q, uint32_t prev, uint32_t b, uint64_t size)
 {
-	uint64_t size = first(q, b)->size;
-
 	unlink_msg(q, prev, b);
 	free_chain(q, b, size);
 }
 
-/* Finds where b sits in the list: its predecessor, or -EIO. */
+/* Finds where b (valid) sits in the list: its predecessor, or -EIO. */
 static long prev_of(struct q *q, uint32_t b)
 {
-	uint32_t c = q->h->head, prev = 0;
-	uint64_t steps = 0;
+	uint32_t c = RD(q->h->head), prev = 0, steps = 0;
 
 	while (c && c != b) {
-		if (!valid_blk(q, c) || ++steps > q->h->nblocks)
+		if (!valid_blk(q, c) || ++steps > q->lim)
 			return -EIO;
 		prev = c;
-		c = first(q, c)->next_msg;
+		c = RD(first(q, c)->next_msg);
 	}
 	return c == b ? (long)prev : -EIO;
 }
@@ -1055,25 +1226,27 @@ static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
 			struct wakeq *wq)
 {
 	struct msg_waiter *w = &q->h->w[i];
-	uint32_t b = w->msg;
-	long r, prev;
+	uint32_t b = RD(w->msg);
+	uint64_t size;
+	long r, prev = -EIO;
 
-	prev = prev_of(q, b);
+	if (valid_blk(q, b) && msg_size(q, b, &size) == 0)
+		prev = prev_of(q, b);
 	if (prev < 0) {
 		release(q, i, wq);
 		return prev;
 	}
-	r = copy_out(q, b, msgp, bufsz);
+	r = copy_out(q, b, size, msgp, bufsz);
 	if (r < 0) {
 		release(q, i, wq);	/* back in play: not lost */
 		return r;
 	}
 	first(q, b)->rsv = 0;
 	q->h->nrsv--;
-	if (q->h->undo_ticket == w->ticket)
+	if (RD(q->h->undo_ticket) == RD(w->ticket))
 		q->h->undo_ticket = 0;	/* taken: nothing to undo */
 	w->kind = W_FREE;
-	consume(q, (uint32_t)prev, b);
+	consume(q, (uint32_t)prev, b, size);
 	wake_senders(q, wq);
 	return r;
 }
@@ -1117,8 +1290,11 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			goto out_unlock;
 		}
 		if (b > 0) {
-			uint64_t size = first(&q, (uint32_t)b)->size;
+			uint64_t size;
 
+			r = msg_size(&q, (uint32_t)b, &size);
+			if (r < 0)
+				goto out_unlock;
 			if (bufsz < size && !(msgflg & MSG_NOERROR)) {
 				r = -E2BIG;
 				goto out_unlock;
@@ -1133,13 +1309,13 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 					r = -EINVAL;
 					goto out_unlock;
 				}
-				r = copy_out(&q, (uint32_t)b, msgp, bufsz);
+				r = copy_out(&q, (uint32_t)b, size, msgp, bufsz);
 				goto out_unlock;
 			}
-			r = copy_out(&q, (uint32_t)b, msgp, bufsz);
+			r = copy_out(&q, (uint32_t)b, size, msgp, bufsz);
 			if (r < 0)
 				goto out_unlock;	/* the message stays */
-			consume(&q, prev, (uint32_t)b);
+			consume(&q, prev, (uint32_t)b, size);
 			q.h->qnum--;
 			q.h->cbytes -= size;
 			q.h->rtime = uipc_now();
@@ -1183,22 +1359,24 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 		q.h->w[i].msgtyp = msgtyp;
 		q.h->w[i].mode = mode;
 		for (;;) {
-			struct msg_waiter *w = &q.h->w[i];
+			int32_t result;
 
 			r = q_sleep(&q, i, 0, &wq);
 			if (r == -EIO)
 				goto out_put;
-			w = &q.h->w[i];
-			if (w->result == R_MSG) {
+			/* q.h may be another mapping now */
+			result = RD(q.h->w[i].result);
+			if (result == R_MSG) {
 				r = take_handed(&q, i, msgp, bufsz, &wq);
 				goto out_unlock;
 			}
-			if (w->result < 0) {
-				r = w->result;
-				w->kind = W_FREE;
+			if (result == -E2BIG || result == -EIDRM) {
+				r = result;
+				q.h->w[i].kind = W_FREE;
 				goto out_unlock;
 			}
-			if (w->result == R_RETRY || r == -EINTR || removed(&q))
+			/* R_RETRY, or what no waker writes: look again */
+			if (result != R_NONE || r == -EINTR || removed(&q))
 				break;
 		}
 		release(&q, i, &wq);
@@ -1279,7 +1457,7 @@ static long msgctl_stat(struct q *q, int cmd, struct msqid_ds *buf)
 	if (q->h->nrsv && (h = uipc_ns_get(&err)))
 		reap_waiters(q, h, &wq);
 	fill_ds(q, &ds);
-	r = cmd == IPC_STAT ? 0 : q->h->o.id;
+	r = cmd == IPC_STAT ? 0 : q->m->id;	/* the header's is anyone's */
 out_unlock:
 	q_unlock(q, &wq);
 	if (r >= 0 && uipc_copy_to_user(buf, &ds, sizeof(ds)) < 0)
@@ -1287,34 +1465,60 @@ out_unlock:
 	return r;
 }
 
-/* Grows the arena so that qbytes of messages fit.  Queue locked. */
+/* Grows the arena so that qbytes of messages fit.  Queue locked.  The
+ * file is the map's, and it never gets shorter: nblocks, which may be
+ * anyone's, only tells whether to look. */
 static int grow(struct q *q, uint64_t qbytes)
 {
-	struct uipc_nsh *h;
 	uint64_t want = nblocks_for(qbytes);
+	off_t len = (off_t)(ARENA_OFF + want * MSG_BLK);
+	struct uipc_nsh *h;
+	struct stat st;
 	char name[64];
 	int fd, r = 0;
 
-	if (want <= q->h->nblocks)
+	if (want <= q->lim)
 		return 0;
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
-	snprintf(name, sizeof(name), "msg.%d", q->h->o.id);
+	snprintf(name, sizeof(name), "msg.%d", q->m->id);
 	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd < 0)
 		return fd;
-	if (ftruncate(fd, (off_t)(ARENA_OFF + want * MSG_BLK)) < 0)
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (st.st_size < len && ftruncate(fd, len) < 0)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* After grow() and a remap: the blocks the file gained join the queue.
+ * They are fresh ones (fresh == nblocks if all were used), but an old
+ * file's (fresh 0) go on the free list.  Queue locked, mapped whole. */
+static void add_blocks(struct q *q)
+{
+	uint32_t nb = q->lim;
+
+	if (nb >= q->mapped)
+		return;
+	if (nb < 1)
+		nb = 1;		/* block 0 is never used */
+	if (!RD(q->h->fresh)) {
+		for (uint32_t b = q->mapped; b-- > nb;) {
+			*(uint32_t *)blk(q, b) = RD(q->h->free_head);
+			q->h->free_head = b;
+		}
+	}
+	q->h->nblocks = q->mapped;
+	q->lim = q->mapped;
 }
 
 static long msgctl_set(struct q *q, struct msqid_ds *ds)
 {
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	uint64_t old_nb;
 	int err = 0;
 	long r;
 
@@ -1336,8 +1540,7 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 	r = grow(q, ds->msg_qbytes);
 	if (r < 0)
 		goto out_unlock;
-	old_nb = q->h->nblocks;
-	if (nblocks_for(ds->msg_qbytes) > old_nb) {
+	if (nblocks_for(ds->msg_qbytes) > q->lim) {
 		/* Map the grown file, then give the new blocks out. */
 		uipc_obj_unlock(q->m);
 		r = uipc_map_refresh(&q->m);
@@ -1346,19 +1549,10 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 			return r;
 		}
 		q_set(q, q->m);
-		r = uipc_obj_lock(q->m);
+		r = q_lock(q);
 		if (r < 0)
 			return r;
-		/* The new blocks join the fresh ones (fresh == nblocks if
-		 * all were used); only an old file's go on the list. */
-		for (uint64_t b = q->mapped; b-- > q->h->nblocks;) {
-			if (q->h->fresh)
-				break;
-			*(uint32_t *)blk(q, (uint32_t)b) = q->h->free_head;
-			q->h->free_head = (uint32_t)b;
-		}
-		if (q->mapped > q->h->nblocks)
-			q->h->nblocks = q->mapped;
+		add_blocks(q);
 	}
 	r = uipc_set_perm(q->m, &ds->msg_perm);
 	if (r < 0)
@@ -1400,20 +1594,22 @@ static long msgctl_info(int cmd, struct msginfo *buf)
 	mi.msgseg = K_MSGSEG;
 	max = uipc_max_idx(UIPC_MSG, &in_use);
 	if (cmd == MSG_INFO) {
-		int64_t hdrs = 0, bytes = 0;
+		/* Unsigned: a header's counters are anyone's, and a signed
+		 * sum of them could overflow. */
+		uint64_t hdrs = 0, bytes = 0;
 
 		for (int i = 0; i <= max; i++) {
 			struct uipc_map *m;
 
 			if (uipc_obj_get_by_index(UIPC_MSG, i, &m) < 0)
 				continue;
-			hdrs += (int64_t)((struct uipc_msq *)m->base)->qnum;
-			bytes += (int64_t)((struct uipc_msq *)m->base)->cbytes;
+			hdrs += RD(((struct uipc_msq *)m->base)->qnum);
+			bytes += RD(((struct uipc_msq *)m->base)->cbytes);
 			uipc_map_put(m);
 		}
 		mi.msgpool = in_use;
-		mi.msgmap = (int)hdrs;
-		mi.msgtql = (int)bytes;
+		mi.msgmap = hdrs > INT_MAX ? INT_MAX : (int)hdrs;
+		mi.msgtql = bytes > INT_MAX ? INT_MAX : (int)bytes;
 	} else {
 		mi.msgmap = K_MSGMAP;
 		mi.msgpool = K_MSGPOOL;
@@ -1498,8 +1694,9 @@ void uipc_msg_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 			for (int i = 0; i < MSG_WAITERS; i++) {
 				struct msg_waiter *w = &q.h->w[i];
 
-				if (w->kind != W_FREE && w->proc_slot == slot &&
-				    w->proc_gen == gen &&
+				if (RD(w->kind) != W_FREE &&
+				    RD(w->proc_slot) == slot &&
+				    RD(w->proc_gen) == gen &&
 				    !uipc_proc_alive(h, slot, gen, w->pid))
 					release(&q, i, &wq);
 			}
