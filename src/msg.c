@@ -47,11 +47,11 @@
  * So what the file says is a hint: a field that becomes an index, a
  * count, a length or a loop bound is read once (RD()) and bounded before
  * use, by what this process maps (q->lim: the header's nblocks read once
- * by q_lock(), never above the mapping), and a walk takes no more steps
- * than there are blocks.  Out of bounds is a corrupt queue: -EIO, never a
- * fault, a hang or a write outside the mapping.  The lock's repair hook
- * only marks the queue, since it is not told the mapping's length; the
- * next q_lock() repairs.
+ * by q_lock(), never above the mapping), and a walk stops at a cycle
+ * (struct walk) and takes no more steps than there are blocks.  Out of
+ * bounds is a corrupt queue: -EIO, never a fault, a hang or a write
+ * outside the mapping.  The lock's repair hook only marks the queue,
+ * since it is not told the mapping's length; the next q_lock() repairs.
  *
  * Locking: the queue's lock (o.lock) guards everything in the file.  No
  * system call is made under it on the fast path.
@@ -228,6 +228,36 @@ static int msg_size(struct q *q, uint32_t b, uint64_t *size)
 		0 : -EIO;
 }
 
+/*
+ * A walk along the list or a chain: corrupt when it reaches an invalid
+ * block or comes back to the block it marked (Brent: the mark moves to the
+ * block reached at each power of two steps).  A walk longer than lim - 1
+ * steps repeats a block, and a cycle is found within about twice the
+ * steps to it and round it: not lim, which a writer can make 2^31 (a
+ * sparse file 512 GB long).  Past lim steps is corrupt too, looked at
+ * only at the marks.
+ */
+struct walk {
+	uint32_t steps, mark, next_mark;
+};
+/* The first mark at step 2: a walk of one step, the fast path's, only
+ * compares.  next_mark doubles up to 2^31 < 2 * lim at most. */
+#define WALK_INIT { 0, 0, 2 }
+
+/* Checks the walk's next block b: 0 to go on, or -EIO. */
+static inline int walk_step(struct q *q, struct walk *w, uint32_t b)
+{
+	if (!valid_blk(q, b) || b == w->mark)
+		return -EIO;
+	if (unlikely(++w->steps == w->next_mark)) {
+		if (w->steps > q->lim)
+			return -EIO;
+		w->mark = b;
+		w->next_mark <<= 1;
+	}
+	return 0;
+}
+
 /* Wake-ups collected under the lock, made after unlocking. */
 struct wakeq {
 	int n;
@@ -280,10 +310,13 @@ static void wake_flush_all(struct q *q, struct wakeq *wq)
  * longer than the queue: a cycle in a corrupt one ends there. */
 static inline void free_blocks(struct q *q, uint32_t b, uint64_t n)
 {
+	struct walk w = WALK_INIT;
+
 	if (n > q->lim)
 		n = q->lim;
-	for (uint64_t i = 0; i < n && valid_blk(q, b); i++) {
-		uint32_t next = i == 0 ? RD(first(q, b)->next_blk) :
+	/* w.steps counts the blocks freed: 1 in the body is the first. */
+	while (w.steps < n && walk_step(q, &w, b) == 0) {
+		uint32_t next = w.steps == 1 ? RD(first(q, b)->next_blk) :
 			RD(((struct msg_cont *)blk(q, b))->next_blk);
 
 		*(uint32_t *)blk(q, b) = RD(q->h->free_head);
@@ -399,13 +432,14 @@ static int copy_chain(struct q *q, uint32_t b, void *buf, size_t n, int to_user)
  * corrupt list. */
 static long last_msg(struct q *q)
 {
-	uint32_t t = RD(q->h->tail), b, steps = 0;
+	uint32_t t = RD(q->h->tail), b;
+	struct walk w = WALK_INIT;
 
 	if (t == 0 ? RD(q->h->head) == 0 :
 		     valid_blk(q, t) && RD(first(q, t)->next_msg) == 0)
 		return t;
 	for (t = 0, b = RD(q->h->head); b; b = RD(first(q, b)->next_msg)) {
-		if (!valid_blk(q, b) || ++steps > q->lim)
+		if (walk_step(q, &w, b) < 0)
 			return -EIO;
 		t = b;
 	}
@@ -459,15 +493,14 @@ static int testmsg(int64_t type, int64_t want, int mode)
 static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
 {
 	uint32_t b = RD(q->h->head), prev = 0, found = 0, found_prev = 0;
-	uint32_t steps = 0;
+	struct walk w = WALK_INIT;
 	uint64_t count = 0;
 
 	while (b) {
 		struct msg_first *f;
 		int64_t type;
 
-		/* More steps than blocks: a cycle. */
-		if (!valid_blk(q, b) || ++steps > q->lim)
+		if (walk_step(q, &w, b) < 0)
 			return -EIO;
 		f = first(q, b);
 		type = RD(f->type);
@@ -680,6 +713,7 @@ static void repair(struct q *q)
 	uint32_t *prevp = &h->head, b, last = 0, fresh, free_head = 0;
 	uint64_t qnum = 0, cbytes = 0, visited = 0;
 	uint32_t nrsv = 0, nrecv = 0, nsend = 0;
+	struct walk lw = WALK_INIT;
 	unsigned char *seen;
 	struct wakeq wq;
 
@@ -688,9 +722,10 @@ static void repair(struct q *q)
 
 	for (b = RD(*prevp); b; b = RD(*prevp)) {
 		struct msg_first *f = NULL;
+		struct walk cw = WALK_INIT;
 		uint64_t size = 0, n = 0;
 		uint32_t c, rsv;
-		int ok = valid_blk(q, b);
+		int ok = walk_step(q, &lw, b) == 0;
 
 		if (ok) {
 			f = first(q, b);
@@ -700,10 +735,10 @@ static void repair(struct q *q)
 		}
 		c = b;
 		/* Each block is in one message at most, once: a block seen
-		 * before (or, with no memory to tell, more blocks than there
-		 * are) is a cycle or a corrupt list. */
+		 * before (with no memory to tell: a cycle, or more blocks
+		 * than there are) is a corrupt list. */
 		for (uint64_t i = 0; i < n && ok; i++) {
-			if (!valid_blk(q, c) || seen_test(seen, c) ||
+			if (walk_step(q, &cw, c) < 0 || seen_test(seen, c) ||
 			    ++visited > q->lim) {
 				ok = 0;
 				break;
@@ -1210,10 +1245,11 @@ static void consume(struct q *q, uint32_t prev, uint32_t b, uint64_t size)
 /* Finds where b (valid) sits in the list: its predecessor, or -EIO. */
 static long prev_of(struct q *q, uint32_t b)
 {
-	uint32_t c = RD(q->h->head), prev = 0, steps = 0;
+	uint32_t c = RD(q->h->head), prev = 0;
+	struct walk w = WALK_INIT;
 
 	while (c && c != b) {
-		if (!valid_blk(q, c) || ++steps > q->lim)
+		if (walk_step(q, &w, c) < 0)
 			return -EIO;
 		prev = c;
 		c = RD(first(q, c)->next_msg);
