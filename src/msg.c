@@ -701,6 +701,60 @@ static int seen_test(const unsigned char *seen, uint32_t b)
 }
 
 /*
+ * The free list rebuilt from blocks 1..fresh-1 that no message holds (not
+ * in seen): its head, lowest first, or 0.  Only blocks in the file's data
+ * are looked at: one in a hole was never written, so it is neither in a
+ * message nor freed, and linking every block of a file that a writer made
+ * sparse and 512 GB long would fill the tmpfs (and fault).  With no way to
+ * tell (no memory for seen, no descriptor), none: leak rather than
+ * corrupt.  System calls: this is the repair.
+ */
+static uint32_t rebuild_free(struct q *q, uint32_t fresh,
+			     const unsigned char *seen)
+{
+	off_t pos = (off_t)(ARENA_OFF + MSG_BLK);
+	off_t end = (off_t)(ARENA_OFF + (size_t)fresh * MSG_BLK);
+	uint32_t head = 0, tail = 0;
+	struct uipc_nsh *h;
+	char name[64];
+	int fd, err = 0;
+
+	h = uipc_ns_get(&err);
+	if (!h || !seen)
+		return 0;
+	snprintf(name, sizeof(name), "msg.%d", q->m->id);
+	fd = uipc_ns_openat(h, name, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	while (pos < end) {
+		off_t d = lseek(fd, pos, SEEK_DATA), e;
+
+		if (d < 0 || d >= end)
+			break;		/* ENXIO: no data past pos */
+		e = lseek(fd, d, SEEK_HOLE);
+		if (e <= d)
+			break;
+		if (e > end)
+			e = end;
+		/* Extents are whole pages, and so is ARENA_OFF. */
+		for (uint32_t b = (uint32_t)((d - (off_t)ARENA_OFF) / MSG_BLK);
+		     b < (uint32_t)((e - (off_t)ARENA_OFF) / MSG_BLK); b++) {
+			if (b == 0 || seen_test(seen, b))
+				continue;
+			*(uint32_t *)blk(q, b) = 0;
+			if (tail)
+				*(uint32_t *)blk(q, tail) = b;
+			else
+				head = b;
+			tail = b;
+		}
+		pos = e;
+	}
+	close(fd);
+	return head;
+}
+
+/*
  * Rebuilds what is derived after a lock owner died.  Queue locked (q->lim
  * set).  The header's geometry is anyone's: blocks are bounded by q->lim
  * (nblocks read once, at most what this process maps), every walk by the
@@ -710,7 +764,7 @@ static int seen_test(const unsigned char *seen, uint32_t b)
 static void repair(struct q *q)
 {
 	struct uipc_msq *h = q->h;
-	uint32_t *prevp = &h->head, b, last = 0, fresh, free_head = 0;
+	uint32_t *prevp = &h->head, b, last = 0, fresh;
 	uint64_t qnum = 0, cbytes = 0, visited = 0;
 	uint32_t nrsv = 0, nrecv = 0, nsend = 0;
 	struct walk lw = WALK_INIT;
@@ -812,14 +866,7 @@ static void repair(struct q *q)
 	if (fresh == 0 || fresh > q->lim)
 		fresh = q->lim;
 	h->fresh = fresh;
-	for (b = fresh; seen && b-- > 1;) {
-		/* no memory to tell: leak rather than corrupt */
-		if (seen_test(seen, b))
-			continue;
-		*(uint32_t *)blk(q, b) = free_head;
-		free_head = b;
-	}
-	h->free_head = free_head;
+	h->free_head = rebuild_free(q, fresh, seen);
 	free(seen);
 	atomic_store(&h->needs_repair, 0);
 	atomic_fetch_add(&h->overflow_seq, 1);
