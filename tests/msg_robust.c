@@ -503,8 +503,15 @@ static const char *const corruption[] = {
 	"nblocks 0x7fffffff, fresh 0x1000000", "nblocks 0x7fffffff",
 	"receivers everywhere", "handed garbage", "waiters random",
 	"reservations random", "counters at their limits", "header random",
-	"blocks random",
+	"blocks random", "file 512 GB and sparse, nblocks 0x7fffffff, list cycle",
+	"file 64 MB longer and sparse, fresh 0",
 };
+/* Not with a forced repair: a repair that wrote into the holes of this
+ * file would fill the machine's tmpfs.  The next case tells that at a
+ * size that hurts no one. */
+#define C_SPARSE_HUGE 32
+#define C_SPARSE 33
+#define SPARSE_EXTRA (64 << 20)
 #define NCORRUPTION ((int)(sizeof(corruption) / sizeof(corruption[0])))
 
 static void corrupt(struct qfile *f, int c, unsigned *rnd)
@@ -612,6 +619,18 @@ static void corrupt(struct qfile *f, int c, unsigned *rnd)
 			for (int k = 0; k < 32; k++)
 				b[k] = (unsigned char)rand_r(rnd);
 		}
+		break;
+	case C_SPARSE_HUGE:
+		if (ftruncate(f->fd, (off_t)T_ARENA + (off_t)0x7fffffff * T_BLK) < 0)
+			CHECK(0, "cannot make the file 512 GB long");
+		h->nblocks = 0x7fffffff;
+		tmsg(f, f->nmsg - 1)->next_msg = f->msg[0];
+		break;
+	case C_SPARSE:
+		if (ftruncate(f->fd, (off_t)(f->len + SPARSE_EXTRA)) < 0)
+			CHECK(0, "cannot make the file longer");
+		h->nblocks = (uint32_t)((f->len + SPARSE_EXTRA - T_ARENA) / T_BLK);
+		h->fresh = 0;
 		break;
 	}
 }
@@ -881,8 +900,13 @@ static void hostile_fields(unsigned seed)
 		poke_counters(q2, counters ? INT64_MAX : 0);
 		for (int mode = 0; mode < 4; mode++) {
 			char what[160];
+			struct stat st;
+			off_t had = 0;
 			int p[2];
 			pid_t pid;
+
+			if (c == C_SPARSE_HUGE && (mode & 1))
+				continue;
 
 			/* 0, 1: a fresh process; 2, 3: one that has the queue
 			 * mapped when the writer strikes.  1, 3: the lock word
@@ -891,24 +915,29 @@ static void hostile_fields(unsigned seed)
 				 mode < 2 ? "fresh process" : "mapped before",
 				 mode & 1 ? ", forced repair" : "");
 			qfile_reset(&f);
+			if (fstat(f.fd, &st) == 0)
+				had = (off_t)st.st_blocks * 512;
 			if (mode < 2) {
 				corrupt(&f, c, &rnd);
 				if (mode & 1)
 					force_repair(&f, c % 2 ? dead : 0);
 				if (in_child("--probe", what) < 0)
 					ok = 0;
-				continue;
+			} else if (pipe(p) == 0) {
+				pid = victim(q, p[0], 0, 1, seed + (unsigned)c);
+				corrupt(&f, c, &rnd);
+				if (mode & 1)
+					force_repair(&f, c % 2 ? dead : 0);
+				write(p[1], "g", 1);
+				close(p[0]);
+				close(p[1]);
+				reap_victim(pid, what, 15000000000LL);
 			}
-			if (pipe(p) < 0)
-				continue;
-			pid = victim(q, p[0], 0, 1, seed + (unsigned)c);
-			corrupt(&f, c, &rnd);
-			if (mode & 1)
-				force_repair(&f, c % 2 ? dead : 0);
-			write(p[1], "g", 1);
-			close(p[0]);
-			close(p[1]);
-			reap_victim(pid, what, 15000000000LL);
+			/* Holes are no one's blocks: nothing writes there. */
+			if (c == C_SPARSE && fstat(f.fd, &st) == 0)
+				CHECK((off_t)st.st_blocks * 512 - had < SPARSE_EXTRA / 8,
+				      "%s: %lld MB written into the file's holes", what,
+				      (long long)(((off_t)st.st_blocks * 512 - had) >> 20));
 		}
 	}
 	qfile_reset(&f);
@@ -916,6 +945,7 @@ static void hostile_fields(unsigned seed)
 	uipc_msgctl(q, IPC_RMID, NULL);
 	poke_counters(q2, 0);
 	uipc_msgctl(q2, IPC_RMID, NULL);
+	_Static_assert(C_SPARSE == NCORRUPTION - 1, "the sparse cases come last");
 	printf("     %ld victims (%ld with a canary after the queue), %ld calls, "
 	       "%ld succeeded\n", (long)stats->victims, (long)stats->canaries,
 	       (long)stats->calls, (long)stats->succeeded);
