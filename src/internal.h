@@ -43,6 +43,13 @@
 #define S_IRUGO 0444
 #define S_IWUGO 0222
 
+/* One read of a field in a shared file, which another process may rewrite
+ * at any time (also under our lock): what is checked must be what is used,
+ * so a value that becomes an index, a count, a length or a loop bound is
+ * read once with RD(), into a local, and bounded there (a plain read could
+ * be made again by the compiler). */
+#define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 /* Negative errno inside, -1/errno at the public edge. */
 static inline long uipc_ret(long r)
 {

@@ -171,15 +171,6 @@ static uint64_t blocks_for(uint64_t size)
 	return 2 + (size - MSG_FIRST_DATA - 1) / MSG_CONT_DATA;
 }
 
-/*
- * One read of a field of the file.  Anyone who may write the file may
- * change any byte of it at any time, also under our lock: what is checked
- * must be what is used, so a field that becomes an index, a count, a
- * length or a loop bound is read once, into a local, and bounded there (a
- * plain read could be made again by the compiler).
- */
-#define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 /* A queue as one operation sees it: the header, how much this process
  * maps, and how many blocks the queue has: the header's nblocks, read once
  * by q_lock() and never above mapped.  lim bounds every block index, walk

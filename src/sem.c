@@ -186,9 +186,6 @@ struct uipc_sem_set {
 	_Atomic uint32_t log_committed;
 };
 
-/* One read of a shared field, which another process may rewrite at any
- * time: a value is bounded once read, and used as read. */
-#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 static size_t align64(size_t n)
 {
@@ -307,7 +304,7 @@ static struct sem_undo_ent *undo_ent(struct set *s, uint32_t i)
  * bounded by what this mapping holds, so undo_ent() of each is not NULL. */
 static uint32_t undo_hwm(struct set *s)
 {
-	uint32_t hwm = LD(s->h->undo_hwm);
+	uint32_t hwm = RD(s->h->undo_hwm);
 
 	return hwm < undo_mapped(s) ? hwm : undo_mapped(s);
 }
@@ -385,7 +382,7 @@ static void release_slots(struct set *s)
 /* Semaphore i's value, read once: anything, in a corrupt set. */
 static int semval(struct set *s, int i)
 {
-	return LD(own(s, i)->val);
+	return RD(own(s, i)->val);
 }
 
 /* Wake-ups collected under the lock, made after unlocking. */
@@ -442,7 +439,7 @@ static void wake_flush(struct set *s, struct wakeq *wq)
 static void tx_begin(struct set *s)
 {
 	s->log_n = 0;
-	s->txid = LD(s->h->txid);
+	s->txid = RD(s->h->txid);
 	if (s->txid == 0)
 		s->txid = 1;
 }
@@ -463,13 +460,13 @@ static void tx_reset(struct set *s)
  * txlog is only a hint: the entry must be one of ours and say so. */
 static struct sem_logent *tx_find(struct set *s, struct sem_slot *sl, int i)
 {
-	uint32_t t = LD(sl->txlog);
+	uint32_t t = RD(sl->txlog);
 	struct sem_logent *e;
 
-	if (LD(sl->txid) != s->txid || t >= s->log_n)
+	if (RD(sl->txid) != s->txid || t >= s->log_n)
 		return NULL;
 	e = logent(s, t);
-	return LD(e->kind) == L_SEM && LD(e->a) == (uint32_t)i ? e : NULL;
+	return RD(e->kind) == L_SEM && RD(e->a) == (uint32_t)i ? e : NULL;
 }
 
 /* The log entry of semaphore i in the open transaction, made on first
@@ -505,7 +502,7 @@ static int tx_val(struct set *s, int i)
 	struct sem_slot *sl = own(s, i);
 	struct sem_logent *e = tx_find(s, sl, i);
 
-	return e ? LD(e->val) : LD(sl->val);
+	return e ? RD(e->val) : RD(sl->val);
 }
 
 /* A new entry in the open transaction, or NULL when the log is full. */
@@ -567,24 +564,24 @@ static void slot_store(struct sem_slot *sl, int val, pid_t pid)
  * rewrite it: each field is read once and bounded here. */
 static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 {
-	uint32_t a = LD(e->a);
+	uint32_t a = RD(e->a);
 	struct sem_waiter *w;
 	struct sem_undo_ent *u;
 
-	switch (LD(e->kind)) {
+	switch (RD(e->kind)) {
 	case L_SEM:
 		if (a >= (uint32_t)s->g->nsems)
 			break;
-		slot_store(slot(s, (int)a), LD(e->val), LD(e->pid));
-		if (LD(e->has_adj) && (u = undo_ent(s, LD(e->b))))
-			u->adj[a] = (int16_t)LD(e->adj);
+		slot_store(slot(s, (int)a), RD(e->val), RD(e->pid));
+		if (RD(e->has_adj) && (u = undo_ent(s, RD(e->b))))
+			u->adj[a] = (int16_t)RD(e->adj);
 		break;
 	case L_WAITER:
 		if (a >= SEM_WAITERS)
 			break;
 		w = waiter(s, (int)a);
 		w_unlink(s, w);
-		w->status = LD(e->val);
+		w->status = RD(e->val);
 		w->state = W_DONE;
 		wake_rec(wq, w);
 		break;
@@ -606,8 +603,8 @@ static void apply(struct set *s, struct sem_logent *e, struct wakeq *wq)
 		if (w->state != W_WAIT)
 			break;
 		w_unlink(s, w);
-		w->list = LD(e->val);
-		w->pos = LD(e->pos);
+		w->list = RD(e->val);
+		w->pos = RD(e->pos);
 		w_account(s, w, 1);
 		break;
 	}
@@ -620,7 +617,7 @@ static void tx_commit(struct set *s, struct wakeq *wq)
 	struct sem_logent *e0 = logent(s, 0);
 	uint32_t n = s->log_n;
 
-	if (n == 1 && LD(e0->kind) == L_SEM && !LD(e0->has_adj)) {
+	if (n == 1 && RD(e0->kind) == L_SEM && !RD(e0->has_adj)) {
 		apply(s, e0, wq);
 	} else if (n) {
 		s->h->log_n = n;	/* for repair */
@@ -640,7 +637,7 @@ static void tx_commit(struct set *s, struct wakeq *wq)
  * which anyone may rewrite. */
 static struct sembuf sop_get(const struct sembuf *p)
 {
-	return (struct sembuf){ LD(p->sem_num), LD(p->sem_op), LD(p->sem_flg) };
+	return (struct sembuf){ RD(p->sem_num), RD(p->sem_op), RD(p->sem_flg) };
 }
 
 /*
@@ -690,8 +687,8 @@ static int perform(struct set *s, const struct sembuf *sops, uint32_t nsops,
 				r = -EIO;
 				goto drop;
 			}
-			adj = (int64_t)(LD(e->has_adj) ? LD(e->adj) :
-					LD(un->adj[op.sem_num])) - op.sem_op;
+			adj = (int64_t)(RD(e->has_adj) ? RD(e->adj) :
+					RD(un->adj[op.sem_num])) - op.sem_op;
 			if (adj < -SEMAEM - 1 || adj > SEMAEM) {
 				r = -ERANGE;
 				goto drop;
@@ -719,7 +716,7 @@ static int perform_one(struct set *s, const struct sembuf *sop, pid_t pid,
 		       uint32_t *blocking)
 {
 	struct sem_slot *sl = own(s, sop->sem_num);
-	int cur = LD(sl->val), val;
+	int cur = RD(sl->val), val;
 
 	if (cur < 0 || cur > SEMVMX)
 		return -EIO;	/* a corrupt value */
@@ -763,9 +760,9 @@ static int list_get(struct set *s, int list, int alter, int *out)
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
 
-		if (LD(w->state) == W_WAIT && LD(w->list) == list &&
-		    (int)LD(w->alter) == alter)
-			p[n++] = (struct wpos){ LD(w->pos), i };
+		if (RD(w->state) == W_WAIT && RD(w->list) == list &&
+		    (int)RD(w->alter) == alter)
+			p[n++] = (struct wpos){ RD(w->pos), i };
 	}
 	qsort(p, (size_t)n, sizeof(*p), by_pos);
 	for (int j = 0; j < n; j++)
@@ -776,7 +773,7 @@ static int list_get(struct set *s, int list, int alter, int *out)
 /* Positions move by one at either end; a forged one wraps, as unsigned. */
 static int64_t pos_step(int64_t *pos, int d)
 {
-	int64_t v = (int64_t)((uint64_t)LD(*pos) + (uint64_t)(int64_t)d);
+	int64_t v = (int64_t)((uint64_t)RD(*pos) + (uint64_t)(int64_t)d);
 
 	*pos = v;
 	return v;
@@ -862,7 +859,7 @@ static int try_waiter(struct set *s, int i, struct wakeq *wq,
 		      const struct sembuf **sops, uint32_t *nsops)
 {
 	struct sem_waiter *w = waiter(s, i);
-	uint32_t off = LD(w->sops_off), n = LD(w->nsops), blk;
+	uint32_t off = RD(w->sops_off), n = RD(w->nsops), blk;
 	int r;
 
 	if (n == 0 || off + (uint64_t)n > s->g->pool_cap) {
@@ -872,7 +869,7 @@ static int try_waiter(struct set *s, int i, struct wakeq *wq,
 		return 1;
 	} else {
 		s->budget -= n;
-		r = perform(s, pool(s) + off, n, LD(w->undo), LD(w->pid), &blk);
+		r = perform(s, pool(s) + off, n, RD(w->undo), RD(w->pid), &blk);
 	}
 	if (sops) {
 		*sops = pool(s) + off;
@@ -904,10 +901,10 @@ static int busy_sems(struct set *s, int alter, int *out)
 
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
-		int32_t l = LD(w->list);
+		int32_t l = RD(w->list);
 
-		if (LD(w->state) == W_WAIT && l >= 0 && l < s->g->nsems &&
-		    (int)LD(w->alter) == alter)
+		if (RD(w->state) == W_WAIT && l >= 0 && l < s->g->nsems &&
+		    (int)RD(w->alter) == alter)
 			out[n++] = l;
 	}
 	for (int a = 1; a < n; a++)	/* few: insertion sort, then unique */
@@ -934,7 +931,7 @@ static int wakeup_zero(struct set *s, const struct sembuf *sops, uint32_t nsops,
 
 	if (sops) {
 		for (uint32_t i = 0; i < nsops; i++) {
-			int num = LD(sops[i].sem_num);
+			int num = RD(sops[i].sem_num);
 
 			if (num >= s->g->nsems)
 				continue;
@@ -1030,11 +1027,11 @@ static void merge_queues(struct set *s, struct wakeq *wq)
 
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
-		int32_t l = LD(w->list);
+		int32_t l = RD(w->list);
 
-		if (LD(w->state) == W_WAIT && LD(w->alter) && l >= 0) {
+		if (RD(w->state) == W_WAIT && RD(w->alter) && l >= 0) {
 			c[n].list = l;
-			c[n].pos = LD(w->pos);
+			c[n].pos = RD(w->pos);
 			c[n++].i = i;
 		}
 	}
@@ -1072,8 +1069,8 @@ static void unmerge_queues(struct set *s, struct wakeq *wq)
 		return;
 	n = list_get(s, L_GLOBAL, 1, idx);
 	for (int j = 0; j < n; j++) {
-		uint32_t off = LD(waiter(s, idx[j])->sops_off);
-		int num = off < s->g->pool_cap ? LD(pool(s)[off].sem_num) : 0;
+		uint32_t off = RD(waiter(s, idx[j])->sops_off);
+		int num = off < s->g->pool_cap ? RD(pool(s)[off].sem_num) : 0;
 		struct sem_logent *e = tx_add(s, L_WPOS, (uint32_t)idx[j]);
 
 		if (!e)
@@ -1091,12 +1088,12 @@ static int count_semcnt(struct set *s, int semnum, int zero)
 
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
-		int32_t list = LD(w->list);
-		uint32_t alter = LD(w->alter);
-		uint64_t at = (uint64_t)LD(w->sops_off) + LD(w->blocking);
+		int32_t list = RD(w->list);
+		uint32_t alter = RD(w->alter);
+		uint64_t at = (uint64_t)RD(w->sops_off) + RD(w->blocking);
 		struct sembuf sop;
 
-		if (LD(w->state) != W_WAIT)
+		if (RD(w->state) != W_WAIT)
 			continue;
 		if (list == semnum) {
 			n += (int)alter == !zero;
@@ -1123,9 +1120,9 @@ static int64_t pool_alloc(struct set *s, uint32_t nsops)
 	for (int i = 0; i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(s, i);
 
-		if (LD(w->state) != W_FREE) {
-			r[n].off = LD(w->sops_off);
-			r[n].end = r[n].off + LD(w->nsops);
+		if (RD(w->state) != W_FREE) {
+			r[n].off = RD(w->sops_off);
+			r[n].end = r[n].off + RD(w->nsops);
 			n++;
 		}
 	}
@@ -1156,10 +1153,10 @@ static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
 
 	if (!u)
 		return;
-	pid = LD(u->pid);
+	pid = RD(u->pid);
 	for (int k = 0; k < s->g->nsems; k++) {
 		struct sem_logent *e;
-		int16_t adj = LD(u->adj[k]);
+		int16_t adj = RD(u->adj[k]);
 		int64_t val;
 
 		if (!adj)
@@ -1167,7 +1164,7 @@ static void undo_exit(struct set *s, uint32_t i, struct wakeq *wq)
 		e = touch(s, k);
 		if (!e)
 			goto drop;
-		val = (int64_t)LD(e->val) + adj;
+		val = (int64_t)RD(e->val) + adj;
 		e->val = val < 0 ? 0 : val > SEMVMX ? SEMVMX : (int32_t)val;
 		e->pid = pid;
 	}
@@ -1370,7 +1367,7 @@ static void repair(struct set *s, struct wakeq *wq)
 	uint32_t hwm, n;
 
 	own_every(s);	/* whatever the dead holder had locked */
-	n = LD(h->log_n);
+	n = RD(h->log_n);
 	if (atomic_load(&h->log_committed) && n <= s->g->log_cap) {
 		for (uint32_t i = 0; i < n; i++)
 			apply(s, logent(s, i), NULL);
@@ -1397,7 +1394,7 @@ static void repair(struct set *s, struct wakeq *wq)
 	hwm = undo_hwm(s);
 	h->undo_hwm = hwm;
 	for (uint32_t i = 0; i < hwm; i++)
-		h->nundo += LD(undo_ent(s, i)->state) != 0;
+		h->nundo += RD(undo_ent(s, i)->state) != 0;
 	atomic_fetch_add(&h->overflow_seq, 1);
 	wq->all = 1;
 	atomic_store(&h->needs_repair, 0);
@@ -1409,8 +1406,8 @@ static void repair(struct set *s, struct wakeq *wq)
 static int sem_validate(const void *obj, size_t len, void *priv)
 {
 	const struct uipc_sem_set *h = obj;
-	int32_t nsems = LD(h->nsems);
-	uint32_t pool_cap = LD(h->pool_cap);
+	int32_t nsems = RD(h->nsems);
+	uint32_t pool_cap = RD(h->pool_cap);
 	struct sem_geom g;
 	uint64_t reach;
 
@@ -1418,10 +1415,10 @@ static int sem_validate(const void *obj, size_t len, void *priv)
 	    pool_cap > SEM_POOL_MAX)
 		return -EIO;
 	geom(nsems, pool_cap, &g);
-	if (LD(h->sems_off) != g.sems_off || LD(h->waiters_off) != g.waiters_off ||
-	    LD(h->pool_off) != g.pool_off || LD(h->log_off) != g.log_off ||
-	    LD(h->undo_off) != g.undo_off || LD(h->log_cap) != g.log_cap ||
-	    LD(h->undo_size) != g.undo_size || len < g.undo_off)
+	if (RD(h->sems_off) != g.sems_off || RD(h->waiters_off) != g.waiters_off ||
+	    RD(h->pool_off) != g.pool_off || RD(h->log_off) != g.log_off ||
+	    RD(h->undo_off) != g.undo_off || RD(h->log_cap) != g.log_cap ||
+	    RD(h->undo_size) != g.undo_size || len < g.undo_off)
 		return -EIO;
 	/* More than UIPC_MAXPROC entries are never made (undo_own): the
 	 * rest of a longer file is not looked at. */
@@ -2010,7 +2007,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		 * maybe an undo owner died. */
 		reap_undo(&s, &wq);
 	}
-	r = w_status(LD(waiter(&s, wi)->status));
+	r = w_status(RD(waiter(&s, wi)->status));
 	w_free(&s, wi, &wq);
 out_unlock:
 	s_unlock(&s, &wq);
