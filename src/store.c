@@ -158,19 +158,21 @@ static int control_file_ok(struct uipc_nsh *h, int fd)
  * Opens one of the namespace's own files (name), creating it atomically,
  * mode `mode`, with init() if it is not there.  Only the directory's owner
  * creates it, or replaces one another user planted.  Opened read-write if
- * the mode lets everyone write or the caller may, else read-only (*rw
- * says which).
+ * the mode lets everyone write or the caller may, else read-only (*rw,
+ * unless NULL, says which).
  */
 static int control_open(struct uipc_nsh *h, const char *name, mode_t mode,
 			int (*init)(int fd), int *rw)
 {
 	int mine = geteuid() == h->owner;
+	int write = mine || geteuid() == 0 || (mode & 0002);
 	char tmp[64];
 	int fd, r;
 
-	*rw = mine || geteuid() == 0 || (mode & 0002);
+	if (rw)
+		*rw = write;
 	for (int tries = 0; tries < 100; tries++) {
-		fd = dir_openat(h->dirfd, name, *rw ? O_RDWR : O_RDONLY, 0);
+		fd = dir_openat(h->dirfd, name, write ? O_RDWR : O_RDONLY, 0);
 		if (fd >= 0 && control_file_ok(h, fd) == 0)
 			return fd;
 		if (fd >= 0)
@@ -334,11 +336,7 @@ static int ns_open(struct uipc_nsh *h)
 			uipc_guard_ns(real);
 		}
 	}
-	{
-		int rw;
-
-		r = control_open(h, "ns", 0666, ns_init_file, &rw);
-	}
+	r = control_open(h, "ns", 0666, ns_init_file, NULL);
 	if (r < 0)
 		goto out_dir;
 	h->nsfd = r;
@@ -632,6 +630,18 @@ static int whole(const struct stat *st)
  * became whole.  A kind whose headers live in its own files (msg, sem) is
  * told by its header, which only those the object lets in may write.
  */
+/* Whether a key link naming target (in the directory) is a crash's
+ * leftover: its object file is gone or never became whole.  The one rule
+ * find_key and ns_repair judge links by: a slot is anyone's to zero. */
+static int link_stale(struct uipc_nsh *h, const char *target)
+{
+	struct stat st;
+
+	if (fstatat(h->dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT;
+	return !whole(&st);
+}
+
 static int may_unlink(int kind, const struct stat *st)
 {
 	return !uipc_kind_ops[kind]->table_entry || !whole(st);
@@ -760,8 +770,7 @@ static void ns_repair(void *arg)
 		/* Its object is gone only if its file is (or never became
 		 * whole), as find_key judges: a slot is anyone's to zero. */
 		if (ns->ids[kind].slot[id % UIPC_IPCMNI] != (uint32_t)id + 1) {
-			if (fstatat(h->dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !whole(&st))
+			if (link_stale(h, target))
 				unlinkat(h->dirfd, de->d_name, 0);
 			continue;
 		}
@@ -1204,7 +1213,7 @@ static mode_t file_mode(uint32_t mode)
  * The id of the live object with `key`, or -ENOENT.  Namespace lock held.
  * The id table is writable by every user of the namespace, so a slot that
  * disagrees with a key link is no proof the link is stale: the link goes
- * only when its object file is gone (a crash's leftover); a file whose
+ * only when its object file is gone or never became whole (link_stale); a file whose
  * header is live with this key gets its slot back; anything else is -EIO,
  * never the removal of a link another process may be relying on.
  */
@@ -1213,7 +1222,6 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 	char name[64], target[64];
 	uint32_t *slot;
 	struct uipc_obj o;
-	struct stat st;
 	int k, id;
 	ssize_t n;
 
@@ -1229,8 +1237,7 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 	slot = &h->ns->ids[kind].slot[id % UIPC_IPCMNI];
 	if (*slot == (uint32_t)id + 1)
 		return id;
-	if (fstatat(h->dirfd, target, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    errno == ENOENT) {
+	if (link_stale(h, target)) {
 		unlinkat(h->dirfd, name, 0);	/* left by a crash */
 		return -ENOENT;
 	}
