@@ -26,6 +26,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,7 +110,7 @@ UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
  * The namespace file ("ns" in the namespace directory).
  * ------------------------------------------------------------------- */
 #define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
-#define UIPC_LAYOUT	4		/* bump on any shared layout change */
+#define UIPC_LAYOUT	5		/* bump on any shared layout change */
 
 /*
  * A cross-process lock (lock.c): one 64-bit word in shared memory, 0 when
@@ -322,6 +323,70 @@ UIPC_HIDDEN uint32_t uipc_pid_start(pid_t pid);
 UIPC_HIDDEN int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 				const struct timespec *abs_mono);
 UIPC_HIDDEN void uipc_futex_wake(_Atomic uint32_t *word, int n);
+
+/* How long a sleep with no deadline lasts before its caller looks again:
+ * it bounds the delay of a wake lost to a waker killed before it woke. */
+#define UIPC_SAFETY_PERIOD_S	1
+
+/* ---------------------------------------------------------------------
+ * wait.c: blocked calls' sleeps, exact about EINTR, and their wakes.
+ *
+ * A waiter record's word: 0 asleep, UIPC_W_WOKEN set by a waker (under the
+ * object's lock), UIPC_W_SPINNING while its owner spins.  A waker that
+ * exchanges UIPC_W_WOKEN for UIPC_W_SPINNING needs no system call; else,
+ * after unlocking, it calls uipc_wake() with the record's address.
+ * ------------------------------------------------------------------- */
+#define UIPC_W_WOKEN	1
+#define UIPC_W_SPINNING	2
+/* How long a waiter spins, in pauses: a few microseconds, about what the
+ * other side of a ping-pong takes to answer from another CPU. */
+#define UIPC_SPIN_WAIT	200
+/* uipc_wait_begin's flags: the call (a site, for uipc_wait_likely), and
+ * UIPC_WAIT_STOP: its sleep fails with EINTR after a stop and a continue
+ * (semop's). */
+enum { UIPC_SITE_MSGSND, UIPC_SITE_MSGRCV, UIPC_SITE_SEMOP, UIPC_WAIT_SITES };
+#define UIPC_WAIT_SITE	0xf
+#define UIPC_WAIT_STOP	0x10
+
+struct uipc_wait {
+	sigset_t old;		/* the caller's signal mask */
+	uint32_t addr;		/* where a waker reaches this thread; 0: futex */
+	int flags;
+	int slept;		/* it waited (spun, slept) */
+};
+
+/* Whether a call that may block should call uipc_wait_begin before its
+ * first look, not only once it must wait: so when this thread's last call
+ * at the same site (flags) had to wait, or it made none.  Blocking signals first closes the
+ * moment between the first look and the blocking, in which a handler that
+ * runs would leave the call asleep; a thread whose calls seldom wait keeps
+ * its fast path free of the two system calls. */
+UIPC_HIDDEN int uipc_wait_likely(int flags);
+
+/* Called when a call decides to wait, before it queues itself: blocks the
+ * asynchronous signals (a handler that would run from now on makes the
+ * sleep fail with -EINTR) and readies this thread's wake socket.  0 or
+ * -errno. */
+UIPC_HIDDEN int uipc_wait_begin(struct uipc_wait *w, int flags);
+/* Restores the caller's mask: what came meanwhile is delivered now. */
+UIPC_HIDDEN void uipc_wait_end(struct uipc_wait *w);
+/* What the waiter record publishes for its wakers. */
+UIPC_HIDDEN uint32_t uipc_wait_addr(const struct uipc_wait *w);
+/* Spins while another CPU may wake *word (0 on entry); 1 if woken, else 0
+ * with *word 0 again.  No spin on one CPU. */
+UIPC_HIDDEN int uipc_wait_spin(struct uipc_wait *w, _Atomic uint32_t *word);
+/* Sleeps while *word is 0, until dl (CLOCK_MONOTONIC; NULL: at most the
+ * safety period, then 0).  Returns 0 when woken (or for no reason: look
+ * again), -EINTR when a handler ran, -ETIMEDOUT at dl. */
+UIPC_HIDDEN int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
+				const struct timespec *dl);
+/* Sleeps while *word == val, a caller with no record to publish (all
+ * taken): it looks every millisecond.  Returns as uipc_wait_sleep. */
+UIPC_HIDDEN int uipc_wait_poll(struct uipc_wait *w, _Atomic uint32_t *word,
+			       uint32_t val, const struct timespec *dl);
+/* Wakes the sleeper whose record published addr and whose word the caller
+ * set.  Object unlocked. */
+UIPC_HIDDEN void uipc_wake(uint32_t addr, _Atomic uint32_t *word);
 
 /* ---------------------------------------------------------------------
  * store.c: the namespace and the per-process object cache.

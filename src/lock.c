@@ -58,7 +58,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SAFETY_PERIOD_S 1
 
 /* Contended locks are held for a copy of a message at most: spinning a
  * little before sleeping in the kernel saves two system calls and a
@@ -288,7 +287,7 @@ int uipc_futex_wait(_Atomic uint32_t *word, uint32_t val,
 		t = *abs_mono;
 	} else {
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		t.tv_sec += SAFETY_PERIOD_S;
+		t.tv_sec += UIPC_SAFETY_PERIOD_S;
 	}
 	r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, val, &t, NULL,
 		    FUTEX_BITSET_MATCH_ANY);

@@ -107,7 +107,7 @@ enum { W_FREE = 0, W_RECV = 1, W_SEND = 2 };
 enum { R_NONE = 0, R_MSG = 1, R_RETRY = 2 };
 
 struct msg_waiter {
-	_Atomic uint32_t futex;	/* 0 asleep, 1 woken */
+	_Atomic uint32_t futex;	/* 0 asleep, UIPC_W_WOKEN, UIPC_W_SPINNING */
 	uint32_t kind;		/* W_* */
 	uint64_t ticket;	/* FIFO order */
 	uint32_t proc_slot, proc_gen;	/* owner */
@@ -117,7 +117,8 @@ struct msg_waiter {
 	uint64_t size;		/* receiver's r_maxsize, sender's msgsz */
 	int32_t result;		/* receiver's R_* or -errno */
 	uint32_t msg;		/* receiver's handed message */
-	uint64_t pad;
+	uint32_t wake_addr;	/* uipc_wait_addr() of its owner */
+	uint32_t pad;
 };
 _Static_assert(sizeof(struct msg_waiter) == 64, "msg waiter layout");
 
@@ -252,7 +253,8 @@ static inline int walk_step(struct q *q, struct walk *w, uint32_t b)
 /* Wake-ups collected under the lock, made after unlocking. */
 struct wakeq {
 	int n;
-	_Atomic uint32_t *word[MSG_WAITERS + 1];
+	_Atomic uint32_t *word[MSG_WAITERS];
+	uint32_t addr[MSG_WAITERS];
 };
 
 /* Empty; not zeroed whole, which on the fast path would cost a third. */
@@ -261,36 +263,33 @@ static void wakeq_init(struct wakeq *wq)
 	wq->n = 0;
 }
 
-static void wake_rec(struct wakeq *wq, _Atomic uint32_t *word)
+static void wake_rec(struct wakeq *wq, struct msg_waiter *w)
 {
-	atomic_store_explicit(word, 1, memory_order_release);
-	if (wq->n < (int)(sizeof(wq->word) / sizeof(wq->word[0])))
-		wq->word[wq->n++] = word;
+	/* A waiter still spinning sees the store: no system call. */
+	if (atomic_exchange_explicit(&w->futex, UIPC_W_WOKEN,
+				     memory_order_acq_rel) == UIPC_W_SPINNING)
+		return;
+	if (wq->n < MSG_WAITERS) {
+		wq->addr[wq->n] = RD(w->wake_addr);
+		wq->word[wq->n++] = &w->futex;
+	} else {	/* cannot happen: one entry per record */
+		uipc_wake(RD(w->wake_addr), &w->futex);
+	}
 }
 
 static void wake_flush(struct wakeq *wq)
 {
 	for (int i = 0; i < wq->n; i++)
-		uipc_futex_wake(wq->word[i], 1);
+		uipc_wake(wq->addr[i], wq->word[i]);
 	wq->n = 0;
 }
 
-/* Everything may have changed for those sleeping on overflow_seq. */
-static void wake_overflow(struct q *q, struct wakeq *wq)
+/* Everything may have changed for those waiting for a free record (they
+ * look at overflow_seq every millisecond: see uipc_wait_poll). */
+static void wake_overflow(struct q *q)
 {
-	if (q->h->overflow_waiters) {
+	if (q->h->overflow_waiters)
 		atomic_fetch_add(&q->h->overflow_seq, 1);
-		if (wq->n < (int)(sizeof(wq->word) / sizeof(wq->word[0])))
-			wq->word[wq->n++] = &q->h->overflow_seq;
-	}
-}
-
-static void wake_flush_all(struct q *q, struct wakeq *wq)
-{
-	for (int i = 0; i < wq->n; i++)
-		uipc_futex_wake(wq->word[i],
-				wq->word[i] == &q->h->overflow_seq ? INT_MAX : 1);
-	wq->n = 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -537,8 +536,9 @@ static void wake_senders(struct q *q, struct wakeq *wq)
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &q->h->w[i];
 
-		if (w->kind == W_SEND && !atomic_load(&w->futex) && fits(q, w->size))
-			wake_rec(wq, &w->futex);
+		if (w->kind == W_SEND &&
+		    atomic_load(&w->futex) != UIPC_W_WOKEN && fits(q, w->size))
+			wake_rec(wq, w);
 	}
 }
 
@@ -574,7 +574,7 @@ static int offer_recv(struct q *q, uint32_t b, int64_t type, uint64_t size,
 		q->h->nrecv--;
 		if (RD(w->size) < size) {
 			w->result = -E2BIG;
-			wake_rec(wq, &w->futex);
+			wake_rec(wq, w);
 			continue;
 		}
 		f->rsv_ticket = (uint32_t)cand[k].ticket;
@@ -589,7 +589,7 @@ static int offer_recv(struct q *q, uint32_t b, int64_t type, uint64_t size,
 		q->h->undo_rtime = q->h->rtime;
 		q->h->lrpid = RD(w->pid);
 		q->h->rtime = uipc_now();
-		wake_rec(wq, &w->futex);
+		wake_rec(wq, w);
 		return 1;
 	}
 	return 0;
@@ -843,7 +843,7 @@ static void repair(struct q *q)
 			kind = W_FREE;
 		}
 		if (kind != W_FREE)
-			wake_rec(&wq, &w->futex);
+			wake_rec(&wq, w);
 	}
 	h->qnum = qnum;
 	h->cbytes = cbytes;
@@ -861,7 +861,6 @@ static void repair(struct q *q)
 	free(seen);
 	atomic_store(&h->needs_repair, 0);
 	atomic_fetch_add(&h->overflow_seq, 1);
-	uipc_futex_wake(&h->overflow_seq, INT_MAX);
 	wake_flush(&wq);
 }
 
@@ -950,7 +949,7 @@ static inline int q_lock(struct q *q)
 static void q_unlock(struct q *q, struct wakeq *wq)
 {
 	uipc_obj_unlock(q->m);
-	wake_flush_all(q, wq);
+	wake_flush(wq);
 }
 
 static inline int q_get(int id, struct q *q)
@@ -990,19 +989,26 @@ static int removed(struct q *q)
 
 /*
  * Sleeps on waiter record i (or on overflow_seq when i < 0, having seen
- * `seq`) with the queue unlocked; relocks.  Returns 0 or -EINTR, or the
- * error of relocking.
+ * `seq`) with the queue unlocked, spinning first; relocks.  Returns 0 or
+ * -EINTR, or the error of relocking.
  */
-static int q_sleep(struct q *q, int i, uint32_t seq, struct wakeq *wq)
+static int q_sleep(struct q *q, int i, uint32_t seq, struct uipc_wait *wt,
+		   struct wakeq *wq)
 {
-	_Atomic uint32_t *word = i >= 0 ? &q->h->w[i].futex : &q->h->overflow_seq;
-	uint32_t val = i >= 0 ? 0 : seq;
+	_Atomic uint32_t *word;
 	int r;
 
-	if (i >= 0)	/* a wake that mattered has been looked at */
-		atomic_store(word, 0);
-	q_unlock(q, wq);
-	r = uipc_futex_wait(word, val, NULL);
+	if (i < 0) {
+		word = &q->h->overflow_seq;
+		q_unlock(q, wq);
+		r = uipc_wait_poll(wt, word, seq, NULL);
+	} else {
+		word = &q->h->w[i].futex;
+		atomic_store(word, 0);	/* a wake that mattered was seen */
+		q_unlock(q, wq);
+		r = uipc_wait_spin(wt, word) ? 0 :
+			uipc_wait_sleep(wt, word, NULL);
+	}
 	return q_lock(q) < 0 ? -EIO : r;
 }
 
@@ -1049,6 +1055,19 @@ static int ensure_self(struct uipc_self *self, int *have)
 	return r;
 }
 
+/* Before the first look of a call that may block: blocks signals now if
+ * it will likely wait (uipc_wait_likely).  0 or -errno. */
+static int q_premask(int msgflg, int site, struct uipc_wait *wt, int *masked)
+{
+	int r;
+
+	if ((msgflg & IPC_NOWAIT) || !uipc_wait_likely(site))
+		return 0;
+	r = uipc_wait_begin(wt, site);
+	*masked = r == 0;
+	return r;
+}
+
 /* What every pass of a call's loop checks first.  Queue locked. */
 static int q_check(struct q *q, int flag)
 {
@@ -1059,27 +1078,37 @@ static int q_check(struct q *q, int flag)
 	return removed(q) ? -EIDRM : 0;
 }
 
-/* Before a caller first blocks: unlock, register it, relock.  Returns 0
- * with the queue locked again, or -errno with it unlocked. */
+/* Before a caller first blocks: unlock, register it, block signals (so
+ * that a handler that would run from now on makes its sleep fail with
+ * EINTR), relock; the caller then looks again.  Returns 0 with the queue
+ * locked again, or -errno with it unlocked. */
 static int q_register(struct q *q, struct uipc_self *self, int *have,
+		      struct uipc_wait *wt, int site, int *masked,
 		      struct wakeq *wq)
 {
 	int r;
 
 	q_unlock(q, wq);
+	if (!*masked) {	/* first: ensure_self makes system calls */
+		r = uipc_wait_begin(wt, site);
+		if (r < 0)
+			return r;
+		*masked = 1;
+	}
 	r = ensure_self(self, have);
 	return r < 0 ? r : q_lock(q);
 }
 
 /* No waiter record is free: sleep until anything changes.  Returns 0 or
  * -EINTR with the queue locked, -EIO with it unlocked. */
-static int q_sleep_overflow(struct q *q, struct wakeq *wq)
+static int q_sleep_overflow(struct q *q, struct uipc_wait *wt,
+			    struct wakeq *wq)
 {
 	uint32_t seq = atomic_load(&q->h->overflow_seq);
 	int r;
 
 	q->h->overflow_waiters++;
-	r = q_sleep(q, -1, seq, wq);
+	r = q_sleep(q, -1, seq, wt, wq);
 	if (r != -EIO)
 		q->h->overflow_waiters--;
 	return r;
@@ -1135,9 +1164,10 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
 	const char *text = (const char *)msgp + sizeof(long);
 	struct uipc_self self;
+	struct uipc_wait wt;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0;
+	int have_self = 0, masked = 0;
 	struct q q;
 	long mtype, last = 0;
 	uint32_t b;
@@ -1158,9 +1188,14 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	r = uipc_probe_read(text, msgsz);
 	if (r < 0)
 		return r;
-	r = q_get_locked(msqid, &q);
-	if (r < 0)
+	r = q_premask(msgflg, UIPC_SITE_MSGSND, &wt, &masked);
+	if (r == 0)
+		r = q_get_locked(msqid, &q);
+	if (r < 0) {
+		if (masked)
+			uipc_wait_end(&wt);
 		return r;
+	}
 
 	for (;;) {
 		int i;
@@ -1173,27 +1208,29 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		r = -EAGAIN;
 		if (msgflg & IPC_NOWAIT)
 			goto out_unlock;
-		if (!have_self) {
-			r = q_register(&q, &self, &have_self, &wq);
+		if (!have_self || !masked) {
+			r = q_register(&q, &self, &have_self, &wt,
+				       UIPC_SITE_MSGSND, &masked, &wq);
 			if (r < 0)
 				goto out_put;
 			continue;
 		}
 		i = new_waiter(&q, &self, &wq, W_SEND, msgsz);
 		if (i == -ENOSPC) {
-			r = q_sleep_overflow(&q, &wq);
+			r = q_sleep_overflow(&q, &wt, &wq);
 			if (r == -EIO)
 				goto out_put;
 		} else if (i < 0) {
 			r = i;
 			goto out_unlock;
 		} else {
+			q.h->w[i].wake_addr = uipc_wait_addr(&wt);
 			do {
-				r = q_sleep(&q, i, 0, &wq);
+				r = q_sleep(&q, i, 0, &wt, &wq);
 				if (r == -EIO)
 					goto out_put;
-			} while (r == 0 && !atomic_load(&q.h->w[i].futex) &&
-				 !removed(&q));
+			} while (r == 0 && atomic_load(&q.h->w[i].futex) !=
+				 UIPC_W_WOKEN && !removed(&q));
 			release(&q, i, &wq);
 		}
 		if (removed(&q)) {
@@ -1225,12 +1262,14 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	q.h->qnum++;
 	q.h->cbytes += msgsz;
 	offer(&q, b, mtype, msgsz, &wq);
-	wake_overflow(&q, &wq);
+	wake_overflow(&q);
 	r = 0;
 out_unlock:
 	q_unlock(&q, &wq);
 out_put:
 	q_put(&q);
+	if (masked)
+		uipc_wait_end(&wt);
 	return r;
 }
 
@@ -1329,9 +1368,10 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 		      int msgflg)
 {
 	struct uipc_self self;
+	struct uipc_wait wt;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0, reaped = 0, mode;
+	int have_self = 0, masked = 0, reaped = 0, mode;
 	uint32_t prev;
 	struct q q;
 	long r, b;
@@ -1348,9 +1388,14 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			return -EINVAL;
 	}
 	mode = convert_mode(&msgtyp, msgflg);
-	r = q_get_locked(msqid, &q);
-	if (r < 0)
+	r = q_premask(msgflg, UIPC_SITE_MSGRCV, &wt, &masked);
+	if (r == 0)
+		r = q_get_locked(msqid, &q);
+	if (r < 0) {
+		if (masked)
+			uipc_wait_end(&wt);
 		return r;
+	}
 
 	for (;;) {
 		int i;
@@ -1396,7 +1441,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			q.h->lrpid = uipc_getpid();
 			q.h->undo_ticket = 0;
 			wake_senders(&q, &wq);
-			wake_overflow(&q, &wq);
+			wake_overflow(&q);
 			goto out_unlock;
 		}
 		if (q.h->nrsv && !reaped) {
@@ -1410,8 +1455,9 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			r = -ENOMSG;
 			goto out_unlock;
 		}
-		if (!have_self) {
-			r = q_register(&q, &self, &have_self, &wq);
+		if (!have_self || !masked) {
+			r = q_register(&q, &self, &have_self, &wt,
+				       UIPC_SITE_MSGRCV, &masked, &wq);
 			if (r < 0)
 				goto out_put;
 			continue;
@@ -1419,7 +1465,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 		i = new_waiter(&q, &self, &wq, W_RECV,
 			       (msgflg & MSG_NOERROR) ? (uint64_t)LONG_MAX : bufsz);
 		if (i == -ENOSPC) {
-			r = q_sleep_overflow(&q, &wq);
+			r = q_sleep_overflow(&q, &wt, &wq);
 			if (r == -EIO)
 				goto out_put;
 			if (r == -EINTR)
@@ -1432,10 +1478,11 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 		}
 		q.h->w[i].msgtyp = msgtyp;
 		q.h->w[i].mode = mode;
+		q.h->w[i].wake_addr = uipc_wait_addr(&wt);
 		for (;;) {
 			int32_t result;
 
-			r = q_sleep(&q, i, 0, &wq);
+			r = q_sleep(&q, i, 0, &wt, &wq);
 			if (r == -EIO)
 				goto out_put;
 			/* q.h may be another mapping now */
@@ -1462,6 +1509,8 @@ out_unlock:
 	q_unlock(&q, &wq);
 out_put:
 	q_put(&q);
+	if (masked)
+		uipc_wait_end(&wt);
 	return r;
 }
 
@@ -1490,10 +1539,9 @@ static void msg_kill(struct uipc_map *m)
 			h->nrecv--;
 		}
 		if (w->kind != W_FREE)
-			wake_rec(&wq, &w->futex);
+			wake_rec(&wq, w);
 	}
 	atomic_fetch_add(&h->overflow_seq, 1);
-	uipc_futex_wake(&h->overflow_seq, INT_MAX);
 	wake_flush(&wq);
 }
 
@@ -1640,11 +1688,11 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 		if (w->kind == W_RECV && w->result == R_NONE) {
 			w->result = R_RETRY;
 			q->h->nrecv--;
-			wake_rec(&wq, &w->futex);
+			wake_rec(&wq, w);
 		}
 	}
 	wake_senders(q, &wq);
-	wake_overflow(q, &wq);
+	wake_overflow(q);
 	r = 0;
 out_unlock:
 	q_unlock(q, &wq);

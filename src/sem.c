@@ -119,14 +119,8 @@ _Static_assert(sizeof(struct sem_slot) == 16, "sem slot layout");
 
 enum { W_FREE = 0, W_WAIT = 1, W_DONE = 2 };
 
-/* A waiter's futex word while it spins before sleeping. */
-#define W_SPINNING 2
-/* How long it spins, in pauses: a few microseconds, about what the other
- * side of a ping-pong takes to answer when it runs on another CPU. */
-#define SPIN_WAIT 200
-
 struct sem_waiter {
-	_Atomic uint32_t futex;	/* 0 asleep, 1 woken, W_SPINNING */
+	_Atomic uint32_t futex;	/* 0 asleep, UIPC_W_WOKEN, UIPC_W_SPINNING */
 	uint32_t state;		/* W_* */
 	int32_t status;		/* W_DONE: 0 or -errno */
 	int32_t list;		/* L_GLOBAL, a semaphore number, or L_NONE */
@@ -138,7 +132,8 @@ struct sem_waiter {
 	int32_t pid;
 	int32_t undo;		/* owner's undo entry, or -1 */
 	int64_t pos;		/* order within its list */
-	uint64_t pad;
+	uint32_t wake_addr;	/* uipc_wait_addr() of its owner */
+	uint32_t pad;
 };
 _Static_assert(sizeof(struct sem_waiter) == 64, "sem waiter layout");
 
@@ -387,47 +382,46 @@ static int semval(struct set *s, int i)
 
 /* Wake-ups collected under the lock, made after unlocking. */
 struct wakeq {
-	int n, all;
+	int n;
 	_Atomic uint32_t *word[SEM_WAITERS];
+	uint32_t addr[SEM_WAITERS];
 };
 
 /* Empty; not zeroed whole, which on the fast path would cost a third. */
 static void wakeq_init(struct wakeq *wq)
 {
 	wq->n = 0;
-	wq->all = 0;
 }
 
 static void wake_rec(struct wakeq *wq, struct sem_waiter *w)
 {
-	/* A waiter still spinning sees the 1: no system call. */
-	if (atomic_exchange_explicit(&w->futex, 1, memory_order_acq_rel) ==
-	    W_SPINNING)
+	/* A waiter still spinning sees the store: no system call. */
+	if (atomic_exchange_explicit(&w->futex, UIPC_W_WOKEN,
+				     memory_order_acq_rel) == UIPC_W_SPINNING)
 		return;
-	if (!wq)
-		uipc_futex_wake(&w->futex, 1);
-	else if (wq->n < SEM_WAITERS)
+	if (!wq) {
+		uipc_wake(RD(w->wake_addr), &w->futex);
+	} else if (wq->n < SEM_WAITERS) {
+		wq->addr[wq->n] = RD(w->wake_addr);
 		wq->word[wq->n++] = &w->futex;
-	else
-		wq->all = 1;	/* cannot happen: one entry per record */
-}
-
-/* Everything may have changed for those waiting for a free record. */
-static void wake_overflow(struct set *s, struct wakeq *wq)
-{
-	if (s->h->overflow_waiters) {
-		atomic_fetch_add(&s->h->overflow_seq, 1);
-		wq->all = 1;
+	} else {	/* cannot happen: one entry per record */
+		uipc_wake(RD(w->wake_addr), &w->futex);
 	}
 }
 
-static void wake_flush(struct set *s, struct wakeq *wq)
+/* Everything may have changed for those waiting for a free record (they
+ * look at overflow_seq every millisecond: see uipc_wait_poll). */
+static void wake_overflow(struct set *s)
+{
+	if (s->h->overflow_waiters)
+		atomic_fetch_add(&s->h->overflow_seq, 1);
+}
+
+static void wake_flush(struct wakeq *wq)
 {
 	for (int i = 0; i < wq->n; i++)
-		uipc_futex_wake(wq->word[i], 1);
-	if (wq->all)
-		uipc_futex_wake(&s->h->overflow_seq, INT_MAX);
-	wq->n = wq->all = 0;
+		uipc_wake(wq->addr[i], wq->word[i]);
+	wq->n = 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -779,13 +773,13 @@ static int64_t pos_step(int64_t *pos, int d)
 	return v;
 }
 
-static void w_free(struct set *s, int i, struct wakeq *wq)
+static void w_free(struct set *s, int i)
 {
 	struct sem_waiter *w = waiter(s, i);
 
 	w_unlink(s, w);
 	w->state = W_FREE;
-	wake_overflow(s, wq);
+	wake_overflow(s);
 }
 
 /* 1 unless the process registered as (slot, gen) with pid is known to be
@@ -813,7 +807,7 @@ static int undo_owner_gone(const struct sem_undo_ent *u)
 
 /* Frees the records of dead owners: the kernel takes a killed waiter off
  * its list at once.  Returns how many. */
-static int reap_waiters(struct set *s, struct wakeq *wq)
+static int reap_waiters(struct set *s)
 {
 	int n = 0;
 
@@ -821,7 +815,7 @@ static int reap_waiters(struct set *s, struct wakeq *wq)
 		struct sem_waiter *w = waiter(s, i);
 
 		if (w->state != W_FREE && !owner_alive(w->proc_slot, w->proc_gen, w->pid)) {
-			w_free(s, i, wq);
+			w_free(s, i);
 			n++;
 		}
 	}
@@ -999,7 +993,7 @@ static void smart_update(struct set *s, const struct sembuf *sops,
 			 uint32_t nsops, int otime, struct wakeq *wq)
 {
 	if (s->h->nwait) {
-		reap_waiters(s, wq);
+		reap_waiters(s);
 		otime |= wakeup_zero(s, sops, nsops, wq);
 		if (s->h->galter) {
 			otime |= update_queue(s, L_GLOBAL, wq);
@@ -1396,7 +1390,6 @@ static void repair(struct set *s, struct wakeq *wq)
 	for (uint32_t i = 0; i < hwm; i++)
 		h->nundo += RD(undo_ent(s, i)->state) != 0;
 	atomic_fetch_add(&h->overflow_seq, 1);
-	wq->all = 1;
 	atomic_store(&h->needs_repair, 0);
 	smart_update(s, NULL, 0, 0, wq);
 }
@@ -1515,7 +1508,7 @@ static void s_unlock(struct set *s, struct wakeq *wq)
 		unmerge_queues(s, wq);
 	release_slots(s);
 	uipc_obj_unlock(s->m);
-	wake_flush(s, wq);
+	wake_flush(wq);
 }
 
 static int removed(struct set *s)
@@ -1628,27 +1621,6 @@ static int w_status(int32_t st)
 	}
 }
 
-/* Before sleeping, spins a moment where another CPU may complete us at
- * once (a ping-pong's other side), sparing both sides the kernel.  The
- * futex word is 0 on entry (and on a return of 0); returns 1 if woken. */
-static int spin_for_wake(_Atomic uint32_t *f)
-{
-	static int ncpu;
-	uint32_t v = 0;
-
-	if (!ncpu)
-		ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (ncpu < 2 || !atomic_compare_exchange_strong(f, &v, W_SPINNING))
-		return v == 1;
-	for (int i = 0; i < SPIN_WAIT; i++) {
-		if (atomic_load_explicit(f, memory_order_acquire) == 1)
-			return 1;
-		uipc_cpu_relax();
-	}
-	v = W_SPINNING;
-	return !atomic_compare_exchange_strong(f, &v, 0);
-}
-
 /* Registers the caller, outside the set's lock since registering may do
  * another process's exit work. */
 static int ensure_self(struct uipc_self *self, int *have)
@@ -1698,7 +1670,7 @@ static int w_new(struct set *s, const struct uipc_self *self,
 				i = j;
 				break;
 			}
-		if (i < 0 && !reap_waiters(s, wq))
+		if (i < 0 && !reap_waiters(s))
 			break;
 	}
 	if (i < 0)
@@ -1724,15 +1696,15 @@ static int w_new(struct set *s, const struct uipc_self *self,
 
 /* No room to wait in: sleep until anything changes.  Returns 0 or -EINTR
  * or -ETIMEDOUT with the set locked, or a locking error with it unlocked. */
-static int sleep_overflow(struct set *s, const struct timespec *deadline,
-			  struct wakeq *wq)
+static int sleep_overflow(struct set *s, struct uipc_wait *wt,
+			  const struct timespec *deadline, struct wakeq *wq)
 {
 	uint32_t seq = atomic_load(&s->h->overflow_seq);
 	int r, lr;
 
 	s->h->overflow_waiters++;
 	s_unlock(s, wq);
-	r = uipc_futex_wait(&s->h->overflow_seq, seq, deadline);
+	r = uipc_wait_poll(wt, &s->h->overflow_seq, seq, deadline);
 	lr = s_lock(s, wq);
 	if (lr < 0)
 		return lr;
@@ -1764,16 +1736,16 @@ static int others_undo(struct set *s)
 	return 0;
 }
 
-/* Sleeps on a waiter's futex until dl (NULL: none); with watch, wakes
+/* Sleeps on a waiter's word until dl (NULL: none); with watch, wakes
  * every DEATH_POLL_NS to look again (returns 0 then, not -ETIMEDOUT). */
-static int sleep_watching(_Atomic uint32_t *f, const struct timespec *dl,
-			  int watch)
+static int sleep_watching(struct uipc_wait *wt, _Atomic uint32_t *f,
+			  const struct timespec *dl, int watch)
 {
 	struct timespec t;
 	int r;
 
 	if (!watch)
-		return uipc_futex_wait(f, 0, dl);
+		return uipc_wait_sleep(wt, f, dl);
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	t.tv_nsec += DEATH_POLL_NS;
 	if (t.tv_nsec >= 1000000000L) {
@@ -1782,8 +1754,8 @@ static int sleep_watching(_Atomic uint32_t *f, const struct timespec *dl,
 	}
 	if (dl && (dl->tv_sec < t.tv_sec ||
 		   (dl->tv_sec == t.tv_sec && dl->tv_nsec <= t.tv_nsec)))
-		return uipc_futex_wait(f, 0, dl);
-	r = uipc_futex_wait(f, 0, &t);
+		return uipc_wait_sleep(wt, f, dl);
+	r = uipc_wait_sleep(wt, f, &t);
 	return r == -ETIMEDOUT ? 0 : r;
 }
 
@@ -1837,6 +1809,8 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 	uint32_t nsops = (uint32_t)nsops_arg, max = 0, blk = 0;
 	struct timespec ts, deadline, *dl = NULL;
 	int undos = 0, alter = 0, have_self = 0, wi = -1, grown = 0;
+	int masked = 0, nowait = 0;
+	struct uipc_wait wt;
 	struct wakeq wq;
 	struct uipc_self self;
 	struct uipc_nsh *h;
@@ -1882,6 +1856,8 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			max = sops[k].sem_num;
 		if (sops[k].sem_flg & SEM_UNDO)
 			undos = 1;
+		if (sops[k].sem_flg & IPC_NOWAIT)
+			nowait = 1;
 		if (sops[k].sem_op != 0)
 			alter = 1;
 	}
@@ -1892,7 +1868,13 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		r = 0;
 		goto out_put;
 	}
-	if (undos) {
+	if (!nowait && uipc_wait_likely(UIPC_SITE_SEMOP)) {	/* first look */
+		r = uipc_wait_begin(&wt, UIPC_SITE_SEMOP | UIPC_WAIT_STOP);
+		if (r < 0)
+			goto out_put;
+		masked = 1;
+	}
+	if (undos || masked) {
 		r = ensure_self(&self, &have_self);
 		if (r < 0)
 			goto out_put;
@@ -1949,9 +1931,18 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		}
 		if (r < 0)
 			goto out_unlock;
-		/* It must wait. */
-		if (!have_self) {
+		/* It must wait.  From here on signals are blocked, so a
+		 * handler that would run makes the sleep fail with EINTR:
+		 * unlock, block them and look again. */
+		if (!have_self || !masked) {
 			s_unlock(&s, &wq);
+			if (!masked) {
+				r = uipc_wait_begin(&wt, UIPC_SITE_SEMOP |
+							       UIPC_WAIT_STOP);
+				if (r < 0)
+					goto out_put;
+				masked = 1;
+			}
 			r = ensure_self(&self, &have_self);
 			if (r < 0)
 				goto out_put;
@@ -1961,8 +1952,10 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			continue;
 		}
 		wi = w_new(&s, &self, sops, nsops, alter, undo, blk, &wq);
+		if (wi >= 0)
+			waiter(&s, wi)->wake_addr = uipc_wait_addr(&wt);
 		if (wi == -ENOSPC) {
-			r = sleep_overflow(&s, dl, &wq);
+			r = sleep_overflow(&s, &wt, dl, &wq);
 			if (r == -EINTR || r == -ETIMEDOUT) {
 				r = r == -EINTR ? -EINTR : -EAGAIN;
 				goto out_unlock;
@@ -1985,8 +1978,8 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		 * process whose undo may let us proceed. */
 		watch = others_undo(&s);
 		s_unlock(&s, &wq);
-		r = spin_for_wake(&w->futex) ? 0 :
-			sleep_watching(&w->futex, dl, watch);
+		r = uipc_wait_spin(&wt, &w->futex) ? 0 :
+			sleep_watching(&wt, &w->futex, dl, watch);
 		if (s_lock(&s, &wq) < 0) {
 			r = -EIO;
 			goto out_put;
@@ -2000,7 +1993,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		}
 		if (r == -EINTR || r == -ETIMEDOUT) {
 			r = r == -EINTR ? -EINTR : -EAGAIN;
-			w_free(&s, wi, &wq);
+			w_free(&s, wi);
 			goto out_unlock;
 		}
 		/* Woken for no reason we know, or the safety period ended:
@@ -2008,11 +2001,13 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		reap_undo(&s, &wq);
 	}
 	r = w_status(RD(waiter(&s, wi)->status));
-	w_free(&s, wi, &wq);
+	w_free(&s, wi);
 out_unlock:
 	s_unlock(&s, &wq);
 out_put:
 	s_put(&s);
+	if (masked)
+		uipc_wait_end(&wt);
 out_free:
 	if (sops != fast)
 		free(sops);
@@ -2053,8 +2048,7 @@ static void sem_kill(struct uipc_map *m)
 		wake_rec(&wq, w);
 	}
 	atomic_fetch_add(&s.h->overflow_seq, 1);
-	wq.all = 1;
-	wake_flush(&s, &wq);
+	wake_flush(&wq);
 }
 
 static void fill_ds(struct set *s, struct semid_ds *ds)
@@ -2245,7 +2239,7 @@ static long semctl_main(int semid, int semnum, int cmd, unsigned long arg)
 		break;
 	case GETNCNT:
 	case GETZCNT:
-		reap_waiters(&s, &wq);
+		reap_waiters(&s);
 		r = count_semcnt(&s, semnum, cmd == GETZCNT);
 		break;
 	}
@@ -2350,7 +2344,7 @@ int uipc_sem_snapshot(int id, struct uipc_sem_info *out)
 	if (r < 0)
 		return r;
 	reap_undo(&s, &wq);
-	reap_waiters(&s, &wq);
+	reap_waiters(&s);
 	fill_ds(&s, &out->ds);
 	out->nundo = (int)s.h->nundo;
 	out->sem = calloc((size_t)s.g->nsems, sizeof(*out->sem));

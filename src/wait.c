@@ -1,0 +1,396 @@
+/*
+ * wait.c: how a blocked call sleeps, and how another process wakes it.
+ *
+ * Implementation notes
+ *
+ * The kernel's msgrcv, msgsnd and semop fail with EINTR when a signal
+ * handler runs at any moment after they decided to wait: the kernel looks
+ * for a pending signal after queueing the caller and before it sleeps.  A
+ * futex wait cannot do that in user space: a handler that runs between the
+ * last look and the futex call leaves the caller asleep.  So a blocked call
+ * here keeps the asynchronous signals blocked from the moment it decides to
+ * wait (uipc_wait_begin) until it returns, spins with them blocked, and
+ * sleeps in a call that installs the caller's own mask atomically (ppoll,
+ * epoll_pwait): a signal that came at any moment before is delivered at
+ * once, its handler runs, and the sleep returns EINTR.  No handler is
+ * wrapped, so this holds however it was installed (sigaction, signal,
+ * sigset, bsd_signal, or the raw system call).  Faults (SIGSEGV, SIGBUS,
+ * SIGILL, SIGFPE, SIGTRAP, SIGSYS) stay unblocked: the kernel kills a
+ * process whose blocked fault signal it must deliver, and uipc's own EFAULT
+ * guard and SIGBUS mending run on them.
+ *
+ * Such a sleep waits on a descriptor, so a waker in another process must
+ * be able to make it readable: each thread that sleeps has a datagram
+ * socket of its own, bound to a name the kernel picks (autobind: an
+ * abstract name of five hex digits, which no one can claim first), and
+ * puts that name in its waiter record; the waker sends it one byte.  A
+ * datagram stays until read, so a wake sent before the sleep is not lost.
+ * Anyone may send to the name: a stray datagram costs the sleeper one look
+ * at its record, as a spurious futex wake did.  The two calls differ after
+ * a stop and a continue, as the kernel's do: semop fails with EINTR (its
+ * sleep is epoll_pwait, which the kernel fails then too), msgrcv and
+ * msgsnd sleep on (ppoll, which the kernel restarts when no handler ran).
+ *
+ * Descriptors are the program's to close: one that closes every descriptor
+ * it does not know (closefrom) may close ours, and the number may come back
+ * as a file of its own.  So a descriptor is checked to be ours (fstat: its
+ * device and inode) before anything is read from it or sent through it,
+ * and made again if not; a fork's child makes its own.  Without a socket
+ * (a sandbox that forbids them, no descriptor left) a thread publishes no
+ * name and sleeps on the futex word as before: a handler that runs just
+ * before that sleep does not interrupt it (docs/uipc.md).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <poll.h>
+#include <unistd.h>
+
+/* A descriptor of ours, with what fstat said of it when it was made. */
+struct owned_fd {
+	int fd;			/* -1: none */
+	dev_t dev;
+	ino_t ino;
+};
+
+/* This thread's sleeping gear, made on its first sleep. */
+struct sleeper {
+	pid_t pid;		/* the process that made it (fork) */
+	struct owned_fd sock;	/* bound datagram socket */
+	struct owned_fd ep;	/* epoll set holding sock (stop-aware sleeps) */
+	uint32_t addr;		/* the socket's autobind name, + 1; 0: none */
+	int failed;		/* could not make one: futex waits */
+};
+
+static __thread struct sleeper me = { .sock = { -1, 0, 0 }, .ep = { -1, 0, 0 } };
+static pthread_key_t me_key;
+/* Whether this thread's last blocking call of each kind (a site) returned
+ * without waiting: its next one then blocks signals only once it must. */
+static __thread unsigned char went_through[UIPC_WAIT_SITES];
+static pthread_once_t me_once = PTHREAD_ONCE_INIT;
+
+static int fd_own(struct owned_fd *o, int fd)
+{
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	o->fd = fd;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	return 0;
+}
+
+/* Whether o's number still names the file we made. */
+static int fd_still_ours(const struct owned_fd *o)
+{
+	struct stat st;
+
+	return o->fd >= 0 && fstat(o->fd, &st) == 0 && st.st_dev == o->dev &&
+	       st.st_ino == o->ino;
+}
+
+/* Forgets o; closes it only if the number is still ours (else it is the
+ * program's now, or a parent's copy that the child must not use). */
+static void fd_drop(struct owned_fd *o, int close_it)
+{
+	if (o->fd >= 0 && close_it)
+		close(o->fd);
+	o->fd = -1;
+}
+
+static void sleeper_drop(struct sleeper *s, int ours)
+{
+	fd_drop(&s->sock, ours && fd_still_ours(&s->sock));
+	fd_drop(&s->ep, ours && fd_still_ours(&s->ep));
+	s->addr = 0;
+}
+
+static void me_exit(void *arg)
+{
+	(void)arg;
+	if (me.pid == uipc_getpid())
+		sleeper_drop(&me, 1);
+}
+
+static void me_key_make(void)
+{
+	if (pthread_key_create(&me_key, me_exit) != 0)
+		me_key = (pthread_key_t)-1;
+}
+
+/* An autobind name is "\0" and five hex digits (net/unix/af_unix.c). */
+static uint32_t name_of(int fd)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	unsigned v = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len) < 0 ||
+	    len != offsetof(struct sockaddr_un, sun_path) + 6 || a.sun_path[0])
+		return 0;
+	for (int i = 1; i < 6; i++) {
+		char c = a.sun_path[i];
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (unsigned)(c - 'a' + 10);
+		else
+			return 0;
+	}
+	return v + 1;
+}
+
+static int sleeper_make(struct sleeper *s, int want_ep)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fd;
+
+	if (s->sock.fd < 0) {
+		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd >= 0 && bind(fd, (struct sockaddr *)&a,
+				    sizeof(sa_family_t)) < 0) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd_own(&s->sock, fd) < 0)
+			return -1;
+		s->addr = name_of(s->sock.fd);
+		if (!s->addr) {
+			sleeper_drop(s, 1);
+			return -1;
+		}
+		pthread_once(&me_once, me_key_make);
+		if (me_key != (pthread_key_t)-1)
+			pthread_setspecific(me_key, s);
+	}
+	if (want_ep && s->ep.fd < 0) {
+		fd = epoll_create1(EPOLL_CLOEXEC);
+		if (fd_own(&s->ep, fd) < 0)
+			return -1;
+		if (epoll_ctl(s->ep.fd, EPOLL_CTL_ADD, s->sock.fd, &ev) < 0) {
+			fd_drop(&s->ep, 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* This thread's gear, checked and made again as needed; 0 or -1. */
+static int sleeper_ready(int want_ep)
+{
+	if (me.pid != uipc_getpid()) {	/* new thread, or a fork's child */
+		sleeper_drop(&me, 1);	/* the child's copies */
+		me.pid = uipc_getpid();
+		me.failed = 0;
+	}
+	if (me.failed)
+		return -1;
+	if (me.sock.fd >= 0 && !fd_still_ours(&me.sock))
+		sleeper_drop(&me, 1);	/* the epoll set held the old one */
+	if (want_ep && me.ep.fd >= 0 && !fd_still_ours(&me.ep))
+		fd_drop(&me.ep, 0);
+	if (sleeper_make(&me, want_ep) < 0) {
+		sleeper_drop(&me, 1);
+		me.failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int uipc_wait_likely(int flags)
+{
+	return !went_through[flags & UIPC_WAIT_SITE];
+}
+
+int uipc_wait_begin(struct uipc_wait *w, int flags)
+{
+	sigset_t all;
+
+	w->flags = flags;
+	w->slept = 0;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGTRAP);
+	sigdelset(&all, SIGSYS);
+	if (pthread_sigmask(SIG_BLOCK, &all, &w->old) != 0)
+		return -EIO;
+	w->addr = sleeper_ready(flags & UIPC_WAIT_STOP) == 0 ? me.addr : 0;
+	return 0;
+}
+
+void uipc_wait_end(struct uipc_wait *w)
+{
+	/* Whatever came while blocked is delivered here, before the call
+	 * returns: as a signal that came just after it completed. */
+	pthread_sigmask(SIG_SETMASK, &w->old, NULL);
+	went_through[w->flags & UIPC_WAIT_SITE] = !w->slept;
+}
+
+uint32_t uipc_wait_addr(const struct uipc_wait *w)
+{
+	return w->addr;
+}
+
+int uipc_wait_spin(struct uipc_wait *w, _Atomic uint32_t *word)
+{
+	static int ncpu;
+	uint32_t v = 0;
+
+	w->slept = 1;
+	if (!ncpu)
+		ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 2 || !atomic_compare_exchange_strong(word, &v, UIPC_W_SPINNING))
+		return v == UIPC_W_WOKEN;
+	for (int i = 0; i < UIPC_SPIN_WAIT; i++) {
+		if (atomic_load_explicit(word, memory_order_acquire) ==
+		    UIPC_W_WOKEN)
+			return 1;
+		uipc_cpu_relax();
+	}
+	v = UIPC_W_SPINNING;
+	return !atomic_compare_exchange_strong(word, &v, 0);
+}
+
+/* How long until dl, for ppoll; dl NULL: the safety period. */
+static void rel_timeout(const struct timespec *dl, struct timespec *rel)
+{
+	struct timespec now;
+
+	if (!dl) {
+		rel->tv_sec = UIPC_SAFETY_PERIOD_S;
+		rel->tv_nsec = 0;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	rel->tv_sec = dl->tv_sec - now.tv_sec;
+	rel->tv_nsec = dl->tv_nsec - now.tv_nsec;
+	if (rel->tv_nsec < 0) {
+		rel->tv_nsec += 1000000000L;
+		rel->tv_sec--;
+	}
+	if (rel->tv_sec < 0)
+		rel->tv_sec = rel->tv_nsec = 0;
+}
+
+/* epoll_pwait2 (Linux 5.11) takes the timeout as a timespec; older
+ * kernels get epoll_pwait's milliseconds, rounded up. */
+static int ep_sleep(int ep, const struct timespec *rel, const sigset_t *mask)
+{
+	static _Atomic int no_pwait2;
+	struct epoll_event ev;
+	long ms;
+
+#ifdef SYS_epoll_pwait2
+	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+		long r = syscall(SYS_epoll_pwait2, ep, &ev, 1, rel, mask,
+				 (size_t)(_NSIG / 8));
+
+		if (r >= 0 || errno != ENOSYS)
+			return (int)r;
+		atomic_store(&no_pwait2, 1);
+	}
+#else
+	(void)no_pwait2;
+#endif
+	ms = rel->tv_sec * 1000 + (rel->tv_nsec + 999999) / 1000000;
+	return epoll_pwait(ep, &ev, 1, ms > INT_MAX ? INT_MAX : (int)ms, mask);
+}
+
+int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
+		    const struct timespec *dl)
+{
+	struct timespec rel;
+	char buf[16];
+	int r;
+
+	w->slept = 1;
+	if (!w->addr || w->addr != me.addr)
+		return uipc_futex_wait(word, 0, dl);
+	if (atomic_load_explicit(word, memory_order_acquire) != 0)
+		return 0;
+	rel_timeout(dl, &rel);
+	if (w->flags & UIPC_WAIT_STOP) {
+		r = ep_sleep(me.ep.fd, &rel, &w->old);
+	} else {
+		struct pollfd p = { .fd = me.sock.fd, .events = POLLIN };
+
+		r = ppoll(&p, 1, &rel, &w->old);
+	}
+	if (r < 0)
+		return errno == EINTR ? -EINTR : 0;
+	if (r > 0) {
+		/* Only from our own socket: the number may be the program's
+		 * now, and reading would take its data. */
+		/* One datagram a wake; any stray one left wakes the next
+		 * sleep for a look. */
+		if (fd_still_ours(&me.sock))
+			recv(me.sock.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		return 0;
+	}
+	return dl ? -ETIMEDOUT : 0;
+}
+
+/* Polled, since no record publishes this sleeper's address: how long
+ * one look lasts. */
+#define POLL_SLICE_NS 1000000L
+
+int uipc_wait_poll(struct uipc_wait *w, _Atomic uint32_t *word, uint32_t val,
+		   const struct timespec *dl)
+{
+	struct timespec rel, slice = { 0, POLL_SLICE_NS }, end;
+
+	w->slept = 1;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += UIPC_SAFETY_PERIOD_S;
+	if (!dl)
+		dl = &end;
+	while (atomic_load_explicit(word, memory_order_acquire) == val) {
+		rel_timeout(dl, &rel);
+		if (!rel.tv_sec && !rel.tv_nsec)
+			return dl == &end ? 0 : -ETIMEDOUT;
+		if (rel.tv_sec || rel.tv_nsec > slice.tv_nsec)
+			rel = slice;
+		if (ppoll(NULL, 0, &rel, &w->old) < 0 && errno == EINTR)
+			return -EINTR;
+	}
+	return 0;
+}
+
+void uipc_wake(uint32_t addr, _Atomic uint32_t *word)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	if (!addr || addr > 0x100000 || sleeper_ready(0) < 0) {
+		/* A futex sleeper (or a name no autobind gives, or no socket
+		 * of ours to send from). */
+		uipc_futex_wake(word, 1);
+		return;
+	}
+	/* Sent from this thread's own socket: no lock, so a handler that
+	 * wakes someone while this thread does is no deadlock. */
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "%05x", addr - 1);
+	sendto(me.sock.fd, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
+	       (struct sockaddr *)&a,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 6));
+}
