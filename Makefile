@@ -72,6 +72,7 @@ $(B)/helpers/%: tests/helpers/%.c | $(B)/helpers
 	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
 
 $(B)/tests/shim_cred: $(B)/helpers/cred_prog
+$(B)/tests/shim_eintr: $(B)/helpers/eintr_prog
 
 $(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)

@@ -39,14 +39,13 @@
  * library.  A process in another pid namespace than its peers cannot be
  * told apart by pid: all users of a namespace share one pid namespace.
  *
- * Waits: the kernel's msgrcv/semop return EINTR whenever a signal handler
- * runs, SA_RESTART or not (-ERESTARTNOHAND).  A futex wait without a timeout
- * is restarted under SA_RESTART, one with a timeout is not
- * (-ERESTART_RESTARTBLOCK becomes EINTR once a handler runs), so every wait
- * here carries an absolute timeout.  With no deadline of the caller's, the
- * wait ends after a safety period and the caller looks again: that bounds
- * how long a wake-up lost to a waker killed between its unlock and its
- * FUTEX_WAKE can delay anyone.
+ * Futex waits (the locks', and the blocked calls' when a thread has no
+ * wake socket: wait.c): a futex wait without a timeout is restarted under
+ * SA_RESTART, one with a timeout is not (-ERESTART_RESTARTBLOCK becomes
+ * EINTR once a handler runs), so every wait here carries an absolute
+ * timeout.  With no deadline of the caller's, the wait ends after a safety
+ * period and the caller looks again: that bounds how long a wake-up lost to
+ * a waker killed between its unlock and its FUTEX_WAKE can delay anyone.
  */
 #include "internal.h"
 

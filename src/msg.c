@@ -37,10 +37,12 @@
  *
  * Waiting.  A blocked caller fills a waiter record (kind, ticket for FIFO
  * order, owner's process slot and generation, msgtyp and mode, size) and
- * sleeps on the record's futex word; wakers set the word under the lock and
- * call FUTEX_WAKE after unlocking.  When all MSG_WAITERS records are busy
- * even after dead owners are reaped, further callers sleep on overflow_seq
- * and retry from the start when anything changes.
+ * waits on the record's word (wait.c: signals blocked from the decision to
+ * wait, a spin, then a sleep that a handler interrupts); wakers set the
+ * word under the lock and, unless the waiter still spins, wake it after
+ * unlocking.  When all MSG_WAITERS records are busy even after dead owners
+ * are reaped, further callers look at overflow_seq every millisecond and
+ * retry from the start when it moves.
  *
  * Trust.  Everyone the queue lets in can write the whole file (its mode
  * gives each such class read-write), at any time, also under our lock.
