@@ -348,27 +348,34 @@ enum { UIPC_SITE_MSGSND, UIPC_SITE_MSGRCV, UIPC_SITE_SEMOP, UIPC_WAIT_SITES };
 #define UIPC_WAIT_SITE	0xf
 #define UIPC_WAIT_STOP	0x10
 
-struct uipc_wait {
+struct uipc_wait {		/* one call's */
 	sigset_t old;		/* the caller's signal mask */
 	uint32_t addr;		/* where a waker reaches this thread; 0: futex */
 	int flags;
+	int masked;		/* signals blocked (uipc_wait_begin) */
 	int slept;		/* it waited (spun, slept) */
 };
 
-/* Whether a call that may block should call uipc_wait_begin before its
- * first look, not only once it must wait: so when this thread's last call
- * at the same site (flags) had to wait, or it made none.  Blocking signals first closes the
- * moment between the first look and the blocking, in which a handler that
- * runs would leave the call asleep; a thread whose calls seldom wait keeps
- * its fast path free of the two system calls. */
-UIPC_HIDDEN int uipc_wait_likely(int flags);
-
-/* Called when a call decides to wait, before it queues itself: blocks the
- * asynchronous signals (a handler that would run from now on makes the
- * sleep fail with -EINTR) and readies this thread's wake socket.  0 or
- * -errno. */
-UIPC_HIDDEN int uipc_wait_begin(struct uipc_wait *w, int flags);
-/* Restores the caller's mask: what came meanwhile is delivered now. */
+/*
+ * A call that may block (a public function, before anything else):
+ *	uipc_wait_init(&w, site); if (it may block) uipc_wait_early(&w);
+ *	r = do_call(..., &w); uipc_wait_end(&w); return UIPC_RET(r);
+ * uipc_wait_early blocks signals at once when this thread's last call at
+ * the same site had to wait (or it made none): that closes the moment
+ * between the call's start and its decision to wait, in which a handler
+ * that runs would leave the call asleep; a thread whose calls seldom wait
+ * keeps its fast path free of the two system calls.
+ */
+UIPC_HIDDEN void uipc_wait_init(struct uipc_wait *w, int flags);
+UIPC_HIDDEN void uipc_wait_early(struct uipc_wait *w);
+/* When the call decides to wait, before it queues itself (nothing if
+ * uipc_wait_early did it): blocks the asynchronous signals (a handler that
+ * would run from now on makes the sleep fail with -EINTR) and readies this
+ * thread's wake socket.  0 or -errno. */
+UIPC_HIDDEN int uipc_wait_begin(struct uipc_wait *w);
+/* Restores the caller's mask if blocked: what came meanwhile is delivered
+ * now, before the call returns (and before errno is set, as after a
+ * system call). */
 UIPC_HIDDEN void uipc_wait_end(struct uipc_wait *w);
 /* What the waiter record publishes for its wakers. */
 UIPC_HIDDEN uint32_t uipc_wait_addr(const struct uipc_wait *w);

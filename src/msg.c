@@ -1057,19 +1057,6 @@ static int ensure_self(struct uipc_self *self, int *have)
 	return r;
 }
 
-/* Before the first look of a call that may block: blocks signals now if
- * it will likely wait (uipc_wait_likely).  0 or -errno. */
-static int q_premask(int msgflg, int site, struct uipc_wait *wt, int *masked)
-{
-	int r;
-
-	if ((msgflg & IPC_NOWAIT) || !uipc_wait_likely(site))
-		return 0;
-	r = uipc_wait_begin(wt, site);
-	*masked = r == 0;
-	return r;
-}
-
 /* What every pass of a call's loop checks first.  Queue locked. */
 static int q_check(struct q *q, int flag)
 {
@@ -1085,19 +1072,14 @@ static int q_check(struct q *q, int flag)
  * EINTR), relock; the caller then looks again.  Returns 0 with the queue
  * locked again, or -errno with it unlocked. */
 static int q_register(struct q *q, struct uipc_self *self, int *have,
-		      struct uipc_wait *wt, int site, int *masked,
-		      struct wakeq *wq)
+		      struct uipc_wait *wt, struct wakeq *wq)
 {
 	int r;
 
 	q_unlock(q, wq);
-	if (!*masked) {	/* first: ensure_self makes system calls */
-		r = uipc_wait_begin(wt, site);
-		if (r < 0)
-			return r;
-		*masked = 1;
-	}
-	r = ensure_self(self, have);
+	r = uipc_wait_begin(wt);	/* first: ensure_self makes calls */
+	if (r == 0)
+		r = ensure_self(self, have);
 	return r < 0 ? r : q_lock(q);
 }
 
@@ -1162,14 +1144,14 @@ int uipc_msgget(key_t key, int msgflg)
  * msgsnd
  * ------------------------------------------------------------------- */
 
-static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
+		      struct uipc_wait *wt)
 {
 	const char *text = (const char *)msgp + sizeof(long);
 	struct uipc_self self;
-	struct uipc_wait wt;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0, masked = 0;
+	int have_self = 0;
 	struct q q;
 	long mtype, last = 0;
 	uint32_t b;
@@ -1190,14 +1172,9 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 	r = uipc_probe_read(text, msgsz);
 	if (r < 0)
 		return r;
-	r = q_premask(msgflg, UIPC_SITE_MSGSND, &wt, &masked);
-	if (r == 0)
-		r = q_get_locked(msqid, &q);
-	if (r < 0) {
-		if (masked)
-			uipc_wait_end(&wt);
+	r = q_get_locked(msqid, &q);
+	if (r < 0)
 		return r;
-	}
 
 	for (;;) {
 		int i;
@@ -1210,25 +1187,24 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 		r = -EAGAIN;
 		if (msgflg & IPC_NOWAIT)
 			goto out_unlock;
-		if (!have_self || !masked) {
-			r = q_register(&q, &self, &have_self, &wt,
-				       UIPC_SITE_MSGSND, &masked, &wq);
+		if (!have_self || !wt->masked) {
+			r = q_register(&q, &self, &have_self, wt, &wq);
 			if (r < 0)
 				goto out_put;
 			continue;
 		}
 		i = new_waiter(&q, &self, &wq, W_SEND, msgsz);
 		if (i == -ENOSPC) {
-			r = q_sleep_overflow(&q, &wt, &wq);
+			r = q_sleep_overflow(&q, wt, &wq);
 			if (r == -EIO)
 				goto out_put;
 		} else if (i < 0) {
 			r = i;
 			goto out_unlock;
 		} else {
-			q.h->w[i].wake_addr = uipc_wait_addr(&wt);
+			q.h->w[i].wake_addr = uipc_wait_addr(wt);
 			do {
-				r = q_sleep(&q, i, 0, &wt, &wq);
+				r = q_sleep(&q, i, 0, wt, &wq);
 				if (r == -EIO)
 					goto out_put;
 			} while (r == 0 && atomic_load(&q.h->w[i].futex) !=
@@ -1270,14 +1246,20 @@ out_unlock:
 	q_unlock(&q, &wq);
 out_put:
 	q_put(&q);
-	if (masked)
-		uipc_wait_end(&wt);
 	return r;
 }
 
 int uipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
 {
-	return (int)UIPC_RET(do_msgsnd(msqid, msgp, msgsz, msgflg));
+	struct uipc_wait wt;
+	long r;
+
+	uipc_wait_init(&wt, UIPC_SITE_MSGSND);
+	if (!(msgflg & IPC_NOWAIT))
+		uipc_wait_early(&wt);
+	r = do_msgsnd(msqid, msgp, msgsz, msgflg, &wt);
+	uipc_wait_end(&wt);
+	return (int)UIPC_RET(r);
 }
 
 /* ---------------------------------------------------------------------
@@ -1367,13 +1349,12 @@ static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
 }
 
 static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
-		      int msgflg)
+		      int msgflg, struct uipc_wait *wt)
 {
 	struct uipc_self self;
-	struct uipc_wait wt;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0, masked = 0, reaped = 0, mode;
+	int have_self = 0, reaped = 0, mode;
 	uint32_t prev;
 	struct q q;
 	long r, b;
@@ -1390,14 +1371,9 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			return -EINVAL;
 	}
 	mode = convert_mode(&msgtyp, msgflg);
-	r = q_premask(msgflg, UIPC_SITE_MSGRCV, &wt, &masked);
-	if (r == 0)
-		r = q_get_locked(msqid, &q);
-	if (r < 0) {
-		if (masked)
-			uipc_wait_end(&wt);
+	r = q_get_locked(msqid, &q);
+	if (r < 0)
 		return r;
-	}
 
 	for (;;) {
 		int i;
@@ -1457,9 +1433,8 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			r = -ENOMSG;
 			goto out_unlock;
 		}
-		if (!have_self || !masked) {
-			r = q_register(&q, &self, &have_self, &wt,
-				       UIPC_SITE_MSGRCV, &masked, &wq);
+		if (!have_self || !wt->masked) {
+			r = q_register(&q, &self, &have_self, wt, &wq);
 			if (r < 0)
 				goto out_put;
 			continue;
@@ -1467,7 +1442,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 		i = new_waiter(&q, &self, &wq, W_RECV,
 			       (msgflg & MSG_NOERROR) ? (uint64_t)LONG_MAX : bufsz);
 		if (i == -ENOSPC) {
-			r = q_sleep_overflow(&q, &wt, &wq);
+			r = q_sleep_overflow(&q, wt, &wq);
 			if (r == -EIO)
 				goto out_put;
 			if (r == -EINTR)
@@ -1480,11 +1455,11 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 		}
 		q.h->w[i].msgtyp = msgtyp;
 		q.h->w[i].mode = mode;
-		q.h->w[i].wake_addr = uipc_wait_addr(&wt);
+		q.h->w[i].wake_addr = uipc_wait_addr(wt);
 		for (;;) {
 			int32_t result;
 
-			r = q_sleep(&q, i, 0, &wt, &wq);
+			r = q_sleep(&q, i, 0, wt, &wq);
 			if (r == -EIO)
 				goto out_put;
 			/* q.h may be another mapping now */
@@ -1511,15 +1486,21 @@ out_unlock:
 	q_unlock(&q, &wq);
 out_put:
 	q_put(&q);
-	if (masked)
-		uipc_wait_end(&wt);
 	return r;
 }
 
 ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
 		    int msgflg)
 {
-	return (ssize_t)UIPC_RET(do_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg));
+	struct uipc_wait wt;
+	long r;
+
+	uipc_wait_init(&wt, UIPC_SITE_MSGRCV);
+	if (!(msgflg & IPC_NOWAIT))
+		uipc_wait_early(&wt);
+	r = do_msgrcv(msqid, msgp, msgsz, msgtyp, msgflg, &wt);
+	uipc_wait_end(&wt);
+	return (ssize_t)UIPC_RET(r);
 }
 
 /* ---------------------------------------------------------------------

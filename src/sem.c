@@ -1801,7 +1801,7 @@ static int try_fast(struct set *s, const struct sembuf *sop, int alter)
 }
 
 static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
-			  const struct timespec *timeout)
+			  const struct timespec *timeout, struct uipc_wait *wt)
 {
 	struct sembuf fast[SEM_FAST_OPS], *sops = fast;
 	struct dead_undo dead[DEAD_MAX];
@@ -1809,8 +1809,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 	uint32_t nsops = (uint32_t)nsops_arg, max = 0, blk = 0;
 	struct timespec ts, deadline, *dl = NULL;
 	int undos = 0, alter = 0, have_self = 0, wi = -1, grown = 0;
-	int masked = 0, nowait = 0;
-	struct uipc_wait wt;
+
 	struct wakeq wq;
 	struct uipc_self self;
 	struct uipc_nsh *h;
@@ -1856,8 +1855,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			max = sops[k].sem_num;
 		if (sops[k].sem_flg & SEM_UNDO)
 			undos = 1;
-		if (sops[k].sem_flg & IPC_NOWAIT)
-			nowait = 1;
+
 		if (sops[k].sem_op != 0)
 			alter = 1;
 	}
@@ -1868,13 +1866,7 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		r = 0;
 		goto out_put;
 	}
-	if (!nowait && uipc_wait_likely(UIPC_SITE_SEMOP)) {	/* first look */
-		r = uipc_wait_begin(&wt, UIPC_SITE_SEMOP | UIPC_WAIT_STOP);
-		if (r < 0)
-			goto out_put;
-		masked = 1;
-	}
-	if (undos || masked) {
+	if (undos || wt->masked) {
 		r = ensure_self(&self, &have_self);
 		if (r < 0)
 			goto out_put;
@@ -1934,16 +1926,11 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		/* It must wait.  From here on signals are blocked, so a
 		 * handler that would run makes the sleep fail with EINTR:
 		 * unlock, block them and look again. */
-		if (!have_self || !masked) {
+		if (!have_self || !wt->masked) {
 			s_unlock(&s, &wq);
-			if (!masked) {
-				r = uipc_wait_begin(&wt, UIPC_SITE_SEMOP |
-							       UIPC_WAIT_STOP);
-				if (r < 0)
-					goto out_put;
-				masked = 1;
-			}
-			r = ensure_self(&self, &have_self);
+			r = uipc_wait_begin(wt);
+			if (r == 0)	/* after: it makes system calls */
+				r = ensure_self(&self, &have_self);
 			if (r < 0)
 				goto out_put;
 			r = s_lock(&s, &wq);
@@ -1953,9 +1940,9 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		}
 		wi = w_new(&s, &self, sops, nsops, alter, undo, blk, &wq);
 		if (wi >= 0)
-			waiter(&s, wi)->wake_addr = uipc_wait_addr(&wt);
+			waiter(&s, wi)->wake_addr = uipc_wait_addr(wt);
 		if (wi == -ENOSPC) {
-			r = sleep_overflow(&s, &wt, dl, &wq);
+			r = sleep_overflow(&s, wt, dl, &wq);
 			if (r == -EINTR || r == -ETIMEDOUT) {
 				r = r == -EINTR ? -EINTR : -EAGAIN;
 				goto out_unlock;
@@ -1978,8 +1965,8 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 		 * process whose undo may let us proceed. */
 		watch = others_undo(&s);
 		s_unlock(&s, &wq);
-		r = uipc_wait_spin(&wt, &w->futex) ? 0 :
-			sleep_watching(&wt, &w->futex, dl, watch);
+		r = uipc_wait_spin(wt, &w->futex) ? 0 :
+			sleep_watching(wt, &w->futex, dl, watch);
 		if (s_lock(&s, &wq) < 0) {
 			r = -EIO;
 			goto out_put;
@@ -2006,23 +1993,30 @@ out_unlock:
 	s_unlock(&s, &wq);
 out_put:
 	s_put(&s);
-	if (masked)
-		uipc_wait_end(&wt);
 out_free:
 	if (sops != fast)
 		free(sops);
 	return r;
 }
 
-int uipc_semop(int semid, struct sembuf *sops, size_t nsops)
-{
-	return (int)UIPC_RET(do_semtimedop(semid, sops, nsops, NULL));
-}
-
 int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
 		    const struct timespec *timeout)
 {
-	return (int)UIPC_RET(do_semtimedop(semid, sops, nsops, timeout));
+	struct uipc_wait wt;
+	long r;
+
+	/* Whether it may block is known once the operations are read:
+	 * early is only a guess, from this thread's last semop. */
+	uipc_wait_init(&wt, UIPC_SITE_SEMOP | UIPC_WAIT_STOP);
+	uipc_wait_early(&wt);
+	r = do_semtimedop(semid, sops, nsops, timeout, &wt);
+	uipc_wait_end(&wt);
+	return (int)UIPC_RET(r);
+}
+
+int uipc_semop(int semid, struct sembuf *sops, size_t nsops)
+{
+	return uipc_semtimedop(semid, sops, nsops, NULL);
 }
 
 /* ---------------------------------------------------------------------

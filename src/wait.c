@@ -215,17 +215,25 @@ static int sleeper_ready(int want_ep)
 	return 0;
 }
 
-int uipc_wait_likely(int flags)
+void uipc_wait_init(struct uipc_wait *w, int flags)
 {
-	return !went_through[flags & UIPC_WAIT_SITE];
+	w->flags = flags;
+	w->masked = w->slept = 0;
+	w->addr = 0;
 }
 
-int uipc_wait_begin(struct uipc_wait *w, int flags)
+void uipc_wait_early(struct uipc_wait *w)
+{
+	if (!went_through[w->flags & UIPC_WAIT_SITE])
+		uipc_wait_begin(w);	/* on failure, again once it must wait */
+}
+
+int uipc_wait_begin(struct uipc_wait *w)
 {
 	sigset_t all;
 
-	w->flags = flags;
-	w->slept = 0;
+	if (w->masked)
+		return 0;
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
@@ -235,15 +243,19 @@ int uipc_wait_begin(struct uipc_wait *w, int flags)
 	sigdelset(&all, SIGSYS);
 	if (pthread_sigmask(SIG_BLOCK, &all, &w->old) != 0)
 		return -EIO;
-	w->addr = sleeper_ready(flags & UIPC_WAIT_STOP) == 0 ? me.addr : 0;
+	w->masked = 1;
+	w->addr = sleeper_ready(w->flags & UIPC_WAIT_STOP) == 0 ? me.addr : 0;
 	return 0;
 }
 
 void uipc_wait_end(struct uipc_wait *w)
 {
+	if (!w->masked)
+		return;
 	/* Whatever came while blocked is delivered here, before the call
 	 * returns: as a signal that came just after it completed. */
 	pthread_sigmask(SIG_SETMASK, &w->old, NULL);
+	w->masked = 0;
 	went_through[w->flags & UIPC_WAIT_SITE] = !w->slept;
 }
 
