@@ -1052,7 +1052,6 @@ static int ensure_self(struct uipc_self *self, int *have)
 	if (r == 0) {
 		*have = 1;
 		uipc_proc_note(UIPC_USE_MSGWAIT);
-		uipc_cred_refresh();
 	}
 	return r;
 }

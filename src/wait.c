@@ -75,6 +75,8 @@ struct sleeper {
 
 static __thread struct sleeper me = { .sock = { -1, 0, 0 }, .ep = { -1, 0, 0 } };
 static pthread_key_t me_key;
+/* uipc_wait's flags, beyond internal.h's: the published name is dead. */
+#define WAIT_POLLING	0x100
 /* Whether this thread's last blocking call of each kind (a site) returned
  * without waiting: its next one then blocks signals only once it must. */
 static __thread unsigned char went_through[UIPC_WAIT_SITES];
@@ -193,8 +195,9 @@ static int sleeper_make(struct sleeper *s, int want_ep)
 	return 0;
 }
 
-/* This thread's gear, checked and made again as needed; 0 or -1. */
-static int sleeper_ready(int want_ep)
+/* This thread's gear, made as needed, and with check, checked to be ours
+ * first (and made again if not); 0 or -1. */
+static int sleeper_ready(int want_ep, int check)
 {
 	if (me.pid != uipc_getpid()) {	/* new thread, or a fork's child */
 		sleeper_drop(&me, 1);	/* the child's copies */
@@ -203,9 +206,9 @@ static int sleeper_ready(int want_ep)
 	}
 	if (me.failed)
 		return -1;
-	if (me.sock.fd >= 0 && !fd_still_ours(&me.sock))
+	if (check && me.sock.fd >= 0 && !fd_still_ours(&me.sock))
 		sleeper_drop(&me, 1);	/* the epoll set held the old one */
-	if (want_ep && me.ep.fd >= 0 && !fd_still_ours(&me.ep))
+	if (check && want_ep && me.ep.fd >= 0 && !fd_still_ours(&me.ep))
 		fd_drop(&me.ep, 0);
 	if (sleeper_make(&me, want_ep) < 0) {
 		sleeper_drop(&me, 1);
@@ -244,7 +247,9 @@ int uipc_wait_begin(struct uipc_wait *w)
 	if (pthread_sigmask(SIG_BLOCK, &all, &w->old) != 0)
 		return -EIO;
 	w->masked = 1;
-	w->addr = sleeper_ready(w->flags & UIPC_WAIT_STOP) == 0 ? me.addr : 0;
+	/* Not checked yet: most waits end in the spin, and the sleep checks
+	 * before it relies on the descriptors. */
+	w->addr = sleeper_ready(w->flags & UIPC_WAIT_STOP, 0) == 0 ? me.addr : 0;
 	return 0;
 }
 
@@ -337,8 +342,18 @@ int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 	int r;
 
 	w->slept = 1;
-	if (!w->addr || w->addr != me.addr)
+	if (w->flags & WAIT_POLLING)
+		return uipc_wait_poll(w, word, 0, dl);
+	if (!w->addr)
 		return uipc_futex_wait(word, 0, dl);
+	if (sleeper_ready(w->flags & UIPC_WAIT_STOP, 1) < 0 ||
+	    w->addr != me.addr) {
+		/* The program closed our socket since the record published
+		 * its name: nobody can wake us there.  Look every millisecond
+		 * for this wait; the next one publishes the new name. */
+		w->flags |= WAIT_POLLING;
+		return uipc_wait_poll(w, word, 0, dl);
+	}
 	if (atomic_load_explicit(word, memory_order_acquire) != 0)
 		return 0;
 	rel_timeout(dl, &rel);
@@ -393,7 +408,7 @@ void uipc_wake(uint32_t addr, _Atomic uint32_t *word)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 
-	if (!addr || addr > 0x100000 || sleeper_ready(0) < 0) {
+	if (!addr || addr > 0x100000 || sleeper_ready(0, 1) < 0) {
 		/* A futex sleeper (or a name no autobind gives, or no socket
 		 * of ours to send from). */
 		uipc_futex_wake(word, 1);

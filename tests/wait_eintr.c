@@ -365,6 +365,44 @@ static void stop_cont(const struct ipc_ops *o, struct trace *tr)
 	}
 }
 
+/*
+ * A program that closes every descriptor it does not know between two
+ * blocking calls (closefrom), and whose next pipe takes the number uipc's
+ * wake socket had: its next msgrcv is still woken by a msgsnd, and nothing
+ * is read from its pipe.
+ */
+static void closed_under(const struct ipc_ops *o, struct trace *tr)
+{
+	struct msg m = { 1, "hello" };
+	int q = o->msgget(IPC_PRIVATE, IPC_CREAT | 0600), st;
+	pid_t c;
+
+	c = fork();
+	if (c == 0) {
+		struct msg got;
+		char buf[8] = "";
+		int p[2], ok = 1;
+
+		alarm(10);
+		ok &= o->msgrcv(q, &got, MTEXT, 0, 0) == MTEXT;
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		ok &= pipe(p) == 0 && write(p[1], "data", 4) == 4;
+		ok &= o->msgrcv(q, &got, MTEXT, 0, 0) == MTEXT;
+		ok &= read(p[0], buf, sizeof(buf)) == 4 && !memcmp(buf, "data", 4);
+		_exit(ok ? 0 : 1);
+	}
+	for (int i = 0; i < 2; i++) {
+		CHECK(wait_blocked(c) == 0, "%s: child never blocked", o->name);
+		tcall(tr, "msgsnd", o->msgsnd(q, &m, MTEXT, 0));
+	}
+	waitpid(c, &st, 0);
+	tprintf(tr, "after closing its descriptors: %s",
+		WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "woken, pipe intact" :
+		"broken");
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
 int main(void)
 {
 	const char *s = getenv("UIPC_SEED");
@@ -377,5 +415,6 @@ int main(void)
 	       g_seed, g_tries);
 	run_both("handler at a random moment of a blocking call", probes);
 	run_both("stop and continue", stop_cont);
+	run_both("descriptors closed between waits", closed_under);
 	return harness_done();
 }
