@@ -153,7 +153,11 @@ struct uipc_ids {
 struct uipc_ns {
 	uint32_t magic, layout, size, pad;
 	struct uipc_lock lock;
-	char pad2[64 - sizeof(struct uipc_lock)];
+	/* Blocked calls' sleeps that ended by the safety period although a
+	 * waker had set their word: wake-ups lost (wait.c).  A statistic
+	 * for the tests (anyone may write it), never a decision. */
+	_Atomic uint64_t lost_wakes;
+	char pad2[64 - sizeof(struct uipc_lock) - 8];
 	struct uipc_ids ids[UIPC_NKINDS];
 	struct uipc_proc proc[UIPC_MAXPROC];
 };
@@ -391,6 +395,10 @@ UIPC_HIDDEN int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
  * taken): it looks every millisecond.  Returns as uipc_wait_sleep. */
 UIPC_HIDDEN int uipc_wait_poll(struct uipc_wait *w, _Atomic uint32_t *word,
 			       uint32_t val, const struct timespec *dl);
+/* How many wake-ups the namespace's sleepers lost so far (a sleep with no
+ * deadline that ended by the safety period and found itself woken): 0
+ * unless a waker died between its unlock and its wake, or a bug. */
+UIPC_HIDDEN uint64_t uipc_lost_wakes(void);
 /* Wakes the sleeper whose record published addr and whose word the caller
  * set.  Object unlocked. */
 UIPC_HIDDEN void uipc_wake(uint32_t addr, _Atomic uint32_t *word);

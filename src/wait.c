@@ -334,6 +334,42 @@ static int ep_sleep(int ep, const struct timespec *rel, const sigset_t *mask)
 	return epoll_pwait(ep, &ev, 1, ms > INT_MAX ? INT_MAX : (int)ms, mask);
 }
 
+/* A sleep without a deadline ended by the safety period: if a waker had
+ * set the word, its wake-up was lost.  Returns 0 (look again). */
+static int safety_ended(_Atomic uint32_t *word)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	if (atomic_load(word) == UIPC_W_WOKEN && (h = uipc_ns_get(&err)))
+		atomic_fetch_add_explicit(&h->ns->lost_wakes, 1,
+					  memory_order_relaxed);
+	return 0;
+}
+
+uint64_t uipc_lost_wakes(void)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	return h ? atomic_load(&h->ns->lost_wakes) : 0;
+}
+
+/* The futex sleep of a thread without a wake socket. */
+static int futex_sleep(_Atomic uint32_t *word, const struct timespec *dl)
+{
+	struct timespec end;
+	int r;
+
+	if (dl)
+		return uipc_futex_wait(word, 0, dl);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += UIPC_SAFETY_PERIOD_S;
+	r = uipc_futex_wait(word, 0, &end);
+	return r == -ETIMEDOUT ? safety_ended(word) : r;
+}
+
 int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 		    const struct timespec *dl)
 {
@@ -345,7 +381,7 @@ int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 	if (w->flags & WAIT_POLLING)
 		return uipc_wait_poll(w, word, 0, dl);
 	if (!w->addr)
-		return uipc_futex_wait(word, 0, dl);
+		return futex_sleep(word, dl);
 	if (sleeper_ready(w->flags & UIPC_WAIT_STOP, 1) < 0 ||
 	    w->addr != me.addr) {
 		/* The program closed our socket since the record published
@@ -375,7 +411,7 @@ int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 			recv(me.sock.fd, buf, sizeof(buf), MSG_DONTWAIT);
 		return 0;
 	}
-	return dl ? -ETIMEDOUT : 0;
+	return dl ? -ETIMEDOUT : safety_ended(word);
 }
 
 /* Polled, since no record publishes this sleeper's address: how long
