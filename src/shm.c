@@ -3,20 +3,27 @@
  *
  * Implementation notes
  *
- * A segment is the file shm.<id>, which holds its bytes, page-rounded, and
- * nothing else; shmat maps it (MAP_SHARED), so two attachers share the same
- * page-cache pages: memory speed, and zeros when new (tmpfs).  Its header
- * is the entry of its index in the namespace's table file shm.headers
- * (SHM_HDR_SIZE bytes each, see store.c), which every process maps once:
- * a header costs no mapping, page fault or munmap of its own.  shmget keeps
- * the new file open for its creator's first shmat, so the life of a small
- * segment is one open, one mmap and one munmap, as on the kernel.
+ * A segment is the file shm.<id>: its header (SHM_HDR_SIZE bytes, sparse
+ * past the first page) and then its bytes, page-rounded.  shmat maps the
+ * bytes (MAP_SHARED, from SHM_HDR_SIZE on), so two attachers share the
+ * same page-cache pages: memory speed, and zeros when new (tmpfs).  Every
+ * process maps the header once and keeps it in store.c's cache.  shmget
+ * maps the whole new file once, writes the header through that mapping
+ * and keeps the bytes' part for its creator's first shmat, which then
+ * makes no system call: the life of a small segment is one open, one
+ * mmap and two munmaps.
  *
- * The table file is writable by every user of the namespace, as the
- * namespace file is: the bytes of a segment are guarded by its own file's
- * mode, which gives each class (owner, group, other) that the segment's
- * mode grants anything just that, so the kernel keeps out whoever may not
- * attach it, whatever the header says.
+ * Who may write what.  The file's mode gives each class (owner, group,
+ * other) that the segment's mode grants anything read-write and the rest
+ * nothing (store.c file_mode), so the kernel keeps out of header and bytes
+ * alike whoever may not attach the segment: such a user can neither read
+ * nor change what IPC_STAT shows, the attach counts or the removal state,
+ * and shmget of its key with any permission asked is refused because the
+ * file cannot be opened.  A user the segment lets in at all may write the
+ * whole file, header included, as for msg and sem: every count and index
+ * read from the header is bounded before use, and what decides ownership
+ * and destruction is asked of the kernel (the file's writability for
+ * IPC_SET, IPC_RMID and SHM_LOCK; its sticky bit for destruction).
  *
  * Attach counts.  The kernel counts attachments per mapping and adjusts
  * them on fork (the child's copies), exit and exec.  Here every attaching
@@ -56,7 +63,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SHM_HDR_SIZE	(64 * 1024)	/* a header-table entry */
+/* The header's part of a segment's file; the bytes start there, so it is
+ * a multiple of every page size (4 KiB to 64 KiB). */
+#define SHM_HDR_SIZE	(64 * 1024)
 #define SHM_ATT_MAX	2048		/* attaching processes per segment */
 #define SHM_TICKET_OFF	((off_t)1 << 40)	/* OFD lock bytes of forks */
 
@@ -99,9 +108,10 @@ static uint64_t round_pages(uint64_t n)
  * The header: repair, validation, entries.
  * ------------------------------------------------------------------- */
 
-/* att_hwm, read once and bounded: the table is writable by every user,
- * so a count read from it is input, checked before it indexes anything
- * (and not read again, since another writer may change it meanwhile). */
+/* att_hwm, read once and bounded: the file is writable by every user the
+ * segment lets in, so a count read from it is input, checked before it
+ * indexes anything (and not read again, since another writer may change
+ * it meanwhile). */
 static uint32_t att_bound(const struct uipc_shm_seg *g)
 {
 	uint32_t hwm = __atomic_load_n(&g->att_hwm, __ATOMIC_RELAXED);
@@ -121,11 +131,11 @@ static uint32_t nattch(const struct uipc_shm_seg *g)
 }
 
 /*
- * SHM_DEST in a header is anyone's to write (the table is), so the mark
- * that lets a segment be destroyed is kept where the kernel keeps it too:
- * the sticky bit of the segment's file, which only its owner (or root)
- * can set, set by IPC_RMID with the header's flag.  A file already gone
- * counts as marked.
+ * SHM_DEST in a header is any attacher's to write (each may write the
+ * file), so the mark that lets a segment be destroyed is kept where the
+ * kernel keeps it too: the sticky bit of the segment's file, which only
+ * its owner (or root) can set, set by IPC_RMID with the header's flag.  A
+ * file already gone counts as marked.
  */
 static int dest_marked(int id)
 {
@@ -183,9 +193,8 @@ const struct uipc_kind_ops uipc_shm_ops = {
 	.hdr_size = sizeof(struct uipc_shm_seg),
 	.repair = NULL,		/* nothing derived to rebuild */
 	.validate = shm_validate,
-	.table_entry = SHM_HDR_SIZE,
-	/* Entries from att_hwm up are not read before they are written. */
-	.init_len = offsetof(struct uipc_shm_seg, att),
+	.map_len = SHM_HDR_SIZE,
+	.keep_whole = 1,	/* destroyed by its sticky bit (dest_marked) */
 };
 
 static int seg_open_fd(int id, int flags)
@@ -278,7 +287,7 @@ static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
 	if (!make)
 		return -ENOENT;
 	if (free_i == UINT32_MAX) {
-		/* Past the first page: the table's next page may find the
+		/* Past the first page: the header's next page may find the
 		 * file system full (a fault, which the probe turns into an
 		 * error). */
 		if (hwm >= SHM_ATT_MAX ||
@@ -415,40 +424,46 @@ struct ticket {
 static struct ticket *g_tk;
 static int g_ntk;
 
-/* The file of the segment this process made last, open until its first
- * shmat, which then opens nothing.  Under g_att_lock. */
-static int g_made_id = -1, g_made_fd = -1;
+/* The bytes of the segment this process made last, as shmget mapped them
+ * (read-write, anywhere), kept for its first shmat, which then maps
+ * nothing.  Under g_att_lock. */
+static int g_made_id = -1;
+static void *g_made_addr;
 static size_t g_made_len;
 
-/* Keeps fd for segment id, in place of the one kept before. */
-static void made_keep(int id, int fd, size_t len)
+/* Keeps the mapping of segment id's bytes, in place of the one kept
+ * before. */
+static void made_keep(int id, void *addr, size_t len)
 {
-	int old;
+	size_t old_len;
+	void *old;
 
 	pthread_mutex_lock(&g_att_lock);
-	old = g_made_fd;
+	old = g_made_addr;
+	old_len = g_made_len;
 	g_made_id = id;
-	g_made_fd = fd;
+	g_made_addr = addr;
 	g_made_len = len;
 	pthread_mutex_unlock(&g_att_lock);
-	if (old >= 0)
-		close(old);
+	if (old)
+		munmap(old, old_len);
 }
 
-/* The kept descriptor if it is segment id's (the caller closes it), or
- * -1. */
-static int made_take(int id, size_t *len)
+/* The kept mapping if it is segment id's (the caller owns it now), or
+ * NULL. */
+static void *made_take(int id, size_t *len)
 {
-	int fd = -1;
+	void *p = NULL;
 
 	pthread_mutex_lock(&g_att_lock);
-	if (g_made_fd >= 0 && id == g_made_id) {
-		fd = g_made_fd;
+	if (g_made_addr && id == g_made_id) {
+		p = g_made_addr;
 		*len = g_made_len;
-		g_made_fd = g_made_id = -1;
+		g_made_addr = NULL;
+		g_made_id = -1;
 	}
 	pthread_mutex_unlock(&g_att_lock);
-	return fd;
+	return p;
 }
 
 static int local_add(uintptr_t addr, size_t len, int id)
@@ -718,7 +733,8 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	struct uipc_nsh *h;
 	struct new_seg a;
 	struct uipc_new n;
-	int r = 0, fd = -1;
+	void *bytes = NULL;
+	int r = 0;
 	long id;
 
 	h = uipc_ns_get(&r);
@@ -728,20 +744,20 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	a.max = uipc_limit(h, UL_SHMMAX);
 	a.flg = shmflg;
 	memset(&n, 0, sizeof(n));
-	n.fd_out = &fd;
+	n.rest_out = &bytes;
 	n.kind = UIPC_SHM;
 	n.key = key;
 	n.flg = shmflg;
 	n.units = (int64_t)round_pages(size);
-	n.file_size = (size_t)round_pages(size) * page_size();
+	n.file_size = SHM_HDR_SIZE + (size_t)round_pages(size) * page_size();
 	n.create_check = seg_create_check;
 	n.store_check = seg_huge_check;
 	n.init = seg_init;
 	n.more_checks = seg_more_checks;
 	n.arg = &a;
 	id = uipc_ipcget(&n);
-	if (fd >= 0)
-		made_keep((int)id, fd, n.file_size);
+	if (bytes)
+		made_keep((int)id, bytes, n.file_size - SHM_HDR_SIZE);
 	return id;
 }
 
@@ -820,35 +836,46 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	uipc_map_put(m);
 	if (r < 0)
 		return r;
-	/* The length mapped is the file's, a fact the kernel keeps (the
-	 * header's segsz is in a table anyone may write): the two must
-	 * agree.  The creator's descriptor was sized by its shmget, which
-	 * noted the size: no need to look. */
-	fd = made_take(shmid, &flen);
-	if (fd < 0) {
+	/* shmget's mapping of the bytes serves a first attach that asks for
+	 * what it has: read-write, anywhere.  It was sized by shmget, which
+	 * noted the size. */
+	p = made_take(shmid, &flen);
+	if (p && (addr || prot != (PROT_READ | PROT_WRITE))) {
+		munmap(p, flen);
+		p = NULL;
+	}
+	if (p) {
+		fd = -1;
+	} else {
+		/* The length mapped is the file's, a fact the kernel keeps
+		 * (segsz is in the header, which every attacher may write):
+		 * the two must agree. */
 		fd = seg_open_fd(shmid, oflags);
 		if (fd < 0)
 			return fd == -ENOENT ? -EINVAL : fd;
-		flen = fstat(fd, &st) < 0 ? (size_t)-1 : (size_t)st.st_size;
+		flen = fstat(fd, &st) < 0 || st.st_size < SHM_HDR_SIZE ? (size_t)-1 :
+		       (size_t)st.st_size - SHM_HDR_SIZE;
 	}
-	if (flen != len) {
-		close(fd);
-		return -EIO;
-	}
-	if (addr && !(shmflg & SHM_REMAP) && addr + len < addr) {
-		close(fd);
-		return -EINVAL;
+	if (flen != len || (addr && !(shmflg & SHM_REMAP) && addr + len < addr)) {
+		if (p)
+			munmap(p, flen);
+		else
+			close(fd);
+		return flen != len ? -EIO : -EINVAL;
 	}
 	pthread_once(&once, register_atfork);
 	pthread_mutex_lock(&g_att_lock);
-	p = mmap((void *)addr, len, prot, flags, fd, 0);
-	r = p == MAP_FAILED ? -errno : 0;
-	close(fd);
-	if (r == -EEXIST)
-		r = -EINVAL;	/* an address in use without SHM_REMAP */
-	if (r == 0 && addr && (uintptr_t)p != addr) {
-		munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
-		r = -EINVAL;
+	r = 0;
+	if (!p) {
+		p = mmap((void *)addr, len, prot, flags, fd, SHM_HDR_SIZE);
+		r = p == MAP_FAILED ? -errno : 0;
+		close(fd);
+		if (r == -EEXIST)
+			r = -EINVAL;	/* an address in use without SHM_REMAP */
+		if (r == 0 && addr && (uintptr_t)p != addr) {
+			munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
+			r = -EINVAL;
+		}
 	}
 	if (r < 0)
 		goto out;
@@ -939,13 +966,15 @@ long uipc_shm_rss(int id)
 	snprintf(name, sizeof(name), "shm.%d", id);
 	fd = uipc_ns_openat(h, name, O_RDONLY);
 	if (fd < 0) {
-		/* Not ours to open: the file's blocks. */
+		/* Not ours to open: the file's blocks, less the header's
+		 * first page (its only one, but for hundreds of attachers). */
 		if (fstatat(h->dirfd, name, &st, 0) < 0)
 			return 0;
-		return (long)(st.st_blocks * 512 / (off_t)page_size());
+		data = st.st_blocks * 512 / (off_t)page_size();
+		return data > 0 ? (long)data - 1 : 0;
 	}
-	/* The resident pages are the file's allocated extents. */
-	pos = 0;
+	/* The resident pages are the allocated extents of the bytes. */
+	pos = SHM_HDR_SIZE;
 	while ((pos = lseek(fd, pos, SEEK_DATA)) >= 0) {
 		end = lseek(fd, pos, SEEK_HOLE);
 		if (end <= pos)
@@ -1022,12 +1051,12 @@ static long shmctl_info(int cmd, void *buf)
 /*
  * The owner check of IPC_SET, IPC_RMID and SHM_LOCK (the kernel's
  * ipcctl_obtain_check): the header's uid and cuid, as uipc_check_owner
- * reads them, and, since the header table is writable by every user of
- * the namespace, a fact the kernel keeps: the caller's class may write the
+ * reads them, and, since every user the segment lets in may write its
+ * header, a fact the kernel keeps: the caller's class may write the
  * segment's own file (its mode lets in only the classes the segment lets
- * in; see store.c file_mode).  A forged header owner thus gets nobody in
- * who has no access to the segment.  CAP_SYS_ADMIN passes, as in the
- * kernel.  0 or -EPERM.
+ * in; see store.c file_mode).  A header owner forged by a reader of the
+ * segment thus gets nobody in who has no access to it.  CAP_SYS_ADMIN
+ * passes, as in the kernel.  0 or -EPERM.
  */
 static int seg_owner(const struct uipc_shm_seg *g, int id,
 		     int (*check)(const struct uipc_obj *))
@@ -1125,7 +1154,7 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	struct shmid_ds ds;
 	size_t flen;
-	int fd;
+	void *p;
 
 	if (cmd < 0 || shmid < 0)
 		return -EINVAL;
@@ -1143,9 +1172,9 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 			return -EFAULT;
 		return shmctl_set(shmid, &ds);
 	case IPC_RMID:
-		fd = made_take(shmid, &flen);	/* a removed file must not stay open */
-		if (fd >= 0)
-			close(fd);
+		p = made_take(shmid, &flen);	/* a removed file must not stay mapped */
+		if (p)
+			munmap(p, flen);
 		return uipc_remove(UIPC_SHM, shmid, decide_rmid, &shmid, no_kill);
 	case SHM_LOCK:
 	case SHM_UNLOCK:
