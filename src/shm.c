@@ -321,22 +321,15 @@ static void destroy_if_unused(int id)
 	uipc_remove(UIPC_SHM, id, decide_last, &id, no_kill);
 }
 
-/* Segment id (or the one at index id, by_index), locked after looking
- * for dead attachers, into *mp; seg_put() undoes it.  A removed segment
- * its dead attachers were the last users of is destroyed here, and
- * answers -EINVAL as the kernel's, gone already, would; one destroyed
- * between the lookup and the lock answers -EIDRM, as the kernel's does
- * then. */
-static int seg_get(int id, int by_index, struct uipc_map **mp)
+/* Locks the segment of m after looking for dead attachers.  A removed
+ * segment its dead attachers were the last users of is destroyed here,
+ * and answers -EINVAL as the kernel's, gone already, would; one destroyed
+ * since m was looked up answers -EIDRM, as the kernel's does then.  The
+ * caller keeps its reference either way. */
+static int seg_lock(struct uipc_map *m)
 {
-	struct uipc_map *m;
-	int r;
+	int r = uipc_obj_lock(m);
 
-	r = by_index ? uipc_obj_get_by_index(UIPC_SHM, id, &m) :
-		       uipc_obj_get(UIPC_SHM, id, &m);
-	if (r < 0)
-		return r;
-	r = uipc_obj_lock(m);
 	if (r == 0 && atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
 		/* Removed since it was looked up, as the kernel's
 		 * ipc_valid_object() finds it. */
@@ -348,6 +341,21 @@ static int seg_get(int id, int by_index, struct uipc_map **mp)
 		destroy_if_unused(m->id);
 		r = -EINVAL;
 	}
+	return r;
+}
+
+/* Segment id (or the one at index id, by_index), locked by seg_lock, into
+ * *mp; seg_put() undoes it. */
+static int seg_get(int id, int by_index, struct uipc_map **mp)
+{
+	struct uipc_map *m;
+	int r;
+
+	r = by_index ? uipc_obj_get_by_index(UIPC_SHM, id, &m) :
+		       uipc_obj_get(UIPC_SHM, id, &m);
+	if (r < 0)
+		return r;
+	r = seg_lock(m);
 	if (r < 0) {
 		uipc_map_put(m);
 		return r;
@@ -362,20 +370,21 @@ static void seg_put(struct uipc_map *m)
 	uipc_map_put(m);
 }
 
-/* Counts one attachment of ours (d = +1) or one fewer (d = -1).  A removed
- * segment whose other attachers all died is gone first, as the kernel's
- * would be: -EINVAL. */
-static int account(int id, int d)
+/* Counts one attachment of ours (d = +1) or one fewer (d = -1) in the
+ * segment of m, a reference the caller holds: an attachment keeps the one
+ * its shmat took, so that its shmdt finds the segment whatever the
+ * world-writable id table says by then.  A removed segment whose other
+ * attachers all died is gone first, as the kernel's would be: -EINVAL. */
+static int account(struct uipc_map *m, int d)
 {
 	struct uipc_shm_seg *g;
 	struct uipc_self self;
-	struct uipc_map *m;
-	int r, i, gone;
+	int r, i, gone, id = m->id;
 
 	r = uipc_proc_self(&self);
 	if (r < 0)
 		return r;
-	r = seg_get(id, 0, &m);
+	r = seg_lock(m);
 	if (r < 0)
 		return r;
 	g = m->base;
@@ -395,7 +404,7 @@ static int account(int id, int d)
 	/* d < 0 with nothing counted for us: a corrupt header; go on. */
 	r = i >= 0 || d < 0 ? 0 : i;
 	gone = unused(g, id);
-	seg_put(m);
+	uipc_obj_unlock(m);
 	if (gone)
 		destroy_if_unused(id);
 	return r;
@@ -409,6 +418,7 @@ struct attach {
 	uintptr_t addr;
 	size_t len;
 	int id;
+	struct uipc_map *m;	/* the reference its shmat took */
 };
 
 static struct attach *g_att;
@@ -466,7 +476,7 @@ static void *made_take(int id, size_t *len)
 	return p;
 }
 
-static int local_add(uintptr_t addr, size_t len, int id)
+static int local_add(uintptr_t addr, size_t len, struct uipc_map *m)
 {
 	if (g_natt == g_att_cap) {
 		int cap = g_att_cap ? 2 * g_att_cap : 16;
@@ -479,7 +489,8 @@ static int local_add(uintptr_t addr, size_t len, int id)
 	}
 	g_att[g_natt].addr = addr;
 	g_att[g_natt].len = len;
-	g_att[g_natt].id = id;
+	g_att[g_natt].id = m->id;
+	g_att[g_natt].m = m;
 	g_natt++;
 	return 0;
 }
@@ -775,10 +786,11 @@ static void replaced(uintptr_t addr, size_t len)
 {
 	for (int i = 0; i < g_natt;) {
 		if (g_att[i].addr >= addr && g_att[i].addr < addr + len) {
-			int id = g_att[i].id;
+			struct uipc_map *m = g_att[i].m;
 
 			local_del(i);
-			account(id, -1);
+			account(m, -1);
+			uipc_map_put(m);
 			continue;
 		}
 		i++;
@@ -833,9 +845,8 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	g = m->base;
 	r = uipc_ipcperms(&g->o, acc);
 	len = (size_t)round_pages(g->segsz) * page_size();
-	uipc_map_put(m);
 	if (r < 0)
-		return r;
+		goto out_put;
 	/* shmget's mapping of the bytes serves a first attach that asks for
 	 * what it has: read-write, anywhere.  It was sized by shmget, which
 	 * noted the size. */
@@ -851,8 +862,10 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 		 * (segsz is in the header, which every attacher may write):
 		 * the two must agree. */
 		fd = seg_open_fd(shmid, oflags);
-		if (fd < 0)
-			return fd == -ENOENT ? -EINVAL : fd;
+		if (fd < 0) {
+			r = fd == -ENOENT ? -EINVAL : fd;
+			goto out_put;
+		}
 		flen = fstat(fd, &st) < 0 || st.st_size < SHM_HDR_SIZE ? (size_t)-1 :
 		       (size_t)st.st_size - SHM_HDR_SIZE;
 	}
@@ -861,7 +874,8 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 			munmap(p, flen);
 		else
 			close(fd);
-		return flen != len ? -EIO : -EINVAL;
+		r = flen != len ? -EIO : -EINVAL;
+		goto out_put;
 	}
 	pthread_once(&once, register_atfork);
 	pthread_mutex_lock(&g_att_lock);
@@ -882,16 +896,19 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	if (shmflg & SHM_REMAP)
 		replaced((uintptr_t)p, len);
 	uipc_proc_note(UIPC_USE_SHM);
-	r = account(shmid, +1);
+	r = account(m, +1);
 	if (r == 0)
-		r = local_add((uintptr_t)p, len, shmid);
+		r = local_add((uintptr_t)p, len, m);
 	if (r < 0) {
 		munmap(p, len);
 		goto out;
 	}
-	r = (long)(uintptr_t)p;
+	pthread_mutex_unlock(&g_att_lock);
+	return (long)(uintptr_t)p;	/* m's reference stays with it */
 out:
 	pthread_mutex_unlock(&g_att_lock);
+out_put:
+	uipc_map_put(m);
 	return r;
 }
 
@@ -912,7 +929,7 @@ void *uipc_shmat(int shmid, const void *shmaddr, int shmflg)
 static int do_shmdt(const void *shmaddr)
 {
 	uintptr_t addr = (uintptr_t)shmaddr;
-	int id = -1;
+	struct uipc_map *m = NULL;
 
 	if (addr & (page_size() - 1))
 		return -EINVAL;
@@ -920,14 +937,16 @@ static int do_shmdt(const void *shmaddr)
 	for (int i = 0; i < g_natt; i++)
 		if (g_att[i].addr == addr) {
 			munmap((void *)addr, g_att[i].len);
-			id = g_att[i].id;
+			m = g_att[i].m;
 			local_del(i);
 			break;
 		}
-	if (id >= 0)
-		account(id, -1);
+	if (m) {
+		account(m, -1);
+		uipc_map_put(m);
+	}
 	pthread_mutex_unlock(&g_att_lock);
-	return id >= 0 ? 0 : -EINVAL;
+	return m ? 0 : -EINVAL;
 }
 
 int uipc_shmdt(const void *shmaddr)
