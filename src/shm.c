@@ -33,6 +33,9 @@
  * lock) is dropped by whoever looks next, setting dtime and lpid as the
  * dying process's shm_close() would; every observer (IPC_STAT, shmat,
  * shmdt, IPC_RMID, the tool) looks first, so none sees a dead attacher.
+ * Each attachment of this process keeps the map reference its shmat took,
+ * and its shmdt counts the detach through it, whatever the id table (any
+ * user's to write) says by then.
  *
  * fork.  The kernel counts the child's attachments in the parent, during
  * fork, so nattch is up when fork returns.  pthread_atfork's prepare
@@ -49,7 +52,7 @@
  * its last attachment goes.
  *
  * Crash safety: every change to the header is made under the segment's
- * robust lock and is one entry's; nattch is not stored but summed from the
+ * lock (lock.c) and is one entry's; nattch is not stored but summed from the
  * entries when asked, so a half-done change leaves nothing to repair.
  */
 #include "internal.h"
