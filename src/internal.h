@@ -145,7 +145,7 @@ struct uipc_ids {
 	int32_t seq;		/* current sequence number */
 	int32_t last_idx;	/* last index given out: allocation cycles */
 	int32_t in_use;		/* objects of this kind */
-	int32_t table_made;	/* its header table is this namespace's */
+	int32_t pad;
 	int64_t units;		/* sum of the objects' units: semmns, shmall */
 	uint32_t slot[UIPC_IPCMNI];	/* id + 1 of the object at each index */
 };
@@ -468,15 +468,14 @@ struct uipc_kind_ops {
 	 * kind goes on using it copies to priv (UIPC_MAP_PRIV bytes, the
 	 * map's own, zeroed), reading each header field once. */
 	int (*validate)(const void *obj, size_t len, void *priv);
-	/* Non-zero: the kind's headers are not in its object files but in
-	 * one table file of the namespace, "<kind>.headers", this many bytes
-	 * an index; the object file holds only the payload (shm: the
-	 * segment's bytes).  A new object's header is built in place, in the
-	 * entry its index had before. */
-	size_t table_entry;
-	/* With table_entry: the bytes of a new header made zero before init
-	 * (the rest of the entry keeps what it had; init must not trust it). */
-	size_t init_len;
+	/* Non-zero: the bytes at the start of the object file that its
+	 * header takes, all that a process maps for the object (shm: the
+	 * segment's bytes follow, mapped by shmat); 0: the whole file. */
+	size_t map_len;
+	/* Non-zero: a whole object file is never removed on its header's
+	 * word (ns_repair revives it instead): the kind tells its end by a
+	 * fact the kernel keeps (shm: the file's sticky bit). */
+	int keep_whole;
 };
 UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
 
@@ -494,8 +493,8 @@ static inline struct uipc_obj *map_obj(struct uipc_map *m)
 	return (struct uipc_obj *)m->base;
 }
 
-/* Locks m's object: 0, -EIO, or -EINVAL when the header no longer holds
- * m's object (a table entry reused by a newer one: m's object is gone). */
+/* Locks m's object: 0, -EIO, or -EINVAL when the header names another
+ * object (a writer of the file rewrote its id). */
 UIPC_HIDDEN int uipc_obj_lock(struct uipc_map *m);
 UIPC_HIDDEN void uipc_obj_unlock(struct uipc_map *m);
 
@@ -524,9 +523,12 @@ struct uipc_new {
 	int (*init)(void *obj, void *arg);	/* -errno refuses */
 	int (*more_checks)(void *obj, void *arg);
 	void *arg;
-	/* Not NULL: a new object's file stays open, read-write, and its
-	 * descriptor is put here (-1 when nothing was created). */
-	int *fd_out;
+	/* Not NULL, for a kind with map_len: the creator's read-write
+	 * mapping of the rest of a new object's file (file_size - map_len
+	 * bytes from map_len on; the header's mapping precedes it) is put
+	 * here, NULL when nothing was created.  Otherwise that part is
+	 * unmapped. */
+	void **rest_out;
 };
 UIPC_HIDDEN int uipc_ipcget(struct uipc_new *n);
 

@@ -3,20 +3,27 @@
  *
  * Implementation notes
  *
- * A segment is the file shm.<id>, which holds its bytes, page-rounded, and
- * nothing else; shmat maps it (MAP_SHARED), so two attachers share the same
- * page-cache pages: memory speed, and zeros when new (tmpfs).  Its header
- * is the entry of its index in the namespace's table file shm.headers
- * (SHM_HDR_SIZE bytes each, see store.c), which every process maps once:
- * a header costs no mapping, page fault or munmap of its own.  shmget keeps
- * the new file open for its creator's first shmat, so the life of a small
- * segment is one open, one mmap and one munmap, as on the kernel.
+ * A segment is the file shm.<id>: its header (SHM_HDR_SIZE bytes, sparse
+ * past the first page) and then its bytes, page-rounded.  shmat maps the
+ * bytes (MAP_SHARED, from SHM_HDR_SIZE on), so two attachers share the
+ * same page-cache pages: memory speed, and zeros when new (tmpfs).  Every
+ * process maps the header once and keeps it in store.c's cache.  shmget
+ * maps the whole new file once, writes the header through that mapping
+ * and keeps the bytes' part for its creator's first shmat, which then
+ * makes no system call: the life of a small segment is one open, one
+ * mmap and two munmaps.
  *
- * The table file is writable by every user of the namespace, as the
- * namespace file is: the bytes of a segment are guarded by its own file's
- * mode, which gives each class (owner, group, other) that the segment's
- * mode grants anything just that, so the kernel keeps out whoever may not
- * attach it, whatever the header says.
+ * Who may write what.  The file's mode gives each class (owner, group,
+ * other) that the segment's mode grants anything read-write and the rest
+ * nothing (store.c file_mode), so the kernel keeps out of header and bytes
+ * alike whoever may not attach the segment: such a user can neither read
+ * nor change what IPC_STAT shows, the attach counts or the removal state,
+ * and shmget of its key with any permission asked is refused because the
+ * file cannot be opened.  A user the segment lets in at all may write the
+ * whole file, header included, as for msg and sem: every count and index
+ * read from the header is bounded before use, and what decides ownership
+ * and destruction is asked of the kernel (the file's writability for
+ * IPC_SET, IPC_RMID and SHM_LOCK; its sticky bit for destruction).
  *
  * Attach counts.  The kernel counts attachments per mapping and adjusts
  * them on fork (the child's copies), exit and exec.  Here every attaching
@@ -26,6 +33,9 @@
  * lock) is dropped by whoever looks next, setting dtime and lpid as the
  * dying process's shm_close() would; every observer (IPC_STAT, shmat,
  * shmdt, IPC_RMID, the tool) looks first, so none sees a dead attacher.
+ * Each attachment of this process keeps the map reference its shmat took,
+ * and its shmdt counts the detach through it, whatever the id table (any
+ * user's to write) says by then.
  *
  * fork.  The kernel counts the child's attachments in the parent, during
  * fork, so nattch is up when fork returns.  pthread_atfork's prepare
@@ -42,7 +52,7 @@
  * its last attachment goes.
  *
  * Crash safety: every change to the header is made under the segment's
- * robust lock and is one entry's; nattch is not stored but summed from the
+ * lock (lock.c) and is one entry's; nattch is not stored but summed from the
  * entries when asked, so a half-done change leaves nothing to repair.
  */
 #include "internal.h"
@@ -56,7 +66,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SHM_HDR_SIZE	(64 * 1024)	/* a header-table entry */
+/* The header's part of a segment's file; the bytes start there, so it is
+ * a multiple of every page size (4 KiB to 64 KiB). */
+#define SHM_HDR_SIZE	(64 * 1024)
 #define SHM_ATT_MAX	2048		/* attaching processes per segment */
 #define SHM_TICKET_OFF	((off_t)1 << 40)	/* OFD lock bytes of forks */
 
@@ -99,9 +111,10 @@ static uint64_t round_pages(uint64_t n)
  * The header: repair, validation, entries.
  * ------------------------------------------------------------------- */
 
-/* att_hwm, read once and bounded: the table is writable by every user,
- * so a count read from it is input, checked before it indexes anything
- * (and not read again, since another writer may change it meanwhile). */
+/* att_hwm, read once and bounded: the file is writable by every user the
+ * segment lets in, so a count read from it is input, checked before it
+ * indexes anything (and not read again, since another writer may change
+ * it meanwhile). */
 static uint32_t att_bound(const struct uipc_shm_seg *g)
 {
 	uint32_t hwm = __atomic_load_n(&g->att_hwm, __ATOMIC_RELAXED);
@@ -121,11 +134,11 @@ static uint32_t nattch(const struct uipc_shm_seg *g)
 }
 
 /*
- * SHM_DEST in a header is anyone's to write (the table is), so the mark
- * that lets a segment be destroyed is kept where the kernel keeps it too:
- * the sticky bit of the segment's file, which only its owner (or root)
- * can set, set by IPC_RMID with the header's flag.  A file already gone
- * counts as marked.
+ * SHM_DEST in a header is any attacher's to write (each may write the
+ * file), so the mark that lets a segment be destroyed is kept where the
+ * kernel keeps it too: the sticky bit of the segment's file, which only
+ * its owner (or root) can set, set by IPC_RMID with the header's flag.  A
+ * file already gone counts as marked.
  */
 static int dest_marked(int id)
 {
@@ -183,9 +196,8 @@ const struct uipc_kind_ops uipc_shm_ops = {
 	.hdr_size = sizeof(struct uipc_shm_seg),
 	.repair = NULL,		/* nothing derived to rebuild */
 	.validate = shm_validate,
-	.table_entry = SHM_HDR_SIZE,
-	/* Entries from att_hwm up are not read before they are written. */
-	.init_len = offsetof(struct uipc_shm_seg, att),
+	.map_len = SHM_HDR_SIZE,
+	.keep_whole = 1,	/* destroyed by its sticky bit (dest_marked) */
 };
 
 static int seg_open_fd(int id, int flags)
@@ -278,7 +290,7 @@ static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
 	if (!make)
 		return -ENOENT;
 	if (free_i == UINT32_MAX) {
-		/* Past the first page: the table's next page may find the
+		/* Past the first page: the header's next page may find the
 		 * file system full (a fault, which the probe turns into an
 		 * error). */
 		if (hwm >= SHM_ATT_MAX ||
@@ -312,22 +324,15 @@ static void destroy_if_unused(int id)
 	uipc_remove(UIPC_SHM, id, decide_last, &id, no_kill);
 }
 
-/* Segment id (or the one at index id, by_index), locked after looking
- * for dead attachers, into *mp; seg_put() undoes it.  A removed segment
- * its dead attachers were the last users of is destroyed here, and
- * answers -EINVAL as the kernel's, gone already, would; one destroyed
- * between the lookup and the lock answers -EIDRM, as the kernel's does
- * then. */
-static int seg_get(int id, int by_index, struct uipc_map **mp)
+/* Locks the segment of m after looking for dead attachers.  A removed
+ * segment its dead attachers were the last users of is destroyed here,
+ * and answers -EINVAL as the kernel's, gone already, would; one destroyed
+ * since m was looked up answers -EIDRM, as the kernel's does then.  The
+ * caller keeps its reference either way. */
+static int seg_lock(struct uipc_map *m)
 {
-	struct uipc_map *m;
-	int r;
+	int r = uipc_obj_lock(m);
 
-	r = by_index ? uipc_obj_get_by_index(UIPC_SHM, id, &m) :
-		       uipc_obj_get(UIPC_SHM, id, &m);
-	if (r < 0)
-		return r;
-	r = uipc_obj_lock(m);
 	if (r == 0 && atomic_load(&map_obj(m)->state) != OBJ_LIVE) {
 		/* Removed since it was looked up, as the kernel's
 		 * ipc_valid_object() finds it. */
@@ -339,6 +344,21 @@ static int seg_get(int id, int by_index, struct uipc_map **mp)
 		destroy_if_unused(m->id);
 		r = -EINVAL;
 	}
+	return r;
+}
+
+/* Segment id (or the one at index id, by_index), locked by seg_lock, into
+ * *mp; seg_put() undoes it. */
+static int seg_get(int id, int by_index, struct uipc_map **mp)
+{
+	struct uipc_map *m;
+	int r;
+
+	r = by_index ? uipc_obj_get_by_index(UIPC_SHM, id, &m) :
+		       uipc_obj_get(UIPC_SHM, id, &m);
+	if (r < 0)
+		return r;
+	r = seg_lock(m);
 	if (r < 0) {
 		uipc_map_put(m);
 		return r;
@@ -353,20 +373,21 @@ static void seg_put(struct uipc_map *m)
 	uipc_map_put(m);
 }
 
-/* Counts one attachment of ours (d = +1) or one fewer (d = -1).  A removed
- * segment whose other attachers all died is gone first, as the kernel's
- * would be: -EINVAL. */
-static int account(int id, int d)
+/* Counts one attachment of ours (d = +1) or one fewer (d = -1) in the
+ * segment of m, a reference the caller holds: an attachment keeps the one
+ * its shmat took, so that its shmdt finds the segment whatever the
+ * world-writable id table says by then.  A removed segment whose other
+ * attachers all died is gone first, as the kernel's would be: -EINVAL. */
+static int account(struct uipc_map *m, int d)
 {
 	struct uipc_shm_seg *g;
 	struct uipc_self self;
-	struct uipc_map *m;
-	int r, i, gone;
+	int r, i, gone, id = m->id;
 
 	r = uipc_proc_self(&self);
 	if (r < 0)
 		return r;
-	r = seg_get(id, 0, &m);
+	r = seg_lock(m);
 	if (r < 0)
 		return r;
 	g = m->base;
@@ -386,7 +407,7 @@ static int account(int id, int d)
 	/* d < 0 with nothing counted for us: a corrupt header; go on. */
 	r = i >= 0 || d < 0 ? 0 : i;
 	gone = unused(g, id);
-	seg_put(m);
+	uipc_obj_unlock(m);
 	if (gone)
 		destroy_if_unused(id);
 	return r;
@@ -400,6 +421,7 @@ struct attach {
 	uintptr_t addr;
 	size_t len;
 	int id;
+	struct uipc_map *m;	/* the reference its shmat took */
 };
 
 static struct attach *g_att;
@@ -415,43 +437,49 @@ struct ticket {
 static struct ticket *g_tk;
 static int g_ntk;
 
-/* The file of the segment this process made last, open until its first
- * shmat, which then opens nothing.  Under g_att_lock. */
-static int g_made_id = -1, g_made_fd = -1;
+/* The bytes of the segment this process made last, as shmget mapped them
+ * (read-write, anywhere), kept for its first shmat, which then maps
+ * nothing.  Under g_att_lock. */
+static int g_made_id = -1;
+static void *g_made_addr;
 static size_t g_made_len;
 
-/* Keeps fd for segment id, in place of the one kept before. */
-static void made_keep(int id, int fd, size_t len)
+/* Keeps the mapping of segment id's bytes, in place of the one kept
+ * before. */
+static void made_keep(int id, void *addr, size_t len)
 {
-	int old;
+	size_t old_len;
+	void *old;
 
 	pthread_mutex_lock(&g_att_lock);
-	old = g_made_fd;
+	old = g_made_addr;
+	old_len = g_made_len;
 	g_made_id = id;
-	g_made_fd = fd;
+	g_made_addr = addr;
 	g_made_len = len;
 	pthread_mutex_unlock(&g_att_lock);
-	if (old >= 0)
-		close(old);
+	if (old)
+		munmap(old, old_len);
 }
 
-/* The kept descriptor if it is segment id's (the caller closes it), or
- * -1. */
-static int made_take(int id, size_t *len)
+/* The kept mapping if it is segment id's (the caller owns it now), or
+ * NULL. */
+static void *made_take(int id, size_t *len)
 {
-	int fd = -1;
+	void *p = NULL;
 
 	pthread_mutex_lock(&g_att_lock);
-	if (g_made_fd >= 0 && id == g_made_id) {
-		fd = g_made_fd;
+	if (g_made_addr && id == g_made_id) {
+		p = g_made_addr;
 		*len = g_made_len;
-		g_made_fd = g_made_id = -1;
+		g_made_addr = NULL;
+		g_made_id = -1;
 	}
 	pthread_mutex_unlock(&g_att_lock);
-	return fd;
+	return p;
 }
 
-static int local_add(uintptr_t addr, size_t len, int id)
+static int local_add(uintptr_t addr, size_t len, struct uipc_map *m)
 {
 	if (g_natt == g_att_cap) {
 		int cap = g_att_cap ? 2 * g_att_cap : 16;
@@ -464,7 +492,8 @@ static int local_add(uintptr_t addr, size_t len, int id)
 	}
 	g_att[g_natt].addr = addr;
 	g_att[g_natt].len = len;
-	g_att[g_natt].id = id;
+	g_att[g_natt].id = m->id;
+	g_att[g_natt].m = m;
 	g_natt++;
 	return 0;
 }
@@ -718,7 +747,8 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	struct uipc_nsh *h;
 	struct new_seg a;
 	struct uipc_new n;
-	int r = 0, fd = -1;
+	void *bytes = NULL;
+	int r = 0;
 	long id;
 
 	h = uipc_ns_get(&r);
@@ -728,20 +758,20 @@ static long do_shmget(key_t key, size_t size, int shmflg)
 	a.max = uipc_limit(h, UL_SHMMAX);
 	a.flg = shmflg;
 	memset(&n, 0, sizeof(n));
-	n.fd_out = &fd;
+	n.rest_out = &bytes;
 	n.kind = UIPC_SHM;
 	n.key = key;
 	n.flg = shmflg;
 	n.units = (int64_t)round_pages(size);
-	n.file_size = (size_t)round_pages(size) * page_size();
+	n.file_size = SHM_HDR_SIZE + (size_t)round_pages(size) * page_size();
 	n.create_check = seg_create_check;
 	n.store_check = seg_huge_check;
 	n.init = seg_init;
 	n.more_checks = seg_more_checks;
 	n.arg = &a;
 	id = uipc_ipcget(&n);
-	if (fd >= 0)
-		made_keep((int)id, fd, n.file_size);
+	if (bytes)
+		made_keep((int)id, bytes, n.file_size - SHM_HDR_SIZE);
 	return id;
 }
 
@@ -759,10 +789,11 @@ static void replaced(uintptr_t addr, size_t len)
 {
 	for (int i = 0; i < g_natt;) {
 		if (g_att[i].addr >= addr && g_att[i].addr < addr + len) {
-			int id = g_att[i].id;
+			struct uipc_map *m = g_att[i].m;
 
 			local_del(i);
-			account(id, -1);
+			account(m, -1);
+			uipc_map_put(m);
 			continue;
 		}
 		i++;
@@ -817,54 +848,70 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	g = m->base;
 	r = uipc_ipcperms(&g->o, acc);
 	len = (size_t)round_pages(g->segsz) * page_size();
-	uipc_map_put(m);
 	if (r < 0)
-		return r;
-	/* The length mapped is the file's, a fact the kernel keeps (the
-	 * header's segsz is in a table anyone may write): the two must
-	 * agree.  The creator's descriptor was sized by its shmget, which
-	 * noted the size: no need to look. */
-	fd = made_take(shmid, &flen);
-	if (fd < 0) {
+		goto out_put;
+	/* shmget's mapping of the bytes serves a first attach that asks for
+	 * what it has: read-write, anywhere.  It was sized by shmget, which
+	 * noted the size. */
+	p = made_take(shmid, &flen);
+	if (p && (addr || prot != (PROT_READ | PROT_WRITE))) {
+		munmap(p, flen);
+		p = NULL;
+	}
+	if (p) {
+		fd = -1;
+	} else {
+		/* The length mapped is the file's, a fact the kernel keeps
+		 * (segsz is in the header, which every attacher may write):
+		 * the two must agree. */
 		fd = seg_open_fd(shmid, oflags);
-		if (fd < 0)
-			return fd == -ENOENT ? -EINVAL : fd;
-		flen = fstat(fd, &st) < 0 ? (size_t)-1 : (size_t)st.st_size;
+		if (fd < 0) {
+			r = fd == -ENOENT ? -EINVAL : fd;
+			goto out_put;
+		}
+		flen = fstat(fd, &st) < 0 || st.st_size < SHM_HDR_SIZE ? (size_t)-1 :
+		       (size_t)st.st_size - SHM_HDR_SIZE;
 	}
-	if (flen != len) {
-		close(fd);
-		return -EIO;
-	}
-	if (addr && !(shmflg & SHM_REMAP) && addr + len < addr) {
-		close(fd);
-		return -EINVAL;
+	if (flen != len || (addr && !(shmflg & SHM_REMAP) && addr + len < addr)) {
+		if (p)
+			munmap(p, flen);
+		else
+			close(fd);
+		r = flen != len ? -EIO : -EINVAL;
+		goto out_put;
 	}
 	pthread_once(&once, register_atfork);
 	pthread_mutex_lock(&g_att_lock);
-	p = mmap((void *)addr, len, prot, flags, fd, 0);
-	r = p == MAP_FAILED ? -errno : 0;
-	close(fd);
-	if (r == -EEXIST)
-		r = -EINVAL;	/* an address in use without SHM_REMAP */
-	if (r == 0 && addr && (uintptr_t)p != addr) {
-		munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
-		r = -EINVAL;
+	r = 0;
+	if (!p) {
+		p = mmap((void *)addr, len, prot, flags, fd, SHM_HDR_SIZE);
+		r = p == MAP_FAILED ? -errno : 0;
+		close(fd);
+		if (r == -EEXIST)
+			r = -EINVAL;	/* an address in use without SHM_REMAP */
+		if (r == 0 && addr && (uintptr_t)p != addr) {
+			munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
+			r = -EINVAL;
+		}
 	}
 	if (r < 0)
 		goto out;
 	if (shmflg & SHM_REMAP)
 		replaced((uintptr_t)p, len);
 	uipc_proc_note(UIPC_USE_SHM);
-	r = account(shmid, +1);
+	r = account(m, +1);
 	if (r == 0)
-		r = local_add((uintptr_t)p, len, shmid);
+		r = local_add((uintptr_t)p, len, m);
 	if (r < 0) {
 		munmap(p, len);
 		goto out;
 	}
-	r = (long)(uintptr_t)p;
+	pthread_mutex_unlock(&g_att_lock);
+	return (long)(uintptr_t)p;	/* m's reference stays with it */
 out:
 	pthread_mutex_unlock(&g_att_lock);
+out_put:
+	uipc_map_put(m);
 	return r;
 }
 
@@ -885,7 +932,7 @@ void *uipc_shmat(int shmid, const void *shmaddr, int shmflg)
 static int do_shmdt(const void *shmaddr)
 {
 	uintptr_t addr = (uintptr_t)shmaddr;
-	int id = -1;
+	struct uipc_map *m = NULL;
 
 	if (addr & (page_size() - 1))
 		return -EINVAL;
@@ -893,14 +940,16 @@ static int do_shmdt(const void *shmaddr)
 	for (int i = 0; i < g_natt; i++)
 		if (g_att[i].addr == addr) {
 			munmap((void *)addr, g_att[i].len);
-			id = g_att[i].id;
+			m = g_att[i].m;
 			local_del(i);
 			break;
 		}
-	if (id >= 0)
-		account(id, -1);
+	if (m) {
+		account(m, -1);
+		uipc_map_put(m);
+	}
 	pthread_mutex_unlock(&g_att_lock);
-	return id >= 0 ? 0 : -EINVAL;
+	return m ? 0 : -EINVAL;
 }
 
 int uipc_shmdt(const void *shmaddr)
@@ -939,13 +988,15 @@ long uipc_shm_rss(int id)
 	snprintf(name, sizeof(name), "shm.%d", id);
 	fd = uipc_ns_openat(h, name, O_RDONLY);
 	if (fd < 0) {
-		/* Not ours to open: the file's blocks. */
+		/* Not ours to open: the file's blocks, less the header's
+		 * first page (its only one, but for hundreds of attachers). */
 		if (fstatat(h->dirfd, name, &st, 0) < 0)
 			return 0;
-		return (long)(st.st_blocks * 512 / (off_t)page_size());
+		data = st.st_blocks * 512 / (off_t)page_size();
+		return data > 0 ? (long)data - 1 : 0;
 	}
-	/* The resident pages are the file's allocated extents. */
-	pos = 0;
+	/* The resident pages are the allocated extents of the bytes. */
+	pos = SHM_HDR_SIZE;
 	while ((pos = lseek(fd, pos, SEEK_DATA)) >= 0) {
 		end = lseek(fd, pos, SEEK_HOLE);
 		if (end <= pos)
@@ -1022,12 +1073,12 @@ static long shmctl_info(int cmd, void *buf)
 /*
  * The owner check of IPC_SET, IPC_RMID and SHM_LOCK (the kernel's
  * ipcctl_obtain_check): the header's uid and cuid, as uipc_check_owner
- * reads them, and, since the header table is writable by every user of
- * the namespace, a fact the kernel keeps: the caller's class may write the
+ * reads them, and, since every user the segment lets in may write its
+ * header, a fact the kernel keeps: the caller's class may write the
  * segment's own file (its mode lets in only the classes the segment lets
- * in; see store.c file_mode).  A forged header owner thus gets nobody in
- * who has no access to the segment.  CAP_SYS_ADMIN passes, as in the
- * kernel.  0 or -EPERM.
+ * in; see store.c file_mode).  A header owner forged by a reader of the
+ * segment thus gets nobody in who has no access to it.  CAP_SYS_ADMIN
+ * passes, as in the kernel.  0 or -EPERM.
  */
 static int seg_owner(const struct uipc_shm_seg *g, int id,
 		     int (*check)(const struct uipc_obj *))
@@ -1125,7 +1176,7 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	struct shmid_ds ds;
 	size_t flen;
-	int fd;
+	void *p;
 
 	if (cmd < 0 || shmid < 0)
 		return -EINVAL;
@@ -1143,9 +1194,9 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 			return -EFAULT;
 		return shmctl_set(shmid, &ds);
 	case IPC_RMID:
-		fd = made_take(shmid, &flen);	/* a removed file must not stay open */
-		if (fd >= 0)
-			close(fd);
+		p = made_take(shmid, &flen);	/* a removed file must not stay mapped */
+		if (p)
+			munmap(p, flen);
 		return uipc_remove(UIPC_SHM, shmid, decide_rmid, &shmid, no_kill);
 	case SHM_LOCK:
 	case SHM_UNLOCK:

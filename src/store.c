@@ -16,16 +16,17 @@
  * from the last one given out and seq advancing each time it wraps, so a
  * stale id does not reach a new object for a long time.
  *
- * Header tables: a kind may keep its headers not in its object files but
- * in one table file, an entry per index (shm does: see table_entry below
- * and shm.c).  Its object file then holds only the payload, and its cache
- * entries point into the table, mapped once per process.
+ * Every object's header is at the start of its own file, so only those
+ * the object lets in (the file's mode, which the kernel enforces) can
+ * write it; no header lives in a file every user may write.  A kind may
+ * map only its header part (map_len: shm, whose segment bytes follow and
+ * are mapped by shmat).
  *
  * Creation and removal happen under the namespace lock.  An object file is
- * made under its final name and filled in (its header, or its table
- * entry), its key symlink is made, and then its id is written into the id
- * table: the commit point, since nobody opens an id the table does not
- * name.  Removal first marks the
+ * made under its final name and filled in through its creator's mapping,
+ * its key symlink is made, and then its id is written into the id table:
+ * the commit point, since nobody opens an id the table does not name.
+ * Removal first marks the
  * header OBJ_REMOVED (the commit point: every process holding a mapping
  * sees it), then unlinks the names.  If a process dies between the steps,
  * the next holder of the namespace lock runs ns_repair(), which reconciles
@@ -82,7 +83,6 @@ const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {
 
 static struct uipc_nsh g_ns;
 static _Atomic int g_ns_ready;
-static void tables_ready(struct uipc_nsh *h);
 static pthread_mutex_t g_ns_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void atfork_child(void)
@@ -143,7 +143,7 @@ int uipc_ns_openat(struct uipc_nsh *h, const char *name, int flags)
 	return dir_openat(h->dirfd, name, flags, 0);
 }
 
-/* A control file ("ns", a header table) is the namespace's only if the
+/* A control file ("ns", "limits") is the namespace's only if the
  * directory's owner made it: anyone else's is a plant.  0, or -EACCES. */
 static int control_file_ok(struct uipc_nsh *h, int fd)
 {
@@ -360,7 +360,6 @@ static int ns_open(struct uipc_nsh *h)
 		munmap(h->ns, sizeof(struct uipc_ns));
 		goto out_file;
 	}
-	tables_ready(h);
 	return 0;
 out_file:
 	close(h->nsfd);
@@ -463,126 +462,18 @@ static void key_name(char *buf, size_t n, int kind, key_t key)
 	snprintf(buf, n, "%s.k.%08x", uipc_kind_name[kind], (unsigned)key);
 }
 
-/* ------------------------------------------------------------------
- * Header tables (kinds with table_entry: shm).  "<kind>.headers" holds
- * every index's header at index * table_entry; it is mapped in chunks of
- * TABLE_CHUNK entries, each on first use, and stays mapped.  A new
- * namespace makes its tables anew, replacing any an earlier namespace in
- * the same directory left.
- * ------------------------------------------------------------------ */
-#define TABLE_CHUNK 64
-static _Atomic(char *) g_table[UIPC_NKINDS][UIPC_IPCMNI / TABLE_CHUNK];
-
-static void table_name(char *buf, size_t n, int kind)
-{
-	snprintf(buf, n, "%s.headers", uipc_kind_name[kind]);
-}
-
-static off_t table_off(int kind, int idx)
-{
-	return (off_t)idx * (off_t)uipc_kind_ops[kind]->table_entry;
-}
-
-/* Namespace lock held. */
-static int table_make(struct uipc_nsh *h, int kind)
-{
-	char tmp[64], name[64];
-	int fd, r = 0;
-
-	snprintf(tmp, sizeof(tmp), "tmp.%s.%d", uipc_kind_name[kind],
-		 (int)getpid());
-	table_name(name, sizeof(name), kind);
-	/* A file of that name is a crash's (made only under the lock we
-	 * hold) or a plant: never written through, only removed. */
-	fd = dir_openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
-	if (fd == -EEXIST && unlinkat(h->dirfd, tmp, 0) == 0)
-		fd = dir_openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL, 0666);
-	if (fd < 0)
-		return fd;
-	if (fchmod(fd, 0666) < 0 ||
-	    ftruncate(fd, table_off(kind, UIPC_IPCMNI)) < 0 ||
-	    renameat(h->dirfd, tmp, h->dirfd, name) < 0)
-		r = -errno;
-	close(fd);
-	if (r < 0)
-		unlinkat(h->dirfd, tmp, 0);
-	else
-		__atomic_store_n(&h->ns->ids[kind].table_made, 1, __ATOMIC_RELEASE);
-	return r;
-}
-
-/* The namespace's tables, made if it has none yet. */
-static void tables_ready(struct uipc_nsh *h)
-{
-	for (int k = 0; k < UIPC_NKINDS; k++) {
-		if (!uipc_kind_ops[k]->table_entry ||
-		    __atomic_load_n(&h->ns->ids[k].table_made, __ATOMIC_ACQUIRE))
-			continue;
-		if (uipc_ns_lock(h) < 0)
-			return;
-		/* Only the directory's owner makes the namespace's files. */
-		if (!h->ns->ids[k].table_made && geteuid() == h->owner)
-			table_make(h, k);
-		uipc_ns_unlock(h);
-	}
-}
-
-/* The header of index idx in kind's table, its chunk mapped if need be;
- * NULL with *err: -EIO for a table too short or missing. */
-static void *table_entry(struct uipc_nsh *h, int kind, int idx, int *err)
-{
-	size_t esz = uipc_kind_ops[kind]->table_entry;
-	_Atomic(char *) *cp = &g_table[kind][idx / TABLE_CHUNK];
-	off_t off = table_off(kind, idx - idx % TABLE_CHUNK);
-	char *base = atomic_load_explicit(cp, memory_order_acquire), *want;
-	struct stat st;
-	char name[64];
-	int fd;
-
-	if (!base) {
-		table_name(name, sizeof(name), kind);
-		fd = dir_openat(h->dirfd, name, O_RDWR, 0);
-		if (fd < 0) {
-			*err = fd == -ENOENT ? -EIO : fd;
-			return NULL;
-		}
-		base = MAP_FAILED;
-		if (control_file_ok(h, fd) == 0 && fstat(fd, &st) == 0 &&
-		    st.st_size >= table_off(kind, UIPC_IPCMNI))
-			base = mmap(NULL, esz * TABLE_CHUNK, PROT_READ | PROT_WRITE,
-				    MAP_SHARED, fd, off);
-		close(fd);
-		if (base == MAP_FAILED) {
-			*err = -EIO;
-			return NULL;
-		}
-		want = NULL;
-		if (!atomic_compare_exchange_strong(cp, &want, base)) {
-			munmap(base, esz * TABLE_CHUNK);
-			base = want;
-		}
-	}
-	return base + (size_t)(idx % TABLE_CHUNK) * esz;
-}
-
 /* Reads object id's common header without mapping it. */
 static int read_hdr(struct uipc_nsh *h, int kind, int id, struct uipc_obj *o)
 {
 	char name[64];
-	off_t off = 0;
 	ssize_t n;
 	int fd;
 
-	if (uipc_kind_ops[kind]->table_entry) {
-		table_name(name, sizeof(name), kind);
-		off = table_off(kind, id % UIPC_IPCMNI);
-	} else {
-		obj_name(name, sizeof(name), kind, id);
-	}
+	obj_name(name, sizeof(name), kind, id);
 	fd = dir_openat(h->dirfd, name, O_RDONLY, 0);
 	if (fd < 0)
 		return fd;
-	n = pread(fd, o, sizeof(*o), off);
+	n = pread(fd, o, sizeof(*o), 0);
 	close(fd);
 	if (n != (ssize_t)sizeof(*o) || o->magic != UIPC_OBJ_MAGIC ||
 	    o->layout != UIPC_LAYOUT || o->kind != kind || o->id != id)
@@ -621,15 +512,6 @@ static int whole(const struct stat *st)
 	return (st->st_mode & 07777) != 0;
 }
 
-/*
- * Whether ns_repair (or newobj) may remove an object file that the id
- * table and the header do not call live.  The header of a kind whose
- * headers are in a table writable by every user (shm) is no ground for
- * it, and anyone can make a lock look like a dead owner's and so have a
- * victim's process run the repair: such a file goes only if it never
- * became whole.  A kind whose headers live in its own files (msg, sem) is
- * told by its header, which only those the object lets in may write.
- */
 /* Whether a key link naming target (in the directory) is a crash's
  * leftover: its object file is gone or never became whole.  The one rule
  * find_key and ns_repair judge links by: a slot is anyone's to zero. */
@@ -642,29 +524,45 @@ static int link_stale(struct uipc_nsh *h, const char *target)
 	return !whole(&st);
 }
 
+/*
+ * Whether ns_repair (or newobj) may remove an object file that the id
+ * table and the header do not call live.  Anyone can make a lock look
+ * like a dead owner's and so have a victim's process run the repair, and
+ * a header is written by whoever the object lets in, whatever its mode
+ * grants them: a kind that tells its end by a fact the kernel keeps
+ * (keep_whole: shm's sticky bit) loses a whole file only by that fact,
+ * never by the repair; one that never became whole goes.
+ */
 static int may_unlink(int kind, const struct stat *st)
 {
-	return !uipc_kind_ops[kind]->table_entry || !whole(st);
+	return !uipc_kind_ops[kind]->keep_whole || !whole(st);
 }
 
 /*
- * A whole object of a table kind that its (untrusted) header calls not
- * live: a removal whose maker died before it unlinked the file, or a
- * header someone forged.  It lives again, as if that IPC_RMID had not been
- * made (its caller never saw it return); a segment marked for destruction
- * goes again with its last detach.  Namespace lock held.  0 if its header
- * names it, else -EIO (it stays unlisted, its file kept).
+ * A whole object of a keep_whole kind that its header calls not live: a
+ * removal whose maker died before it unlinked the file, or a header a
+ * writer of the file forged.  It lives again, as if that IPC_RMID had not
+ * been made (its caller never saw it return); a segment marked for
+ * destruction goes again with its last detach.  Namespace lock held.  0 if
+ * its header names it, else -EIO (it stays unlisted, its file kept).
  */
 static int revive(struct uipc_nsh *h, int kind, int id)
 {
-	struct uipc_obj *o;
-	int r = 0;
+	uint32_t live = OBJ_LIVE;
+	struct uipc_obj o;
+	char name[64];
+	int fd, r;
 
-	o = table_entry(h, kind, id % UIPC_IPCMNI, &r);
-	if (!o || o->magic != UIPC_OBJ_MAGIC || o->id != id)
+	obj_name(name, sizeof(name), kind, id);
+	fd = dir_openat(h->dirfd, name, O_RDWR, 0);
+	if (fd < 0)
 		return -EIO;
-	atomic_store_explicit(&o->state, OBJ_LIVE, memory_order_release);
-	return 0;
+	r = pread(fd, &o, sizeof(o), 0) == (ssize_t)sizeof(o) &&
+	    o.magic == UIPC_OBJ_MAGIC && o.id == id &&
+	    pwrite(fd, &live, sizeof(live), offsetof(struct uipc_obj, state)) ==
+	    (ssize_t)sizeof(live) ? 0 : -EIO;
+	close(fd);
+	return r;
 }
 
 /*
@@ -774,10 +672,10 @@ static void ns_repair(void *arg)
 				unlinkat(h->dirfd, de->d_name, 0);
 			continue;
 		}
-		/* A key made private (shm's IPC_RMID) whose link a crash left;
-		 * a header anyone may write (a table kind's) is no ground. */
-		if (!uipc_kind_ops[kind]->table_entry &&
-		    read_hdr(h, kind, id, &o) == 0) {
+		/* A key made private (shm's IPC_RMID) whose link a crash left.
+		 * The header is only its object's users' to write (the file's
+		 * mode keeps everyone else out). */
+		if (read_hdr(h, kind, id, &o) == 0) {
 			key_name(name, sizeof(name), kind, o.key);
 			if (o.key == IPC_PRIVATE || strcmp(name, de->d_name))
 				unlinkat(h->dirfd, de->d_name, 0);
@@ -893,9 +791,7 @@ static void map_fill(struct uipc_map *m, int kind, int id, void *base,
 
 static void map_unmap(struct uipc_map *m)
 {
-	/* A header-table entry stays: the table is mapped for good. */
-	if (!atomic_exchange(&m->unmapped, 1) &&
-	    !uipc_kind_ops[m->kind]->table_entry)
+	if (!atomic_exchange(&m->unmapped, 1))
 		munmap(m->base, m->len);
 }
 
@@ -983,8 +879,8 @@ static void cache_install(struct uipc_map *m)
 	}
 }
 
-/* Caches the mapping of object `id` its creator made (unmapping it if
- * that fails), or its header-table entry. */
+/* Caches the mapping of object `id`'s header its creator made (unmapping
+ * it if that fails). */
 static void keep_mapping(int kind, int id, void *base, size_t len)
 {
 	uint64_t priv[UIPC_MAP_PRIV / 8] = { 0 };
@@ -994,8 +890,7 @@ static void keep_mapping(int kind, int id, void *base, size_t len)
 	m = uipc_kind_ops[kind]->validate(base, len, priv) == 0 &&
 	    map_table(kind) == 0 ? map_alloc() : NULL;
 	if (!m) {
-		if (!uipc_kind_ops[kind]->table_entry)
-			munmap(base, len);
+		munmap(base, len);
 		return;
 	}
 	map_fill(m, kind, id, base, len, priv);
@@ -1003,9 +898,8 @@ static void keep_mapping(int kind, int id, void *base, size_t len)
 	uipc_map_put(m);
 }
 
-/* A map of object `id` for the header at base, len bytes mapped (or a
- * header-table entry), with one reference, once the header checks; -EIO
- * if it does not, -ENOMEM. */
+/* A map of object `id` for the header at base, len bytes mapped, with
+ * one reference, once the header checks; -EIO if it does not, -ENOMEM. */
 static int map_new(int kind, int id, void *base, size_t len,
 		   struct uipc_map **out)
 {
@@ -1026,8 +920,8 @@ static int map_new(int kind, int id, void *base, size_t len,
 	return 0;
 }
 
-/* Maps object file `id` (or its header-table entry) and checks its
- * header.  -ENOENT if absent. */
+/* Maps object file `id` (its first map_len bytes, or all of it) and
+ * checks its header.  -ENOENT if absent. */
 static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 {
 	const struct uipc_kind_ops *ops = uipc_kind_ops[kind];
@@ -1036,30 +930,21 @@ static int map_open(struct uipc_nsh *h, int kind, int id, struct uipc_map **out)
 	char name[64];
 	void *base;
 	size_t len;
-	int fd, r = 0;
+	int fd, r;
 
-	if (ops->table_entry) {
-		base = table_entry(h, kind, id % UIPC_IPCMNI, &r);
-		if (!base)
-			return r;
-		r = map_new(kind, id, base, ops->table_entry, out);
-		/* A header of another id: the object went since live_slot()
-		 * looked, and a newer one took its entry; or a corrupt one. */
-		if (r == -EIO && __atomic_load_n(&h->ns->ids[kind].slot[id % UIPC_IPCMNI],
-						 __ATOMIC_ACQUIRE) != (uint32_t)id + 1)
-			r = -EINVAL;
-		return r;
-	}
 	obj_name(name, sizeof(name), kind, id);
 	fd = dir_openat(h->dirfd, name, O_RDWR, 0);
 	if (fd < 0)
 		return fd;
 	r = -EIO;
-	if (fstat(fd, &st) < 0 || st.st_size < (off_t)ops->hdr_size) {
+	len = ops->map_len;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)ops->hdr_size ||
+	    st.st_size < (off_t)len) {
 		close(fd);
 		return r;
 	}
-	len = (size_t)st.st_size;
+	if (!len)
+		len = (size_t)st.st_size;
 	base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (base == MAP_FAILED)
@@ -1142,13 +1027,12 @@ int uipc_obj_get(int kind, int id, struct uipc_map **out)
 			if (likely(!atomic_load(&m->dead) && m->id == id)) {
 				struct uipc_obj *o = map_obj(m);
 
-				/* A header-table entry may hold a newer
-				 * object since: the id tells (stored
-				 * before the state, see newobj).  And the
-				 * id table must still name it: a file can
-				 * be unlinked under a mapping without its
-				 * header saying so (its owner may do
-				 * that), and ids can come round again. */
+				/* The id table must still name it: a file
+				 * can be unlinked under a mapping without
+				 * its header saying so (its owner may do
+				 * that), and ids can come round again.
+				 * The header's id is its writers' to
+				 * change: checked too. */
 				if (likely(atomic_load_explicit(&o->state,
 						memory_order_acquire) == OBJ_LIVE &&
 					   o->magic == UIPC_OBJ_MAGIC &&
@@ -1191,7 +1075,7 @@ int uipc_obj_lock(struct uipc_map *m)
 
 	if (r == 0 && unlikely(o->id != m->id)) {
 		uipc_lock_release(&o->lock);
-		r = -EINVAL;	/* a table entry that holds a newer object */
+		r = -EINVAL;	/* a header rewritten to name another */
 	}
 	return r;
 }
@@ -1249,26 +1133,6 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 		return id;
 	}
 	return -EIO;
-}
-
-/*
- * Takes the header-table entry o for a new object: locks the lock it has,
- * since a process holding a reference to the object it had may be inside
- * (uipc_obj_lock then tells it the entry moved on); a lock word of garbage
- * is a dead owner's, taken over.  Clears the kind's init_len bytes past
- * the lock and marks the entry not live.  Returns 0 with the lock held, or
- * -EIO when a live process keeps it.
- */
-static int entry_claim(struct uipc_obj *o, const struct uipc_kind_ops *ops)
-{
-	size_t lock_end = offsetof(struct uipc_obj, lock) + sizeof(o->lock);
-	int r = uipc_lock_acquire(&o->lock, NULL, NULL);
-
-	if (r < 0)
-		return r;
-	atomic_store(&o->state, 0);
-	memset((char *)o + lock_end, 0, ops->init_len - lock_end);
-	return 0;
 }
 
 /* Creates a new object.  Namespace lock held. */
@@ -1378,55 +1242,48 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		r = -errno;
 		goto out_unlink;
 	}
-	len = n->file_size;
-	if (ops->table_entry) {
-		r = 0;
-		base = table_entry(h, n->kind, idx, &r);
-		/* An entry's page first touched on a full file system faults
-		 * (SIGBUS): touch it under the guard first. */
-		if (base && uipc_probe_read(base, ops->init_len) < 0)
-			r = -ENOMEM;
-		if (r < 0 || (r = entry_claim(base, ops)) < 0)
-			goto out_unlink;
-	} else {
-		base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		r = -ENOMEM;
-		if (base == MAP_FAILED)
-			goto out_unlink;
-		r = 0;		/* a new file's lock word is 0: free */
-	}
-	o = base;
-	o->layout = UIPC_LAYOUT;
-	o->kind = (uint16_t)n->kind;
-	o->hdr_size = (uint32_t)ops->hdr_size;
-	o->id = id;
-	o->key = n->key;
-	o->mode = (uint32_t)n->flg & 0777;
-	o->uid = o->cuid = uipc_cred.euid;
-	o->gid = o->cgid = uipc_cred.egid;
-	o->ctime = uipc_now();
-	o->units = n->units;
-	atomic_store(&o->perm_seq, 1);
-	if (r == 0)
+	/* One mapping of the whole new file: the header is written through
+	 * it, and a kind that maps only its header (map_len) hands the rest
+	 * to its creator (shm: the first shmat's attachment). */
+	base = mmap(NULL, n->file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	r = -ENOMEM;
+	if (base == MAP_FAILED)
+		goto out_unlink;
+	len = ops->map_len ? ops->map_len : n->file_size;
+	/* The header's page first touched on a full file system faults
+	 * (SIGBUS): touched under the guard first. */
+	r = uipc_probe_read(base, sizeof(*o)) < 0 ? -ENOMEM : 0;
+	o = base;	/* a new file's lock word is 0: free */
+	if (r == 0) {
+		o->layout = UIPC_LAYOUT;
+		o->kind = (uint16_t)n->kind;
+		o->hdr_size = (uint32_t)ops->hdr_size;
+		o->id = id;
+		o->key = n->key;
+		o->mode = (uint32_t)n->flg & 0777;
+		o->uid = o->cuid = uipc_cred.euid;
+		o->gid = o->cgid = uipc_cred.egid;
+		o->ctime = uipc_now();
+		o->units = n->units;
+		atomic_store(&o->perm_seq, 1);
 		r = n->init(base, n->arg);
-	o->magic = UIPC_OBJ_MAGIC;
-	/* Last: a table entry's lock-free readers see the new id with it. */
-	atomic_store_explicit(&o->state, r == 0 ? OBJ_LIVE : 0,
-			      memory_order_release);
-	if (ops->table_entry)
-		uipc_lock_release(&o->lock);
+	}
 	if (r < 0) {
-		if (!ops->table_entry)
-			munmap(base, len);
+		munmap(base, n->file_size);
 		goto out_unlink;
 	}
+	o->magic = UIPC_OBJ_MAGIC;
+	atomic_store_explicit(&o->state, OBJ_LIVE, memory_order_release);
 	fchmod(fd, file_mode((uint32_t)n->flg & 0777));	/* not o->mode: see set_perm */
-	if (n->fd_out)
-		*n->fd_out = fd;
-	else
-		close(fd);
+	close(fd);
+	if (len < n->file_size) {
+		if (n->rest_out)
+			*n->rest_out = (char *)base + len;
+		else
+			munmap((char *)base + len, n->file_size - len);
+	}
 	/* The creator usually uses its object next: keep it at hand. */
-	keep_mapping(n->kind, id, base, ops->table_entry ? ops->table_entry : len);
+	keep_mapping(n->kind, id, base, len);
 
 	/* Published: the header is written before the slot is seen. */
 	__atomic_store_n(&ids->slot[idx], (uint32_t)id + 1, __ATOMIC_RELEASE);
@@ -1499,8 +1356,9 @@ out_unlock:
 }
 
 /* Removes kind's link for key if it names object id: the key came from a
- * header, which a table kind keeps where anyone may write, and a link of
- * another object (another user's, whose link root could remove) stays. */
+ * header, which any user the object lets in may have rewritten, and a
+ * link of another object (another user's, whose link root could remove)
+ * stays. */
 static void unlink_key(struct uipc_nsh *h, int kind, key_t key, int id)
 {
 	char name[64], target[64], want[64];
@@ -1599,7 +1457,7 @@ int uipc_set_perm(struct uipc_map *m, const struct ipc_perm *p)
 	if (p->uid == (uid_t)-1 || p->gid == (gid_t)-1)
 		return -EINVAL;
 	/* What the file gets is worked out here, not read back from the
-	 * header, which a table kind keeps where anyone may write. */
+	 * header, which any user the object lets in may rewrite meanwhile. */
 	mode = (o->mode & ~0777u) | (p->mode & 0777u);
 	o->uid = p->uid;
 	o->gid = p->gid;

@@ -8,16 +8,22 @@
  * user owns, or lose its key:
  *   - a directory owned by another unprivileged user, or writable by others
  *     and not sticky, is refused (EACCES); a symbolic link is not followed;
- *   - "ns" and "shm.headers" planted as links to a victim file, or as files
- *     of another user, are replaced by the directory's owner and refused by
- *     everyone else; the victim file keeps its bytes, size and mode;
+ *   - "ns" planted as a link to a victim file, or as a file of another
+ *     user, is replaced by the directory's owner and refused by everyone
+ *     else; links under the next segments' names and the temporary names
+ *     are never written through; the victim file keeps its bytes, size and
+ *     mode;
  *   - a key whose id-table slot was zeroed still finds its queue (the slot
  *     comes back), and the attacker cannot link the key to a queue of its
  *     own;
  *   - the default namespace of an unprivileged user is its own, and a name
  *     another user took first is passed over;
  *   - files cut short (truncate) under a process using them, its attached
- *     segment's included, cost it errors, never SIGBUS.
+ *     segment's included, cost it errors, never SIGBUS;
+ *   - a segment's header is kept from those the segment keeps out: a user
+ *     with no access cannot open it, and one that mapped it while it had
+ *     access and forges its owner after losing it gets no IPC_SET,
+ *     SHM_LOCK or IPC_RMID (the file's own mode says no).
  * The kernel has no directory to attack: uipc only.  Needs root (to act as
  * several users); skips otherwise.
  */
@@ -159,11 +165,13 @@ static int plant_links(const char *ns)
 		perror(l);
 		return 1;
 	}
-	snprintf(l, sizeof(l), "%s/shm.headers", ns);
-	if (symlink(victim, l) < 0)
-		return 1;
+	for (int id = 0; id < 4; id++) {	/* the first segments' files */
+		snprintf(l, sizeof(l), "%s/shm.%d", ns, id);
+		if (symlink(victim, l) < 0)
+			return 1;
+	}
 	for (int pid = 1; pid < 64; pid++) {
-		snprintf(l, sizeof(l), "%s/tmp.shm.%d", ns, (int)getppid() + pid);
+		snprintf(l, sizeof(l), "%s/tmp.ns.%d.0", ns, (int)getppid() + pid);
 		symlink(victim, l);
 	}
 	return 0;
@@ -184,8 +192,8 @@ static int plant_file(const char *ns)
 	return 0;
 }
 
-/* Exit 0 if a queue and a segment (which needs the header table) can be
- * made and removed, else the errno. */
+/* Exit 0 if a queue and a segment can be made and removed, else the
+ * errno. */
 static int root_uses(const char *unused)
 {
 	int q, id;
@@ -346,7 +354,7 @@ static void default_namespace(void)
 /* A victim that uses its queue and its attached segment while the files
  * under it are cut short: the files named in cut_list, one per round.
  * Calls may fail; nothing may kill it. */
-static const char *const cut_list[] = { "ns", "shm.headers", "msg", "shm" };
+static const char *const cut_list[] = { "ns", "msg", "shm" };
 
 static int cut_victim(const char *ns)
 {
@@ -487,27 +495,37 @@ static void forged_table(void)
 		       "owner's\n");
 }
 
-/* The shm header table is writable by every user: an attacker makes
- * itself the owner of root's 0600 segment in it, then tries IPC_RMID,
- * IPC_SET and SHM_LOCK through uipc: the kernel would say EPERM, and the
- * segment's own file (which only root may write) says the same here. */
+/*
+ * A segment's header is in its own file, whose mode keeps out whoever the
+ * segment keeps out.  Root's segment is 0666 while the attacker (nobody)
+ * maps its file and has uipc look at it (its header cached); then root
+ * makes it 0600.  The attacker cannot open the file any more, and what it
+ * still holds mapped it rewrites, making itself the owner: IPC_SET,
+ * SHM_LOCK and IPC_RMID must still say EPERM, as the kernel would (the
+ * file's mode, checked by the kernel, says the attacker may not write it),
+ * and shmat fails.
+ */
 static int victim_shm_id;
-static int forge_shm_owner(const char *ns)
+static int forge_shm_owner(int ready, int go)
 {
-	char path[4200];
+	char path[4200], c = 0;
 	struct uipc_obj *o;
 	struct shmid_ds ds;
 	int fd, bad = 0;
 
-	snprintf(path, sizeof(path), "%s/shm.headers", ns);
+	snprintf(path, sizeof(path), "%s/shm.%d", getenv("UIPC_NS"), victim_shm_id);
 	fd = open(path, O_RDWR);
 	if (fd < 0)
 		return 10;
-	o = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		 (off_t)(victim_shm_id % UIPC_IPCMNI) * 65536);
+	o = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
-	if (o == MAP_FAILED)
+	if (o == MAP_FAILED || uipc_shmctl(victim_shm_id, IPC_STAT, &ds) < 0)
 		return 11;
+	if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 1)
+		return 12;
+	/* Now 0600: the header's file is closed to us. */
+	if (open(path, O_RDONLY) >= 0 || errno != EACCES)
+		return 13;
 	o->uid = o->cuid = NOBODY;
 	o->mode |= 0666;
 	memset(&ds, 0, sizeof(ds));
@@ -527,19 +545,41 @@ static int forge_shm_owner(const char *ns)
 
 static void forged_shm_owner(void)
 {
-	char ns[4200];
+	struct shmid_ds ds;
+	int ready[2], go[2], st = 0, r;
+	char ns[4200], c;
 	char *p;
-	int r;
+	pid_t pid;
 
 	snprintf(ns, sizeof(ns), "%s/planted", base);
 	setenv("UIPC_NS", ns, 1);
-	victim_shm_id = uipc_shmget(IPC_PRIVATE, 4096, 0600);
+	victim_shm_id = uipc_shmget(IPC_PRIVATE, 4096, 0666);
 	p = victim_shm_id >= 0 ? uipc_shmat(victim_shm_id, NULL, 0) : (char *)-1;
 	CHECK(p != (char *)-1, "forged shm owner: setup: %s", strerror(errno));
-	if (p == (char *)-1)
+	if (p == (char *)-1 || pipe(ready) < 0 || pipe(go) < 0)
 		return;
 	strcpy(p, "root's segment");
-	r = as(NOBODY, ns, forge_shm_owner, ns);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) < 0 || setresgid(NOBODY, NOBODY, NOBODY) < 0 ||
+		    setresuid(NOBODY, NOBODY, NOBODY) < 0)
+			_exit(99);
+		_exit(forge_shm_owner(ready[1], go[0]));
+	}
+	close(ready[1]);
+	close(go[0]);
+	if (read(ready[0], &c, 1) == 1) {
+		uipc_shmctl(victim_shm_id, IPC_STAT, &ds);
+		ds.shm_perm.mode = 0600;
+		CHECK(uipc_shmctl(victim_shm_id, IPC_SET, &ds) == 0,
+		      "forged shm owner: IPC_SET 0600: %s", strerror(errno));
+		write(go[1], &c, 1);
+	}
+	close(go[1]);
+	waitpid(pid, &st, 0);
+	close(ready[0]);
+	r = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	CHECK(r == 0, "forged shm owner: %d of IPC_SET, SHM_LOCK, IPC_RMID, "
 	      "shmat got through (or the attack failed: %d)", r, r);
 	uipc_shmdt(p);
@@ -550,8 +590,9 @@ static void forged_shm_owner(void)
 		uipc_shmdt(p);
 	uipc_shmctl(victim_shm_id, IPC_RMID, NULL);
 	if (!harness_failures)
-		printf("ok   a forged shm header owner gets no IPC_SET, "
-		       "SHM_LOCK, IPC_RMID or shmat\n");
+		printf("ok   a segment's header is closed to those the segment "
+		       "keeps out; one forged through an old mapping gets no "
+		       "IPC_SET, SHM_LOCK, IPC_RMID or shmat\n");
 }
 
 static void cleanup(void)

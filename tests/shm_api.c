@@ -3,7 +3,8 @@
  * by side: every error of the man pages, bad pointers, addresses and
  * flags, the shmid_ds fields at every step (nattch across fork, exit,
  * SIGKILL and exec), the fault on a write to a read-only attachment, a
- * removed segment still attached, permissions as nobody, and SHM_HUGETLB's
+ * removed segment still attached, permissions as nobody (another user's
+ * key looked up asking for nothing, read, write), and SHM_HUGETLB's
  * refusals.
  */
 #include "harness.h"
@@ -437,6 +438,15 @@ static void nobody_part(const struct ipc_ops *o, struct trace *t)
 
 		snprintf(what, sizeof(what), "%s shmget by key", name[i]);
 		tcall(t, what, o->shmget(test_key(10 + i), 0, 0600) == id ? 0 : -1);
+		/* Another user's key, as the kernel's ipcperms() judges it:
+		 * asking nothing finds it, asking what the mode does not
+		 * grant is EACCES (uipc: the segment's file says so). */
+		snprintf(what, sizeof(what), "%s shmget by key, asking nothing", name[i]);
+		tcall(t, what, o->shmget(test_key(10 + i), 0, 0) == id ? 0 : -1);
+		snprintf(what, sizeof(what), "%s shmget by key, asking read", name[i]);
+		tcall(t, what, o->shmget(test_key(10 + i), 0, 0444) == id ? 0 : -1);
+		snprintf(what, sizeof(what), "%s shmget by key, asking write", name[i]);
+		tcall(t, what, o->shmget(test_key(10 + i), PG, 0222) == id ? 0 : -1);
 		snprintf(what, sizeof(what), "%s shmat", name[i]);
 		p = at(o, t, what, id, NULL, 0);
 		if (p != (void *)-1)

@@ -1,7 +1,7 @@
 /*
- * shm_reuse: uipc keeps every segment's header in one table, an entry per
- * index, and a new segment takes over the entry of an old one at the same
- * index.  Nothing of the old one may show through.
+ * shm_reuse: a new segment takes the index of an old one (and, in a
+ * process that used the old one, a cache entry and map descriptor it
+ * had).  Nothing of the old one may show through.
  *  - Stale ids after the index is reused, in the process that removed the
  *    segment and in one that had it attached (and its header cached),
  *    against the kernel; uipc's shmmni is made 2 so that the index comes
@@ -14,8 +14,8 @@
  *    lookup and its lock, on the kernel and on uipc alike.
  *  - The cache's descriptors of removed segments are used again: 19000
  *    segments' lives do not grow the heap.
- *  - A corrupt or truncated header table and a truncated segment file give
- *    an error in a fresh process, never a crash or a hang.
+ *  - A corrupt header and a segment file truncated (its bytes, then all of
+ *    it) give an error in a fresh process, never a crash or a hang.
  *  - On a full file system (a 3 MiB tmpfs, as root), shmget fails with
  *    ENOMEM when a header's page cannot be had, instead of a SIGBUS.
  */
@@ -35,7 +35,7 @@
 #include <time.h>
 
 #define PG 4096
-#define HDR (64 * 1024)		/* shm.c's SHM_HDR_SIZE */
+#define HDR (64 * 1024)		/* shm.c's SHM_HDR_SIZE: the header's part */
 
 static int is_uipc(const struct ipc_ops *o)
 {
@@ -218,7 +218,7 @@ static void *reader_thread(void *p)
 }
 
 /* Readers are processes, or threads of this one (threads share its cache
- * of headers, whose descriptors a removal retires and a creation uses
+ * of mappings, whose descriptors a removal retires and a creation uses
  * again). */
 static void readers_vs_reuse(const struct ipc_ops *o, int threads)
 {
@@ -399,7 +399,6 @@ static void corrupt_files(void)
 	unsigned rnd = 777;
 	char *p, *save;
 	int id, fd;
-	off_t off;
 
 	id = uipc_shmget(IPC_PRIVATE, 2 * PG, 0600);
 	p = uipc_shmat(id, NULL, 0);
@@ -409,12 +408,11 @@ static void corrupt_files(void)
 	}
 	strcpy(p, "bytes");
 	uipc_shmdt(p);
-	snprintf(path, sizeof(path), "%s/shm.headers", harness_ns_dir());
+	snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), id);
 	fd = open(path, O_RDWR);
-	off = (off_t)(id % 32768) * HDR;
-	p = mmap(NULL, HDR, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	p = mmap(NULL, HDR, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (fd < 0 || p == MAP_FAILED) {
-		CHECK(0, "corrupt files: the table: %s", strerror(errno));
+		CHECK(0, "corrupt files: the header: %s", strerror(errno));
 		return;
 	}
 	save = malloc(HDR);
@@ -440,18 +438,17 @@ static void corrupt_files(void)
 	free(save);
 	munmap(p, HDR);
 
-	snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), id);
-	if (truncate(path, 0) == 0)
-		run_self("--attach-eio", id, "a truncated segment file: shmat gives EIO");
-	run_self("--try-ops", id, "a truncated segment file");
-	/* Last: this process has the table mapped and must not touch it. */
-	if (ftruncate(fd, HDR) == 0) {
-		run_self("--stat-eio", id, "a truncated table gives EIO");
-		run_self("--try-ops", id, "a truncated table");
+	if (ftruncate(fd, HDR) == 0)
+		run_self("--attach-eio", id, "a segment file cut to its header: shmat gives EIO");
+	run_self("--try-ops", id, "a segment file cut to its header");
+	/* Last: this process has the header mapped and must not touch it. */
+	if (ftruncate(fd, 0) == 0) {
+		run_self("--stat-eio", id, "an empty segment file gives EIO");
+		run_self("--try-ops", id, "an empty segment file");
 	}
 	close(fd);
 	if (!harness_failures)
-		printf("ok   corrupt and truncated table and segment files: "
+		printf("ok   corrupt headers and truncated segment files: "
 		       "errors, no crash, no hang\n");
 }
 

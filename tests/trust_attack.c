@@ -18,7 +18,7 @@
  *    around its call buffers, the bytes of a receive buffer past what
  *    msgrcv returned, a canary array the attacker aims writes at, its files
  *    outside the namespace (content, mode, size, owner, inode), and, when
- *    root made the namespace, its table files (still root's own regular
+ *    root made the namespace, "ns" and "limits" (still root's own regular
  *    files, not links);
  *  - the attacker never reads or changes a victim's data: every message a
  *    victim receives is exactly the next one it sent (checksum, sequence
@@ -27,7 +27,10 @@
  *    segment holds what the victim wrote last, and shmat maps all of it
  *    (less, and the victim's own writes would land elsewhere; it checks
  *    /proc/self/maps before it touches); IPC_STAT shows the victim's
- *    uid, gid, cuid, cgid, mode, key and size; msgget/semget/shmget of the
+ *    uid, gid, cuid, cgid, mode, key and size, and of a segment no
+ *    attachment (the victim has none outside its shmat and shmdt), no
+ *    SHM_DEST, the victim as creator and last user; no call on a victim's
+ *    segment says EIDRM (removed); msgget/semget/shmget of the
  *    victim's key give the victim's own id; every call the attacker makes on
  *    a victim's id fails as the kernel's would (EACCES, EPERM); and no
  *    victim secret (each message and segment carries one, as do the files
@@ -56,29 +59,32 @@
  *         file must refuse), the namespace file's header, lock and limits
  *         ("ns-header"), counters, a victim's id slot, a victim's process
  *         entry, anywhere ("ns-any"); a victim's shm header ("hdr-entry"),
- *         with its attach entries ("hdr-att"), any header ("hdr-any");
- *  trunc  ns, shm.headers, the attacker's own object files: to 0, half, a
- *         page, a page less ("ns", "headers", "own", only after 40% of
- *         the round), "extend"ed, and shrunk then restored ("flicker");
+ *         with its attach entries ("hdr-att"), any segment's header
+ *         ("hdr-any"), each as far as it can open the segment's file (a
+ *         victim's must refuse: each header is in its segment's file);
+ *  trunc  ns, a victim's segment file (which must refuse), the attacker's
+ *         own object files: to 0, half, a page, a page less ("ns",
+ *         "headers", "own", only after 40% of the round), "extend"ed, and
+ *         shrunk then restored ("flicker");
  *  links  planted under the names uipc creates, as symlinks and hardlinks
  *         to the victims' files outside (or files of the attacker's own):
- *         tmp.shm.<pid> and tmp.ns.<pid>.0 for the pids to come, with
- *         table_made cleared so that the next fresh process remakes
- *         shm.headers ("tablemake"); the next ids' object files
- *         ("nextids"); the victims' key links, to outside files or to the
- *         attacker's objects ("keys"); its own file renamed over ns or
- *         shm.headers ("rename"); and whether the files outside became
- *         readable or writable to it ("outside");
+ *         tmp.ns.<pid>.0 and tmp.limits.<pid>.0 for the pids to come
+ *         ("tmpnames"); the next ids' object files ("nextids"); the
+ *         victims' key links, to outside files or to the attacker's
+ *         objects ("keys"); its own file renamed over ns or limits
+ *         ("rename"); and whether the files outside became readable or
+ *         writable to it ("outside");
  *  forge  the id table: a victim's slot zeroed ("slot-zero", its key then
- *         looks left over) or made stale, phantom slots, the counters and
- *         table_made, the limits, magic/layout/size; a live victim's
+ *         looks left over) or made stale, phantom slots, the counters,
+ *         the limits, magic/layout/size; a live victim's
  *         process entry made to look dead, of another generation, another
  *         pid, uses, uid; fake live entries with a victim's pid; a victim's
- *         shm header: owner and mode made the attacker's ("hdr-owner", to
- *         IPC_SET and IPC_RMID with calls.ops), state, removed, id, key,
- *         kind and layout, hdr_size, segsz, att_hwm, attach entries, units;
- *         and the mode of the next segments' headers while a victim makes
- *         one ("hdr-next");
+ *         shm header, as far as it can open its file (it must not): owner
+ *         and mode made the attacker's ("hdr-owner", to IPC_SET and
+ *         IPC_RMID with calls.ops), state, removed, id, key, kind and
+ *         layout, hdr_size, segsz, att_hwm, attach entries, units; and the
+ *         mode of the next segments' headers while a victim makes one
+ *         ("hdr-next");
  *  locks  the namespace lock, a victim's shm header lock, a victim's life
  *         lock (TA_LOCK_AT=ns,hdr,life chooses): its word made to look
  *         held by a live process, the attacker ("held"), or by a victim,
@@ -88,13 +94,14 @@
  *         of a lock a victim holds aimed at that victim's canary ("aim":
  *         its address is the attacker's own, every process here being a
  *         fork of one); a value meant to stay is mostly left alone after;
- *         and "claim": the lock words of the headers the next segments
- *         will take, held (entry_claim, under the namespace lock);
+ *         and "claim": the lock words of the headers of the next
+ *         segments' files, held, as far as it can open them;
  *  calls  uipc calls as nobody ("ops") on the victims' ids: IPC_STAT,
  *         IPC_SET, IPC_RMID, msgsnd, msgrcv (and MSG_COPY), MSG_STAT,
  *         SEM_STAT, GETVAL, GETALL, SETVAL, semop, shmat, SHM_LOCK; and
  *         ("squat") the victims' keys taken with IPC_CREAT|IPC_EXCL, 0666,
- *         the moment they are free, and asked for with 0600; whatever
+ *         the moment they are free, and asked for with 0600 (the kernel
+ *         says EACCES, also for a segment); whatever
  *         reaches the attacker's objects is searched for secrets;
  *  dir    (every third round, or every round if only dir is chosen) the
  *         attacker makes the namespace directory before root, and as its
@@ -135,9 +142,10 @@
 #include <time.h>
 
 /* ---- Layouts: what the attacker aims at ---------------------------------
- * The namespace file is struct uipc_ns; the shm header table holds a
- * struct uipc_obj and shm.c's segment header per 64 KiB entry (mirrored
- * here: shm.c keeps it private).  The glibc-specific aims apply only while
+ * The namespace file is struct uipc_ns; a segment's file starts with its
+ * header, a struct uipc_obj and shm.c's segment header in the first
+ * 64 KiB (mirrored here: shm.c keeps it private), the bytes after it.
+ * The glibc-specific aims apply only while
  * the locks are pthread mutexes; the generic ones (the first word of a
  * lock, its bytes) apply to any lock. */
 #define SHM_ENTRY (64 * 1024)
@@ -393,31 +401,14 @@ struct victim {
 static void vfail(struct victim *vi, const char *cat, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/*
- * What is known to be still open (issue 14, docs/uipc.md "Threat model"):
- * a shared memory segment's header is in shm.headers, which every user
- * of a shared namespace may write, so what IPC_STAT shows of a segment
- * (owner, mode, key, size) may be what the attacker wrote there.  Such a
- * finding is told under a "known:" kind and not counted as a failure;
- * everything else, the segment's bytes and who may attach it included,
- * still is.
- */
-static int g_known;	/* set around a check whose finding is known */
-
 /* A failure of kind cat: counted, and told if it is the kind's first. */
 static void vfail(struct victim *vi, const char *cat, const char *fmt, ...)
 {
 	struct vreport *r = vi->rep;
 	struct fcat *c = NULL;
-	char kcat[40];
 	va_list ap;
 
-	if (g_known) {
-		snprintf(kcat, sizeof(kcat), "known:%.33s", cat);
-		cat = kcat;
-	} else {
-		r->failures++;
-	}
+	r->failures++;
 	for (int i = 0; i < r->ncat; i++)
 		if (!strcmp(r->cat[i].cat, cat))
 			c = &r->cat[i];
@@ -862,6 +853,17 @@ static size_t mapped_from(const void *p)
 	return end ? end - a : 0;
 }
 
+/* An error from a call on the victim's own live segment: allowed, but
+ * EIDRM says the segment was removed, which only the victim may do: a lie
+ * about its state.  (EINVAL may come from the world-writable id table.) */
+static void judge_seg_error(struct victim *vi, struct vm *m, const char *what,
+			    int e)
+{
+	if (e == EIDRM)
+		vfail(vi, "seg-removed", "%s(%s) says EIDRM: removed, but the "
+		      "victim did not remove it", what, m->what);
+}
+
 static void op_shm(struct victim *vi, struct vm *m)
 {
 	int rdonly = chance(&vi->rng, 25) && m->written, r, e;
@@ -874,8 +876,10 @@ static void op_shm(struct victim *vi, struct vm *m)
 	p = uipc_shmat(m->id, NULL, rdonly ? SHM_RDONLY : 0);
 	e = errno;
 	end(vi, C_SHMAT, p == (void *)-1, e);
-	if (p == (void *)-1)
+	if (p == (void *)-1) {
+		judge_seg_error(vi, m, "shmat", e);
 		return;
+	}
 	if (mapped_from(p) < m->size) {
 		/* Touching it would read or write memory that is not the
 		 * segment: not done, but told. */
@@ -973,14 +977,27 @@ static void stat_seg(struct victim *vi, struct vm *m)
 	r = uipc_shmctl(m->id, IPC_STAT, &io.u.sh);
 	e = errno;
 	end(vi, C_SHMCTL, r < 0, e);
-	if (r < 0)
+	if (r < 0) {
+		judge_seg_error(vi, m, "IPC_STAT", e);
 		return;
-	g_known = 1;	/* the header's fields: see g_known */
+	}
 	check_perm(vi, m->what, &io.u.sh.shm_perm, m->key);
 	if (io.u.sh.shm_segsz != m->size)
 		vfail(vi, "stat-size", "IPC_STAT(%s) shows size %zu, not %zu",
 		      m->what, (size_t)io.u.sh.shm_segsz, m->size);
-	g_known = 0;
+	/* The victim is one process, attached only inside op_shm. */
+	if (io.u.sh.shm_nattch != 0)
+		vfail(vi, "stat-nattch", "IPC_STAT(%s) shows %lu attachments, "
+		      "the victim has none", m->what,
+		      (unsigned long)io.u.sh.shm_nattch);
+	if (io.u.sh.shm_perm.mode & SHM_DEST)
+		vfail(vi, "stat-dest", "IPC_STAT(%s) shows SHM_DEST, the "
+		      "victim did not remove it", m->what);
+	if (io.u.sh.shm_cpid != getpid() ||
+	    (io.u.sh.shm_lpid != 0 && io.u.sh.shm_lpid != getpid()))
+		vfail(vi, "stat-pids", "IPC_STAT(%s) shows cpid %d lpid %d, "
+		      "the victim (%d) is the only user", m->what,
+		      (int)io.u.sh.shm_cpid, (int)io.u.sh.shm_lpid, (int)getpid());
 }
 
 static void op_stat(struct victim *vi)
@@ -1309,7 +1326,8 @@ struct atk {
 	int64_t start, deadline;
 	struct areport *rep;
 	unsigned char *ns;	/* the namespace file, mapped */
-	unsigned char *hdr;	/* shm.headers, mapped */
+	unsigned char *hdr;	/* the last segment header it could map */
+	int hdr_id;
 	struct vobj vobj[64];
 	int nvobj;
 	struct vproc vproc[32];
@@ -1395,13 +1413,12 @@ static const char *outside_path(int i)
 
 static void a_map(struct atk *a)
 {
-	size_t hlen = (size_t)SHM_ENTRY * UIPC_IPCMNI;
 	int fd;
 
 	if (a->ns)
 		munmap(a->ns, sizeof(struct uipc_ns));
 	if (a->hdr)
-		munmap(a->hdr, hlen);
+		munmap(a->hdr, SHM_ENTRY);
 	a->ns = a->hdr = NULL;
 	fd = openat(a->dirfd, "ns", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
@@ -1411,22 +1428,6 @@ static void a_map(struct atk *a)
 			a->ns = NULL;
 		close(fd);
 	}
-	fd = openat(a->dirfd, "shm.headers", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ELOOP) {
-		/* Made a link by a victim that followed ours: where to? */
-		fd = openat(a->dirfd, "shm.headers", O_RDWR | O_CLOEXEC);
-		if (fd >= 0)
-			abreach(a, "table-link",
-				"shm.headers is a link a victim made, and the "
-				"attacker can write what it leads to");
-	}
-	if (fd >= 0) {
-		a->hdr = mmap(NULL, hlen, PROT_READ | PROT_WRITE, MAP_SHARED,
-			      fd, 0);
-		if (a->hdr == MAP_FAILED)
-			a->hdr = NULL;
-		close(fd);
-	}
 }
 
 static struct uipc_ns *NS(struct atk *a)
@@ -1434,10 +1435,51 @@ static struct uipc_ns *NS(struct atk *a)
 	return (struct uipc_ns *)(void *)a->ns;
 }
 
+/* The header of segment id, mapped from its file if the attacker can
+ * open that, else NULL.  A victim's file must refuse it: one that opens is
+ * a breach (the header would be the attacker's to forge).  The last one
+ * mapped is kept. */
+static struct ta_shm_hdr *hdr_of(struct atk *a, int id)
+{
+	struct stat st;
+	char name[64];
+	void *p = MAP_FAILED;
+	int fd;
+
+	if (a->hdr && a->hdr_id == id)
+		return (struct ta_shm_hdr *)(void *)a->hdr;
+	snprintf(name, sizeof(name), "shm.%d", id);
+	fd = openat(a->dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) == 0) {
+		if (st.st_uid != ATTACKER_UID && !a->dir_round)
+			abreach(a, "open-victim-header",
+				"the attacker could open the victim's segment "
+				"file %s (mode %o), its header included",
+				name, (unsigned)(st.st_mode & 07777));
+		if (st.st_size >= SHM_ENTRY)
+			p = mmap(NULL, SHM_ENTRY, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, fd, 0);
+	}
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (a->hdr)
+		munmap(a->hdr, SHM_ENTRY);
+	a->hdr = p;
+	a->hdr_id = id;
+	return p;
+}
+
+/* The header of the segment the id table names at idx (as hdr_of). */
 static struct ta_shm_hdr *HDR(struct atk *a, int idx)
 {
-	return (struct ta_shm_hdr *)(void *)(a->hdr + (size_t)idx * SHM_ENTRY);
+	uint32_t s = NS(a) ? NS(a)->ids[UIPC_SHM].slot[idx] : 0;
+
+	return s ? hdr_of(a, (int)((s - 1) & INT_MAX)) : NULL;
 }
+
 
 static uid_t file_uid(struct atk *a, int kind, int id)
 {
@@ -1531,6 +1573,16 @@ static int next_idx(struct atk *a, int kind, int j)
 	return (int)((last + (uint32_t)j) & (UIPC_IPCMNI - 1));
 }
 
+/* The header of the jth next segment's file, of the current seq or the
+ * next (q 0 or 1), the moment it exists (as hdr_of). */
+static struct ta_shm_hdr *next_hdr(struct atk *a, int j, int q)
+{
+	int64_t id = (int64_t)((NS(a)->ids[UIPC_SHM].seq & 0xffff) + q) *
+		     UIPC_IPCMNI + next_idx(a, UIPC_SHM, j);
+
+	return id > INT_MAX ? NULL : hdr_of(a, (int)id);
+}
+
 /* Random bytes, zeros or 0xff into [p, p + len). */
 static void scribble(struct atk *a, unsigned char *p, size_t len)
 {
@@ -1617,8 +1669,7 @@ static void every_file(struct atk *a, int write_them)
 				"bytes: the attacker could open the victim's "
 				"file %s (mode %o) for reading",
 				de->d_name, st.st_mode & 07777);
-		if (fd >= 0 && strcmp(de->d_name, "ns") &&
-		    strcmp(de->d_name, "shm.headers")) {
+		if (fd >= 0 && strcmp(de->d_name, "ns")) {
 			ssize_t n = pread(fd, buf, sizeof(buf), 0);
 
 			if (n > 0)
@@ -1637,7 +1688,7 @@ static void every_file(struct atk *a, int write_them)
 				"bytes: the attacker could open the victim's "
 				"file %s for writing",
 				de->d_name);
-		if (st.st_size > 0 && strcmp(de->d_name, "shm.headers")) {
+		if (st.st_size > 0) {
 			unsigned char junk[16];
 
 			for (size_t i = 0; i < sizeof(junk); i++)
@@ -1665,7 +1716,7 @@ static const struct move moves[] = {
 	{ A_BYTES, "hdr-any" },
 	{ A_TRUNC, "ns" }, { A_TRUNC, "headers" }, { A_TRUNC, "own" },
 	{ A_TRUNC, "extend" }, { A_TRUNC, "flicker" },
-	{ A_LINKS, "tablemake" }, { A_LINKS, "nextids" },
+	{ A_LINKS, "tmpnames" }, { A_LINKS, "nextids" },
 	{ A_LINKS, "keys" }, { A_LINKS, "rename" }, { A_LINKS, "outside" },
 	{ A_FORGE, "slot-zero" }, { A_FORGE, "slot-stale" },
 	{ A_FORGE, "slot-phantom" }, { A_FORGE, "counters" },
@@ -1723,9 +1774,9 @@ static void act_bytes(struct atk *a, int sub)
 	struct uipc_proc *p;
 	struct vobj *o;
 
-	if (sub >= 1 && sub <= 5 && !ns)
-		return;
-	if (sub >= 6 && !a->hdr)
+	struct ta_shm_hdr *g;
+
+	if (sub >= 1 && !ns)
 		return;
 	switch (sub) {
 	case 0:
@@ -1751,23 +1802,26 @@ static void act_bytes(struct atk *a, int sub)
 		break;
 	case 6: /* a victim's segment header, its attach entries */
 	case 7:
-		if ((o = pick_vobj(a, UIPC_SHM)))
-			scribble(a,
-				 (unsigned char *)HDR(a, o->id % UIPC_IPCMNI),
+		if ((o = pick_vobj(a, UIPC_SHM)) &&
+		    (g = HDR(a, o->id % UIPC_IPCMNI)))
+			scribble(a, (unsigned char *)g,
 				 sub == 6 ? offsetof(struct ta_shm_hdr, att)
 					  : sizeof(struct ta_shm_hdr));
 		break;
-	default:
-		scribble(a, a->hdr, (size_t)(a->max_shm_idx + 1) * SHM_ENTRY);
+	default:	/* any segment's */
+		if ((g = HDR(a, (int)below(&a->rng,
+					     (uint64_t)a->max_shm_idx + 1))))
+			scribble(a, (unsigned char *)g, SHM_ENTRY);
 		break;
 	}
 }
 
-/* Shrinking the shared tables ends most rounds at once: only after 40%
- * of the round, so that the rest is exercised first. */
+/* Shrinking the shared table ends most rounds at once: only after 40%
+ * of the round, so that the rest is exercised first.  A victim's segment
+ * file ("headers") must refuse. */
 static void act_trunc(struct atk *a, int sub)
 {
-	static const char *const files[] = { "ns", "shm.headers" };
+	struct vobj *o;
 	int late = now_ns() - a->start > g_round_ns * 2 / 5;
 	char name[64];
 	struct stat st;
@@ -1776,8 +1830,12 @@ static void act_trunc(struct atk *a, int sub)
 
 	if (sub == 4)
 		which = (int)below(&a->rng, 2);
-	if (which < 2) {
-		snprintf(name, sizeof(name), "%s", files[which]);
+	if (which == 0) {
+		snprintf(name, sizeof(name), "ns");
+	} else if (which == 1) {
+		if (!(o = pick_vobj(a, UIPC_SHM)))
+			return;
+		snprintf(name, sizeof(name), "shm.%d", o->id);
 	} else {
 		int k = (int)below(&a->rng, 3);
 		int id = atomic_load(&a->rep->own[k][0]) - 1;
@@ -1793,6 +1851,10 @@ static void act_trunc(struct atk *a, int sub)
 		close(fd);
 		return;
 	}
+	if (which == 1 && st.st_uid != ATTACKER_UID && !a->dir_round)
+		abreach(a, "open-victim-header",
+			"trunc: the attacker could open the victim's segment "
+			"file %s for writing", name);
 	if (sub == 4) {		/* shrunk for a moment, then restored */
 		if (late) {
 			ftruncate(fd, st.st_size / 2);
@@ -1865,19 +1927,14 @@ static void act_links(struct atk *a, int sub)
 	int fd;
 
 	switch (sub) {
-	case 0: {	/* the next fresh process remakes shm.headers */
+	case 0: {	/* the temporary names of the namespace's files */
 		int p = ns_last_pid();
 
-		if (ns)
-			ns->ids[UIPC_SHM].table_made = 0;
-		for (int i = 1; i <= 48; i++) {
-			snprintf(name, sizeof(name), "tmp.shm.%d", p + i);
+		for (int i = 1; i <= 8; i++) {
+			snprintf(name, sizeof(name), "tmp.ns.%d.0", p + i);
 			plant(a, name);
-			if (i <= 8) {
-				snprintf(name, sizeof(name), "tmp.ns.%d.0",
-					 p + i);
-				plant(a, name);
-			}
+			snprintf(name, sizeof(name), "tmp.limits.%d.0", p + i);
+			plant(a, name);
 		}
 		break;
 	}
@@ -1925,8 +1982,8 @@ static void act_links(struct atk *a, int sub)
 				}
 			}
 		break;
-	case 3: {	/* its own files over the shared tables */
-		static const char *const t[] = { "ns", "shm.headers" };
+	case 3: {	/* its own files over the namespace's own */
+		static const char *const t[] = { "ns", "limits" };
 
 		if (a->dir_round)	/* it may: nothing to learn */
 			break;
@@ -1940,7 +1997,7 @@ static void act_links(struct atk *a, int sub)
 		    0)
 			abreach(a, "rename-table",
 				"links: the attacker renamed its own file over "
-				"a table of root's namespace");
+				"a file of root's namespace");
 		unlinkat(a->dirfd, name, 0);
 		a_map(a);
 		break;
@@ -1997,13 +2054,11 @@ static void act_forge(struct atk *a, int sub)
 				garbage32(a);
 		return;
 	case 3:
-		switch (below(&a->rng, 6)) {
+		switch (below(&a->rng, 4)) {
 		case 0: ns->ids[k].in_use = (int32_t)garbage32(a); break;
 		case 1: ns->ids[k].units = garbage64(a); break;
 		case 2: ns->ids[k].last_idx = (int32_t)garbage32(a); break;
-		case 3: ns->ids[k].seq = (int32_t)garbage32(a); break;
-		case 4: ns->ids[k].table_made = 0; break;
-		default: ns->ids[k].table_made = (int32_t)garbage32(a); break;
+		default: ns->ids[k].seq = (int32_t)garbage32(a); break;
 		}
 		return;
 	case 4: {
@@ -2058,19 +2113,16 @@ static void act_forge(struct atk *a, int sub)
 	if (sub == 23) { /* the next segments' headers, while they are made */
 		int64_t until = now_ns() + 2000000;
 
-		if (!a->hdr || !ns)
-			return;
 		while (now_ns() < until)
-			for (int j = 1; j <= 4; j++) {
-				g = HDR(a, next_idx(a, UIPC_SHM, j));
-				g->o.mode |= 0066;
-			}
+			for (int j = 1; j <= 4; j++)
+				for (int q = 0; q < 2; q++)
+					if ((g = next_hdr(a, j, q)))
+						g->o.mode |= 0066;
 		return;
 	}
 	/* A victim's segment header. */
-	if (!a->hdr || !(o = pick_vobj(a, UIPC_SHM)))
+	if (!(o = pick_vobj(a, UIPC_SHM)) || !(g = HDR(a, o->id % UIPC_IPCMNI)))
 		return;
-	g = HDR(a, o->id % UIPC_IPCMNI);
 	switch (sub) {
 	case 12:	/* the attacker's own, to IPC_SET and IPC_RMID */
 		g->o.uid = g->o.cuid = ATTACKER_UID;
@@ -2206,17 +2258,18 @@ static void hit_lock(struct atk *a, unsigned char *l, size_t len, int pthread,
 static void act_locks(struct atk *a, int sub)
 {
 	struct uipc_ns *ns = NS(a);
-	struct vobj *o = a->hdr ? pick_vobj(a, UIPC_SHM) : NULL;
+	struct vobj *o = pick_vobj(a, UIPC_SHM);
+	struct ta_shm_hdr *g = NULL;
 	int can[3], n = 0, t;
 
-	if (sub == 10) {	/* the entries the next segments will take */
-		if (!ns || !a->hdr || (a->left[1] && chance(&a->rng, 90)))
+	if (sub == 10) {	/* the headers of the next segments' files */
+		if (!ns || (a->left[1] && chance(&a->rng, 90)))
 			return;
 		for (int j = 1; j <= 4; j++) {
-			struct ta_shm_hdr *g = HDR(a, next_idx(a, UIPC_SHM, j));
-
-			/* A header uipc will take for one of its own, its lock
-			 * held by the attacker. */
+			if (!(g = next_hdr(a, j, 0)))
+				continue;
+			/* A header uipc is making for one of its own, its
+			 * lock held by the attacker. */
 			g->o.magic = UIPC_OBJ_MAGIC;
 			g->o.layout = UIPC_LAYOUT;
 			hit_lock(a, (unsigned char *)&g->o.lock, OBJ_LOCK_LEN,
@@ -2228,7 +2281,8 @@ static void act_locks(struct atk *a, int sub)
 	}
 	if (ns && (g_lock_at & 1) && !a->left[0])
 		can[n++] = 0;
-	if (o && (g_lock_at & 2) && !a->left[1])
+	if (o && (g_lock_at & 2) && !a->left[1] &&
+	    (g = HDR(a, o->id % UIPC_IPCMNI)))
 		can[n++] = 1;
 	if (ns && a->nvproc && (g_lock_at & 4) && !a->left[2])
 		can[n++] = 2;
@@ -2239,9 +2293,8 @@ static void act_locks(struct atk *a, int sub)
 		hit_lock(a, (unsigned char *)&ns->lock, NS_LOCK_LEN,
 			 NS_LOCK_PTHREAD, sub, &a->left[0]);
 	} else if (t == 1) {
-		hit_lock(a,
-			 (unsigned char *)&HDR(a, o->id % UIPC_IPCMNI)->o.lock,
-			 OBJ_LOCK_LEN, OBJ_LOCK_PTHREAD, sub, &a->left[1]);
+		hit_lock(a, (unsigned char *)&g->o.lock, OBJ_LOCK_LEN,
+			 OBJ_LOCK_PTHREAD, sub, &a->left[1]);
 	} else {
 		hit_lock(a, (unsigned char *)&pick_vproc(a)->stamp, LIFE_LEN,
 			 LIFE_PTHREAD, sub, &a->left[2]);
@@ -2329,14 +2382,9 @@ static void judge_refused(struct atk *a, struct vobj *o, const char *what,
 		return;
 	if (r >= 0) {
 		char cat[40];
-		/* A segment's IPC_STAT is judged by its header, which is in
-		 * shm.headers, readable and writable by every user: known
-		 * (see g_known), and it shows nothing the table does not. */
-		int known = o->kind == UIPC_SHM &&
-			    (!strcmp(what, "IPC_STAT") || !strcmp(what, "SHM_STAT"));
 
-		snprintf(cat, sizeof(cat), "%scall-granted %s %s",
-			 known ? "known:" : "", uipc_kind_name[o->kind], what);
+		snprintf(cat, sizeof(cat), "call-granted %s %s",
+			 uipc_kind_name[o->kind], what);
 		abreach(a, cat,
 			"calls: the attacker's %s on a victim's %s (id %d) "
 			"succeeded; the kernel says %s",
@@ -2546,12 +2594,7 @@ static void squat(struct atk *a, int *mine, char *seen)
 				if (r >= 0 && r != *id &&
 				    file_uid(a, k, r) != ATTACKER_UID &&
 				    file_uid(a, k, r) != (uid_t)-1)
-					/* A segment's is judged by its
-					 * header, in the table anyone may
-					 * write: known (see g_known). */
-					abreach(a, k == UIPC_SHM ?
-						"known:key-permission" :
-						"key-permission", "calls: "
+					abreach(a, "key-permission", "calls: "
 						"the attacker's %sget(victim's "
 						"key, 0600) was granted",
 						uipc_kind_name[k]);
@@ -2977,20 +3020,16 @@ static void rfail_n(int r, const char *who, const char *cat, long n,
 	char buf[FAILLEN];
 	struct gsum *g = NULL;
 	va_list ap;
-	const char *tag;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	tag = strncmp(cat, "known:", 6) ? "FAIL" : "KNOWN";
-
 	if (n > 1)
-		printf("%s round %d %s [%s, %ld times]: %s\n", tag, r, who, cat,
+		printf("FAIL round %d %s [%s, %ld times]: %s\n", r, who, cat,
 		       n, buf);
 	else
-		printf("%s round %d %s [%s]: %s\n", tag, r, who, cat, buf);
-	if (*tag == 'F')
-		g_failures++;	/* a "known:" kind is told, not counted */
+		printf("FAIL round %d %s [%s]: %s\n", r, who, cat, buf);
+	g_failures++;
 	for (int i = 0; i < g_nsum; i++)
 		if (!strcmp(g_sum[i].who, who) && !strcmp(g_sum[i].cat, cat))
 			g = &g_sum[i];
@@ -3277,7 +3316,7 @@ static void run_round(int r, uint64_t rseed, struct vreport *vrep,
 	}
 	if (!dir_round) {
 		check_table_file(r, "ns");
-		check_table_file(r, "shm.headers");
+		check_table_file(r, "limits");
 	}
 	rm_tree(g_nsdir);
 }
