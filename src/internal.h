@@ -110,7 +110,7 @@ UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
  * The namespace file ("ns" in the namespace directory).
  * ------------------------------------------------------------------- */
 #define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
-#define UIPC_LAYOUT	5		/* bump on any shared layout change */
+#define UIPC_LAYOUT	6		/* bump on any shared layout change */
 
 /*
  * A cross-process lock (lock.c): one 64-bit word in shared memory, 0 when
