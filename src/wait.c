@@ -107,19 +107,19 @@ static int fd_still_ours(const struct owned_fd *o)
 	       st.st_ino == o->ino;
 }
 
-/* Forgets o; closes it only if the number is still ours (else it is the
- * program's now, or a parent's copy that the child must not use). */
-static void fd_drop(struct owned_fd *o, int close_it)
+/* Forgets o, closing it if the number still names our file (else it is
+ * the program's now). */
+static void fd_drop(struct owned_fd *o)
 {
-	if (o->fd >= 0 && close_it)
+	if (fd_still_ours(o))
 		close(o->fd);
 	o->fd = -1;
 }
 
-static void sleeper_drop(struct sleeper *s, int ours)
+static void sleeper_drop(struct sleeper *s)
 {
-	fd_drop(&s->sock, ours && fd_still_ours(&s->sock));
-	fd_drop(&s->ep, ours && fd_still_ours(&s->ep));
+	fd_drop(&s->sock);
+	fd_drop(&s->ep);
 	s->addr = 0;
 }
 
@@ -127,7 +127,7 @@ static void me_exit(void *arg)
 {
 	(void)arg;
 	if (me.pid == uipc_getpid())
-		sleeper_drop(&me, 1);
+		sleeper_drop(&me);
 }
 
 static void me_key_make(void)
@@ -176,7 +176,7 @@ static int sleeper_make(struct sleeper *s, int want_ep)
 			return -1;
 		s->addr = name_of(s->sock.fd);
 		if (!s->addr) {
-			sleeper_drop(s, 1);
+			sleeper_drop(s);
 			return -1;
 		}
 		pthread_once(&me_once, me_key_make);
@@ -188,7 +188,7 @@ static int sleeper_make(struct sleeper *s, int want_ep)
 		if (fd_own(&s->ep, fd) < 0)
 			return -1;
 		if (epoll_ctl(s->ep.fd, EPOLL_CTL_ADD, s->sock.fd, &ev) < 0) {
-			fd_drop(&s->ep, 1);
+			fd_drop(&s->ep);
 			return -1;
 		}
 	}
@@ -200,18 +200,18 @@ static int sleeper_make(struct sleeper *s, int want_ep)
 static int sleeper_ready(int want_ep, int check)
 {
 	if (me.pid != uipc_getpid()) {	/* new thread, or a fork's child */
-		sleeper_drop(&me, 1);	/* the child's copies */
+		sleeper_drop(&me);	/* the child's copies */
 		me.pid = uipc_getpid();
 		me.failed = 0;
 	}
 	if (me.failed)
 		return -1;
 	if (check && me.sock.fd >= 0 && !fd_still_ours(&me.sock))
-		sleeper_drop(&me, 1);	/* the epoll set held the old one */
+		sleeper_drop(&me);	/* the epoll set held the old one */
 	if (check && want_ep && me.ep.fd >= 0 && !fd_still_ours(&me.ep))
-		fd_drop(&me.ep, 0);
+		fd_drop(&me.ep);
 	if (sleeper_make(&me, want_ep) < 0) {
-		sleeper_drop(&me, 1);
+		sleeper_drop(&me);
 		me.failed = 1;
 		return -1;
 	}
