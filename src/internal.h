@@ -370,17 +370,39 @@ struct uipc_wait {		/* one call's */
  * that runs would leave the call asleep; a thread whose calls seldom wait
  * keeps its fast path free of the two system calls.
  */
-UIPC_HIDDEN void uipc_wait_init(struct uipc_wait *w, int flags);
-UIPC_HIDDEN void uipc_wait_early(struct uipc_wait *w);
 /* When the call decides to wait, before it queues itself (nothing if
  * uipc_wait_early did it): blocks the asynchronous signals (a handler that
  * would run from now on makes the sleep fail with -EINTR) and readies this
  * thread's wake socket.  0 or -errno. */
 UIPC_HIDDEN int uipc_wait_begin(struct uipc_wait *w);
+UIPC_HIDDEN void uipc_wait_unmask(struct uipc_wait *w);
+/* Per site, whether this thread's last call there returned without
+ * waiting (inline: the fast path pays a load, no call). */
+UIPC_HIDDEN extern __thread unsigned char uipc_went_through[UIPC_WAIT_SITES]
+	__attribute__((tls_model("initial-exec")));
+
+static inline void uipc_wait_init(struct uipc_wait *w, int flags)
+{
+	w->flags = flags;
+	w->masked = w->slept = 0;
+	w->addr = 0;
+}
+
+static inline void uipc_wait_early(struct uipc_wait *w)
+{
+	if (unlikely(!uipc_went_through[w->flags & UIPC_WAIT_SITE]))
+		uipc_wait_begin(w);	/* on failure, again once it must wait */
+}
+
 /* Restores the caller's mask if blocked: what came meanwhile is delivered
  * now, before the call returns (and before errno is set, as after a
  * system call). */
-UIPC_HIDDEN void uipc_wait_end(struct uipc_wait *w);
+static inline void uipc_wait_end(struct uipc_wait *w)
+{
+	if (unlikely(w->masked))
+		uipc_wait_unmask(w);
+}
+
 /* What the waiter record publishes for its wakers. */
 UIPC_HIDDEN uint32_t uipc_wait_addr(const struct uipc_wait *w);
 /* Spins while another CPU may wake *word (0 on entry); 1 if woken, else 0

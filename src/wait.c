@@ -79,7 +79,8 @@ static pthread_key_t me_key;
 #define WAIT_POLLING	0x100
 /* Whether this thread's last blocking call of each kind (a site) returned
  * without waiting: its next one then blocks signals only once it must. */
-static __thread unsigned char went_through[UIPC_WAIT_SITES];
+__thread unsigned char uipc_went_through[UIPC_WAIT_SITES]
+	__attribute__((tls_model("initial-exec")));
 static pthread_once_t me_once = PTHREAD_ONCE_INIT;
 
 static int fd_own(struct owned_fd *o, int fd)
@@ -218,19 +219,6 @@ static int sleeper_ready(int want_ep, int check)
 	return 0;
 }
 
-void uipc_wait_init(struct uipc_wait *w, int flags)
-{
-	w->flags = flags;
-	w->masked = w->slept = 0;
-	w->addr = 0;
-}
-
-void uipc_wait_early(struct uipc_wait *w)
-{
-	if (!went_through[w->flags & UIPC_WAIT_SITE])
-		uipc_wait_begin(w);	/* on failure, again once it must wait */
-}
-
 int uipc_wait_begin(struct uipc_wait *w)
 {
 	sigset_t all;
@@ -253,15 +241,13 @@ int uipc_wait_begin(struct uipc_wait *w)
 	return 0;
 }
 
-void uipc_wait_end(struct uipc_wait *w)
+void uipc_wait_unmask(struct uipc_wait *w)
 {
-	if (!w->masked)
-		return;
 	/* Whatever came while blocked is delivered here, before the call
 	 * returns: as a signal that came just after it completed. */
 	pthread_sigmask(SIG_SETMASK, &w->old, NULL);
 	w->masked = 0;
-	went_through[w->flags & UIPC_WAIT_SITE] = !w->slept;
+	uipc_went_through[w->flags & UIPC_WAIT_SITE] = !w->slept;
 }
 
 uint32_t uipc_wait_addr(const struct uipc_wait *w)
