@@ -219,19 +219,57 @@ static int sleeper_ready(int want_ep, int check)
 	return 0;
 }
 
+/* The signals a waiting call blocks: all but the faults. */
+static void async_signals(sigset_t *all)
+{
+	sigfillset(all);
+	sigdelset(all, SIGSEGV);
+	sigdelset(all, SIGBUS);
+	sigdelset(all, SIGILL);
+	sigdelset(all, SIGFPE);
+	sigdelset(all, SIGTRAP);
+	sigdelset(all, SIGSYS);
+}
+
+/* Whether a signal the caller does not block came while we blocked it. */
+static int pending_for_caller(const struct uipc_wait *w)
+{
+	sigset_t p;
+
+	if (sigpending(&p) < 0)
+		return 0;
+	for (int sig = 1; sig < _NSIG; sig++)
+		if (sigismember(&p, sig) == 1 && !sigismember(&w->old, sig))
+			return 1;
+	return 0;
+}
+
+/* A sleep that cannot install the caller's mask itself (no socket, or its
+ * calls refused): what came so far fails it with EINTR, and the caller's
+ * mask is in place while it sleeps, so that a handler can interrupt it;
+ * one that runs between the two is missed (docs/uipc.md). */
+static int unmasked_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
+			  const struct timespec *abs_mono)
+{
+	sigset_t all;
+	int r;
+
+	if (pending_for_caller(w))
+		return -EINTR;
+	async_signals(&all);
+	pthread_sigmask(SIG_SETMASK, &w->old, NULL);
+	r = uipc_futex_wait(word, 0, abs_mono);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	return r;
+}
+
 int uipc_wait_begin(struct uipc_wait *w)
 {
 	sigset_t all;
 
 	if (w->masked)
 		return 0;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGTRAP);
-	sigdelset(&all, SIGSYS);
+	async_signals(&all);
 	if (pthread_sigmask(SIG_BLOCK, &all, &w->old) != 0)
 		return -EIO;
 	w->masked = 1;
@@ -297,7 +335,8 @@ static void rel_timeout(const struct timespec *dl, struct timespec *rel)
 }
 
 /* epoll_pwait2 (Linux 5.11) takes the timeout as a timespec; older
- * kernels get epoll_pwait's milliseconds, rounded up. */
+ * kernels (or a sandbox that refuses it) get epoll_pwait's milliseconds,
+ * rounded up. */
 static int ep_sleep(int ep, const struct timespec *rel, const sigset_t *mask)
 {
 	static _Atomic int no_pwait2;
@@ -309,7 +348,7 @@ static int ep_sleep(int ep, const struct timespec *rel, const sigset_t *mask)
 		long r = syscall(SYS_epoll_pwait2, ep, &ev, 1, rel, mask,
 				 (size_t)(_NSIG / 8));
 
-		if (r >= 0 || errno != ENOSYS)
+		if (r >= 0 || errno == EINTR)
 			return (int)r;
 		atomic_store(&no_pwait2, 1);
 	}
@@ -343,16 +382,17 @@ uint64_t uipc_lost_wakes(void)
 }
 
 /* The futex sleep of a thread without a wake socket. */
-static int futex_sleep(_Atomic uint32_t *word, const struct timespec *dl)
+static int futex_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
+		       const struct timespec *dl)
 {
 	struct timespec end;
 	int r;
 
 	if (dl)
-		return uipc_futex_wait(word, 0, dl);
+		return unmasked_sleep(w, word, dl);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += UIPC_SAFETY_PERIOD_S;
-	r = uipc_futex_wait(word, 0, &end);
+	r = unmasked_sleep(w, word, &end);
 	return r == -ETIMEDOUT ? safety_ended(word) : r;
 }
 
@@ -367,7 +407,7 @@ int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 	if (w->flags & WAIT_POLLING)
 		return uipc_wait_poll(w, word, 0, dl);
 	if (!w->addr)
-		return futex_sleep(word, dl);
+		return futex_sleep(w, word, dl);
 	if (sleeper_ready(w->flags & UIPC_WAIT_STOP, 1) < 0 ||
 	    w->addr != me.addr) {
 		/* The program closed our socket since the record published
@@ -386,13 +426,19 @@ int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 
 		r = ppoll(&p, 1, &rel, &w->old);
 	}
-	if (r < 0)
-		return errno == EINTR ? -EINTR : 0;
+	if (r < 0 && errno == EINTR)
+		return -EINTR;
+	if (r < 0) {
+		/* A sandbox that refuses the call: this thread sleeps on its
+		 * futex word from its next call on, this wait polls. */
+		me.failed = 1;
+		w->flags |= WAIT_POLLING;
+		return uipc_wait_poll(w, word, 0, dl);
+	}
 	if (r > 0) {
-		/* Only from our own socket: the number may be the program's
-		 * now, and reading would take its data. */
-		/* One datagram a wake; any stray one left wakes the next
-		 * sleep for a look. */
+		/* One datagram a wake (a stray one left wakes the next sleep
+		 * for a look), read only from our own socket: the number may
+		 * be the program's now, and reading would take its data. */
 		if (fd_still_ours(&me.sock))
 			recv(me.sock.fd, buf, sizeof(buf), MSG_DONTWAIT);
 		return 0;
@@ -420,8 +466,21 @@ int uipc_wait_poll(struct uipc_wait *w, _Atomic uint32_t *word, uint32_t val,
 			return dl == &end ? 0 : -ETIMEDOUT;
 		if (rel.tv_sec || rel.tv_nsec > slice.tv_nsec)
 			rel = slice;
-		if (ppoll(NULL, 0, &rel, &w->old) < 0 && errno == EINTR)
-			return -EINTR;
+		if (ppoll(NULL, 0, &rel, &w->old) < 0) {
+			struct timespec at;
+
+			if (errno == EINTR)
+				return -EINTR;
+			/* Refused: a slice of futex sleep, unmasked. */
+			clock_gettime(CLOCK_MONOTONIC, &at);
+			at.tv_nsec += rel.tv_nsec;
+			if (at.tv_nsec >= 1000000000L) {
+				at.tv_sec++;
+				at.tv_nsec -= 1000000000L;
+			}
+			if (unmasked_sleep(w, word, &at) == -EINTR)
+				return -EINTR;
+		}
 	}
 	return 0;
 }
