@@ -23,8 +23,9 @@
  * records; everything else (qnum, cbytes, tail, the free list, nrecv, nsend,
  * nrsv) is derived and rebuilt by msg_repair() when a lock owner died.
  * Every change to the list is a single store: a message is built whole in
- * free blocks and linked by one store; a receiver copies the message out
- * first and unlinks it with one store.  So a process killed at any
+ * free blocks and linked by one store (a large one copied with the queue
+ * unlocked under a W_COPY record that keeps its blocks: copy_begin); a
+ * receiver copies the message out first and unlinks it with one store.  So a process killed at any
  * instruction leaves either the old list or the new one: a message that a
  * completed msgsnd accepted is never lost, and never delivered twice.
  *
@@ -104,7 +105,9 @@ struct msg_cont {
 };
 _Static_assert(sizeof(struct msg_cont) == MSG_BLK, "msg block layout");
 
-enum { W_FREE = 0, W_RECV = 1, W_SEND = 2 };
+/* W_COPY: a sender copying its message into blocks it took (msg: the
+ * first, size), with the queue unlocked. */
+enum { W_FREE = 0, W_RECV = 1, W_SEND = 2, W_COPY = 3 };
 /* A receiver's result: R_NONE while waiting; < 0 is -errno. */
 enum { R_NONE = 0, R_MSG = 1, R_RETRY = 2 };
 
@@ -151,6 +154,8 @@ struct uipc_msq {
 	/* A lock owner died: the next q_lock() repairs (the lock's repair
 	 * hook does not know how much the caller maps). */
 	_Atomic uint32_t needs_repair;
+	uint32_t pad;
+	uint64_t inflight;		/* derived: bytes W_COPY records hold */
 	struct msg_waiter w[MSG_WAITERS];
 };
 
@@ -526,8 +531,22 @@ static long find_msg(struct q *q, int64_t msgtyp, int mode, uint32_t *prevp)
 
 static int fits(struct q *q, uint64_t size)
 {
-	return size + q->h->cbytes <= q->h->qbytes &&
-	       1 + q->h->qnum <= q->h->qbytes;
+	uint64_t qbytes = RD(q->h->qbytes), cbytes = RD(q->h->cbytes);
+	uint64_t inflight = RD(q->h->inflight);
+
+	/* In this order, no sum can wrap (the counters are anyone's). */
+	return cbytes <= qbytes && inflight <= qbytes - cbytes &&
+	       size <= qbytes - cbytes - inflight &&
+	       1 + q->h->qnum <= qbytes;
+}
+
+/* Whether a W_COPY record stands behind inflight.  Queue locked. */
+static int any_copier(struct q *q)
+{
+	for (int i = 0; i < MSG_WAITERS; i++)
+		if (RD(q->h->w[i].kind) == W_COPY)
+			return 1;
+	return 0;
 }
 
 /* The kernel's ss_wakeup(): wake the senders whose message now fits. */
@@ -648,6 +667,12 @@ static void release(struct q *q, int i, struct wakeq *wq)
 			q->h->nrecv--;
 	} else if (kind == W_SEND) {
 		q->h->nsend--;
+	} else if (kind == W_COPY) {
+		/* A dead copier's blocks go back by the repair the next
+		 * q_lock() makes, which frees only blocks no message and no
+		 * live copier holds: the record is anyone's to forge, and
+		 * freeing the chain it names could free a message's. */
+		atomic_store(&q->h->needs_repair, 1);
 	}
 	w->kind = W_FREE;
 }
@@ -748,6 +773,50 @@ static uint32_t rebuild_free(struct q *q, uint32_t fresh,
 }
 
 /*
+ * For repair(): the W_COPY records of live copiers keep their blocks (marked
+ * in seen, so not rebuilt into the free list); those of dead ones, or whose
+ * chain is not a chain of free-standing blocks, are dropped (their blocks go
+ * back with the rebuild).  Returns the bytes the kept ones hold.
+ */
+static uint64_t copying(struct q *q, unsigned char *seen)
+{
+	struct uipc_nsh *h;
+	uint64_t inflight = 0;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	for (int i = 0; i < MSG_WAITERS; i++) {
+		struct msg_waiter *w = &q->h->w[i];
+		struct walk cw = WALK_INIT;
+		uint64_t size = RD(w->size), n = blocks_for(size);
+		uint32_t c = RD(w->msg);
+		int ok = 1;
+
+		if (RD(w->kind) != W_COPY)
+			continue;
+		if (!h || n >= q->lim ||
+		    !uipc_proc_alive(h, RD(w->proc_slot), RD(w->proc_gen),
+				     RD(w->pid)))
+			ok = 0;
+		for (uint64_t k = 0; k < n && ok; k++) {
+			if (walk_step(q, &cw, c) < 0 || seen_test(seen, c)) {
+				ok = 0;
+				break;
+			}
+			if (seen)
+				seen[c / 8] |= (unsigned char)(1u << (c % 8));
+			c = k == 0 ? RD(first(q, c)->next_blk) :
+				RD(((struct msg_cont *)blk(q, c))->next_blk);
+		}
+		if (ok)
+			inflight += size;
+		else
+			w->kind = W_FREE;	/* a stray mark stays: a leak */
+	}
+	return inflight;
+}
+
+/*
  * Rebuilds what is derived after a lock owner died.  Queue locked (q->lim
  * set).  The header's geometry is anyone's: blocks are bounded by q->lim
  * (nblocks read once, at most what this process maps), every walk by the
@@ -821,6 +890,7 @@ static void repair(struct q *q)
 		prevp = &f->next_msg;
 	}
 	h->tail = last;
+	h->inflight = copying(q, seen);
 
 	for (int i = 0; i < MSG_WAITERS; i++) {
 		struct msg_waiter *w = &h->w[i];
@@ -840,6 +910,8 @@ static void repair(struct q *q)
 				nrecv++;
 		} else if (kind == W_SEND) {
 			nsend++;
+		} else if (kind == W_COPY) {
+			continue;	/* copying(): not asleep */
 		} else if (kind != W_FREE) {
 			w->kind = W_FREE;
 			kind = W_FREE;
@@ -1082,6 +1154,64 @@ static int q_register(struct q *q, struct uipc_self *self, int *have,
 	return r < 0 ? r : q_lock(q);
 }
 
+/* From this size on, msgsnd copies the message with the queue unlocked:
+ * below, the copy costs less than locking twice. */
+#define UNLOCKED_COPY 2048
+
+/*
+ * Before copying a message into its blocks b (taken, not linked): records
+ * them as the caller's (W_COPY: a repair keeps them, the caller's death
+ * frees them), counts their bytes in inflight (so no other message takes
+ * their room) and unlocks.  Returns the record, or -1 (no record free:
+ * the copy is made under the lock, the queue still locked).
+ */
+static int copy_begin(struct q *q, struct uipc_nsh *h,
+		      const struct uipc_self *self, uint32_t b, uint64_t size,
+		      struct wakeq *wq)
+{
+	struct msg_waiter *w;
+	int i = waiter_alloc(q, h, wq);
+
+	if (i < 0)
+		return -1;
+	w = &q->h->w[i];
+	memset(w, 0, sizeof(*w));
+	w->ticket = ++q->h->ticket;
+	w->proc_slot = self->slot;
+	w->proc_gen = self->gen;
+	w->pid = self->pid;
+	w->size = size;
+	w->msg = b;
+	w->kind = W_COPY;
+	q->h->inflight += size;
+	q_unlock(q, wq);
+	return i;
+}
+
+/*
+ * After the copy: relocks and drops record i.  0 with the queue locked and
+ * the blocks the caller's again; -EIO unlocked if it cannot be locked; with
+ * it locked, -EIDRM if the queue went, -ESTALE if the record is no longer
+ * the caller's (a writer of the file changed it: the blocks may be another
+ * message's now).
+ */
+static int copy_end(struct q *q, int i, uint32_t b, uint64_t size)
+{
+	struct msg_waiter *w;
+
+	if (q_lock(q) < 0)
+		return -EIO;
+	if (removed(q))
+		return -EIDRM;
+	w = &q->h->w[i];
+	if (RD(w->kind) != W_COPY || RD(w->msg) != b || RD(w->size) != size ||
+	    RD(w->pid) != uipc_getpid())
+		return -ESTALE;
+	w->kind = W_FREE;
+	q->h->inflight = q->h->inflight >= size ? q->h->inflight - size : 0;
+	return 0;
+}
+
 /* No waiter record is free: sleep until anything changes.  Returns 0 or
  * -EINTR with the queue locked, -EIO with it unlocked. */
 static int q_sleep_overflow(struct q *q, struct uipc_wait *wt,
@@ -1150,7 +1280,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	struct uipc_self self;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0;
+	int have_self = 0, reaped = 0, ci = -1;
 	struct q q;
 	long mtype, last = 0;
 	uint32_t b;
@@ -1171,6 +1301,10 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	r = uipc_probe_read(text, msgsz);
 	if (r < 0)
 		return r;
+	/* A large message is copied with the queue unlocked, under a record
+	 * that names its sender. */
+	if (msgsz >= UNLOCKED_COPY)
+		ensure_self(&self, &have_self);	/* else: under the lock */
 	r = q_get_locked(msqid, &q);
 	if (r < 0)
 		return r;
@@ -1183,6 +1317,20 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 			goto out_unlock;
 		if (fits(&q, msgsz))
 			break;
+		if (q.h->inflight && !reaped) {	/* a copier may have died */
+			reap_waiters(&q, h, &wq);
+			reaped = 1;
+			if (!any_copier(&q))	/* room no one holds */
+				atomic_store(&q.h->needs_repair, 1);
+			if (atomic_load(&q.h->needs_repair)) {	/* its room */
+				q_unlock(&q, &wq);
+				if (q_lock(&q) < 0) {
+					r = -EIO;
+					goto out_put;
+				}
+			}
+			continue;
+		}
 		r = -EAGAIN;
 		if (msgflg & IPC_NOWAIT)
 			goto out_unlock;
@@ -1221,7 +1369,19 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	b = alloc_chain(&q, msgsz, &r);
 	if (!b)
 		goto out_unlock;
+	if (msgsz >= UNLOCKED_COPY && have_self)
+		ci = copy_begin(&q, h, &self, b, msgsz, &wq);
 	r = copy_chain(&q, b, (void *)text, msgsz, 0);
+	if (ci >= 0) {
+		int e = copy_end(&q, ci, b, msgsz);
+
+		if (e == -EIO)
+			goto out_put;	/* unlocked */
+		if (e < 0) {	/* the blocks are not ours to free */
+			r = e == -EIDRM ? -EIDRM : -EIO;
+			goto out_unlock;
+		}
+	}
 	if (r == 0) {
 		last = last_msg(&q);
 		r = last < 0 ? (int)last : 0;

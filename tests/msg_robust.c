@@ -339,7 +339,7 @@ struct t_waiter {
 	uint64_t size;
 	int32_t result;
 	uint32_t msg;
-	uint64_t pad;
+	uint32_t wake_addr, pad;
 };
 
 struct t_msq {
@@ -354,11 +354,12 @@ struct t_msq {
 	uint64_t undo_ticket;
 	int64_t undo_rtime;
 	int32_t undo_lrpid;
-	uint32_t needs_repair;
+	uint32_t needs_repair, pad;
+	uint64_t inflight;
 	struct t_waiter w[T_WAITERS];
 };
 #define T_ARENA ((sizeof(struct t_msq) + 4095) & ~(size_t)4095)
-enum { T_W_RECV = 1, T_W_SEND = 2, T_R_MSG = 1 };
+enum { T_W_RECV = 1, T_W_SEND = 2, T_W_COPY = 3, T_R_MSG = 1 };
 
 struct qfile {
 	int q, fd;
@@ -503,14 +504,16 @@ static const char *const corruption[] = {
 	"nblocks 0x7fffffff, fresh 0x1000000", "nblocks 0x7fffffff",
 	"receivers everywhere", "handed garbage", "waiters random",
 	"reservations random", "counters at their limits", "header random",
-	"blocks random", "file 512 GB and sparse, nblocks 0x7fffffff, list cycle",
+	"blocks random", "dead copiers claiming messages' blocks",
+	"bytes in flight at the limit",
+	"file 512 GB and sparse, nblocks 0x7fffffff, list cycle",
 	"file 64 MB longer and sparse, fresh 0",
 };
 /* Not with a forced repair: a repair that wrote into the holes of this
  * file would fill the machine's tmpfs.  The next case tells that at a
  * size that hurts no one. */
-#define C_SPARSE_HUGE 32
-#define C_SPARSE 33
+#define C_SPARSE_HUGE 34
+#define C_SPARSE 35
 #define SPARSE_EXTRA (64 << 20)
 #define NCORRUPTION ((int)(sizeof(corruption) / sizeof(corruption[0])))
 
@@ -631,6 +634,21 @@ static void corrupt(struct qfile *f, int c, unsigned *rnd)
 			CHECK(0, "cannot make the file longer");
 		h->nblocks = (uint32_t)((f->len + SPARSE_EXTRA - T_ARENA) / T_BLK);
 		h->fresh = 0;
+		break;
+	case 32:	/* a repair must not free what they claim */
+		for (int i = 0; i < 8; i++) {
+			struct t_waiter *w = &h->w[i];
+
+			w->kind = T_W_COPY;
+			w->msg = i < f->nmsg ? f->msg[i] : f->free_blk;
+			w->size = (uint64_t)(rand_r(rnd) % 9000);
+			w->proc_slot = (uint32_t)rand_r(rnd);
+			w->pid = dead_pid();
+		}
+		h->inflight = 8 * 9000;
+		break;
+	case 33:
+		h->inflight = rand_r(rnd) % 2 ? UINT64_MAX : h->qbytes;
 		break;
 	}
 }
