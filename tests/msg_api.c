@@ -183,6 +183,69 @@ static void scen_rcv_modes(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(q, IPC_RMID, NULL);
 }
 
+/* ---- msgtyp < 0 and MSG_EXCEPT at their boundaries -------------------- */
+
+static void send_types(const struct ipc_ops *o, int q, const long *types,
+		       int n)
+{
+	struct msg m;
+
+	for (int i = 0; i < n; i++) {
+		m.type = types[i];
+		snprintf(m.text, sizeof(m.text), "m%d-t%ld", i, types[i]);
+		o->msgsnd(q, &m, strlen(m.text), IPC_NOWAIT);
+	}
+}
+
+static void scen_rcv_bounds(const struct ipc_ops *o, struct trace *t)
+{
+	static const long below[] = { 5, 3, 1, 2 };
+	static const long equal[] = { 4, 3, 6, 3, 3 };
+	static const long except[] = { 3, 3, 4, 3 };
+	static const long far[] = { LONG_MAX, 7, LONG_MAX };
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct msg m;
+
+	/* The lowest type <= |msgtyp| may be |msgtyp| itself: 1, 2, 3. */
+	send_types(o, q, below, 4);
+	for (int i = 0; i < 4; i++)
+		rcv(o, t, q, 100, -3, IPC_NOWAIT, "{5,3,1,2} lowest <= 3");
+	rcv(o, t, q, 100, -4, IPC_NOWAIT, "only 5 left, lowest <= 4");
+	rcv(o, t, q, 100, -5, IPC_NOWAIT, "only 5 left, lowest <= 5");
+	/* None below |msgtyp|, several equal to it: in the order sent. */
+	send_types(o, q, equal, 5);
+	for (int i = 0; i < 4; i++)
+		rcv(o, t, q, 100, -3, IPC_NOWAIT, "{4,3,6,3,3} lowest <= 3");
+	rcv(o, t, q, 100, -5, IPC_NOWAIT, "{4,6} lowest <= 5");
+	rcv(o, t, q, 100, -5, IPC_NOWAIT, "{6} lowest <= 5");
+	rcv(o, t, q, 100, -6, IPC_NOWAIT, "{6} lowest <= 6");
+	/* MSG_EXCEPT: the first of any other type, the excepted never. */
+	send_types(o, q, except, 4);
+	rcv(o, t, q, 100, 3, MSG_EXCEPT | IPC_NOWAIT, "{3,3,4,3} except 3");
+	rcv(o, t, q, 100, 3, MSG_EXCEPT | IPC_NOWAIT, "{3,3,3} except 3");
+	rcv(o, t, q, 100, 4, MSG_EXCEPT | IPC_NOWAIT, "{3,3,3} except 4");
+	rcv(o, t, q, 100, 2, MSG_EXCEPT | IPC_NOWAIT, "{3,3} except 2");
+	rcv(o, t, q, 100, 3, IPC_NOWAIT, "{3} type 3");
+	/* The far end: LONG_MIN is taken as LONG_MAX. */
+	send_types(o, q, far, 3);
+	rcv(o, t, q, 100, LONG_MAX, MSG_EXCEPT | IPC_NOWAIT, "except LONG_MAX");
+	rcv(o, t, q, 100, LONG_MAX, MSG_EXCEPT | IPC_NOWAIT, "except LONG_MAX none");
+	rcv(o, t, q, 100, LONG_MIN, IPC_NOWAIT, "LONG_MIN: lowest <= LONG_MAX");
+	rcv(o, t, q, 100, -LONG_MAX, IPC_NOWAIT, "lowest <= LONG_MAX");
+	rcv(o, t, q, 100, -(LONG_MAX - 1), IPC_NOWAIT, "none <= LONG_MAX - 1");
+	/* E2BIG is the chosen message's, though another would fit. */
+	set_text(&m, 1, "0123456789");
+	o->msgsnd(q, &m, 10, 0);
+	set_text(&m, 2, "ab");
+	o->msgsnd(q, &m, 2, 0);
+	rcv(o, t, q, 4, -2, IPC_NOWAIT, "lowest <= 2 too big");
+	rcv(o, t, q, 4, 1, MSG_EXCEPT | IPC_NOWAIT, "except 1 fits");
+	rcv(o, t, q, 4, 2, MSG_EXCEPT | IPC_NOWAIT, "except 2 too big");
+	rcv(o, t, q, 4, -1, IPC_NOWAIT | MSG_NOERROR, "lowest <= 1 truncated");
+	stat_q(o, t, q, "after bounds");
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
 static void scen_rcv_sizes(const struct ipc_ops *o, struct trace *t)
 {
 	int q = o->msgget(IPC_PRIVATE, 0600);
@@ -414,6 +477,161 @@ static void scen_perm(const struct ipc_ops *o, struct trace *t)
 		o->msgctl(shared_q[i], IPC_RMID, NULL);
 }
 
+/* ---- the creator's rights, the new owner's, and nobody else's --------- */
+
+#define NEW_OWNER 1	/* daemon: given the queue by its creator */
+#define STRANGER 2	/* bin: neither owner nor creator */
+
+static void creator_gives(const struct ipc_ops *o, struct trace *t)
+{
+	struct msqid_ds ds;
+	int q = o->msgget(test_key(20), IPC_CREAT | IPC_EXCL | 0600);
+
+	tprintf(t, "creator: 0600 queue -> %s", q >= 0 ? "ok" : errname(errno));
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_perm.uid = NEW_OWNER;
+	tcall(t, "creator: give to uid 1", o->msgctl(q, IPC_SET, &ds));
+	stat_q(o, t, q, "creator, no longer owner: stat");
+	ds.msg_perm.mode = 0640;
+	tcall(t, "creator: IPC_SET again", o->msgctl(q, IPC_SET, &ds));
+	ds.msg_perm.uid = (uid_t)-1;
+	tcall(t, "creator: IPC_SET uid -1", o->msgctl(q, IPC_SET, &ds));
+	ds.msg_perm.uid = NEW_OWNER;
+	ds.msg_qbytes = 16385;
+	tcall(t, "creator: raise qbytes", o->msgctl(q, IPC_SET, &ds));
+	stat_q(o, t, q, "after the creator's IPC_SET");
+	tcall(t, "creator: IPC_RMID", o->msgctl(q, IPC_RMID, NULL));
+	tcall(t, "creator: removed", o->msgctl(q, IPC_STAT, &ds));
+
+	/* One the others may open (read), given away the same way. */
+	q = o->msgget(test_key(21), IPC_CREAT | IPC_EXCL | 0644);
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_perm.uid = NEW_OWNER;
+	tcall(t, "creator: give 0644 to uid 1", o->msgctl(q, IPC_SET, &ds));
+}
+
+static void stranger_tries(const struct ipc_ops *o, struct trace *t)
+{
+	struct msqid_ds ds;
+	int q = o->msgget(test_key(21), 0);
+
+	stat_q(o, t, q, "stranger: stat");
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_perm.mode = 0666;
+	tcall(t, "stranger: IPC_SET", o->msgctl(q, IPC_SET, &ds));
+	tcall(t, "stranger: IPC_SET NULL", o->msgctl(q, IPC_SET, NULL));
+	tcall(t, "stranger: IPC_RMID", o->msgctl(q, IPC_RMID, NULL));
+}
+
+static void new_owner_acts(const struct ipc_ops *o, struct trace *t)
+{
+	struct msqid_ds ds;
+	int q = o->msgget(test_key(21), 0);
+
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_perm.mode = 0604;
+	tcall(t, "new owner: IPC_SET", o->msgctl(q, IPC_SET, &ds));
+	stat_q(o, t, q, "new owner: stat");
+	tcall(t, "new owner: IPC_RMID", o->msgctl(q, IPC_RMID, NULL));
+}
+
+static void scen_creator(const struct ipc_ops *o, struct trace *t)
+{
+	as_user(NOBODY, NOBODY, o, t, creator_gives);
+	as_user(STRANGER, STRANGER, o, t, stranger_tries);
+	as_user(NEW_OWNER, NEW_OWNER, o, t, new_owner_acts);
+	tcall(t, "root: key gone", o->msgget(test_key(20), 0) >= 0 ? 0 : -1);
+	/* Not compared: the new owner's IPC_RMID cannot unlink the
+	 * creator's files in the sticky namespace directory, and uipc's
+	 * lookup of the key then says EIO where the kernel's says ENOENT. */
+	o->msgctl(o->msgget(test_key(21), 0), IPC_RMID, NULL);
+}
+
+/* ---- the order of errors, for a caller with some access --------------- */
+
+static int order_q[4];	/* 0644, 0622, 0600 (no access), removed */
+
+static void order_side(const struct ipc_ops *o, struct trace *t)
+{
+	struct msqid_ds ds;
+	struct msg m;
+	int r = order_q[0], w = order_q[1], none = order_q[2], gone = order_q[3];
+
+	/* Read only: E2BIG needs a message chosen, ENOMSG none; both come
+	 * before the buffer is touched. */
+	rcv(o, t, r, 4, 0, IPC_NOWAIT, "0644: too small");
+	rcv(o, t, r, 4, 99, IPC_NOWAIT, "0644: too small, no such type");
+	tcall(t, "0644: too small, buffer NULL", o->msgrcv(r, NULL, 4, 0, IPC_NOWAIT));
+	rcv(o, t, r, 4, 0, MSG_COPY | IPC_NOWAIT, "0644: copy too small");
+	rcv(o, t, r, 4, 5, MSG_COPY | IPC_NOWAIT, "0644: copy past the end, small");
+	set_text(&m, 1, "x");
+	tcall(t, "0644: send, buffer NULL", o->msgsnd(r, NULL, 1, IPC_NOWAIT));
+	m.type = 0;
+	tcall(t, "0644: send mtype 0", o->msgsnd(r, &m, 1, IPC_NOWAIT));
+	m.type = 1;
+	tcall(t, "0644: send above msgmax", o->msgsnd(r, &m, 8193, IPC_NOWAIT));
+	tcall(t, "0644: send", o->msgsnd(r, &m, 1, IPC_NOWAIT));
+	tcall(t, "0644: IPC_STAT NULL", o->msgctl(r, IPC_STAT, NULL));
+	tcall(t, "0644: IPC_SET NULL", o->msgctl(r, IPC_SET, NULL));
+	o->msgctl(r, IPC_STAT, &ds);
+	ds.msg_perm.uid = (uid_t)-1;
+	tcall(t, "0644: IPC_SET uid -1", o->msgctl(r, IPC_SET, &ds));
+
+	/* Write only: EACCES before E2BIG, ENOMSG and EFAULT; the checks of
+	 * the arguments alone before it. */
+	rcv(o, t, w, 4, 0, IPC_NOWAIT, "0622: too small");
+	rcv(o, t, w, 100, 99, IPC_NOWAIT, "0622: no such type");
+	tcall(t, "0622: buffer NULL", o->msgrcv(w, NULL, 100, 0, IPC_NOWAIT));
+	rcv(o, t, w, (size_t)-1, 0, IPC_NOWAIT, "0622: size negative");
+	rcv(o, t, w, 100, 0, MSG_COPY, "0622: copy without NOWAIT");
+	rcv(o, t, w, 100, 0, MSG_COPY | MSG_EXCEPT | IPC_NOWAIT, "0622: copy with EXCEPT");
+	rcv(o, t, w, 4, 0, MSG_COPY | IPC_NOWAIT, "0622: copy too small");
+	tcall(t, "0622: IPC_STAT NULL", o->msgctl(w, IPC_STAT, NULL));
+	tcall(t, "0622: send, buffer NULL", o->msgsnd(w, NULL, 1, IPC_NOWAIT));
+
+	/* No access: only what the kernel checks before the queue. */
+	rcv(o, t, none, (size_t)-1, 0, IPC_NOWAIT, "0600: size negative");
+	rcv(o, t, none, 100, 0, MSG_COPY, "0600: copy without NOWAIT");
+	m.type = 0;
+	tcall(t, "0600: send mtype 0", o->msgsnd(none, &m, 1, IPC_NOWAIT));
+	tcall(t, "0600: send, buffer NULL", o->msgsnd(none, NULL, 1, IPC_NOWAIT));
+	m.type = 1;
+	tcall(t, "0600: recv", o->msgrcv(none, &m, 100, 0, IPC_NOWAIT));
+
+	/* Removed. */
+	rcv(o, t, gone, (size_t)-1, 0, IPC_NOWAIT, "removed: size negative");
+	rcv(o, t, gone, 100, 0, MSG_COPY, "removed: copy without NOWAIT");
+	rcv(o, t, gone, 100, 0, IPC_NOWAIT, "removed: recv");
+	tcall(t, "removed: send, buffer NULL", o->msgsnd(gone, NULL, 1, IPC_NOWAIT));
+	tcall(t, "removed: send", o->msgsnd(gone, &m, 1, IPC_NOWAIT));
+}
+
+static void scen_order(const struct ipc_ops *o, struct trace *t)
+{
+	static const int mode[3] = { 0644, 0622, 0600 };
+	struct msg m;
+
+	set_text(&m, 1, "0123456789");
+	for (int i = 0; i < 3; i++) {
+		order_q[i] = o->msgget(test_key(30 + i), IPC_CREAT | mode[i]);
+		o->msgsnd(order_q[i], &m, 10, 0);
+	}
+	order_q[3] = o->msgget(IPC_PRIVATE, 0666);
+	o->msgctl(order_q[3], IPC_RMID, NULL);
+	as_user(NOBODY, NOBODY, o, t, order_side);
+	for (int i = 0; i < 3; i++) {
+		stat_q(o, t, order_q[i], "after nobody");
+		o->msgctl(order_q[i], IPC_RMID, NULL);
+	}
+}
+
+/* Kernel queues the unprivileged children made by key. */
+static void remove_keyed(void)
+{
+	for (int k = 20; k <= 21; k++)
+		msgctl(msgget(test_key(k), 0), IPC_RMID, NULL);
+}
+
 int main(void)
 {
 	harness_init(120);
@@ -422,12 +640,17 @@ int main(void)
 	run_both("msgget", scen_get);
 	run_both("msgsnd errors and full queues", scen_snd);
 	run_both("msgrcv modes", scen_rcv_modes);
+	run_both("msgrcv msgtyp < 0 and MSG_EXCEPT at the boundary", scen_rcv_bounds);
 	run_both("msgrcv sizes and errors", scen_rcv_sizes);
 	run_both("MSG_COPY", scen_copy);
 	run_both("msgctl", scen_ctl);
-	if (geteuid() == 0)
+	if (geteuid() == 0) {
+		harness_on_cleanup(remove_keyed);
 		run_both("permissions as nobody", scen_perm);
-	else
+		run_both("IPC_SET and IPC_RMID by creator, owner, stranger", scen_creator);
+		run_both("the order of errors, as nobody", scen_order);
+	} else {
 		printf("skip permissions as nobody: needs root to drop to nobody\n");
+	}
 	return harness_done();
 }

@@ -343,6 +343,224 @@ static void scen_perm(const struct ipc_ops *o, struct trace *t)
 		tcall(t, "root removes", o->semctl(perm_id[i], 0, IPC_RMID, 0));
 }
 
+/* ---- the creator's rights, the new owner's, and nobody else's --------- */
+
+#define NEW_OWNER 1	/* daemon: given the set by its creator */
+#define STRANGER 2	/* bin: neither owner nor creator */
+
+static void creator_gives(const struct ipc_ops *o, struct trace *t)
+{
+	struct semid_ds ds;
+	int id = o->semget(test_key(20), 2, IPC_CREAT | IPC_EXCL | 0600);
+
+	tprintf(t, "creator: 0600 set -> %s", id >= 0 ? "ok" : errname(errno));
+	o->semctl(id, 0, IPC_STAT, (unsigned long)&ds);
+	ds.sem_perm.uid = NEW_OWNER;
+	tcall(t, "creator: give to uid 1", o->semctl(id, 0, IPC_SET, (unsigned long)&ds));
+	stat_s(o, t, id, "creator, no longer owner: stat");
+	tcall(t, "creator: SETVAL", o->semctl(id, 1, SETVAL, 5));
+	ds.sem_perm.mode = 0640;
+	tcall(t, "creator: IPC_SET again", o->semctl(id, 0, IPC_SET, (unsigned long)&ds));
+	ds.sem_perm.gid = (gid_t)-1;
+	tcall(t, "creator: IPC_SET gid -1", o->semctl(id, 0, IPC_SET, (unsigned long)&ds));
+	stat_s(o, t, id, "after the creator's IPC_SET");
+	tcall(t, "creator: IPC_RMID", o->semctl(id, 0, IPC_RMID, 0));
+	tcall(t, "creator: removed", o->semctl(id, 0, GETVAL, 0));
+
+	id = o->semget(test_key(21), 2, IPC_CREAT | IPC_EXCL | 0644);
+	o->semctl(id, 0, IPC_STAT, (unsigned long)&ds);
+	ds.sem_perm.uid = NEW_OWNER;
+	tcall(t, "creator: give 0644 to uid 1", o->semctl(id, 0, IPC_SET, (unsigned long)&ds));
+}
+
+static void stranger_tries(const struct ipc_ops *o, struct trace *t)
+{
+	struct semid_ds ds;
+	int id = o->semget(test_key(21), 0, 0);
+
+	stat_s(o, t, id, "stranger: stat");
+	o->semctl(id, 0, IPC_STAT, (unsigned long)&ds);
+	ds.sem_perm.mode = 0666;
+	tcall(t, "stranger: IPC_SET", o->semctl(id, 0, IPC_SET, (unsigned long)&ds));
+	tcall(t, "stranger: IPC_SET NULL", o->semctl(id, 0, IPC_SET, 0));
+	tcall(t, "stranger: IPC_RMID", o->semctl(id, 0, IPC_RMID, 0));
+}
+
+static void new_owner_acts(const struct ipc_ops *o, struct trace *t)
+{
+	struct semid_ds ds;
+	int id = o->semget(test_key(21), 0, 0);
+
+	o->semctl(id, 0, IPC_STAT, (unsigned long)&ds);
+	ds.sem_perm.mode = 0604;
+	tcall(t, "new owner: IPC_SET", o->semctl(id, 0, IPC_SET, (unsigned long)&ds));
+	stat_s(o, t, id, "new owner: stat");
+	tcall(t, "new owner: IPC_RMID", o->semctl(id, 0, IPC_RMID, 0));
+}
+
+static void scen_creator(const struct ipc_ops *o, struct trace *t)
+{
+	as_user(NOBODY, NOBODY, o, t, creator_gives);
+	as_user(STRANGER, STRANGER, o, t, stranger_tries);
+	as_user(NEW_OWNER, NEW_OWNER, o, t, new_owner_acts);
+	tcall(t, "root: key gone", o->semget(test_key(20), 0, 0) >= 0 ? 0 : -1);
+	/* Not compared: after the new owner's IPC_RMID the creator's files
+	 * stay in the sticky directory, and uipc's key lookup says EIO. */
+	o->semctl(o->semget(test_key(21), 0, 0), 0, IPC_RMID, 0);
+}
+
+/* ---- the order of errors, for a caller with some access --------------- */
+
+static int order_id[3];	/* 0644, 0622, removed */
+
+static void order_side(const struct ipc_ops *o, struct trace *t)
+{
+	static const char *const name[2] = { "0644", "0622" };
+	unsigned short big[2] = { 1, 32768 };
+	struct timespec bad_ts = { 0, -1 };
+	struct sembuf s[2], *many = calloc(501, sizeof(*many));
+	struct semid_ds ds;
+	char what[80];
+	int gone = order_id[2];
+
+#define OP(...) tcall(t, what, o->semtimedop(__VA_ARGS__))
+#define CTL(...) tcall(t, what, o->semctl(__VA_ARGS__))
+#define WHAT(...) snprintf(what, sizeof(what), __VA_ARGS__)
+	for (int i = 0; i < 2; i++) {
+		int id = order_id[i];
+		const char *n = name[i];
+
+		/* semop: EINVAL (nsops, id), E2BIG, EFAULT, EINVAL (timeout),
+		 * EINVAL (id), EFBIG, EACCES, then ERANGE or EAGAIN. */
+		WHAT("%s: 501 ops", n);
+		OP(id, many, 501, NULL);
+		WHAT("%s: 501 ops, sops NULL", n);
+		OP(id, NULL, 501, NULL);
+		WHAT("%s: sops NULL", n);
+		OP(id, NULL, 1, NULL);
+		s[0] = SOP(5, 1, IPC_NOWAIT);
+		WHAT("%s: sem_num 5, bad timeout", n);
+		OP(id, s, 1, &bad_ts);
+		WHAT("%s: alter sem_num 5", n);
+		OP(id, s, 1, NULL);
+		s[0] = SOP(5, 0, IPC_NOWAIT);
+		WHAT("%s: wait sem_num 5", n);
+		OP(id, s, 1, NULL);
+		s[0] = SOP(5, 1, SEM_UNDO | IPC_NOWAIT);
+		WHAT("%s: alter sem_num 5 with undo", n);
+		OP(id, s, 1, NULL);
+		s[0] = SOP(0, 0, IPC_NOWAIT);
+		s[1] = SOP(2, 0, IPC_NOWAIT);
+		WHAT("%s: wait, then sem_num 2", n);
+		OP(id, s, 2, NULL);
+		s[0] = SOP(0, 0, IPC_NOWAIT);
+		WHAT("%s: wait for zero, bad timeout", n);
+		OP(id, s, 1, &bad_ts);
+		WHAT("%s: wait for zero (semval 1)", n);
+		OP(id, s, 1, NULL);
+		s[0] = SOP(0, -2, IPC_NOWAIT);
+		WHAT("%s: -2 would block", n);
+		OP(id, s, 1, NULL);
+		s[0] = SOP(1, 1, IPC_NOWAIT);
+		WHAT("%s: +1 over semvmx", n);
+		OP(id, s, 1, NULL);
+		s[0] = SOP(1, 0, IPC_NOWAIT);
+		s[1] = SOP(0, 1, IPC_NOWAIT);
+		WHAT("%s: a wait and an alter", n);
+		OP(id, s, 2, NULL);
+		s[0] = SOP(0, 1, SEM_UNDO | IPC_NOWAIT);
+		WHAT("%s: +1 undo", n);
+		OP(id, s, 1, NULL);
+
+		/* semctl. */
+		WHAT("%s: SETVAL 32768", n);
+		CTL(id, 0, SETVAL, 32768);
+		WHAT("%s: SETVAL 32768 semnum 5", n);
+		CTL(id, 5, SETVAL, 32768);
+		WHAT("%s: SETVAL semnum -1", n);
+		CTL(id, -1, SETVAL, 0);
+		WHAT("%s: GETPID semnum 5", n);
+		CTL(id, 5, GETPID, 0);
+		WHAT("%s: GETNCNT semnum -1", n);
+		CTL(id, -1, GETNCNT, 0);
+		WHAT("%s: GETZCNT semnum 2", n);
+		CTL(id, 2, GETZCNT, 0);
+		WHAT("%s: GETALL NULL", n);
+		CTL(id, 0, GETALL, 0);
+		WHAT("%s: SETALL NULL", n);
+		CTL(id, 0, SETALL, 0);
+		WHAT("%s: SETALL 32768", n);
+		CTL(id, 0, SETALL, (unsigned long)big);
+		WHAT("%s: IPC_STAT NULL", n);
+		CTL(id, 0, IPC_STAT, 0);
+		WHAT("%s: SEM_STAT NULL", n);
+		CTL(id % 32768, 0, SEM_STAT, 0);
+		WHAT("%s: IPC_SET NULL", n);
+		CTL(id, 0, IPC_SET, 0);
+		o->semctl(order_id[0], 0, IPC_STAT, (unsigned long)&ds);
+		ds.sem_perm.uid = (uid_t)-1;
+		WHAT("%s: IPC_SET uid -1", n);
+		CTL(id, 0, IPC_SET, (unsigned long)&ds);
+		WHAT("%s: IPC_RMID", n);
+		CTL(id, 0, IPC_RMID, 0);
+		WHAT("%s: cmd 99", n);
+		CTL(id, 0, 99, 0);
+	}
+	/* Removed: what is checked before the set is looked up. */
+	WHAT("removed: 501 ops");
+	OP(gone, many, 501, NULL);
+	WHAT("removed: sops NULL");
+	OP(gone, NULL, 1, NULL);
+	s[0] = SOP(0, 1, 0);
+	WHAT("removed: bad timeout");
+	OP(gone, s, 1, &bad_ts);
+	s[0] = SOP(5, 1, SEM_UNDO);
+	WHAT("removed: sem_num 5 with undo");
+	OP(gone, s, 1, NULL);
+	WHAT("removed: SETVAL 32768");
+	CTL(gone, 0, SETVAL, 32768);
+	WHAT("removed: SETVAL semnum -1");
+	CTL(gone, -1, SETVAL, 0);
+	WHAT("removed: IPC_SET NULL");
+	CTL(gone, 0, IPC_SET, 0);
+	WHAT("removed: GETALL NULL");
+	CTL(gone, 0, GETALL, 0);
+	WHAT("semid -1: IPC_RMID");
+	CTL(-1, 0, IPC_RMID, 0);
+#undef OP
+#undef CTL
+#undef WHAT
+	free(many);
+}
+
+static void scen_order(const struct ipc_ops *o, struct trace *t)
+{
+	static const int mode[2] = { 0644, 0622 };
+	unsigned short v[2] = { 1, 32767 };
+
+	for (int i = 0; i < 2; i++) {
+		order_id[i] = o->semget(test_key(30 + i), 2, IPC_CREAT | mode[i]);
+		o->semctl(order_id[i], 0, SETALL, (unsigned long)v);
+	}
+	order_id[2] = o->semget(IPC_PRIVATE, 2, 0666);
+	o->semctl(order_id[2], 0, IPC_RMID, 0);
+	as_user(NOBODY, NOBODY, o, t, order_side);
+	/* Values only: the kernel gives a SEM_UNDO semop an undo structure
+	 * before its EFBIG or EACCES, and its exit then sets sem_otime;
+	 * uipc's does not (a difference not compared here). */
+	for (int i = 0; i < 2; i++) {
+		vals(o, t, order_id[i], 2, "after nobody");
+		o->semctl(order_id[i], 0, IPC_RMID, 0);
+	}
+}
+
+/* Kernel sets the unprivileged children made by key. */
+static void remove_keyed(void)
+{
+	for (int k = 20; k <= 21; k++)
+		semctl(semget(test_key(k), 0, 0), 0, IPC_RMID);
+}
+
 int main(void)
 {
 	harness_init(60);
@@ -350,5 +568,8 @@ int main(void)
 	run_both("semop", scen_op);
 	run_both("semctl", scen_ctl);
 	run_both("permissions as nobody", scen_perm);
+	harness_on_cleanup(remove_keyed);
+	run_both("IPC_SET and IPC_RMID by creator, owner, stranger", scen_creator);
+	run_both("the order of errors, as nobody", scen_order);
 	return harness_done();
 }

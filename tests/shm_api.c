@@ -12,6 +12,7 @@
 #include <spawn.h>
 
 #include <signal.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -489,6 +490,181 @@ static void scen_perm(const struct ipc_ops *o, struct trace *t)
 		tcall(t, "root removes", o->shmctl(perm_id[i], IPC_RMID, NULL));
 }
 
+/* ---- the creator's rights, the new owner's, and nobody else's --------- */
+
+#define NEW_OWNER 1	/* daemon: given the segment by its creator */
+#define STRANGER 2	/* bin: neither owner nor creator */
+
+static pid_t creator_pid;	/* named "child" in the others' traces */
+
+static void creator_gives(const struct ipc_ops *o, struct trace *t)
+{
+	struct shmid_ds ds;
+	int id = o->shmget(test_key(20), PG, IPC_CREAT | IPC_EXCL | 0600);
+
+	tprintf(t, "creator: 0600 segment -> %s", id >= 0 ? "ok" : errname(errno));
+	o->shmctl(id, IPC_STAT, &ds);
+	ds.shm_perm.uid = NEW_OWNER;
+	tcall(t, "creator: give to uid 1", o->shmctl(id, IPC_SET, &ds));
+	trace_shm_stat(o, t, "creator, no longer owner", id, 0);
+	tcall(t, "creator: SHM_LOCK", o->shmctl(id, SHM_LOCK, NULL));
+	tcall(t, "creator: SHM_UNLOCK", o->shmctl(id, SHM_UNLOCK, NULL));
+	ds.shm_perm.mode = 0640;
+	tcall(t, "creator: IPC_SET again", o->shmctl(id, IPC_SET, &ds));
+	ds.shm_perm.uid = (uid_t)-1;
+	tcall(t, "creator: IPC_SET uid -1", o->shmctl(id, IPC_SET, &ds));
+	trace_shm_stat(o, t, "after the creator's IPC_SET", id, 0);
+	tcall(t, "creator: IPC_RMID", o->shmctl(id, IPC_RMID, NULL));
+	tcall(t, "creator: removed", o->shmctl(id, IPC_STAT, &ds));
+
+	id = o->shmget(test_key(21), PG, IPC_CREAT | IPC_EXCL | 0644);
+	o->shmctl(id, IPC_STAT, &ds);
+	ds.shm_perm.uid = NEW_OWNER;
+	tcall(t, "creator: give 0644 to uid 1", o->shmctl(id, IPC_SET, &ds));
+}
+
+static void stranger_tries(const struct ipc_ops *o, struct trace *t)
+{
+	struct shmid_ds ds;
+	int id = o->shmget(test_key(21), 0, 0);
+
+	trace_shm_stat(o, t, "stranger", id, creator_pid);
+	o->shmctl(id, IPC_STAT, &ds);
+	ds.shm_perm.mode = 0666;
+	tcall(t, "stranger: IPC_SET", o->shmctl(id, IPC_SET, &ds));
+	tcall(t, "stranger: IPC_SET NULL", o->shmctl(id, IPC_SET, NULL));
+	tcall(t, "stranger: SHM_LOCK", o->shmctl(id, SHM_LOCK, NULL));
+	tcall(t, "stranger: IPC_RMID", o->shmctl(id, IPC_RMID, NULL));
+}
+
+static void new_owner_acts(const struct ipc_ops *o, struct trace *t)
+{
+	struct shmid_ds ds;
+	int id = o->shmget(test_key(21), 0, 0);
+
+	o->shmctl(id, IPC_STAT, &ds);
+	ds.shm_perm.mode = 0604;
+	tcall(t, "new owner: IPC_SET", o->shmctl(id, IPC_SET, &ds));
+	trace_shm_stat(o, t, "new owner", id, creator_pid);
+	tcall(t, "new owner: IPC_RMID", o->shmctl(id, IPC_RMID, NULL));
+}
+
+static void scen_creator(const struct ipc_ops *o, struct trace *t)
+{
+	as_user(NOBODY, NOBODY, o, t, creator_gives);
+	creator_pid = harness_child;
+	as_user(STRANGER, STRANGER, o, t, stranger_tries);
+	as_user(NEW_OWNER, NEW_OWNER, o, t, new_owner_acts);
+	tcall(t, "root: key gone", o->shmget(test_key(20), 0, 0) >= 0 ? 0 : -1);
+	/* Not compared: after the new owner's IPC_RMID the creator's files
+	 * stay in the sticky directory, and uipc's key lookup says EIO. */
+	o->shmctl(o->shmget(test_key(21), 0, 0), IPC_RMID, NULL);
+}
+
+/* ---- the order of shmat's errors ------------------------------------- */
+
+static int order_id[4];	/* 0600 (no access), 0644, 0644 removed but attached, gone */
+
+static void order_side(const struct ipc_ops *o, struct trace *t)
+{
+	static const char *const name[3] = { "0600", "0644", "0644 removed" };
+	char *base = free_range(4), *wrap = (char *)(uintptr_t)-PG;
+	struct shmid_ds ds;
+	char what[80];
+	void *p;
+
+#define AT(addr, flg) do {                                              \
+		p = at(o, t, what, id, (addr), (flg));                  \
+		if (p != (void *)-1)                                    \
+			o->shmdt(p);                                    \
+	} while (0)
+	for (int i = 0; i < 3; i++) {
+		int id = order_id[i];
+		const char *n = name[i];
+
+		/* The address is judged first, then the permission, then
+		 * whether the range is free. */
+		snprintf(what, sizeof(what), "%s: unaligned", n);
+		AT(base + 100, 0);
+		snprintf(what, sizeof(what), "%s: unaligned read-only", n);
+		AT(base + 100, SHM_RDONLY);
+		snprintf(what, sizeof(what), "%s: unaligned read-only exec", n);
+		AT(base + 100, SHM_RDONLY | SHM_EXEC);
+		snprintf(what, sizeof(what), "%s: SHM_REMAP, no address", n);
+		AT(NULL, SHM_REMAP | SHM_RDONLY);
+		snprintf(what, sizeof(what), "%s: SHM_RND|SHM_REMAP below SHMLBA", n);
+		AT((void *)100, SHM_RND | SHM_REMAP | SHM_RDONLY);
+		snprintf(what, sizeof(what), "%s: aligned", n);
+		AT(base, 0);
+		snprintf(what, sizeof(what), "%s: unaligned, SHM_RND", n);
+		AT(base + 100, SHM_RND);
+		snprintf(what, sizeof(what), "%s: read-only exec", n);
+		AT(base, SHM_RDONLY | SHM_EXEC);
+		snprintf(what, sizeof(what), "%s: read-only, wraps", n);
+		AT(wrap, SHM_RDONLY);
+		snprintf(what, sizeof(what), "%s: wraps", n);
+		AT(wrap, 0);
+		mmap(base, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		snprintf(what, sizeof(what), "%s: over a mapping", n);
+		AT(base, 0);
+		snprintf(what, sizeof(what), "%s: read-only over a mapping", n);
+		AT(base, SHM_RDONLY);
+		snprintf(what, sizeof(what), "%s: read-only, unaligned SHM_RND", n);
+		AT(base + 100, SHM_RND | SHM_RDONLY);
+		munmap(base, PG);
+		snprintf(what, sizeof(what), "%s: read-only", n);
+		AT(base, SHM_RDONLY);
+		if (i == 0)
+			continue;	/* no access: docs/uipc.md */
+		snprintf(what, sizeof(what), "%s: IPC_STAT NULL", n);
+		tcall(t, what, o->shmctl(id, IPC_STAT, NULL));
+		snprintf(what, sizeof(what), "%s: IPC_SET NULL", n);
+		tcall(t, what, o->shmctl(id, IPC_SET, NULL));
+		o->shmctl(id, IPC_STAT, &ds);
+		ds.shm_perm.uid = (uid_t)-1;
+		snprintf(what, sizeof(what), "%s: IPC_SET uid -1", n);
+		tcall(t, what, o->shmctl(id, IPC_SET, &ds));
+	}
+	{
+		int id = order_id[3];
+
+		snprintf(what, sizeof(what), "gone: unaligned");
+		AT(base + 100, 0);
+		snprintf(what, sizeof(what), "gone: read-only");
+		AT(base, SHM_RDONLY);
+		snprintf(what, sizeof(what), "gone: IPC_SET NULL");
+		tcall(t, what, o->shmctl(id, IPC_SET, NULL));
+	}
+#undef AT
+}
+
+static void scen_order(const struct ipc_ops *o, struct trace *t)
+{
+	static const int mode[3] = { 0600, 0644, 0644 };
+	char *p;
+
+	for (int i = 0; i < 3; i++)
+		order_id[i] = o->shmget(test_key(30 + i), PG, IPC_CREAT | mode[i]);
+	p = o->shmat(order_id[2], NULL, 0);
+	tcall(t, "root: remove the attached one", o->shmctl(order_id[2], IPC_RMID, NULL));
+	order_id[3] = o->shmget(IPC_PRIVATE, PG, 0666);
+	o->shmctl(order_id[3], IPC_RMID, NULL);
+	as_user(NOBODY, NOBODY, o, t, order_side);
+	for (int i = 0; i < 3; i++)
+		trace_shm_stat(o, t, "after nobody", order_id[i], harness_child);
+	if (p != (void *)-1)
+		o->shmdt(p);
+	for (int i = 0; i < 2; i++)
+		o->shmctl(order_id[i], IPC_RMID, NULL);
+}
+
+/* Kernel segments the unprivileged children made by key. */
+static void remove_keyed(void)
+{
+	for (int k = 20; k <= 21; k++)
+		shmctl(shmget(test_key(k), 0, 0), IPC_RMID, NULL);
+}
+
 int main(void)
 {
 	harness_init(60);
@@ -500,6 +676,9 @@ int main(void)
 	run_both("a creator's first shmat", scen_first);
 	run_both("shmctl", scen_ctl);
 	run_both("permissions as nobody", scen_perm);
+	harness_on_cleanup(remove_keyed);
+	run_both("IPC_SET, IPC_RMID and SHM_LOCK by creator, owner, stranger", scen_creator);
+	run_both("the order of shmat's errors, as nobody", scen_order);
 	run_both("SHM_HUGETLB, as root and as nobody", scen_huge);
 	return harness_done();
 }
