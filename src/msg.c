@@ -25,7 +25,9 @@
  * Every change to the list is a single store: a message is built whole in
  * free blocks and linked by one store (a large one copied with the queue
  * unlocked under a W_COPY record that keeps its blocks: copy_begin); a
- * receiver copies the message out first and unlinks it with one store.  So a process killed at any
+ * receiver copies the message out first (a large one unlocked, reserved
+ * for it meanwhile: reserve_self, take_handed) and unlinks it with one
+ * store.  So a process killed at any
  * instruction leaves either the old list or the new one: a message that a
  * completed msgsnd accepted is never lost, and never delivered twice.
  *
@@ -1477,9 +1479,15 @@ static long prev_of(struct q *q, uint32_t b)
 	return c == b ? (long)prev : -EIO;
 }
 
-/* The receiver in record i was handed message w->msg: take it. */
+/*
+ * The receiver in record i was handed message w->msg (reserved for it:
+ * rsv): takes it.  A large one is copied out with the queue unlocked; the
+ * reservation keeps it the receiver's meanwhile, and puts it back in play
+ * if the receiver dies.  Returns with the queue locked, or -EIO with
+ * *unlocked set if it could not be locked again.
+ */
 static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
-			struct wakeq *wq)
+			struct wakeq *wq, int *unlocked)
 {
 	struct msg_waiter *w = &q->h->w[i];
 	uint32_t b = RD(w->msg);
@@ -1492,7 +1500,28 @@ static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
 		release(q, i, wq);
 		return prev;
 	}
-	r = copy_out(q, b, size, msgp, bufsz);
+	if (size < UNLOCKED_COPY) {
+		r = copy_out(q, b, size, msgp, bufsz);
+	} else {
+		q_unlock(q, wq);
+		r = copy_out(q, b, size, msgp, bufsz);
+		if (q_lock(q) < 0) {
+			*unlocked = 1;
+			return -EIO;
+		}
+		if (removed(q))
+			return r;	/* it was ours: gone with the queue */
+		w = &q->h->w[i];
+		if (RD(w->kind) != W_RECV || RD(w->result) != R_MSG ||
+		    RD(w->msg) != b || !valid_blk(q, b) ||
+		    RD(first(q, b)->rsv) != (uint32_t)i + 1)
+			return -EIO;	/* a writer of the file took it */
+		prev = prev_of(q, b);
+		if (prev < 0) {
+			release(q, i, wq);
+			return prev;
+		}
+	}
 	if (r < 0) {
 		release(q, i, wq);	/* back in play: not lost */
 		return r;
@@ -1505,6 +1534,43 @@ static long take_handed(struct q *q, int i, void *msgp, size_t bufsz,
 	consume(q, (uint32_t)prev, b, size);
 	wake_senders(q, wq);
 	return r;
+}
+
+/* A large message the caller found (b, locked) is reserved for it, as a
+ * sender hands one to a blocked receiver, so that take_handed() can copy it
+ * out with the queue unlocked.  Returns the record, or -1 if none is free
+ * (the copy is then made under the lock). */
+static int reserve_self(struct q *q, struct uipc_nsh *h,
+			const struct uipc_self *self, uint32_t b,
+			uint64_t size, struct wakeq *wq)
+{
+	struct msg_first *f = first(q, b);
+	struct msg_waiter *w;
+	int i = waiter_alloc(q, h, wq);
+
+	if (i < 0)
+		return -1;
+	w = &q->h->w[i];
+	memset(w, 0, sizeof(*w));
+	w->ticket = ++q->h->ticket;
+	w->proc_slot = self->slot;
+	w->proc_gen = self->gen;
+	w->pid = self->pid;
+	w->size = size;
+	w->msg = b;
+	w->result = R_MSG;
+	w->kind = W_RECV;
+	f->rsv_ticket = (uint32_t)w->ticket;
+	f->rsv = (uint32_t)i + 1;
+	q->h->qnum--;
+	q->h->cbytes -= size;
+	q->h->nrsv++;
+	q->h->undo_ticket = w->ticket;
+	q->h->undo_lrpid = q->h->lrpid;
+	q->h->undo_rtime = q->h->rtime;
+	q->h->lrpid = self->pid;
+	q->h->rtime = uipc_now();
+	return i;
 }
 
 static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
@@ -1530,6 +1596,8 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			return -EINVAL;
 	}
 	mode = convert_mode(&msgtyp, msgflg);
+	if (bufsz >= UNLOCKED_COPY && !(msgflg & MSG_COPY))
+		ensure_self(&self, &have_self);	/* else: under the lock */
 	r = q_get_locked(msqid, &q);
 	if (r < 0)
 		return r;
@@ -1566,6 +1634,18 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 					goto out_unlock;
 				}
 				r = copy_out(&q, (uint32_t)b, size, msgp, bufsz);
+				goto out_unlock;
+			}
+			if (size >= UNLOCKED_COPY && have_self &&
+			    (i = reserve_self(&q, h, &self, (uint32_t)b, size,
+					      &wq)) >= 0) {
+				int unlocked = 0;
+
+				r = take_handed(&q, i, msgp, bufsz, &wq,
+						&unlocked);
+				if (unlocked)
+					goto out_put;
+				wake_overflow(&q);
 				goto out_unlock;
 			}
 			r = copy_out(&q, (uint32_t)b, size, msgp, bufsz);
@@ -1624,7 +1704,12 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 			/* q.h may be another mapping now */
 			result = RD(q.h->w[i].result);
 			if (result == R_MSG) {
-				r = take_handed(&q, i, msgp, bufsz, &wq);
+				int unlocked = 0;
+
+				r = take_handed(&q, i, msgp, bufsz, &wq,
+						&unlocked);
+				if (unlocked)
+					goto out_put;
 				goto out_unlock;
 			}
 			if (result == -E2BIG || result == -EIDRM) {
