@@ -70,7 +70,9 @@ struct sleeper {
 	struct owned_fd sock;	/* bound datagram socket */
 	struct owned_fd ep;	/* epoll set holding sock (stop-aware sleeps) */
 	uint32_t addr;		/* the socket's autobind name, + 1; 0: none */
-	int failed;		/* could not make one: futex waits */
+	int64_t failed;		/* when making or using one last failed
+				 * (uipc_now()), 0: never; futex waits for a
+				 * second after (no descriptor left, say) */
 };
 
 static __thread struct sleeper me = { .sock = { -1, 0, 0 }, .ep = { -1, 0, 0 } };
@@ -205,7 +207,7 @@ static int sleeper_ready(int want_ep, int check)
 		me.pid = uipc_getpid();
 		me.failed = 0;
 	}
-	if (me.failed)
+	if (me.failed && uipc_now() - me.failed < 2)
 		return -1;
 	if (check && me.sock.fd >= 0 && !fd_still_ours(&me.sock))
 		sleeper_drop(&me);	/* the epoll set held the old one */
@@ -213,7 +215,7 @@ static int sleeper_ready(int want_ep, int check)
 		fd_drop(&me.ep);
 	if (sleeper_make(&me, want_ep) < 0) {
 		sleeper_drop(&me);
-		me.failed = 1;
+		me.failed = uipc_now();
 		return -1;
 	}
 	return 0;
@@ -430,8 +432,8 @@ int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 		return -EINTR;
 	if (r < 0) {
 		/* A sandbox that refuses the call: this thread sleeps on its
-		 * futex word from its next call on, this wait polls. */
-		me.failed = 1;
+		 * futex word for a while (sleeper_ready), this wait polls. */
+		me.failed = uipc_now();
 		w->flags |= WAIT_POLLING;
 		return uipc_wait_poll(w, word, 0, dl);
 	}
