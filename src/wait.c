@@ -9,7 +9,9 @@
  * futex wait cannot do that in user space: a handler that runs between the
  * last look and the futex call leaves the caller asleep.  So a blocked call
  * here keeps the asynchronous signals blocked from the moment it decides to
- * wait (uipc_wait_begin) until it returns, spins with them blocked, and
+ * wait (uipc_wait_begin; from its start, uipc_wait_early, when its
+ * thread's last call of the kind waited) until it returns, spins with them
+ * blocked, and
  * sleeps in a call that installs the caller's own mask atomically (ppoll,
  * epoll_pwait): a signal that came at any moment before is delivered at
  * once, its handler runs, and the sleep returns EINTR.  No handler is
@@ -37,8 +39,13 @@
  * device and inode) before anything is read from it or sent through it,
  * and made again if not; a fork's child makes its own.  Without a socket
  * (a sandbox that forbids them, no descriptor left) a thread publishes no
- * name and sleeps on the futex word as before: a handler that runs just
- * before that sleep does not interrupt it (docs/uipc.md).
+ * name and sleeps on the futex word with the caller's mask put back
+ * (unmasked_sleep): a handler that runs in the instant before that sleep
+ * does not interrupt it (docs/uipc.md).
+ *
+ * A sleep with no deadline ends after a safety period; one that then finds
+ * its word set lost a wake-up, counted in the namespace (lost_wakes) for
+ * the tests to fail on.
  */
 #include "internal.h"
 
