@@ -1167,7 +1167,9 @@ static int q_register(struct q *q, struct uipc_self *self, int *have,
  * their room) and unlocks.  Returns the record, or -1 (no record free:
  * the copy is made under the lock, the queue still locked).
  */
-static int copy_begin(struct q *q, struct uipc_nsh *h,
+/* A free record (or -1), filled in for the caller and message b of size
+ * bytes; the caller sets what it stands for, its kind last. */
+static int record_for(struct q *q, struct uipc_nsh *h,
 		      const struct uipc_self *self, uint32_t b, uint64_t size,
 		      struct wakeq *wq)
 {
@@ -1184,7 +1186,18 @@ static int copy_begin(struct q *q, struct uipc_nsh *h,
 	w->pid = self->pid;
 	w->size = size;
 	w->msg = b;
-	w->kind = W_COPY;
+	return i;
+}
+
+static int copy_begin(struct q *q, struct uipc_nsh *h,
+		      const struct uipc_self *self, uint32_t b, uint64_t size,
+		      struct wakeq *wq)
+{
+	int i = record_for(q, h, self, b, size, wq);
+
+	if (i < 0)
+		return -1;
+	q->h->w[i].kind = W_COPY;
 	q->h->inflight += size;
 	q_unlock(q, wq);
 	return i;
@@ -1546,18 +1559,11 @@ static int reserve_self(struct q *q, struct uipc_nsh *h,
 {
 	struct msg_first *f = first(q, b);
 	struct msg_waiter *w;
-	int i = waiter_alloc(q, h, wq);
+	int i = record_for(q, h, self, b, size, wq);
 
 	if (i < 0)
 		return -1;
 	w = &q->h->w[i];
-	memset(w, 0, sizeof(*w));
-	w->ticket = ++q->h->ticket;
-	w->proc_slot = self->slot;
-	w->proc_gen = self->gen;
-	w->pid = self->pid;
-	w->size = size;
-	w->msg = b;
 	w->result = R_MSG;
 	w->kind = W_RECV;
 	f->rsv_ticket = (uint32_t)w->ticket;
