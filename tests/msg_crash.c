@@ -304,6 +304,25 @@ struct big {
 	unsigned char data[BIG];
 };
 
+/* Kills child c d ns after it set *ready (just before its call: a fresh
+ * child's call takes about 20 us, faulting the queue's pages in), and
+ * reaps it. */
+static void kill_after(pid_t c, _Atomic int *ready, long d)
+{
+	struct timespec ts;
+	long t0;
+
+	while (!atomic_load(ready) && waitpid(c, NULL, WNOHANG) == 0)
+		;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000000000L + ts.tv_nsec;
+	do
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	while (ts.tv_sec * 1000000000L + ts.tv_nsec - t0 < d);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+}
+
 static int big_copies(const struct ipc_ops *o, int tries)
 {
 	struct msqid_ds ds;
@@ -317,8 +336,7 @@ static int big_copies(const struct ipc_ops *o, int tries)
 	ds.msg_qbytes = 16000;
 	o->msgctl(q, IPC_SET, &ds);
 	for (int t = 0; t < tries && !bad; t++) {
-		long d = rand_r(&rnd) % 40000, t0;
-		struct timespec ts;
+		long d = rand_r(&rnd) % 40000;
 		pid_t c;
 
 		atomic_store(ready, 0);
@@ -335,17 +353,7 @@ static int big_copies(const struct ipc_ops *o, int tries)
 			o->msgsnd(q, &m, sizeof(m) - sizeof(long), 0);
 			_exit(0);
 		}
-		/* The kill lands 0-40 us into the msgsnd (a fresh child's takes
-		 * about 20: it faults the queue's pages in). */
-		while (!atomic_load(ready) && waitpid(c, NULL, WNOHANG) == 0)
-			;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t0 = ts.tv_sec * 1000000000L + ts.tv_nsec;
-		do
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-		while (ts.tv_sec * 1000000000L + ts.tv_nsec - t0 < d);
-		kill(c, SIGKILL);
-		waitpid(c, NULL, 0);
+		kill_after(c, ready, d);
 		o->msgrcv(warm, &m, sizeof(m) - sizeof(long), 0, IPC_NOWAIT);
 		while (o->msgrcv(q, &m, sizeof(m) - sizeof(long), 0,
 				 IPC_NOWAIT) == (ssize_t)(sizeof(m) - sizeof(long))) {
@@ -401,8 +409,7 @@ static int big_takes(const struct ipc_ops *o, int tries)
 	ds.msg_qbytes = 16000;
 	o->msgctl(q, IPC_SET, &ds);
 	for (uint32_t t = 1; t <= (uint32_t)tries && !bad; t++) {
-		long d = rand_r(&rnd) % 40000, t0;
-		struct timespec ts;
+		long d = rand_r(&rnd) % 40000;
 		ssize_t n;
 		pid_t c;
 
@@ -429,15 +436,7 @@ static int big_takes(const struct ipc_ops *o, int tries)
 				atomic_store(&sh2->got, r.seq);	/* at once */
 			_exit(r.sum == checksum(r.data, BIG, r.seq) ? 0 : 1);
 		}
-		while (!atomic_load(&sh2->ready) && waitpid(c, NULL, WNOHANG) == 0)
-			;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		t0 = ts.tv_sec * 1000000000L + ts.tv_nsec;
-		do
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-		while (ts.tv_sec * 1000000000L + ts.tv_nsec - t0 < d);
-		kill(c, SIGKILL);
-		waitpid(c, NULL, 0);
+		kill_after(c, &sh2->ready, d);
 		/* IPC_STAT notices the dead receiver and puts its message
 		 * back (see docs/uipc.md, Known differences). */
 		o->msgctl(q, IPC_STAT, &ds);
