@@ -404,6 +404,9 @@ static void nobody_side(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "nobody: get 0600 asking nothing", o->msgget(test_key(10), 0) >= 0 ? 0 : -1);
 	tcall(t, "nobody: get 0600 asking read", o->msgget(test_key(10), 0400));
 	tcall(t, "nobody: get 0600 asking write", o->msgget(test_key(10), 0200));
+	/* Any class's bits ask: the kernel folds them into one rwx. */
+	tcall(t, "nobody: get 0600 asking other's read", o->msgget(test_key(10), 0004));
+	tcall(t, "nobody: get 0600 asking group's write", o->msgget(test_key(10), 0020));
 	tcall(t, "nobody: get 0600 CREAT", o->msgget(test_key(10), IPC_CREAT | 0600));
 	tcall(t, "nobody: send 0600", o->msgsnd(shared_q[0], &m, 2, IPC_NOWAIT));
 	tcall(t, "nobody: recv 0600", o->msgrcv(shared_q[0], &m, 10, 0, IPC_NOWAIT));
