@@ -318,6 +318,15 @@ static void scen_ctl(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(0, MSG_INFO, (struct msqid_ds *)&before);
 	set_text(&m, 4, "abc");
 	o->msgsnd(q, &m, 3, 0);
+	{	/* IPC_SET changes ctime (seconds: wait for the next one). */
+		struct msqid_ds d0, d1;
+
+		o->msgctl(q, IPC_STAT, &d0);
+		usleep(1100000);
+		tcall(t, "IPC_SET as is", o->msgctl(q, IPC_SET, &d0));
+		o->msgctl(q, IPC_STAT, &d1);
+		tprintf(t, "IPC_SET moved ctime: %d", d1.msg_ctime > d0.msg_ctime);
+	}
 	o->msgsnd(q, &m, 2, 0);
 	stat_q(o, t, q, "two sent");
 	rcv(o, t, q, 10, 0, 0, "one taken");

@@ -32,7 +32,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIST = os.path.join(ROOT, "tests", "mutations.txt")
-TARGET_TIMEOUT = 240    # seconds for a mutant's listed tests, all together
+TARGET_TIMEOUT = 150    # seconds for a mutant's listed tests, all together
 FULL_TIMEOUT = 1200     # seconds for a survivor's make check
 
 
@@ -110,8 +110,13 @@ def run(cmd, cwd, timeout, log):
         out, _ = p.communicate(timeout=timeout)
         rc = p.returncode
     except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
+        # TERM first: the tests' handlers remove their kernel objects.
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            out, _ = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, _ = p.communicate()
         rc = None
         # run.sh's namespaces, named for its pid, which we killed.
         for d in glob.glob("/dev/shm/uipc-test.*"):
