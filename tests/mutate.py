@@ -111,12 +111,17 @@ def run(cmd, cwd, timeout, log):
         rc = p.returncode
     except subprocess.TimeoutExpired:
         # TERM first: the tests' handlers remove their kernel objects.
+        # run.sh's timeout(1) puts each test in a group of its own, so
+        # whatever runs in the scratch tree is found by its directory.
         os.killpg(p.pid, signal.SIGTERM)
+        in_tree(cwd, signal.SIGTERM)
         try:
             out, _ = p.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             out, _ = p.communicate()
+        time.sleep(2)
+        in_tree(cwd, signal.SIGKILL)
         rc = None
         # run.sh's namespaces, named for its pid, which we killed.
         for d in glob.glob("/dev/shm/uipc-test.*"):
@@ -128,6 +133,16 @@ def run(cmd, cwd, timeout, log):
     with open(log, "a") as f:
         f.write(f"$ {' '.join(cmd)}  [rc={rc}]\n{out}\n")
     return rc, out
+
+
+def in_tree(tree, sig):
+    """Sends sig to every process whose directory is in tree."""
+    for pid in live_pids():
+        try:
+            if os.readlink(f"/proc/{pid}/cwd").startswith(tree) and pid != os.getpid():
+                os.kill(pid, sig)
+        except OSError:
+            pass
 
 
 def live_pids():
