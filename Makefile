@@ -6,6 +6,7 @@
 #   make bench      benchmarks, kernel and uipc side by side
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deps       (root) the packages the drop-in tests run
+#   make mutate     mutation testing (ONLY=msg, IDS="id ...", CONFIRM=0)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -35,7 +36,7 @@ HELPERS := $(patsubst tests/helpers/%.c,$(B)/helpers/%,$(wildcard tests/helpers/
 DEMO    := $(B)/demo/demo
 
 all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.pc
-.PHONY: all check demo bench install clean deps
+.PHONY: all check demo bench install clean deps mutate
 
 $(B)/obj/%.o: src/%.c src/internal.h include/uipc.h | $(B)/obj
 	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
@@ -89,6 +90,12 @@ demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 	@sh bench/stressng_bench.sh $(B)
+
+# Mutation testing: each mutant of tests/mutations.txt built and tested in a
+# scratch copy under /tmp (never this tree).  Not part of check or CI.
+mutate:
+	@python3 tests/mutate.py $(if $(ONLY),--only $(ONLY)) \
+		$(if $(filter 0,$(CONFIRM)),--no-confirm) $(IDS)
 
 # The packages whose unmodified programs the shim_* tests run on uipc.
 DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql

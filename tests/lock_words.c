@@ -151,6 +151,11 @@ int main(void)
 	CHECK(tag != 0, "no start time for a live child");
 	expect_taken_over(q, lk, word_of((uint32_t)pid, tag + 1),
 			  "a live pid with another start time (pid reused)");
+	/* Our own pid, but another start time: a dead process whose pid
+	 * this one has now, not one of our threads. */
+	expect_taken_over(q, lk, word_of((uint32_t)getpid(),
+					 uipc_pid_start(getpid()) + 1),
+			  "our own pid with another start time");
 
 	/* A live holder that never lets go: a bounded wait, then EIO. */
 	atomic_store(lk, word_of((uint32_t)pid, tag));

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #define NOBODY 65534
 
@@ -318,6 +319,15 @@ static void scen_ctl(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(0, MSG_INFO, (struct msqid_ds *)&before);
 	set_text(&m, 4, "abc");
 	o->msgsnd(q, &m, 3, 0);
+	{	/* IPC_SET changes ctime (seconds: wait for the next one). */
+		struct msqid_ds d0, d1;
+
+		o->msgctl(q, IPC_STAT, &d0);
+		usleep(1100000);
+		tcall(t, "IPC_SET as is", o->msgctl(q, IPC_SET, &d0));
+		o->msgctl(q, IPC_STAT, &d1);
+		tprintf(t, "IPC_SET moved ctime: %d", d1.msg_ctime > d0.msg_ctime);
+	}
 	o->msgsnd(q, &m, 2, 0);
 	stat_q(o, t, q, "two sent");
 	rcv(o, t, q, 10, 0, 0, "one taken");
@@ -393,7 +403,7 @@ static void scen_ctl(const struct ipc_ops *o, struct trace *t)
 
 /* ---- as an unprivileged user ------------------------------------------ */
 
-static int shared_q[4];
+static int shared_q[5];
 
 static void nobody_side(const struct ipc_ops *o, struct trace *t)
 {
@@ -404,6 +414,14 @@ static void nobody_side(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "nobody: get 0600 asking nothing", o->msgget(test_key(10), 0) >= 0 ? 0 : -1);
 	tcall(t, "nobody: get 0600 asking read", o->msgget(test_key(10), 0400));
 	tcall(t, "nobody: get 0600 asking write", o->msgget(test_key(10), 0200));
+	/* Made by another process: no mapping of ours to go by, the file is
+	 * closed to nobody, and asking nothing still finds it. */
+	tcall(t, "nobody: get other's 0600 asking nothing",
+	      o->msgget(test_key(14), 0) >= 0 ? 0 : -1);
+	tcall(t, "nobody: get other's 0600 asking read", o->msgget(test_key(14), 0400));
+	/* Any class's bits ask: the kernel folds them into one rwx. */
+	tcall(t, "nobody: get 0600 asking other's read", o->msgget(test_key(10), 0004));
+	tcall(t, "nobody: get 0600 asking group's write", o->msgget(test_key(10), 0020));
 	tcall(t, "nobody: get 0600 CREAT", o->msgget(test_key(10), IPC_CREAT | 0600));
 	tcall(t, "nobody: send 0600", o->msgsnd(shared_q[0], &m, 2, IPC_NOWAIT));
 	tcall(t, "nobody: recv 0600", o->msgrcv(shared_q[0], &m, 10, 0, IPC_NOWAIT));
@@ -460,6 +478,9 @@ static void scen_perm(const struct ipc_ops *o, struct trace *t)
 	shared_q[1] = o->msgget(test_key(11), IPC_CREAT | 0644);
 	shared_q[2] = o->msgget(test_key(12), IPC_CREAT | 0622);
 	shared_q[3] = o->msgget(test_key(13), IPC_CREAT | 0600);
+	if (fork() == 0)
+		_exit(o->msgget(test_key(14), IPC_CREAT | 0600) < 0);
+	wait(NULL);
 	o->msgsnd(shared_q[0], &m, 9, 0);
 	o->msgsnd(shared_q[1], &m, 9, 0);
 	o->msgsnd(shared_q[2], &m, 9, 0);
@@ -469,11 +490,12 @@ static void scen_perm(const struct ipc_ops *o, struct trace *t)
 	ds.msg_perm.mode = 0600;
 	tcall(t, "give to nobody", o->msgctl(shared_q[3], IPC_SET, &ds));
 	as_user(NOBODY, NOBODY, o, t, nobody_side);
+	shared_q[4] = o->msgget(test_key(14), 0);
 	stat_q(o, t, shared_q[0], "0600 after nobody");
 	stat_q(o, t, shared_q[1], "0644 after nobody");
 	stat_q(o, t, shared_q[2], "0622 after nobody");
 	tcall(t, "given one removed by nobody", o->msgctl(shared_q[3], IPC_STAT, &ds));
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		o->msgctl(shared_q[i], IPC_RMID, NULL);
 }
 

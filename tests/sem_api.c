@@ -329,6 +329,18 @@ static void nobody_part(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "nobody creates", perm_id[0] = o->semget(IPC_PRIVATE, 1, 0600));
 	tcall(t, "nobody's own alter",
 	      o->semtimedop(perm_id[0], &SOP(0, 1, 0), 1, NULL));
+	{	/* Its own mode taken away: the next semop is refused. */
+		struct semid_ds own;
+
+		o->semctl(perm_id[0], 0, IPC_STAT, (unsigned long)&own);
+		own.sem_perm.mode = 0;
+		tcall(t, "nobody: own mode 0", o->semctl(perm_id[0], 0, IPC_SET,
+							 (unsigned long)&own));
+		tcall(t, "nobody's own alter, mode 0",
+		      o->semtimedop(perm_id[0], &SOP(0, 1, 0), 1, NULL));
+		tcall(t, "nobody's own read, mode 0",
+		      o->semtimedop(perm_id[0], &SOP(0, 0, IPC_NOWAIT), 1, NULL));
+	}
 	tcall(t, "nobody removes own", o->semctl(perm_id[0], 0, IPC_RMID, 0));
 }
 

@@ -364,6 +364,9 @@ static void scen_ctl(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "IPC_SET uid -1", o->shmctl(id, IPC_SET, &ds));
 	tcall(t, "SHM_LOCK", o->shmctl(id, SHM_LOCK, NULL));
 	trace_shm_stat(o, t, "locked", id, 0);
+	ds.shm_perm.uid = 1234;
+	tcall(t, "IPC_SET locked", o->shmctl(id, IPC_SET, &ds));
+	trace_shm_stat(o, t, "still locked after IPC_SET", id, 0);
 	tcall(t, "SHM_UNLOCK", o->shmctl(id, SHM_UNLOCK, NULL));
 	trace_shm_stat(o, t, "unlocked", id, 0);
 	r = o->shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
