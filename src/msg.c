@@ -1295,7 +1295,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	struct uipc_self self;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0, reaped = 0, ci = -1;
+	int have_self = 0, copier = 0, reaped = 0, ci = -1;
 	struct q q;
 	long mtype, last = 0;
 	uint32_t b;
@@ -1317,9 +1317,10 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	if (r < 0)
 		return r;
 	/* A large message is copied with the queue unlocked, under a record
-	 * that names its sender. */
+	 * that names its sender: registered, but not noted as a waiter
+	 * (ensure_self's locked write to the shared table on every call). */
 	if (msgsz >= UNLOCKED_COPY)
-		ensure_self(&self, &have_self);	/* else: under the lock */
+		copier = uipc_proc_self(&self) == 0;	/* else: locked copy */
 	r = q_get_locked(msqid, &q);
 	if (r < 0)
 		return r;
@@ -1384,7 +1385,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	b = alloc_chain(&q, msgsz, &r);
 	if (!b)
 		goto out_unlock;
-	if (msgsz >= UNLOCKED_COPY && have_self)
+	if (msgsz >= UNLOCKED_COPY && (copier || have_self))
 		ci = copy_begin(&q, h, &self, b, msgsz, &wq);
 	r = copy_chain(&q, b, (void *)text, msgsz, 0);
 	if (ci >= 0) {
@@ -1585,7 +1586,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 	struct uipc_self self;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0, reaped = 0, mode;
+	int have_self = 0, copier = 0, reaped = 0, mode;
 	uint32_t prev;
 	struct q q;
 	long r, b;
@@ -1603,7 +1604,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 	}
 	mode = convert_mode(&msgtyp, msgflg);
 	if (bufsz >= UNLOCKED_COPY && !(msgflg & MSG_COPY))
-		ensure_self(&self, &have_self);	/* else: under the lock */
+		copier = uipc_proc_self(&self) == 0;	/* else: locked copy */
 	r = q_get_locked(msqid, &q);
 	if (r < 0)
 		return r;
@@ -1642,7 +1643,7 @@ static long do_msgrcv(int msqid, void *msgp, size_t bufsz, long msgtyp,
 				r = copy_out(&q, (uint32_t)b, size, msgp, bufsz);
 				goto out_unlock;
 			}
-			if (size >= UNLOCKED_COPY && have_self &&
+			if (size >= UNLOCKED_COPY && (copier || have_self) &&
 			    (i = reserve_self(&q, h, &self, (uint32_t)b, size,
 					      &wq)) >= 0) {
 				int unlocked = 0;
