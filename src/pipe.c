@@ -818,8 +818,10 @@ static int demote(struct pipe_map *m, int fd, int end)
 	if (occupancy(g) > 0) {
 		if (wfd < 0)
 			wfd = own_w = reopen_end(fd, END_W);
-		if (wfd < 0)
-			goto gone;	/* no reader: nobody can read them */
+		/* No reader: nobody can read them (and a write would be
+		 * refused with SIGPIPE). */
+		if (wfd < 0 || k_no_readers(wfd))
+			goto gone;
 		fcntl(wfd, F_SETPIPE_SZ, (int)(g->slots * PIPE_PAGE));
 		while (occupancy(g) > 0) {
 			struct pipe_slot *s = slot_of(m, g, g->tail);
