@@ -1114,6 +1114,36 @@ static int nonblocking(int fd)
 	return fl >= 0 && (fl & O_NONBLOCK);
 }
 
+/* How long a reader of an empty ring or a writer of a full one watches
+ * for the other side before it goes to the kernel, in pauses: about what
+ * a writer on another CPU takes to put the next bytes in. */
+#define PIPE_SPIN 400
+
+static int g_ncpu;
+
+/*
+ * Unlocks, watches the ring's head (END_R: bytes came) or tail (END_W:
+ * room came) move, and locks again.  No spin on one CPU.  0, or -EIO when
+ * the lock cannot be taken again.
+ */
+static int spin_unlocked(struct pipe_map *m, int end)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = &r->geom[RD(r->cur) & 1];
+	uint32_t *word = end == END_R ? &g->head : &g->tail;
+	uint32_t was = RD(*word);
+
+	if (!g_ncpu)
+		g_ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (g_ncpu < 2)
+		return 0;
+	ring_unlock(m);
+	for (int i = 0; i < PIPE_SPIN && RD(*word) == was &&
+			RD(r->cur) == (uint32_t)(g - r->geom); i++)
+		uipc_cpu_relax();
+	return ring_lock(m);
+}
+
 /* pipe_read(), on the ring.  Ring locked on entry; on return still locked
  * unless *locked was cleared (a lock that could not be taken again). */
 static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
@@ -1122,6 +1152,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 {
 	struct pipe_ring *r = m->r;
 	ssize_t ret = 0;
+	int spun = 0;
 
 	for (;;) {
 		struct pipe_geom *g;
@@ -1166,6 +1197,14 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			k_take(r, fd, r->kbytes);
 		if (ret)
 			goto done;
+		if (!spun) {
+			spun = 1;
+			if (spin_unlocked(m, END_R) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
+		}
 		if (k_no_writers(fd))
 			goto done;	/* EOF */
 		if (nonblocking(fd)) {
@@ -1295,18 +1334,19 @@ static ssize_t epipe(struct pipe_ring *r, int wfd)
 /* pipe_write(), on the ring; locking as ring_read. */
 static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			  size_t total, struct uipc_wait *w, int *demoted,
-			  int *locked)
+			  int *locked, int no_readers)
 {
 	struct pipe_ring *r = m->r;
 	struct pipe_geom *g = geom(m);
 	ssize_t ret = 0;
 	size_t chars;
+	int spun = 0;
 
 	if (atomic_load(&r->state) != RING_LIVE) {
 		*demoted = 1;
 		return 0;
 	}
-	if (k_no_readers(fd) && (ret = epipe(r, fd)) < 0)
+	if (no_readers && (ret = epipe(r, fd)) < 0)
 		return ret;
 	/* A write of less than a page merges into the last slot if it fits
 	 * there whole: so up to PIPE_BUF bytes go in at once or not yet. */
@@ -1361,6 +1401,14 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			continue;
 		}
 		/* Full. */
+		if (!spun) {
+			spun = 1;
+			if (spin_unlocked(m, END_W) < 0) {
+				*locked = 0;
+				return ret ? ret : -EIO;
+			}
+			continue;
+		}
 		if (nonblocking(fd)) {
 			if (!ret)
 				ret = -EAGAIN;
@@ -1413,7 +1461,7 @@ static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
 	struct iter it;
 	size_t total;
 	ssize_t ret;
-	int demoted = 0;
+	int demoted = 0, no_readers;
 
 	if (!e)
 		return -ENOENT;
@@ -1442,11 +1490,16 @@ static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
 	it = (struct iter){ v, cnt, 0, 0 };
 	uipc_wait_init(&w, UIPC_SITE_PIPEWR | UIPC_WAIT_NOSOCK);
 	uipc_wait_early(&w);
+	/* The kernel's count of readers, asked before the lock is taken
+	 * (it is a system call): a reader closing meanwhile races with
+	 * this write as it would with the kernel's. */
+	no_readers = k_no_readers(fd);
 	ret = ring_lock(m);
 	if (ret == 0) {
 		int locked = 1;
 
-		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked);
+		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked,
+				 no_readers);
 		if (locked)
 			ring_unlock(m);
 	}
