@@ -2088,6 +2088,32 @@ void uipc_pipe_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 	each_ring(h, ring_exit, &a);
 }
 
+/* A ring whose recorded holders are all gone and whose kernel pipe no
+ * process we can see holds: what deaths left behind. */
+static int ring_sweep(struct uipc_nsh *h, struct pipe_map *m, const char *name,
+		      void *arg)
+{
+	int *n = arg, live = 0;
+
+	if (ring_lock(m) == 0) {
+		live = others_alive(h, m);
+		ring_unlock(m);
+	}
+	if (!live && (atomic_load(&m->r->state) != RING_LIVE ||
+		      !uipc_pipe_held(m->ino)) && unlinkat(h->dirfd, name, 0) == 0)
+		(*n)++;
+	map_free(m);
+	return 0;
+}
+
+int uipc_pipe_sweep(struct uipc_nsh *h)
+{
+	int n = 0;
+
+	each_ring(h, ring_sweep, &n);
+	return n;
+}
+
 struct list_arg {
 	int (*fn)(const struct uipc_pipe_info *, void *);
 	void *arg;
