@@ -5,8 +5,15 @@
  * data must match line for line: capacity as the kernel counts it (pages,
  * not bytes), F_GETPIPE_SZ/F_SETPIPE_SZ, FIONREAD, O_NONBLOCK, EOF, EPIPE
  * and SIGPIPE, pipe2 flags, fcntl and dup*, O_DIRECT packets, readv and
- * writev, EBADF, EFAULT, data integrity, fork, blocking, signals (EINTR and
- * SA_RESTART) and poll.
+ * writev, EBADF, EFAULT, data integrity, fork, blocking, killed writers
+ * and readers, signals (EINTR, SA_RESTART, blocked, ignored, SIGSTOP), poll,
+ * state shared by processes through the open file, atomic writes by
+ * concurrent writers, many pipes, exec, SCM_RIGHTS, an unmodified program
+ * (cat) reading a uipc pipe, and descriptors that are not uipc pipes.
+ *
+ * Children use the same table (the uipc_ calls on uipc pipes).  Every wait
+ * is bounded: a child is killed after 10 s, and the harness's watchdog ends
+ * the whole test after 120 s.
  *
  * Built with -DPIPE_KERNEL_ONLY, the "uipc" side is the C library too: both
  * traces come from the kernel, which shows the scenarios are deterministic.
@@ -22,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -90,9 +98,16 @@ static int k_ioctl(int fd, unsigned long req, ...)
 	return (int)syscall(SYS_ioctl, fd, req, arg);
 }
 
+static int k_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
+
+	return (int)syscall(SYS_ppoll, fds, n, timeout < 0 ? NULL : &ts, NULL, 0);
+}
+
 static const struct pipe_ops kernel_pops = {
 	"kernel", pipe, pipe2, k_read, k_write, k_readv, k_writev,
-	close, dup, dup2, dup3, k_fcntl, k_ioctl, poll,
+	close, dup, dup2, dup3, k_fcntl, k_ioctl, k_poll,
 };
 
 #ifdef PIPE_KERNEL_ONLY
@@ -589,6 +604,25 @@ static void scen_setsize(const struct pipe_ops *o, struct trace *t)
 	drain(o, t, p[0], 65536, "drain");
 	rec(t, "F_SETPIPE_SZ 4096 empty", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
 	rec(t, "F_GETPIPE_SZ", o->fcntl(p[0], F_GETPIPE_SZ, 0));
+	cl2(o, t, p);
+
+	/* Resizing a ring whose contents wrap around its end. */
+	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
+	wr(o, t, p[1], 14 * 4096, 20, "write 14 pages");
+	drain(o, t, p[0], 65536, "drain");
+	wr(o, t, p[1], 4 * 4096 + 100, 21, "write 4 pages and 100 (wrapping)");
+	rec(t, "F_SETPIPE_SZ 16384 holding 5 pages", o->fcntl(p[1], F_SETPIPE_SZ, 16384));
+	rec(t, "F_SETPIPE_SZ 32768 holding 5 pages", o->fcntl(p[1], F_SETPIPE_SZ, 32768));
+	rd(o, t, p[0], 4096, "read a page");
+	rec(t, "F_SETPIPE_SZ 16384 holding 4 pages", o->fcntl(p[1], F_SETPIPE_SZ, 16384));
+	rec(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
+	wr(o, t, p[1], 100, 22, "write 100 (merges)");
+	wr(o, t, p[1], 4096, 22, "write 4096");
+	rec(t, "F_SETPIPE_SZ 131072", o->fcntl(p[0], F_SETPIPE_SZ, 131072));
+	wr(o, t, p[1], 70000, 23, "write 70000");
+	fionread(o, t, p[0], "FIONREAD");
+	rec(t, "F_SETPIPE_SZ 4096 holding many", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	drain(o, t, p[0], 5000, "drain");
 	cl2(o, t, p);
 
 	/* Size on something that is not a pipe; on a closed descriptor. */
@@ -1407,6 +1441,38 @@ static void child_killed_reader(const struct pipe_ops *o, struct trace *t,
 	raise(SIGKILL);
 }
 
+static void child_closing_reader(const struct pipe_ops *o, struct trace *t,
+				 int *p)
+{
+	unsigned char b[16];
+
+	o->close(p[1]);
+	tprintf(t, "parent blocked: %d", wait_blocked(getppid()) == 0);
+	rec(t, "read 10", o->read(p[0], b, 10));
+	rec(t, "close read end", o->close(p[0]));
+}
+
+static void child_big_blocked(const struct pipe_ops *o, struct trace *t,
+			      int *p)
+{
+	o->close(p[0]);
+	pattern(wbuf, 100000, 15);
+	child_flush(t);
+	o->write(p[1], wbuf, 100000);
+	tprintf(t, "the write returned");
+}
+
+static void child_blocked_reader(const struct pipe_ops *o, struct trace *t,
+				 int *p)
+{
+	unsigned char b[16];
+
+	o->close(p[1]);
+	child_flush(t);
+	o->read(p[0], b, sizeof(b));
+	tprintf(t, "the read returned");
+}
+
 static void scen_fork(const struct pipe_ops *o, struct trace *t)
 {
 	struct sigaction old;
@@ -1464,6 +1530,45 @@ static void scen_fork(const struct pipe_ops *o, struct trace *t)
 	cl(o, t, p[0], "close read end");
 	reap(t, pid);
 
+	/* A writer killed in the middle of a blocked write: what it wrote
+	 * stays, then EOF. */
+	mk(o, t, p, 0, "pipe2 0");
+	pid = spawn(o, child_big_blocked, p);
+	cl(o, t, p[1], "close write end");
+	tprintf(t, "writer blocked: %d", wait_blocked(pid) == 0);
+	kill(pid, SIGKILL);
+	reap(t, pid);
+	drain(o, t, p[0], 65536, "drain after the writer was killed");
+	cl(o, t, p[0], "close read end");
+
+	/* A reader killed while blocked in read: the other reader goes on. */
+	mk(o, t, p, 0, "pipe2 0");
+	pid = spawn(o, child_blocked_reader, p);
+	tprintf(t, "reader blocked: %d", wait_blocked(pid) == 0);
+	kill(pid, SIGKILL);
+	reap(t, pid);
+	rec(t, "write 5", o->write(p[1], "after", 5));
+	rd(o, t, p[0], 100, "read");
+	rec(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
+	rec(t, "write 70000", o->write(p[1], wbuf, 70000));
+	cl(o, t, p[1], "close write end");
+	drain(o, t, p[0], 65536, "drain");
+	cl(o, t, p[0], "close read end");
+
+	/* EPIPE when the last reader closes under a blocked writer. */
+	setsig(SIGPIPE, on_pipe, SA_RESTART, &old);
+	got_pipe = 0;
+	mk(o, t, p, 0, "pipe2 0");
+	pid = spawn(o, child_closing_reader, p);
+	cl(o, t, p[0], "close read end");
+	rec(t, "write 70000, reader closes meanwhile", o->write(p[1], wbuf, 70000));
+	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
+	rec(t, "write again", o->write(p[1], wbuf, 10));
+	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
+	cl(o, t, p[1], "close write end");
+	reap(t, pid);
+	sigaction(SIGPIPE, &old, NULL);
+
 	/* EPIPE when the reader is killed under a blocked writer. */
 	setsig(SIGPIPE, on_pipe, SA_RESTART, &old);
 	got_pipe = 0;
@@ -1481,12 +1586,13 @@ static void scen_fork(const struct pipe_ops *o, struct trace *t)
 
 /* ---- signals: EINTR and SA_RESTART ----------------------------------- */
 
-enum { K_READ, K_WRITE70000, K_FULL100, K_POLL };
+enum { K_READ, K_WRITE70000, K_FULL100, K_POLL, K_READ_MASKED, K_FULL_MASKED };
 
 static void child_sig(const struct pipe_ops *o, struct trace *t, int *p)
 {
 	pid_t pp = getppid();
-	int reader = child_kind == K_READ || child_kind == K_POLL;
+	int reader = child_kind == K_READ || child_kind == K_POLL ||
+		     child_kind == K_READ_MASKED;
 
 	o->close(reader ? p[0] : p[1]);
 	tprintf(t, "parent blocked: %d", wait_blocked(pp) == 0);
@@ -1509,20 +1615,27 @@ static void sig_case(const struct pipe_ops *o, struct trace *t, int kind,
 	int p[2];
 	pid_t pid;
 
+	sigset_t usr1, pend;
+	int masked = kind == K_READ_MASKED || kind == K_FULL_MASKED;
+
 	tprintf(t, "-- %s", what);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
 	setsig(SIGUSR1, h, flags, &old);
 	setsig(SIGPIPE, SIG_IGN, 0, &oldpipe);
 	got_usr1 = 0;
 	pattern(wbuf, 70000, 13);
 	mk(o, t, p, 0, "pipe2 0");
-	if (kind == K_FULL100) {
+	if (kind == K_FULL100 || kind == K_FULL_MASKED) {
 		o->fcntl(p[1], F_SETFL, O_NONBLOCK);
 		rec(t, "fill: write 65536", o->write(p[1], wbuf, 65536));
 		o->fcntl(p[1], F_SETFL, 0);
 	}
 	child_kind = kind;
+	if (masked)
+		sigprocmask(SIG_BLOCK, &usr1, NULL);
 	pid = spawn(o, child_sig, p);
-	if (kind == K_READ || kind == K_POLL) {
+	if (kind == K_READ || kind == K_POLL || kind == K_READ_MASKED) {
 		cl(o, t, p[1], "close write end");
 		if (kind == K_POLL) {
 			struct pollfd f = { p[0], POLLIN, 0 };
@@ -1539,14 +1652,51 @@ static void sig_case(const struct pipe_ops *o, struct trace *t, int kind,
 		cl(o, t, p[0], "close read end");
 	} else {
 		cl(o, t, p[0], "close read end");
-		rec(t, kind == K_FULL100 ? "write 100 blocked in a full pipe" :
-		    "write 70000 blocked", o->write(p[1], wbuf, kind == K_FULL100 ? 100 : 70000));
+		rec(t, kind == K_WRITE70000 ? "write 70000 blocked" :
+		    "write 100 blocked in a full pipe",
+		    o->write(p[1], wbuf, kind == K_WRITE70000 ? 70000 : 100));
 		tprintf(t, "handler ran %d", (int)got_usr1);
 		cl(o, t, p[1], "close write end");
+	}
+	if (masked) {
+		sigpending(&pend);
+		tprintf(t, "SIGUSR1 pending %d", sigismember(&pend, SIGUSR1));
+		sigprocmask(SIG_UNBLOCK, &usr1, NULL);
+		tprintf(t, "unblocked: handler ran %d", (int)got_usr1);
 	}
 	reap(t, pid);
 	sigaction(SIGUSR1, &old, NULL);
 	sigaction(SIGPIPE, &oldpipe, NULL);
+}
+
+static void child_stopped_reader(const struct pipe_ops *o, struct trace *t,
+				 int *p)
+{
+	o->close(p[1]);
+	rd(o, t, p[0], 100, "read blocked, stopped and continued");
+	rd(o, t, p[0], 100, "read");
+	o->close(p[0]);
+}
+
+/* SIGSTOP and SIGCONT with no handler: the blocked read goes on. */
+static void stop_cont(const struct pipe_ops *o, struct trace *t)
+{
+	int p[2], st;
+	pid_t pid;
+
+	tprintf(t, "-- blocked read, SIGSTOP and SIGCONT");
+	mk(o, t, p, 0, "pipe2 0");
+	pid = spawn(o, child_stopped_reader, p);
+	cl(o, t, p[0], "close read end");
+	tprintf(t, "reader blocked: %d", wait_blocked(pid) == 0);
+	kill(pid, SIGSTOP);
+	tprintf(t, "stopped: %d", waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st));
+	kill(pid, SIGCONT);
+	tprintf(t, "continued: %d", waitpid(pid, &st, WCONTINUED) == pid && WIFCONTINUED(st));
+	usleep(50000);
+	rec(t, "write after", o->write(p[1], "after stop", 10));
+	cl(o, t, p[1], "close write end");
+	reap(t, pid);
 }
 
 static void scen_signals(const struct pipe_ops *o, struct trace *t)
@@ -1559,6 +1709,9 @@ static void scen_signals(const struct pipe_ops *o, struct trace *t)
 	sig_case(o, t, K_FULL100, on_usr1, 0, "full pipe, without SA_RESTART");
 	sig_case(o, t, K_FULL100, on_usr1, SA_RESTART, "full pipe, with SA_RESTART");
 	sig_case(o, t, K_POLL, on_usr1, SA_RESTART, "blocked poll, with SA_RESTART");
+	sig_case(o, t, K_READ_MASKED, on_usr1, 0, "blocked read, signal blocked");
+	sig_case(o, t, K_FULL_MASKED, on_usr1, 0, "full pipe, signal blocked");
+	stop_cont(o, t);
 }
 
 /* ---- poll ------------------------------------------------------------ */
@@ -1626,6 +1779,15 @@ static void child_poll(const struct pipe_ops *o, struct trace *t, int *p)
 	o->close(p[1]);
 }
 
+static void child_poll_now(const struct pipe_ops *o, struct trace *t, int *p)
+{
+	pl(o, t, "poll in a child", p[0], IO, p[1], IO, 0);
+	fionread(o, t, p[0], "FIONREAD");
+	rd(o, t, p[0], 4, "read 4");
+	rec(t, "write ok", o->write(p[1], "ok", 2));
+	pl(o, t, "poll in a child", p[0], IO, p[1], IO, 0);
+}
+
 static void scen_poll(const struct pipe_ops *o, struct trace *t)
 {
 	struct timespec t0;
@@ -1688,6 +1850,17 @@ static void scen_poll(const struct pipe_ops *o, struct trace *t)
 	rec(t, "nfds huge", o->poll(NULL, (nfds_t)1 << 30, 0));
 	rec(t, "fds (void *)1", o->poll((void *)1, 1, 0));
 
+	/* Readiness seen by another process than the writer. */
+	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
+	wr(o, t, p[1], 10, 1, "write 10");
+	reap(t, spawn(o, child_poll_now, p));
+	pl(o, t, "parent after the child", p[0], IO, p[1], IO, 0);
+	rd(o, t, p[0], 100, "read");
+	reap(t, spawn(o, child_poll_now, p));
+	pl(o, t, "parent after the child", p[0], IO, p[1], IO, 0);
+	rd(o, t, p[0], 100, "read");
+	cl2(o, t, p);
+
 	/* Packet mode and a 1-page pipe: full by pages. */
 	mk(o, t, p, O_NONBLOCK | O_DIRECT, "pipe2 NONBLOCK|DIRECT");
 	fill(o, t, p[1], 1, "fill");
@@ -1740,6 +1913,208 @@ static void scen_poll(const struct pipe_ops *o, struct trace *t)
 	reap(t, pid);
 }
 
+/* ---- state shared through the open file and the pipe ------------------ */
+
+enum { C_SETNB = 10, C_SETDIRECT, C_SETSIZE, C_WRITE3, C_LATE, C_FIONBIO };
+
+static void child_state(const struct pipe_ops *o, struct trace *t, int *p)
+{
+	int one = 1;
+
+	switch (child_kind) {
+	case C_SETNB:
+		rec(t, "F_SETFL read end NONBLOCK", o->fcntl(p[0], F_SETFL, O_NONBLOCK));
+		break;
+	case C_FIONBIO:
+		rec(t, "FIONBIO 1 read end", o->ioctl(p[0], FIONBIO, &one));
+		break;
+	case C_SETDIRECT:
+		rec(t, "F_SETFL write end DIRECT", o->fcntl(p[1], F_SETFL, O_DIRECT));
+		break;
+	case C_SETSIZE:
+		rec(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+		break;
+	case C_WRITE3:
+		rec(t, "write 3", o->write(p[1], "abc", 3));
+		break;
+	case C_LATE:
+		/* Only if the parent's read blocks: it should not. */
+		usleep(1500000);
+		o->write(p[1], "too late", 8);
+		break;
+	}
+	/* The ends are closed by the exit. */
+}
+
+/* Runs a read that should not block, with a child that ends it after
+ * 1.5 s if it does. */
+static void unblocked_read(const struct pipe_ops *o, struct trace *t, int *p,
+			   const char *what)
+{
+	pid_t late;
+	int st;
+
+	child_kind = C_LATE;
+	late = spawn(o, child_state, p);
+	rd(o, t, p[0], 100, what);
+	kill(late, SIGKILL);
+	waitpid(late, &st, 0);
+}
+
+static void scen_shared(const struct pipe_ops *o, struct trace *t)
+{
+	int p[2];
+
+	mk(o, t, p, 0, "pipe2 0");
+	child_kind = C_SETNB;
+	reap(t, spawn(o, child_state, p));
+	getfl(o, t, p[0], "F_GETFL read end");
+	unblocked_read(o, t, p, "read empty, a child set O_NONBLOCK");
+	rec(t, "F_SETFL read end 0", o->fcntl(p[0], F_SETFL, 0));
+	child_kind = C_FIONBIO;
+	reap(t, spawn(o, child_state, p));
+	getfl(o, t, p[0], "F_GETFL read end");
+	unblocked_read(o, t, p, "read empty, a child set FIONBIO");
+
+	child_kind = C_SETDIRECT;
+	reap(t, spawn(o, child_state, p));
+	getfl(o, t, p[1], "F_GETFL write end");
+	rec(t, "write 10", o->write(p[1], "0123456789", 10));
+	rec(t, "write 10", o->write(p[1], "abcdefghij", 10));
+	rd(o, t, p[0], 100, "read 100");
+	rd(o, t, p[0], 100, "read 100");
+
+	child_kind = C_SETSIZE;
+	reap(t, spawn(o, child_state, p));
+	rec(t, "F_GETPIPE_SZ", o->fcntl(p[0], F_GETPIPE_SZ, 0));
+	rec(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
+	rec(t, "write 2 MiB", o->write(p[1], wbuf, BIG));
+	drain(o, t, p[0], 65536, "drain");
+
+	child_kind = C_WRITE3;
+	reap(t, spawn(o, child_state, p));
+	fionread(o, t, p[0], "FIONREAD");
+	rd(o, t, p[0], 100, "read");
+	cl2(o, t, p);
+}
+
+/* ---- atomicity: writes up to PIPE_BUF do not interleave --------------- */
+
+#define ATOM_REC 300
+static size_t atom_size;
+
+static void child_atomic(const struct pipe_ops *o, struct trace *t, int *p)
+{
+	unsigned char *b = malloc(atom_size);
+	int bad = 0;
+
+	(void)t;
+	o->close(p[0]);
+	for (int i = 0; i < ATOM_REC && b; i++) {
+		memset(b, 'A' + child_kind, atom_size);
+		memcpy(b + 1, &i, sizeof(i));
+		if (o->write(p[1], b, atom_size) != (ssize_t)atom_size)
+			bad++;
+	}
+	o->close(p[1]);
+	free(b);
+	_exit(bad ? 1 : 0);
+}
+
+static void atomic_case(const struct pipe_ops *o, struct trace *t, size_t size)
+{
+	size_t total = 2 * ATOM_REC * size, got = 0;
+	unsigned char *b = malloc(total + 65536);
+	int p[2], intact = 1, ordered = 1, next[2] = { 0, 0 };
+	pid_t a, c;
+	long r = 0;
+
+	atom_size = size;
+	mk(o, t, p, 0, "pipe2 0");
+	child_kind = 0;
+	a = spawn(o, child_atomic, p);
+	child_kind = 1;
+	c = spawn(o, child_atomic, p);
+	o->close(p[1]);
+	while (b && got < total + 65536 && (r = o->read(p[0], b + got, 65536)) > 0)
+		got += (size_t)r;
+	for (size_t off = 0; b && off + size <= got; off += size) {
+		int w = b[off] - 'A', seq;
+
+		memcpy(&seq, b + off + 1, sizeof(seq));
+		if (w < 0 || w > 1) {
+			intact = 0;
+			break;
+		}
+		for (size_t i = 1 + sizeof(seq); i < size; i++)
+			if (b[off + i] != b[off])
+				intact = 0;
+		if (seq != next[w])
+			ordered = 0;
+		next[w] = seq + 1;
+	}
+	tprintf(t, "%zu-byte writes by two children: read %zu then -> %ld, "
+		"records intact=%d in order=%d", size, got, r, intact, ordered);
+	o->close(p[0]);
+	reap(t, a);
+	reap(t, c);
+	free(b);
+}
+
+static void scen_atomic(const struct pipe_ops *o, struct trace *t)
+{
+	atomic_case(o, t, 4096);
+	atomic_case(o, t, 1000);
+	atomic_case(o, t, 37);
+}
+
+/* ---- many pipes at once ---------------------------------------------- */
+
+#define NPIPES 100
+
+static void scen_many(const struct pipe_ops *o, struct trace *t)
+{
+	static int ps[NPIPES][2];
+	char b[64], want[64];
+	int made = 0, wrong = 0, eof = 0, again = 0, closed = 0;
+
+	for (int i = 0; i < NPIPES; i++)
+		if (o->pipe2(ps[i], O_NONBLOCK | (i % 3 == 0 ? O_CLOEXEC : 0)) == 0)
+			made++;
+	tprintf(t, "made %d pipes", made);
+	for (int i = 0; i < NPIPES; i++) {
+		int n = snprintf(b, sizeof(b), "pipe %d", i);
+
+		if (o->write(ps[i][1], b, (size_t)n) != n)
+			wrong++;
+	}
+	for (int i = NPIPES - 1; i >= 0; i--) {
+		int n = snprintf(want, sizeof(want), "pipe %d", i);
+		long r = o->read(ps[i][0], b, sizeof(b));
+
+		if (r != n || memcmp(b, want, (size_t)n))
+			wrong++;
+	}
+	tprintf(t, "each read its own: wrong=%d", wrong);
+	for (int i = 0; i < NPIPES; i += 2)
+		closed += o->close(ps[i][1]) == 0;
+	for (int i = 0; i < NPIPES; i++) {
+		long r = o->read(ps[i][0], b, sizeof(b));
+
+		if (r == 0)
+			eof++;
+		else if (r < 0 && errno == EAGAIN)
+			again++;
+	}
+	tprintf(t, "closed %d writers: EOF=%d EAGAIN=%d", closed, eof, again);
+	for (int i = NPIPES - 1; i >= 0; i--) {
+		closed += o->close(ps[i][0]) == 0;
+		if (i % 2)
+			closed += o->close(ps[i][1]) == 0;
+	}
+	tprintf(t, "closed %d in all", closed);
+}
+
 /* ---- exec, and descriptors that are not uipc pipes ------------------- */
 
 #define CLOEXEC_FD 950
@@ -1763,8 +2138,11 @@ static int exec_child(char **argv)
 	rec(&t, "F_GETFD of the CLOEXEC copy", o->fcntl(CLOEXEC_FD, F_GETFD, 0));
 	rec(&t, "close read end", o->close(r));
 	rec(&t, "close write end", o->close(w));
-	if (t.s && write(tfd, t.s, t.n) < 0)
+	if (t.s && write(tfd, t.s, t.n) < 0) {
+		trace_free(&t);
 		return 1;
+	}
+	trace_free(&t);
 	return 0;
 }
 
@@ -1805,6 +2183,160 @@ static void scen_exec(const struct pipe_ops *o, struct trace *t)
 	rd(o, t, CLOEXEC_FD, 100, "read via the CLOEXEC copy");
 	cl(o, t, CLOEXEC_FD, "close the CLOEXEC copy");
 	cl2(o, t, p);
+}
+
+/* An end sent over a unix socket to a process that never held it. */
+static int scm_sock[2];
+
+static int send_fd(int sock, int fd)
+{
+	char c = 'f';
+	struct iovec iov = { &c, 1 };
+	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
+	struct msghdr m = { 0 };
+	struct cmsghdr *h;
+
+	memset(&u, 0, sizeof(u));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.b;
+	m.msg_controllen = sizeof(u.b);
+	h = CMSG_FIRSTHDR(&m);
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	return (int)sendmsg(sock, &m, 0);
+}
+
+static int recv_fd(int sock)
+{
+	char c;
+	struct iovec iov = { &c, 1 };
+	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } u;
+	struct msghdr m = { 0 };
+	struct cmsghdr *h;
+	int fd = -1;
+
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.b;
+	m.msg_controllen = sizeof(u.b);
+	if (recvmsg(sock, &m, 0) <= 0)
+		return -1;
+	h = CMSG_FIRSTHDR(&m);
+	if (h && h->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(h), sizeof(int));
+	return fd;
+}
+
+static void child_scm(const struct pipe_ops *o, struct trace *t, int *p)
+{
+	struct pollfd pf = { scm_sock[1], POLLIN, 0 };
+	char c;
+	int fd;
+
+	(void)p;
+	close(scm_sock[0]);
+	poll(&pf, 1, 5000);
+	fd = recv_fd(scm_sock[1]);
+	tprintf(t, "received an end: %d", fd >= 0);
+	poll(&pf, 1, 5000);
+	if (read(scm_sock[1], &c, 1) != 1)	/* the sender is done */
+		tprintf(t, "no go");
+	getfl(o, t, fd, "F_GETFL");
+	rec(t, "F_GETPIPE_SZ", o->fcntl(fd, F_GETPIPE_SZ, 0));
+	fionread(o, t, fd, "FIONREAD");
+	rd(o, t, fd, 100, "read");
+	rd(o, t, fd, 100, "read at EOF");
+	rec(t, "close it", o->close(fd));
+	close(scm_sock[1]);
+}
+
+static void scen_scm(const struct pipe_ops *o, struct trace *t)
+{
+	int p[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, scm_sock) < 0) {
+		tprintf(t, "socketpair: %s", ename(errno));
+		return;
+	}
+	/* The child exists before the pipe does. */
+	pid = spawn(o, child_scm, p);
+	close(scm_sock[1]);
+	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
+	rec(t, "write hello", o->write(p[1], "hello", 5));
+	tprintf(t, "sent read end: %d", send_fd(scm_sock[0], p[0]) > 0);
+	cl(o, t, p[0], "close read end");
+	rec(t, "write more", o->write(p[1], " world", 6));
+	cl(o, t, p[1], "close write end");
+	tprintf(t, "go: %d", write(scm_sock[0], "g", 1) == 1);
+	reap(t, pid);
+	close(scm_sock[0]);
+}
+
+/* An unmodified program (cat) reading the read end through the C
+ * library: the bytes must reach it, in order, then EOF. */
+static void run_cat(const struct pipe_ops *o, struct trace *t, int late)
+{
+	char out[256];
+	int p[2], back[2], st;
+	long n, got = 0;
+	pid_t pid;
+
+	mk(o, t, p, 0, "pipe2 0");
+	if (pipe(back) < 0)
+		return;
+	if (!late)
+		rec(t, "write before cat", o->write(p[1], "written before, ", 16));
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[0], 0);
+		dup2(back[1], 1);
+		close(p[0]);
+		close(p[1]);
+		close(back[0]);
+		close(back[1]);
+		execlp("cat", "cat", (char *)NULL);
+		_exit(127);
+	}
+	close(back[1]);
+	cl(o, t, p[0], "close read end");
+	if (late) {
+		usleep(20000);
+		rec(t, "write after cat started", o->write(p[1], "written after, ", 15));
+	}
+	rec(t, "write last", o->write(p[1], "last", 4));
+	cl(o, t, p[1], "close write end");
+	fcntl(back[0], F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 3000 && got < (long)sizeof(out) - 1; i++) {
+		n = read(back[0], out + got, sizeof(out) - 1 - (size_t)got);
+		if (n == 0)
+			break;
+		if (n > 0)
+			got += n;
+		else
+			usleep(1000);
+	}
+	out[got] = 0;
+	tprintf(t, "cat printed \"%s\"", out);
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		usleep(100000);
+		if (waitpid(pid, &st, WNOHANG) == 0) {
+			tprintf(t, "cat still waiting: killed");
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+		}
+	}
+	trace_status(t, st);
+	close(back[0]);
+}
+
+static void scen_cat(const struct pipe_ops *o, struct trace *t)
+{
+	run_cat(o, t, 0);
+	run_cat(o, t, 1);
 }
 
 /* The uipc_ calls on descriptors uipc did not make are the C library's:
@@ -1967,7 +2499,12 @@ int main(int argc, char **argv)
 	run_pipe_both("fork", scen_fork);
 	run_pipe_both("signals: EINTR and SA_RESTART", scen_signals);
 	run_pipe_both("poll", scen_poll);
+	run_pipe_both("state shared by processes", scen_shared);
+	run_pipe_both("atomic writes", scen_atomic);
+	run_pipe_both("many pipes", scen_many);
 	run_pipe_both("exec", scen_exec);
+	run_pipe_both("an end sent with SCM_RIGHTS", scen_scm);
+	run_pipe_both("an unmodified program reading a uipc pipe", scen_cat);
 	run_pipe_both("descriptors that are not uipc pipes", scen_foreign);
 	return harness_done();
 }
