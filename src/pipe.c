@@ -482,7 +482,8 @@ static int pending_kind(const struct uipc_wait *w)
 
 /*
  * Sleeps until kfd shows ev (or HUP/ERR) or a signal comes.  Signals are
- * blocked (w->masked).  Returns 0 to look again, -EINTR when the call must
+ * blocked (w->masked).  Returns 0 to look again (1: after the safety
+ * period, for lost_wake()), -EINTR when the call must
  * end: a handler without SA_RESTART ran, or (moved: the call has done
  * part of its work) any signal the kernel would have noticed; signals are
  * unblocked then (w->masked 0), and the handlers have run.
@@ -506,6 +507,8 @@ static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved)
 		if (n < 0 && errno != EINTR)
 			return 0;
 		kind = pending_kind(w);
+		if (n == 0 && kind == SIG_NONE && p[1].fd >= 0)
+			return 1;	/* the safety period ended it */
 	}
 	if (kind == SIG_NONE)
 		return 0;
@@ -1144,6 +1147,19 @@ static int spin_unlocked(struct pipe_map *m, int end)
 	return ring_lock(m);
 }
 
+/* A sleep the safety period ended found what it waited for: the wake
+ * (a token, a slot given back) was lost.  Counted for the tests, as
+ * wait.c counts the other mechanisms'. */
+static void lost_wake(int slept, int due)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	if (slept == 1 && due && (h = uipc_ns_get(&err)))
+		atomic_fetch_add_explicit(&h->ns->lost_wakes, 1,
+					  memory_order_relaxed);
+}
+
 /* pipe_read(), on the ring.  Ring locked on entry; on return still locked
  * unless *locked was cleared (a lock that could not be taken again). */
 static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
@@ -1233,6 +1249,8 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		sleeper_count(m, END_R, -1);
 		if (ret < 0)
 			return ret;
+		lost_wake((int)ret, occupancy(geom(m)) > 0);
+		ret = 0;
 	}
 done:
 	if (ret > 0) {
@@ -1432,6 +1450,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			return ret ? ret : -EIO;
 		}
 		sleeper_count(m, END_W, -1);
+		lost_wake(e, occupancy(geom(m)) < geom(m)->slots);
 		if (e < 0) {
 			if (!ret)
 				ret = e;
