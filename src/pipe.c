@@ -64,8 +64,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -132,6 +135,8 @@ struct pipe_map {
 	uint64_t ino;
 	int nr, nw;		/* our descriptors of each end */
 	int hidx;		/* our holder record, -1: none */
+	pid_t watch_pid;	/* the process that watches its readers */
+	_Atomic int readers_gone;	/* the kernel said they may be */
 	struct pipe_map *next;	/* g_maps */
 };
 
@@ -394,6 +399,200 @@ static int k_no_writers(int rfd)
 	struct pollfd p = { rfd, POLLIN, 0 };
 
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+}
+
+/* ---------------------------------------------------------------------
+ * Whether readers remain, without a system call per write.
+ *
+ * The kernel's answer (poll: POLLERR) costs a system call, and a write
+ * needs it before every write.  Instead each process keeps the write ends
+ * it uses in an epoll set of its own (no events asked: the kernel reports
+ * EPOLLERR, readers gone, whatever is asked), and has one io_uring poll
+ * request armed on that set: when the last reader of any of them goes, the
+ * kernel posts a completion into the ring's memory, which a writer sees with
+ * one load.  Only then does it ask the kernel, with epoll_wait, which pipes
+ * lost their readers (readers_gone; those are asked with poll from then
+ * on, as without all this).  The epoll set holds no reference on the pipe
+ * (a closed end leaves it by itself), the request holds one on the set
+ * only.  A kernel or sandbox without io_uring or epoll: every write asks.
+ * ------------------------------------------------------------------- */
+
+struct watcher {
+	pid_t pid;		/* the process it is of (fork) */
+	int broken;		/* unusable here: ask every time */
+	int ep, uring;
+	void *sq, *cq, *sqes;
+	size_t sq_len, cq_len, sqes_len;
+	_Atomic unsigned *sq_tail, *cq_head, *cq_tail;
+	unsigned *sq_mask, *sq_array;
+	pthread_mutex_t lock;
+};
+
+static struct watcher g_w = { .ep = -1, .uring = -1,
+			      .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void watcher_drop(struct watcher *w)
+{
+	if (w->sq && w->sq != MAP_FAILED)
+		munmap(w->sq, w->sq_len);
+	if (w->cq && w->cq != MAP_FAILED && w->cq != w->sq)
+		munmap(w->cq, w->cq_len);
+	if (w->sqes && w->sqes != MAP_FAILED)
+		munmap(w->sqes, w->sqes_len);
+	if (w->uring >= 0)
+		close(w->uring);
+	if (w->ep >= 0)
+		close(w->ep);
+	w->sq = w->cq = w->sqes = NULL;
+	w->uring = w->ep = -1;
+}
+
+/* Arms the one request: a poll of the epoll set for POLLIN.  0 or -1. */
+static int watcher_arm(struct watcher *w)
+{
+	unsigned tail = atomic_load_explicit(w->sq_tail, memory_order_relaxed);
+	unsigned idx = tail & *w->sq_mask;
+	struct io_uring_sqe *sqe = (struct io_uring_sqe *)w->sqes + idx;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_POLL_ADD;
+	sqe->fd = w->ep;
+	sqe->poll32_events = POLLIN;
+	sqe->user_data = 1;
+	w->sq_array[idx] = idx;
+	atomic_store_explicit(w->sq_tail, tail + 1, memory_order_release);
+	return syscall(__NR_io_uring_enter, w->uring, 1, 0, 0, NULL, 0) == 1 ? 0 : -1;
+}
+
+/* The process's watcher, made on first use (and anew in a fork's child).
+ * g_w.lock held. */
+static int watcher_ready(struct watcher *w)
+{
+	struct io_uring_params p;
+	pid_t me = uipc_getpid();
+
+	if (w->pid == me)
+		return w->broken ? -1 : 0;
+	if (w->pid) {
+		/* The parent's, inherited: its descriptors and maps go. */
+		watcher_drop(w);
+	}
+	w->pid = me;
+	w->broken = 1;
+	memset(&p, 0, sizeof(p));
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->ep < 0)
+		return -1;
+	w->uring = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (w->uring < 0)
+		goto out_drop;
+	fcntl(w->uring, F_SETFD, FD_CLOEXEC);
+	w->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	w->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if ((p.features & IORING_FEAT_SINGLE_MMAP) && w->cq_len > w->sq_len)
+		w->sq_len = w->cq_len;
+	w->sq = mmap(NULL, w->sq_len, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_POPULATE, w->uring, IORING_OFF_SQ_RING);
+	if (w->sq == MAP_FAILED)
+		goto out_drop;
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		w->cq = w->sq;
+	else
+		w->cq = mmap(NULL, w->cq_len, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_POPULATE, w->uring,
+			     IORING_OFF_CQ_RING);
+	w->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	w->sqes = mmap(NULL, w->sqes_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, w->uring, IORING_OFF_SQES);
+	if (w->cq == MAP_FAILED || w->sqes == MAP_FAILED)
+		goto out_drop;
+	w->sq_tail = (void *)((char *)w->sq + p.sq_off.tail);
+	w->sq_mask = (void *)((char *)w->sq + p.sq_off.ring_mask);
+	w->sq_array = (void *)((char *)w->sq + p.sq_off.array);
+	w->cq_head = (void *)((char *)w->cq + p.cq_off.head);
+	w->cq_tail = (void *)((char *)w->cq + p.cq_off.tail);
+	if (watcher_arm(w) < 0)
+		goto out_drop;
+	w->broken = 0;
+	return 0;
+out_drop:
+	watcher_drop(w);
+	return -1;
+}
+
+/* The request completed: which of our write ends lost their readers. */
+static void watcher_drain(struct watcher *w)
+{
+	struct epoll_event ev[16];
+	int n;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->pid != uipc_getpid() || w->broken ||
+	    atomic_load_explicit(w->cq_tail, memory_order_acquire) ==
+		    atomic_load_explicit(w->cq_head, memory_order_relaxed)) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	atomic_store_explicit(w->cq_head,
+			      atomic_load_explicit(w->cq_tail, memory_order_acquire),
+			      memory_order_release);
+	while ((n = epoll_wait(w->ep, ev, 16, 0)) > 0) {
+		for (int i = 0; i < n; i++) {
+			int fd = (int)(ev[i].data.u64 >> 32);
+			struct pipe_map *m = NULL;
+
+			/* By the inode's low half: a pipe that shares it asks
+			 * the kernel too, no harm. */
+			for (struct pipe_map *x = g_maps; x; x = x->next)
+				if ((uint32_t)x->ino == (uint32_t)ev[i].data.u64) {
+					atomic_store(&x->readers_gone, 1);
+					m = x;
+				}
+			/* Asked by poll from now on: out of the set. */
+			if (epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL) < 0 && !m)
+				w->broken = 1;
+		}
+		if (n < 16)
+			break;
+	}
+	if (n < 0 || watcher_arm(w) < 0)
+		w->broken = 1;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Whether a write to end fd of m must ask the kernel for readers: 1 unless
+ * the watcher vouches that none of m's readers went since it was put in
+ * the set.  No system call on the way that answers 0, but for the first
+ * write of a process to a pipe.
+ */
+static int readers_maybe_gone(struct pipe_map *m, int fd)
+{
+	struct watcher *w = &g_w;
+
+	if (unlikely(m->watch_pid != uipc_getpid())) {
+		struct epoll_event ev;
+		int ok;
+
+		pthread_mutex_lock(&w->lock);
+		ok = watcher_ready(w) == 0;
+		if (ok) {
+			memset(&ev, 0, sizeof(ev));
+			ev.events = 0;	/* EPOLLERR is reported anyway */
+			ev.data.u64 = (uint64_t)(uint32_t)fd << 32 | (uint32_t)m->ino;
+			ok = epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+			     errno == EEXIST;
+		}
+		atomic_store(&m->readers_gone, !ok || k_no_readers(fd));
+		m->watch_pid = uipc_getpid();
+		pthread_mutex_unlock(&w->lock);
+	}
+	if (unlikely(w->broken || w->pid != uipc_getpid()))
+		return 1;
+	if (unlikely(atomic_load_explicit(w->cq_tail, memory_order_acquire) !=
+		     atomic_load_explicit(w->cq_head, memory_order_relaxed)))
+		watcher_drain(w);
+	return atomic_load_explicit(&m->readers_gone, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------------
@@ -1512,7 +1711,7 @@ static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
 	/* The kernel's count of readers, asked before the lock is taken
 	 * (it is a system call): a reader closing meanwhile races with
 	 * this write as it would with the kernel's. */
-	no_readers = k_no_readers(fd);
+	no_readers = readers_maybe_gone(m, fd) && k_no_readers(fd);
 	ret = ring_lock(m);
 	if (ret == 0) {
 		int locked = 1;
