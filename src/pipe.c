@@ -108,7 +108,8 @@ struct pipe_holder {
 };
 
 struct pipe_ring {
-	uint32_t magic, layout;
+	_Atomic uint32_t magic;
+	uint32_t layout;
 	uint64_t ino;
 	uint32_t uid;		/* the creator: the file's owner */
 	uint32_t max_slots;	/* pages per region, fixed at creation */
@@ -135,6 +136,7 @@ struct pipe_map {
 	uint64_t ino;
 	int nr, nw;		/* our descriptors of each end */
 	int hidx;		/* our holder record, -1: none */
+	_Atomic long refs;	/* table entries + calls using it now */
 	pid_t watch_pid;	/* the process that watches its readers */
 	_Atomic int readers_gone;	/* the kernel said they may be */
 	struct pipe_map *next;	/* g_maps */
@@ -765,65 +767,123 @@ static int map_ring_fd(int fd, uint64_t ino, uid_t uid, struct pipe_map **out)
 	return 0;
 }
 
+/* For a mapping nobody else has seen. */
 static void map_free(struct pipe_map *m)
 {
 	munmap(m->r, m->len);
 	free(m);
 }
 
-/* Makes the ring of the new kernel pipe ino.  A file of that name left by
- * a dead pipe of the same inode is replaced. */
+/* Mappings in the table once, unmapped since: a call that read a table
+ * entry just before the descriptor went may still take a reference on
+ * one, so they are kept (and used again), never freed. */
+static struct pipe_map *g_free_maps;
+
+/* m, unpublished, as a mapping of the process's (g_tab_lock held): in a
+ * kept structure if one is free. */
+static struct pipe_map *map_publish(struct pipe_map *m)
+{
+	struct pipe_map *k = g_free_maps;
+
+	if (k) {
+		g_free_maps = k->next;
+		k->r = m->r;
+		k->len = m->len;
+		k->max_slots = m->max_slots;
+		k->ino = m->ino;
+		k->nr = k->nw = 0;
+		k->hidx = -1;
+		k->watch_pid = 0;
+		atomic_store(&k->readers_gone, 0);
+		free(m);
+		m = k;
+	}
+	m->next = g_maps;
+	g_maps = m;
+	return m;
+}
+
+/* Drops a reference; the last unmaps the ring. */
+static void map_put(struct pipe_map *m)
+{
+	if (atomic_fetch_sub(&m->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&g_tab_lock);
+	if (atomic_load(&m->refs) == 0 && m->r) {
+		for (struct pipe_map **pp = &g_maps; *pp; pp = &(*pp)->next)
+			if (*pp == m) {
+				*pp = m->next;
+				break;
+			}
+		munmap(m->r, m->len);
+		m->r = NULL;
+		m->next = g_free_maps;
+		g_free_maps = m;
+	}
+	pthread_mutex_unlock(&g_tab_lock);
+}
+
+/* Makes the ring of the new kernel pipe ino, mapped.  A file of that name
+ * is a dead pipe's (the inode is ours now): replaced if we may remove it.
+ * The magic is written last, so a half-made ring is nobody's. */
 static int ring_create(struct uipc_nsh *h, uint64_t ino, int direct,
 		       struct pipe_map **out)
 {
 	int64_t lim = uipc_limit(h, UL_PIPEMAX);
 	uint32_t max = PIPE_DEF_SLOTS;
-	char name[64], tmp[96];
+	struct pipe_map *m;
 	struct pipe_ring *r;
+	char name[64];
+	size_t len;
 	int fd, err;
 
 	while ((int64_t)max * PIPE_PAGE < lim && max < (1u << 27) / PIPE_PAGE)
 		max <<= 1;
+	len = ring_file_size(max);
 	ring_name(name, sizeof(name), ino);
-	snprintf(tmp, sizeof(tmp), "tmp.%s.%d", name, (int)uipc_getpid());
-	unlinkat(h->dirfd, tmp, 0);
-	fd = openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(h->dirfd, name, 0) == 0)
+		fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
+			    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)ring_file_size(max)) < 0) {
-		err = -errno;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		err = -ENOMEM;
 		goto out_unlink;
 	}
 	/* The header's pages now (a full tmpfs faults later otherwise). */
-	if (fallocate(fd, 0, 0, (off_t)data_off(max)) < 0 && errno != EOPNOTSUPP) {
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    (fallocate(fd, 0, 0, (off_t)data_off(max)) < 0 && errno != EOPNOTSUPP)) {
 		err = -errno;
-		goto out_unlink;
+		goto out_free;
 	}
-	r = mmap(NULL, ring_file_size(max), PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, 0);
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r == MAP_FAILED) {
 		err = -errno;
-		goto out_unlink;
+		goto out_free;
 	}
+	close(fd);
 	r->layout = UIPC_LAYOUT;
 	r->ino = ino;
-	r->uid = geteuid();
+	r->uid = uipc_euid();
 	r->max_slots = max;
 	r->state = RING_LIVE;
 	r->geom[0].slots = PIPE_DEF_SLOTS;
 	r->wdirect = !!direct;
-	r->magic = PIPE_MAGIC;
-	munmap(r, ring_file_size(max));
-	if (renameat(h->dirfd, tmp, h->dirfd, name) < 0) {
-		err = -errno;
-		goto out_unlink;
-	}
-	err = map_ring_fd(fd, ino, geteuid(), out);
-	close(fd);
-	return err;
+	atomic_store_explicit(&r->magic, PIPE_MAGIC, memory_order_release);
+	m->r = r;
+	m->len = len;
+	m->max_slots = max;
+	m->ino = ino;
+	m->hidx = -1;
+	*out = m;
+	return 0;
+out_free:
+	free(m);
 out_unlink:
-	unlinkat(h->dirfd, tmp, 0);
+	unlinkat(h->dirfd, name, 0);
 	close(fd);
 	return err;
 }
@@ -1061,6 +1121,7 @@ static int tab_add(int fd, struct pipe_map *m, int end)
 	int r = tab_set(fd, (uintptr_t)m | (uintptr_t)end);
 
 	if (r == 0) {
+		atomic_fetch_add(&m->refs, 1);
 		if (end == END_R)
 			m->nr++;
 		else
@@ -1096,7 +1157,7 @@ static int kernel_pipe(int fds[2], int flags)
 static int do_pipe2(int *pipefd, int flags)
 {
 	struct uipc_nsh *h;
-	struct pipe_map *m;
+	struct pipe_map *m = NULL;
 	struct stat st;
 	int fds[2], r = 0;
 
@@ -1114,19 +1175,33 @@ static int do_pipe2(int *pipefd, int flags)
 		goto out_close;
 	}
 	r = ring_create(h, (uint64_t)st.st_ino, flags & O_DIRECT, &m);
-	if (r < 0)
-		goto out_close;
+	if (r < 0) {
+		/* No ring (a file another user planted under its name, a
+		 * full tmpfs, no descriptor left): a plain kernel pipe,
+		 * which every call here passes to the kernel. */
+		fcntl(fds[1], F_SETPIPE_SZ, (int)(PIPE_DEF_SLOTS * PIPE_PAGE));
+		r = uipc_copy_to_user(pipefd, fds, sizeof(fds));
+		if (r < 0)
+			goto out_close;
+		return 0;
+	}
 	pthread_mutex_lock(&g_tab_lock);
+	m = map_publish(m);
 	r = tab_add(fds[0], m, END_R);
-	if (r == 0 && (r = tab_add(fds[1], m, END_W)) < 0)
+	if (r == 0 && (r = tab_add(fds[1], m, END_W)) < 0) {
 		tab_set(fds[0], 0);
-	if (r == 0) {
-		m->next = g_maps;
-		g_maps = m;
+		atomic_fetch_sub(&m->refs, 1);
 	}
 	pthread_mutex_unlock(&g_tab_lock);
-	if (r < 0)
-		goto out_ring;
+	if (r < 0) {
+		char name[64];
+
+		atomic_fetch_add(&m->refs, 1);
+		map_put(m);	/* unmapped, kept */
+		ring_name(name, sizeof(name), (uint64_t)st.st_ino);
+		unlinkat(h->dirfd, name, 0);
+		goto out_close;
+	}
 	holder_join(m);
 	/* Last: a bad pointer gives EFAULT, as the kernel's copy out does,
 	 * and the pipe goes (the kernel's fd_install comes after too). */
@@ -1136,13 +1211,6 @@ static int do_pipe2(int *pipefd, int flags)
 		uipc_close(fds[1]);
 	}
 	return r;
-out_ring: {
-		char name[64];
-
-		ring_name(name, sizeof(name), (uint64_t)st.st_ino);
-		unlinkat(h->dirfd, name, 0);
-		map_free(m);
-	}
 out_close:
 	close(fds[0]);
 	close(fds[1]);
@@ -1196,11 +1264,16 @@ static uintptr_t lookup(int fd)
 			map_free(m);
 			m = old;
 		} else {
-			m->next = g_maps;
-			g_maps = m;
+			m = map_publish(m);
 		}
 		if (tab_add(fd, m, end) == 0)
 			e = tab_get(fd);
+		else if (!old) {
+			atomic_fetch_add(&m->refs, 1);
+			pthread_mutex_unlock(&g_tab_lock);
+			map_put(m);
+			return 0;
+		}
 	} else {
 		map_free(m);
 		m = NULL;
@@ -1209,6 +1282,23 @@ static uintptr_t lookup(int fd)
 	if (m && e)
 		holder_join(m);
 	return e;
+}
+
+/* lookup(), with a reference on the entry's mapping for the call (drop
+ * it with map_put(ent_map(e))).  0 if fd is no uipc pipe end. */
+static uintptr_t op_get(int fd)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		uintptr_t e = lookup(fd);
+
+		if (!e)
+			return 0;
+		atomic_fetch_add(&ent_map(e)->refs, 1);
+		if (tab_get(fd) == e)
+			return e;
+		map_put(ent_map(e));	/* closed meanwhile: look again */
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -1464,11 +1554,10 @@ done:
 	return ret;
 }
 
-static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
-			  int single)
+static ssize_t readv_on(int fd, uintptr_t e, const struct iovec *uiov,
+			int cnt, int single)
 {
 	struct iovec local[IOV_LOCAL], *v;
-	uintptr_t e = lookup(fd);
 	struct pipe_map *m;
 	struct uipc_wait w;
 	struct iter it;
@@ -1476,8 +1565,6 @@ static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
 	ssize_t ret;
 	int demoted = 0;
 
-	if (!e)
-		return -ENOENT;
 	if (ent_end(e) != END_R)
 		return -EBADF;
 	m = ent_map(e);
@@ -1518,6 +1605,19 @@ out:
 	if (v != local)
 		free(v);
 	return ret;
+}
+
+static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
+			  int single)
+{
+	uintptr_t e = op_get(fd);
+	ssize_t r;
+
+	if (!e)
+		return -ENOENT;
+	r = readv_on(fd, e, uiov, cnt, single);
+	map_put(ent_map(e));
+	return r;
 }
 
 /* ---------------------------------------------------------------------
@@ -1669,11 +1769,10 @@ out:
 	return ret;
 }
 
-static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
-			   int single)
+static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
+			int cnt, int single)
 {
 	struct iovec local[IOV_LOCAL], *v;
-	uintptr_t e = lookup(fd);
 	struct pipe_map *m;
 	struct uipc_wait w;
 	struct iter it;
@@ -1681,8 +1780,6 @@ static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
 	ssize_t ret;
 	int demoted = 0, no_readers;
 
-	if (!e)
-		return -ENOENT;
 	if (ent_end(e) != END_W)
 		return -EBADF;
 	m = ent_map(e);
@@ -1728,6 +1825,19 @@ out:
 	if (v != local)
 		free(v);
 	return ret;
+}
+
+static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
+			  int single)
+{
+	uintptr_t e = op_get(fd);
+	ssize_t r;
+
+	if (!e)
+		return -ENOENT;
+	r = writev_on(fd, e, uiov, cnt, single);
+	map_put(ent_map(e));
+	return r;
 }
 
 ssize_t uipc_read(int fd, void *buf, size_t count)
@@ -1797,12 +1907,11 @@ static void end_forget(int fd, uintptr_t e)
 	pthread_mutex_unlock(&g_tab_lock);
 	h = uipc_ns_get(&err);
 	if (!h || ring_lock(m) < 0)
-		return;
+		goto out_put;
 	if (!last) {
 		if (uipc_proc_self(&self) == 0)
 			holder_set(m, &self);
-		ring_unlock(m);
-		return;
+		goto out_unlock;
 	}
 	if (atomic_load(&m->r->state) == RING_LIVE && !others_alive(h, m) &&
 	    demote(m, fd, end) == 0) {
@@ -1814,7 +1923,7 @@ static void end_forget(int fd, uintptr_t e)
 		ring_unlock(m);
 		ring_name(name, sizeof(name), m->ino);
 		unlinkat(h->dirfd, name, 0);
-		return;
+		goto out_put;
 	}
 	if (m->hidx >= 0 &&
 	    atomic_load(&m->r->holder[m->hidx].who) != 0 &&
@@ -1822,7 +1931,10 @@ static void end_forget(int fd, uintptr_t e)
 	    atomic_load(&m->r->holder[m->hidx].who) == who_of(&self))
 		holder_drop(m->r, m->hidx);
 	m->hidx = -1;
+out_unlock:
 	ring_unlock(m);
+out_put:
+	map_put(m);	/* the descriptor's reference */
 }
 
 int uipc_close(int fd)
@@ -1854,9 +1966,12 @@ static int dup_done(int newfd, uintptr_t e)
 
 int uipc_dup(int oldfd)
 {
-	uintptr_t e = lookup(oldfd);
+	uintptr_t e = op_get(oldfd);
+	int r = dup_done(dup(oldfd), e);
 
-	return dup_done(dup(oldfd), e);
+	if (e)
+		map_put(ent_map(e));
+	return r;
 }
 
 static int dup_over(int oldfd, int newfd, int flags, int three)
@@ -1872,12 +1987,15 @@ static int dup_over(int oldfd, int newfd, int flags, int three)
 		return -1;	/* EBADF, newfd untouched */
 	if (oldfd == newfd)
 		return newfd;
-	e = lookup(oldfd);
+	e = op_get(oldfd);
 	old = tab_get(newfd);
 	if (old)
 		end_forget(newfd, old);
 	r = three ? dup3(oldfd, newfd, flags) : dup2(oldfd, newfd);
-	return dup_done(r, e);
+	r = dup_done(r, e);
+	if (e)
+		map_put(ent_map(e));
+	return r;
 }
 
 int uipc_dup2(int oldfd, int newfd)
@@ -1995,16 +2113,33 @@ static long pipe_fcntl(int fd, uintptr_t e, int cmd, long arg)
 int uipc_fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
-	long arg;
+	long arg, r;
 	uintptr_t e;
 
 	va_start(ap, cmd);
 	arg = va_arg(ap, long);
 	va_end(ap);
-	e = lookup(fd);
+	e = op_get(fd);
 	if (!e)
 		return fcntl(fd, cmd, arg);
-	return (int)UIPC_RET(pipe_fcntl(fd, e, cmd, arg));
+	r = UIPC_RET(pipe_fcntl(fd, e, cmd, arg));
+	map_put(ent_map(e));
+	return (int)r;
+}
+
+/* FIONREAD: the bytes in the ring's slots. */
+static int ring_fionread(struct pipe_map *m, void *arg)
+{
+	struct pipe_geom *g;
+	int n = 0;
+
+	if (ring_lock(m) < 0)
+		return -EIO;
+	g = geom(m);
+	for (uint32_t i = g->tail; i != g->head; i++)
+		n += (int)slot_of(m, g, i)->len;
+	ring_unlock(m);
+	return uipc_copy_to_user(arg, &n, sizeof(n));
 }
 
 int uipc_ioctl(int fd, unsigned long request, ...)
@@ -2012,30 +2147,20 @@ int uipc_ioctl(int fd, unsigned long request, ...)
 	va_list ap;
 	void *arg;
 	uintptr_t e;
-	struct pipe_map *m;
-	int n = 0;
+	int r;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	e = lookup(fd);
-	if (!e || request != FIONREAD)
+	e = request == FIONREAD ? op_get(fd) : 0;
+	if (!e)
 		return ioctl(fd, request, arg);
-	m = ent_map(e);
-	if (atomic_load(&m->r->state) != RING_LIVE)
-		return ioctl(fd, request, arg);
-	if (ring_lock(m) < 0) {
-		errno = EIO;
-		return -1;
-	}
-	{
-		struct pipe_geom *g = geom(m);
-
-		for (uint32_t i = g->tail; i != g->head; i++)
-			n += (int)slot_of(m, g, i)->len;
-	}
-	ring_unlock(m);
-	return (int)UIPC_RET(uipc_copy_to_user(arg, &n, sizeof(n)));
+	if (atomic_load(&ent_map(e)->r->state) != RING_LIVE)
+		r = ioctl(fd, request, arg);
+	else
+		r = (int)UIPC_RET(ring_fionread(ent_map(e), arg));
+	map_put(ent_map(e));
+	return r;
 }
 
 /* ---------------------------------------------------------------------
@@ -2076,12 +2201,79 @@ static short ring_events(int fd, uintptr_t e, short want, int d)
 	return ev;
 }
 
+/* One look: the ring's events on its ends, the kernel's on the rest and
+ * its POLLHUP and POLLERR on ours.  Returns what poll(2) returns. */
+static int poll_once(struct pollfd *k, const uintptr_t *ents, nfds_t nfds,
+		     int left)
+{
+	int early = 0, n, ready = 0;
+
+	for (nfds_t i = 0; i < nfds; i++)
+		if (ents[i] && (ring_events(k[i].fd, ents[i], k[i].events, 1) &
+				k[i].events))
+			early = 1;
+	n = poll(k, nfds, early ? 0 : left);
+	for (nfds_t i = 0; i < nfds; i++)
+		if (ents[i])
+			ring_events(k[i].fd, ents[i], k[i].events, -1);
+	if (n < 0)
+		return -errno;
+	for (nfds_t i = 0; i < nfds; i++) {
+		if (ents[i] && atomic_load(&ent_map(ents[i])->r->state) ==
+				       RING_LIVE) {
+			short ev = ring_events(k[i].fd, ents[i], 0, 0);
+
+			k[i].revents = (short)((k[i].revents &
+						~(POLLIN | POLLRDNORM | POLLOUT |
+						  POLLWRNORM)) | (ev & k[i].events));
+		}
+		if (k[i].revents)
+			ready++;
+	}
+	return ready;
+}
+
+static int do_poll(struct pollfd *fds, nfds_t nfds, int timeout,
+		   struct pollfd *k, uintptr_t *ents)
+{
+	int64_t end_ns = timeout > 0 ? uipc_now_ns() + (int64_t)timeout * 1000000 : 0;
+	int ours = 0, r;
+
+	if (nfds && uipc_copy_from_user(k, fds, nfds * sizeof(*k)) < 0)
+		return -EFAULT;
+	for (nfds_t i = 0; i < nfds; i++)
+		if ((ents[i] = op_get(k[i].fd)) != 0)
+			ours++;
+	if (!ours) {
+		r = poll(fds, nfds, timeout);
+		return r < 0 ? -errno : r;
+	}
+	for (;;) {
+		int left = timeout;
+
+		if (timeout > 0) {
+			int64_t rem = end_ns - uipc_now_ns();
+
+			left = rem > 0 ? (int)((rem + 999999) / 1000000) : 0;
+		}
+		/* A token left by a reader that emptied the ring meanwhile
+		 * can wake the kernel's poll for nothing: look again. */
+		r = poll_once(k, ents, nfds, left);
+		if (r != 0 || timeout == 0 ||
+		    (timeout > 0 && uipc_now_ns() >= end_ns))
+			break;
+	}
+	if (r >= 0)
+		for (nfds_t i = 0; i < nfds; i++)
+			fds[i].revents = k[i].revents;
+	return r;
+}
+
 int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	struct pollfd *k;
 	uintptr_t *ents;
-	int64_t end_ns = timeout > 0 ? uipc_now_ns() + (int64_t)timeout * 1000000 : 0;
-	int ours = 0, ready, n;
+	int r;
 
 	if (nfds > (nfds_t)INT_MAX / sizeof(*k))
 		return poll(fds, nfds, timeout);
@@ -2093,67 +2285,13 @@ int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (nfds && uipc_copy_from_user(k, fds, nfds * sizeof(*k)) < 0) {
-		free(k);
-		free(ents);
-		errno = EFAULT;
-		return -1;
-	}
+	r = do_poll(fds, nfds, timeout, k, ents);
 	for (nfds_t i = 0; i < nfds; i++)
-		if ((ents[i] = lookup(k[i].fd)) != 0)
-			ours++;
-	if (!ours) {
-		free(k);
-		free(ents);
-		return poll(fds, nfds, timeout);
-	}
-	for (;;) {
-		int left = timeout, early = 0;
-
-		for (nfds_t i = 0; i < nfds; i++)
-			if (ents[i] && (ring_events(k[i].fd, ents[i], k[i].events, 1) &
-					k[i].events))
-				early = 1;
-		if (timeout > 0) {
-			int64_t rem = end_ns - uipc_now_ns();
-
-			left = rem > 0 ? (int)((rem + 999999) / 1000000) : 0;
-		}
-		n = poll(k, nfds, early ? 0 : left);
-		for (nfds_t i = 0; i < nfds; i++)
-			if (ents[i])
-				ring_events(k[i].fd, ents[i], k[i].events, -1);
-		if (n < 0) {
-			int e = errno;
-
-			free(k);
-			free(ents);
-			errno = e;
-			return -1;
-		}
-		ready = 0;
-		for (nfds_t i = 0; i < nfds; i++) {
-			if (ents[i] && atomic_load(&ent_map(ents[i])->r->state) ==
-					       RING_LIVE) {
-				short ev = ring_events(k[i].fd, ents[i], 0, 0);
-
-				k[i].revents = (short)((k[i].revents &
-							~(POLLIN | POLLRDNORM |
-							  POLLOUT | POLLWRNORM)) |
-						       (ev & k[i].events));
-			}
-			if (k[i].revents)
-				ready++;
-		}
-		if (ready || timeout == 0 ||
-		    (timeout > 0 && uipc_now_ns() >= end_ns))
-			break;
-	}
-	for (nfds_t i = 0; i < nfds; i++)
-		fds[i].revents = k[i].revents;
+		if (ents[i])
+			map_put(ent_map(ents[i]));
 	free(k);
 	free(ents);
-	return ready;
+	return (int)UIPC_RET(r);
 }
 
 /* ---------------------------------------------------------------------
