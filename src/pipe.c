@@ -121,11 +121,13 @@ struct pipe_ring {
 	uint32_t kbytes;	/* our bytes in the kernel pipe */
 	uint32_t rsleep, wsleep;	/* blocked readers, writers */
 	uint32_t rwatch, wwatch;	/* pollers of each end */
+	uint32_t kbusy;		/* a change of the kernel pipe under way */
+	uint32_t kunsure;	/* one died under way: ask FIONREAD */
 	uint64_t written;	/* bytes through the ring, for the tool */
 	struct pipe_holder holder[PIPE_HOLDERS];
 	/* then: struct pipe_slot desc[2][max_slots], the regions' pages */
 };
-_Static_assert(sizeof(struct pipe_ring) == 104 + 32 * PIPE_HOLDERS,
+_Static_assert(sizeof(struct pipe_ring) == 112 + 32 * PIPE_HOLDERS,
 	       "pipe ring layout");
 
 /* This process's mapping of one ring. */
@@ -261,6 +263,12 @@ static void ring_repair(void *arg)
 	}
 	if (RD(r->kbytes) > PIPE_KSIZE)
 		r->kbytes = PIPE_KSIZE;
+	if (RD(r->kbusy)) {
+		/* It died between a token's write or read and its count:
+		 * the next caller, which holds an end, counts again. */
+		r->kunsure = 1;
+		r->kbusy = 0;
+	}
 }
 
 static int ring_lock(struct pipe_map *m)
@@ -348,6 +356,7 @@ static char g_sink[PIPE_KSIZE];
 /* Takes n of our bytes out of the kernel pipe (read end rfd). */
 static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
 {
+	r->kbusy = 1;
 	while (n > 0) {
 		ssize_t got = k_read(rfd, g_sink, n);
 
@@ -358,24 +367,43 @@ static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
 	}
 	if (n > 0)	/* fewer than we thought: believe the kernel */
 		r->kbytes = 0;
+	r->kbusy = 0;
 }
 
 /* The ring became non-empty and someone sleeps on or watches the read
  * end: a token, if the kernel pipe is empty. */
 static void k_token(struct pipe_ring *r, int wfd)
 {
-	if (r->kbytes == 0 && k_write(wfd, g_zero, 1) == 1)
-		r->kbytes = 1;
+	if (r->kbytes == 0) {
+		r->kbusy = 1;
+		if (k_write(wfd, g_zero, 1) == 1)
+			r->kbytes = 1;
+		r->kbusy = 0;
+	}
 }
 
 /* A writer sleeps on, or a poller watches, a full ring: fill the kernel
  * pipe so that its POLLOUT goes away (whole pages: each takes a slot). */
 static void k_fill(struct pipe_ring *r, int wfd)
 {
+	r->kbusy = 1;
 	for (int i = 0; i < 2 && r->kbytes <= PIPE_PAGE; i++) {
 		if (k_write(wfd, g_zero, PIPE_PAGE) != PIPE_PAGE)
 			break;
 		r->kbytes += PIPE_PAGE;
+	}
+	r->kbusy = 0;
+}
+
+/* After a death in the middle of a change of the kernel pipe: how many of
+ * our bytes it holds, from the kernel (fd: either end). */
+static void k_recount(struct pipe_ring *r, int fd)
+{
+	int n;
+
+	if (unlikely(RD(r->kunsure)) && ioctl(fd, FIONREAD, &n) == 0) {
+		r->kbytes = n < 0 ? 0 : n > (int)PIPE_KSIZE ? PIPE_KSIZE : (uint32_t)n;
+		r->kunsure = 0;
 	}
 }
 
@@ -393,14 +421,6 @@ static int k_no_readers(int wfd)
 	struct pollfd p = { wfd, POLLOUT, 0 };
 
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
-}
-
-/* Whether the kernel says the pipe's writers are gone (read end rfd). */
-static int k_no_writers(int rfd)
-{
-	struct pollfd p = { rfd, POLLIN, 0 };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
 }
 
 /* ---------------------------------------------------------------------
@@ -1467,6 +1487,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			*demoted = 1;
 			return ret;
 		}
+		k_recount(r, fd);
 		g = geom(m);
 		was_full = occupancy(g) >= g->slots;
 		while (occupancy(g) > 0) {
@@ -1510,8 +1531,33 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		if (k_no_writers(fd))
-			goto done;	/* EOF */
+		/* Ring and kernel pipe empty of ours: a one-byte read of
+		 * the kernel pipe is the kernel's own answer.  0: no writers
+		 * (EOF, also for a FIFO no writer opened yet); EAGAIN:
+		 * writers; a byte: a writer that does not use uipc put it
+		 * there, so from now on the pipe is the kernel's, and that
+		 * byte is the caller's (the buffer is proved writable
+		 * first: the kernel would leave the byte on EFAULT). */
+		{
+			struct iter in = *it, out = *it;
+			char c;
+			ssize_t k;
+
+			if (iter_copy(&in, &c, 1, 0) < 0 ||
+			    iter_copy(&out, &c, 1, 1) < 0) {
+				ret = -EFAULT;
+				goto done;
+			}
+			k = k_read(fd, &c, 1);
+			if (k == 0)
+				goto done;	/* EOF */
+			if (k == 1) {
+				atomic_store(&r->state, RING_DEMOTED);
+				iter_copy(it, &c, 1, 1);
+				ret = 1;
+				goto done;
+			}
+		}
 		if (nonblocking(fd)) {
 			ret = -EAGAIN;
 			goto done;
@@ -1641,10 +1687,15 @@ static void k_after_write(struct pipe_map *m, int wfd)
  * If a reader came back meanwhile, the byte is a token of ours. */
 static ssize_t epipe(struct pipe_ring *r, int wfd)
 {
-	if (k_write(wfd, g_zero, 1) == 1) {
+	ssize_t n;
+
+	r->kbusy = 1;
+	n = k_write(wfd, g_zero, 1);
+	if (n == 1)
 		r->kbytes++;
+	r->kbusy = 0;
+	if (n == 1)
 		return 0;
-	}
 	return errno == EPIPE ? -EPIPE : 0;
 }
 
@@ -1663,6 +1714,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 		*demoted = 1;
 		return 0;
 	}
+	k_recount(r, fd);
 	if (no_readers && (ret = epipe(r, fd)) < 0)
 		return ret;
 	/* A write of less than a page merges into the last slot if it fits
