@@ -71,6 +71,7 @@
 #include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -82,12 +83,18 @@
 #define PIPE_KSIZE	(2 * PIPE_PAGE)	/* the kernel pipe: two slots */
 #define USER_TOP	0x7ffffffff000ul	/* TASK_SIZE_MAX (access_ok) */
 
-enum { PB_PACKET = 1, PB_MERGE = 2 };	/* a slot's flags */
+/* A slot's flags.  PB_FILLING: reserved by a writer that copies into it
+ * with the ring unlocked (owner in who, pid); readers stop before it. */
+enum { PB_PACKET = 1, PB_MERGE = 2, PB_FILLING = 4 };
+/* Copies of at least this many bytes are made with the ring unlocked. */
+#define PIPE_UNLOCKED_COPY 2048
 enum { RING_LIVE = 1, RING_DEMOTED = 2 };
 enum { END_R = 1, END_W = 2 };
 
 struct pipe_slot {
-	uint32_t off, len, flags, pad;
+	uint32_t off, len, flags;
+	int32_t pid;		/* PB_FILLING: the writer */
+	uint64_t who;		/* its process's slot << 32 | gen */
 };
 
 /* Where the ring's contents are: slot i is at position i % slots of
@@ -123,11 +130,16 @@ struct pipe_ring {
 	uint32_t rwatch, wwatch;	/* pollers of each end */
 	uint32_t kbusy;		/* a change of the kernel pipe under way */
 	uint32_t kunsure;	/* one died under way: ask FIONREAD */
+	/* A reader copying out the rcopy_n slots from tail with the ring
+	 * unlocked (who 0: none); other readers wait for it. */
+	uint64_t rcopy_who;
+	int32_t rcopy_pid;
+	uint32_t rcopy_n;
 	uint64_t written;	/* bytes through the ring, for the tool */
 	struct pipe_holder holder[PIPE_HOLDERS];
 	/* then: struct pipe_slot desc[2][max_slots], the regions' pages */
 };
-_Static_assert(sizeof(struct pipe_ring) == 112 + 32 * PIPE_HOLDERS,
+_Static_assert(sizeof(struct pipe_ring) == 128 + 32 * PIPE_HOLDERS,
 	       "pipe ring layout");
 
 /* This process's mapping of one ring. */
@@ -1153,9 +1165,12 @@ static int tab_add(int fd, struct pipe_map *m, int end)
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 static void pipe_atfork_child(void);
 
+static void pipe_atexit(void);
+
 static void register_atfork(void)
 {
 	pthread_atfork(NULL, NULL, pipe_atfork_child);
+	atexit(pipe_atexit);
 }
 
 /* Where the kernel pipe's content must fit: two slots, the smallest the
@@ -1456,6 +1471,150 @@ static int spin_unlocked(struct pipe_map *m, int end)
 	return ring_lock(m);
 }
 
+/* ---------------------------------------------------------------------
+ * Copies with the ring unlocked.
+ *
+ * A writer of whole pages reserves slots (PB_FILLING, its process named),
+ * unlocks, copies, locks again and commits them; a reader that takes whole
+ * slots names itself the ring's copier (rcopy_*), unlocks, copies, locks
+ * again and frees them.  Readers stop before a slot being filled and wait
+ * for another reader's copy, as the kernel's wait for its pipe's mutex;
+ * writers do not merge into a slot being read; a resize waits for both.
+ * A copier that dies: its reserved slots end up empty (a write of up to a
+ * page leaves all of it or nothing), the slots it was reading are gone
+ * (what a dying reader took, as on the kernel).
+ * ------------------------------------------------------------------- */
+
+/* Whether the process (who, pid) of a copy in flight is gone. */
+static int copier_gone(uint64_t who, int32_t pid)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	return h && !uipc_proc_alive(h, (uint32_t)(who >> 32), (uint32_t)who, pid);
+}
+
+/*
+ * Ring locked.  With ask, settles the copies of dead processes.  Returns
+ * whether a live copy is still in flight in the way: of a reader (another
+ * reader's copy, or a slot being filled at the tail), or with any, of
+ * anything (a resize).
+ */
+static int copies_busy(struct pipe_map *m, int ask, int any)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint64_t who = RD(r->rcopy_who);
+	int busy = 0;
+
+	if (who) {
+		if (ask && copier_gone(who, RD(r->rcopy_pid))) {
+			uint32_t n = RD(r->rcopy_n);
+
+			g->tail += n < occupancy(g) ? n : occupancy(g);
+			r->rcopy_who = 0;
+			r->rcopy_n = 0;
+		} else {
+			busy = 1;
+		}
+	}
+	for (uint32_t i = g->tail; i != g->head; i++) {
+		struct pipe_slot *sl = slot_of(m, g, i);
+
+		if (!(RD(sl->flags) & PB_FILLING))
+			continue;
+		if (ask && copier_gone(RD(sl->who), RD(sl->pid))) {
+			sl->off = sl->len = 0;
+			sl->flags = 0;
+		} else if (any || i == g->tail) {
+			busy = 1;
+		}
+	}
+	return busy;
+}
+
+/* Unlocks, lets a copy in flight go on a moment, locks again: 0, or -EIO
+ * (the lock is not ours then).  *waits counts the rounds: every 64th asks
+ * whether the copier lives. */
+static int copy_wait(struct pipe_map *m, int *waits)
+{
+	ring_unlock(m);
+	if (++*waits > 16)
+		sched_yield();
+	else
+		for (int i = 0; i < PIPE_SPIN; i++)
+			uipc_cpu_relax();
+	return ring_lock(m);
+}
+
+/* Whether the copy in the way of a reader, if any, lets it go on now. */
+static int reader_blocked(struct pipe_map *m, struct pipe_geom *g)
+{
+	return RD(m->r->rcopy_who) != 0 ||
+	       (occupancy(g) > 0 &&
+		(RD(slot_of(m, g, g->tail)->flags) & PB_FILLING));
+}
+
+/*
+ * Copies out whole ready slots from the tail, the ring unlocked, if they
+ * come to PIPE_UNLOCKED_COPY bytes or more and fit in total: returns the
+ * bytes (0: not worth it, nothing done; -EFAULT).  Ring locked on entry
+ * and on return unless *locked is cleared.
+ */
+static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
+			     int *locked)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint32_t n = 0, t0 = g->tail, region = g->region, slots = g->slots;
+	uint32_t done_n = 0;
+	struct uipc_self self;
+	size_t bytes = 0, copied = 0;
+	int fault = 0;
+
+	for (uint32_t i = g->tail; i != g->head; i++) {
+		struct pipe_slot *sl = slot_of(m, g, i);
+
+		if ((RD(sl->flags) & (PB_FILLING | PB_PACKET)) ||
+		    bytes + sl->len > total)
+			break;
+		bytes += sl->len;
+		n++;
+	}
+	if (bytes < PIPE_UNLOCKED_COPY || uipc_proc_self(&self) < 0)
+		return 0;
+	r->rcopy_who = who_of(&self);
+	r->rcopy_pid = self.pid;
+	r->rcopy_n = n;
+	ring_unlock(m);
+	for (uint32_t j = 0; j < n; j++) {
+		uint32_t pos = (t0 + j) & (slots - 1);
+		struct pipe_slot *sl = slot_at(m, region, pos);
+		uint32_t off = RD(sl->off), len = RD(sl->len);
+
+		if (off > PIPE_PAGE || len > PIPE_PAGE - off)
+			len = 0;	/* rewritten under us: nothing */
+		if (iter_copy(it, page_at(m, region, pos) + off, len, 1) < 0) {
+			fault = 1;
+			break;
+		}
+		copied += len;
+		done_n++;
+	}
+	if (ring_lock(m) < 0) {
+		*locked = 0;
+		return copied ? (ssize_t)copied : -EIO;
+	}
+	g = geom(m);
+	g->tail += done_n < occupancy(g) ? done_n : occupancy(g);
+	r->rcopy_who = 0;
+	r->rcopy_n = 0;
+	if (fault && !copied)
+		return -EFAULT;
+	return copied ? (ssize_t)copied : -EFAULT;
+}
+
 /* A sleep the safety period ended found what it waited for: the wake
  * (a token, a slot given back) was lost.  Counted for the tests, as
  * wait.c counts the other mechanisms'. */
@@ -1477,7 +1636,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 {
 	struct pipe_ring *r = m->r;
 	ssize_t ret = 0;
-	int spun = 0;
+	int spun = 0, waits = 0;
 
 	for (;;) {
 		struct pipe_geom *g;
@@ -1490,11 +1649,40 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		k_recount(r, fd);
 		g = geom(m);
 		was_full = occupancy(g) >= g->slots;
+		if (reader_blocked(m, g)) {
+			if (ret)
+				goto done;
+			if (copies_busy(m, (waits & 63) == 63, 0) &&
+			    copy_wait(m, &waits) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
+		}
+		if (occupancy(g) > 0) {
+			ssize_t n = read_unlocked(m, it, total, locked);
+
+			if (n < 0 && !ret)
+				return n;	/* EFAULT: nothing taken */
+			if (n > 0) {
+				ret += n;
+				total -= (size_t)n;
+			}
+			if (!*locked)
+				return ret;
+			if (n != 0 && (n < 0 || !total))
+				goto done;
+			if (n > 0)
+				continue;
+		}
 		while (occupancy(g) > 0) {
 			struct pipe_slot *s = slot_of(m, g, g->tail);
 			char *pg = page_at(m, g->region, g->tail & (g->slots - 1));
 			size_t chars = s->len;
 			int e;
+
+			if (s->flags & PB_FILLING)
+				break;
 
 			if (chars > total)
 				chars = total;
@@ -1699,6 +1887,65 @@ static ssize_t epipe(struct pipe_ring *r, int wfd)
 	return errno == EPIPE ? -EPIPE : 0;
 }
 
+/*
+ * Reserves the free slots a write of total bytes (at least
+ * PIPE_UNLOCKED_COPY) needs, copies into them with the ring unlocked, and
+ * commits them: the bytes written (0: no room, nothing done; -EFAULT
+ * when the first page faulted).  Locking as read_unlocked.
+ */
+static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
+			      size_t total, int *locked)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint32_t k, first = g->head, region = g->region, slots = g->slots;
+	uint32_t flags = r->wdirect ? PB_PACKET : PB_MERGE;
+	uint32_t len[64];
+	struct uipc_self self;
+	size_t copied = 0;
+	uint32_t ok = 0;
+
+	k = slots - occupancy(g);
+	if (k > (total + PIPE_PAGE - 1) / PIPE_PAGE)
+		k = (uint32_t)((total + PIPE_PAGE - 1) / PIPE_PAGE);
+	if (k > 64)
+		k = 64;
+	if (k == 0 || uipc_proc_self(&self) < 0)
+		return 0;
+	for (uint32_t j = 0; j < k; j++) {
+		struct pipe_slot *sl = slot_at(m, region, (first + j) & (slots - 1));
+
+		sl->off = sl->len = 0;
+		sl->who = who_of(&self);
+		sl->pid = self.pid;
+		sl->flags = PB_FILLING;
+	}
+	g->head += k;
+	ring_unlock(m);
+	for (uint32_t j = 0; j < k; j++) {
+		size_t c = total - copied < PIPE_PAGE ? total - copied : PIPE_PAGE;
+
+		if (iter_copy(it, page_at(m, region, (first + j) & (slots - 1)),
+			      c, 0) < 0)
+			break;
+		len[j] = (uint32_t)c;
+		copied += c;
+		ok++;
+	}
+	if (ring_lock(m) < 0) {
+		*locked = 0;
+		return (ssize_t)copied;	/* left filling: settled as a dead one's */
+	}
+	for (uint32_t j = 0; j < k; j++) {
+		struct pipe_slot *sl = slot_at(m, region, (first + j) & (slots - 1));
+
+		sl->len = j < ok ? len[j] : 0;	/* the commit */
+		sl->flags = flags;
+	}
+	r->written += copied;
+	return ok ? (ssize_t)copied : -EFAULT;
+}
+
 /* pipe_write(), on the ring; locking as ring_read. */
 static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			  size_t total, struct uipc_wait *w, int *demoted,
@@ -1725,7 +1972,10 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 		char *pg = page_at(m, g->region, (g->head - 1) & (g->slots - 1));
 		size_t off = s->off + s->len;
 
-		if ((s->flags & PB_MERGE) && off + chars <= PIPE_PAGE) {
+		/* Not into a slot a reader copies out unlocked. */
+		if ((s->flags & PB_MERGE) && off + chars <= PIPE_PAGE &&
+		    !(RD(r->rcopy_who) &&
+		      g->head - 1 - g->tail < RD(r->rcopy_n))) {
 			int e = iter_copy(it, pg + off, chars, 0);
 
 			if (e < 0)
@@ -1746,6 +1996,28 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			break;
 		}
 		g = geom(m);
+		if (occupancy(g) < g->slots && total >= PIPE_UNLOCKED_COPY) {
+			ssize_t n = write_unlocked(m, it, total, locked);
+
+			if (!*locked) {
+				if (n > 0)
+					ret += n;
+				return ret ? ret : -EIO;
+			}
+			if (n < 0) {
+				if (!ret)
+					ret = n;
+				break;
+			}
+			if (n > 0) {
+				ret += n;
+				total -= (size_t)n;
+				k_after_write(m, fd);
+				if (!total)
+					break;
+				continue;
+			}
+		}
 		if (occupancy(g) < g->slots) {
 			struct pipe_slot *s = slot_at(m, g->region,
 						      g->head & (g->slots - 1));
@@ -1965,8 +2237,8 @@ static void end_forget(int fd, uintptr_t e)
 			holder_set(m, &self);
 		goto out_unlock;
 	}
-	if (atomic_load(&m->r->state) == RING_LIVE && !others_alive(h, m) &&
-	    demote(m, fd, end) == 0) {
+	if (!others_alive(h, m) && (atomic_load(&m->r->state) != RING_LIVE ||
+				    demote(m, fd, end) == 0)) {
 		char name[64];
 
 		if (m->hidx >= 0)
@@ -2084,6 +2356,11 @@ static long set_size(struct pipe_map *m, unsigned int arg)
 		return err;
 	if (ring_lock(m) < 0)
 		return -EIO;
+	/* Slots move: wait for the copies in flight, as the kernel's resize
+	 * waits for its pipe's mutex. */
+	for (int waits = 0; copies_busy(m, (waits & 63) == 63, 1);)
+		if (copy_wait(m, &waits) < 0)
+			return -EIO;
 	g = geom(m);
 	if (slots > g->slots && (int64_t)size > uipc_limit(h, UL_PIPEMAX) &&
 	    !uipc_capable(CAP_SYS_RESOURCE)) {
@@ -2359,6 +2636,26 @@ static void pipe_atfork_child(void)
 		m->hidx = -1;
 		if (m->nr || m->nw)
 			holder_join(m);
+	}
+}
+
+/* exit(): every end this process holds is closed by the kernel right
+ * after; the last holder's ring is demoted and removed now, as at
+ * uipc_close (an _exit or a death leaves it to the next closer or to exit
+ * work). */
+static void pipe_atexit(void)
+{
+	for (int c = 0; c < TAB_CHUNKS; c++) {
+		_Atomic uintptr_t *ch = atomic_load(&g_fds[c]);
+
+		if (!ch)
+			continue;
+		for (int i = 0; i < TAB_CHUNK; i++) {
+			uintptr_t e = atomic_load(&ch[i]);
+
+			if (e)
+				end_forget(c * TAB_CHUNK + i, e);
+		}
 	}
 }
 
