@@ -677,6 +677,8 @@ struct uipc_pipe_info {
 /* Calls fn for each pipe ring of the namespace the caller can read. */
 UIPC_HIDDEN int uipc_pipe_list(int (*fn)(const struct uipc_pipe_info *, void *),
 			       void *arg);
+/* Removes the rings no process holds any more; returns how many. */
+UIPC_HIDDEN int uipc_pipe_sweep(struct uipc_nsh *h);
 /* Whether some process we can see holds a descriptor of pipe:[ino]
  * (/proc/<pid>/fd): 1, 0, or 1 when it cannot tell. */
 UIPC_HIDDEN int uipc_pipe_held(uint64_t ino);

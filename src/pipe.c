@@ -64,10 +64,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/io_uring.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -79,12 +83,18 @@
 #define PIPE_KSIZE	(2 * PIPE_PAGE)	/* the kernel pipe: two slots */
 #define USER_TOP	0x7ffffffff000ul	/* TASK_SIZE_MAX (access_ok) */
 
-enum { PB_PACKET = 1, PB_MERGE = 2 };	/* a slot's flags */
+/* A slot's flags.  PB_FILLING: reserved by a writer that copies into it
+ * with the ring unlocked (owner in who, pid); readers stop before it. */
+enum { PB_PACKET = 1, PB_MERGE = 2, PB_FILLING = 4 };
+/* Copies of at least this many bytes are made with the ring unlocked. */
+#define PIPE_UNLOCKED_COPY 2048
 enum { RING_LIVE = 1, RING_DEMOTED = 2 };
 enum { END_R = 1, END_W = 2 };
 
 struct pipe_slot {
-	uint32_t off, len, flags, pad;
+	uint32_t off, len, flags;
+	int32_t pid;		/* PB_FILLING: the writer */
+	uint64_t who;		/* its process's slot << 32 | gen */
 };
 
 /* Where the ring's contents are: slot i is at position i % slots of
@@ -105,7 +115,8 @@ struct pipe_holder {
 };
 
 struct pipe_ring {
-	uint32_t magic, layout;
+	_Atomic uint32_t magic;
+	uint32_t layout;
 	uint64_t ino;
 	uint32_t uid;		/* the creator: the file's owner */
 	uint32_t max_slots;	/* pages per region, fixed at creation */
@@ -117,11 +128,18 @@ struct pipe_ring {
 	uint32_t kbytes;	/* our bytes in the kernel pipe */
 	uint32_t rsleep, wsleep;	/* blocked readers, writers */
 	uint32_t rwatch, wwatch;	/* pollers of each end */
+	uint32_t kbusy;		/* a change of the kernel pipe under way */
+	uint32_t kunsure;	/* one died under way: ask FIONREAD */
+	/* A reader copying out the rcopy_n slots from tail with the ring
+	 * unlocked (who 0: none); other readers wait for it. */
+	uint64_t rcopy_who;
+	int32_t rcopy_pid;
+	uint32_t rcopy_n;
 	uint64_t written;	/* bytes through the ring, for the tool */
 	struct pipe_holder holder[PIPE_HOLDERS];
 	/* then: struct pipe_slot desc[2][max_slots], the regions' pages */
 };
-_Static_assert(sizeof(struct pipe_ring) == 104 + 32 * PIPE_HOLDERS,
+_Static_assert(sizeof(struct pipe_ring) == 128 + 32 * PIPE_HOLDERS,
 	       "pipe ring layout");
 
 /* This process's mapping of one ring. */
@@ -132,6 +150,9 @@ struct pipe_map {
 	uint64_t ino;
 	int nr, nw;		/* our descriptors of each end */
 	int hidx;		/* our holder record, -1: none */
+	_Atomic long refs;	/* table entries + calls using it now */
+	pid_t watch_pid;	/* the process that watches its readers */
+	_Atomic int readers_gone;	/* the kernel said they may be */
 	struct pipe_map *next;	/* g_maps */
 };
 
@@ -254,6 +275,12 @@ static void ring_repair(void *arg)
 	}
 	if (RD(r->kbytes) > PIPE_KSIZE)
 		r->kbytes = PIPE_KSIZE;
+	if (RD(r->kbusy)) {
+		/* It died between a token's write or read and its count:
+		 * the next caller, which holds an end, counts again. */
+		r->kunsure = 1;
+		r->kbusy = 0;
+	}
 }
 
 static int ring_lock(struct pipe_map *m)
@@ -341,6 +368,7 @@ static char g_sink[PIPE_KSIZE];
 /* Takes n of our bytes out of the kernel pipe (read end rfd). */
 static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
 {
+	r->kbusy = 1;
 	while (n > 0) {
 		ssize_t got = k_read(rfd, g_sink, n);
 
@@ -351,24 +379,43 @@ static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
 	}
 	if (n > 0)	/* fewer than we thought: believe the kernel */
 		r->kbytes = 0;
+	r->kbusy = 0;
 }
 
 /* The ring became non-empty and someone sleeps on or watches the read
  * end: a token, if the kernel pipe is empty. */
 static void k_token(struct pipe_ring *r, int wfd)
 {
-	if (r->kbytes == 0 && k_write(wfd, g_zero, 1) == 1)
-		r->kbytes = 1;
+	if (r->kbytes == 0) {
+		r->kbusy = 1;
+		if (k_write(wfd, g_zero, 1) == 1)
+			r->kbytes = 1;
+		r->kbusy = 0;
+	}
 }
 
 /* A writer sleeps on, or a poller watches, a full ring: fill the kernel
  * pipe so that its POLLOUT goes away (whole pages: each takes a slot). */
 static void k_fill(struct pipe_ring *r, int wfd)
 {
+	r->kbusy = 1;
 	for (int i = 0; i < 2 && r->kbytes <= PIPE_PAGE; i++) {
 		if (k_write(wfd, g_zero, PIPE_PAGE) != PIPE_PAGE)
 			break;
 		r->kbytes += PIPE_PAGE;
+	}
+	r->kbusy = 0;
+}
+
+/* After a death in the middle of a change of the kernel pipe: how many of
+ * our bytes it holds, from the kernel (fd: either end). */
+static void k_recount(struct pipe_ring *r, int fd)
+{
+	int n;
+
+	if (unlikely(RD(r->kunsure)) && ioctl(fd, FIONREAD, &n) == 0) {
+		r->kbytes = n < 0 ? 0 : n > (int)PIPE_KSIZE ? PIPE_KSIZE : (uint32_t)n;
+		r->kunsure = 0;
 	}
 }
 
@@ -388,12 +435,198 @@ static int k_no_readers(int wfd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
-/* Whether the kernel says the pipe's writers are gone (read end rfd). */
-static int k_no_writers(int rfd)
-{
-	struct pollfd p = { rfd, POLLIN, 0 };
+/* ---------------------------------------------------------------------
+ * Whether readers remain, without a system call per write.
+ *
+ * The kernel's answer (poll: POLLERR) costs a system call, and a write
+ * needs it before every write.  Instead each process keeps the write ends
+ * it uses in an epoll set of its own (no events asked: the kernel reports
+ * EPOLLERR, readers gone, whatever is asked), and has one io_uring poll
+ * request armed on that set: when the last reader of any of them goes, the
+ * kernel posts a completion into the ring's memory, which a writer sees with
+ * one load.  Only then does it ask the kernel, with epoll_wait, which pipes
+ * lost their readers (readers_gone; those are asked with poll from then
+ * on, as without all this).  The epoll set holds no reference on the pipe
+ * (a closed end leaves it by itself), the request holds one on the set
+ * only.  A kernel or sandbox without io_uring or epoll: every write asks.
+ * ------------------------------------------------------------------- */
 
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLHUP);
+struct watcher {
+	pid_t pid;		/* the process it is of (fork) */
+	int broken;		/* unusable here: ask every time */
+	int ep, uring;
+	void *sq, *cq, *sqes;
+	size_t sq_len, cq_len, sqes_len;
+	_Atomic unsigned *sq_tail, *cq_head, *cq_tail;
+	unsigned *sq_mask, *sq_array;
+	pthread_mutex_t lock;
+};
+
+static struct watcher g_w = { .ep = -1, .uring = -1,
+			      .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void watcher_drop(struct watcher *w)
+{
+	if (w->sq && w->sq != MAP_FAILED)
+		munmap(w->sq, w->sq_len);
+	if (w->cq && w->cq != MAP_FAILED && w->cq != w->sq)
+		munmap(w->cq, w->cq_len);
+	if (w->sqes && w->sqes != MAP_FAILED)
+		munmap(w->sqes, w->sqes_len);
+	if (w->uring >= 0)
+		close(w->uring);
+	if (w->ep >= 0)
+		close(w->ep);
+	w->sq = w->cq = w->sqes = NULL;
+	w->uring = w->ep = -1;
+}
+
+/* Arms the one request: a poll of the epoll set for POLLIN.  0 or -1. */
+static int watcher_arm(struct watcher *w)
+{
+	unsigned tail = atomic_load_explicit(w->sq_tail, memory_order_relaxed);
+	unsigned idx = tail & *w->sq_mask;
+	struct io_uring_sqe *sqe = (struct io_uring_sqe *)w->sqes + idx;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_POLL_ADD;
+	sqe->fd = w->ep;
+	sqe->poll32_events = POLLIN;
+	sqe->user_data = 1;
+	w->sq_array[idx] = idx;
+	atomic_store_explicit(w->sq_tail, tail + 1, memory_order_release);
+	return syscall(__NR_io_uring_enter, w->uring, 1, 0, 0, NULL, 0) == 1 ? 0 : -1;
+}
+
+/* The process's watcher, made on first use (and anew in a fork's child).
+ * g_w.lock held. */
+static int watcher_ready(struct watcher *w)
+{
+	struct io_uring_params p;
+	pid_t me = uipc_getpid();
+
+	if (w->pid == me)
+		return w->broken ? -1 : 0;
+	if (w->pid) {
+		/* The parent's, inherited: its descriptors and maps go. */
+		watcher_drop(w);
+	}
+	w->pid = me;
+	w->broken = 1;
+	memset(&p, 0, sizeof(p));
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->ep < 0)
+		return -1;
+	w->uring = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (w->uring < 0)
+		goto out_drop;
+	fcntl(w->uring, F_SETFD, FD_CLOEXEC);
+	w->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	w->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if ((p.features & IORING_FEAT_SINGLE_MMAP) && w->cq_len > w->sq_len)
+		w->sq_len = w->cq_len;
+	w->sq = mmap(NULL, w->sq_len, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_POPULATE, w->uring, IORING_OFF_SQ_RING);
+	if (w->sq == MAP_FAILED)
+		goto out_drop;
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		w->cq = w->sq;
+	else
+		w->cq = mmap(NULL, w->cq_len, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_POPULATE, w->uring,
+			     IORING_OFF_CQ_RING);
+	w->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	w->sqes = mmap(NULL, w->sqes_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, w->uring, IORING_OFF_SQES);
+	if (w->cq == MAP_FAILED || w->sqes == MAP_FAILED)
+		goto out_drop;
+	w->sq_tail = (void *)((char *)w->sq + p.sq_off.tail);
+	w->sq_mask = (void *)((char *)w->sq + p.sq_off.ring_mask);
+	w->sq_array = (void *)((char *)w->sq + p.sq_off.array);
+	w->cq_head = (void *)((char *)w->cq + p.cq_off.head);
+	w->cq_tail = (void *)((char *)w->cq + p.cq_off.tail);
+	if (watcher_arm(w) < 0)
+		goto out_drop;
+	w->broken = 0;
+	return 0;
+out_drop:
+	watcher_drop(w);
+	return -1;
+}
+
+/* The request completed: which of our write ends lost their readers. */
+static void watcher_drain(struct watcher *w)
+{
+	struct epoll_event ev[16];
+	int n;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->pid != uipc_getpid() || w->broken ||
+	    atomic_load_explicit(w->cq_tail, memory_order_acquire) ==
+		    atomic_load_explicit(w->cq_head, memory_order_relaxed)) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	atomic_store_explicit(w->cq_head,
+			      atomic_load_explicit(w->cq_tail, memory_order_acquire),
+			      memory_order_release);
+	while ((n = epoll_wait(w->ep, ev, 16, 0)) > 0) {
+		for (int i = 0; i < n; i++) {
+			int fd = (int)(ev[i].data.u64 >> 32);
+			struct pipe_map *m = NULL;
+
+			/* By the inode's low half: a pipe that shares it asks
+			 * the kernel too, no harm. */
+			for (struct pipe_map *x = g_maps; x; x = x->next)
+				if ((uint32_t)x->ino == (uint32_t)ev[i].data.u64) {
+					atomic_store(&x->readers_gone, 1);
+					m = x;
+				}
+			/* Asked by poll from now on: out of the set. */
+			if (epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL) < 0 && !m)
+				w->broken = 1;
+		}
+		if (n < 16)
+			break;
+	}
+	if (n < 0 || watcher_arm(w) < 0)
+		w->broken = 1;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Whether a write to end fd of m must ask the kernel for readers: 1 unless
+ * the watcher vouches that none of m's readers went since it was put in
+ * the set.  No system call on the way that answers 0, but for the first
+ * write of a process to a pipe.
+ */
+static int readers_maybe_gone(struct pipe_map *m, int fd)
+{
+	struct watcher *w = &g_w;
+
+	if (unlikely(m->watch_pid != uipc_getpid())) {
+		struct epoll_event ev;
+		int ok;
+
+		pthread_mutex_lock(&w->lock);
+		ok = watcher_ready(w) == 0;
+		if (ok) {
+			memset(&ev, 0, sizeof(ev));
+			ev.events = 0;	/* EPOLLERR is reported anyway */
+			ev.data.u64 = (uint64_t)(uint32_t)fd << 32 | (uint32_t)m->ino;
+			ok = epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+			     errno == EEXIST;
+		}
+		atomic_store(&m->readers_gone, !ok || k_no_readers(fd));
+		m->watch_pid = uipc_getpid();
+		pthread_mutex_unlock(&w->lock);
+	}
+	if (unlikely(w->broken || w->pid != uipc_getpid()))
+		return 1;
+	if (unlikely(atomic_load_explicit(w->cq_tail, memory_order_acquire) !=
+		     atomic_load_explicit(w->cq_head, memory_order_relaxed)))
+		watcher_drain(w);
+	return atomic_load_explicit(&m->readers_gone, memory_order_relaxed);
 }
 
 /* ---------------------------------------------------------------------
@@ -482,7 +715,8 @@ static int pending_kind(const struct uipc_wait *w)
 
 /*
  * Sleeps until kfd shows ev (or HUP/ERR) or a signal comes.  Signals are
- * blocked (w->masked).  Returns 0 to look again, -EINTR when the call must
+ * blocked (w->masked).  Returns 0 to look again (1: after the safety
+ * period, for lost_wake()), -EINTR when the call must
  * end: a handler without SA_RESTART ran, or (moved: the call has done
  * part of its work) any signal the kernel would have noticed; signals are
  * unblocked then (w->masked 0), and the handlers have run.
@@ -506,6 +740,8 @@ static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved)
 		if (n < 0 && errno != EINTR)
 			return 0;
 		kind = pending_kind(w);
+		if (n == 0 && kind == SIG_NONE && p[1].fd >= 0)
+			return 1;	/* the safety period ended it */
 	}
 	if (kind == SIG_NONE)
 		return 0;
@@ -563,65 +799,123 @@ static int map_ring_fd(int fd, uint64_t ino, uid_t uid, struct pipe_map **out)
 	return 0;
 }
 
+/* For a mapping nobody else has seen. */
 static void map_free(struct pipe_map *m)
 {
 	munmap(m->r, m->len);
 	free(m);
 }
 
-/* Makes the ring of the new kernel pipe ino.  A file of that name left by
- * a dead pipe of the same inode is replaced. */
+/* Mappings in the table once, unmapped since: a call that read a table
+ * entry just before the descriptor went may still take a reference on
+ * one, so they are kept (and used again), never freed. */
+static struct pipe_map *g_free_maps;
+
+/* m, unpublished, as a mapping of the process's (g_tab_lock held): in a
+ * kept structure if one is free. */
+static struct pipe_map *map_publish(struct pipe_map *m)
+{
+	struct pipe_map *k = g_free_maps;
+
+	if (k) {
+		g_free_maps = k->next;
+		k->r = m->r;
+		k->len = m->len;
+		k->max_slots = m->max_slots;
+		k->ino = m->ino;
+		k->nr = k->nw = 0;
+		k->hidx = -1;
+		k->watch_pid = 0;
+		atomic_store(&k->readers_gone, 0);
+		free(m);
+		m = k;
+	}
+	m->next = g_maps;
+	g_maps = m;
+	return m;
+}
+
+/* Drops a reference; the last unmaps the ring. */
+static void map_put(struct pipe_map *m)
+{
+	if (atomic_fetch_sub(&m->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&g_tab_lock);
+	if (atomic_load(&m->refs) == 0 && m->r) {
+		for (struct pipe_map **pp = &g_maps; *pp; pp = &(*pp)->next)
+			if (*pp == m) {
+				*pp = m->next;
+				break;
+			}
+		munmap(m->r, m->len);
+		m->r = NULL;
+		m->next = g_free_maps;
+		g_free_maps = m;
+	}
+	pthread_mutex_unlock(&g_tab_lock);
+}
+
+/* Makes the ring of the new kernel pipe ino, mapped.  A file of that name
+ * is a dead pipe's (the inode is ours now): replaced if we may remove it.
+ * The magic is written last, so a half-made ring is nobody's. */
 static int ring_create(struct uipc_nsh *h, uint64_t ino, int direct,
 		       struct pipe_map **out)
 {
 	int64_t lim = uipc_limit(h, UL_PIPEMAX);
 	uint32_t max = PIPE_DEF_SLOTS;
-	char name[64], tmp[96];
+	struct pipe_map *m;
 	struct pipe_ring *r;
+	char name[64];
+	size_t len;
 	int fd, err;
 
 	while ((int64_t)max * PIPE_PAGE < lim && max < (1u << 27) / PIPE_PAGE)
 		max <<= 1;
+	len = ring_file_size(max);
 	ring_name(name, sizeof(name), ino);
-	snprintf(tmp, sizeof(tmp), "tmp.%s.%d", name, (int)uipc_getpid());
-	unlinkat(h->dirfd, tmp, 0);
-	fd = openat(h->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+	fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 		    O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(h->dirfd, name, 0) == 0)
+		fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
+			    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)ring_file_size(max)) < 0) {
-		err = -errno;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		err = -ENOMEM;
 		goto out_unlink;
 	}
 	/* The header's pages now (a full tmpfs faults later otherwise). */
-	if (fallocate(fd, 0, 0, (off_t)data_off(max)) < 0 && errno != EOPNOTSUPP) {
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    (fallocate(fd, 0, 0, (off_t)data_off(max)) < 0 && errno != EOPNOTSUPP)) {
 		err = -errno;
-		goto out_unlink;
+		goto out_free;
 	}
-	r = mmap(NULL, ring_file_size(max), PROT_READ | PROT_WRITE, MAP_SHARED,
-		 fd, 0);
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r == MAP_FAILED) {
 		err = -errno;
-		goto out_unlink;
+		goto out_free;
 	}
+	close(fd);
 	r->layout = UIPC_LAYOUT;
 	r->ino = ino;
-	r->uid = geteuid();
+	r->uid = uipc_euid();
 	r->max_slots = max;
 	r->state = RING_LIVE;
 	r->geom[0].slots = PIPE_DEF_SLOTS;
 	r->wdirect = !!direct;
-	r->magic = PIPE_MAGIC;
-	munmap(r, ring_file_size(max));
-	if (renameat(h->dirfd, tmp, h->dirfd, name) < 0) {
-		err = -errno;
-		goto out_unlink;
-	}
-	err = map_ring_fd(fd, ino, geteuid(), out);
-	close(fd);
-	return err;
+	atomic_store_explicit(&r->magic, PIPE_MAGIC, memory_order_release);
+	m->r = r;
+	m->len = len;
+	m->max_slots = max;
+	m->ino = ino;
+	m->hidx = -1;
+	*out = m;
+	return 0;
+out_free:
+	free(m);
 out_unlink:
-	unlinkat(h->dirfd, tmp, 0);
+	unlinkat(h->dirfd, name, 0);
 	close(fd);
 	return err;
 }
@@ -859,6 +1153,7 @@ static int tab_add(int fd, struct pipe_map *m, int end)
 	int r = tab_set(fd, (uintptr_t)m | (uintptr_t)end);
 
 	if (r == 0) {
+		atomic_fetch_add(&m->refs, 1);
 		if (end == END_R)
 			m->nr++;
 		else
@@ -870,9 +1165,12 @@ static int tab_add(int fd, struct pipe_map *m, int end)
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 static void pipe_atfork_child(void);
 
+static void pipe_atexit(void);
+
 static void register_atfork(void)
 {
 	pthread_atfork(NULL, NULL, pipe_atfork_child);
+	atexit(pipe_atexit);
 }
 
 /* Where the kernel pipe's content must fit: two slots, the smallest the
@@ -894,7 +1192,7 @@ static int kernel_pipe(int fds[2], int flags)
 static int do_pipe2(int *pipefd, int flags)
 {
 	struct uipc_nsh *h;
-	struct pipe_map *m;
+	struct pipe_map *m = NULL;
 	struct stat st;
 	int fds[2], r = 0;
 
@@ -912,19 +1210,33 @@ static int do_pipe2(int *pipefd, int flags)
 		goto out_close;
 	}
 	r = ring_create(h, (uint64_t)st.st_ino, flags & O_DIRECT, &m);
-	if (r < 0)
-		goto out_close;
+	if (r < 0) {
+		/* No ring (a file another user planted under its name, a
+		 * full tmpfs, no descriptor left): a plain kernel pipe,
+		 * which every call here passes to the kernel. */
+		fcntl(fds[1], F_SETPIPE_SZ, (int)(PIPE_DEF_SLOTS * PIPE_PAGE));
+		r = uipc_copy_to_user(pipefd, fds, sizeof(fds));
+		if (r < 0)
+			goto out_close;
+		return 0;
+	}
 	pthread_mutex_lock(&g_tab_lock);
+	m = map_publish(m);
 	r = tab_add(fds[0], m, END_R);
-	if (r == 0 && (r = tab_add(fds[1], m, END_W)) < 0)
+	if (r == 0 && (r = tab_add(fds[1], m, END_W)) < 0) {
 		tab_set(fds[0], 0);
-	if (r == 0) {
-		m->next = g_maps;
-		g_maps = m;
+		atomic_fetch_sub(&m->refs, 1);
 	}
 	pthread_mutex_unlock(&g_tab_lock);
-	if (r < 0)
-		goto out_ring;
+	if (r < 0) {
+		char name[64];
+
+		atomic_fetch_add(&m->refs, 1);
+		map_put(m);	/* unmapped, kept */
+		ring_name(name, sizeof(name), (uint64_t)st.st_ino);
+		unlinkat(h->dirfd, name, 0);
+		goto out_close;
+	}
 	holder_join(m);
 	/* Last: a bad pointer gives EFAULT, as the kernel's copy out does,
 	 * and the pipe goes (the kernel's fd_install comes after too). */
@@ -934,13 +1246,6 @@ static int do_pipe2(int *pipefd, int flags)
 		uipc_close(fds[1]);
 	}
 	return r;
-out_ring: {
-		char name[64];
-
-		ring_name(name, sizeof(name), (uint64_t)st.st_ino);
-		unlinkat(h->dirfd, name, 0);
-		map_free(m);
-	}
 out_close:
 	close(fds[0]);
 	close(fds[1]);
@@ -994,11 +1299,16 @@ static uintptr_t lookup(int fd)
 			map_free(m);
 			m = old;
 		} else {
-			m->next = g_maps;
-			g_maps = m;
+			m = map_publish(m);
 		}
 		if (tab_add(fd, m, end) == 0)
 			e = tab_get(fd);
+		else if (!old) {
+			atomic_fetch_add(&m->refs, 1);
+			pthread_mutex_unlock(&g_tab_lock);
+			map_put(m);
+			return 0;
+		}
 	} else {
 		map_free(m);
 		m = NULL;
@@ -1007,6 +1317,23 @@ static uintptr_t lookup(int fd)
 	if (m && e)
 		holder_join(m);
 	return e;
+}
+
+/* lookup(), with a reference on the entry's mapping for the call (drop
+ * it with map_put(ent_map(e))).  0 if fd is no uipc pipe end. */
+static uintptr_t op_get(int fd)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		uintptr_t e = lookup(fd);
+
+		if (!e)
+			return 0;
+		atomic_fetch_add(&ent_map(e)->refs, 1);
+		if (tab_get(fd) == e)
+			return e;
+		map_put(ent_map(e));	/* closed meanwhile: look again */
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -1114,6 +1441,193 @@ static int nonblocking(int fd)
 	return fl >= 0 && (fl & O_NONBLOCK);
 }
 
+/* How long a reader of an empty ring or a writer of a full one watches
+ * for the other side before it goes to the kernel, in pauses: about what
+ * a writer on another CPU takes to put the next bytes in. */
+#define PIPE_SPIN 400
+
+static int g_ncpu;
+
+/*
+ * Unlocks, watches the ring's head (END_R: bytes came) or tail (END_W:
+ * room came) move, and locks again.  No spin on one CPU.  0, or -EIO when
+ * the lock cannot be taken again.
+ */
+static int spin_unlocked(struct pipe_map *m, int end)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = &r->geom[RD(r->cur) & 1];
+	uint32_t *word = end == END_R ? &g->head : &g->tail;
+	uint32_t was = RD(*word);
+
+	if (!g_ncpu)
+		g_ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (g_ncpu < 2)
+		return 0;
+	ring_unlock(m);
+	for (int i = 0; i < PIPE_SPIN && RD(*word) == was &&
+			RD(r->cur) == (uint32_t)(g - r->geom); i++)
+		uipc_cpu_relax();
+	return ring_lock(m);
+}
+
+/* ---------------------------------------------------------------------
+ * Copies with the ring unlocked.
+ *
+ * A writer of whole pages reserves slots (PB_FILLING, its process named),
+ * unlocks, copies, locks again and commits them; a reader that takes whole
+ * slots names itself the ring's copier (rcopy_*), unlocks, copies, locks
+ * again and frees them.  Readers stop before a slot being filled and wait
+ * for another reader's copy, as the kernel's wait for its pipe's mutex;
+ * writers do not merge into a slot being read; a resize waits for both.
+ * A copier that dies: its reserved slots end up empty (a write of up to a
+ * page leaves all of it or nothing), the slots it was reading are gone
+ * (what a dying reader took, as on the kernel).
+ * ------------------------------------------------------------------- */
+
+/* Whether the process (who, pid) of a copy in flight is gone. */
+static int copier_gone(uint64_t who, int32_t pid)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	return h && !uipc_proc_alive(h, (uint32_t)(who >> 32), (uint32_t)who, pid);
+}
+
+/*
+ * Ring locked.  With ask, settles the copies of dead processes.  Returns
+ * whether a live copy is still in flight in the way: of a reader (another
+ * reader's copy, or a slot being filled at the tail), or with any, of
+ * anything (a resize).
+ */
+static int copies_busy(struct pipe_map *m, int ask, int any)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint64_t who = RD(r->rcopy_who);
+	int busy = 0;
+
+	if (who) {
+		if (ask && copier_gone(who, RD(r->rcopy_pid))) {
+			uint32_t n = RD(r->rcopy_n);
+
+			g->tail += n < occupancy(g) ? n : occupancy(g);
+			r->rcopy_who = 0;
+			r->rcopy_n = 0;
+		} else {
+			busy = 1;
+		}
+	}
+	for (uint32_t i = g->tail; i != g->head; i++) {
+		struct pipe_slot *sl = slot_of(m, g, i);
+
+		if (!(RD(sl->flags) & PB_FILLING))
+			continue;
+		if (ask && copier_gone(RD(sl->who), RD(sl->pid))) {
+			sl->off = sl->len = 0;
+			sl->flags = 0;
+		} else if (any || i == g->tail) {
+			busy = 1;
+		}
+	}
+	return busy;
+}
+
+/* Unlocks, lets a copy in flight go on a moment, locks again: 0, or -EIO
+ * (the lock is not ours then).  *waits counts the rounds: every 64th asks
+ * whether the copier lives. */
+static int copy_wait(struct pipe_map *m, int *waits)
+{
+	ring_unlock(m);
+	if (++*waits > 16)
+		sched_yield();
+	else
+		for (int i = 0; i < PIPE_SPIN; i++)
+			uipc_cpu_relax();
+	return ring_lock(m);
+}
+
+/* Whether the copy in the way of a reader, if any, lets it go on now. */
+static int reader_blocked(struct pipe_map *m, struct pipe_geom *g)
+{
+	return RD(m->r->rcopy_who) != 0 ||
+	       (occupancy(g) > 0 &&
+		(RD(slot_of(m, g, g->tail)->flags) & PB_FILLING));
+}
+
+/*
+ * Copies out whole ready slots from the tail, the ring unlocked, if they
+ * come to PIPE_UNLOCKED_COPY bytes or more and fit in total: returns the
+ * bytes (0: not worth it, nothing done; -EFAULT).  Ring locked on entry
+ * and on return unless *locked is cleared.
+ */
+static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
+			     int *locked)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint32_t n = 0, t0 = g->tail, region = g->region, slots = g->slots;
+	uint32_t done_n = 0;
+	struct uipc_self self;
+	size_t bytes = 0, copied = 0;
+	int fault = 0;
+
+	for (uint32_t i = g->tail; i != g->head; i++) {
+		struct pipe_slot *sl = slot_of(m, g, i);
+
+		if ((RD(sl->flags) & (PB_FILLING | PB_PACKET)) ||
+		    bytes + sl->len > total)
+			break;
+		bytes += sl->len;
+		n++;
+	}
+	if (bytes < PIPE_UNLOCKED_COPY || uipc_proc_self(&self) < 0)
+		return 0;
+	r->rcopy_who = who_of(&self);
+	r->rcopy_pid = self.pid;
+	r->rcopy_n = n;
+	ring_unlock(m);
+	for (uint32_t j = 0; j < n; j++) {
+		uint32_t pos = (t0 + j) & (slots - 1);
+		struct pipe_slot *sl = slot_at(m, region, pos);
+		uint32_t off = RD(sl->off), len = RD(sl->len);
+
+		if (off > PIPE_PAGE || len > PIPE_PAGE - off)
+			len = 0;	/* rewritten under us: nothing */
+		if (iter_copy(it, page_at(m, region, pos) + off, len, 1) < 0) {
+			fault = 1;
+			break;
+		}
+		copied += len;
+		done_n++;
+	}
+	if (ring_lock(m) < 0) {
+		*locked = 0;
+		return copied ? (ssize_t)copied : -EIO;
+	}
+	g = geom(m);
+	g->tail += done_n < occupancy(g) ? done_n : occupancy(g);
+	r->rcopy_who = 0;
+	r->rcopy_n = 0;
+	if (fault && !copied)
+		return -EFAULT;
+	return copied ? (ssize_t)copied : -EFAULT;
+}
+
+/* A sleep the safety period ended found what it waited for: the wake
+ * (a token, a slot given back) was lost.  Counted for the tests, as
+ * wait.c counts the other mechanisms'. */
+static void lost_wake(int slept, int due)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	if (slept == 1 && due && (h = uipc_ns_get(&err)))
+		atomic_fetch_add_explicit(&h->ns->lost_wakes, 1,
+					  memory_order_relaxed);
+}
+
 /* pipe_read(), on the ring.  Ring locked on entry; on return still locked
  * unless *locked was cleared (a lock that could not be taken again). */
 static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
@@ -1122,6 +1636,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 {
 	struct pipe_ring *r = m->r;
 	ssize_t ret = 0;
+	int spun = 0, waits = 0;
 
 	for (;;) {
 		struct pipe_geom *g;
@@ -1131,13 +1646,43 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			*demoted = 1;
 			return ret;
 		}
+		k_recount(r, fd);
 		g = geom(m);
 		was_full = occupancy(g) >= g->slots;
+		if (reader_blocked(m, g)) {
+			if (ret)
+				goto done;
+			if (copies_busy(m, (waits & 63) == 63, 0) &&
+			    copy_wait(m, &waits) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
+		}
+		if (occupancy(g) > 0) {
+			ssize_t n = read_unlocked(m, it, total, locked);
+
+			if (n < 0 && !ret)
+				return n;	/* EFAULT: nothing taken */
+			if (n > 0) {
+				ret += n;
+				total -= (size_t)n;
+			}
+			if (!*locked)
+				return ret;
+			if (n != 0 && (n < 0 || !total))
+				goto done;
+			if (n > 0)
+				continue;
+		}
 		while (occupancy(g) > 0) {
 			struct pipe_slot *s = slot_of(m, g, g->tail);
 			char *pg = page_at(m, g->region, g->tail & (g->slots - 1));
 			size_t chars = s->len;
 			int e;
+
+			if (s->flags & PB_FILLING)
+				break;
 
 			if (chars > total)
 				chars = total;
@@ -1166,8 +1711,32 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			k_take(r, fd, r->kbytes);
 		if (ret)
 			goto done;
-		if (k_no_writers(fd))
-			goto done;	/* EOF */
+		if (!spun) {
+			spun = 1;
+			if (spin_unlocked(m, END_R) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
+		}
+		/* Ring and kernel pipe empty of ours: what the kernel's
+		 * poll says of the kernel pipe.  POLLIN: a writer that does
+		 * not use uipc put bytes there, so from now on the pipe is
+		 * the kernel's (and the caller reads them there); POLLHUP
+		 * (no POLLIN): no writers, EOF. */
+		{
+			struct pollfd kp = { fd, POLLIN, 0 };
+
+			if (poll(&kp, 1, 0) == 1) {
+				if (kp.revents & POLLIN) {
+					atomic_store(&r->state, RING_DEMOTED);
+					*demoted = 1;
+					goto done;
+				}
+				if (kp.revents & POLLHUP)
+					goto done;	/* EOF */
+			}
+		}
 		if (nonblocking(fd)) {
 			ret = -EAGAIN;
 			goto done;
@@ -1194,6 +1763,8 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		sleeper_count(m, END_R, -1);
 		if (ret < 0)
 			return ret;
+		lost_wake((int)ret, occupancy(geom(m)) > 0);
+		ret = 0;
 	}
 done:
 	if (ret > 0) {
@@ -1208,11 +1779,10 @@ done:
 	return ret;
 }
 
-static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
-			  int single)
+static ssize_t readv_on(int fd, uintptr_t e, const struct iovec *uiov,
+			int cnt, int single)
 {
 	struct iovec local[IOV_LOCAL], *v;
-	uintptr_t e = lookup(fd);
 	struct pipe_map *m;
 	struct uipc_wait w;
 	struct iter it;
@@ -1220,8 +1790,6 @@ static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
 	ssize_t ret;
 	int demoted = 0;
 
-	if (!e)
-		return -ENOENT;
 	if (ent_end(e) != END_R)
 		return -EBADF;
 	m = ent_map(e);
@@ -1264,6 +1832,19 @@ out:
 	return ret;
 }
 
+static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
+			  int single)
+{
+	uintptr_t e = op_get(fd);
+	ssize_t r;
+
+	if (!e)
+		return -ENOENT;
+	r = readv_on(fd, e, uiov, cnt, single);
+	map_put(ent_map(e));
+	return r;
+}
+
 /* ---------------------------------------------------------------------
  * write, writev
  * ------------------------------------------------------------------- */
@@ -1285,28 +1866,94 @@ static void k_after_write(struct pipe_map *m, int wfd)
  * If a reader came back meanwhile, the byte is a token of ours. */
 static ssize_t epipe(struct pipe_ring *r, int wfd)
 {
-	if (k_write(wfd, g_zero, 1) == 1) {
+	ssize_t n;
+
+	r->kbusy = 1;
+	n = k_write(wfd, g_zero, 1);
+	if (n == 1)
 		r->kbytes++;
+	r->kbusy = 0;
+	if (n == 1)
 		return 0;
-	}
 	return errno == EPIPE ? -EPIPE : 0;
+}
+
+/*
+ * Reserves the free slots a write of total bytes (at least
+ * PIPE_UNLOCKED_COPY) needs, copies into them with the ring unlocked, and
+ * commits them: the bytes written (0: no room, nothing done; -EFAULT
+ * when the first page faulted).  Locking as read_unlocked.
+ */
+static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
+			      size_t total, int *locked)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint32_t k, first = g->head, region = g->region, slots = g->slots;
+	uint32_t flags = r->wdirect ? PB_PACKET : PB_MERGE;
+	uint32_t len[64];
+	struct uipc_self self;
+	size_t copied = 0;
+	uint32_t ok = 0;
+
+	k = slots - occupancy(g);
+	if (k > (total + PIPE_PAGE - 1) / PIPE_PAGE)
+		k = (uint32_t)((total + PIPE_PAGE - 1) / PIPE_PAGE);
+	if (k > 64)
+		k = 64;
+	if (k == 0 || uipc_proc_self(&self) < 0)
+		return 0;
+	for (uint32_t j = 0; j < k; j++) {
+		struct pipe_slot *sl = slot_at(m, region, (first + j) & (slots - 1));
+
+		sl->off = sl->len = 0;
+		sl->who = who_of(&self);
+		sl->pid = self.pid;
+		sl->flags = PB_FILLING;
+	}
+	g->head += k;
+	ring_unlock(m);
+	for (uint32_t j = 0; j < k; j++) {
+		size_t c = total - copied < PIPE_PAGE ? total - copied : PIPE_PAGE;
+
+		if (iter_copy(it, page_at(m, region, (first + j) & (slots - 1)),
+			      c, 0) < 0)
+			break;
+		len[j] = (uint32_t)c;
+		copied += c;
+		ok++;
+	}
+	if (ring_lock(m) < 0) {
+		*locked = 0;
+		return (ssize_t)copied;	/* left filling: settled as a dead one's */
+	}
+	for (uint32_t j = 0; j < k; j++) {
+		struct pipe_slot *sl = slot_at(m, region, (first + j) & (slots - 1));
+
+		sl->len = j < ok ? len[j] : 0;	/* the commit */
+		sl->flags = flags;
+	}
+	r->written += copied;
+	return ok ? (ssize_t)copied : -EFAULT;
 }
 
 /* pipe_write(), on the ring; locking as ring_read. */
 static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			  size_t total, struct uipc_wait *w, int *demoted,
-			  int *locked)
+			  int *locked, int no_readers)
 {
 	struct pipe_ring *r = m->r;
 	struct pipe_geom *g = geom(m);
 	ssize_t ret = 0;
 	size_t chars;
+	int spun = 0;
 
 	if (atomic_load(&r->state) != RING_LIVE) {
 		*demoted = 1;
 		return 0;
 	}
-	if (k_no_readers(fd) && (ret = epipe(r, fd)) < 0)
+	k_recount(r, fd);
+	if (no_readers && (ret = epipe(r, fd)) < 0)
 		return ret;
 	/* A write of less than a page merges into the last slot if it fits
 	 * there whole: so up to PIPE_BUF bytes go in at once or not yet. */
@@ -1316,7 +1963,10 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 		char *pg = page_at(m, g->region, (g->head - 1) & (g->slots - 1));
 		size_t off = s->off + s->len;
 
-		if ((s->flags & PB_MERGE) && off + chars <= PIPE_PAGE) {
+		/* Not into a slot a reader copies out unlocked. */
+		if ((s->flags & PB_MERGE) && off + chars <= PIPE_PAGE &&
+		    !(RD(r->rcopy_who) &&
+		      g->head - 1 - g->tail < RD(r->rcopy_n))) {
 			int e = iter_copy(it, pg + off, chars, 0);
 
 			if (e < 0)
@@ -1337,6 +1987,28 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			break;
 		}
 		g = geom(m);
+		if (occupancy(g) < g->slots && total >= PIPE_UNLOCKED_COPY) {
+			ssize_t n = write_unlocked(m, it, total, locked);
+
+			if (!*locked) {
+				if (n > 0)
+					ret += n;
+				return ret ? ret : -EIO;
+			}
+			if (n < 0) {
+				if (!ret)
+					ret = n;
+				break;
+			}
+			if (n > 0) {
+				ret += n;
+				total -= (size_t)n;
+				k_after_write(m, fd);
+				if (!total)
+					break;
+				continue;
+			}
+		}
 		if (occupancy(g) < g->slots) {
 			struct pipe_slot *s = slot_at(m, g->region,
 						      g->head & (g->slots - 1));
@@ -1361,6 +2033,14 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			continue;
 		}
 		/* Full. */
+		if (!spun) {
+			spun = 1;
+			if (spin_unlocked(m, END_W) < 0) {
+				*locked = 0;
+				return ret ? ret : -EIO;
+			}
+			continue;
+		}
 		if (nonblocking(fd)) {
 			if (!ret)
 				ret = -EAGAIN;
@@ -1384,6 +2064,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			return ret ? ret : -EIO;
 		}
 		sleeper_count(m, END_W, -1);
+		lost_wake(e, occupancy(geom(m)) < geom(m)->slots);
 		if (e < 0) {
 			if (!ret)
 				ret = e;
@@ -1403,20 +2084,17 @@ out:
 	return ret;
 }
 
-static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
-			   int single)
+static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
+			int cnt, int single)
 {
 	struct iovec local[IOV_LOCAL], *v;
-	uintptr_t e = lookup(fd);
 	struct pipe_map *m;
 	struct uipc_wait w;
 	struct iter it;
 	size_t total;
 	ssize_t ret;
-	int demoted = 0;
+	int demoted = 0, no_readers;
 
-	if (!e)
-		return -ENOENT;
 	if (ent_end(e) != END_W)
 		return -EBADF;
 	m = ent_map(e);
@@ -1442,11 +2120,16 @@ static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
 	it = (struct iter){ v, cnt, 0, 0 };
 	uipc_wait_init(&w, UIPC_SITE_PIPEWR | UIPC_WAIT_NOSOCK);
 	uipc_wait_early(&w);
+	/* The kernel's count of readers, asked before the lock is taken
+	 * (it is a system call): a reader closing meanwhile races with
+	 * this write as it would with the kernel's. */
+	no_readers = readers_maybe_gone(m, fd) && k_no_readers(fd);
 	ret = ring_lock(m);
 	if (ret == 0) {
 		int locked = 1;
 
-		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked);
+		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked,
+				 no_readers);
 		if (locked)
 			ring_unlock(m);
 	}
@@ -1457,6 +2140,19 @@ out:
 	if (v != local)
 		free(v);
 	return ret;
+}
+
+static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
+			  int single)
+{
+	uintptr_t e = op_get(fd);
+	ssize_t r;
+
+	if (!e)
+		return -ENOENT;
+	r = writev_on(fd, e, uiov, cnt, single);
+	map_put(ent_map(e));
+	return r;
 }
 
 ssize_t uipc_read(int fd, void *buf, size_t count)
@@ -1526,15 +2222,14 @@ static void end_forget(int fd, uintptr_t e)
 	pthread_mutex_unlock(&g_tab_lock);
 	h = uipc_ns_get(&err);
 	if (!h || ring_lock(m) < 0)
-		return;
+		goto out_put;
 	if (!last) {
 		if (uipc_proc_self(&self) == 0)
 			holder_set(m, &self);
-		ring_unlock(m);
-		return;
+		goto out_unlock;
 	}
-	if (atomic_load(&m->r->state) == RING_LIVE && !others_alive(h, m) &&
-	    demote(m, fd, end) == 0) {
+	if (!others_alive(h, m) && (atomic_load(&m->r->state) != RING_LIVE ||
+				    demote(m, fd, end) == 0)) {
 		char name[64];
 
 		if (m->hidx >= 0)
@@ -1543,7 +2238,7 @@ static void end_forget(int fd, uintptr_t e)
 		ring_unlock(m);
 		ring_name(name, sizeof(name), m->ino);
 		unlinkat(h->dirfd, name, 0);
-		return;
+		goto out_put;
 	}
 	if (m->hidx >= 0 &&
 	    atomic_load(&m->r->holder[m->hidx].who) != 0 &&
@@ -1551,7 +2246,10 @@ static void end_forget(int fd, uintptr_t e)
 	    atomic_load(&m->r->holder[m->hidx].who) == who_of(&self))
 		holder_drop(m->r, m->hidx);
 	m->hidx = -1;
+out_unlock:
 	ring_unlock(m);
+out_put:
+	map_put(m);	/* the descriptor's reference */
 }
 
 int uipc_close(int fd)
@@ -1583,9 +2281,12 @@ static int dup_done(int newfd, uintptr_t e)
 
 int uipc_dup(int oldfd)
 {
-	uintptr_t e = lookup(oldfd);
+	uintptr_t e = op_get(oldfd);
+	int r = dup_done(dup(oldfd), e);
 
-	return dup_done(dup(oldfd), e);
+	if (e)
+		map_put(ent_map(e));
+	return r;
 }
 
 static int dup_over(int oldfd, int newfd, int flags, int three)
@@ -1601,12 +2302,15 @@ static int dup_over(int oldfd, int newfd, int flags, int three)
 		return -1;	/* EBADF, newfd untouched */
 	if (oldfd == newfd)
 		return newfd;
-	e = lookup(oldfd);
+	e = op_get(oldfd);
 	old = tab_get(newfd);
 	if (old)
 		end_forget(newfd, old);
 	r = three ? dup3(oldfd, newfd, flags) : dup2(oldfd, newfd);
-	return dup_done(r, e);
+	r = dup_done(r, e);
+	if (e)
+		map_put(ent_map(e));
+	return r;
 }
 
 int uipc_dup2(int oldfd, int newfd)
@@ -1643,6 +2347,11 @@ static long set_size(struct pipe_map *m, unsigned int arg)
 		return err;
 	if (ring_lock(m) < 0)
 		return -EIO;
+	/* Slots move: wait for the copies in flight, as the kernel's resize
+	 * waits for its pipe's mutex. */
+	for (int waits = 0; copies_busy(m, (waits & 63) == 63, 1);)
+		if (copy_wait(m, &waits) < 0)
+			return -EIO;
 	g = geom(m);
 	if (slots > g->slots && (int64_t)size > uipc_limit(h, UL_PIPEMAX) &&
 	    !uipc_capable(CAP_SYS_RESOURCE)) {
@@ -1724,16 +2433,33 @@ static long pipe_fcntl(int fd, uintptr_t e, int cmd, long arg)
 int uipc_fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
-	long arg;
+	long arg, r;
 	uintptr_t e;
 
 	va_start(ap, cmd);
 	arg = va_arg(ap, long);
 	va_end(ap);
-	e = lookup(fd);
+	e = op_get(fd);
 	if (!e)
 		return fcntl(fd, cmd, arg);
-	return (int)UIPC_RET(pipe_fcntl(fd, e, cmd, arg));
+	r = UIPC_RET(pipe_fcntl(fd, e, cmd, arg));
+	map_put(ent_map(e));
+	return (int)r;
+}
+
+/* FIONREAD: the bytes in the ring's slots. */
+static int ring_fionread(struct pipe_map *m, void *arg)
+{
+	struct pipe_geom *g;
+	int n = 0;
+
+	if (ring_lock(m) < 0)
+		return -EIO;
+	g = geom(m);
+	for (uint32_t i = g->tail; i != g->head; i++)
+		n += (int)slot_of(m, g, i)->len;
+	ring_unlock(m);
+	return uipc_copy_to_user(arg, &n, sizeof(n));
 }
 
 int uipc_ioctl(int fd, unsigned long request, ...)
@@ -1741,30 +2467,20 @@ int uipc_ioctl(int fd, unsigned long request, ...)
 	va_list ap;
 	void *arg;
 	uintptr_t e;
-	struct pipe_map *m;
-	int n = 0;
+	int r;
 
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	e = lookup(fd);
-	if (!e || request != FIONREAD)
+	e = request == FIONREAD ? op_get(fd) : 0;
+	if (!e)
 		return ioctl(fd, request, arg);
-	m = ent_map(e);
-	if (atomic_load(&m->r->state) != RING_LIVE)
-		return ioctl(fd, request, arg);
-	if (ring_lock(m) < 0) {
-		errno = EIO;
-		return -1;
-	}
-	{
-		struct pipe_geom *g = geom(m);
-
-		for (uint32_t i = g->tail; i != g->head; i++)
-			n += (int)slot_of(m, g, i)->len;
-	}
-	ring_unlock(m);
-	return (int)UIPC_RET(uipc_copy_to_user(arg, &n, sizeof(n)));
+	if (atomic_load(&ent_map(e)->r->state) != RING_LIVE)
+		r = ioctl(fd, request, arg);
+	else
+		r = (int)UIPC_RET(ring_fionread(ent_map(e), arg));
+	map_put(ent_map(e));
+	return r;
 }
 
 /* ---------------------------------------------------------------------
@@ -1805,12 +2521,79 @@ static short ring_events(int fd, uintptr_t e, short want, int d)
 	return ev;
 }
 
+/* One look: the ring's events on its ends, the kernel's on the rest and
+ * its POLLHUP and POLLERR on ours.  Returns what poll(2) returns. */
+static int poll_once(struct pollfd *k, const uintptr_t *ents, nfds_t nfds,
+		     int left)
+{
+	int early = 0, n, ready = 0;
+
+	for (nfds_t i = 0; i < nfds; i++)
+		if (ents[i] && (ring_events(k[i].fd, ents[i], k[i].events, 1) &
+				k[i].events))
+			early = 1;
+	n = poll(k, nfds, early ? 0 : left);
+	for (nfds_t i = 0; i < nfds; i++)
+		if (ents[i])
+			ring_events(k[i].fd, ents[i], k[i].events, -1);
+	if (n < 0)
+		return -errno;
+	for (nfds_t i = 0; i < nfds; i++) {
+		if (ents[i] && atomic_load(&ent_map(ents[i])->r->state) ==
+				       RING_LIVE) {
+			short ev = ring_events(k[i].fd, ents[i], 0, 0);
+
+			k[i].revents = (short)((k[i].revents &
+						~(POLLIN | POLLRDNORM | POLLOUT |
+						  POLLWRNORM)) | (ev & k[i].events));
+		}
+		if (k[i].revents)
+			ready++;
+	}
+	return ready;
+}
+
+static int do_poll(struct pollfd *fds, nfds_t nfds, int timeout,
+		   struct pollfd *k, uintptr_t *ents)
+{
+	int64_t end_ns = timeout > 0 ? uipc_now_ns() + (int64_t)timeout * 1000000 : 0;
+	int ours = 0, r;
+
+	if (nfds && uipc_copy_from_user(k, fds, nfds * sizeof(*k)) < 0)
+		return -EFAULT;
+	for (nfds_t i = 0; i < nfds; i++)
+		if ((ents[i] = op_get(k[i].fd)) != 0)
+			ours++;
+	if (!ours) {
+		r = poll(fds, nfds, timeout);
+		return r < 0 ? -errno : r;
+	}
+	for (;;) {
+		int left = timeout;
+
+		if (timeout > 0) {
+			int64_t rem = end_ns - uipc_now_ns();
+
+			left = rem > 0 ? (int)((rem + 999999) / 1000000) : 0;
+		}
+		/* A token left by a reader that emptied the ring meanwhile
+		 * can wake the kernel's poll for nothing: look again. */
+		r = poll_once(k, ents, nfds, left);
+		if (r != 0 || timeout == 0 ||
+		    (timeout > 0 && uipc_now_ns() >= end_ns))
+			break;
+	}
+	if (r >= 0)
+		for (nfds_t i = 0; i < nfds; i++)
+			fds[i].revents = k[i].revents;
+	return r;
+}
+
 int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
 	struct pollfd *k;
 	uintptr_t *ents;
-	int64_t end_ns = timeout > 0 ? uipc_now_ns() + (int64_t)timeout * 1000000 : 0;
-	int ours = 0, ready, n;
+	int r;
 
 	if (nfds > (nfds_t)INT_MAX / sizeof(*k))
 		return poll(fds, nfds, timeout);
@@ -1822,67 +2605,13 @@ int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (nfds && uipc_copy_from_user(k, fds, nfds * sizeof(*k)) < 0) {
-		free(k);
-		free(ents);
-		errno = EFAULT;
-		return -1;
-	}
+	r = do_poll(fds, nfds, timeout, k, ents);
 	for (nfds_t i = 0; i < nfds; i++)
-		if ((ents[i] = lookup(k[i].fd)) != 0)
-			ours++;
-	if (!ours) {
-		free(k);
-		free(ents);
-		return poll(fds, nfds, timeout);
-	}
-	for (;;) {
-		int left = timeout, early = 0;
-
-		for (nfds_t i = 0; i < nfds; i++)
-			if (ents[i] && (ring_events(k[i].fd, ents[i], k[i].events, 1) &
-					k[i].events))
-				early = 1;
-		if (timeout > 0) {
-			int64_t rem = end_ns - uipc_now_ns();
-
-			left = rem > 0 ? (int)((rem + 999999) / 1000000) : 0;
-		}
-		n = poll(k, nfds, early ? 0 : left);
-		for (nfds_t i = 0; i < nfds; i++)
-			if (ents[i])
-				ring_events(k[i].fd, ents[i], k[i].events, -1);
-		if (n < 0) {
-			int e = errno;
-
-			free(k);
-			free(ents);
-			errno = e;
-			return -1;
-		}
-		ready = 0;
-		for (nfds_t i = 0; i < nfds; i++) {
-			if (ents[i] && atomic_load(&ent_map(ents[i])->r->state) ==
-					       RING_LIVE) {
-				short ev = ring_events(k[i].fd, ents[i], 0, 0);
-
-				k[i].revents = (short)((k[i].revents &
-							~(POLLIN | POLLRDNORM |
-							  POLLOUT | POLLWRNORM)) |
-						       (ev & k[i].events));
-			}
-			if (k[i].revents)
-				ready++;
-		}
-		if (ready || timeout == 0 ||
-		    (timeout > 0 && uipc_now_ns() >= end_ns))
-			break;
-	}
-	for (nfds_t i = 0; i < nfds; i++)
-		fds[i].revents = k[i].revents;
+		if (ents[i])
+			map_put(ent_map(ents[i]));
 	free(k);
 	free(ents);
-	return ready;
+	return (int)UIPC_RET(r);
 }
 
 /* ---------------------------------------------------------------------
@@ -1898,6 +2627,26 @@ static void pipe_atfork_child(void)
 		m->hidx = -1;
 		if (m->nr || m->nw)
 			holder_join(m);
+	}
+}
+
+/* exit(): every end this process holds is closed by the kernel right
+ * after; the last holder's ring is demoted and removed now, as at
+ * uipc_close (an _exit or a death leaves it to the next closer or to exit
+ * work). */
+static void pipe_atexit(void)
+{
+	for (int c = 0; c < TAB_CHUNKS; c++) {
+		_Atomic uintptr_t *ch = atomic_load(&g_fds[c]);
+
+		if (!ch)
+			continue;
+		for (int i = 0; i < TAB_CHUNK; i++) {
+			uintptr_t e = atomic_load(&ch[i]);
+
+			if (e)
+				end_forget(c * TAB_CHUNK + i, e);
+		}
 	}
 }
 
@@ -2033,6 +2782,32 @@ void uipc_pipe_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 	struct exit_arg a = { slot, gen };
 
 	each_ring(h, ring_exit, &a);
+}
+
+/* A ring whose recorded holders are all gone and whose kernel pipe no
+ * process we can see holds: what deaths left behind. */
+static int ring_sweep(struct uipc_nsh *h, struct pipe_map *m, const char *name,
+		      void *arg)
+{
+	int *n = arg, live = 0;
+
+	if (ring_lock(m) == 0) {
+		live = others_alive(h, m);
+		ring_unlock(m);
+	}
+	if (!live && (atomic_load(&m->r->state) != RING_LIVE ||
+		      !uipc_pipe_held(m->ino)) && unlinkat(h->dirfd, name, 0) == 0)
+		(*n)++;
+	map_free(m);
+	return 0;
+}
+
+int uipc_pipe_sweep(struct uipc_nsh *h)
+{
+	int n = 0;
+
+	each_ring(h, ring_sweep, &n);
+	return n;
 }
 
 struct list_arg {
