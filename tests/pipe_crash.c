@@ -27,11 +27,28 @@
  *    readers reading 4096: every read returns exactly one whole record.
  * A reader reads into its own buffer in shared memory and only then logs
  * (writer, seq), so the parent, which kills it, can see the record a
- * killed reader had taken but not reported.
- * At the end of a round the parent stops the writers, forks a drainer that
- * is never killed (fixed and packet rounds), and closes both its ends; the
- * writers finish their record and exit, the readers read to EOF and exit;
- * every wait is bounded (a hang fails, with where the process sleeps).
+ * killed reader had taken but not reported.  The kill of a reader with no
+ * whole record in its buffer may lose none: the kernel takes a pipe's
+ * bytes only once they are copied out, and a SIGKILL ends a read() only
+ * after that.  (The killable readers never read 2048 bytes or more of
+ * whole slots at once, so uipc's copies out with the ring unlocked, whose
+ * dying copier's slots are gone, are not put to that test: only the
+ * stream reader, never killed, makes them.)
+ * A round ends one of two ways, in turn by threes:
+ *  - live: the parent stops the writers, forks a drainer that is never
+ *    killed (fixed and packet rounds) and closes both its ends (the read
+ *    end or the write end last, by turns); the writers finish their record and exit, the readers read to
+ *    EOF and exit;
+ *  - by an exec'd drainer: the parent forks a child that execs this
+ *    program with the read end, then kills the readers (the stream reader
+ *    instead hands its parse state over between two reads), lets the
+ *    writers fill the pipe, kills them and closes its ends: no uipc process
+ *    is left, so uipc must have moved what the ring holds into the kernel
+ *    pipe, and the fresh program, told to go only now, reads it to EOF
+ *    with the table's read and must find every byte in order and no other
+ *    (the kernel's pipe simply holds them).
+ * Every wait is bounded: a process that does not end fails the round,
+ * with where it sleeps.
  * Then:
  *  - every record whose write returned was read by a live reader exactly
  *    once, or sits whole in the buffer of a reader killed around its read;
@@ -121,6 +138,8 @@ struct shared {
 	_Atomic uint32_t done[MAX_WRITERS];	/* last seq write() returned */
 	_Atomic int wwhere[MAX_WRITERS];	/* 1: in write() */
 	uint16_t wlen[MAX_WRITERS][MAX_PER_WRITER + 1];
+	uint16_t wtime[MAX_WRITERS][MAX_PER_WRITER + 1];	/* returned, ms */
+	long t0;				/* the round's start, ms */
 	_Atomic int nbad;
 	struct bad bad[MAX_BAD];
 	struct rbuf rb[NREAD + 1];		/* + the drainer, or the stream reader */
@@ -293,6 +312,7 @@ static void writer_main(const struct pipe_ops *o, const int fds[2], uint32_t id,
 				  n < 0 ? errname(errno) : "-");
 			_exit(3);
 		}
+		sh->wtime[id][seq] = (uint16_t)(now_ms() - sh->t0);
 		atomic_store(&sh->done[id], seq);
 		if (atomic_load(&sh->phase) == PH_WSLOW)
 			usleep(200 + (unsigned)(xs(&rnd) % 1500));
@@ -667,6 +687,7 @@ static pid_t spawn_exec_drainer(struct round *rd, int ctl)
 		char a[5][16];
 
 		rd->o->close(rd->fds[1]);
+		fcntl(ctl, F_SETFD, 0);	/* the other end stays behind */
 		snprintf(a[0], sizeof(a[0]), "%d", rd->memfd);
 		snprintf(a[1], sizeof(a[1]), "%d", rd->fds[0]);
 		snprintf(a[2], sizeof(a[2]), "%d", ctl);
@@ -925,12 +946,12 @@ static int check_round(struct round *rd, struct counts *c)
 				continue;
 			}
 			if (shown++ < 12)
-				CHECK(0, "%s %s: record %u/%u (%u bytes) was "
-				      "accepted (write returned) and never read; "
-				      "writer %u wrote up to %u, done %u; record "
-				      "%u read by %d, record %u read by %d",
-				      rd->o->name, mode_name[rd->mode], w, s,
-				      sh->wlen[w][s], w, a, d, s - 1,
+				CHECK(0, "%s %s: record %u/%u (%u bytes, its write "
+				      "returned at %u ms) was never read; writer %u "
+				      "wrote up to %u, done %u; record %u read by "
+				      "%d, record %u read by %d", rd->o->name,
+				      mode_name[rd->mode], w, s, sh->wlen[w][s],
+				      sh->wtime[w][s], w, a, d, s - 1,
 				      s > 1 ? seen[w][s - 1] - 1 : -2, s + 1,
 				      s + 1 <= a ? seen[w][s + 1] - 1 : -2);
 			else
@@ -942,8 +963,11 @@ static int check_round(struct round *rd, struct counts *c)
 		fprintf(stderr, "    (%d records lost in all)\n", shown);
 	for (int w = 0; w < MAX_WRITERS; w++)
 		free(seen[w]);
-	if (bad)
+	if (bad) {
 		print_kills(rd);
+		fprintf(stderr, "    %u records logged; the drainer read %llu "
+			"bytes\n", nlog, (unsigned long long)atomic_load(&sh->drained));
+	}
 	return bad;
 }
 
@@ -971,20 +995,19 @@ static int ring_files(char *buf, size_t n)
 	return count;
 }
 
-/* The parent's two ends, in either order: the second is its last of the
- * pipe, and (exec'd drainer) the last any uipc process holds. */
-static void close_ends(struct round *rd, unsigned *rnd)
+/* The parent's two ends, the read end or the write end last (by sixes of
+ * rounds: each kind of round and of end gets both): its last of the pipe,
+ * and (exec'd drainer) the last any uipc process holds. */
+static void close_ends(struct round *rd, int round)
 {
-	int first = (int)(rand_r(rnd) & 1);
-
-	rd->o->close(rd->fds[first]);
-	rd->o->close(rd->fds[!first]);
-	rd->last_end = !first;
+	rd->last_end = (round / (2 * M_N)) % 2;
+	rd->o->close(rd->fds[!rd->last_end]);
+	rd->o->close(rd->fds[rd->last_end]);
 }
 
 /* The end, live: writers finish their record, readers (and a drainer
  * forked now, that is never killed) read to EOF. */
-static int end_live(struct round *rd, unsigned *rnd)
+static int end_live(struct round *rd, int round)
 {
 	int bad = 0;
 
@@ -992,7 +1015,7 @@ static int end_live(struct round *rd, unsigned *rnd)
 	atomic_store(&sh->phase, PH_FREE);
 	if (rd->mode != M_STREAM)
 		rd->rpid[NREAD] = spawn_reader(rd, NREAD);
-	close_ends(rd, rnd);
+	close_ends(rd, round);
 	bad |= wait_all(rd, rd->wpid, NWRITE, "writer", now_ms() + END_MS);
 	bad |= wait_all(rd, rd->rpid, NREAD + 1, "reader", now_ms() + END_MS);
 	return bad;
@@ -1003,13 +1026,14 @@ static int end_live(struct round *rd, unsigned *rnd)
  * writers fill the pipe and are killed, the parent closes its ends, and
  * only then does the drainer, a program that never saw the ring, read
  * what is left. */
-static int end_exec(struct round *rd, unsigned *rnd, struct counts *c)
+static int end_exec(struct round *rd, int round, unsigned *rnd,
+		    struct counts *c)
 {
 	int ctl[2], bad = 0;
 	pid_t d;
 
 	atomic_store(&sh->phase, PH_FREE);
-	if (pipe(ctl) < 0) {
+	if (pipe2(ctl, O_CLOEXEC) < 0) {
 		CHECK(0, "pipe: %s", strerror(errno));
 		return 1;
 	}
@@ -1030,7 +1054,7 @@ static int end_exec(struct round *rd, unsigned *rnd, struct counts *c)
 	usleep(rand_r(rnd) % 3000);
 	for (int i = 0; i < NWRITE; i++)
 		kill_victim(rd, i, c);
-	close_ends(rd, rnd);
+	close_ends(rd, round);
 	if (write(ctl[1], "g", 1) != 1)
 		CHECK(0, "the drainer's go: %s", strerror(errno));
 	close(ctl[1]);
@@ -1065,6 +1089,7 @@ static int run_round(const struct pipe_ops *o, int mode, int round,
 	memset((void *)sh->done, 0, sizeof(sh->done));
 	memset((void *)sh->wwhere, 0, sizeof(sh->wwhere));
 	memset(sh->wlen, 0, sizeof(sh->wlen));
+	memset(sh->wtime, 0, sizeof(sh->wtime));
 	memset((void *)sh->log, 0, sizeof(sh->log[0]) * LOG_CAP);
 	rd->o = o;
 	rd->mode = mode;
@@ -1076,7 +1101,7 @@ static int run_round(const struct pipe_ops *o, int mode, int round,
 		free(rd);
 		return 1;
 	}
-	rd->t0 = now_ms();
+	rd->t0 = sh->t0 = now_ms();
 	for (int i = 0; i < NWRITE; i++) {
 		rd->wid[i] = rd->next_id++;
 		rd->wpid[i] = spawn_writer(rd, rd->wid[i]);
@@ -1098,9 +1123,9 @@ static int run_round(const struct pipe_ops *o, int mode, int round,
 
 	end_t0 = now_ms();
 	if ((round / M_N) % 2)
-		bad |= end_exec(rd, rnd, c);
+		bad |= end_exec(rd, round, rnd, c);
 	else
-		bad |= end_live(rd, rnd);
+		bad |= end_live(rd, round);
 	t = now_ms() - end_t0;
 	if (t > c->max_end_ms)
 		c->max_end_ms = t;
