@@ -111,7 +111,11 @@ struct pipe_holder {
 	int32_t pid;
 	uint16_t ends;		/* END_R | END_W */
 	uint16_t rsleep, wsleep;	/* its sleepers, for exit work */
-	uint16_t pad[7];
+	/* It used the pipe through uipc since it came to hold it (a forked
+	 * child only does at its first call: until then it may be on its
+	 * way to exec a program that does not use uipc). */
+	uint16_t active;
+	uint16_t pad[6];
 };
 
 struct pipe_ring {
@@ -150,6 +154,7 @@ struct pipe_map {
 	uint64_t ino;
 	int nr, nw;		/* our descriptors of each end */
 	int hidx;		/* our holder record, -1: none */
+	pid_t active_pid;	/* the process whose record says active */
 	_Atomic long refs;	/* table entries + calls using it now */
 	pid_t watch_pid;	/* the process that watches its readers */
 	_Atomic int readers_gone;	/* the kernel said they may be */
@@ -825,6 +830,7 @@ static struct pipe_map *map_publish(struct pipe_map *m)
 		k->ino = m->ino;
 		k->nr = k->nw = 0;
 		k->hidx = -1;
+		k->active_pid = 0;
 		k->watch_pid = 0;
 		atomic_store(&k->readers_gone, 0);
 		free(m);
@@ -999,8 +1005,10 @@ static void holder_drop(struct pipe_ring *r, int i)
 	atomic_store(&hd->who, 0);
 }
 
-/* Whether a live process other than us holds an end (records of the dead
- * and of exec'd images are dropped on the way).  Ring locked. */
+/* Whether a live process other than us that used the pipe through uipc
+ * holds an end (records of the dead and of exec'd images are dropped on
+ * the way; a forked child that made no call yet does not count: it may be
+ * about to exec a program that reads the kernel pipe).  Ring locked. */
 static int others_alive(struct uipc_nsh *h, struct pipe_map *m)
 {
 	struct pipe_ring *r = m->r;
@@ -1011,11 +1019,11 @@ static int others_alive(struct uipc_nsh *h, struct pipe_map *m)
 
 		if (w == 0 || i == m->hidx)
 			continue;
-		if (uipc_proc_alive(h, (uint32_t)(w >> 32), (uint32_t)w,
-				    RD(r->holder[i].pid)))
-			alive = 1;
-		else
+		if (!uipc_proc_alive(h, (uint32_t)(w >> 32), (uint32_t)w,
+				     RD(r->holder[i].pid)))
 			holder_drop(r, i);
+		else if (RD(r->holder[i].active))
+			alive = 1;
 	}
 	return alive;
 }
@@ -1039,7 +1047,7 @@ static void sleeper_count(struct pipe_map *m, int end, int d)
 }
 
 /* Registers this process with the ring of a new or found end. */
-static int holder_join(struct pipe_map *m)
+static int holder_join(struct pipe_map *m, int active)
 {
 	struct uipc_self self;
 	int r = uipc_proc_self(&self);
@@ -1051,8 +1059,26 @@ static int holder_join(struct pipe_map *m)
 	if (r < 0)
 		return r;
 	holder_set(m, &self);
+	if (active && m->hidx >= 0) {
+		m->r->holder[m->hidx].active = 1;
+		m->active_pid = self.pid;
+	}
 	ring_unlock(m);
 	return 0;
+}
+
+/* A call of this process uses m: its record says so, once.  Ring
+ * locked. */
+static void holder_active(struct pipe_map *m)
+{
+	struct uipc_self self;
+
+	if (likely(m->active_pid == uipc_getpid()) || uipc_proc_self(&self) < 0)
+		return;
+	holder_set(m, &self);
+	if (m->hidx >= 0)
+		m->r->holder[m->hidx].active = 1;
+	m->active_pid = self.pid;
 }
 
 /* ---------------------------------------------------------------------
@@ -1237,7 +1263,7 @@ static int do_pipe2(int *pipefd, int flags)
 		unlinkat(h->dirfd, name, 0);
 		goto out_close;
 	}
-	holder_join(m);
+	holder_join(m, 1);
 	/* Last: a bad pointer gives EFAULT, as the kernel's copy out does,
 	 * and the pipe goes (the kernel's fd_install comes after too). */
 	r = uipc_copy_to_user(pipefd, fds, sizeof(fds));
@@ -1315,7 +1341,7 @@ static uintptr_t lookup(int fd)
 	}
 	pthread_mutex_unlock(&g_tab_lock);
 	if (m && e)
-		holder_join(m);
+		holder_join(m, 1);
 	return e;
 }
 
@@ -1647,6 +1673,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			return ret;
 		}
 		k_recount(r, fd);
+		holder_active(m);
 		g = geom(m);
 		was_full = occupancy(g) >= g->slots;
 		if (reader_blocked(m, g)) {
@@ -1953,6 +1980,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 		return 0;
 	}
 	k_recount(r, fd);
+	holder_active(m);
 	if (no_readers && (ret = epipe(r, fd)) < 0)
 		return ret;
 	/* A write of less than a page merges into the last slot if it fits
@@ -2626,7 +2654,7 @@ static void pipe_atfork_child(void)
 	for (struct pipe_map *m = g_maps; m; m = m->next) {
 		m->hidx = -1;
 		if (m->nr || m->nw)
-			holder_join(m);
+			holder_join(m, 0);
 	}
 }
 
