@@ -19,6 +19,8 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/uio.h>
+#include <poll.h>
 #include <time.h>
 
 #ifdef __cplusplus
@@ -56,6 +58,30 @@ UIPC_API int uipc_shmget(key_t key, size_t size, int shmflg);
 UIPC_API void *uipc_shmat(int shmid, const void *shmaddr, int shmflg);
 UIPC_API int uipc_shmdt(const void *shmaddr);
 UIPC_API int uipc_shmctl(int shmid, int cmd, struct shmid_ds *buf);
+
+/*
+ * Pipes (see pipe(7)).  A uipc pipe's ends are real descriptors of a kernel
+ * pipe, which carries their identity, lifetime and readiness; the bytes go
+ * through a ring in the namespace.  Read, write and control them with the
+ * calls below, which on any other descriptor are the C library's own.
+ * Close them with uipc_close (or dup2/dup3 over them with uipc_dup2/3).
+ */
+UIPC_API int uipc_pipe(int pipefd[2]);
+UIPC_API int uipc_pipe2(int pipefd[2], int flags);
+UIPC_API ssize_t uipc_read(int fd, void *buf, size_t count);
+UIPC_API ssize_t uipc_write(int fd, const void *buf, size_t count);
+UIPC_API ssize_t uipc_readv(int fd, const struct iovec *iov, int iovcnt);
+UIPC_API ssize_t uipc_writev(int fd, const struct iovec *iov, int iovcnt);
+UIPC_API int uipc_close(int fd);
+UIPC_API int uipc_dup(int oldfd);
+UIPC_API int uipc_dup2(int oldfd, int newfd);
+UIPC_API int uipc_dup3(int oldfd, int newfd, int flags);
+/* F_GETFL/F_SETFL, F_GETFD/F_SETFD, F_DUPFD, F_DUPFD_CLOEXEC,
+ * F_GETPIPE_SZ/F_SETPIPE_SZ on a pipe end; any command elsewhere. */
+UIPC_API int uipc_fcntl(int fd, int cmd, ...);
+/* FIONREAD on a pipe end; any request elsewhere. */
+UIPC_API int uipc_ioctl(int fd, unsigned long request, ...);
+UIPC_API int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 
 #ifdef __cplusplus
 }

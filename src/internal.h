@@ -87,6 +87,7 @@ enum uipc_limit {
 	UL_SHMMAX,	/* kernel.shmmax: largest segment, bytes */
 	UL_SHMALL,	/* kernel.shmall: pages in all segments */
 	UL_SHMMNI,	/* kernel.shmmni: most segments */
+	UL_PIPEMAX,	/* fs.pipe-max-size: largest unprivileged pipe, bytes */
 	UL_NLIMITS
 };
 #define UIPC_LIMIT_SLOTS 32	/* room in the limits file for more */
@@ -110,7 +111,7 @@ UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
  * The namespace file ("ns" in the namespace directory).
  * ------------------------------------------------------------------- */
 #define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
-#define UIPC_LAYOUT	6		/* bump on any shared layout change */
+#define UIPC_LAYOUT	7		/* bump on any shared layout change */
 
 /*
  * A cross-process lock (lock.c): one 64-bit word in shared memory, 0 when
@@ -140,6 +141,7 @@ struct uipc_proc {
 _Static_assert(sizeof(struct uipc_proc) == 128, "proc entry layout");
 #define UIPC_USE_MSGWAIT 1u	/* has waited on a message queue */
 #define UIPC_USE_SHM 2u	/* has attached a shared memory segment */
+#define UIPC_USE_PIPE 4u	/* holds (or held) a uipc pipe end */
 
 struct uipc_ids {
 	int32_t seq;		/* current sequence number */
@@ -348,9 +350,12 @@ UIPC_HIDDEN void uipc_futex_wake(_Atomic uint32_t *word, int n);
 /* uipc_wait_begin's flags: the call (a site, for uipc_wait_likely), and
  * UIPC_WAIT_STOP: its sleep fails with EINTR after a stop and a continue
  * (semop's). */
-enum { UIPC_SITE_MSGSND, UIPC_SITE_MSGRCV, UIPC_SITE_SEMOP, UIPC_WAIT_SITES };
+enum { UIPC_SITE_MSGSND, UIPC_SITE_MSGRCV, UIPC_SITE_SEMOP, UIPC_SITE_PIPERD,
+       UIPC_SITE_PIPEWR, UIPC_WAIT_SITES };
 #define UIPC_WAIT_SITE	0xf
 #define UIPC_WAIT_STOP	0x10
+/* The call sleeps on a descriptor of its own (a pipe's): no wake socket. */
+#define UIPC_WAIT_NOSOCK 0x20
 
 struct uipc_wait {		/* one call's */
 	sigset_t old;		/* the caller's signal mask */
@@ -647,6 +652,36 @@ UIPC_HIDDEN extern const struct uipc_kind_ops uipc_shm_ops;
 /* Exit work for shared memory: drop what (slot, gen) had attached, each
  * entry only once the kernel says its process is dead. */
 UIPC_HIDDEN void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+
+/* ---------------------------------------------------------------------
+ * pipe.c hooks.
+ * ------------------------------------------------------------------- */
+/* Exit work for pipes: drop the holder records of (slot, gen), and remove
+ * a ring no live process can reach any more. */
+UIPC_HIDDEN void uipc_pipe_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+
+/* For the tool: one pipe ring of the namespace. */
+struct uipc_pipe_info {
+	uint64_t ino;		/* the kernel pipe's inode: pipe:[ino] */
+	uid_t uid;		/* the ring's owner */
+	unsigned size;		/* capacity, bytes (F_GETPIPE_SZ) */
+	unsigned queued;	/* bytes in it (FIONREAD) */
+	int packet;		/* O_DIRECT */
+	int demoted;		/* back on the kernel's data path for good */
+	int nrsleep, nwsleep;	/* blocked readers, writers */
+	int nholders;
+	pid_t holder[16];
+	char holder_end[16];	/* 'r', 'w' or 'b' */
+	uint64_t bytes;		/* written through the ring so far */
+};
+/* Calls fn for each pipe ring of the namespace the caller can read. */
+UIPC_HIDDEN int uipc_pipe_list(int (*fn)(const struct uipc_pipe_info *, void *),
+			       void *arg);
+/* Removes the rings no process holds any more; returns how many. */
+UIPC_HIDDEN int uipc_pipe_sweep(struct uipc_nsh *h);
+/* Whether some process we can see holds a descriptor of pipe:[ino]
+ * (/proc/<pid>/fd): 1, 0, or 1 when it cannot tell. */
+UIPC_HIDDEN int uipc_pipe_held(uint64_t ino);
 
 /* For the tool: one segment and who has it attached. */
 struct uipc_shm_info {

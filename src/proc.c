@@ -76,6 +76,8 @@ static void exit_work(struct uipc_nsh *h, uint32_t slot, uint32_t gen,
 		uipc_msg_exit(h, slot, gen);
 	if (uses & UIPC_USE_SHM)
 		uipc_shm_exit(h, slot, gen);
+	if (uses & UIPC_USE_PIPE)
+		uipc_pipe_exit(h, slot, gen);
 }
 
 /* Frees entry `slot` if it still holds the dead (gen); exit work first. */

@@ -73,6 +73,7 @@ const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
 	[UL_SHMMAX] = { "shmmax", INT64_MAX, 1, INT64_MAX, 1 },
 	[UL_SHMALL] = { "shmall", INT64_MAX, 1, INT64_MAX, 1 },
 	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 1 },
+	[UL_PIPEMAX] = { "pipe-max-size", 1048576, 4096, 1 << 27, 1 },
 };
 
 const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {

@@ -284,7 +284,9 @@ int uipc_wait_begin(struct uipc_wait *w)
 	w->masked = 1;
 	/* Not checked yet: most waits end in the spin, and the sleep checks
 	 * before it relies on the descriptors. */
-	w->addr = sleeper_ready(w->flags & UIPC_WAIT_STOP, 0) == 0 ? me.addr : 0;
+	if (!(w->flags & UIPC_WAIT_NOSOCK))
+		w->addr = sleeper_ready(w->flags & UIPC_WAIT_STOP, 0) == 0 ?
+			  me.addr : 0;
 	return 0;
 }
 

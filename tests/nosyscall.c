@@ -1,8 +1,9 @@
 /*
- * nosyscall: the uncontended msgsnd + msgrcv, and semop -1/+1, make no
- * system call.  Runs bench/msg_bench and bench/sem_bench --loop N under
- * strace -f -c for two values of N: the number of system calls must not
- * grow with N.
+ * nosyscall: the uncontended msgsnd + msgrcv, semop -1/+1, and a pipe's
+ * write of 64 bytes while its reader is about and read of bytes already
+ * there, make no system call.  Runs bench/msg_bench and bench/sem_bench
+ * --loop N, and this program's own pipe loop, under strace -f -c for two
+ * values of N: the number of system calls must not grow with N.
  */
 #include "harness.h"
 
@@ -17,7 +18,7 @@ static long count_syscalls(const char *bench, long n)
 	/* strace's total line: % time, seconds, usecs/call, calls, errors,
 	 * "total"; errors may be empty, so take the calls column by name. */
 	snprintf(cmd, sizeof(cmd),
-		 "strace -f -c -o /dev/stdout %s --loop %ld 2>/dev/null | "
+		 "strace -f -c -o /dev/stdout %s %ld 2>/dev/null | "
 		 "grep ' total$'", bench, n);
 	f = popen(cmd, "r");
 	if (!f)
@@ -35,23 +36,53 @@ static long count_syscalls(const char *bench, long n)
 	return total;
 }
 
-int main(void)
+/* "nosyscall --pipe-loop N": N writes of 64 bytes into a uipc pipe, each
+ * read back at once, in one process. */
+static int pipe_loop(long n)
+{
+	char buf[64] = "0123456789abcdef", in[64];
+	int p[2];
+
+	if (uipc_pipe(p) < 0)
+		return 1;
+	for (long i = 0; i < n; i++) {
+		buf[0] = (char)i;
+		if (uipc_write(p[1], buf, sizeof(buf)) != (ssize_t)sizeof(buf) ||
+		    uipc_read(p[0], in, sizeof(in)) != (ssize_t)sizeof(in) ||
+		    in[0] != (char)i)
+			return 1;
+	}
+	uipc_close(p[0]);
+	uipc_close(p[1]);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	const char *b = getenv("UIPC_BUILD");
-	char bench[512];
+	char bench[600];
 	long small, big;
 
+	if (argc == 3 && !strcmp(argv[1], "--pipe-loop"))
+		return pipe_loop(atol(argv[2]));
 	harness_init(120);
 	if (system("strace -V >/dev/null 2>&1") != 0) {
 		printf("SKIP: strace is not installed (apt-get install strace)\n");
 		return 77;
 	}
-	for (int k = 0; k < 2; k++) {
-		const char *name = k ? "sem_bench" : "msg_bench";
+	for (int k = 0; k < 3; k++) {
+		const char *name = k == 2 ? "pipe" : k ? "sem_bench" : "msg_bench";
+		char path[512];
 
-		snprintf(bench, sizeof(bench), "%s/bench/%s", b ? b : "build", name);
-		if (access(bench, X_OK) != 0) {
-			printf("SKIP: %s not built\n", bench);
+		if (k == 2) {
+			snprintf(path, sizeof(path), "%s", argv[0]);
+			snprintf(bench, sizeof(bench), "%s --pipe-loop", argv[0]);
+		} else {
+			snprintf(path, sizeof(path), "%s/bench/%s", b ? b : "build", name);
+			snprintf(bench, sizeof(bench), "%s --loop", path);
+		}
+		if (access(path, X_OK) != 0) {
+			printf("SKIP: %s not built\n", path);
 			return 77;
 		}
 		count_syscalls(bench, 1);	/* creates the namespace */

@@ -1,7 +1,7 @@
 /*
  * uipc: look inside a uipc namespace.
  *
- *   uipc [--ns DIR] ls [-q] [--json]      list queues (like ipcs -q)
+ *   uipc [--ns DIR] ls [-q] [-s] [-m] [-p] [--json]   list objects (ipcs)
  *   uipc [--ns DIR] rm -q ID | -Q KEY | --all
  *   uipc [--ns DIR] limits [NAME=VALUE ...]
  *   uipc [--ns DIR] reap                  do the exit work of dead processes
@@ -224,10 +224,62 @@ static void ls_shm(int json, int first)
 		printf("%s]", first ? "" : "\n");
 }
 
+struct pipe_ls {
+	int json, first;
+};
+
+static int ls_pipe_one(const struct uipc_pipe_info *pi, void *arg)
+{
+	struct pipe_ls *a = arg;
+	int n = pi->nholders < 16 ? pi->nholders : 16;
+
+	if (a->json) {
+		printf("%s\n  {\"pipe\": %llu, \"owner\": %u, \"size\": %u, "
+		       "\"queued\": %u, \"packet\": %d, \"kernel_path\": %d, "
+		       "\"blocked_readers\": %d, \"blocked_writers\": %d, "
+		       "\"bytes\": %llu, \"holders\": [", a->first ? "" : ",",
+		       (unsigned long long)pi->ino, pi->uid, pi->size, pi->queued,
+		       pi->packet, pi->demoted, pi->nrsleep, pi->nwsleep,
+		       (unsigned long long)pi->bytes);
+		for (int i = 0; i < n; i++)
+			printf("%s{\"pid\": %d, \"ends\": \"%c\"}", i ? ", " : "",
+			       pi->holder[i], pi->holder_end[i]);
+		printf("]}");
+	} else {
+		printf("pipe:[%-10llu] %-10s %-8u %-8u %-6s %-4d %-4d",
+		       (unsigned long long)pi->ino, user_name(pi->uid), pi->size,
+		       pi->queued, pi->demoted ? "kernel" : pi->packet ? "packet" : "ring",
+		       pi->nrsleep, pi->nwsleep);
+		for (int i = 0; i < n; i++)
+			printf(" %d%c", pi->holder[i], pi->holder_end[i]);
+		printf("\n");
+	}
+	a->first = 0;
+	return 0;
+}
+
+static void ls_pipe(int json, int first)
+{
+	struct pipe_ls a = { json, 1 };
+	int err = 0;
+
+	if (json)
+		printf("%s\"pipes\": [", first ? "" : ", ");
+	else
+		printf("------ Pipes (%s) --------\n"
+		       "%-17s %-10s %-8s %-8s %-6s %-4s %-4s %s\n",
+		       uipc_ns_get(&err)->path, "pipe", "owner", "size", "queued",
+		       "mode", "rblk", "wblk", "holders (pid, r/w/b)");
+	uipc_pipe_list(ls_pipe_one, &a);
+	if (json)
+		printf("%s]", a.first ? "" : "\n");
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	struct uipc_msg_info info;
 	int json = 0, first = 1, max, err = 0, want_q = 0, want_s = 0, want_m = 0;
+	int want_p = 0;
 	long long one = -1;
 
 	for (int i = 0; i < argc; i++) {
@@ -239,19 +291,21 @@ static int cmd_ls(int argc, char **argv)
 			want_s = 1;
 		else if (!strcmp(argv[i], "-m"))
 			want_m = 1;
+		else if (!strcmp(argv[i], "-p"))
+			want_p = 1;
 		else if (!strcmp(argv[i], "-i") && i + 1 < argc &&
 			 parse_long(argv[i + 1], &one) == 0 && one >= 0 &&
 			 one <= INT_MAX)
 			i++;
 		else
-			return usage("ls takes -q, -s, -m, -i SEMID and --json");
+			return usage("ls takes -q, -s, -m, -p, -i SEMID and --json");
 	}
 	if (!uipc_ns_get(&err))
 		return ns_fail(-err);
 	if (one >= 0)
 		return ls_sem_one((int)one);
-	if (!want_q && !want_s && !want_m)
-		want_q = want_s = want_m = 1;
+	if (!want_q && !want_s && !want_m && !want_p)
+		want_q = want_s = want_m = want_p = 1;
 	if (!want_q) {
 		if (json)
 			printf("{\"namespace\": \"%s\", ", uipc_ns_get(&err)->path);
@@ -259,6 +313,8 @@ static int cmd_ls(int argc, char **argv)
 			ls_sem(json, 1);
 		if (want_m)
 			ls_shm(json, !want_s);
+		if (want_p)
+			ls_pipe(json, !want_s && !want_m);
 		if (json)
 			printf("}\n");
 		return 0;
@@ -319,6 +375,8 @@ static int cmd_ls(int argc, char **argv)
 		ls_sem(json, 0);
 	if (want_m)
 		ls_shm(json, 0);
+	if (want_p)
+		ls_pipe(json, 0);
 	if (json)
 		printf("}\n");
 	return 0;
@@ -447,16 +505,18 @@ static int cmd_limits(int argc, char **argv)
 static int cmd_help(void)
 {
 	printf("usage: uipc [--ns DIR] COMMAND\n"
-	       "  ls [-q] [-s] [-m] [--json]\n"
+	       "  ls [-q] [-s] [-m] [-p] [--json]\n"
 	       "                            list message queues (with waiters),\n"
 	       "                            semaphore sets, shared memory segments\n"
-	       "                            (with nattch and the attaching pids)\n"
+	       "                            (with nattch and the attaching pids),\n"
+	       "                            pipes (size, bytes queued, blocked\n"
+	       "                            readers and writers, holders)\n"
 	       "  ls -i SEMID               one set: value, pid, ncount, zcount\n"
 	       "  rm -q ID | -Q KEY | -s ID | -S KEY | -m ID | -M KEY | --all\n"
 	       "                            remove queues, semaphore sets, segments\n"
 	       "  limits [NAME=VALUE ...]   show or set msgmax, msgmnb, msgmni,\n"
 	       "                            semmsl, semmns, semopm, semmni, shmmax,\n"
-	       "                            shmall, shmmni\n"
+	       "                            shmall, shmmni, pipe-max-size\n"
 	       "  reap                      do the exit work of dead processes\n"
 	       "  ns                        print the namespace directory\n"
 	       "  run [--ns DIR] [--block-kernel-ipc] [--] CMD [ARGS...]\n"
@@ -498,8 +558,11 @@ int main(int argc, char **argv)
 			return ns_fail(-err);
 		if (argv[i][0] == 'n')
 			printf("%s\n", h->path);
-		else
+		else {
 			printf("reaped %d dead process(es)\n", uipc_proc_reap_all(h));
+			printf("removed %d pipe ring(s) nobody holds\n",
+			       uipc_pipe_sweep(h));
+		}
 		return 0;
 	}
 	fprintf(stderr, "%s: unknown command '%s' (try '%s help')\n", prog,

@@ -1,0 +1,2887 @@
+/*
+ * pipe.c: pipes, with a kernel pipe as the skeleton and a shared ring for
+ * the bytes.
+ *
+ * Implementation notes
+ *
+ * What user space sees is pipe(7): the ends are descriptors of a real
+ * kernel pipe, so fork, exec, dup and SCM_RIGHTS pass them on, fstat says
+ * S_IFIFO, the kernel counts their holders (EOF and EPIPE come exactly when
+ * the last of an end is closed, also by death), and the kernel's poll,
+ * select and epoll watch them.  The bytes go through a ring in a file of
+ * the namespace, "pipe.<ino>" after the kernel pipe's inode, laid out as
+ * fs/pipe.c lays out its buffers: a ring of page-sized slots, each with an
+ * offset and a length, a write of less than a page merging into the last
+ * slot when it fits, a packet (O_DIRECT) per slot; so room, atomicity,
+ * POLLOUT, FIONREAD and F_SETPIPE_SZ come out as the kernel's.
+ *
+ * The kernel pipe carries only what a sleeper or a watcher must see, and
+ * nothing while nobody sleeps or watches: a reader about to sleep, or a
+ * poller of the read end, is counted in the ring, and a writer that makes
+ * the ring non-empty then puts a token byte into the kernel pipe; a writer
+ * about to sleep on a full ring fills the kernel pipe (resized to two
+ * slots) so that its POLLOUT goes away, and a reader that makes room takes
+ * one slot back out.  The kernel pipe's contents are thus always ours,
+ * kbytes of them, in at most two slots: one token or filler rest, and a
+ * filler of a whole page (FIONREAD > one page means two slots).
+ *
+ * EOF: a reader that finds the ring empty asks the kernel, under the ring's
+ * lock, whether writers remain (poll: POLLHUP).  EPIPE: a writer asks the
+ * kernel whether readers remain before it writes (poll: POLLERR) and, if
+ * none, makes the kernel write that fails, so that EPIPE and SIGPIPE are the
+ * kernel's own.  That poll is the write path's one system call.
+ *
+ * Blocking: a blocked call sleeps in ppoll on the kernel end (the token or
+ * the room wakes it) and a signalfd of its thread, with every asynchronous
+ * signal blocked from the moment it decided to wait, as wait.c does.  A
+ * signal that comes is looked at before it is delivered: if a handler
+ * without SA_RESTART will run, the call fails with EINTR (or returns what it
+ * moved), else it goes on, as the kernel restarts a pipe's read or write
+ * (-ERESTARTSYS).
+ *
+ * Lifetime: each process that holds an end has a record in the ring
+ * (holder); a forked child gets its own at fork.  The ring is removed by
+ * the last live holder that closes its last descriptor of it, after it
+ * moved what the ring holds into the kernel pipe (demotion), so that a
+ * holder uipc does not know of (an exec'd program, a descriptor sent over a
+ * socket) finds a plain kernel pipe with every byte in order.  A ring whose
+ * holders all died is removed by their exit work once no process can be
+ * seen holding the kernel pipe.
+ *
+ * Trust: the ring file is its creator's, mode 0600, and is used only by a
+ * process whose kernel pipe has the same owner and inode; everything in it
+ * is bounded before use.
+ *
+ * Locking: the ring's lock (a uipc lock) guards everything in the ring; the
+ * process's table of descriptors (g_fds) is read without a lock and changed
+ * under g_tab_lock, which is never held while a ring's lock is taken.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/io_uring.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sched.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PIPE_MAGIC	0x50435049u	/* "IPCP" */
+#define PIPE_PAGE	4096u		/* the kernel's buffer size (PAGE_SIZE) */
+#define PIPE_DEF_SLOTS	16u		/* PIPE_DEF_BUFFERS: 64 KiB */
+#define PIPE_HOLDERS	64		/* processes recorded per ring */
+#define PIPE_MAX_RW	0x7ffff000u	/* MAX_RW_COUNT */
+#define PIPE_KSIZE	(2 * PIPE_PAGE)	/* the kernel pipe: two slots */
+#define USER_TOP	0x7ffffffff000ul	/* TASK_SIZE_MAX (access_ok) */
+
+/* A slot's flags.  PB_FILLING: reserved by a writer that copies into it
+ * with the ring unlocked (owner in who, pid); readers stop before it. */
+enum { PB_PACKET = 1, PB_MERGE = 2, PB_FILLING = 4 };
+/* Copies of at least this many bytes are made with the ring unlocked. */
+#define PIPE_UNLOCKED_COPY 2048
+enum { RING_LIVE = 1, RING_DEMOTED = 2 };
+enum { END_R = 1, END_W = 2 };
+
+struct pipe_slot {
+	uint32_t off, len, flags;
+	int32_t pid;		/* PB_FILLING: the writer */
+	uint64_t who;		/* its process's slot << 32 | gen */
+};
+
+/* Where the ring's contents are: slot i is at position i % slots of
+ * region `region`.  Two copies; `cur` names the one in use, so that a
+ * resize is one committing store (crash-safe). */
+struct pipe_geom {
+	uint32_t head, tail;	/* slot counters, as the kernel's */
+	uint32_t slots;		/* capacity in slots, a power of two */
+	uint32_t region;	/* 0 or 1 */
+};
+
+struct pipe_holder {
+	_Atomic uint64_t who;	/* slot << 32 | gen of its process; 0: free */
+	int32_t pid;
+	uint16_t ends;		/* END_R | END_W */
+	uint16_t rsleep, wsleep;	/* its sleepers, for exit work */
+	uint16_t pad[7];
+};
+
+struct pipe_ring {
+	_Atomic uint32_t magic;
+	uint32_t layout;
+	uint64_t ino;
+	uint32_t uid;		/* the creator: the file's owner */
+	uint32_t max_slots;	/* pages per region, fixed at creation */
+	struct uipc_lock lock;
+	_Atomic uint32_t state;	/* RING_LIVE, RING_DEMOTED */
+	uint32_t cur;		/* geom[cur] is in use */
+	struct pipe_geom geom[2];
+	uint32_t wdirect;	/* the write end's O_DIRECT: packets */
+	uint32_t kbytes;	/* our bytes in the kernel pipe */
+	uint32_t rsleep, wsleep;	/* blocked readers, writers */
+	uint32_t rwatch, wwatch;	/* pollers of each end */
+	uint32_t kbusy;		/* a change of the kernel pipe under way */
+	uint32_t kunsure;	/* one died under way: ask FIONREAD */
+	/* A reader copying out the rcopy_n slots from tail with the ring
+	 * unlocked (who 0: none); other readers wait for it. */
+	uint64_t rcopy_who;
+	int32_t rcopy_pid;
+	uint32_t rcopy_n;
+	uint64_t written;	/* bytes through the ring, for the tool */
+	struct pipe_holder holder[PIPE_HOLDERS];
+	/* then: struct pipe_slot desc[2][max_slots], the regions' pages */
+};
+_Static_assert(sizeof(struct pipe_ring) == 128 + 32 * PIPE_HOLDERS,
+	       "pipe ring layout");
+
+/* This process's mapping of one ring. */
+struct pipe_map {
+	struct pipe_ring *r;
+	size_t len;
+	uint32_t max_slots;	/* checked once, our copy */
+	uint64_t ino;
+	int nr, nw;		/* our descriptors of each end */
+	int hidx;		/* our holder record, -1: none */
+	_Atomic long refs;	/* table entries + calls using it now */
+	pid_t watch_pid;	/* the process that watches its readers */
+	_Atomic int readers_gone;	/* the kernel said they may be */
+	struct pipe_map *next;	/* g_maps */
+};
+
+/* The process's descriptors that are uipc pipe ends: entry = map | end. */
+#define TAB_CHUNK 1024
+#define TAB_CHUNKS 1024
+static _Atomic(_Atomic uintptr_t *) g_fds[TAB_CHUNKS];
+static pthread_mutex_t g_tab_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pipe_map *g_maps;
+
+static size_t desc_off(void)
+{
+	return sizeof(struct pipe_ring);
+}
+
+static size_t data_off(uint32_t max_slots)
+{
+	size_t d = desc_off() + 2 * (size_t)max_slots * sizeof(struct pipe_slot);
+
+	return (d + PIPE_PAGE - 1) & ~(size_t)(PIPE_PAGE - 1);
+}
+
+static size_t ring_file_size(uint32_t max_slots)
+{
+	return data_off(max_slots) + 2 * (size_t)max_slots * PIPE_PAGE;
+}
+
+static struct pipe_slot *slot_at(struct pipe_map *m, uint32_t region,
+				 uint32_t pos)
+{
+	struct pipe_slot *d = (void *)((char *)m->r + desc_off());
+
+	return &d[(size_t)region * m->max_slots + pos];
+}
+
+static char *page_at(struct pipe_map *m, uint32_t region, uint32_t pos)
+{
+	return (char *)m->r + data_off(m->max_slots) +
+	       ((size_t)region * m->max_slots + pos) * PIPE_PAGE;
+}
+
+/* ---------------------------------------------------------------------
+ * The descriptor table.
+ * ------------------------------------------------------------------- */
+
+static uintptr_t tab_get(int fd)
+{
+	_Atomic uintptr_t *c;
+
+	if (fd < 0 || fd >= TAB_CHUNK * TAB_CHUNKS)
+		return 0;
+	c = atomic_load_explicit(&g_fds[fd / TAB_CHUNK], memory_order_acquire);
+	return c ? atomic_load_explicit(&c[fd % TAB_CHUNK],
+					memory_order_acquire) : 0;
+}
+
+/* Table lock held. */
+static int tab_set(int fd, uintptr_t v)
+{
+	_Atomic uintptr_t *c;
+
+	if (fd < 0 || fd >= TAB_CHUNK * TAB_CHUNKS)
+		return -EMFILE;
+	c = atomic_load(&g_fds[fd / TAB_CHUNK]);
+	if (!c) {
+		if (!v)
+			return 0;
+		c = calloc(TAB_CHUNK, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		atomic_store_explicit(&g_fds[fd / TAB_CHUNK], c,
+				      memory_order_release);
+	}
+	atomic_store_explicit(&c[fd % TAB_CHUNK], v, memory_order_release);
+	return 0;
+}
+
+static struct pipe_map *ent_map(uintptr_t e)
+{
+	return (struct pipe_map *)(e & ~(uintptr_t)3);
+}
+
+static int ent_end(uintptr_t e)
+{
+	return (int)(e & 3);
+}
+
+/* ---------------------------------------------------------------------
+ * The ring's lock and its repair.
+ * ------------------------------------------------------------------- */
+
+/* After a holder died under the lock: make the geometry and the slots
+ * sane again.  A half-made write is invisible (its commit is the store of
+ * head or of a slot's length), so nothing else needs rolling back. */
+static void ring_repair(void *arg)
+{
+	struct pipe_map *m = arg;
+	struct pipe_ring *r = m->r;
+	uint32_t cur = RD(r->cur) & 1;
+	struct pipe_geom *g = &r->geom[cur];
+	uint32_t slots = RD(g->slots), head = RD(g->head), tail = RD(g->tail);
+
+	r->cur = cur;
+	if (slots == 0 || slots > m->max_slots || (slots & (slots - 1)))
+		slots = PIPE_DEF_SLOTS <= m->max_slots ? PIPE_DEF_SLOTS : 1;
+	if (head - tail > slots)
+		tail = head;	/* garbage: drop it rather than read it */
+	g->slots = slots;
+	g->head = head;
+	g->tail = tail;
+	g->region = RD(g->region) & 1;
+	for (uint32_t i = tail; i != head; i++) {
+		struct pipe_slot *s = slot_at(m, g->region, i & (slots - 1));
+		uint32_t off = RD(s->off), len = RD(s->len);
+
+		if (off > PIPE_PAGE || len > PIPE_PAGE - off) {
+			s->off = 0;
+			s->len = 0;
+		}
+	}
+	if (RD(r->kbytes) > PIPE_KSIZE)
+		r->kbytes = PIPE_KSIZE;
+	if (RD(r->kbusy)) {
+		/* It died between a token's write or read and its count:
+		 * the next caller, which holds an end, counts again. */
+		r->kunsure = 1;
+		r->kbusy = 0;
+	}
+}
+
+static int ring_lock(struct pipe_map *m)
+{
+	return uipc_lock_acquire(&m->r->lock, ring_repair, m);
+}
+
+static void ring_unlock(struct pipe_map *m)
+{
+	uipc_lock_release(&m->r->lock);
+}
+
+/* The geometry in use, bounded (under the lock, after repair). */
+static struct pipe_geom *geom(struct pipe_map *m)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = &r->geom[RD(r->cur) & 1];
+	uint32_t slots = RD(g->slots);
+
+	if (slots == 0 || slots > m->max_slots || (slots & (slots - 1)) ||
+	    RD(g->head) - RD(g->tail) > slots || RD(g->region) > 1)
+		ring_repair(m);
+	return &r->geom[r->cur & 1];
+}
+
+static uint32_t occupancy(struct pipe_geom *g)
+{
+	return g->head - g->tail;
+}
+
+/* A slot's off and len, bounded. */
+static struct pipe_slot *slot_of(struct pipe_map *m, struct pipe_geom *g,
+				 uint32_t i)
+{
+	struct pipe_slot *s = slot_at(m, g->region, i & (g->slots - 1));
+	uint32_t off = RD(s->off), len = RD(s->len);
+
+	if (off > PIPE_PAGE || len > PIPE_PAGE - off) {
+		s->off = 0;
+		s->len = 0;
+	}
+	return s;
+}
+
+/* ---------------------------------------------------------------------
+ * The kernel pipe: tokens and fillers, never blocking.
+ * ------------------------------------------------------------------- */
+
+static ssize_t k_read(int fd, void *buf, size_t n)
+{
+	struct iovec v = { buf, n };
+	ssize_t r = preadv2(fd, &v, 1, -1, RWF_NOWAIT);
+
+	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
+		struct pollfd p = { fd, POLLIN, 0 };
+
+		/* An older kernel: ours are the only bytes there. */
+		if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN))
+			return read(fd, buf, n);
+		errno = EAGAIN;
+		return -1;
+	}
+	return r;
+}
+
+static ssize_t k_write(int fd, const void *buf, size_t n)
+{
+	struct iovec v = { (void *)buf, n };
+	ssize_t r = pwritev2(fd, &v, 1, -1, RWF_NOWAIT);
+
+	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+
+		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR)))
+			return write(fd, buf, n);
+		errno = EAGAIN;
+		return -1;
+	}
+	return r;
+}
+
+static char g_zero[PIPE_PAGE];
+static char g_sink[PIPE_KSIZE];
+
+/* Takes n of our bytes out of the kernel pipe (read end rfd). */
+static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
+{
+	r->kbusy = 1;
+	while (n > 0) {
+		ssize_t got = k_read(rfd, g_sink, n);
+
+		if (got <= 0)
+			break;
+		n -= (uint32_t)got;
+		r->kbytes -= (uint32_t)got < r->kbytes ? (uint32_t)got : r->kbytes;
+	}
+	if (n > 0)	/* fewer than we thought: believe the kernel */
+		r->kbytes = 0;
+	r->kbusy = 0;
+}
+
+/* The ring became non-empty and someone sleeps on or watches the read
+ * end: a token, if the kernel pipe is empty. */
+static void k_token(struct pipe_ring *r, int wfd)
+{
+	if (r->kbytes == 0) {
+		r->kbusy = 1;
+		if (k_write(wfd, g_zero, 1) == 1)
+			r->kbytes = 1;
+		r->kbusy = 0;
+	}
+}
+
+/* A writer sleeps on, or a poller watches, a full ring: fill the kernel
+ * pipe so that its POLLOUT goes away (whole pages: each takes a slot). */
+static void k_fill(struct pipe_ring *r, int wfd)
+{
+	r->kbusy = 1;
+	for (int i = 0; i < 2 && r->kbytes <= PIPE_PAGE; i++) {
+		if (k_write(wfd, g_zero, PIPE_PAGE) != PIPE_PAGE)
+			break;
+		r->kbytes += PIPE_PAGE;
+	}
+	r->kbusy = 0;
+}
+
+/* After a death in the middle of a change of the kernel pipe: how many of
+ * our bytes it holds, from the kernel (fd: either end). */
+static void k_recount(struct pipe_ring *r, int fd)
+{
+	int n;
+
+	if (unlikely(RD(r->kunsure)) && ioctl(fd, FIONREAD, &n) == 0) {
+		r->kbytes = n < 0 ? 0 : n > (int)PIPE_KSIZE ? PIPE_KSIZE : (uint32_t)n;
+		r->kunsure = 0;
+	}
+}
+
+/* Room came: give the kernel pipe a slot back (two slots hold more than
+ * a page). */
+static void k_unfill(struct pipe_ring *r, int rfd)
+{
+	if (r->kbytes > PIPE_PAGE)
+		k_take(r, rfd, PIPE_PAGE);
+}
+
+/* Whether the kernel says the pipe's readers are gone (write end wfd). */
+static int k_no_readers(int wfd)
+{
+	struct pollfd p = { wfd, POLLOUT, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* ---------------------------------------------------------------------
+ * Whether readers remain, without a system call per write.
+ *
+ * The kernel's answer (poll: POLLERR) costs a system call, and a write
+ * needs it before every write.  Instead each process keeps the write ends
+ * it uses in an epoll set of its own (no events asked: the kernel reports
+ * EPOLLERR, readers gone, whatever is asked), and has one io_uring poll
+ * request armed on that set: when the last reader of any of them goes, the
+ * kernel posts a completion into the ring's memory, which a writer sees with
+ * one load.  Only then does it ask the kernel, with epoll_wait, which pipes
+ * lost their readers (readers_gone; those are asked with poll from then
+ * on, as without all this).  The epoll set holds no reference on the pipe
+ * (a closed end leaves it by itself), the request holds one on the set
+ * only.  A kernel or sandbox without io_uring or epoll: every write asks.
+ * ------------------------------------------------------------------- */
+
+struct watcher {
+	pid_t pid;		/* the process it is of (fork) */
+	int broken;		/* unusable here: ask every time */
+	int ep, uring;
+	void *sq, *cq, *sqes;
+	size_t sq_len, cq_len, sqes_len;
+	_Atomic unsigned *sq_tail, *cq_head, *cq_tail;
+	unsigned *sq_mask, *sq_array;
+	pthread_mutex_t lock;
+};
+
+static struct watcher g_w = { .ep = -1, .uring = -1,
+			      .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void watcher_drop(struct watcher *w)
+{
+	if (w->sq && w->sq != MAP_FAILED)
+		munmap(w->sq, w->sq_len);
+	if (w->cq && w->cq != MAP_FAILED && w->cq != w->sq)
+		munmap(w->cq, w->cq_len);
+	if (w->sqes && w->sqes != MAP_FAILED)
+		munmap(w->sqes, w->sqes_len);
+	if (w->uring >= 0)
+		close(w->uring);
+	if (w->ep >= 0)
+		close(w->ep);
+	w->sq = w->cq = w->sqes = NULL;
+	w->uring = w->ep = -1;
+}
+
+/* Arms the one request: a poll of the epoll set for POLLIN.  0 or -1. */
+static int watcher_arm(struct watcher *w)
+{
+	unsigned tail = atomic_load_explicit(w->sq_tail, memory_order_relaxed);
+	unsigned idx = tail & *w->sq_mask;
+	struct io_uring_sqe *sqe = (struct io_uring_sqe *)w->sqes + idx;
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_POLL_ADD;
+	sqe->fd = w->ep;
+	sqe->poll32_events = POLLIN;
+	sqe->user_data = 1;
+	w->sq_array[idx] = idx;
+	atomic_store_explicit(w->sq_tail, tail + 1, memory_order_release);
+	return syscall(__NR_io_uring_enter, w->uring, 1, 0, 0, NULL, 0) == 1 ? 0 : -1;
+}
+
+/* The process's watcher, made on first use (and anew in a fork's child).
+ * g_w.lock held. */
+static int watcher_ready(struct watcher *w)
+{
+	struct io_uring_params p;
+	pid_t me = uipc_getpid();
+
+	if (w->pid == me)
+		return w->broken ? -1 : 0;
+	if (w->pid) {
+		/* The parent's, inherited: its descriptors and maps go. */
+		watcher_drop(w);
+	}
+	w->pid = me;
+	w->broken = 1;
+	memset(&p, 0, sizeof(p));
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->ep < 0)
+		return -1;
+	w->uring = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (w->uring < 0)
+		goto out_drop;
+	fcntl(w->uring, F_SETFD, FD_CLOEXEC);
+	w->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	w->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if ((p.features & IORING_FEAT_SINGLE_MMAP) && w->cq_len > w->sq_len)
+		w->sq_len = w->cq_len;
+	w->sq = mmap(NULL, w->sq_len, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_POPULATE, w->uring, IORING_OFF_SQ_RING);
+	if (w->sq == MAP_FAILED)
+		goto out_drop;
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		w->cq = w->sq;
+	else
+		w->cq = mmap(NULL, w->cq_len, PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_POPULATE, w->uring,
+			     IORING_OFF_CQ_RING);
+	w->sqes_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	w->sqes = mmap(NULL, w->sqes_len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, w->uring, IORING_OFF_SQES);
+	if (w->cq == MAP_FAILED || w->sqes == MAP_FAILED)
+		goto out_drop;
+	w->sq_tail = (void *)((char *)w->sq + p.sq_off.tail);
+	w->sq_mask = (void *)((char *)w->sq + p.sq_off.ring_mask);
+	w->sq_array = (void *)((char *)w->sq + p.sq_off.array);
+	w->cq_head = (void *)((char *)w->cq + p.cq_off.head);
+	w->cq_tail = (void *)((char *)w->cq + p.cq_off.tail);
+	if (watcher_arm(w) < 0)
+		goto out_drop;
+	w->broken = 0;
+	return 0;
+out_drop:
+	watcher_drop(w);
+	return -1;
+}
+
+/* The request completed: which of our write ends lost their readers. */
+static void watcher_drain(struct watcher *w)
+{
+	struct epoll_event ev[16];
+	int n;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->pid != uipc_getpid() || w->broken ||
+	    atomic_load_explicit(w->cq_tail, memory_order_acquire) ==
+		    atomic_load_explicit(w->cq_head, memory_order_relaxed)) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	atomic_store_explicit(w->cq_head,
+			      atomic_load_explicit(w->cq_tail, memory_order_acquire),
+			      memory_order_release);
+	while ((n = epoll_wait(w->ep, ev, 16, 0)) > 0) {
+		for (int i = 0; i < n; i++) {
+			int fd = (int)(ev[i].data.u64 >> 32);
+			struct pipe_map *m = NULL;
+
+			/* By the inode's low half: a pipe that shares it asks
+			 * the kernel too, no harm. */
+			for (struct pipe_map *x = g_maps; x; x = x->next)
+				if ((uint32_t)x->ino == (uint32_t)ev[i].data.u64) {
+					atomic_store(&x->readers_gone, 1);
+					m = x;
+				}
+			/* Asked by poll from now on: out of the set. */
+			if (epoll_ctl(w->ep, EPOLL_CTL_DEL, fd, NULL) < 0 && !m)
+				w->broken = 1;
+		}
+		if (n < 16)
+			break;
+	}
+	if (n < 0 || watcher_arm(w) < 0)
+		w->broken = 1;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Whether a write to end fd of m must ask the kernel for readers: 1 unless
+ * the watcher vouches that none of m's readers went since it was put in
+ * the set.  No system call on the way that answers 0, but for the first
+ * write of a process to a pipe.
+ */
+static int readers_maybe_gone(struct pipe_map *m, int fd)
+{
+	struct watcher *w = &g_w;
+
+	if (unlikely(m->watch_pid != uipc_getpid())) {
+		struct epoll_event ev;
+		int ok;
+
+		pthread_mutex_lock(&w->lock);
+		ok = watcher_ready(w) == 0;
+		if (ok) {
+			memset(&ev, 0, sizeof(ev));
+			ev.events = 0;	/* EPOLLERR is reported anyway */
+			ev.data.u64 = (uint64_t)(uint32_t)fd << 32 | (uint32_t)m->ino;
+			ok = epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ||
+			     errno == EEXIST;
+		}
+		atomic_store(&m->readers_gone, !ok || k_no_readers(fd));
+		m->watch_pid = uipc_getpid();
+		pthread_mutex_unlock(&w->lock);
+	}
+	if (unlikely(w->broken || w->pid != uipc_getpid()))
+		return 1;
+	if (unlikely(atomic_load_explicit(w->cq_tail, memory_order_acquire) !=
+		     atomic_load_explicit(w->cq_head, memory_order_relaxed)))
+		watcher_drain(w);
+	return atomic_load_explicit(&m->readers_gone, memory_order_relaxed);
+}
+
+/* ---------------------------------------------------------------------
+ * Sleeping: ppoll on the kernel end and this thread's signalfd.
+ * ------------------------------------------------------------------- */
+
+static __thread int t_sigfd = -1;
+static __thread pid_t t_sigfd_pid;
+static __thread sigset_t t_sigfd_mask;
+static __thread dev_t t_sigfd_dev;
+static __thread ino_t t_sigfd_ino;
+
+/* This thread's signalfd for the signals the caller does not block (a
+ * fork's child and a closefrom get a new one). */
+static int sigfd_for(const sigset_t *caller)
+{
+	sigset_t want;
+	struct stat st;
+
+	sigfillset(&want);
+	for (int s = 1; s < _NSIG; s++)
+		if (sigismember(caller, s) == 1)
+			sigdelset(&want, s);
+	if (t_sigfd >= 0 && (t_sigfd_pid != uipc_getpid() ||
+			     fstat(t_sigfd, &st) < 0 || st.st_dev != t_sigfd_dev ||
+			     st.st_ino != t_sigfd_ino))
+		t_sigfd = -1;	/* not ours any more: never close it */
+	if (t_sigfd >= 0 && !memcmp(&want, &t_sigfd_mask, sizeof(want)))
+		return t_sigfd;
+	if (t_sigfd >= 0) {
+		if (signalfd(t_sigfd, &want, 0) >= 0) {
+			t_sigfd_mask = want;
+			return t_sigfd;
+		}
+		close(t_sigfd);
+		t_sigfd = -1;
+	}
+	t_sigfd = signalfd(-1, &want, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (t_sigfd < 0)
+		return -1;
+	if (fstat(t_sigfd, &st) < 0) {
+		close(t_sigfd);
+		t_sigfd = -1;
+		return -1;
+	}
+	t_sigfd_dev = st.st_dev;
+	t_sigfd_ino = st.st_ino;
+	t_sigfd_pid = uipc_getpid();
+	t_sigfd_mask = want;
+	return t_sigfd;
+}
+
+/* What delivering the pending signals the caller does not block does to
+ * the call, as the kernel decides: SIG_INTR if a handler without
+ * SA_RESTART runs (-ERESTARTSYS becomes EINTR), SIG_RESTART if something
+ * else would have made signal_pending() true (a handler with SA_RESTART, a
+ * stop), SIG_IGNORED if only what the kernel drops at once came (SIG_IGN,
+ * a default action of nothing), SIG_NONE if nothing. */
+enum { SIG_NONE, SIG_IGNORED, SIG_RESTART, SIG_INTR };
+static int pending_kind(const struct uipc_wait *w)
+{
+	sigset_t p;
+	int kind = SIG_NONE;
+
+	if (sigpending(&p) < 0)
+		return SIG_NONE;
+	for (int s = 1; s < _NSIG; s++) {
+		struct sigaction sa;
+		int k;
+
+		if (sigismember(&p, s) != 1 || sigismember(&w->old, s) == 1 ||
+		    sigaction(s, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler == SIG_IGN)
+			k = SIG_IGNORED;
+		else if (sa.sa_handler == SIG_DFL)
+			k = (s == SIGCHLD || s == SIGCONT || s == SIGURG ||
+			     s == SIGWINCH) ? SIG_IGNORED : SIG_RESTART;
+		else
+			k = (sa.sa_flags & SA_RESTART) ? SIG_RESTART : SIG_INTR;
+		if (k > kind)
+			kind = k;
+	}
+	return kind;
+}
+
+/*
+ * Sleeps until kfd shows ev (or HUP/ERR) or a signal comes.  Signals are
+ * blocked (w->masked).  Returns 0 to look again (1: after the safety
+ * period, for lost_wake()), -EINTR when the call must
+ * end: a handler without SA_RESTART ran, or (moved: the call has done
+ * part of its work) any signal the kernel would have noticed; signals are
+ * unblocked then (w->masked 0), and the handlers have run.
+ */
+static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved)
+{
+	struct pollfd p[2] = { { kfd, ev, 0 }, { -1, POLLIN, 0 } };
+	struct timespec safety = { UIPC_SAFETY_PERIOD_S, 0 };
+	int n, kind;
+
+	w->slept = 1;
+	p[1].fd = sigfd_for(&w->old);
+	if (p[1].fd < 0) {
+		/* No signalfd: a short sleep, then a look at what came. */
+		safety.tv_sec = 0;
+		safety.tv_nsec = 1000000;
+	}
+	kind = pending_kind(w);
+	if (kind == SIG_NONE) {
+		n = ppoll(p, p[1].fd < 0 ? 1 : 2, &safety, NULL);
+		if (n < 0 && errno != EINTR)
+			return 0;
+		kind = pending_kind(w);
+		if (n == 0 && kind == SIG_NONE && p[1].fd >= 0)
+			return 1;	/* the safety period ended it */
+	}
+	if (kind == SIG_NONE)
+		return 0;
+	uipc_wait_unmask(w);	/* the handlers run here */
+	if (kind == SIG_INTR || (kind == SIG_RESTART && moved))
+		return -EINTR;
+	uipc_wait_begin(w);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Rings: create, map, find.
+ * ------------------------------------------------------------------- */
+
+static void ring_name(char *buf, size_t n, uint64_t ino)
+{
+	snprintf(buf, n, "pipe.%llu", (unsigned long long)ino);
+}
+
+static int map_ring_fd(int fd, uint64_t ino, uid_t uid, struct pipe_map **out)
+{
+	struct stat st;
+	struct pipe_ring *r;
+	struct pipe_map *m;
+	uint32_t max;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_uid != uid ||
+	    (size_t)st.st_size < data_off(1))
+		return -EIO;
+	r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 fd, 0);
+	if (r == MAP_FAILED)
+		return -errno;
+	max = RD(r->max_slots);
+	if (RD(r->magic) != PIPE_MAGIC || RD(r->layout) != UIPC_LAYOUT ||
+	    RD(r->ino) != ino || max == 0 || (max & (max - 1)) ||
+	    max > (1u << 27) / PIPE_PAGE ||
+	    ring_file_size(max) > (size_t)st.st_size) {
+		munmap(r, (size_t)st.st_size);
+		return -EIO;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		munmap(r, (size_t)st.st_size);
+		return -ENOMEM;
+	}
+	m->r = r;
+	m->len = (size_t)st.st_size;
+	m->max_slots = max;
+	m->ino = ino;
+	m->hidx = -1;
+	*out = m;
+	return 0;
+}
+
+/* For a mapping nobody else has seen. */
+static void map_free(struct pipe_map *m)
+{
+	munmap(m->r, m->len);
+	free(m);
+}
+
+/* Mappings in the table once, unmapped since: a call that read a table
+ * entry just before the descriptor went may still take a reference on
+ * one, so they are kept (and used again), never freed. */
+static struct pipe_map *g_free_maps;
+
+/* m, unpublished, as a mapping of the process's (g_tab_lock held): in a
+ * kept structure if one is free. */
+static struct pipe_map *map_publish(struct pipe_map *m)
+{
+	struct pipe_map *k = g_free_maps;
+
+	if (k) {
+		g_free_maps = k->next;
+		k->r = m->r;
+		k->len = m->len;
+		k->max_slots = m->max_slots;
+		k->ino = m->ino;
+		k->nr = k->nw = 0;
+		k->hidx = -1;
+		k->watch_pid = 0;
+		atomic_store(&k->readers_gone, 0);
+		free(m);
+		m = k;
+	}
+	m->next = g_maps;
+	g_maps = m;
+	return m;
+}
+
+/* Drops a reference; the last unmaps the ring. */
+static void map_put(struct pipe_map *m)
+{
+	if (atomic_fetch_sub(&m->refs, 1) != 1)
+		return;
+	pthread_mutex_lock(&g_tab_lock);
+	if (atomic_load(&m->refs) == 0 && m->r) {
+		for (struct pipe_map **pp = &g_maps; *pp; pp = &(*pp)->next)
+			if (*pp == m) {
+				*pp = m->next;
+				break;
+			}
+		munmap(m->r, m->len);
+		m->r = NULL;
+		m->next = g_free_maps;
+		g_free_maps = m;
+	}
+	pthread_mutex_unlock(&g_tab_lock);
+}
+
+/* Makes the ring of the new kernel pipe ino, mapped.  A file of that name
+ * is a dead pipe's (the inode is ours now): replaced if we may remove it.
+ * The magic is written last, so a half-made ring is nobody's. */
+static int ring_create(struct uipc_nsh *h, uint64_t ino, int direct,
+		       struct pipe_map **out)
+{
+	int64_t lim = uipc_limit(h, UL_PIPEMAX);
+	uint32_t max = PIPE_DEF_SLOTS;
+	struct pipe_map *m;
+	struct pipe_ring *r;
+	char name[64];
+	size_t len;
+	int fd, err;
+
+	while ((int64_t)max * PIPE_PAGE < lim && max < (1u << 27) / PIPE_PAGE)
+		max <<= 1;
+	len = ring_file_size(max);
+	ring_name(name, sizeof(name), ino);
+	fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlinkat(h->dirfd, name, 0) == 0)
+		fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL |
+			    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		err = -ENOMEM;
+		goto out_unlink;
+	}
+	/* The header's pages now (a full tmpfs faults later otherwise). */
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    (fallocate(fd, 0, 0, (off_t)data_off(max)) < 0 && errno != EOPNOTSUPP)) {
+		err = -errno;
+		goto out_free;
+	}
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (r == MAP_FAILED) {
+		err = -errno;
+		goto out_free;
+	}
+	close(fd);
+	r->layout = UIPC_LAYOUT;
+	r->ino = ino;
+	r->uid = uipc_euid();
+	r->max_slots = max;
+	r->state = RING_LIVE;
+	r->geom[0].slots = PIPE_DEF_SLOTS;
+	r->wdirect = !!direct;
+	atomic_store_explicit(&r->magic, PIPE_MAGIC, memory_order_release);
+	m->r = r;
+	m->len = len;
+	m->max_slots = max;
+	m->ino = ino;
+	m->hidx = -1;
+	*out = m;
+	return 0;
+out_free:
+	free(m);
+out_unlink:
+	unlinkat(h->dirfd, name, 0);
+	close(fd);
+	return err;
+}
+
+/* The ring of the kernel pipe fd has, if any: 0 and *out, -ENOENT for a
+ * kernel pipe uipc does not carry, -errno. */
+static int ring_find(int fd, struct pipe_map **out)
+{
+	struct uipc_nsh *h;
+	struct stat st;
+	char name[64];
+	int rfd, r = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISFIFO(st.st_mode))
+		return -ENOENT;
+	h = uipc_ns_get(&r);
+	if (!h)
+		return -ENOENT;
+	ring_name(name, sizeof(name), (uint64_t)st.st_ino);
+	rfd = uipc_ns_openat(h, name, O_RDWR);
+	if (rfd < 0)
+		return -ENOENT;
+	r = map_ring_fd(rfd, (uint64_t)st.st_ino, st.st_uid, out);
+	close(rfd);
+	if (r == 0 && atomic_load(&(*out)->r->state) != RING_LIVE) {
+		map_free(*out);
+		return -ENOENT;
+	}
+	return r < 0 ? -ENOENT : 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Holders.
+ * ------------------------------------------------------------------- */
+
+static uint64_t who_of(const struct uipc_self *s)
+{
+	return (uint64_t)s->slot << 32 | s->gen;
+}
+
+/* Our record in the ring, made if needed, with our ends.  Ring locked. */
+static void holder_set(struct pipe_map *m, const struct uipc_self *self)
+{
+	struct pipe_ring *r = m->r;
+	uint64_t me = who_of(self);
+	int free_i = -1;
+
+	if (m->hidx >= 0 && atomic_load(&r->holder[m->hidx].who) == me)
+		goto found;
+	m->hidx = -1;
+	for (int i = 0; i < PIPE_HOLDERS; i++) {
+		uint64_t w = atomic_load(&r->holder[i].who);
+
+		if (w == me) {
+			m->hidx = i;
+			goto found;
+		}
+		if (w == 0 && free_i < 0)
+			free_i = i;
+	}
+	if (free_i < 0)
+		return;		/* full: we go unrecorded (see demote) */
+	m->hidx = free_i;
+	memset(&r->holder[free_i], 0, sizeof(r->holder[free_i]));
+	r->holder[free_i].pid = self->pid;
+	atomic_store(&r->holder[free_i].who, me);
+found:
+	r->holder[m->hidx].ends = (uint16_t)((m->nr ? END_R : 0) |
+					     (m->nw ? END_W : 0));
+}
+
+static void holder_drop(struct pipe_ring *r, int i)
+{
+	struct pipe_holder *hd = &r->holder[i];
+	uint32_t rs = RD(hd->rsleep), ws = RD(hd->wsleep);
+
+	r->rsleep -= rs < r->rsleep ? rs : r->rsleep;
+	r->wsleep -= ws < r->wsleep ? ws : r->wsleep;
+	atomic_store(&hd->who, 0);
+}
+
+/* Whether a live process other than us holds an end (records of the dead
+ * and of exec'd images are dropped on the way).  Ring locked. */
+static int others_alive(struct uipc_nsh *h, struct pipe_map *m)
+{
+	struct pipe_ring *r = m->r;
+	int alive = 0;
+
+	for (int i = 0; i < PIPE_HOLDERS; i++) {
+		uint64_t w = atomic_load(&r->holder[i].who);
+
+		if (w == 0 || i == m->hidx)
+			continue;
+		if (uipc_proc_alive(h, (uint32_t)(w >> 32), (uint32_t)w,
+				    RD(r->holder[i].pid)))
+			alive = 1;
+		else
+			holder_drop(r, i);
+	}
+	return alive;
+}
+
+static void sleeper_count(struct pipe_map *m, int end, int d)
+{
+	struct pipe_ring *r = m->r;
+
+	if (end == END_R)
+		r->rsleep += (uint32_t)d;
+	else
+		r->wsleep += (uint32_t)d;
+	if (m->hidx >= 0) {
+		struct pipe_holder *hd = &r->holder[m->hidx];
+
+		if (end == END_R)
+			hd->rsleep = (uint16_t)(hd->rsleep + d);
+		else
+			hd->wsleep = (uint16_t)(hd->wsleep + d);
+	}
+}
+
+/* Registers this process with the ring of a new or found end. */
+static int holder_join(struct pipe_map *m)
+{
+	struct uipc_self self;
+	int r = uipc_proc_self(&self);
+
+	if (r < 0)
+		return r;
+	uipc_proc_note(UIPC_USE_PIPE);
+	r = ring_lock(m);
+	if (r < 0)
+		return r;
+	holder_set(m, &self);
+	ring_unlock(m);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Demotion: the ring's bytes into the kernel pipe, for good.
+ * ------------------------------------------------------------------- */
+
+/* A descriptor of the other end of the pipe fd belongs to, opened anew
+ * through /proc (-1 if it cannot be: no reader left to write to, say). */
+static int reopen_end(int fd, int end)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, (end == END_R ? O_RDONLY : O_WRONLY) | O_NONBLOCK |
+		    O_CLOEXEC);
+}
+
+/* A local descriptor of end `end` of m, or -1. */
+static int local_end(struct pipe_map *m, int end, int except)
+{
+	for (int c = 0; c < TAB_CHUNKS; c++) {
+		_Atomic uintptr_t *ch = atomic_load(&g_fds[c]);
+
+		if (!ch)
+			continue;
+		for (int i = 0; i < TAB_CHUNK; i++) {
+			uintptr_t e = atomic_load(&ch[i]);
+			int fd = c * TAB_CHUNK + i;
+
+			if (e && ent_map(e) == m && ent_end(e) == end &&
+			    fd != except)
+				return fd;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Moves the ring's bytes into the kernel pipe, our tokens out first, and
+ * marks the ring demoted.  fd is a descriptor of m of end `end`, still
+ * open.  Ring locked.  0, or -1 if it could not (the ring stays).
+ */
+static int demote(struct pipe_map *m, int fd, int end)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	int rfd = end == END_R ? fd : local_end(m, END_R, -1);
+	int wfd = end == END_W ? fd : local_end(m, END_W, -1);
+	int own_r = -1, own_w = -1, ok = 0;
+
+	if (rfd < 0 && RD(r->kbytes) > 0)
+		rfd = own_r = reopen_end(fd, END_R);
+	if (rfd >= 0 && RD(r->kbytes) > 0)
+		k_take(r, rfd, r->kbytes);
+	if (RD(r->kbytes) > 0)
+		goto out;
+	if (occupancy(g) > 0) {
+		if (wfd < 0)
+			wfd = own_w = reopen_end(fd, END_W);
+		/* No reader: nobody can read them (and a write would be
+		 * refused with SIGPIPE). */
+		if (wfd < 0 || k_no_readers(wfd))
+			goto gone;
+		fcntl(wfd, F_SETPIPE_SZ, (int)(g->slots * PIPE_PAGE));
+		while (occupancy(g) > 0) {
+			struct pipe_slot *s = slot_of(m, g, g->tail);
+			char *pg = page_at(m, g->region, g->tail & (g->slots - 1));
+			ssize_t n = s->len ? k_write(wfd, pg + s->off, s->len) : 0;
+
+			if (n < 0)
+				goto out;
+			s->off += (uint32_t)n;
+			s->len -= (uint32_t)n;
+			if (s->len == 0)
+				g->tail++;
+		}
+	} else if (wfd >= 0) {
+		fcntl(wfd, F_SETPIPE_SZ, (int)(g->slots * PIPE_PAGE));
+	}
+gone:
+	atomic_store(&r->state, RING_DEMOTED);
+	ok = 1;
+out:
+	if (own_r >= 0)
+		close(own_r);
+	if (own_w >= 0)
+		close(own_w);
+	return ok ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------
+ * pipe, pipe2
+ * ------------------------------------------------------------------- */
+
+/* Adds fd as end `end` of m to the table; the table lock held. */
+static int tab_add(int fd, struct pipe_map *m, int end)
+{
+	int r = tab_set(fd, (uintptr_t)m | (uintptr_t)end);
+
+	if (r == 0) {
+		atomic_fetch_add(&m->refs, 1);
+		if (end == END_R)
+			m->nr++;
+		else
+			m->nw++;
+	}
+	return r;
+}
+
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+static void pipe_atfork_child(void);
+
+static void pipe_atexit(void);
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, pipe_atfork_child);
+	atexit(pipe_atexit);
+}
+
+/* Where the kernel pipe's content must fit: two slots, the smallest the
+ * kernel allows above one (one slot would be full at the first token). */
+static int kernel_pipe(int fds[2], int flags)
+{
+	if (pipe2(fds, flags) < 0)
+		return -errno;
+	if (fcntl(fds[1], F_SETPIPE_SZ, PIPE_KSIZE) < 0) {
+		int e = -errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		return e;
+	}
+	return 0;
+}
+
+static int do_pipe2(int *pipefd, int flags)
+{
+	struct uipc_nsh *h;
+	struct pipe_map *m = NULL;
+	struct stat st;
+	int fds[2], r = 0;
+
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
+		return -EINVAL;
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	pthread_once(&g_atfork_once, register_atfork);
+	r = kernel_pipe(fds, flags);
+	if (r < 0)
+		return r;
+	if (fstat(fds[0], &st) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	r = ring_create(h, (uint64_t)st.st_ino, flags & O_DIRECT, &m);
+	if (r < 0) {
+		/* No ring (a file another user planted under its name, a
+		 * full tmpfs, no descriptor left): a plain kernel pipe,
+		 * which every call here passes to the kernel. */
+		fcntl(fds[1], F_SETPIPE_SZ, (int)(PIPE_DEF_SLOTS * PIPE_PAGE));
+		r = uipc_copy_to_user(pipefd, fds, sizeof(fds));
+		if (r < 0)
+			goto out_close;
+		return 0;
+	}
+	pthread_mutex_lock(&g_tab_lock);
+	m = map_publish(m);
+	r = tab_add(fds[0], m, END_R);
+	if (r == 0 && (r = tab_add(fds[1], m, END_W)) < 0) {
+		tab_set(fds[0], 0);
+		atomic_fetch_sub(&m->refs, 1);
+	}
+	pthread_mutex_unlock(&g_tab_lock);
+	if (r < 0) {
+		char name[64];
+
+		atomic_fetch_add(&m->refs, 1);
+		map_put(m);	/* unmapped, kept */
+		ring_name(name, sizeof(name), (uint64_t)st.st_ino);
+		unlinkat(h->dirfd, name, 0);
+		goto out_close;
+	}
+	holder_join(m);
+	/* Last: a bad pointer gives EFAULT, as the kernel's copy out does,
+	 * and the pipe goes (the kernel's fd_install comes after too). */
+	r = uipc_copy_to_user(pipefd, fds, sizeof(fds));
+	if (r < 0) {
+		uipc_close(fds[0]);
+		uipc_close(fds[1]);
+	}
+	return r;
+out_close:
+	close(fds[0]);
+	close(fds[1]);
+	return r;
+}
+
+int uipc_pipe2(int pipefd[2], int flags)
+{
+	return (int)UIPC_RET(do_pipe2(pipefd, flags));
+}
+
+int uipc_pipe(int pipefd[2])
+{
+	return (int)UIPC_RET(do_pipe2(pipefd, 0));
+}
+
+/* ---------------------------------------------------------------------
+ * Looking up a descriptor.
+ * ------------------------------------------------------------------- */
+
+/* The ring entry of fd: from the table, or found through the kernel pipe's
+ * inode (a descriptor this process got by exec or a socket).  0 if fd is
+ * no uipc pipe end. */
+static uintptr_t lookup(int fd)
+{
+	uintptr_t e = tab_get(fd);
+	struct pipe_map *m;
+	int fl, end;
+
+	if (likely(e))
+		return e;
+	if (fd < 0 || ring_find(fd, &m) < 0)
+		return 0;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDWR) {
+		map_free(m);
+		return 0;
+	}
+	end = (fl & O_ACCMODE) == O_RDONLY ? END_R : END_W;
+	pthread_once(&g_atfork_once, register_atfork);
+	pthread_mutex_lock(&g_tab_lock);
+	e = tab_get(fd);
+	if (!e) {
+		struct pipe_map *old;
+
+		/* One mapping per ring in a process. */
+		for (old = g_maps; old; old = old->next)
+			if (old->ino == m->ino)
+				break;
+		if (old) {
+			map_free(m);
+			m = old;
+		} else {
+			m = map_publish(m);
+		}
+		if (tab_add(fd, m, end) == 0)
+			e = tab_get(fd);
+		else if (!old) {
+			atomic_fetch_add(&m->refs, 1);
+			pthread_mutex_unlock(&g_tab_lock);
+			map_put(m);
+			return 0;
+		}
+	} else {
+		map_free(m);
+		m = NULL;
+	}
+	pthread_mutex_unlock(&g_tab_lock);
+	if (m && e)
+		holder_join(m);
+	return e;
+}
+
+/* lookup(), with a reference on the entry's mapping for the call (drop
+ * it with map_put(ent_map(e))).  0 if fd is no uipc pipe end. */
+static uintptr_t op_get(int fd)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		uintptr_t e = lookup(fd);
+
+		if (!e)
+			return 0;
+		atomic_fetch_add(&ent_map(e)->refs, 1);
+		if (tab_get(fd) == e)
+			return e;
+		map_put(ent_map(e));	/* closed meanwhile: look again */
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * read, readv
+ * ------------------------------------------------------------------- */
+
+#define IOV_LOCAL 8
+
+/* The caller's iovec array, copied (EFAULT, EINVAL as import_iovec). */
+static int iov_import(const struct iovec *uiov, int cnt, struct iovec *local,
+		      struct iovec **out, size_t *total)
+{
+	struct iovec *v = local;
+	size_t sum = 0;
+
+	if (cnt < 0 || cnt > IOV_MAX)
+		return -EINVAL;
+	if (cnt > IOV_LOCAL) {
+		v = malloc(sizeof(*v) * (size_t)cnt);
+		if (!v)
+			return -ENOMEM;
+	}
+	if (cnt && uipc_copy_from_user(v, uiov, sizeof(*v) * (size_t)cnt) < 0)
+		goto fault;
+	for (int i = 0; i < cnt; i++) {
+		if ((ssize_t)v[i].iov_len < 0) {
+			if (v != local)
+				free(v);
+			return -EINVAL;
+		}
+		if ((uintptr_t)v[i].iov_base > USER_TOP ||
+		    v[i].iov_len > USER_TOP - (uintptr_t)v[i].iov_base)
+			goto fault;
+		if (v[i].iov_len > PIPE_MAX_RW - sum)
+			v[i].iov_len = PIPE_MAX_RW - sum;
+		sum += v[i].iov_len;
+	}
+	*out = v;
+	*total = sum;
+	return 0;
+fault:
+	if (v != local)
+		free(v);
+	return -EFAULT;
+}
+
+struct iter {
+	struct iovec *v;
+	int cnt, i;
+	size_t off;
+};
+
+/* Copies n bytes between the ring and the caller's buffers; -EFAULT with
+ * nothing consumed of the iterator on a bad address. */
+static int iter_copy(struct iter *it, char *ring, size_t n, int to_user)
+{
+	struct iter save = *it;
+
+	while (n > 0 && it->i < it->cnt) {
+		struct iovec *v = &it->v[it->i];
+		size_t k = v->iov_len - it->off;
+
+		if (k > n)
+			k = n;
+		if (k) {
+			char *u = (char *)v->iov_base + it->off;
+			int r = to_user ? uipc_copy_to_user(u, ring, k)
+					: uipc_copy_from_user(ring, u, k);
+
+			if (r < 0) {
+				*it = save;
+				return r;
+			}
+		}
+		ring += k;
+		n -= k;
+		it->off += k;
+		if (it->off == v->iov_len) {
+			it->i++;
+			it->off = 0;
+		}
+	}
+	return 0;
+}
+
+/* The kernel's own call on a demoted pipe or one that is not ours. */
+static ssize_t kernel_readv(int fd, const struct iovec *v, int cnt)
+{
+	ssize_t n = readv(fd, v, cnt);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t kernel_writev(int fd, const struct iovec *v, int cnt)
+{
+	ssize_t n = writev(fd, v, cnt);
+
+	return n < 0 ? -errno : n;
+}
+
+static int nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/* How long a reader of an empty ring or a writer of a full one watches
+ * for the other side before it goes to the kernel, in pauses: about what
+ * a writer on another CPU takes to put the next bytes in. */
+#define PIPE_SPIN 400
+
+static int g_ncpu;
+
+/*
+ * Unlocks, watches the ring's head (END_R: bytes came) or tail (END_W:
+ * room came) move, and locks again.  No spin on one CPU.  0, or -EIO when
+ * the lock cannot be taken again.
+ */
+static int spin_unlocked(struct pipe_map *m, int end)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = &r->geom[RD(r->cur) & 1];
+	uint32_t *word = end == END_R ? &g->head : &g->tail;
+	uint32_t was = RD(*word);
+
+	if (!g_ncpu)
+		g_ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (g_ncpu < 2)
+		return 0;
+	ring_unlock(m);
+	for (int i = 0; i < PIPE_SPIN && RD(*word) == was &&
+			RD(r->cur) == (uint32_t)(g - r->geom); i++)
+		uipc_cpu_relax();
+	return ring_lock(m);
+}
+
+/* ---------------------------------------------------------------------
+ * Copies with the ring unlocked.
+ *
+ * A writer of whole pages reserves slots (PB_FILLING, its process named),
+ * unlocks, copies, locks again and commits them; a reader that takes whole
+ * slots names itself the ring's copier (rcopy_*), unlocks, copies, locks
+ * again and frees them.  Readers stop before a slot being filled and wait
+ * for another reader's copy, as the kernel's wait for its pipe's mutex;
+ * writers do not merge into a slot being read; a resize waits for both.
+ * A copier that dies: its reserved slots end up empty (a write of up to a
+ * page leaves all of it or nothing), the slots it was reading are gone
+ * (what a dying reader took, as on the kernel).
+ * ------------------------------------------------------------------- */
+
+/* Whether the process (who, pid) of a copy in flight is gone. */
+static int copier_gone(uint64_t who, int32_t pid)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	return h && !uipc_proc_alive(h, (uint32_t)(who >> 32), (uint32_t)who, pid);
+}
+
+/*
+ * Ring locked.  With ask, settles the copies of dead processes.  Returns
+ * whether a live copy is still in flight in the way: of a reader (another
+ * reader's copy, or a slot being filled at the tail), or with any, of
+ * anything (a resize).
+ */
+static int copies_busy(struct pipe_map *m, int ask, int any)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint64_t who = RD(r->rcopy_who);
+	int busy = 0;
+
+	if (who) {
+		if (ask && copier_gone(who, RD(r->rcopy_pid))) {
+			uint32_t n = RD(r->rcopy_n);
+
+			g->tail += n < occupancy(g) ? n : occupancy(g);
+			r->rcopy_who = 0;
+			r->rcopy_n = 0;
+		} else {
+			busy = 1;
+		}
+	}
+	for (uint32_t i = g->tail; i != g->head; i++) {
+		struct pipe_slot *sl = slot_of(m, g, i);
+
+		if (!(RD(sl->flags) & PB_FILLING))
+			continue;
+		if (ask && copier_gone(RD(sl->who), RD(sl->pid))) {
+			sl->off = sl->len = 0;
+			sl->flags = 0;
+		} else if (any || i == g->tail) {
+			busy = 1;
+		}
+	}
+	return busy;
+}
+
+/* Unlocks, lets a copy in flight go on a moment, locks again: 0, or -EIO
+ * (the lock is not ours then).  *waits counts the rounds: every 64th asks
+ * whether the copier lives. */
+static int copy_wait(struct pipe_map *m, int *waits)
+{
+	ring_unlock(m);
+	if (++*waits > 16)
+		sched_yield();
+	else
+		for (int i = 0; i < PIPE_SPIN; i++)
+			uipc_cpu_relax();
+	return ring_lock(m);
+}
+
+/* Whether the copy in the way of a reader, if any, lets it go on now. */
+static int reader_blocked(struct pipe_map *m, struct pipe_geom *g)
+{
+	return RD(m->r->rcopy_who) != 0 ||
+	       (occupancy(g) > 0 &&
+		(RD(slot_of(m, g, g->tail)->flags) & PB_FILLING));
+}
+
+/*
+ * Copies out whole ready slots from the tail, the ring unlocked, if they
+ * come to PIPE_UNLOCKED_COPY bytes or more and fit in total: returns the
+ * bytes (0: not worth it, nothing done; -EFAULT).  Ring locked on entry
+ * and on return unless *locked is cleared.
+ */
+static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
+			     int *locked)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint32_t n = 0, t0 = g->tail, region = g->region, slots = g->slots;
+	uint32_t done_n = 0;
+	struct uipc_self self;
+	size_t bytes = 0, copied = 0;
+	int fault = 0;
+
+	for (uint32_t i = g->tail; i != g->head; i++) {
+		struct pipe_slot *sl = slot_of(m, g, i);
+
+		if ((RD(sl->flags) & (PB_FILLING | PB_PACKET)) ||
+		    bytes + sl->len > total)
+			break;
+		bytes += sl->len;
+		n++;
+	}
+	if (bytes < PIPE_UNLOCKED_COPY || uipc_proc_self(&self) < 0)
+		return 0;
+	r->rcopy_who = who_of(&self);
+	r->rcopy_pid = self.pid;
+	r->rcopy_n = n;
+	ring_unlock(m);
+	for (uint32_t j = 0; j < n; j++) {
+		uint32_t pos = (t0 + j) & (slots - 1);
+		struct pipe_slot *sl = slot_at(m, region, pos);
+		uint32_t off = RD(sl->off), len = RD(sl->len);
+
+		if (off > PIPE_PAGE || len > PIPE_PAGE - off)
+			len = 0;	/* rewritten under us: nothing */
+		if (iter_copy(it, page_at(m, region, pos) + off, len, 1) < 0) {
+			fault = 1;
+			break;
+		}
+		copied += len;
+		done_n++;
+	}
+	if (ring_lock(m) < 0) {
+		*locked = 0;
+		return copied ? (ssize_t)copied : -EIO;
+	}
+	g = geom(m);
+	g->tail += done_n < occupancy(g) ? done_n : occupancy(g);
+	r->rcopy_who = 0;
+	r->rcopy_n = 0;
+	if (fault && !copied)
+		return -EFAULT;
+	return copied ? (ssize_t)copied : -EFAULT;
+}
+
+/* A sleep the safety period ended found what it waited for: the wake
+ * (a token, a slot given back) was lost.  Counted for the tests, as
+ * wait.c counts the other mechanisms'. */
+static void lost_wake(int slept, int due)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	if (slept == 1 && due && (h = uipc_ns_get(&err)))
+		atomic_fetch_add_explicit(&h->ns->lost_wakes, 1,
+					  memory_order_relaxed);
+}
+
+/* pipe_read(), on the ring.  Ring locked on entry; on return still locked
+ * unless *locked was cleared (a lock that could not be taken again). */
+static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
+			 size_t total, struct uipc_wait *w, int *demoted,
+			 int *locked)
+{
+	struct pipe_ring *r = m->r;
+	ssize_t ret = 0;
+	int spun = 0, waits = 0;
+
+	for (;;) {
+		struct pipe_geom *g;
+		int was_full;
+
+		if (atomic_load(&r->state) != RING_LIVE) {
+			*demoted = 1;
+			return ret;
+		}
+		k_recount(r, fd);
+		g = geom(m);
+		was_full = occupancy(g) >= g->slots;
+		if (reader_blocked(m, g)) {
+			if (ret)
+				goto done;
+			if (copies_busy(m, (waits & 63) == 63, 0) &&
+			    copy_wait(m, &waits) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
+		}
+		if (occupancy(g) > 0) {
+			ssize_t n = read_unlocked(m, it, total, locked);
+
+			if (n < 0 && !ret)
+				return n;	/* EFAULT: nothing taken */
+			if (n > 0) {
+				ret += n;
+				total -= (size_t)n;
+			}
+			if (!*locked)
+				return ret;
+			if (n != 0 && (n < 0 || !total))
+				goto done;
+			if (n > 0)
+				continue;
+		}
+		while (occupancy(g) > 0) {
+			struct pipe_slot *s = slot_of(m, g, g->tail);
+			char *pg = page_at(m, g->region, g->tail & (g->slots - 1));
+			size_t chars = s->len;
+			int e;
+
+			if (s->flags & PB_FILLING)
+				break;
+
+			if (chars > total)
+				chars = total;
+			e = iter_copy(it, pg + s->off, chars, 1);
+			if (e < 0) {
+				if (!ret)
+					ret = e;
+				goto done;
+			}
+			ret += (ssize_t)chars;
+			s->off += (uint32_t)chars;
+			s->len -= (uint32_t)chars;
+			total -= chars;
+			if (s->flags & PB_PACKET) {
+				total = 0;
+				s->len = 0;
+			}
+			if (s->len == 0)
+				g->tail++;
+			if (!total)
+				goto done;
+		}
+		/* Empty.  Our tokens out first, so that a sleep or a poll
+		 * of the kernel end waits for the next one. */
+		if (r->kbytes > 0)
+			k_take(r, fd, r->kbytes);
+		if (ret)
+			goto done;
+		if (!spun) {
+			spun = 1;
+			if (spin_unlocked(m, END_R) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
+		}
+		/* Ring and kernel pipe empty of ours: a one-byte read of
+		 * the kernel pipe is the kernel's own answer.  0: no writers
+		 * (EOF, also for a FIFO no writer opened yet); EAGAIN:
+		 * writers; a byte: a writer that does not use uipc put it
+		 * there, so from now on the pipe is the kernel's, and that
+		 * byte is the caller's (the buffer is proved writable
+		 * first: the kernel would leave the byte on EFAULT). */
+		{
+			struct iter in = *it, out = *it;
+			char c;
+			ssize_t k;
+
+			if (iter_copy(&in, &c, 1, 0) < 0 ||
+			    iter_copy(&out, &c, 1, 1) < 0) {
+				ret = -EFAULT;
+				goto done;
+			}
+			k = k_read(fd, &c, 1);
+			if (k == 0)
+				goto done;	/* EOF */
+			if (k == 1) {
+				atomic_store(&r->state, RING_DEMOTED);
+				iter_copy(it, &c, 1, 1);
+				ret = 1;
+				goto done;
+			}
+		}
+		if (nonblocking(fd)) {
+			ret = -EAGAIN;
+			goto done;
+		}
+		if (!w->masked) {
+			/* Block signals, then look again: from here on a
+			 * handler that runs makes the sleep end. */
+			ring_unlock(m);
+			uipc_wait_begin(w);
+			if (ring_lock(m) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
+		}
+		(void)was_full;
+		sleeper_count(m, END_R, 1);
+		ring_unlock(m);
+		ret = pipe_sleep(w, fd, POLLIN, 0);
+		if (ring_lock(m) < 0) {
+			*locked = 0;
+			return -EIO;
+		}
+		sleeper_count(m, END_R, -1);
+		if (ret < 0)
+			return ret;
+		lost_wake((int)ret, occupancy(geom(m)) > 0);
+		ret = 0;
+	}
+done:
+	if (ret > 0) {
+		struct pipe_geom *g = geom(m);
+
+		/* Room for a sleeping or watching writer to see. */
+		if ((r->wsleep || r->wwatch) && occupancy(g) < g->slots)
+			k_unfill(r, fd);
+		if (r->rwatch && occupancy(g) == 0 && r->kbytes)
+			k_take(r, fd, r->kbytes);
+	}
+	return ret;
+}
+
+static ssize_t readv_on(int fd, uintptr_t e, const struct iovec *uiov,
+			int cnt, int single)
+{
+	struct iovec local[IOV_LOCAL], *v;
+	struct pipe_map *m;
+	struct uipc_wait w;
+	struct iter it;
+	size_t total;
+	ssize_t ret;
+	int demoted = 0;
+
+	if (ent_end(e) != END_R)
+		return -EBADF;
+	m = ent_map(e);
+	if (single) {
+		local[0] = *uiov;
+		if ((uintptr_t)local[0].iov_base > USER_TOP ||
+		    local[0].iov_len > USER_TOP - (uintptr_t)local[0].iov_base)
+			return -EFAULT;
+		if (local[0].iov_len > PIPE_MAX_RW)
+			local[0].iov_len = PIPE_MAX_RW;
+		v = local;
+		total = local[0].iov_len;
+		cnt = 1;
+	} else {
+		ret = iov_import(uiov, cnt, local, &v, &total);
+		if (ret < 0)
+			return ret;
+	}
+	if (total == 0) {
+		ret = 0;
+		goto out;
+	}
+	it = (struct iter){ v, cnt, 0, 0 };
+	uipc_wait_init(&w, UIPC_SITE_PIPERD | UIPC_WAIT_NOSOCK);
+	uipc_wait_early(&w);
+	ret = ring_lock(m);
+	if (ret == 0) {
+		int locked = 1;
+
+		ret = ring_read(m, fd, &it, total, &w, &demoted, &locked);
+		if (locked)
+			ring_unlock(m);
+	}
+	uipc_wait_end(&w);
+	if (demoted && ret == 0)
+		ret = kernel_readv(fd, v, cnt);
+out:
+	if (v != local)
+		free(v);
+	return ret;
+}
+
+static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
+			  int single)
+{
+	uintptr_t e = op_get(fd);
+	ssize_t r;
+
+	if (!e)
+		return -ENOENT;
+	r = readv_on(fd, e, uiov, cnt, single);
+	map_put(ent_map(e));
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * write, writev
+ * ------------------------------------------------------------------- */
+
+/* What a sleeper or a watcher of either end must see, after a change of
+ * the ring.  Ring locked; wfd the write end. */
+static void k_after_write(struct pipe_map *m, int wfd)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+
+	if (occupancy(g) > 0 && (r->rsleep || r->rwatch))
+		k_token(r, wfd);
+	if (occupancy(g) >= g->slots && (r->wsleep || r->wwatch))
+		k_fill(r, wfd);
+}
+
+/* The kernel's EPIPE: a write it refuses (and SIGPIPE, as it sends it).
+ * If a reader came back meanwhile, the byte is a token of ours. */
+static ssize_t epipe(struct pipe_ring *r, int wfd)
+{
+	ssize_t n;
+
+	r->kbusy = 1;
+	n = k_write(wfd, g_zero, 1);
+	if (n == 1)
+		r->kbytes++;
+	r->kbusy = 0;
+	if (n == 1)
+		return 0;
+	return errno == EPIPE ? -EPIPE : 0;
+}
+
+/*
+ * Reserves the free slots a write of total bytes (at least
+ * PIPE_UNLOCKED_COPY) needs, copies into them with the ring unlocked, and
+ * commits them: the bytes written (0: no room, nothing done; -EFAULT
+ * when the first page faulted).  Locking as read_unlocked.
+ */
+static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
+			      size_t total, int *locked)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	uint32_t k, first = g->head, region = g->region, slots = g->slots;
+	uint32_t flags = r->wdirect ? PB_PACKET : PB_MERGE;
+	uint32_t len[64];
+	struct uipc_self self;
+	size_t copied = 0;
+	uint32_t ok = 0;
+
+	k = slots - occupancy(g);
+	if (k > (total + PIPE_PAGE - 1) / PIPE_PAGE)
+		k = (uint32_t)((total + PIPE_PAGE - 1) / PIPE_PAGE);
+	if (k > 64)
+		k = 64;
+	if (k == 0 || uipc_proc_self(&self) < 0)
+		return 0;
+	for (uint32_t j = 0; j < k; j++) {
+		struct pipe_slot *sl = slot_at(m, region, (first + j) & (slots - 1));
+
+		sl->off = sl->len = 0;
+		sl->who = who_of(&self);
+		sl->pid = self.pid;
+		sl->flags = PB_FILLING;
+	}
+	g->head += k;
+	ring_unlock(m);
+	for (uint32_t j = 0; j < k; j++) {
+		size_t c = total - copied < PIPE_PAGE ? total - copied : PIPE_PAGE;
+
+		if (iter_copy(it, page_at(m, region, (first + j) & (slots - 1)),
+			      c, 0) < 0)
+			break;
+		len[j] = (uint32_t)c;
+		copied += c;
+		ok++;
+	}
+	if (ring_lock(m) < 0) {
+		*locked = 0;
+		return (ssize_t)copied;	/* left filling: settled as a dead one's */
+	}
+	for (uint32_t j = 0; j < k; j++) {
+		struct pipe_slot *sl = slot_at(m, region, (first + j) & (slots - 1));
+
+		sl->len = j < ok ? len[j] : 0;	/* the commit */
+		sl->flags = flags;
+	}
+	r->written += copied;
+	return ok ? (ssize_t)copied : -EFAULT;
+}
+
+/* pipe_write(), on the ring; locking as ring_read. */
+static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
+			  size_t total, struct uipc_wait *w, int *demoted,
+			  int *locked, int no_readers)
+{
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g = geom(m);
+	ssize_t ret = 0;
+	size_t chars;
+	int spun = 0;
+
+	if (atomic_load(&r->state) != RING_LIVE) {
+		*demoted = 1;
+		return 0;
+	}
+	k_recount(r, fd);
+	if (no_readers && (ret = epipe(r, fd)) < 0)
+		return ret;
+	/* A write of less than a page merges into the last slot if it fits
+	 * there whole: so up to PIPE_BUF bytes go in at once or not yet. */
+	chars = total & (PIPE_PAGE - 1);
+	if (chars && occupancy(g) > 0) {
+		struct pipe_slot *s = slot_of(m, g, g->head - 1);
+		char *pg = page_at(m, g->region, (g->head - 1) & (g->slots - 1));
+		size_t off = s->off + s->len;
+
+		/* Not into a slot a reader copies out unlocked. */
+		if ((s->flags & PB_MERGE) && off + chars <= PIPE_PAGE &&
+		    !(RD(r->rcopy_who) &&
+		      g->head - 1 - g->tail < RD(r->rcopy_n))) {
+			int e = iter_copy(it, pg + off, chars, 0);
+
+			if (e < 0)
+				return e;
+			s->len += (uint32_t)chars;	/* the commit */
+			r->written += chars;
+			ret = (ssize_t)chars;
+			total -= chars;
+			if (!total)
+				goto out;
+		}
+	}
+	for (;;) {
+		int e;
+
+		if (atomic_load(&r->state) != RING_LIVE) {
+			*demoted = 1;
+			break;
+		}
+		g = geom(m);
+		if (occupancy(g) < g->slots && total >= PIPE_UNLOCKED_COPY) {
+			ssize_t n = write_unlocked(m, it, total, locked);
+
+			if (!*locked) {
+				if (n > 0)
+					ret += n;
+				return ret ? ret : -EIO;
+			}
+			if (n < 0) {
+				if (!ret)
+					ret = n;
+				break;
+			}
+			if (n > 0) {
+				ret += n;
+				total -= (size_t)n;
+				k_after_write(m, fd);
+				if (!total)
+					break;
+				continue;
+			}
+		}
+		if (occupancy(g) < g->slots) {
+			struct pipe_slot *s = slot_at(m, g->region,
+						      g->head & (g->slots - 1));
+			char *pg = page_at(m, g->region, g->head & (g->slots - 1));
+			size_t copy = total < PIPE_PAGE ? total : PIPE_PAGE;
+
+			e = iter_copy(it, pg, copy, 0);
+			if (e < 0) {
+				if (!ret)
+					ret = e;
+				break;
+			}
+			s->off = 0;
+			s->len = (uint32_t)copy;
+			s->flags = r->wdirect ? PB_PACKET : PB_MERGE;
+			g->head++;	/* the commit */
+			r->written += copy;
+			ret += (ssize_t)copy;
+			total -= copy;
+			if (!total)
+				break;
+			continue;
+		}
+		/* Full. */
+		if (!spun) {
+			spun = 1;
+			if (spin_unlocked(m, END_W) < 0) {
+				*locked = 0;
+				return ret ? ret : -EIO;
+			}
+			continue;
+		}
+		if (nonblocking(fd)) {
+			if (!ret)
+				ret = -EAGAIN;
+			break;
+		}
+		if (!w->masked) {
+			ring_unlock(m);
+			uipc_wait_begin(w);
+			if (ring_lock(m) < 0) {
+				*locked = 0;
+				return ret ? ret : -EIO;
+			}
+			continue;
+		}
+		sleeper_count(m, END_W, 1);
+		k_after_write(m, fd);
+		ring_unlock(m);
+		e = pipe_sleep(w, fd, POLLOUT, ret > 0);
+		if (ring_lock(m) < 0) {
+			*locked = 0;
+			return ret ? ret : -EIO;
+		}
+		sleeper_count(m, END_W, -1);
+		lost_wake(e, occupancy(geom(m)) < geom(m)->slots);
+		if (e < 0) {
+			if (!ret)
+				ret = e;
+			break;
+		}
+		if (k_no_readers(fd)) {
+			e = (int)epipe(r, fd);
+			if (e < 0) {
+				if (!ret)
+					ret = e;
+				break;
+			}
+		}
+	}
+out:
+	k_after_write(m, fd);
+	return ret;
+}
+
+static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
+			int cnt, int single)
+{
+	struct iovec local[IOV_LOCAL], *v;
+	struct pipe_map *m;
+	struct uipc_wait w;
+	struct iter it;
+	size_t total;
+	ssize_t ret;
+	int demoted = 0, no_readers;
+
+	if (ent_end(e) != END_W)
+		return -EBADF;
+	m = ent_map(e);
+	if (single) {
+		local[0] = *uiov;
+		if ((uintptr_t)local[0].iov_base > USER_TOP ||
+		    local[0].iov_len > USER_TOP - (uintptr_t)local[0].iov_base)
+			return -EFAULT;
+		if (local[0].iov_len > PIPE_MAX_RW)
+			local[0].iov_len = PIPE_MAX_RW;
+		v = local;
+		total = local[0].iov_len;
+		cnt = 1;
+	} else {
+		ret = iov_import(uiov, cnt, local, &v, &total);
+		if (ret < 0)
+			return ret;
+	}
+	if (total == 0) {
+		ret = 0;
+		goto out;
+	}
+	it = (struct iter){ v, cnt, 0, 0 };
+	uipc_wait_init(&w, UIPC_SITE_PIPEWR | UIPC_WAIT_NOSOCK);
+	uipc_wait_early(&w);
+	/* The kernel's count of readers, asked before the lock is taken
+	 * (it is a system call): a reader closing meanwhile races with
+	 * this write as it would with the kernel's. */
+	no_readers = readers_maybe_gone(m, fd) && k_no_readers(fd);
+	ret = ring_lock(m);
+	if (ret == 0) {
+		int locked = 1;
+
+		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked,
+				 no_readers);
+		if (locked)
+			ring_unlock(m);
+	}
+	uipc_wait_end(&w);
+	if (demoted && ret == 0)
+		ret = kernel_writev(fd, v, cnt);
+out:
+	if (v != local)
+		free(v);
+	return ret;
+}
+
+static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
+			  int single)
+{
+	uintptr_t e = op_get(fd);
+	ssize_t r;
+
+	if (!e)
+		return -ENOENT;
+	r = writev_on(fd, e, uiov, cnt, single);
+	map_put(ent_map(e));
+	return r;
+}
+
+ssize_t uipc_read(int fd, void *buf, size_t count)
+{
+	struct iovec v = { buf, count };
+	ssize_t r = pipe_readv(fd, &v, 1, 1);
+
+	if (r == -ENOENT)
+		return read(fd, buf, count);
+	return UIPC_RET(r);
+}
+
+ssize_t uipc_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	ssize_t r = pipe_readv(fd, iov, iovcnt, 0);
+
+	if (r == -ENOENT)
+		return readv(fd, iov, iovcnt);
+	return UIPC_RET(r);
+}
+
+ssize_t uipc_write(int fd, const void *buf, size_t count)
+{
+	struct iovec v = { (void *)buf, count };
+	ssize_t r = pipe_writev(fd, &v, 1, 1);
+
+	if (r == -ENOENT)
+		return write(fd, buf, count);
+	return UIPC_RET(r);
+}
+
+ssize_t uipc_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+	ssize_t r = pipe_writev(fd, iov, iovcnt, 0);
+
+	if (r == -ENOENT)
+		return writev(fd, iov, iovcnt);
+	return UIPC_RET(r);
+}
+
+/* ---------------------------------------------------------------------
+ * close, dup
+ * ------------------------------------------------------------------- */
+
+/* fd, an end of m, is about to stop being ours (close, dup2 over it):
+ * our counts drop; the last live holder's last descriptor demotes the
+ * ring and removes it.  fd still open. */
+static void end_forget(int fd, uintptr_t e)
+{
+	struct pipe_map *m = ent_map(e);
+	int end = ent_end(e), last;
+	struct uipc_nsh *h;
+	struct uipc_self self;
+	int err = 0;
+
+	pthread_mutex_lock(&g_tab_lock);
+	if (tab_get(fd) != e) {
+		pthread_mutex_unlock(&g_tab_lock);
+		return;
+	}
+	tab_set(fd, 0);
+	if (end == END_R)
+		m->nr--;
+	else
+		m->nw--;
+	last = m->nr == 0 && m->nw == 0;
+	pthread_mutex_unlock(&g_tab_lock);
+	h = uipc_ns_get(&err);
+	if (!h || ring_lock(m) < 0)
+		goto out_put;
+	if (!last) {
+		if (uipc_proc_self(&self) == 0)
+			holder_set(m, &self);
+		goto out_unlock;
+	}
+	if (!others_alive(h, m) && (atomic_load(&m->r->state) != RING_LIVE ||
+				    demote(m, fd, end) == 0)) {
+		char name[64];
+
+		if (m->hidx >= 0)
+			holder_drop(m->r, m->hidx);
+		m->hidx = -1;
+		ring_unlock(m);
+		ring_name(name, sizeof(name), m->ino);
+		unlinkat(h->dirfd, name, 0);
+		goto out_put;
+	}
+	if (m->hidx >= 0 &&
+	    atomic_load(&m->r->holder[m->hidx].who) != 0 &&
+	    uipc_proc_self(&self) == 0 &&
+	    atomic_load(&m->r->holder[m->hidx].who) == who_of(&self))
+		holder_drop(m->r, m->hidx);
+	m->hidx = -1;
+out_unlock:
+	ring_unlock(m);
+out_put:
+	map_put(m);	/* the descriptor's reference */
+}
+
+int uipc_close(int fd)
+{
+	uintptr_t e = tab_get(fd);
+
+	if (e)
+		end_forget(fd, e);
+	return close(fd);
+}
+
+/* newfd became a copy of oldfd (entry e). */
+static int dup_done(int newfd, uintptr_t e)
+{
+	int r;
+
+	if (newfd < 0 || !e)
+		return newfd;
+	pthread_mutex_lock(&g_tab_lock);
+	r = tab_add(newfd, ent_map(e), ent_end(e));
+	pthread_mutex_unlock(&g_tab_lock);
+	if (r < 0) {
+		close(newfd);
+		errno = -r;
+		return -1;
+	}
+	return newfd;
+}
+
+int uipc_dup(int oldfd)
+{
+	uintptr_t e = op_get(oldfd);
+	int r = dup_done(dup(oldfd), e);
+
+	if (e)
+		map_put(ent_map(e));
+	return r;
+}
+
+static int dup_over(int oldfd, int newfd, int flags, int three)
+{
+	uintptr_t e, old;
+	int r;
+
+	if (three && (oldfd == newfd || (flags & ~O_CLOEXEC))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fcntl(oldfd, F_GETFD) < 0)
+		return -1;	/* EBADF, newfd untouched */
+	if (oldfd == newfd)
+		return newfd;
+	e = op_get(oldfd);
+	old = tab_get(newfd);
+	if (old)
+		end_forget(newfd, old);
+	r = three ? dup3(oldfd, newfd, flags) : dup2(oldfd, newfd);
+	r = dup_done(r, e);
+	if (e)
+		map_put(ent_map(e));
+	return r;
+}
+
+int uipc_dup2(int oldfd, int newfd)
+{
+	return dup_over(oldfd, newfd, 0, 0);
+}
+
+int uipc_dup3(int oldfd, int newfd, int flags)
+{
+	return dup_over(oldfd, newfd, flags, 1);
+}
+
+/* ---------------------------------------------------------------------
+ * fcntl, ioctl
+ * ------------------------------------------------------------------- */
+
+/* pipe_set_size(): the kernel's rounding, its EPERM and its EBUSY. */
+static long set_size(struct pipe_map *m, unsigned int arg)
+{
+	struct uipc_nsh *h;
+	struct pipe_geom *g;
+	uint64_t size;
+	uint32_t slots;
+	long ret;
+	int err = 0;
+
+	if (arg > (1u << 31))
+		return -EINVAL;
+	size = arg < PIPE_PAGE ? PIPE_PAGE : arg;
+	size = size <= 1 ? 1 : (uint64_t)1 << (64 - __builtin_clzll(size - 1));
+	slots = (uint32_t)(size / PIPE_PAGE);
+	h = uipc_ns_get(&err);
+	if (!h)
+		return err;
+	if (ring_lock(m) < 0)
+		return -EIO;
+	/* Slots move: wait for the copies in flight, as the kernel's resize
+	 * waits for its pipe's mutex. */
+	for (int waits = 0; copies_busy(m, (waits & 63) == 63, 1);)
+		if (copy_wait(m, &waits) < 0)
+			return -EIO;
+	g = geom(m);
+	if (slots > g->slots && (int64_t)size > uipc_limit(h, UL_PIPEMAX) &&
+	    !uipc_capable(CAP_SYS_RESOURCE)) {
+		ret = -EPERM;
+		goto out_unlock;
+	}
+	if (slots > m->max_slots) {
+		ret = -EPERM;	/* beyond the ring made at pipe() */
+		goto out_unlock;
+	}
+	if (slots < occupancy(g)) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	if (slots != g->slots) {
+		/* Into the other region, at positions 0.., then one store. */
+		struct pipe_geom *ng = &m->r->geom[(m->r->cur & 1) ^ 1];
+		uint32_t n = occupancy(g), nreg = g->region ^ 1;
+
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t pos = (g->tail + i) & (g->slots - 1);
+
+			memcpy(page_at(m, nreg, i), page_at(m, g->region, pos),
+			       PIPE_PAGE);
+			*slot_at(m, nreg, i) = *slot_of(m, g, g->tail + i);
+		}
+		ng->head = n;
+		ng->tail = 0;
+		ng->slots = slots;
+		ng->region = nreg;
+		atomic_thread_fence(memory_order_release);
+		m->r->cur = (m->r->cur & 1) ^ 1;	/* the commit */
+	}
+	ret = (long)slots * PIPE_PAGE;
+out_unlock:
+	ring_unlock(m);
+	return ret;
+}
+
+static long pipe_fcntl(int fd, uintptr_t e, int cmd, long arg)
+{
+	struct pipe_map *m = ent_map(e);
+	long r;
+
+	switch (cmd) {
+	case F_GETPIPE_SZ:
+		if (ring_lock(m) < 0)
+			return -EIO;
+		r = (long)geom(m)->slots * PIPE_PAGE;
+		ring_unlock(m);
+		return r;
+	case F_SETPIPE_SZ:
+		return set_size(m, (unsigned int)arg);
+	case F_GETFL:
+		r = fcntl(fd, F_GETFL);
+		if (r >= 0 && ent_end(e) == END_W) {
+			r &= ~O_DIRECT;
+			if (RD(m->r->wdirect))
+				r |= O_DIRECT;
+		}
+		return r < 0 ? -errno : r;
+	case F_SETFL:
+		r = fcntl(fd, F_SETFL, (int)arg);
+		if (r < 0)
+			return -errno;
+		if (ent_end(e) == END_W)
+			m->r->wdirect = (fcntl(fd, F_GETFL) & O_DIRECT) != 0;
+		return r;
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		r = fcntl(fd, cmd, (int)arg);
+		return dup_done((int)r, e) < 0 ? -errno : r;
+	default:
+		r = fcntl(fd, cmd, arg);
+		return r < 0 ? -errno : r;
+	}
+}
+
+int uipc_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg, r;
+	uintptr_t e;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	e = op_get(fd);
+	if (!e)
+		return fcntl(fd, cmd, arg);
+	r = UIPC_RET(pipe_fcntl(fd, e, cmd, arg));
+	map_put(ent_map(e));
+	return (int)r;
+}
+
+/* FIONREAD: the bytes in the ring's slots. */
+static int ring_fionread(struct pipe_map *m, void *arg)
+{
+	struct pipe_geom *g;
+	int n = 0;
+
+	if (ring_lock(m) < 0)
+		return -EIO;
+	g = geom(m);
+	for (uint32_t i = g->tail; i != g->head; i++)
+		n += (int)slot_of(m, g, i)->len;
+	ring_unlock(m);
+	return uipc_copy_to_user(arg, &n, sizeof(n));
+}
+
+int uipc_ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	void *arg;
+	uintptr_t e;
+	int r;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	e = request == FIONREAD ? op_get(fd) : 0;
+	if (!e)
+		return ioctl(fd, request, arg);
+	if (atomic_load(&ent_map(e)->r->state) != RING_LIVE)
+		r = ioctl(fd, request, arg);
+	else
+		r = (int)UIPC_RET(ring_fionread(ent_map(e), arg));
+	map_put(ent_map(e));
+	return r;
+}
+
+/* ---------------------------------------------------------------------
+ * poll
+ * ------------------------------------------------------------------- */
+
+/* What the ring says of end e now; counts the caller as a watcher of the
+ * events it asks for (d: +1 before the kernel's poll, -1 after, 0 just to
+ * look), and readies the kernel pipe for the kernel's poll to see. */
+static short ring_events(int fd, uintptr_t e, short want, int d)
+{
+	struct pipe_map *m = ent_map(e);
+	struct pipe_ring *r = m->r;
+	struct pipe_geom *g;
+	short ev = 0;
+
+	if (atomic_load(&r->state) != RING_LIVE || ring_lock(m) < 0)
+		return 0;
+	g = geom(m);
+	if (ent_end(e) == END_R) {
+		if (occupancy(g) > 0)
+			ev |= POLLIN | POLLRDNORM;
+		if (d && (want & (POLLIN | POLLRDNORM))) {
+			r->rwatch += (uint32_t)d;
+			if (d > 0 && occupancy(g) == 0 && r->kbytes)
+				k_take(r, fd, r->kbytes);
+		}
+	} else {
+		if (occupancy(g) < g->slots)
+			ev |= POLLOUT | POLLWRNORM;
+		if (d && (want & (POLLOUT | POLLWRNORM))) {
+			r->wwatch += (uint32_t)d;
+			if (d > 0 && occupancy(g) >= g->slots && !k_no_readers(fd))
+				k_fill(r, fd);
+		}
+	}
+	ring_unlock(m);
+	return ev;
+}
+
+/* One look: the ring's events on its ends, the kernel's on the rest and
+ * its POLLHUP and POLLERR on ours.  Returns what poll(2) returns. */
+static int poll_once(struct pollfd *k, const uintptr_t *ents, nfds_t nfds,
+		     int left)
+{
+	int early = 0, n, ready = 0;
+
+	for (nfds_t i = 0; i < nfds; i++)
+		if (ents[i] && (ring_events(k[i].fd, ents[i], k[i].events, 1) &
+				k[i].events))
+			early = 1;
+	n = poll(k, nfds, early ? 0 : left);
+	for (nfds_t i = 0; i < nfds; i++)
+		if (ents[i])
+			ring_events(k[i].fd, ents[i], k[i].events, -1);
+	if (n < 0)
+		return -errno;
+	for (nfds_t i = 0; i < nfds; i++) {
+		if (ents[i] && atomic_load(&ent_map(ents[i])->r->state) ==
+				       RING_LIVE) {
+			short ev = ring_events(k[i].fd, ents[i], 0, 0);
+
+			k[i].revents = (short)((k[i].revents &
+						~(POLLIN | POLLRDNORM | POLLOUT |
+						  POLLWRNORM)) | (ev & k[i].events));
+		}
+		if (k[i].revents)
+			ready++;
+	}
+	return ready;
+}
+
+static int do_poll(struct pollfd *fds, nfds_t nfds, int timeout,
+		   struct pollfd *k, uintptr_t *ents)
+{
+	int64_t end_ns = timeout > 0 ? uipc_now_ns() + (int64_t)timeout * 1000000 : 0;
+	int ours = 0, r;
+
+	if (nfds && uipc_copy_from_user(k, fds, nfds * sizeof(*k)) < 0)
+		return -EFAULT;
+	for (nfds_t i = 0; i < nfds; i++)
+		if ((ents[i] = op_get(k[i].fd)) != 0)
+			ours++;
+	if (!ours) {
+		r = poll(fds, nfds, timeout);
+		return r < 0 ? -errno : r;
+	}
+	for (;;) {
+		int left = timeout;
+
+		if (timeout > 0) {
+			int64_t rem = end_ns - uipc_now_ns();
+
+			left = rem > 0 ? (int)((rem + 999999) / 1000000) : 0;
+		}
+		/* A token left by a reader that emptied the ring meanwhile
+		 * can wake the kernel's poll for nothing: look again. */
+		r = poll_once(k, ents, nfds, left);
+		if (r != 0 || timeout == 0 ||
+		    (timeout > 0 && uipc_now_ns() >= end_ns))
+			break;
+	}
+	if (r >= 0)
+		for (nfds_t i = 0; i < nfds; i++)
+			fds[i].revents = k[i].revents;
+	return r;
+}
+
+int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	struct pollfd *k;
+	uintptr_t *ents;
+	int r;
+
+	if (nfds > (nfds_t)INT_MAX / sizeof(*k))
+		return poll(fds, nfds, timeout);
+	k = malloc((nfds ? nfds : 1) * sizeof(*k));
+	ents = calloc(nfds ? nfds : 1, sizeof(*ents));
+	if (!k || !ents) {
+		free(k);
+		free(ents);
+		errno = ENOMEM;
+		return -1;
+	}
+	r = do_poll(fds, nfds, timeout, k, ents);
+	for (nfds_t i = 0; i < nfds; i++)
+		if (ents[i])
+			map_put(ent_map(ents[i]));
+	free(k);
+	free(ents);
+	return (int)UIPC_RET(r);
+}
+
+/* ---------------------------------------------------------------------
+ * fork, exit work, the tool's view
+ * ------------------------------------------------------------------- */
+
+/* The child holds every end its parent held: its own records. */
+static void pipe_atfork_child(void)
+{
+	pthread_mutex_init(&g_tab_lock, NULL);
+	t_sigfd = -1;
+	for (struct pipe_map *m = g_maps; m; m = m->next) {
+		m->hidx = -1;
+		if (m->nr || m->nw)
+			holder_join(m);
+	}
+}
+
+/* exit(): every end this process holds is closed by the kernel right
+ * after; the last holder's ring is demoted and removed now, as at
+ * uipc_close (an _exit or a death leaves it to the next closer or to exit
+ * work). */
+static void pipe_atexit(void)
+{
+	for (int c = 0; c < TAB_CHUNKS; c++) {
+		_Atomic uintptr_t *ch = atomic_load(&g_fds[c]);
+
+		if (!ch)
+			continue;
+		for (int i = 0; i < TAB_CHUNK; i++) {
+			uintptr_t e = atomic_load(&ch[i]);
+
+			if (e)
+				end_forget(c * TAB_CHUNK + i, e);
+		}
+	}
+}
+
+/* Calls fn(h, m, name) for each ring file of the namespace we can map. */
+static void each_ring(struct uipc_nsh *h,
+		      int (*fn)(struct uipc_nsh *, struct pipe_map *, const char *,
+				void *), void *arg)
+{
+	int dfd = dup(h->dirfd);
+	DIR *d;
+	struct dirent *de;
+
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		unsigned long long ino;
+		char *end;
+		struct pipe_map *m;
+		struct stat st;
+		int fd;
+
+		if (strncmp(de->d_name, "pipe.", 5))
+			continue;
+		ino = strtoull(de->d_name + 5, &end, 10);
+		if (*end || end == de->d_name + 5)
+			continue;
+		fd = uipc_ns_openat(h, de->d_name, O_RDWR);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) < 0 ||
+		    map_ring_fd(fd, ino, st.st_uid, &m) < 0) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		if (fn(h, m, de->d_name, arg))
+			break;
+	}
+	closedir(d);
+}
+
+int uipc_pipe_held(uint64_t ino)
+{
+	char want[48], path[600], link[64];
+	DIR *p = opendir("/proc");
+	struct dirent *de;
+	int held = 0;
+
+	if (!p)
+		return 1;
+	snprintf(want, sizeof(want), "pipe:[%llu]", (unsigned long long)ino);
+	while (!held && (de = readdir(p))) {
+		DIR *f;
+		struct dirent *fe;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		f = opendir(path);
+		if (!f) {
+			if (errno == EACCES)
+				held = 1;	/* someone we cannot see */
+			continue;
+		}
+		while ((fe = readdir(f))) {
+			ssize_t n;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", de->d_name,
+				 fe->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n > 0) {
+				link[n] = 0;
+				if (!strcmp(link, want)) {
+					held = 1;
+					break;
+				}
+			}
+		}
+		closedir(f);
+	}
+	closedir(p);
+	return held;
+}
+
+struct exit_arg {
+	uint32_t slot, gen;
+};
+
+static int ring_exit(struct uipc_nsh *h, struct pipe_map *m, const char *name,
+		     void *arg)
+{
+	struct exit_arg *a = arg;
+	struct pipe_ring *r = m->r;
+	uint64_t who = (uint64_t)a->slot << 32 | a->gen;
+	int found = 0, left = 0;
+
+	if (ring_lock(m) < 0) {
+		map_free(m);
+		return 0;
+	}
+	for (int i = 0; i < PIPE_HOLDERS; i++) {
+		uint64_t w = atomic_load(&r->holder[i].who);
+
+		if (w == who && !uipc_proc_alive(h, a->slot, a->gen,
+						 RD(r->holder[i].pid))) {
+			holder_drop(r, i);
+			found = 1;
+		} else if (w) {
+			left = 1;
+		}
+	}
+	ring_unlock(m);
+	/* Its last holder we knew of is gone: the ring goes with the kernel
+	 * pipe, once nobody holds that (an exec'd or unknown holder would
+	 * find it). */
+	if (found && !left && (atomic_load(&r->state) != RING_LIVE ||
+			       !uipc_pipe_held(m->ino)))
+		unlinkat(h->dirfd, name, 0);
+	map_free(m);
+	return 0;
+}
+
+void uipc_pipe_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
+{
+	struct exit_arg a = { slot, gen };
+
+	each_ring(h, ring_exit, &a);
+}
+
+/* A ring whose recorded holders are all gone and whose kernel pipe no
+ * process we can see holds: what deaths left behind. */
+static int ring_sweep(struct uipc_nsh *h, struct pipe_map *m, const char *name,
+		      void *arg)
+{
+	int *n = arg, live = 0;
+
+	if (ring_lock(m) == 0) {
+		live = others_alive(h, m);
+		ring_unlock(m);
+	}
+	if (!live && (atomic_load(&m->r->state) != RING_LIVE ||
+		      !uipc_pipe_held(m->ino)) && unlinkat(h->dirfd, name, 0) == 0)
+		(*n)++;
+	map_free(m);
+	return 0;
+}
+
+int uipc_pipe_sweep(struct uipc_nsh *h)
+{
+	int n = 0;
+
+	each_ring(h, ring_sweep, &n);
+	return n;
+}
+
+struct list_arg {
+	int (*fn)(const struct uipc_pipe_info *, void *);
+	void *arg;
+	int n;
+};
+
+static int ring_info(struct uipc_nsh *h, struct pipe_map *m, const char *name,
+		     void *arg)
+{
+	struct list_arg *a = arg;
+	struct pipe_ring *r = m->r;
+	struct uipc_pipe_info pi;
+	int stop;
+
+	(void)h;
+	(void)name;
+	memset(&pi, 0, sizeof(pi));
+	if (ring_lock(m) < 0) {
+		map_free(m);
+		return 0;
+	}
+	{
+		struct pipe_geom *g = geom(m);
+
+		pi.size = g->slots * PIPE_PAGE;
+		for (uint32_t i = g->tail; i != g->head; i++)
+			pi.queued += slot_of(m, g, i)->len;
+	}
+	pi.ino = m->ino;
+	pi.uid = RD(r->uid);
+	pi.packet = !!RD(r->wdirect);
+	pi.demoted = atomic_load(&r->state) != RING_LIVE;
+	pi.nrsleep = (int)RD(r->rsleep);
+	pi.nwsleep = (int)RD(r->wsleep);
+	pi.bytes = RD(r->written);
+	for (int i = 0; i < PIPE_HOLDERS; i++) {
+		uint32_t ends = RD(r->holder[i].ends);
+
+		if (!atomic_load(&r->holder[i].who))
+			continue;
+		if (pi.nholders < 16) {
+			pi.holder[pi.nholders] = RD(r->holder[i].pid);
+			pi.holder_end[pi.nholders] =
+				ends == (END_R | END_W) ? 'b' : ends == END_R ? 'r' : 'w';
+		}
+		pi.nholders++;
+	}
+	ring_unlock(m);
+	map_free(m);
+	a->n++;
+	stop = a->fn(&pi, a->arg);
+	return stop;
+}
+
+int uipc_pipe_list(int (*fn)(const struct uipc_pipe_info *, void *), void *arg)
+{
+	struct list_arg a = { fn, arg, 0 };
+	struct uipc_nsh *h;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	if (!h)
+		return err;
+	each_ring(h, ring_info, &a);
+	return a.n;
+}
