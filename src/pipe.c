@@ -1719,31 +1719,22 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		/* Ring and kernel pipe empty of ours: a one-byte read of
-		 * the kernel pipe is the kernel's own answer.  0: no writers
-		 * (EOF, also for a FIFO no writer opened yet); EAGAIN:
-		 * writers; a byte: a writer that does not use uipc put it
-		 * there, so from now on the pipe is the kernel's, and that
-		 * byte is the caller's (the buffer is proved writable
-		 * first: the kernel would leave the byte on EFAULT). */
+		/* Ring and kernel pipe empty of ours: what the kernel's
+		 * poll says of the kernel pipe.  POLLIN: a writer that does
+		 * not use uipc put bytes there, so from now on the pipe is
+		 * the kernel's (and the caller reads them there); POLLHUP
+		 * (no POLLIN): no writers, EOF. */
 		{
-			struct iter in = *it, out = *it;
-			char c;
-			ssize_t k;
+			struct pollfd kp = { fd, POLLIN, 0 };
 
-			if (iter_copy(&in, &c, 1, 0) < 0 ||
-			    iter_copy(&out, &c, 1, 1) < 0) {
-				ret = -EFAULT;
-				goto done;
-			}
-			k = k_read(fd, &c, 1);
-			if (k == 0)
-				goto done;	/* EOF */
-			if (k == 1) {
-				atomic_store(&r->state, RING_DEMOTED);
-				iter_copy(it, &c, 1, 1);
-				ret = 1;
-				goto done;
+			if (poll(&kp, 1, 0) == 1) {
+				if (kp.revents & POLLIN) {
+					atomic_store(&r->state, RING_DEMOTED);
+					*demoted = 1;
+					goto done;
+				}
+				if (kp.revents & POLLHUP)
+					goto done;	/* EOF */
 			}
 		}
 		if (nonblocking(fd)) {
