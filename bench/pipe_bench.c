@@ -12,11 +12,14 @@
  * (the machine may be small and shared); a side whose runs of a workload
  * have taken more than BUDGET seconds is not run again, and the row says
  * so (so that a slow uipc cannot make the program take minutes).  The
- * totals are such that a kernel run takes about 0.3-0.5 s on a 2-core VM.  The kernel side uses pipe, read,
- * write and close; the uipc side uipc_pipe, uipc_read, uipc_write and
- * uipc_close only (a uipc pipe's ends are kernel pipe descriptors, but the
- * bytes go through uipc's ring, so plain read and write on them would not
- * see them).
+ * totals make a kernel run take about 0.2-0.7 s on a 2-core VM, and the
+ * whole program 8-18 s.
+ *
+ * The kernel side uses pipe, read, write and close; the uipc side
+ * uipc_pipe, uipc_read, uipc_write and uipc_close only (a uipc pipe's ends
+ * are kernel pipe descriptors, but the bytes go through uipc's ring, so
+ * plain read and write on them would not see them).  Every end is closed
+ * before its process exits.
  *
  * Checks: the stream is the pattern byte i = i % 251 (a period that divides
  * none of the write sizes, so a lost or repeated write shifts it); the
@@ -41,7 +44,6 @@
 #endif
 #include <errno.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
