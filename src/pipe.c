@@ -134,6 +134,10 @@ struct pipe_ring {
 	uint32_t rwatch, wwatch;	/* pollers of each end */
 	uint32_t kbusy;		/* a change of the kernel pipe under way */
 	uint32_t kunsure;	/* one died under way: ask FIONREAD */
+	/* The CPU the last reader and writer ran on, + 1 (0: none yet): a
+	 * side waits for the other by spinning only when that one may run
+	 * beside it. */
+	uint32_t rcpu, wcpu;
 	/* A reader copying out the rcopy_n slots from tail with the ring
 	 * unlocked (who 0: none); other readers wait for it. */
 	uint64_t rcopy_who;
@@ -143,7 +147,7 @@ struct pipe_ring {
 	struct pipe_holder holder[PIPE_HOLDERS];
 	/* then: struct pipe_slot desc[2][max_slots], the regions' pages */
 };
-_Static_assert(sizeof(struct pipe_ring) == 128 + 32 * PIPE_HOLDERS,
+_Static_assert(sizeof(struct pipe_ring) == 136 + 32 * PIPE_HOLDERS,
 	       "pipe ring layout");
 
 /* This process's mapping of one ring. */
@@ -651,10 +655,13 @@ static int sigfd_for(const sigset_t *caller)
 	sigset_t want;
 	struct stat st;
 
-	sigfillset(&want);
+	/* Built bit by bit: glibc's sigfillset leaves what lies past the
+	 * kernel's 64 bits as it was, so two sets of the same signals could
+	 * compare unequal. */
+	memset(&want, 0, sizeof(want));
 	for (int s = 1; s < _NSIG; s++)
-		if (sigismember(caller, s) == 1)
-			sigdelset(&want, s);
+		if (sigismember(caller, s) != 1)
+			sigaddset(&want, s);
 	if (t_sigfd >= 0 && (t_sigfd_pid != uipc_getpid() ||
 			     fstat(t_sigfd, &st) < 0 || st.st_dev != t_sigfd_dev ||
 			     st.st_ino != t_sigfd_ino))
@@ -739,7 +746,9 @@ static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved)
 		safety.tv_sec = 0;
 		safety.tv_nsec = 1000000;
 	}
-	kind = pending_kind(w);
+	/* A signal that came before the mask: the signalfd is readable
+	 * already and ppoll returns at once (without one, look first). */
+	kind = p[1].fd < 0 ? pending_kind(w) : SIG_NONE;
 	if (kind == SIG_NONE) {
 		n = ppoll(p, p[1].fd < 0 ? 1 : 2, &safety, NULL);
 		if (n < 0 && errno != EINTR)
@@ -1474,6 +1483,15 @@ static int nonblocking(int fd)
 
 static int g_ncpu;
 
+/* Records the CPU this call runs on (for the other side's spin). */
+static void note_cpu(uint32_t *word)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu >= 0 && RD(*word) != (uint32_t)cpu + 1)
+		*word = (uint32_t)cpu + 1;
+}
+
 /*
  * Unlocks, watches the ring's head (END_R: bytes came) or tail (END_W:
  * room came) move, and locks again.  No spin on one CPU.  0, or -EIO when
@@ -1485,10 +1503,14 @@ static int spin_unlocked(struct pipe_map *m, int end)
 	struct pipe_geom *g = &r->geom[RD(r->cur) & 1];
 	uint32_t *word = end == END_R ? &g->head : &g->tail;
 	uint32_t was = RD(*word);
+	uint32_t other = end == END_R ? RD(r->wcpu) : RD(r->rcpu);
+	int cpu = sched_getcpu();	/* vDSO or rseq: no system call */
 
 	if (!g_ncpu)
 		g_ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (g_ncpu < 2)
+	/* One CPU, or the other side last ran on ours (pinned together,
+	 * say): it cannot answer while we spin. */
+	if (g_ncpu < 2 || (cpu >= 0 && other == (uint32_t)cpu + 1))
 		return 0;
 	ring_unlock(m);
 	for (int i = 0; i < PIPE_SPIN && RD(*word) == was &&
@@ -1662,7 +1684,8 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 {
 	struct pipe_ring *r = m->r;
 	ssize_t ret = 0;
-	int spun = 0, waits = 0;
+	int spun = 0, waits = 0, asked = 0, nb = 0;
+	short kev = 0;
 
 	for (;;) {
 		struct pipe_geom *g;
@@ -1674,6 +1697,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		}
 		k_recount(r, fd);
 		holder_active(m);
+		note_cpu(&r->rcpu);
 		g = geom(m);
 		was_full = occupancy(g) >= g->slots;
 		if (reader_blocked(m, g)) {
@@ -1746,39 +1770,51 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		/* Ring and kernel pipe empty of ours: what the kernel's
-		 * poll says of the kernel pipe.  POLLIN: a writer that does
-		 * not use uipc put bytes there, so from now on the pipe is
-		 * the kernel's (and the caller reads them there); POLLHUP
-		 * (no POLLIN): no writers, EOF. */
-		{
+		/* Ring and kernel pipe empty of ours.  What the kernel's
+		 * poll says of the kernel pipe, and O_NONBLOCK, are asked
+		 * with the ring unlocked (system calls under the lock hold
+		 * up the other side; on one CPU, for a whole time slice),
+		 * with signals blocked from then on, and the ring looked at
+		 * again after: POLLHUP then (and still nothing in the ring:
+		 * no writer is left to put anything there) is EOF; POLLIN,
+		 * asked again under the lock with none of our bytes there,
+		 * is a writer that does not use uipc, so from now on the
+		 * pipe is the kernel's (and the caller reads them there). */
+		if (!asked) {
 			struct pollfd kp = { fd, POLLIN, 0 };
 
-			if (poll(&kp, 1, 0) == 1) {
-				if (kp.revents & POLLIN) {
-					atomic_store(&r->state, RING_DEMOTED);
-					*demoted = 1;
-					goto done;
-				}
-				if (kp.revents & POLLHUP)
-					goto done;	/* EOF */
-			}
-		}
-		if (nonblocking(fd)) {
-			ret = -EAGAIN;
-			goto done;
-		}
-		if (!w->masked) {
-			/* Block signals, then look again: from here on a
-			 * handler that runs makes the sleep end. */
 			ring_unlock(m);
-			uipc_wait_begin(w);
+			kev = poll(&kp, 1, 0) == 1 ? kp.revents : 0;
+			nb = nonblocking(fd);
+			if (!nb && !w->masked)
+				uipc_wait_begin(w);
 			if (ring_lock(m) < 0) {
 				*locked = 0;
 				return -EIO;
 			}
+			asked = 1;
 			continue;
 		}
+		asked = 0;
+		if (kev & POLLIN) {
+			struct pollfd kp = { fd, POLLIN, 0 };
+
+			if (poll(&kp, 1, 0) == 1 && (kp.revents & POLLIN) &&
+			    r->kbytes == 0) {
+				atomic_store(&r->state, RING_DEMOTED);
+				*demoted = 1;
+				goto done;
+			}
+			continue;
+		}
+		if (kev & POLLHUP)
+			goto done;	/* EOF */
+		if (nb) {
+			ret = -EAGAIN;
+			goto done;
+		}
+		if (!w->masked)
+			continue;	/* no mask yet: a look with it */
 		(void)was_full;
 		sleeper_count(m, END_R, 1);
 		ring_unlock(m);
@@ -1981,6 +2017,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 	}
 	k_recount(r, fd);
 	holder_active(m);
+	note_cpu(&r->wcpu);
 	if (no_readers && (ret = epipe(r, fd)) < 0)
 		return ret;
 	/* A write of less than a page merges into the last slot if it fits
