@@ -138,6 +138,19 @@ struct pipe_ring {
 	 * side waits for the other by spinning only when that one may run
 	 * beside it. */
 	uint32_t rcpu, wcpu;
+	/* O_NONBLOCK of each end's open file, as uipc_pipe2, uipc_fcntl and
+	 * uipc_ioctl(FIONBIO) set it: asking the kernel (F_GETFL) before
+	 * every sleep cost a system call, and held the other side up. */
+	uint32_t rnonblock, wnonblock;
+	/* The token: 1 from when a writer claims it (CAS 0 -> 1) until a
+	 * reader takes it out of the kernel pipe.  The writer writes it
+	 * after it unlocked the ring: written under the lock, it woke the
+	 * reader into a lock still held (on one CPU, every time).  Between
+	 * the claim and the write the byte is not there yet; who and pid
+	 * name the claimer, for a reader to tell that it died. */
+	_Atomic uint32_t ktok;
+	int32_t ktok_pid;
+	uint64_t ktok_who;
 	/* A reader copying out the rcopy_n slots from tail with the ring
 	 * unlocked (who 0: none); other readers wait for it. */
 	uint64_t rcopy_who;
@@ -147,7 +160,7 @@ struct pipe_ring {
 	struct pipe_holder holder[PIPE_HOLDERS];
 	/* then: struct pipe_slot desc[2][max_slots], the regions' pages */
 };
-_Static_assert(sizeof(struct pipe_ring) == 136 + 32 * PIPE_HOLDERS,
+_Static_assert(sizeof(struct pipe_ring) == 160 + 32 * PIPE_HOLDERS,
 	       "pipe ring layout");
 
 /* This process's mapping of one ring. */
@@ -392,15 +405,33 @@ static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
 }
 
 /* The ring became non-empty and someone sleeps on or watches the read
- * end: a token, if the kernel pipe is empty. */
-static void k_token(struct pipe_ring *r, int wfd)
+ * end: the token, unless there is one.  Ring unlocked. */
+static void token_post(struct pipe_ring *r, int wfd)
 {
-	if (r->kbytes == 0) {
-		r->kbusy = 1;
-		if (k_write(wfd, g_zero, 1) == 1)
-			r->kbytes = 1;
-		r->kbusy = 0;
-	}
+	struct uipc_self self;
+	uint32_t none = 0;
+
+	if (atomic_load(&r->ktok) || uipc_proc_self(&self) < 0 ||
+	    !atomic_compare_exchange_strong(&r->ktok, &none, 1))
+		return;
+	r->ktok_who = (uint64_t)self.slot << 32 | self.gen;
+	r->ktok_pid = self.pid;
+	if (k_write(wfd, g_zero, 1) != 1)
+		atomic_store(&r->ktok, 0);
+}
+
+/* Takes the token out of the kernel pipe (read end rfd), if it is there
+ * (a claimed one not written yet stays claimed).  Ring locked. */
+static void token_take(struct pipe_ring *r, int rfd)
+{
+	if (atomic_load(&r->ktok) && k_read(rfd, g_sink, 1) == 1)
+		atomic_store(&r->ktok, 0);
+}
+
+/* None of our bytes in the kernel pipe, nor one on its way. */
+static int k_empty(struct pipe_ring *r)
+{
+	return r->kbytes == 0 && atomic_load(&r->ktok) == 0;
 }
 
 /* A writer sleeps on, or a poller watches, a full ring: fill the kernel
@@ -424,6 +455,7 @@ static void k_recount(struct pipe_ring *r, int fd)
 
 	if (unlikely(RD(r->kunsure)) && ioctl(fd, FIONREAD, &n) == 0) {
 		r->kbytes = n < 0 ? 0 : n > (int)PIPE_KSIZE ? PIPE_KSIZE : (uint32_t)n;
+		atomic_store(&r->ktok, 0);	/* counted in kbytes now */
 		r->kunsure = 0;
 	}
 }
@@ -643,14 +675,16 @@ static int readers_maybe_gone(struct pipe_map *m, int fd)
  * ------------------------------------------------------------------- */
 
 static __thread int t_sigfd = -1;
+static __thread int t_sigfd_suspect;
 static __thread pid_t t_sigfd_pid;
 static __thread sigset_t t_sigfd_mask;
 static __thread dev_t t_sigfd_dev;
 static __thread ino_t t_sigfd_ino;
 
 /* This thread's signalfd for the signals the caller does not block (a
- * fork's child and a closefrom get a new one). */
-static int sigfd_for(const sigset_t *caller)
+ * fork's child gets a new one; check: make sure the number is still ours,
+ * fstat, which a closefrom and a reuse of the number would fail). */
+static int sigfd_for(const sigset_t *caller, int check)
 {
 	sigset_t want;
 	struct stat st;
@@ -663,8 +697,9 @@ static int sigfd_for(const sigset_t *caller)
 		if (sigismember(caller, s) != 1)
 			sigaddset(&want, s);
 	if (t_sigfd >= 0 && (t_sigfd_pid != uipc_getpid() ||
-			     fstat(t_sigfd, &st) < 0 || st.st_dev != t_sigfd_dev ||
-			     st.st_ino != t_sigfd_ino))
+			     (check && (fstat(t_sigfd, &st) < 0 ||
+					st.st_dev != t_sigfd_dev ||
+					st.st_ino != t_sigfd_ino))))
 		t_sigfd = -1;	/* not ours any more: never close it */
 	if (t_sigfd >= 0 && !memcmp(&want, &t_sigfd_mask, sizeof(want)))
 		return t_sigfd;
@@ -726,21 +761,24 @@ static int pending_kind(const struct uipc_wait *w)
 }
 
 /*
- * Sleeps until kfd shows ev (or HUP/ERR) or a signal comes.  Signals are
- * blocked (w->masked).  Returns 0 to look again (1: after the safety
- * period, for lost_wake()), -EINTR when the call must
+ * Sleeps until kfd shows ev (or HUP/ERR: *rev says what it showed) or a
+ * signal comes.  Signals are blocked (w->masked).  Returns 0 to look
+ * again (1: after the safety period, for lost_wake()), -EINTR when the
+ * call must
  * end: a handler without SA_RESTART ran, or (moved: the call has done
  * part of its work) any signal the kernel would have noticed; signals are
  * unblocked then (w->masked 0), and the handlers have run.
  */
-static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved)
+static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved,
+		      short *rev)
 {
 	struct pollfd p[2] = { { kfd, ev, 0 }, { -1, POLLIN, 0 } };
 	struct timespec safety = { UIPC_SAFETY_PERIOD_S, 0 };
 	int n, kind;
 
+	*rev = 0;
 	w->slept = 1;
-	p[1].fd = sigfd_for(&w->old);
+	p[1].fd = sigfd_for(&w->old, t_sigfd_suspect);
 	if (p[1].fd < 0) {
 		/* No signalfd: a short sleep, then a look at what came. */
 		safety.tv_sec = 0;
@@ -753,9 +791,17 @@ static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved)
 		n = ppoll(p, p[1].fd < 0 ? 1 : 2, &safety, NULL);
 		if (n < 0 && errno != EINTR)
 			return 0;
+		*rev = n > 0 ? p[0].revents : 0;
+		if (p[1].fd >= 0 && n >= 0 && !p[1].revents) {
+			/* A whole safety period and no signal: the number
+			 * may have been closed and reused (closefrom), so
+			 * that our signals go unseen: look, next time. */
+			t_sigfd_suspect = n == 0;
+			return n == 0;	/* 1: the safety period ended it */
+		}
 		kind = pending_kind(w);
-		if (n == 0 && kind == SIG_NONE && p[1].fd >= 0)
-			return 1;	/* the safety period ended it */
+		/* Readable with no signal for us: is it still ours? */
+		t_sigfd_suspect = kind == SIG_NONE && p[1].fd >= 0;
 	}
 	if (kind == SIG_NONE)
 		return 0;
@@ -874,7 +920,7 @@ static void map_put(struct pipe_map *m)
  * is a dead pipe's (the inode is ours now): replaced if we may remove it.
  * The magic is written last, so a half-made ring is nobody's. */
 static int ring_create(struct uipc_nsh *h, uint64_t ino, int direct,
-		       struct pipe_map **out)
+		       int nonblock, struct pipe_map **out)
 {
 	int64_t lim = uipc_limit(h, UL_PIPEMAX);
 	uint32_t max = PIPE_DEF_SLOTS;
@@ -919,6 +965,7 @@ static int ring_create(struct uipc_nsh *h, uint64_t ino, int direct,
 	r->state = RING_LIVE;
 	r->geom[0].slots = PIPE_DEF_SLOTS;
 	r->wdirect = !!direct;
+	r->rnonblock = r->wnonblock = !!nonblock;
 	atomic_store_explicit(&r->magic, PIPE_MAGIC, memory_order_release);
 	m->r = r;
 	m->len = len;
@@ -1138,12 +1185,14 @@ static int demote(struct pipe_map *m, int fd, int end)
 	int wfd = end == END_W ? fd : local_end(m, END_W, -1);
 	int own_r = -1, own_w = -1, ok = 0;
 
-	if (rfd < 0 && RD(r->kbytes) > 0)
+	if (rfd < 0 && !k_empty(r))
 		rfd = own_r = reopen_end(fd, END_R);
 	if (rfd >= 0 && RD(r->kbytes) > 0)
 		k_take(r, rfd, r->kbytes);
-	if (RD(r->kbytes) > 0)
-		goto out;
+	if (rfd >= 0)
+		token_take(r, rfd);
+	if (!k_empty(r))
+		goto out;	/* a token on its way: its writer lives */
 	if (occupancy(g) > 0) {
 		if (wfd < 0)
 			wfd = own_w = reopen_end(fd, END_W);
@@ -1244,7 +1293,8 @@ static int do_pipe2(int *pipefd, int flags)
 		r = -errno;
 		goto out_close;
 	}
-	r = ring_create(h, (uint64_t)st.st_ino, flags & O_DIRECT, &m);
+	r = ring_create(h, (uint64_t)st.st_ino, flags & O_DIRECT,
+			flags & O_NONBLOCK, &m);
 	if (r < 0) {
 		/* No ring (a file another user planted under its name, a
 		 * full tmpfs, no descriptor left): a plain kernel pipe,
@@ -1469,11 +1519,10 @@ static ssize_t kernel_writev(int fd, const struct iovec *v, int cnt)
 	return n < 0 ? -errno : n;
 }
 
-static int nonblocking(int fd)
+/* The end's O_NONBLOCK (struct pipe_ring: rnonblock). */
+static int nonblocking(struct pipe_map *m, int end)
 {
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl >= 0 && (fl & O_NONBLOCK);
+	return end == END_R ? RD(m->r->rnonblock) != 0 : RD(m->r->wnonblock) != 0;
 }
 
 /* How long a reader of an empty ring or a writer of a full one watches
@@ -1684,7 +1733,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 {
 	struct pipe_ring *r = m->r;
 	ssize_t ret = 0;
-	int spun = 0, waits = 0, asked = 0, nb = 0;
+	int spun = 0, waits = 0;
 	short kev = 0;
 
 	for (;;) {
@@ -1760,6 +1809,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		 * of the kernel end waits for the next one. */
 		if (r->kbytes > 0)
 			k_take(r, fd, r->kbytes);
+		token_take(r, fd);
 		if (ret)
 			goto done;
 		if (!spun) {
@@ -1770,37 +1820,29 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		/* Ring and kernel pipe empty of ours.  What the kernel's
-		 * poll says of the kernel pipe, and O_NONBLOCK, are asked
-		 * with the ring unlocked (system calls under the lock hold
-		 * up the other side; on one CPU, for a whole time slice),
-		 * with signals blocked from then on, and the ring looked at
-		 * again after: POLLHUP then (and still nothing in the ring:
-		 * no writer is left to put anything there) is EOF; POLLIN,
-		 * asked again under the lock with none of our bytes there,
-		 * is a writer that does not use uipc, so from now on the
+		/* Ring and kernel pipe empty of ours.  A non-blocking
+		 * reader asks the kernel's poll now; a blocking one sleeps
+		 * on the kernel end, whose poll tells the same when it wakes
+		 * (kev).  POLLHUP, the ring still empty: no writer is left to
+		 * put anything there, EOF.  POLLIN with none of our bytes
+		 * there (asked again under the lock): a writer that does not
+		 * use uipc wrote into the kernel pipe, so from now on the
 		 * pipe is the kernel's (and the caller reads them there). */
-		if (!asked) {
+		if (nonblocking(m, END_R) && !kev) {
 			struct pollfd kp = { fd, POLLIN, 0 };
 
-			ring_unlock(m);
 			kev = poll(&kp, 1, 0) == 1 ? kp.revents : 0;
-			nb = nonblocking(fd);
-			if (!nb && !w->masked)
-				uipc_wait_begin(w);
-			if (ring_lock(m) < 0) {
-				*locked = 0;
-				return -EIO;
+			if (!kev) {
+				ret = -EAGAIN;
+				goto done;
 			}
-			asked = 1;
-			continue;
 		}
-		asked = 0;
 		if (kev & POLLIN) {
 			struct pollfd kp = { fd, POLLIN, 0 };
 
-			if (poll(&kp, 1, 0) == 1 && (kp.revents & POLLIN) &&
-			    r->kbytes == 0) {
+			kev = 0;
+			if (k_empty(r) && poll(&kp, 1, 0) == 1 &&
+			    (kp.revents & POLLIN)) {
 				atomic_store(&r->state, RING_DEMOTED);
 				*demoted = 1;
 				goto done;
@@ -1809,16 +1851,21 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		}
 		if (kev & POLLHUP)
 			goto done;	/* EOF */
-		if (nb) {
-			ret = -EAGAIN;
-			goto done;
+		if (!w->masked) {
+			/* Block signals, then look again: from here on a
+			 * handler that runs makes the sleep end. */
+			ring_unlock(m);
+			uipc_wait_begin(w);
+			if (ring_lock(m) < 0) {
+				*locked = 0;
+				return -EIO;
+			}
+			continue;
 		}
-		if (!w->masked)
-			continue;	/* no mask yet: a look with it */
 		(void)was_full;
 		sleeper_count(m, END_R, 1);
 		ring_unlock(m);
-		ret = pipe_sleep(w, fd, POLLIN, 0);
+		ret = pipe_sleep(w, fd, POLLIN, 0, &kev);
 		if (ring_lock(m) < 0) {
 			*locked = 0;
 			return -EIO;
@@ -1826,6 +1873,10 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		sleeper_count(m, END_R, -1);
 		if (ret < 0)
 			return ret;
+		/* A token claimed and never written: its writer died. */
+		if (ret == 1 && atomic_load(&r->ktok) && !(kev & POLLIN) &&
+		    copier_gone(r->ktok_who, r->ktok_pid))
+			atomic_store(&r->ktok, 0);
 		lost_wake((int)ret, occupancy(geom(m)) > 0);
 		ret = 0;
 	}
@@ -1836,8 +1887,11 @@ done:
 		/* Room for a sleeping or watching writer to see. */
 		if ((r->wsleep || r->wwatch) && occupancy(g) < g->slots)
 			k_unfill(r, fd);
-		if (r->rwatch && occupancy(g) == 0 && r->kbytes)
-			k_take(r, fd, r->kbytes);
+		if (r->rwatch && occupancy(g) == 0) {
+			if (r->kbytes)
+				k_take(r, fd, r->kbytes);
+			token_take(r, fd);
+		}
 	}
 	return ret;
 }
@@ -1913,16 +1967,17 @@ static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
  * ------------------------------------------------------------------- */
 
 /* What a sleeper or a watcher of either end must see, after a change of
- * the ring.  Ring locked; wfd the write end. */
-static void k_after_write(struct pipe_map *m, int wfd)
+ * the ring.  Ring locked; wfd the write end.  Returns whether the token
+ * is due (token_post(), once the ring is unlocked). */
+static int k_after_write(struct pipe_map *m, int wfd)
 {
 	struct pipe_ring *r = m->r;
 	struct pipe_geom *g = geom(m);
 
-	if (occupancy(g) > 0 && (r->rsleep || r->rwatch))
-		k_token(r, wfd);
 	if (occupancy(g) >= g->slots && (r->wsleep || r->wwatch))
 		k_fill(r, wfd);
+	return occupancy(g) > 0 && (r->rsleep || r->rwatch) &&
+	       !atomic_load(&r->ktok);
 }
 
 /* The kernel's EPIPE: a write it refuses (and SIGPIPE, as it sends it).
@@ -2003,13 +2058,14 @@ static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
 /* pipe_write(), on the ring; locking as ring_read. */
 static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			  size_t total, struct uipc_wait *w, int *demoted,
-			  int *locked, int no_readers)
+			  int *locked, int no_readers, int *post)
 {
 	struct pipe_ring *r = m->r;
 	struct pipe_geom *g = geom(m);
 	ssize_t ret = 0;
 	size_t chars;
 	int spun = 0;
+	short wev;
 
 	if (atomic_load(&r->state) != RING_LIVE) {
 		*demoted = 1;
@@ -2068,7 +2124,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			if (n > 0) {
 				ret += n;
 				total -= (size_t)n;
-				k_after_write(m, fd);
+				*post |= k_after_write(m, fd);
 				if (!total)
 					break;
 				continue;
@@ -2106,7 +2162,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		if (nonblocking(fd)) {
+		if (nonblocking(m, END_W)) {
 			if (!ret)
 				ret = -EAGAIN;
 			break;
@@ -2121,9 +2177,13 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			continue;
 		}
 		sleeper_count(m, END_W, 1);
-		k_after_write(m, fd);
+		*post |= k_after_write(m, fd);
 		ring_unlock(m);
-		e = pipe_sleep(w, fd, POLLOUT, ret > 0);
+		if (*post) {
+			token_post(r, fd);
+			*post = 0;
+		}
+		e = pipe_sleep(w, fd, POLLOUT, ret > 0, &wev);
 		if (ring_lock(m) < 0) {
 			*locked = 0;
 			return ret ? ret : -EIO;
@@ -2135,7 +2195,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 				ret = e;
 			break;
 		}
-		if (k_no_readers(fd)) {
+		if ((wev & POLLERR) && k_no_readers(fd)) {
 			e = (int)epipe(r, fd);
 			if (e < 0) {
 				if (!ret)
@@ -2145,7 +2205,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 		}
 	}
 out:
-	k_after_write(m, fd);
+	*post |= k_after_write(m, fd);
 	return ret;
 }
 
@@ -2193,10 +2253,14 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 	if (ret == 0) {
 		int locked = 1;
 
+		int post = 0;
+
 		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked,
-				 no_readers);
+				 no_readers, &post);
 		if (locked)
 			ring_unlock(m);
+		if (post)
+			token_post(m->r, fd);
 	}
 	uipc_wait_end(&w);
 	if (demoted && ret == 0)
@@ -2478,13 +2542,21 @@ static long pipe_fcntl(int fd, uintptr_t e, int cmd, long arg)
 				r |= O_DIRECT;
 		}
 		return r < 0 ? -errno : r;
-	case F_SETFL:
+	case F_SETFL: {
+		int fl;
+
 		r = fcntl(fd, F_SETFL, (int)arg);
 		if (r < 0)
 			return -errno;
-		if (ent_end(e) == END_W)
-			m->r->wdirect = (fcntl(fd, F_GETFL) & O_DIRECT) != 0;
+		fl = fcntl(fd, F_GETFL);
+		if (ent_end(e) == END_W) {
+			m->r->wdirect = (fl & O_DIRECT) != 0;
+			m->r->wnonblock = (fl & O_NONBLOCK) != 0;
+		} else {
+			m->r->rnonblock = (fl & O_NONBLOCK) != 0;
+		}
 		return r;
+	}
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
 		r = fcntl(fd, cmd, (int)arg);
@@ -2537,13 +2609,22 @@ int uipc_ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	e = request == FIONREAD ? op_get(fd) : 0;
+	e = request == FIONREAD || request == FIONBIO ? op_get(fd) : 0;
 	if (!e)
 		return ioctl(fd, request, arg);
-	if (atomic_load(&ent_map(e)->r->state) != RING_LIVE)
+	if (request == FIONBIO || atomic_load(&ent_map(e)->r->state) != RING_LIVE)
 		r = ioctl(fd, request, arg);
 	else
 		r = (int)UIPC_RET(ring_fionread(ent_map(e), arg));
+	if (request == FIONBIO && r == 0) {
+		/* The kernel's word for the flag, as F_SETFL's. */
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl >= 0)
+			*(ent_end(e) == END_R ? &ent_map(e)->r->rnonblock
+					      : &ent_map(e)->r->wnonblock) =
+				(fl & O_NONBLOCK) != 0;
+	}
 	map_put(ent_map(e));
 	return r;
 }
@@ -2570,8 +2651,11 @@ static short ring_events(int fd, uintptr_t e, short want, int d)
 			ev |= POLLIN | POLLRDNORM;
 		if (d && (want & (POLLIN | POLLRDNORM))) {
 			r->rwatch += (uint32_t)d;
-			if (d > 0 && occupancy(g) == 0 && r->kbytes)
-				k_take(r, fd, r->kbytes);
+			if (d > 0 && occupancy(g) == 0) {
+				if (r->kbytes)
+					k_take(r, fd, r->kbytes);
+				token_take(r, fd);
+			}
 		}
 	} else {
 		if (occupancy(g) < g->slots)
