@@ -111,7 +111,11 @@ struct pipe_holder {
 	int32_t pid;
 	uint16_t ends;		/* END_R | END_W */
 	uint16_t rsleep, wsleep;	/* its sleepers, for exit work */
-	uint16_t pad[7];
+	/* It used the pipe through uipc since it came to hold it (a forked
+	 * child only does at its first call: until then it may be on its
+	 * way to exec a program that does not use uipc). */
+	uint16_t active;
+	uint16_t pad[6];
 };
 
 struct pipe_ring {
@@ -130,6 +134,23 @@ struct pipe_ring {
 	uint32_t rwatch, wwatch;	/* pollers of each end */
 	uint32_t kbusy;		/* a change of the kernel pipe under way */
 	uint32_t kunsure;	/* one died under way: ask FIONREAD */
+	/* The CPU the last reader and writer ran on, + 1 (0: none yet): a
+	 * side waits for the other by spinning only when that one may run
+	 * beside it. */
+	uint32_t rcpu, wcpu;
+	/* O_NONBLOCK of each end's open file, as uipc_pipe2, uipc_fcntl and
+	 * uipc_ioctl(FIONBIO) set it: asking the kernel (F_GETFL) before
+	 * every sleep cost a system call, and held the other side up. */
+	uint32_t rnonblock, wnonblock;
+	/* The token: 1 from when a writer claims it (CAS 0 -> 1) until a
+	 * reader takes it out of the kernel pipe.  The writer writes it
+	 * after it unlocked the ring: written under the lock, it woke the
+	 * reader into a lock still held (on one CPU, every time).  Between
+	 * the claim and the write the byte is not there yet; who and pid
+	 * name the claimer, for a reader to tell that it died. */
+	_Atomic uint32_t ktok;
+	int32_t ktok_pid;
+	uint64_t ktok_who;
 	/* A reader copying out the rcopy_n slots from tail with the ring
 	 * unlocked (who 0: none); other readers wait for it. */
 	uint64_t rcopy_who;
@@ -139,7 +160,7 @@ struct pipe_ring {
 	struct pipe_holder holder[PIPE_HOLDERS];
 	/* then: struct pipe_slot desc[2][max_slots], the regions' pages */
 };
-_Static_assert(sizeof(struct pipe_ring) == 128 + 32 * PIPE_HOLDERS,
+_Static_assert(sizeof(struct pipe_ring) == 160 + 32 * PIPE_HOLDERS,
 	       "pipe ring layout");
 
 /* This process's mapping of one ring. */
@@ -150,6 +171,7 @@ struct pipe_map {
 	uint64_t ino;
 	int nr, nw;		/* our descriptors of each end */
 	int hidx;		/* our holder record, -1: none */
+	pid_t active_pid;	/* the process whose record says active */
 	_Atomic long refs;	/* table entries + calls using it now */
 	pid_t watch_pid;	/* the process that watches its readers */
 	_Atomic int readers_gone;	/* the kernel said they may be */
@@ -383,15 +405,33 @@ static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
 }
 
 /* The ring became non-empty and someone sleeps on or watches the read
- * end: a token, if the kernel pipe is empty. */
-static void k_token(struct pipe_ring *r, int wfd)
+ * end: the token, unless there is one.  Ring unlocked. */
+static void token_post(struct pipe_ring *r, int wfd)
 {
-	if (r->kbytes == 0) {
-		r->kbusy = 1;
-		if (k_write(wfd, g_zero, 1) == 1)
-			r->kbytes = 1;
-		r->kbusy = 0;
-	}
+	struct uipc_self self;
+	uint32_t none = 0;
+
+	if (atomic_load(&r->ktok) || uipc_proc_self(&self) < 0 ||
+	    !atomic_compare_exchange_strong(&r->ktok, &none, 1))
+		return;
+	r->ktok_who = (uint64_t)self.slot << 32 | self.gen;
+	r->ktok_pid = self.pid;
+	if (k_write(wfd, g_zero, 1) != 1)
+		atomic_store(&r->ktok, 0);
+}
+
+/* Takes the token out of the kernel pipe (read end rfd), if it is there
+ * (a claimed one not written yet stays claimed).  Ring locked. */
+static void token_take(struct pipe_ring *r, int rfd)
+{
+	if (atomic_load(&r->ktok) && k_read(rfd, g_sink, 1) == 1)
+		atomic_store(&r->ktok, 0);
+}
+
+/* None of our bytes in the kernel pipe, nor one on its way. */
+static int k_empty(struct pipe_ring *r)
+{
+	return r->kbytes == 0 && atomic_load(&r->ktok) == 0;
 }
 
 /* A writer sleeps on, or a poller watches, a full ring: fill the kernel
@@ -415,6 +455,7 @@ static void k_recount(struct pipe_ring *r, int fd)
 
 	if (unlikely(RD(r->kunsure)) && ioctl(fd, FIONREAD, &n) == 0) {
 		r->kbytes = n < 0 ? 0 : n > (int)PIPE_KSIZE ? PIPE_KSIZE : (uint32_t)n;
+		atomic_store(&r->ktok, 0);	/* counted in kbytes now */
 		r->kunsure = 0;
 	}
 }
@@ -634,25 +675,31 @@ static int readers_maybe_gone(struct pipe_map *m, int fd)
  * ------------------------------------------------------------------- */
 
 static __thread int t_sigfd = -1;
+static __thread int t_sigfd_suspect;
 static __thread pid_t t_sigfd_pid;
 static __thread sigset_t t_sigfd_mask;
 static __thread dev_t t_sigfd_dev;
 static __thread ino_t t_sigfd_ino;
 
 /* This thread's signalfd for the signals the caller does not block (a
- * fork's child and a closefrom get a new one). */
-static int sigfd_for(const sigset_t *caller)
+ * fork's child gets a new one; check: make sure the number is still ours,
+ * fstat, which a closefrom and a reuse of the number would fail). */
+static int sigfd_for(const sigset_t *caller, int check)
 {
 	sigset_t want;
 	struct stat st;
 
-	sigfillset(&want);
+	/* Built bit by bit: glibc's sigfillset leaves what lies past the
+	 * kernel's 64 bits as it was, so two sets of the same signals could
+	 * compare unequal. */
+	memset(&want, 0, sizeof(want));
 	for (int s = 1; s < _NSIG; s++)
-		if (sigismember(caller, s) == 1)
-			sigdelset(&want, s);
+		if (sigismember(caller, s) != 1)
+			sigaddset(&want, s);
 	if (t_sigfd >= 0 && (t_sigfd_pid != uipc_getpid() ||
-			     fstat(t_sigfd, &st) < 0 || st.st_dev != t_sigfd_dev ||
-			     st.st_ino != t_sigfd_ino))
+			     (check && (fstat(t_sigfd, &st) < 0 ||
+					st.st_dev != t_sigfd_dev ||
+					st.st_ino != t_sigfd_ino))))
 		t_sigfd = -1;	/* not ours any more: never close it */
 	if (t_sigfd >= 0 && !memcmp(&want, &t_sigfd_mask, sizeof(want)))
 		return t_sigfd;
@@ -714,34 +761,47 @@ static int pending_kind(const struct uipc_wait *w)
 }
 
 /*
- * Sleeps until kfd shows ev (or HUP/ERR) or a signal comes.  Signals are
- * blocked (w->masked).  Returns 0 to look again (1: after the safety
- * period, for lost_wake()), -EINTR when the call must
+ * Sleeps until kfd shows ev (or HUP/ERR: *rev says what it showed) or a
+ * signal comes.  Signals are blocked (w->masked).  Returns 0 to look
+ * again (1: after the safety period, for lost_wake()), -EINTR when the
+ * call must
  * end: a handler without SA_RESTART ran, or (moved: the call has done
  * part of its work) any signal the kernel would have noticed; signals are
  * unblocked then (w->masked 0), and the handlers have run.
  */
-static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved)
+static int pipe_sleep(struct uipc_wait *w, int kfd, short ev, int moved,
+		      short *rev)
 {
 	struct pollfd p[2] = { { kfd, ev, 0 }, { -1, POLLIN, 0 } };
 	struct timespec safety = { UIPC_SAFETY_PERIOD_S, 0 };
 	int n, kind;
 
+	*rev = 0;
 	w->slept = 1;
-	p[1].fd = sigfd_for(&w->old);
+	p[1].fd = sigfd_for(&w->old, t_sigfd_suspect);
 	if (p[1].fd < 0) {
 		/* No signalfd: a short sleep, then a look at what came. */
 		safety.tv_sec = 0;
 		safety.tv_nsec = 1000000;
 	}
-	kind = pending_kind(w);
+	/* A signal that came before the mask: the signalfd is readable
+	 * already and ppoll returns at once (without one, look first). */
+	kind = p[1].fd < 0 ? pending_kind(w) : SIG_NONE;
 	if (kind == SIG_NONE) {
 		n = ppoll(p, p[1].fd < 0 ? 1 : 2, &safety, NULL);
 		if (n < 0 && errno != EINTR)
 			return 0;
+		*rev = n > 0 ? p[0].revents : 0;
+		if (p[1].fd >= 0 && n >= 0 && !p[1].revents) {
+			/* A whole safety period and no signal: the number
+			 * may have been closed and reused (closefrom), so
+			 * that our signals go unseen: look, next time. */
+			t_sigfd_suspect = n == 0;
+			return n == 0;	/* 1: the safety period ended it */
+		}
 		kind = pending_kind(w);
-		if (n == 0 && kind == SIG_NONE && p[1].fd >= 0)
-			return 1;	/* the safety period ended it */
+		/* Readable with no signal for us: is it still ours? */
+		t_sigfd_suspect = kind == SIG_NONE && p[1].fd >= 0;
 	}
 	if (kind == SIG_NONE)
 		return 0;
@@ -825,6 +885,7 @@ static struct pipe_map *map_publish(struct pipe_map *m)
 		k->ino = m->ino;
 		k->nr = k->nw = 0;
 		k->hidx = -1;
+		k->active_pid = 0;
 		k->watch_pid = 0;
 		atomic_store(&k->readers_gone, 0);
 		free(m);
@@ -859,7 +920,7 @@ static void map_put(struct pipe_map *m)
  * is a dead pipe's (the inode is ours now): replaced if we may remove it.
  * The magic is written last, so a half-made ring is nobody's. */
 static int ring_create(struct uipc_nsh *h, uint64_t ino, int direct,
-		       struct pipe_map **out)
+		       int nonblock, struct pipe_map **out)
 {
 	int64_t lim = uipc_limit(h, UL_PIPEMAX);
 	uint32_t max = PIPE_DEF_SLOTS;
@@ -904,6 +965,7 @@ static int ring_create(struct uipc_nsh *h, uint64_t ino, int direct,
 	r->state = RING_LIVE;
 	r->geom[0].slots = PIPE_DEF_SLOTS;
 	r->wdirect = !!direct;
+	r->rnonblock = r->wnonblock = !!nonblock;
 	atomic_store_explicit(&r->magic, PIPE_MAGIC, memory_order_release);
 	m->r = r;
 	m->len = len;
@@ -999,8 +1061,10 @@ static void holder_drop(struct pipe_ring *r, int i)
 	atomic_store(&hd->who, 0);
 }
 
-/* Whether a live process other than us holds an end (records of the dead
- * and of exec'd images are dropped on the way).  Ring locked. */
+/* Whether a live process other than us that used the pipe through uipc
+ * holds an end (records of the dead and of exec'd images are dropped on
+ * the way; a forked child that made no call yet does not count: it may be
+ * about to exec a program that reads the kernel pipe).  Ring locked. */
 static int others_alive(struct uipc_nsh *h, struct pipe_map *m)
 {
 	struct pipe_ring *r = m->r;
@@ -1011,11 +1075,11 @@ static int others_alive(struct uipc_nsh *h, struct pipe_map *m)
 
 		if (w == 0 || i == m->hidx)
 			continue;
-		if (uipc_proc_alive(h, (uint32_t)(w >> 32), (uint32_t)w,
-				    RD(r->holder[i].pid)))
-			alive = 1;
-		else
+		if (!uipc_proc_alive(h, (uint32_t)(w >> 32), (uint32_t)w,
+				     RD(r->holder[i].pid)))
 			holder_drop(r, i);
+		else if (RD(r->holder[i].active))
+			alive = 1;
 	}
 	return alive;
 }
@@ -1039,7 +1103,7 @@ static void sleeper_count(struct pipe_map *m, int end, int d)
 }
 
 /* Registers this process with the ring of a new or found end. */
-static int holder_join(struct pipe_map *m)
+static int holder_join(struct pipe_map *m, int active)
 {
 	struct uipc_self self;
 	int r = uipc_proc_self(&self);
@@ -1051,8 +1115,26 @@ static int holder_join(struct pipe_map *m)
 	if (r < 0)
 		return r;
 	holder_set(m, &self);
+	if (active && m->hidx >= 0) {
+		m->r->holder[m->hidx].active = 1;
+		m->active_pid = self.pid;
+	}
 	ring_unlock(m);
 	return 0;
+}
+
+/* A call of this process uses m: its record says so, once.  Ring
+ * locked. */
+static void holder_active(struct pipe_map *m)
+{
+	struct uipc_self self;
+
+	if (likely(m->active_pid == uipc_getpid()) || uipc_proc_self(&self) < 0)
+		return;
+	holder_set(m, &self);
+	if (m->hidx >= 0)
+		m->r->holder[m->hidx].active = 1;
+	m->active_pid = self.pid;
 }
 
 /* ---------------------------------------------------------------------
@@ -1103,12 +1185,14 @@ static int demote(struct pipe_map *m, int fd, int end)
 	int wfd = end == END_W ? fd : local_end(m, END_W, -1);
 	int own_r = -1, own_w = -1, ok = 0;
 
-	if (rfd < 0 && RD(r->kbytes) > 0)
+	if (rfd < 0 && !k_empty(r))
 		rfd = own_r = reopen_end(fd, END_R);
 	if (rfd >= 0 && RD(r->kbytes) > 0)
 		k_take(r, rfd, r->kbytes);
-	if (RD(r->kbytes) > 0)
-		goto out;
+	if (rfd >= 0)
+		token_take(r, rfd);
+	if (!k_empty(r))
+		goto out;	/* a token on its way: its writer lives */
 	if (occupancy(g) > 0) {
 		if (wfd < 0)
 			wfd = own_w = reopen_end(fd, END_W);
@@ -1209,7 +1293,8 @@ static int do_pipe2(int *pipefd, int flags)
 		r = -errno;
 		goto out_close;
 	}
-	r = ring_create(h, (uint64_t)st.st_ino, flags & O_DIRECT, &m);
+	r = ring_create(h, (uint64_t)st.st_ino, flags & O_DIRECT,
+			flags & O_NONBLOCK, &m);
 	if (r < 0) {
 		/* No ring (a file another user planted under its name, a
 		 * full tmpfs, no descriptor left): a plain kernel pipe,
@@ -1237,7 +1322,7 @@ static int do_pipe2(int *pipefd, int flags)
 		unlinkat(h->dirfd, name, 0);
 		goto out_close;
 	}
-	holder_join(m);
+	holder_join(m, 1);
 	/* Last: a bad pointer gives EFAULT, as the kernel's copy out does,
 	 * and the pipe goes (the kernel's fd_install comes after too). */
 	r = uipc_copy_to_user(pipefd, fds, sizeof(fds));
@@ -1315,7 +1400,7 @@ static uintptr_t lookup(int fd)
 	}
 	pthread_mutex_unlock(&g_tab_lock);
 	if (m && e)
-		holder_join(m);
+		holder_join(m, 1);
 	return e;
 }
 
@@ -1434,11 +1519,10 @@ static ssize_t kernel_writev(int fd, const struct iovec *v, int cnt)
 	return n < 0 ? -errno : n;
 }
 
-static int nonblocking(int fd)
+/* The end's O_NONBLOCK (struct pipe_ring: rnonblock). */
+static int nonblocking(struct pipe_map *m, int end)
 {
-	int fl = fcntl(fd, F_GETFL);
-
-	return fl >= 0 && (fl & O_NONBLOCK);
+	return end == END_R ? RD(m->r->rnonblock) != 0 : RD(m->r->wnonblock) != 0;
 }
 
 /* How long a reader of an empty ring or a writer of a full one watches
@@ -1447,6 +1531,15 @@ static int nonblocking(int fd)
 #define PIPE_SPIN 400
 
 static int g_ncpu;
+
+/* Records the CPU this call runs on (for the other side's spin). */
+static void note_cpu(uint32_t *word)
+{
+	int cpu = sched_getcpu();
+
+	if (cpu >= 0 && RD(*word) != (uint32_t)cpu + 1)
+		*word = (uint32_t)cpu + 1;
+}
 
 /*
  * Unlocks, watches the ring's head (END_R: bytes came) or tail (END_W:
@@ -1459,10 +1552,14 @@ static int spin_unlocked(struct pipe_map *m, int end)
 	struct pipe_geom *g = &r->geom[RD(r->cur) & 1];
 	uint32_t *word = end == END_R ? &g->head : &g->tail;
 	uint32_t was = RD(*word);
+	uint32_t other = end == END_R ? RD(r->wcpu) : RD(r->rcpu);
+	int cpu = sched_getcpu();	/* vDSO or rseq: no system call */
 
 	if (!g_ncpu)
 		g_ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
-	if (g_ncpu < 2)
+	/* One CPU, or the other side last ran on ours (pinned together,
+	 * say): it cannot answer while we spin. */
+	if (g_ncpu < 2 || (cpu >= 0 && other == (uint32_t)cpu + 1))
 		return 0;
 	ring_unlock(m);
 	for (int i = 0; i < PIPE_SPIN && RD(*word) == was &&
@@ -1637,6 +1734,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 	struct pipe_ring *r = m->r;
 	ssize_t ret = 0;
 	int spun = 0, waits = 0;
+	short kev = 0;
 
 	for (;;) {
 		struct pipe_geom *g;
@@ -1647,6 +1745,8 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			return ret;
 		}
 		k_recount(r, fd);
+		holder_active(m);
+		note_cpu(&r->rcpu);
 		g = geom(m);
 		was_full = occupancy(g) >= g->slots;
 		if (reader_blocked(m, g)) {
@@ -1709,6 +1809,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		 * of the kernel end waits for the next one. */
 		if (r->kbytes > 0)
 			k_take(r, fd, r->kbytes);
+		token_take(r, fd);
 		if (ret)
 			goto done;
 		if (!spun) {
@@ -1719,28 +1820,37 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		/* Ring and kernel pipe empty of ours: what the kernel's
-		 * poll says of the kernel pipe.  POLLIN: a writer that does
-		 * not use uipc put bytes there, so from now on the pipe is
-		 * the kernel's (and the caller reads them there); POLLHUP
-		 * (no POLLIN): no writers, EOF. */
-		{
+		/* Ring and kernel pipe empty of ours.  A non-blocking
+		 * reader asks the kernel's poll now; a blocking one sleeps
+		 * on the kernel end, whose poll tells the same when it wakes
+		 * (kev).  POLLHUP, the ring still empty: no writer is left to
+		 * put anything there, EOF.  POLLIN with none of our bytes
+		 * there (asked again under the lock): a writer that does not
+		 * use uipc wrote into the kernel pipe, so from now on the
+		 * pipe is the kernel's (and the caller reads them there). */
+		if (nonblocking(m, END_R) && !kev) {
 			struct pollfd kp = { fd, POLLIN, 0 };
 
-			if (poll(&kp, 1, 0) == 1) {
-				if (kp.revents & POLLIN) {
-					atomic_store(&r->state, RING_DEMOTED);
-					*demoted = 1;
-					goto done;
-				}
-				if (kp.revents & POLLHUP)
-					goto done;	/* EOF */
+			kev = poll(&kp, 1, 0) == 1 ? kp.revents : 0;
+			if (!kev) {
+				ret = -EAGAIN;
+				goto done;
 			}
 		}
-		if (nonblocking(fd)) {
-			ret = -EAGAIN;
-			goto done;
+		if (kev & POLLIN) {
+			struct pollfd kp = { fd, POLLIN, 0 };
+
+			kev = 0;
+			if (k_empty(r) && poll(&kp, 1, 0) == 1 &&
+			    (kp.revents & POLLIN)) {
+				atomic_store(&r->state, RING_DEMOTED);
+				*demoted = 1;
+				goto done;
+			}
+			continue;
 		}
+		if (kev & POLLHUP)
+			goto done;	/* EOF */
 		if (!w->masked) {
 			/* Block signals, then look again: from here on a
 			 * handler that runs makes the sleep end. */
@@ -1755,7 +1865,7 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		(void)was_full;
 		sleeper_count(m, END_R, 1);
 		ring_unlock(m);
-		ret = pipe_sleep(w, fd, POLLIN, 0);
+		ret = pipe_sleep(w, fd, POLLIN, 0, &kev);
 		if (ring_lock(m) < 0) {
 			*locked = 0;
 			return -EIO;
@@ -1763,6 +1873,10 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		sleeper_count(m, END_R, -1);
 		if (ret < 0)
 			return ret;
+		/* A token claimed and never written: its writer died. */
+		if (ret == 1 && atomic_load(&r->ktok) && !(kev & POLLIN) &&
+		    copier_gone(r->ktok_who, r->ktok_pid))
+			atomic_store(&r->ktok, 0);
 		lost_wake((int)ret, occupancy(geom(m)) > 0);
 		ret = 0;
 	}
@@ -1773,8 +1887,11 @@ done:
 		/* Room for a sleeping or watching writer to see. */
 		if ((r->wsleep || r->wwatch) && occupancy(g) < g->slots)
 			k_unfill(r, fd);
-		if (r->rwatch && occupancy(g) == 0 && r->kbytes)
-			k_take(r, fd, r->kbytes);
+		if (r->rwatch && occupancy(g) == 0) {
+			if (r->kbytes)
+				k_take(r, fd, r->kbytes);
+			token_take(r, fd);
+		}
 	}
 	return ret;
 }
@@ -1850,16 +1967,17 @@ static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
  * ------------------------------------------------------------------- */
 
 /* What a sleeper or a watcher of either end must see, after a change of
- * the ring.  Ring locked; wfd the write end. */
-static void k_after_write(struct pipe_map *m, int wfd)
+ * the ring.  Ring locked; wfd the write end.  Returns whether the token
+ * is due (token_post(), once the ring is unlocked). */
+static int k_after_write(struct pipe_map *m, int wfd)
 {
 	struct pipe_ring *r = m->r;
 	struct pipe_geom *g = geom(m);
 
-	if (occupancy(g) > 0 && (r->rsleep || r->rwatch))
-		k_token(r, wfd);
 	if (occupancy(g) >= g->slots && (r->wsleep || r->wwatch))
 		k_fill(r, wfd);
+	return occupancy(g) > 0 && (r->rsleep || r->rwatch) &&
+	       !atomic_load(&r->ktok);
 }
 
 /* The kernel's EPIPE: a write it refuses (and SIGPIPE, as it sends it).
@@ -1940,19 +2058,22 @@ static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
 /* pipe_write(), on the ring; locking as ring_read. */
 static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			  size_t total, struct uipc_wait *w, int *demoted,
-			  int *locked, int no_readers)
+			  int *locked, int no_readers, int *post)
 {
 	struct pipe_ring *r = m->r;
 	struct pipe_geom *g = geom(m);
 	ssize_t ret = 0;
 	size_t chars;
 	int spun = 0;
+	short wev;
 
 	if (atomic_load(&r->state) != RING_LIVE) {
 		*demoted = 1;
 		return 0;
 	}
 	k_recount(r, fd);
+	holder_active(m);
+	note_cpu(&r->wcpu);
 	if (no_readers && (ret = epipe(r, fd)) < 0)
 		return ret;
 	/* A write of less than a page merges into the last slot if it fits
@@ -2003,7 +2124,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			if (n > 0) {
 				ret += n;
 				total -= (size_t)n;
-				k_after_write(m, fd);
+				*post |= k_after_write(m, fd);
 				if (!total)
 					break;
 				continue;
@@ -2041,7 +2162,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		if (nonblocking(fd)) {
+		if (nonblocking(m, END_W)) {
 			if (!ret)
 				ret = -EAGAIN;
 			break;
@@ -2056,9 +2177,13 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			continue;
 		}
 		sleeper_count(m, END_W, 1);
-		k_after_write(m, fd);
+		*post |= k_after_write(m, fd);
 		ring_unlock(m);
-		e = pipe_sleep(w, fd, POLLOUT, ret > 0);
+		if (*post) {
+			token_post(r, fd);
+			*post = 0;
+		}
+		e = pipe_sleep(w, fd, POLLOUT, ret > 0, &wev);
 		if (ring_lock(m) < 0) {
 			*locked = 0;
 			return ret ? ret : -EIO;
@@ -2070,7 +2195,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 				ret = e;
 			break;
 		}
-		if (k_no_readers(fd)) {
+		if ((wev & POLLERR) && k_no_readers(fd)) {
 			e = (int)epipe(r, fd);
 			if (e < 0) {
 				if (!ret)
@@ -2080,7 +2205,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 		}
 	}
 out:
-	k_after_write(m, fd);
+	*post |= k_after_write(m, fd);
 	return ret;
 }
 
@@ -2128,10 +2253,14 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 	if (ret == 0) {
 		int locked = 1;
 
+		int post = 0;
+
 		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked,
-				 no_readers);
+				 no_readers, &post);
 		if (locked)
 			ring_unlock(m);
+		if (post)
+			token_post(m->r, fd);
 	}
 	uipc_wait_end(&w);
 	if (demoted && ret == 0)
@@ -2413,13 +2542,21 @@ static long pipe_fcntl(int fd, uintptr_t e, int cmd, long arg)
 				r |= O_DIRECT;
 		}
 		return r < 0 ? -errno : r;
-	case F_SETFL:
+	case F_SETFL: {
+		int fl;
+
 		r = fcntl(fd, F_SETFL, (int)arg);
 		if (r < 0)
 			return -errno;
-		if (ent_end(e) == END_W)
-			m->r->wdirect = (fcntl(fd, F_GETFL) & O_DIRECT) != 0;
+		fl = fcntl(fd, F_GETFL);
+		if (ent_end(e) == END_W) {
+			m->r->wdirect = (fl & O_DIRECT) != 0;
+			m->r->wnonblock = (fl & O_NONBLOCK) != 0;
+		} else {
+			m->r->rnonblock = (fl & O_NONBLOCK) != 0;
+		}
 		return r;
+	}
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
 		r = fcntl(fd, cmd, (int)arg);
@@ -2472,13 +2609,22 @@ int uipc_ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	e = request == FIONREAD ? op_get(fd) : 0;
+	e = request == FIONREAD || request == FIONBIO ? op_get(fd) : 0;
 	if (!e)
 		return ioctl(fd, request, arg);
-	if (atomic_load(&ent_map(e)->r->state) != RING_LIVE)
+	if (request == FIONBIO || atomic_load(&ent_map(e)->r->state) != RING_LIVE)
 		r = ioctl(fd, request, arg);
 	else
 		r = (int)UIPC_RET(ring_fionread(ent_map(e), arg));
+	if (request == FIONBIO && r == 0) {
+		/* The kernel's word for the flag, as F_SETFL's. */
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl >= 0)
+			*(ent_end(e) == END_R ? &ent_map(e)->r->rnonblock
+					      : &ent_map(e)->r->wnonblock) =
+				(fl & O_NONBLOCK) != 0;
+	}
 	map_put(ent_map(e));
 	return r;
 }
@@ -2505,8 +2651,11 @@ static short ring_events(int fd, uintptr_t e, short want, int d)
 			ev |= POLLIN | POLLRDNORM;
 		if (d && (want & (POLLIN | POLLRDNORM))) {
 			r->rwatch += (uint32_t)d;
-			if (d > 0 && occupancy(g) == 0 && r->kbytes)
-				k_take(r, fd, r->kbytes);
+			if (d > 0 && occupancy(g) == 0) {
+				if (r->kbytes)
+					k_take(r, fd, r->kbytes);
+				token_take(r, fd);
+			}
 		}
 	} else {
 		if (occupancy(g) < g->slots)
@@ -2626,7 +2775,7 @@ static void pipe_atfork_child(void)
 	for (struct pipe_map *m = g_maps; m; m = m->next) {
 		m->hidx = -1;
 		if (m->nr || m->nw)
-			holder_join(m);
+			holder_join(m, 0);
 	}
 }
 
