@@ -44,9 +44,9 @@
  *    instead hands its parse state over between two reads), lets the
  *    writers fill the pipe, kills them and closes its ends: no uipc process
  *    is left, so uipc must have moved what the ring holds into the kernel
- *    pipe, and the fresh program, told to go only now, reads it to EOF
- *    with the table's read and must find every byte in order and no other
- *    (the kernel's pipe simply holds them).
+ *    pipe and removed the ring's file, and the fresh program, told to go
+ *    only now, reads it to EOF with the table's read and must find every
+ *    byte in order and no other (the kernel's pipe simply holds them).
  * Every wait is bounded: a process that does not end fails the round,
  * with where it sleeps.
  * Then:
@@ -71,6 +71,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -646,6 +647,7 @@ struct round {
 	struct inflight infl[MAX_KILLS];
 	int ninfl;
 	int last_end;		/* the end the parent closed last: 0 read, 1 write */
+	unsigned long long ino;	/* the kernel pipe's: its ring is pipe.<ino> */
 };
 
 static pid_t spawn_writer(struct round *rd, uint32_t id)
@@ -1029,6 +1031,7 @@ static int end_live(struct round *rd, int round)
 static int end_exec(struct round *rd, int round, unsigned *rnd,
 		    struct counts *c)
 {
+	char name[600];
 	int ctl[2], bad = 0;
 	pid_t d;
 
@@ -1055,6 +1058,17 @@ static int end_exec(struct round *rd, int round, unsigned *rnd,
 	for (int i = 0; i < NWRITE; i++)
 		kill_victim(rd, i, c);
 	close_ends(rd, round);
+	/* uipc: the last holder it knows of closed, so the ring went into the
+	 * kernel pipe and its file is gone (else a program that does not use
+	 * uipc finds its bytes stranded there). */
+	snprintf(name, sizeof(name), "%s/pipe.%llu", harness_ns_dir(), rd->ino);
+	if (rd->o == &uipc_pipe_ops && access(name, F_OK) == 0) {
+		CHECK(0, "uipc %s: the ring stayed after the last uipc holder "
+		      "closed its ends (the exec'd drainer holds the read end): "
+		      "it was not moved into the kernel pipe", mode_name[rd->mode]);
+		uipc_pipe_list(ring_line, NULL);
+		bad = 1;
+	}
 	if (write(ctl[1], "g", 1) != 1)
 		CHECK(0, "the drainer's go: %s", strerror(errno));
 	close(ctl[1]);
@@ -1073,6 +1087,7 @@ static int run_round(const struct pipe_ops *o, int mode, int round,
 {
 	struct round *rd = calloc(1, sizeof(*rd));
 	int bad = 0, nr = mode == M_STREAM ? 1 : NREAD;
+	struct stat st;
 	long phase_end, end_t0, t;
 
 	if (!rd)
@@ -1101,6 +1116,8 @@ static int run_round(const struct pipe_ops *o, int mode, int round,
 		free(rd);
 		return 1;
 	}
+	if (fstat(rd->fds[0], &st) == 0)
+		rd->ino = (unsigned long long)st.st_ino;
 	rd->t0 = sh->t0 = now_ms();
 	for (int i = 0; i < NWRITE; i++) {
 		rd->wid[i] = rd->next_id++;
@@ -1134,17 +1151,19 @@ static int run_round(const struct pipe_ops *o, int mode, int round,
 	c->rounds++;
 
 	if (o == &uipc_pipe_ops) {
-		char names[512];
 		long settle = now_ms() + 300;
-		int n;
+		char name[600];
+		int left;
 
-		while ((n = ring_files(names, sizeof(names))) > 0 &&
-		       now_ms() < settle)
+		/* This round's ring: gone once every end is closed. */
+		snprintf(name, sizeof(name), "%s/pipe.%llu", harness_ns_dir(),
+			 (unsigned long long)rd->ino);
+		while ((left = access(name, F_OK) == 0) && now_ms() < settle)
 			usleep(2000);
-		if (n > 0) {
-			printf("NOTE: uipc %s round %d: %d ring file(s) left 300 ms "
-			       "after every end was closed:%s\n", mode_name[mode],
-			       round, n, names);
+		if (left) {
+			printf("NOTE: uipc %s round %d: its ring file pipe.%llu is "
+			       "still there 300 ms after every end was closed\n",
+			       mode_name[mode], round, (unsigned long long)rd->ino);
 			fflush(stdout);
 			uipc_pipe_list(ring_line, NULL);
 			c->leftover_rounds++;
