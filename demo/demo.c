@@ -4,7 +4,9 @@
  * uipc queue and who waits on it.  Then two tables for three guests: a
  * semaphore with SEM_UNDO, a guest killed with SIGKILL while seated (its
  * table comes back), and a shared memory segment where the guests sign in.
- * Then the benchmark figures side by side.
+ * Then a pipeline of three processes over two pipes, its source killed
+ * half-way (the next one sees EOF after every byte sent), on uipc pipes and
+ * on kernel pipes.  Then the benchmark figures side by side.
  *
  * Usage: demo BUILD_DIR
  */
@@ -198,6 +200,121 @@ static void tables(const struct sysv *o, const char *build)
 	o->shmctl(seg, IPC_RMID, NULL);
 }
 
+/* A table of pipe calls: the kernel's and uipc's. */
+struct pops {
+	const char *name;
+	int (*pipe)(int[2]);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	int (*close)(int);
+};
+
+static const struct pops k_pipe = { "kernel", pipe, read, write, close };
+static const struct pops u_pipe = { "uipc", uipc_pipe, uipc_read, uipc_write,
+				    uipc_close };
+
+/* source: numbered lines into fd until killed; upper: copies in to out,
+ * upper-cased, counting lines; the parent reads the end and counts. */
+static void source(const struct pops *o, int out)
+{
+	char line[32];
+
+	for (long i = 1;; i++) {
+		int n = snprintf(line, sizeof(line), "line %ld\n", i);
+
+		if (o->write(out, line, (size_t)n) != n)
+			_exit(1);
+		if (i % 1000 == 0)
+			usleep(1000);
+	}
+}
+
+static void upper(const struct pops *o, int in, int out)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = o->read(in, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] >= 'a' && buf[i] <= 'z')
+				buf[i] = (char)(buf[i] - 'a' + 'A');
+		if (o->write(out, buf, (size_t)n) != n)
+			_exit(1);
+	}
+	_exit(n < 0);
+}
+
+static void pipeline(const struct pops *o, const char *build)
+{
+	int a[2], b[2];
+	pid_t src, up;
+	char buf[4096], last[32] = "", cmd[512];
+	long lines = 0, bytes = 0;
+	ssize_t n;
+	int st;
+
+	printf("\n== %s: source | upper | the demo, over two pipes; the source "
+	       "is killed after 0.2 s\n", o->name);
+	if (o->pipe(a) < 0 || o->pipe(b) < 0) {
+		printf("  pipe: %s\n", strerror(errno));
+		return;
+	}
+	src = fork();
+	if (src == 0) {
+		o->close(a[0]);
+		o->close(b[0]);
+		o->close(b[1]);
+		source(o, a[1]);
+	}
+	up = fork();
+	if (up == 0) {
+		o->close(a[1]);
+		o->close(b[0]);
+		upper(o, a[0], b[1]);
+	}
+	/* The children first: a forked child counts as a holder of a uipc
+	 * pipe once it has used it (until then it may be about to exec a
+	 * program that reads the kernel pipe), and a pipe whose last user
+	 * closes it goes to the kernel's path for good. */
+	usleep(50000);
+	o->close(a[0]);
+	o->close(a[1]);
+	o->close(b[1]);
+	usleep(100000);
+	if (o == &u_pipe) {
+		printf("  $ uipc ls -p\n");
+		snprintf(cmd, sizeof(cmd), "%s/uipc ls -p | sed 's/^/    /'", build);
+		if (system(cmd) != 0)
+			printf("    (uipc ls failed)\n");
+	}
+	usleep(100000);
+	kill(src, SIGKILL);
+	while ((n = o->read(b[0], buf, sizeof(buf))) > 0) {
+		bytes += n;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\n')
+				lines++;
+		if (n >= 2) {
+			ssize_t e = n - 1, s0 = e - 1;
+
+			while (s0 > 0 && buf[s0 - 1] != '\n')
+				s0--;
+			if (e - s0 < (ssize_t)sizeof(last)) {
+				memcpy(last, buf + s0, (size_t)(e - s0));
+				last[e - s0] = 0;
+			}
+		}
+	}
+	o->close(b[0]);
+	waitpid(src, &st, 0);
+	printf("  source: %s; upper: ", WIFSIGNALED(st) ? "killed" : "exited");
+	waitpid(up, &st, 0);
+	printf("exit %d at EOF; read %ld lines (%ld bytes), the last \"%s\"%s\n",
+	       WIFEXITED(st) ? WEXITSTATUS(st) : -1, lines, bytes, last,
+	       !strncmp(last, "LINE ", 5) && atol(last + 5) == lines ?
+	       ": none lost, none twice" : ": MISMATCH");
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
@@ -220,11 +337,14 @@ int main(int argc, char **argv)
 	tables(&u_sysv, build);
 	if (kernel_has_msg())
 		tables(&k_sysv, build);
+	pipeline(&u_pipe, build);
+	pipeline(&k_pipe, build);
 	printf("\n== figures (bench/*_bench --quick; `make bench` for the full runs)\n");
 	snprintf(cmd, sizeof(cmd), "%s/bench/msg_bench --quick && "
 		 "%s/bench/sem_bench --quick && %s/bench/shm_bench --quick && "
+		 "%s/bench/pipe_bench --quick && "
 		 "sh bench/stressng_bench.sh --quick %s",
-		 build, build, build, build);
+		 build, build, build, build, build);
 	rc |= system(cmd) != 0;
 	if (!strncmp(getenv("UIPC_NS"), "/dev/shm/uipc-demo.", 19)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", getenv("UIPC_NS"));
