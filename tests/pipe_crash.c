@@ -1204,8 +1204,9 @@ static int run(const struct pipe_ops *o, int rounds, unsigned seed)
 		       (unsigned long long)c[m].drained, c[m].max_end_ms,
 		       c[m].slow_calls, SLOW_MS,
 		       c[m].leftover_rounds ? "; ring files left behind" : "");
-	printf("%-6s %d rounds in %.1f s: %s\n", o->name, rounds,
-	       (double)(now_ms() - t0) / 1000, bad ? "FAILED" : "ok");
+	printf("%-6s %ld of %d rounds in %.1f s: %s\n", o->name,
+	       c[M_STREAM].rounds + c[M_FIXED].rounds + c[M_PACKET].rounds,
+	       rounds, (double)(now_ms() - t0) / 1000, bad ? "FAILED" : "ok");
 	return bad;
 }
 
