@@ -384,20 +384,47 @@ static ssize_t k_write(int fd, const void *buf, size_t n)
 	return r;
 }
 
+/* struct pipe_ring's ktok. */
+enum { TOK_NONE = 0, TOK_CLAIMED = 1, TOK_WRITTEN = 2 };
+
+static int copier_gone(uint64_t who, int32_t pid);
+
 static char g_zero[PIPE_PAGE];
 static char g_sink[PIPE_KSIZE];
 
-/* Takes n of our bytes out of the kernel pipe (read end rfd). */
+/* c of our bytes came out of the kernel pipe: the fillers' first (they
+ * are all alike), then the token's.  Ring locked. */
+static void k_consumed(struct pipe_ring *r, uint32_t c)
+{
+	if (c <= r->kbytes) {
+		r->kbytes -= c;
+		return;
+	}
+	r->kbytes = 0;
+	/* Written, or claimed and written but not marked yet (its writer's
+	 * mark then finds 0 and leaves it). */
+	atomic_store(&r->ktok, TOK_NONE);
+}
+
+/* Whether the write end makes packets: then a read of ours must take
+ * whole packets (the kernel drops the rest of one read in part). */
+static int k_packets(struct pipe_ring *r)
+{
+	return RD(r->wdirect) != 0;
+}
+
+/* Takes n of our bytes (at least, in whole packets) out of the kernel pipe
+ * (read end rfd).  Ring locked. */
 static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
 {
 	r->kbusy = 1;
 	while (n > 0) {
-		ssize_t got = k_read(rfd, g_sink, n);
+		ssize_t got = k_read(rfd, g_sink, k_packets(r) ? sizeof(g_sink) : n);
 
 		if (got <= 0)
 			break;
-		n -= (uint32_t)got;
-		r->kbytes -= (uint32_t)got < r->kbytes ? (uint32_t)got : r->kbytes;
+		k_consumed(r, (uint32_t)got);
+		n -= (uint32_t)got < n ? (uint32_t)got : n;
 	}
 	if (n > 0)	/* fewer than we thought: believe the kernel */
 		r->kbytes = 0;
@@ -412,20 +439,45 @@ static void token_post(struct pipe_ring *r, int wfd)
 	uint32_t none = 0;
 
 	if (atomic_load(&r->ktok) || uipc_proc_self(&self) < 0 ||
-	    !atomic_compare_exchange_strong(&r->ktok, &none, 1))
+	    !atomic_compare_exchange_strong(&r->ktok, &none, TOK_CLAIMED))
 		return;
 	r->ktok_who = (uint64_t)self.slot << 32 | self.gen;
 	r->ktok_pid = self.pid;
-	if (k_write(wfd, g_zero, 1) != 1)
+	if (k_write(wfd, g_zero, 1) != 1) {
 		atomic_store(&r->ktok, 0);
+	} else {
+		uint32_t claimed = TOK_CLAIMED;
+
+		/* Unless a reader took it already (then 0 stays). */
+		atomic_compare_exchange_strong(&r->ktok, &claimed, TOK_WRITTEN);
+	}
 }
 
 /* Takes the token out of the kernel pipe (read end rfd), if it is there
- * (a claimed one not written yet stays claimed).  Ring locked. */
+ * (a claimed one not written yet stays claimed).  Ring locked, the
+ * fillers taken first. */
 static void token_take(struct pipe_ring *r, int rfd)
 {
-	if (atomic_load(&r->ktok) && k_read(rfd, g_sink, 1) == 1)
-		atomic_store(&r->ktok, 0);
+	uint32_t tok = atomic_load(&r->ktok);
+	ssize_t n;
+
+	if (tok == TOK_NONE)
+		return;
+	r->kbusy = 1;	/* a death between the read and the count: recount */
+	n = k_read(rfd, g_sink, k_packets(r) ? sizeof(g_sink) : 1);
+	if (n > 0)
+		k_consumed(r, (uint32_t)n);
+	else if (r->kbytes == 0 &&
+		 (n == 0 || (errno == EAGAIN && tok == TOK_WRITTEN)))
+		atomic_store(&r->ktok, TOK_NONE);	/* not there */
+	r->kbusy = 0;
+}
+
+/* Our bytes in the kernel pipe, the token's if written: more than a page
+ * means two slots (a token or a filler's rest, and a whole filler). */
+static uint32_t k_total(struct pipe_ring *r)
+{
+	return r->kbytes + (atomic_load(&r->ktok) == TOK_WRITTEN);
 }
 
 /* None of our bytes in the kernel pipe, nor one on its way. */
@@ -439,7 +491,7 @@ static int k_empty(struct pipe_ring *r)
 static void k_fill(struct pipe_ring *r, int wfd)
 {
 	r->kbusy = 1;
-	for (int i = 0; i < 2 && r->kbytes <= PIPE_PAGE; i++) {
+	for (int i = 0; i < 2 && k_total(r) <= PIPE_PAGE; i++) {
 		if (k_write(wfd, g_zero, PIPE_PAGE) != PIPE_PAGE)
 			break;
 		r->kbytes += PIPE_PAGE;
@@ -453,9 +505,25 @@ static void k_recount(struct pipe_ring *r, int fd)
 {
 	int n;
 
-	if (unlikely(RD(r->kunsure)) && ioctl(fd, FIONREAD, &n) == 0) {
+	uint32_t tok;
+
+	if (likely(!RD(r->kunsure)))
+		return;
+	/* A token claimed and not written yet would not be in FIONREAD's
+	 * count and come after it: wait for it (unless its writer died). */
+	tok = atomic_load(&r->ktok);
+	if (tok == TOK_CLAIMED) {
+		if (!copier_gone(r->ktok_who, r->ktok_pid))
+			return;		/* next time */
+		atomic_store(&r->ktok, TOK_NONE);
+		tok = TOK_NONE;
+	}
+	if (ioctl(fd, FIONREAD, &n) == 0) {
+		/* Every byte there counted as ours, the token's (if it is
+		 * there still) too: they are all alike. */
+		if (tok == TOK_WRITTEN)
+			atomic_store(&r->ktok, TOK_NONE);
 		r->kbytes = n < 0 ? 0 : n > (int)PIPE_KSIZE ? PIPE_KSIZE : (uint32_t)n;
-		atomic_store(&r->ktok, 0);	/* counted in kbytes now */
 		r->kunsure = 0;
 	}
 }
@@ -464,8 +532,8 @@ static void k_recount(struct pipe_ring *r, int fd)
  * a page). */
 static void k_unfill(struct pipe_ring *r, int rfd)
 {
-	if (r->kbytes > PIPE_PAGE)
-		k_take(r, rfd, PIPE_PAGE);
+	if (k_total(r) > PIPE_PAGE)
+		k_take(r, rfd, k_packets(r) ? 1 : PIPE_PAGE);	/* one slot */
 }
 
 /* Whether the kernel says the pipe's readers are gone (write end wfd). */
@@ -1143,13 +1211,21 @@ static void holder_active(struct pipe_map *m)
 
 /* A descriptor of the other end of the pipe fd belongs to, opened anew
  * through /proc (-1 if it cannot be: no reader left to write to, say). */
-static int reopen_end(int fd, int end)
+static int reopen_end(int fd, int end, int direct)
 {
 	char path[64];
+	int nfd;
 
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, (end == END_R ? O_RDONLY : O_WRONLY) | O_NONBLOCK |
-		    O_CLOEXEC);
+	nfd = open(path, (end == END_R ? O_RDONLY : O_WRONLY) | O_NONBLOCK |
+		   O_CLOEXEC);
+	/* open() refuses O_DIRECT on a pipe; F_SETFL takes it. */
+	if (nfd >= 0 && direct &&
+	    fcntl(nfd, F_SETFL, O_NONBLOCK | O_DIRECT) < 0) {
+		close(nfd);
+		nfd = -1;
+	}
+	return nfd;
 }
 
 /* A local descriptor of end `end` of m, or -1. */
@@ -1184,23 +1260,51 @@ static int demote(struct pipe_map *m, int fd, int end)
 	int rfd = end == END_R ? fd : local_end(m, END_R, -1);
 	int wfd = end == END_W ? fd : local_end(m, END_W, -1);
 	int own_r = -1, own_w = -1, ok = 0;
+	uint32_t tok;
 
+	/* A token claimed and not written yet: its writer writes it within
+	 * moments, or is dying (a killed process is alive to F_GETLK until
+	 * the kernel has closed its files). */
+	for (int i = 0; i < 200; i++) {
+		tok = atomic_load(&r->ktok);
+		if (tok != TOK_CLAIMED)
+			break;
+		if (copier_gone(r->ktok_who, r->ktok_pid)) {
+			atomic_store(&r->ktok, TOK_NONE);	/* never written */
+			break;
+		}
+		usleep(1000);
+	}
+	k_recount(r, fd);
 	if (rfd < 0 && !k_empty(r))
-		rfd = own_r = reopen_end(fd, END_R);
+		rfd = own_r = reopen_end(fd, END_R, 0);
 	if (rfd >= 0 && RD(r->kbytes) > 0)
 		k_take(r, rfd, r->kbytes);
 	if (rfd >= 0)
 		token_take(r, rfd);
-	if (!k_empty(r))
+	if (!k_empty(r) || RD(r->kunsure))
 		goto out;	/* a token on its way: its writer lives */
 	if (occupancy(g) > 0) {
-		if (wfd < 0)
-			wfd = own_w = reopen_end(fd, END_W);
-		/* No reader: nobody can read them (and a write would be
-		 * refused with SIGPIPE). */
+		int have;
+
+		if (wfd < 0) {
+			wfd = own_w = reopen_end(fd, END_W, RD(r->wdirect));
+			if (wfd < 0 && errno != ENXIO)
+				goto out;	/* cannot move them: they stay */
+		}
+		/* No reader (ENXIO, POLLERR): nobody can read them (and a
+		 * write would be refused with SIGPIPE). */
 		if (wfd < 0 || k_no_readers(wfd))
 			goto gone;
+		/* Room for all of it, or none of it moves: a part moved
+		 * would let what stays be read first. */
 		fcntl(wfd, F_SETPIPE_SZ, (int)(g->slots * PIPE_PAGE));
+		have = 0;
+		if (ioctl(wfd, FIONREAD, &have) < 0 ||
+		    fcntl(wfd, F_GETPIPE_SZ) < (int)(occupancy(g) * PIPE_PAGE) +
+						   (have + (int)PIPE_PAGE - 1) /
+						   (int)PIPE_PAGE * (int)PIPE_PAGE)
+			goto out;
 		while (occupancy(g) > 0) {
 			struct pipe_slot *s = slot_of(m, g, g->tail);
 			char *pg = page_at(m, g->region, g->tail & (g->slots - 1));
