@@ -1569,6 +1569,26 @@ fault:
 	return -EFAULT;
 }
 
+/* The caller's buffers, as read(2) (single: one, buf and count, which
+ * the kernel's access_ok checks and MAX_RW_COUNT clamps) or readv(2)
+ * take them: 0 with *v (local or allocated) and *total, or -errno. */
+static int iov_setup(const struct iovec *uiov, int *cnt, int single,
+		     struct iovec *local, struct iovec **v, size_t *total)
+{
+	if (!single)
+		return iov_import(uiov, *cnt, local, v, total);
+	local[0] = *uiov;
+	if ((uintptr_t)local[0].iov_base > USER_TOP ||
+	    local[0].iov_len > USER_TOP - (uintptr_t)local[0].iov_base)
+		return -EFAULT;
+	if (local[0].iov_len > PIPE_MAX_RW)
+		local[0].iov_len = PIPE_MAX_RW;
+	*v = local;
+	*total = local[0].iov_len;
+	*cnt = 1;
+	return 0;
+}
+
 struct iter {
 	struct iovec *v;
 	int cnt, i;
@@ -1842,7 +1862,6 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 
 	for (;;) {
 		struct pipe_geom *g;
-		int was_full;
 
 		if (atomic_load(&r->state) != RING_LIVE) {
 			*demoted = 1;
@@ -1852,7 +1871,6 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		holder_active(m);
 		note_cpu(&r->rcpu);
 		g = geom(m);
-		was_full = occupancy(g) >= g->slots;
 		if (reader_blocked(m, g)) {
 			if (ret)
 				goto done;
@@ -1916,7 +1934,8 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		token_take(r, fd);
 		if (ret)
 			goto done;
-		if (!spun) {
+		/* A spin, unless the caller would not wait anyway. */
+		if (!spun && !nonblocking(m, END_R)) {
 			spun = 1;
 			if (spin_unlocked(m, END_R) < 0) {
 				*locked = 0;
@@ -1966,7 +1985,6 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			}
 			continue;
 		}
-		(void)was_full;
 		sleeper_count(m, END_R, 1);
 		ring_unlock(m);
 		ret = pipe_sleep(w, fd, POLLIN, 0, &kev);
@@ -2014,21 +2032,9 @@ static ssize_t readv_on(int fd, uintptr_t e, const struct iovec *uiov,
 	if (ent_end(e) != END_R)
 		return -EBADF;
 	m = ent_map(e);
-	if (single) {
-		local[0] = *uiov;
-		if ((uintptr_t)local[0].iov_base > USER_TOP ||
-		    local[0].iov_len > USER_TOP - (uintptr_t)local[0].iov_base)
-			return -EFAULT;
-		if (local[0].iov_len > PIPE_MAX_RW)
-			local[0].iov_len = PIPE_MAX_RW;
-		v = local;
-		total = local[0].iov_len;
-		cnt = 1;
-	} else {
-		ret = iov_import(uiov, cnt, local, &v, &total);
-		if (ret < 0)
-			return ret;
-	}
+	ret = iov_setup(uiov, &cnt, single, local, &v, &total);
+	if (ret < 0)
+		return ret;
 	if (total == 0) {
 		ret = 0;
 		goto out;
@@ -2258,7 +2264,7 @@ static ssize_t ring_write(struct pipe_map *m, int fd, struct iter *it,
 			continue;
 		}
 		/* Full. */
-		if (!spun) {
+		if (!spun && !nonblocking(m, END_W)) {
 			spun = 1;
 			if (spin_unlocked(m, END_W) < 0) {
 				*locked = 0;
@@ -2327,21 +2333,9 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 	if (ent_end(e) != END_W)
 		return -EBADF;
 	m = ent_map(e);
-	if (single) {
-		local[0] = *uiov;
-		if ((uintptr_t)local[0].iov_base > USER_TOP ||
-		    local[0].iov_len > USER_TOP - (uintptr_t)local[0].iov_base)
-			return -EFAULT;
-		if (local[0].iov_len > PIPE_MAX_RW)
-			local[0].iov_len = PIPE_MAX_RW;
-		v = local;
-		total = local[0].iov_len;
-		cnt = 1;
-	} else {
-		ret = iov_import(uiov, cnt, local, &v, &total);
-		if (ret < 0)
-			return ret;
-	}
+	ret = iov_setup(uiov, &cnt, single, local, &v, &total);
+	if (ret < 0)
+		return ret;
 	if (total == 0) {
 		ret = 0;
 		goto out;
