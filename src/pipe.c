@@ -2059,15 +2059,19 @@ out:
 	return ret;
 }
 
-static ssize_t pipe_readv(int fd, const struct iovec *uiov, int cnt,
-			  int single)
+typedef ssize_t (*io_on_fn)(int, uintptr_t, const struct iovec *, int, int);
+
+/* A read or write on fd, with a reference on its ring for the call:
+ * -ENOENT when fd is no uipc pipe end (the C library's call then). */
+static ssize_t pipe_io(int fd, const struct iovec *uiov, int cnt, int single,
+		       io_on_fn on)
 {
 	uintptr_t e = op_get(fd);
 	ssize_t r;
 
 	if (!e)
 		return -ENOENT;
-	r = readv_on(fd, e, uiov, cnt, single);
+	r = on(fd, e, uiov, cnt, single);
 	map_put(ent_map(e));
 	return r;
 }
@@ -2369,23 +2373,10 @@ out:
 	return ret;
 }
 
-static ssize_t pipe_writev(int fd, const struct iovec *uiov, int cnt,
-			  int single)
-{
-	uintptr_t e = op_get(fd);
-	ssize_t r;
-
-	if (!e)
-		return -ENOENT;
-	r = writev_on(fd, e, uiov, cnt, single);
-	map_put(ent_map(e));
-	return r;
-}
-
 ssize_t uipc_read(int fd, void *buf, size_t count)
 {
 	struct iovec v = { buf, count };
-	ssize_t r = pipe_readv(fd, &v, 1, 1);
+	ssize_t r = pipe_io(fd, &v, 1, 1, readv_on);
 
 	if (r == -ENOENT)
 		return read(fd, buf, count);
@@ -2394,7 +2385,7 @@ ssize_t uipc_read(int fd, void *buf, size_t count)
 
 ssize_t uipc_readv(int fd, const struct iovec *iov, int iovcnt)
 {
-	ssize_t r = pipe_readv(fd, iov, iovcnt, 0);
+	ssize_t r = pipe_io(fd, iov, iovcnt, 0, readv_on);
 
 	if (r == -ENOENT)
 		return readv(fd, iov, iovcnt);
@@ -2404,7 +2395,7 @@ ssize_t uipc_readv(int fd, const struct iovec *iov, int iovcnt)
 ssize_t uipc_write(int fd, const void *buf, size_t count)
 {
 	struct iovec v = { (void *)buf, count };
-	ssize_t r = pipe_writev(fd, &v, 1, 1);
+	ssize_t r = pipe_io(fd, &v, 1, 1, writev_on);
 
 	if (r == -ENOENT)
 		return write(fd, buf, count);
@@ -2413,7 +2404,7 @@ ssize_t uipc_write(int fd, const void *buf, size_t count)
 
 ssize_t uipc_writev(int fd, const struct iovec *iov, int iovcnt)
 {
-	ssize_t r = pipe_writev(fd, iov, iovcnt, 0);
+	ssize_t r = pipe_io(fd, iov, iovcnt, 0, writev_on);
 
 	if (r == -ENOENT)
 		return writev(fd, iov, iovcnt);
