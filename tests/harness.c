@@ -395,28 +395,28 @@ static void print_lines(const char *label, const char *s, int from, int count)
 	}
 }
 
-int run_both(const char *name, scenario_fn scen)
+int trace_compare(const char *name, struct trace *k, struct trace *u)
 {
-	struct trace k = { 0 }, u = { 0 };
-	const char *a, *b;
-	int line = 0, r = 0;
+	const char *a = k->s ? k->s : "", *b = u->s ? u->s : "";
+	int line = 0, r = 0, more = 0;
 
-	scen(&kernel_ops, &k);
-	scen(&uipc_ops, &u);
-	a = k.s ? k.s : "";
-	b = u.s ? u.s : "";
 	while (*a || *b) {
 		const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
 		size_t la = ea ? (size_t)(ea - a) : strlen(a);
 		size_t lb = eb ? (size_t)(eb - b) : strlen(b);
 
 		if (la != lb || memcmp(a, b, la)) {
-			fprintf(stderr, "FAIL %s: uipc differs from the kernel "
-				"at line %d:\n", name, line + 1);
-			print_lines("kernel", k.s ? k.s : "", line - 2, 5);
-			print_lines("uipc", u.s ? u.s : "", line - 2, 5);
-			r = 1;
-			break;
+			if (!r) {
+				fprintf(stderr, "FAIL %s: uipc differs from the "
+					"kernel at line %d:\n", name, line + 1);
+				print_lines("kernel", k->s ? k->s : "", line - 2, 5);
+				print_lines("uipc", u->s ? u->s : "", line - 2, 5);
+				r = 1;
+			} else if (more++ < 40) {
+				fprintf(stderr, "  also line %d:\n    kernel| %.*s\n"
+					"    uipc  | %.*s\n", line + 1, (int)la, a,
+					(int)lb, b);
+			}
 		}
 		a += la + (ea ? 1 : 0);
 		b += lb + (eb ? 1 : 0);
@@ -424,12 +424,23 @@ int run_both(const char *name, scenario_fn scen)
 	}
 	if (r == 0)
 		printf("ok   %s (%d calls agree)\n", name, line);
+	else if (more)
+		fprintf(stderr, "  %d line(s) differ in all\n", more + 1);
 	if (getenv("UIPC_TEST_SHOW"))	/* the kernel's trace, to read */
-		printf("%s", k.s ? k.s : "");
+		printf("%s", k->s ? k->s : "");
 	harness_failures += r;
-	trace_free(&k);
-	trace_free(&u);
+	trace_free(k);
+	trace_free(u);
 	return r;
+}
+
+int run_both(const char *name, scenario_fn scen)
+{
+	struct trace k = { 0 }, u = { 0 };
+
+	scen(&kernel_ops, &k);
+	scen(&uipc_ops, &u);
+	return trace_compare(name, &k, &u);
 }
 
 /* Runs fn in a forked child, after dropping to uid/gid if drop, and

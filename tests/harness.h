@@ -104,6 +104,10 @@ int run_self(const char *mode, int id, const char *what);
  */
 typedef void (*scenario_fn)(const struct ipc_ops *o, struct trace *t);
 int run_both(const char *name, scenario_fn scen);
+/* The comparison behind run_both, for tests with tables of their own (the
+ * kernel's trace k, uipc's u, both freed): prints the first differing
+ * line with context, then further ones; counts a failure; 0 if equal. */
+int trace_compare(const char *name, struct trace *k, struct trace *u);
 
 /* Runs fn(o, t) in a child that has dropped to uid/gid (and no
  * supplementary groups), appending the child's trace to t. */

@@ -2407,27 +2407,12 @@ static int count_fds(void)
 	return n;
 }
 
-static void print_lines(const char *label, const char *s, int from, int count)
-{
-	int line = 0;
-
-	for (const char *p = s; *p; line++) {
-		const char *e = strchr(p, '\n');
-		int len = e ? (int)(e - p) : (int)strlen(p);
-
-		if (line >= from && line < from + count)
-			fprintf(stderr, "  %-6s %3d| %.*s\n", label, line + 1, len, p);
-		p = e ? e + 1 : p + len;
-	}
-}
-
 /* As run_both, for struct pipe_ops: the first difference with context,
  * then (up to 40) further lines that differ. */
 static int run_pipe_both(const char *name, pipe_scenario scen)
 {
 	struct trace k = { 0 }, u = { 0 };
-	const char *a, *b;
-	int line = 0, r = 0, more = 0, f0, f1, f2;
+	int f0, f1, f2;
 
 	f0 = count_fds();
 	pattern(wbuf, BIG, 0);
@@ -2442,40 +2427,7 @@ static int run_pipe_both(const char *name, pipe_scenario scen)
 	if (f2 != f1)
 		printf("note: %s: %d more descriptors open after the uipc run\n",
 		       name, f2 - f1);
-	a = k.s ? k.s : "";
-	b = u.s ? u.s : "";
-	while (*a || *b) {
-		const char *ea = strchr(a, '\n'), *eb = strchr(b, '\n');
-		size_t la = ea ? (size_t)(ea - a) : strlen(a);
-		size_t lb = eb ? (size_t)(eb - b) : strlen(b);
-
-		if (la != lb || memcmp(a, b, la)) {
-			if (!r) {
-				fprintf(stderr, "FAIL %s: uipc differs from the "
-					"kernel at line %d:\n", name, line + 1);
-				print_lines("kernel", k.s ? k.s : "", line - 2, 5);
-				print_lines("uipc", u.s ? u.s : "", line - 2, 5);
-				r = 1;
-			} else if (more++ < 40) {
-				fprintf(stderr, "  also line %d:\n    kernel| %.*s\n"
-					"    uipc  | %.*s\n", line + 1, (int)la, a,
-					(int)lb, b);
-			}
-		}
-		a += la + (ea ? 1 : 0);
-		b += lb + (eb ? 1 : 0);
-		line++;
-	}
-	if (r == 0)
-		printf("ok   %s (%d calls agree)\n", name, line);
-	else if (more)
-		fprintf(stderr, "  %d line(s) differ in all\n", more + 1);
-	if (getenv("UIPC_TEST_SHOW"))	/* the kernel's trace, to read */
-		printf("%s", k.s ? k.s : "");
-	harness_failures += r;
-	trace_free(&k);
-	trace_free(&u);
-	return r;
+	return trace_compare(name, &k, &u);
 }
 
 int main(int argc, char **argv)
