@@ -422,6 +422,19 @@ UIPC_HIDDEN int uipc_wait_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
  * taken): it looks every millisecond.  Returns as uipc_wait_sleep. */
 UIPC_HIDDEN int uipc_wait_poll(struct uipc_wait *w, _Atomic uint32_t *word,
 			       uint32_t val, const struct timespec *dl);
+/*
+ * Sleeps until kfd shows ev (or HUP/ERR: *rev says what it showed) or a
+ * signal comes, for a call with a descriptor of its own to sleep on (a
+ * pipe's kernel end).  Signals blocked (w->masked).  Returns 0 to look
+ * again (1: after the safety period, so that the caller can count a lost
+ * wake-up), -EINTR when the call must end: a handler without SA_RESTART
+ * ran, or (moved: the call has done part of its work) any signal the
+ * kernel would have noticed; signals are unblocked then (w->masked 0) and
+ * the handlers have run.  Otherwise the call goes on, as the kernel
+ * restarts one that -ERESTARTSYS ended.
+ */
+UIPC_HIDDEN int uipc_wait_fd(struct uipc_wait *w, int kfd, short ev, int moved,
+			     short *rev);
 /* How many wake-ups the namespace's sleepers lost so far (a sleep with no
  * deadline that ended by the safety period and found itself woken): 0
  * unless a waker died between its unlock and its wake, or a bug. */

@@ -46,6 +46,15 @@
  * A sleep with no deadline ends after a safety period; one that then finds
  * its word set lost a wake-up, counted in the namespace (lost_wakes) for
  * the tests to fail on.
+ *
+ * A call whose kernel object wakes it itself (a pipe: its kernel end turns
+ * readable or writable) sleeps with uipc_wait_fd instead: ppoll on that
+ * descriptor and on a signalfd of its thread for the signals the caller
+ * does not block, with every signal blocked.  A signal that comes is
+ * looked at before it is let in: a handler without SA_RESTART makes the
+ * call end with EINTR, anything else lets it go on, as the kernel decides
+ * for -ERESTARTSYS (a read or write of a pipe restarts under SA_RESTART,
+ * msgrcv and semop never do).
  */
 #include "internal.h"
 
@@ -57,6 +66,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -512,4 +522,140 @@ void uipc_wake(uint32_t addr, _Atomic uint32_t *word)
 	sendto(me.sock.fd, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL,
 	       (struct sockaddr *)&a,
 	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 6));
+}
+
+/* ---------------------------------------------------------------------
+ * Sleeping on a descriptor of the call's own (a pipe's kernel end): ppoll
+ * on it and this thread's signalfd, signals blocked, and the pending
+ * signals looked at before they are let in, so that the call ends with
+ * EINTR or goes on as the kernel decides for -ERESTARTSYS.
+ * ------------------------------------------------------------------- */
+
+static __thread int t_sigfd = -1;
+static __thread int t_sigfd_suspect;
+static __thread pid_t t_sigfd_pid;
+static __thread sigset_t t_sigfd_mask;
+static __thread dev_t t_sigfd_dev;
+static __thread ino_t t_sigfd_ino;
+
+/* This thread's signalfd for the signals the caller does not block (a
+ * fork's child gets a new one; check: make sure the number is still ours,
+ * fstat, which a closefrom and a reuse of the number would fail). */
+static int sigfd_for(const sigset_t *caller, int check)
+{
+	sigset_t want;
+	struct stat st;
+
+	/* Built bit by bit: glibc's sigfillset leaves what lies past the
+	 * kernel's 64 bits as it was, so two sets of the same signals could
+	 * compare unequal. */
+	memset(&want, 0, sizeof(want));
+	for (int s = 1; s < _NSIG; s++)
+		if (sigismember(caller, s) != 1)
+			sigaddset(&want, s);
+	if (t_sigfd >= 0 && (t_sigfd_pid != uipc_getpid() ||
+			     (check && (fstat(t_sigfd, &st) < 0 ||
+					st.st_dev != t_sigfd_dev ||
+					st.st_ino != t_sigfd_ino))))
+		t_sigfd = -1;	/* not ours any more: never close it */
+	if (t_sigfd >= 0 && !memcmp(&want, &t_sigfd_mask, sizeof(want)))
+		return t_sigfd;
+	if (t_sigfd >= 0) {
+		if (signalfd(t_sigfd, &want, 0) >= 0) {
+			t_sigfd_mask = want;
+			return t_sigfd;
+		}
+		close(t_sigfd);
+		t_sigfd = -1;
+	}
+	t_sigfd = signalfd(-1, &want, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (t_sigfd < 0)
+		return -1;
+	if (fstat(t_sigfd, &st) < 0) {
+		close(t_sigfd);
+		t_sigfd = -1;
+		return -1;
+	}
+	t_sigfd_dev = st.st_dev;
+	t_sigfd_ino = st.st_ino;
+	t_sigfd_pid = uipc_getpid();
+	t_sigfd_mask = want;
+	return t_sigfd;
+}
+
+/* What delivering the pending signals the caller does not block does to
+ * the call, as the kernel decides: SIG_INTR if a handler without
+ * SA_RESTART runs (-ERESTARTSYS becomes EINTR), SIG_RESTART if something
+ * else would have made signal_pending() true (a handler with SA_RESTART, a
+ * stop), SIG_IGNORED if only what the kernel drops at once came (SIG_IGN,
+ * a default action of nothing), SIG_NONE if nothing. */
+enum { SIG_NONE, SIG_IGNORED, SIG_RESTART, SIG_INTR };
+static int pending_kind(const struct uipc_wait *w)
+{
+	sigset_t p;
+	int kind = SIG_NONE;
+
+	if (sigpending(&p) < 0)
+		return SIG_NONE;
+	for (int s = 1; s < _NSIG; s++) {
+		struct sigaction sa;
+		int k;
+
+		if (sigismember(&p, s) != 1 || sigismember(&w->old, s) == 1 ||
+		    sigaction(s, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler == SIG_IGN)
+			k = SIG_IGNORED;
+		else if (sa.sa_handler == SIG_DFL)
+			k = (s == SIGCHLD || s == SIGCONT || s == SIGURG ||
+			     s == SIGWINCH) ? SIG_IGNORED : SIG_RESTART;
+		else
+			k = (sa.sa_flags & SA_RESTART) ? SIG_RESTART : SIG_INTR;
+		if (k > kind)
+			kind = k;
+	}
+	return kind;
+}
+
+int uipc_wait_fd(struct uipc_wait *w, int kfd, short ev, int moved,
+		 short *rev)
+{
+	struct pollfd p[2] = { { kfd, ev, 0 }, { -1, POLLIN, 0 } };
+	struct timespec safety = { UIPC_SAFETY_PERIOD_S, 0 };
+	int n, kind;
+
+	*rev = 0;
+	w->slept = 1;
+	p[1].fd = sigfd_for(&w->old, t_sigfd_suspect);
+	if (p[1].fd < 0) {
+		/* No signalfd: a short sleep, then a look at what came. */
+		safety.tv_sec = 0;
+		safety.tv_nsec = 1000000;
+	}
+	/* A signal that came before the mask: the signalfd is readable
+	 * already and ppoll returns at once (without one, look first). */
+	kind = p[1].fd < 0 ? pending_kind(w) : SIG_NONE;
+	if (kind == SIG_NONE) {
+		n = ppoll(p, p[1].fd < 0 ? 1 : 2, &safety, NULL);
+		if (n < 0 && errno != EINTR)
+			return 0;
+		*rev = n > 0 ? p[0].revents : 0;
+		if (p[1].fd >= 0 && n >= 0 && !p[1].revents) {
+			/* A whole safety period and no signal: the number
+			 * may have been closed and reused (closefrom), so
+			 * that our signals go unseen: look, next time. */
+			t_sigfd_suspect = n == 0;
+			return n == 0;	/* 1: the safety period ended it */
+		}
+		kind = pending_kind(w);
+		/* Readable with no signal for us: is it still ours? */
+		t_sigfd_suspect = kind == SIG_NONE && p[1].fd >= 0;
+	}
+	if (kind == SIG_NONE)
+		return 0;
+	uipc_wait_unmask(w);	/* the handlers run here */
+	if (kind == SIG_INTR || (kind == SIG_RESTART && moved))
+		return -EINTR;
+	uipc_wait_begin(w);
+	return 0;
 }
