@@ -141,15 +141,16 @@ struct pipe_ring {
 	 * uipc_ioctl(FIONBIO) set it: asking the kernel (F_GETFL) before
 	 * every sleep cost a system call, and held the other side up. */
 	uint32_t rnonblock, wnonblock;
-	/* The token: 1 from when a writer claims it (CAS 0 -> 1) until a
-	 * reader takes it out of the kernel pipe.  The writer writes it
-	 * after it unlocked the ring: written under the lock, it woke the
-	 * reader into a lock still held (on one CPU, every time).  Between
-	 * the claim and the write the byte is not there yet; who and pid
-	 * name the claimer, for a reader to tell that it died. */
+	/* The token: a claim (tag << 24 | pid << 2 | TOK_CLAIMED, CAS from
+	 * 0) from when a writer takes it on until a reader takes its byte
+	 * out of the kernel pipe, TOK_WRITTEN once the byte is there.  The
+	 * writer writes it after it unlocked the ring: written under the
+	 * lock, it woke the reader into a lock still held (on one CPU, every
+	 * time).  The claimer is in the same word as the claim, so that a
+	 * reader asks about the right process, and the tag keeps a late
+	 * mark of one claim from landing on the next. */
 	_Atomic uint32_t ktok;
-	int32_t ktok_pid;
-	uint64_t ktok_who;
+	uint32_t pad_tok[3];
 	/* A reader copying out the rcopy_n slots from tail with the ring
 	 * unlocked (who 0: none); other readers wait for it. */
 	uint64_t rcopy_who;
@@ -385,6 +386,17 @@ static ssize_t k_write(int fd, const void *buf, size_t n)
 
 /* struct pipe_ring's ktok. */
 enum { TOK_NONE = 0, TOK_CLAIMED = 1, TOK_WRITTEN = 2 };
+#define TOK_STATE(t) ((t) & 3u)
+#define TOK_PID(t) ((pid_t)(((t) >> 2) & 0x3fffffu))	/* PID_MAX_LIMIT 2^22 */
+
+/* Whether the writer of claim t is gone (a process we cannot see, or a
+ * pid used again, counts as alive: then the claim is waited for).  Its
+ * byte may be in the kernel pipe or not: whoever drops a gone claim sets
+ * kunsure, for FIONREAD to count what is there. */
+static int claimer_gone(uint32_t t)
+{
+	return uipc_pid_gone(TOK_PID(t), 0);
+}
 
 static int copier_gone(uint64_t who, int32_t pid);
 
@@ -434,21 +446,26 @@ static void k_take(struct pipe_ring *r, int rfd, uint32_t n)
  * end: the token, unless there is one.  Ring unlocked. */
 static void token_post(struct pipe_ring *r, int wfd)
 {
-	struct uipc_self self;
-	uint32_t none = 0;
+	static _Atomic uint32_t tags;
+	uint32_t none = TOK_NONE, mine;
 
-	if (atomic_load(&r->ktok) || uipc_proc_self(&self) < 0 ||
-	    !atomic_compare_exchange_strong(&r->ktok, &none, TOK_CLAIMED))
+	if (atomic_load(&r->ktok))
 		return;
-	r->ktok_who = (uint64_t)self.slot << 32 | self.gen;
-	r->ktok_pid = self.pid;
+	mine = (atomic_fetch_add(&tags, 1) & 0xffu) << 24 |
+	       ((uint32_t)uipc_getpid() & 0x3fffffu) << 2 | TOK_CLAIMED;
+	if (!atomic_compare_exchange_strong(&r->ktok, &none, mine))
+		return;
 	if (k_write(wfd, g_zero, 1) != 1) {
-		atomic_store(&r->ktok, 0);
-	} else {
-		uint32_t claimed = TOK_CLAIMED;
+		uint32_t c = mine;
 
-		/* Unless a reader took it already (then 0 stays). */
-		atomic_compare_exchange_strong(&r->ktok, &claimed, TOK_WRITTEN);
+		atomic_compare_exchange_strong(&r->ktok, &c, TOK_NONE);
+	} else {
+		uint32_t c = mine;
+
+		/* Unless a reader took it already (then 0 stays, or a later
+		 * claim of another tag). */
+		atomic_compare_exchange_strong(&r->ktok, &c,
+					       (mine & ~3u) | TOK_WRITTEN);
 	}
 }
 
@@ -467,8 +484,8 @@ static void token_take(struct pipe_ring *r, int rfd)
 	if (n > 0)
 		k_consumed(r, (uint32_t)n);
 	else if (r->kbytes == 0 &&
-		 (n == 0 || (errno == EAGAIN && tok == TOK_WRITTEN)))
-		atomic_store(&r->ktok, TOK_NONE);	/* not there */
+		 (n == 0 || (errno == EAGAIN && TOK_STATE(tok) == TOK_WRITTEN)))
+		atomic_compare_exchange_strong(&r->ktok, &tok, TOK_NONE);
 	r->kbusy = 0;
 }
 
@@ -476,7 +493,7 @@ static void token_take(struct pipe_ring *r, int rfd)
  * means two slots (a token or a filler's rest, and a whole filler). */
 static uint32_t k_total(struct pipe_ring *r)
 {
-	return r->kbytes + (atomic_load(&r->ktok) == TOK_WRITTEN);
+	return r->kbytes + (TOK_STATE(atomic_load(&r->ktok)) == TOK_WRITTEN);
 }
 
 /* None of our bytes in the kernel pipe, nor one on its way. */
@@ -511,17 +528,19 @@ static void k_recount(struct pipe_ring *r, int fd)
 	/* A token claimed and not written yet would not be in FIONREAD's
 	 * count and come after it: wait for it (unless its writer died). */
 	tok = atomic_load(&r->ktok);
-	if (tok == TOK_CLAIMED) {
-		if (!copier_gone(r->ktok_who, r->ktok_pid))
+	if (TOK_STATE(tok) == TOK_CLAIMED) {
+		if (!claimer_gone(tok))
 			return;		/* next time */
-		atomic_store(&r->ktok, TOK_NONE);
+		if (!atomic_compare_exchange_strong(&r->ktok, &tok, TOK_NONE))
+			return;
 		tok = TOK_NONE;
 	}
 	if (ioctl(fd, FIONREAD, &n) == 0) {
 		/* Every byte there counted as ours, the token's (if it is
 		 * there still) too: they are all alike. */
-		if (tok == TOK_WRITTEN)
-			atomic_store(&r->ktok, TOK_NONE);
+		if (TOK_STATE(tok) == TOK_WRITTEN &&
+		    !atomic_compare_exchange_strong(&r->ktok, &tok, TOK_NONE))
+			return;
 		r->kbytes = n < 0 ? 0 : n > (int)PIPE_KSIZE ? PIPE_KSIZE : (uint32_t)n;
 		r->kunsure = 0;
 	}
@@ -1124,10 +1143,13 @@ static int demote(struct pipe_map *m, int fd, int end)
 	 * the kernel has closed its files). */
 	for (int i = 0; i < 200; i++) {
 		tok = atomic_load(&r->ktok);
-		if (tok != TOK_CLAIMED)
+		if (TOK_STATE(tok) != TOK_CLAIMED)
 			break;
-		if (copier_gone(r->ktok_who, r->ktok_pid)) {
-			atomic_store(&r->ktok, TOK_NONE);	/* never written */
+		if (claimer_gone(tok)) {
+			/* Written or not before it died: FIONREAD says. */
+			if (atomic_compare_exchange_strong(&r->ktok, &tok,
+							   TOK_NONE))
+				r->kunsure = 1;
 			break;
 		}
 		usleep(1000);
@@ -1853,9 +1875,15 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		if (ret < 0)
 			return ret;
 		/* A token claimed and never written: its writer died. */
-		if (ret == 1 && atomic_load(&r->ktok) && !(kev & POLLIN) &&
-		    copier_gone(r->ktok_who, r->ktok_pid))
-			atomic_store(&r->ktok, 0);
+		{
+			uint32_t tok = atomic_load(&r->ktok);
+
+			if (ret == 1 && TOK_STATE(tok) == TOK_CLAIMED &&
+			    !(kev & POLLIN) && claimer_gone(tok) &&
+			    atomic_compare_exchange_strong(&r->ktok, &tok,
+							   TOK_NONE))
+				r->kunsure = 1;	/* FIONREAD says */
+		}
 		lost_wake((int)ret, occupancy(geom(m)) > 0);
 		ret = 0;
 	}
