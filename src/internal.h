@@ -142,6 +142,7 @@ _Static_assert(sizeof(struct uipc_proc) == 128, "proc entry layout");
 #define UIPC_USE_MSGWAIT 1u	/* has waited on a message queue */
 #define UIPC_USE_SHM 2u	/* has attached a shared memory segment */
 #define UIPC_USE_PIPE 4u	/* holds (or held) a uipc pipe end */
+#define UIPC_USE_SPARE 8u	/* keeps spare object files (store.c) */
 
 struct uipc_ids {
 	int32_t seq;		/* current sequence number */
@@ -516,6 +517,11 @@ struct uipc_kind_ops {
 	 * word (ns_repair revives it instead): the kind tells its end by a
 	 * fact the kernel keeps (shm: the file's sticky bit). */
 	int keep_whole;
+	/* Non-NULL: the files of removed objects may be kept for reuse by
+	 * their remover (store.c, spares); clears the kind's part of such a
+	 * header (the common part is written anew), reading no count from it
+	 * unbounded, with the object lock held. */
+	void (*recycle)(void *obj);
 };
 UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
 
@@ -615,6 +621,9 @@ UIPC_HIDDEN void uipc_proc_note(uint32_t use);
  * world-writable table.  A system call (F_GETLK) unless it is the caller. */
 UIPC_HIDDEN int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot,
 				uint32_t gen, pid_t pid);
+/* The same for whatever process registered as (slot, gen). */
+UIPC_HIDDEN int uipc_proc_gen_alive(struct uipc_nsh *h, uint32_t slot,
+				    uint32_t gen);
 /* Frees the table entries of dead processes after doing their exit work;
  * returns how many it reaped. */
 UIPC_HIDDEN int uipc_proc_reap_all(struct uipc_nsh *h);
@@ -692,6 +701,12 @@ UIPC_HIDDEN int uipc_pipe_list(int (*fn)(const struct uipc_pipe_info *, void *),
 			       void *arg);
 /* Removes the rings no process holds any more; returns how many. */
 UIPC_HIDDEN int uipc_pipe_sweep(struct uipc_nsh *h);
+/* The spare object files of the registration (slot, gen), which has ended,
+ * removed (those this process may remove). */
+UIPC_HIDDEN void uipc_spare_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+/* Every spare file of an ended registration removed, also those whose
+ * exit work another user's process did: how many. */
+UIPC_HIDDEN int uipc_spare_sweep(struct uipc_nsh *h);
 /* Whether some process we can see holds a descriptor of pipe:[ino]
  * (/proc/<pid>/fd): 1, 0, or 1 when it cannot tell. */
 UIPC_HIDDEN int uipc_pipe_held(uint64_t ino);

@@ -78,6 +78,8 @@ static void exit_work(struct uipc_nsh *h, uint32_t slot, uint32_t gen,
 		uipc_shm_exit(h, slot, gen);
 	if (uses & UIPC_USE_PIPE)
 		uipc_pipe_exit(h, slot, gen);
+	if (uses & UIPC_USE_SPARE)
+		uipc_spare_exit(h, slot, gen);
 }
 
 /* Frees entry `slot` if it still holds the dead (gen); exit work first. */
@@ -175,20 +177,34 @@ void uipc_proc_note(uint32_t use)
 	atomic_fetch_or(&h->ns->proc[g_self.slot].uses, use);
 }
 
-int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen, pid_t pid)
+/* The pid holding (slot, gen)'s life lock, 0 if none, -1 if unknown. */
+static pid_t life_holder(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 {
 	struct flock fl;
 
+	if (atomic_load(&g_registered) && slot == g_self.slot &&
+	    gen == g_self.gen)
+		return g_self.pid;	/* F_GETLK does not report our own lock */
+	if (lock_at(h, life_off(slot, gen), F_GETLK, F_WRLCK, &fl) < 0)
+		return -1;
+	return fl.l_type == F_WRLCK ? fl.l_pid : 0;
+}
+
+int uipc_proc_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen, pid_t pid)
+{
+	pid_t holder;
+
 	if (slot >= UIPC_MAXPROC)
 		return 0;
-	if (atomic_load(&g_registered) && slot == g_self.slot &&
-	    gen == g_self.gen && pid == g_self.pid)
-		return 1;	/* F_GETLK does not report our own lock */
-	if (lock_at(h, life_off(slot, gen), F_GETLK, F_WRLCK, &fl) < 0)
-		return 1;	/* cannot tell: assume alive */
+	holder = life_holder(h, slot, gen);
 	/* Only that process can hold that write lock: the kernel says so,
-	 * whatever the table says. */
-	return fl.l_type == F_WRLCK && fl.l_pid == pid;
+	 * whatever the table says (cannot tell: assume alive). */
+	return holder < 0 || (holder > 0 && holder == pid);
+}
+
+int uipc_proc_gen_alive(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
+{
+	return slot >= UIPC_MAXPROC ? 0 : life_holder(h, slot, gen) != 0;
 }
 
 int uipc_proc_gone(struct uipc_nsh *h, uint32_t slot, uint32_t gen, pid_t pid,

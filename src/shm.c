@@ -192,12 +192,29 @@ static int shm_validate(const void *obj, size_t len, void *priv)
 	return 0;
 }
 
+/* A removed segment's header made ready for the next (store.c, spares):
+ * the entries in use and the times cleared; the pages past att_hwm were
+ * never touched (the file is sparse there) and stay so. */
+static void seg_recycle(void *obj)
+{
+	struct uipc_shm_seg *g = obj;
+	uint32_t hwm = att_bound(g);
+
+	memset(g->att, 0, hwm * sizeof(g->att[0]));
+	g->att_hwm = 0;
+	g->segsz = 0;
+	g->atime = g->dtime = 0;
+	g->cpid = g->lpid = 0;
+	g->o.mode = 0;
+}
+
 const struct uipc_kind_ops uipc_shm_ops = {
 	.hdr_size = sizeof(struct uipc_shm_seg),
 	.repair = NULL,		/* nothing derived to rebuild */
 	.validate = shm_validate,
 	.map_len = SHM_HDR_SIZE,
 	.keep_whole = 1,	/* destroyed by its sticky bit (dest_marked) */
+	.recycle = seg_recycle,
 };
 
 static int seg_open_fd(int id, int flags)
@@ -376,8 +393,9 @@ static void seg_put(struct uipc_map *m)
 /* Counts one attachment of ours (d = +1) or one fewer (d = -1) in the
  * segment of m, a reference the caller holds: an attachment keeps the one
  * its shmat took, so that its shmdt finds the segment whatever the
- * world-writable id table says by then.  A removed segment whose other
- * attachers all died is gone first, as the kernel's would be: -EINVAL. */
+ * world-writable id table says by then (and d = -1 drops it).  A removed
+ * segment whose other attachers all died is gone first, as the kernel's
+ * would be: -EINVAL. */
 static int account(struct uipc_map *m, int d)
 {
 	struct uipc_shm_seg *g;
@@ -385,11 +403,13 @@ static int account(struct uipc_map *m, int d)
 	int r, i, gone, id = m->id;
 
 	r = uipc_proc_self(&self);
-	if (r < 0)
+	if (r == 0)
+		r = seg_lock(m);
+	if (r < 0) {
+		if (d < 0)
+			uipc_map_put(m);
 		return r;
-	r = seg_lock(m);
-	if (r < 0)
-		return r;
+	}
 	g = m->base;
 	i = att_find(g, &self, A_LIVE, d > 0);
 	if (i >= 0 && d > 0) {
@@ -408,6 +428,10 @@ static int account(struct uipc_map *m, int d)
 	r = i >= 0 || d < 0 ? 0 : i;
 	gone = unused(g, id);
 	uipc_obj_unlock(m);
+	/* A detach's reference goes first: the destruction may keep the
+	 * segment's file and mapping for reuse if nobody else holds them. */
+	if (d < 0)
+		uipc_map_put(m);
 	if (gone)
 		destroy_if_unused(id);
 	return r;
@@ -793,7 +817,6 @@ static void replaced(uintptr_t addr, size_t len)
 
 			local_del(i);
 			account(m, -1);
-			uipc_map_put(m);
 			continue;
 		}
 		i++;
@@ -944,10 +967,8 @@ static int do_shmdt(const void *shmaddr)
 			local_del(i);
 			break;
 		}
-	if (m) {
-		account(m, -1);
-		uipc_map_put(m);
-	}
+	if (m)
+		account(m, -1);	/* and m's reference goes */
 	pthread_mutex_unlock(&g_att_lock);
 	return m ? 0 : -EINVAL;
 }
@@ -1117,9 +1138,7 @@ static long shmctl_set(int shmid, const struct shmid_ds *ds)
 		return r;
 	r = seg_owner(m->base, m->id, uipc_check_owner);
 	if (r == 0)
-		r = uipc_set_perm(m, &ds->shm_perm);
-	if (r == 0 && (map_obj(m)->mode & SHM_DEST))
-		dest_mark(m->id);	/* the new file mode lost it */
+		r = uipc_set_perm(m, &ds->shm_perm);	/* keeps the mark */
 	seg_put(m);
 	return r;
 }

@@ -54,7 +54,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
 #include <sys/single_threaded.h>
 #define UIPC_SINGLE_THREADED
@@ -86,8 +91,11 @@ static struct uipc_nsh g_ns;
 static _Atomic int g_ns_ready;
 static pthread_mutex_t g_ns_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static void spares_forget(void);
+
 static void atfork_child(void)
 {
+	spares_forget();
 	uipc_pid_forget();
 	uipc_proc_forget();
 	uipc_cred_refresh();
@@ -824,8 +832,8 @@ void uipc_map_put(struct uipc_map *m)
 		map_unmap(m);
 }
 
-/* Drops m from the cache (if it is still there); unmapped once unused. */
-static void map_retire(struct uipc_map *m)
+/* Drops m from the cache (if it is still there). */
+static void map_drop(struct uipc_map *m)
 {
 	_Atomic(struct uipc_map *) *slot;
 	struct uipc_map *cur;
@@ -837,8 +845,29 @@ static void map_retire(struct uipc_map *m)
 	keep_retired(m);
 	pthread_mutex_unlock(&cache_lock);
 	atomic_store(&m->dead, 1);
+}
+
+/* Drops m from the cache; unmapped once unused. */
+static void map_retire(struct uipc_map *m)
+{
+	map_drop(m);
 	if (atomic_load(&m->refs) == 0)
 		map_unmap(m);
+}
+
+/* Drops m from the cache and hands its mapping to the caller, who holds
+ * one reference, if nobody else is looking at it: NULL if someone is (or
+ * it was unmapped already); m is retired all the same. */
+static void *map_steal(struct uipc_map *m)
+{
+	map_drop(m);
+	/* A thread that takes a reference now finds m dead and leaves the
+	 * mapping alone; one that took it before is counted here (refs are
+	 * taken before `dead` is read, and `dead` is set before refs are):
+	 * with any but the caller's, the mapping stays m's. */
+	if (atomic_load(&m->refs) != 1)
+		return NULL;
+	return atomic_exchange(&m->unmapped, 1) ? NULL : m->base;
 }
 
 static int map_table(int kind)
@@ -912,7 +941,13 @@ static int map_new(int kind, int id, void *base, size_t len,
 	if (o->magic != UIPC_OBJ_MAGIC || o->layout != UIPC_LAYOUT ||
 	    o->kind != kind || o->hdr_size != ops->hdr_size || o->id != id ||
 	    ops->validate(base, len, priv) < 0)
-		return -EIO;
+		/* Another id in a file opened by this one's name: the file
+		 * became a new object's since (a spare), if the table no
+		 * longer names this one. */
+		return o->id != id && g_ns.ns &&
+		       __atomic_load_n(&g_ns.ns->ids[kind].slot[id % UIPC_IPCMNI],
+				       __ATOMIC_ACQUIRE) != (uint32_t)id + 1 ?
+		       -EINVAL : -EIO;
 	m = map_alloc();
 	if (!m)
 		return -ENOMEM;
@@ -1091,7 +1126,285 @@ void uipc_obj_unlock(struct uipc_map *m)
 /* The file mode that lets in exactly the classes the object lets in. */
 static mode_t file_mode(uint32_t mode)
 {
-	return 0600 | ((mode & 0060) ? 0060 : 0) | ((mode & 0006) ? 0006 : 0);
+	mode_t m = ((mode & 0060) ? 0060 : 0) | ((mode & 0006) ? 0006 : 0);
+
+	/* S_IXUSR: the file has been open to others (see spares). */
+	return 0600 | m | (m ? S_IXUSR : 0);
+}
+
+/* ---------------------------------------------------------------------
+ * Spare files.
+ *
+ * Making a file and unlinking it are most of a small segment's life, so a
+ * process keeps the files of the segments it removed (up to SPARE_MAX, of
+ * at most SPARE_MAX_SIZE bytes) and makes its next segment of the same
+ * size out of one: renamed away at IPC_RMID with its header's mapping,
+ * renamed into place at shmget with a new header and its bytes zeroed.
+ * Nothing of the old segment may reach anyone the new one does not let
+ * in, and a descriptor or mapping of a file outlives any change of its
+ * mode, so only a file that was never open to anyone but its owner (and
+ * root) is kept: mode 0600, owned by the remover's euid and egid, never
+ * given group or other access (file_mode and uipc_set_perm mark a file
+ * that was with S_IXUSR, which only its owner or root could clear) nor
+ * another owner.  The new segment must be such a file too (mode 0600).
+ *
+ * A spare's name, "<kind>.spare.<slot>.<gen>.<i>", names the registration
+ * (proc.c) of the process that keeps it, so that when it ends without
+ * removing them (killed, exec, _exit) its exit work, done by whoever
+ * finds it dead, removes them; `uipc reap` removes those another user's
+ * process could not.  The names match no object (parse_obj_name) and no
+ * key link, so ns_repair and every lookup pass them by.  The list is
+ * guarded by the namespace lock; a forked child has none.
+ * ------------------------------------------------------------------- */
+
+#define SPARE_MAX	4
+#define SPARE_MAX_SIZE	((size_t)256 << 10)	/* the whole file */
+
+struct spare {
+	void *base;		/* its header's mapping (map_len bytes) */
+	size_t size;		/* the file's */
+	uid_t uid;
+	gid_t gid;
+	int kind, used;
+};
+static struct spare g_spare[SPARE_MAX];
+static int g_spare_exit;	/* spare_atexit is registered */
+/* This process has made an object of a kind with spares (since fork): one
+ * that never makes any (a reader, a forked worker) keeps no files for it. */
+static int g_spare_maker;
+
+static void spare_name(char *buf, size_t n, int kind, uint32_t slot,
+		       uint32_t gen, int i)
+{
+	snprintf(buf, n, "%s.spare.%u.%u.%d", uipc_kind_name[kind], slot, gen, i);
+}
+
+static int rename_noreplace(int dirfd, const char *from, const char *to)
+{
+	return (int)syscall(SYS_renameat2, dirfd, from, dirfd, to,
+			    RENAME_NOREPLACE);
+}
+
+/* Spare i's name, for this process's registration. */
+static int spare_path(char *buf, size_t n, int i)
+{
+	struct uipc_self self;
+
+	if (uipc_proc_self(&self) < 0)
+		return -1;
+	spare_name(buf, n, g_spare[i].kind, self.slot, self.gen, i);
+	return 0;
+}
+
+/* Spare i goes: unmapped and unlinked.  Namespace lock held. */
+static void spare_drop(struct uipc_nsh *h, int i)
+{
+	char name[80];
+
+	if (spare_path(name, sizeof(name), i) == 0)
+		unlinkat(h->dirfd, name, 0);
+	munmap(g_spare[i].base, uipc_kind_ops[g_spare[i].kind]->map_len);
+	g_spare[i].used = 0;
+}
+
+static void spare_atexit(void)
+{
+	struct uipc_nsh *h;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h || uipc_ns_lock(h) < 0)
+		return;
+	for (int i = 0; i < SPARE_MAX; i++)
+		if (g_spare[i].used)
+			spare_drop(h, i);
+	uipc_ns_unlock(h);
+}
+
+static void *map_steal(struct uipc_map *m);
+
+/* In a forked child: the parent's spares are the parent's. */
+static void spares_forget(void)
+{
+	for (int i = 0; i < SPARE_MAX; i++)
+		if (g_spare[i].used)
+			munmap(g_spare[i].base, uipc_kind_ops[g_spare[i].kind]->map_len);
+	memset(g_spare, 0, sizeof(g_spare));
+	g_spare_maker = 0;
+}
+
+/*
+ * Keeps the file `name` of the object of m, just removed, as a spare if it
+ * may be (see above): renamed to its spare name, its header's mapping taken
+ * from the cache.  0 if it was; 1 if the file is gone but m keeps its
+ * mapping (to be retired); -1 if nothing changed.  Namespace lock held.
+ */
+static int spare_put(struct uipc_nsh *h, struct uipc_map *m, const char *name)
+{
+	const struct uipc_kind_ops *ops = uipc_kind_ops[m->kind];
+	struct stat st;
+	char sname[80];
+	int i;
+
+	if (!ops->recycle || m->len != ops->map_len || !g_spare_maker)
+		return -1;
+	for (i = 0; i < SPARE_MAX && g_spare[i].used; i++)
+		;
+	if (i == SPARE_MAX)
+		return -1;
+	g_spare[i].kind = m->kind;
+	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || (st.st_mode & 06777) != 0600 ||
+	    st.st_uid != uipc_euid() || st.st_gid != uipc_egid() ||
+	    st.st_size < (off_t)ops->map_len || st.st_size > (off_t)SPARE_MAX_SIZE ||
+	    spare_path(sname, sizeof(sname), i) < 0 ||
+	    rename_noreplace(h->dirfd, name, sname) < 0)
+		return -1;
+	/* A segment destroyed at its last detach bears its IPC_RMID mark. */
+	if ((st.st_mode & S_ISVTX) && fchmodat(h->dirfd, sname, 0600, 0) < 0) {
+		unlinkat(h->dirfd, sname, 0);
+		return 1;
+	}
+	g_spare[i].base = map_steal(m);
+	if (!g_spare[i].base) {
+		unlinkat(h->dirfd, sname, 0);
+		return 1;
+	}
+	g_spare[i].size = (size_t)st.st_size;
+	g_spare[i].uid = st.st_uid;
+	g_spare[i].gid = st.st_gid;
+	g_spare[i].used = 1;
+	uipc_proc_note(UIPC_USE_SPARE);
+	if (!g_spare_exit) {
+		g_spare_exit = 1;
+		atexit(spare_atexit);
+	}
+	return 0;
+}
+
+static void hdr_init(struct uipc_obj *o, const struct uipc_new *n, int id);
+
+/* Zeros [p, p + len) of a shared mapping, -EFAULT where it faults. */
+static int zero_guarded(char *p, size_t len)
+{
+	static const char zeros[4096];
+
+	for (size_t k = 0; k < len; k += sizeof(zeros)) {
+		size_t c = len - k < sizeof(zeros) ? len - k : sizeof(zeros);
+
+		if (uipc_copy_to_user(p + k, zeros, c) < 0)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/*
+ * A spare made into the new object n, id `id`, under `name`: its header
+ * written (live), its other bytes zeroed, renamed into place.  Its whole
+ * file's mapping, or NULL if no spare fits (none changed then, or one
+ * dropped).  Namespace lock held, credentials fresh.
+ */
+static void *spare_take(struct uipc_nsh *h, const struct uipc_new *n, int id,
+			const char *name)
+{
+	const struct uipc_kind_ops *ops = uipc_kind_ops[n->kind];
+	struct uipc_obj *o;
+	char sname[80];
+	char *base;
+	int i, r;
+
+	if (!ops->recycle || file_mode((uint32_t)n->flg & 0777) != 0600)
+		return NULL;
+	for (i = 0; i < SPARE_MAX; i++)
+		if (g_spare[i].used && g_spare[i].kind == n->kind &&
+		    g_spare[i].size == n->file_size &&
+		    g_spare[i].uid == uipc_cred.euid &&
+		    g_spare[i].gid == uipc_cred.egid)
+			break;
+	if (i == SPARE_MAX)
+		return NULL;
+	base = mremap(g_spare[i].base, ops->map_len, n->file_size, MREMAP_MAYMOVE);
+	if (base == MAP_FAILED) {
+		spare_drop(h, i);
+		return NULL;
+	}
+	g_spare[i].base = base;
+	o = (struct uipc_obj *)base;
+	/* Someone with a stale mapping of the old object may hold its lock
+	 * (and then finds it removed, or another id). */
+	r = uipc_probe_read(base, sizeof(*o));
+	if (r == 0)
+		r = uipc_lock_acquire(&o->lock, NULL, NULL);
+	if (r < 0)
+		goto drop;
+	ops->recycle(o);
+	hdr_init(o, n, id);
+	r = n->init(o, n->arg);
+	if (r == 0) {
+		o->magic = UIPC_OBJ_MAGIC;
+		atomic_store_explicit(&o->state, OBJ_LIVE, memory_order_release);
+	}
+	uipc_lock_release(&o->lock);
+	if (r < 0 || zero_guarded(base + ops->map_len, n->file_size - ops->map_len) < 0 ||
+	    spare_path(sname, sizeof(sname), i) < 0 ||
+	    rename_noreplace(h->dirfd, sname, name) < 0)
+		goto drop;
+	g_spare[i].used = 0;
+	return base;
+drop:
+	munmap(base, n->file_size);
+	g_spare[i].base = NULL;
+	if (spare_path(sname, sizeof(sname), i) == 0)
+		unlinkat(h->dirfd, sname, 0);
+	g_spare[i].used = 0;
+	return NULL;
+}
+
+void uipc_spare_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
+{
+	char name[80];
+
+	for (int k = 0; k < UIPC_NKINDS; k++) {
+		if (!uipc_kind_ops[k]->recycle)
+			continue;
+		for (int i = 0; i < SPARE_MAX; i++) {
+			spare_name(name, sizeof(name), k, slot, gen, i);
+			unlinkat(h->dirfd, name, 0);
+		}
+	}
+}
+
+int uipc_spare_sweep(struct uipc_nsh *h)
+{
+	struct dirent *de;
+	int n = 0, dfd;
+	DIR *d;
+
+	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char kind[16], want[80];
+		unsigned slot, gen;
+		int i;
+
+		if (sscanf(de->d_name, "%15[a-z].spare.%u.%u.%d", kind, &slot,
+			   &gen, &i) != 4 || i < 0 || i >= SPARE_MAX)
+			continue;
+		for (int k = 0; k < UIPC_NKINDS; k++) {
+			spare_name(want, sizeof(want), k, slot, gen, i);
+			if (!strcmp(want, de->d_name) &&
+			    !uipc_proc_gen_alive(h, slot, gen) &&
+			    unlinkat(h->dirfd, de->d_name, 0) == 0)
+				n++;
+		}
+	}
+	closedir(d);
+	return n;
 }
 
 /*
@@ -1136,6 +1449,24 @@ static int find_key(struct uipc_nsh *h, int kind, key_t key)
 	return -EIO;
 }
 
+/* The common part of new object n's header, id `id` (but its lock, magic
+ * and state). */
+static void hdr_init(struct uipc_obj *o, const struct uipc_new *n, int id)
+{
+	o->layout = UIPC_LAYOUT;
+	o->kind = (uint16_t)n->kind;
+	o->hdr_size = (uint32_t)uipc_kind_ops[n->kind]->hdr_size;
+	o->id = id;
+	o->key = n->key;
+	o->mode = (uint32_t)n->flg & 0777;
+	o->uid = o->cuid = uipc_cred.euid;
+	o->gid = o->cgid = uipc_cred.egid;
+	o->ctime = uipc_now();
+	o->units = n->units;
+	/* A new value: a stale mapping's cached permissions never match. */
+	atomic_fetch_add(&o->perm_seq, 1);
+}
+
 /* Creates a new object.  Namespace lock held. */
 static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 {
@@ -1149,9 +1480,9 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	char name[64], kname[64];
 	int idx = -1, seq, id, fd, r;
 	struct uipc_obj *o, hdr;
+	void *base = NULL;
 	struct stat st;
 	size_t len;
-	void *base;
 
 	if (n->create_check) {
 		r = n->create_check(n->arg);
@@ -1198,6 +1529,11 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		 * removes or rolls forward.  Mode 0 until the object is
 		 * whole (see may_unlink). */
 		obj_name(name, sizeof(name), n->kind, id);
+		base = spare_take(h, n, id, name);
+		if (base) {
+			fd = -1;	/* whole already, and in place */
+			break;
+		}
 		fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0);
 		if (fd != -EEXIST)
 			break;
@@ -1222,7 +1558,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		fd = dir_openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL, 0);
 		break;
 	}
-	if (fd < 0)
+	if (!base && fd < 0)
 		return fd;
 	/* The key's link first: find_key found no live object for the key,
 	 * so a link still there is a crash's and goes; one we cannot remove
@@ -1235,10 +1571,16 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		    (unlinkat(h->dirfd, kname, 0) < 0 ||
 		     symlinkat(name, h->dirfd, kname) < 0)) {
 			unlinkat(h->dirfd, name, 0);
-			close(fd);
+			if (base)
+				munmap(base, n->file_size);
+			else
+				close(fd);
 			return -EIO;
 		}
 	}
+	len = ops->map_len ? ops->map_len : n->file_size;
+	if (base)
+		goto publish;
 	if (ftruncate(fd, (off_t)n->file_size) < 0) {
 		r = -errno;
 		goto out_unlink;
@@ -1250,23 +1592,12 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	r = -ENOMEM;
 	if (base == MAP_FAILED)
 		goto out_unlink;
-	len = ops->map_len ? ops->map_len : n->file_size;
 	/* The header's page first touched on a full file system faults
 	 * (SIGBUS): touched under the guard first. */
 	r = uipc_probe_read(base, sizeof(*o)) < 0 ? -ENOMEM : 0;
 	o = base;	/* a new file's lock word is 0: free */
 	if (r == 0) {
-		o->layout = UIPC_LAYOUT;
-		o->kind = (uint16_t)n->kind;
-		o->hdr_size = (uint32_t)ops->hdr_size;
-		o->id = id;
-		o->key = n->key;
-		o->mode = (uint32_t)n->flg & 0777;
-		o->uid = o->cuid = uipc_cred.euid;
-		o->gid = o->cgid = uipc_cred.egid;
-		o->ctime = uipc_now();
-		o->units = n->units;
-		atomic_store(&o->perm_seq, 1);
+		hdr_init(o, n, id);
 		r = n->init(base, n->arg);
 	}
 	if (r < 0) {
@@ -1277,6 +1608,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	atomic_store_explicit(&o->state, OBJ_LIVE, memory_order_release);
 	fchmod(fd, file_mode((uint32_t)n->flg & 0777));	/* not o->mode: see set_perm */
 	close(fd);
+publish:
 	if (len < n->file_size) {
 		if (n->rest_out)
 			*n->rest_out = (char *)base + len;
@@ -1285,6 +1617,8 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	}
 	/* The creator usually uses its object next: keep it at hand. */
 	keep_mapping(n->kind, id, base, len);
+	if (ops->recycle)
+		g_spare_maker = 1;
 
 	/* Published: the header is written before the slot is seen. */
 	__atomic_store_n(&ids->slot[idx], (uint32_t)id + 1, __ATOMIC_RELEASE);
@@ -1395,7 +1729,7 @@ int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
 	struct uipc_map *m;
 	struct uipc_obj *o;
 	char name[64];
-	int r = 0, what;
+	int r = 0, what, spared;
 	key_t key;
 
 	h = uipc_ns_get(&r);
@@ -1431,14 +1765,17 @@ int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
 	if (what == UIPC_RM_PRIVATE)
 		goto out_put;
 	obj_name(name, sizeof(name), kind, id);
-	unlinkat(h->dirfd, name, 0);
+	spared = spare_put(h, m, name);
+	if (spared < 0)
+		unlinkat(h->dirfd, name, 0);
 	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
 		h->ns->ids[kind].slot[id % UIPC_IPCMNI] = 0;
 		count_add(&h->ns->ids[kind].in_use, -1);
 		units_sub(&h->ns->ids[kind].units, o->units);
 	}
 	uipc_map_put(m);
-	map_retire(m);
+	if (spared != 0)
+		map_retire(m);
 	goto out_ns;
 out_put:
 	uipc_map_put(m);
@@ -1450,8 +1787,10 @@ out_ns:
 int uipc_set_perm(struct uipc_map *m, const struct ipc_perm *p)
 {
 	struct uipc_obj *o = map_obj(m);
+	mode_t keep = 0;
 	uint32_t mode;
 	struct uipc_nsh *h;
+	struct stat st;
 	char name[64];
 	int r = 0, fd;
 
@@ -1474,7 +1813,15 @@ int uipc_set_perm(struct uipc_map *m, const struct ipc_perm *p)
 	fd = dir_openat(h->dirfd, name, O_RDONLY, 0);
 	if (fd < 0)
 		return 0;
-	fchmod(fd, file_mode(mode));
+	/* The file keeps its IPC_RMID mark (shm's sticky bit), and the mark
+	 * of having been open to others (S_IXUSR, see spares), which a new
+	 * owner gets too: the old one may hold it open. */
+	if (fstat(fd, &st) == 0) {
+		keep = st.st_mode & (S_ISVTX | S_IXUSR);
+		if (uipc_euid() == 0 && (st.st_uid != p->uid || st.st_gid != p->gid))
+			keep |= S_IXUSR;
+	}
+	fchmod(fd, file_mode(mode) | keep);
 	if (uipc_euid() == 0)
 		fchown(fd, p->uid, p->gid);
 	close(fd);

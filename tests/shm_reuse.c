@@ -18,11 +18,23 @@
  *    it) give an error in a fresh process, never a crash or a hang.
  *  - On a full file system (a 3 MiB tmpfs, as root), shmget fails with
  *    ENOMEM when a header's page cannot be had, instead of a SIGBUS.
+ *  - A segment made of a removed one's file (uipc keeps such files for
+ *    reuse): it reads as zeros and its IPC_STAT is a new segment's, as on
+ *    the kernel, whether the old one went at IPC_RMID or at its last
+ *    detach, keyed or private; an IPC_SET after IPC_RMID keeps the
+ *    removal.  uipc must really have reused the file (its inode).
+ *  - A file that was ever open to another user (a mode granting others,
+ *    or another owner) is never reused: that user's mapping of it, made
+ *    while it could, must not see the next segment's bytes.
+ *  - The kept files of a process that ended go: at exit, and by its exit
+ *    work (`uipc reap`) after _exit or SIGKILL.
  */
 #include "harness.h"
 #include "internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -494,12 +506,283 @@ static void full_file_system(void)
 		       "no SIGBUS\n");
 }
 
+/* ---- files used again ---------------------------------------------------- */
+
+/* The inode of uipc segment id's file, 0 if none. */
+static ino_t seg_ino(int id)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), id);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+#define RSIZE (3 * PG + 5)
+
+/* how: 0 removed after its detach, 1 before (gone at the detach), 2 the
+ * same with a key, 3 removed, IPC_SET, then detached. */
+static void recycle_one(const struct ipc_ops *o, struct trace *t, int how)
+{
+	key_t key = how == 2 ? test_key(3) : IPC_PRIVATE;
+	int a, b, nonzero = 0;
+	struct shmid_ds ds;
+	ino_t ino = 0;
+	char *p, *q;
+
+	tprintf(t, "-- old segment removed %s", how == 0 ? "after its detach" :
+		how == 1 ? "before its detach" : how == 2 ? "before, keyed" :
+		"before, then IPC_SET");
+	a = o->shmget(key, RSIZE, IPC_CREAT | 0600);
+	p = o->shmat(a, NULL, 0);
+	if (a < 0 || p == (void *)-1) {
+		CHECK(0, "%s: setup: %s", o->name, strerror(errno));
+		return;
+	}
+	memset(p, 0xab, 4 * PG);	/* the rounded-up page's tail too */
+	if (is_uipc(o))
+		ino = seg_ino(a);
+	if (how == 0) {
+		tcall(t, "shmdt a", o->shmdt(p));
+		tcall(t, "rm a", o->shmctl(a, IPC_RMID, NULL));
+	} else {
+		tcall(t, "rm a", o->shmctl(a, IPC_RMID, NULL));
+		if (how == 3 && o->shmctl(a, IPC_STAT, &ds) == 0) {
+			ds.shm_perm.mode = 0400;
+			tcall(t, "IPC_SET a, removed", o->shmctl(a, IPC_SET, &ds));
+		}
+		tcall(t, "shmdt a, its last", o->shmdt(p));
+	}
+	tcall(t, "stat a, gone", o->shmctl(a, IPC_STAT, &ds));
+	b = o->shmget(key, RSIZE, IPC_CREAT | IPC_EXCL | 0600);
+	if (is_uipc(o))
+		CHECK(b >= 0 && seg_ino(b) == ino,
+		      "uipc: segment %d is not made of %d's file (%s)", b, a,
+		      how == 3 ? "IPC_SET after IPC_RMID" : "reuse");
+	trace_shm_stat(o, t, "b, new", b, 0);
+	q = o->shmat(b, NULL, SHM_RDONLY);
+	if (q != (void *)-1) {
+		for (int i = 0; i < 4 * PG; i++)
+			nonzero += q[i] != 0;
+		tprintf(t, "b's bytes not zero: %d", nonzero);
+		tcall(t, "shmdt b", o->shmdt(q));
+	}
+	tcall(t, "stat a, still gone", o->shmctl(a, IPC_STAT, &ds));
+	tcall(t, "rm b", o->shmctl(b, IPC_RMID, NULL));
+}
+
+static void scen_recycled(const struct ipc_ops *o, struct trace *t)
+{
+	for (int how = 0; how < 4; how++)
+		recycle_one(o, t, how);
+}
+
+/*
+ * Root's segment a is open to others for a while (mode 0606, or owned by
+ * nobody); nobody maps its file then.  Once a is private again and removed,
+ * root's next segment must not be made of that file: nobody's mapping would
+ * show it.  how: 0 the mode, 1 the owner.
+ */
+static void never_reused_after_others(int how)
+{
+	int a, b, st, go[2], back[2];
+	struct shmid_ds ds;
+	char path[512], c;
+	ino_t ino;
+	pid_t kid;
+	char *p;
+
+	a = uipc_shmget(IPC_PRIVATE, PG, how == 0 ? 0606 : 0600);
+	if (a < 0 || pipe(go) || pipe(back)) {
+		CHECK(0, "others: setup: %s", strerror(errno));
+		return;
+	}
+	if (how == 1 && uipc_shmctl(a, IPC_STAT, &ds) == 0) {
+		ds.shm_perm.uid = 65534;
+		CHECK(uipc_shmctl(a, IPC_SET, &ds) == 0, "IPC_SET uid: %s",
+		      strerror(errno));
+	}
+	ino = seg_ino(a);
+	snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), a);
+	kid = fork();
+	if (kid == 0) {
+		int fd, seen = 0;
+		char *m;
+
+		close(go[1]);
+		close(back[0]);
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(3);
+		fd = open(path, O_RDWR);
+		m = fd < 0 ? MAP_FAILED :
+			mmap(NULL, HDR + PG, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			_exit(4);
+		write(back[1], "m", 1);
+		if (read(go[0], &c, 1) != 1)
+			_exit(5);
+		for (int i = 0; i < PG - 6; i++)
+			seen |= !memcmp(m + HDR + i, "SECRET", 6);
+		_exit(seen ? 1 : 0);
+	}
+	close(go[0]);
+	close(back[1]);
+	if (read(back[0], &c, 1) != 1) {
+		waitpid(kid, &st, 0);
+		CHECK(0, "others: nobody could not map the file (%d)",
+		      WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		uipc_shmctl(a, IPC_RMID, NULL);
+		return;
+	}
+	if (uipc_shmctl(a, IPC_STAT, &ds) == 0) {
+		ds.shm_perm.mode = 0600;
+		ds.shm_perm.uid = 0;
+		CHECK(uipc_shmctl(a, IPC_SET, &ds) == 0, "IPC_SET back: %s",
+		      strerror(errno));
+	}
+	uipc_shmctl(a, IPC_RMID, NULL);
+	b = uipc_shmget(IPC_PRIVATE, PG, 0600);
+	CHECK(b >= 0 && seg_ino(b) != ino,
+	      "segment %d is made of a file another user could open", b);
+	p = uipc_shmat(b, NULL, 0);
+	if (p != (void *)-1)
+		strcpy(p, "SECRET");
+	write(go[1], "g", 1);
+	waitpid(kid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "another user's old mapping %s", WIFEXITED(st) &&
+	      WEXITSTATUS(st) == 1 ? "shows the new segment's bytes" :
+	      "could not be checked");
+	if (p != (void *)-1)
+		uipc_shmdt(p);
+	uipc_shmctl(b, IPC_RMID, NULL);
+	close(go[1]);
+	close(back[0]);
+}
+
+/* In a fresh child, whose kept files are none but its own: a file never
+ * open to others is used again (of another size than the test's), then
+ * the test. */
+static int fresh_never_reused(int how)
+{
+	int c = uipc_shmget(IPC_PRIVATE, 2 * PG, 0600), d, before = harness_failures;
+	ino_t ino = seg_ino(c);
+
+	uipc_shmctl(c, IPC_RMID, NULL);
+	d = uipc_shmget(IPC_PRIVATE, 2 * PG, 0600);
+	CHECK(d >= 0 && seg_ino(d) == ino, "others: a private file is not reused");
+	uipc_shmctl(d, IPC_RMID, NULL);
+	never_reused_after_others(how);
+	return harness_failures != before;
+}
+
+static void others_never_reused(void)
+{
+	int before = harness_failures, st;
+
+	if (geteuid() != 0) {
+		printf("SKIP a file once open to others is never reused: not root\n");
+		return;
+	}
+	for (int how = 0; how < 2; how++) {
+		pid_t kid = fork();
+
+		if (kid == 0)
+			_exit(fresh_never_reused(how));
+		waitpid(kid, &st, 0);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "others (%s): failed",
+		      how ? "owner" : "mode");
+	}
+	printf("%s a file once open to others (its mode, its owner) is never "
+	       "reused\n", harness_failures == before ? "ok  " : "FAIL");
+}
+
+static char g_mine[64];	/* the names of this process's own kept files */
+
+/* Kept files in the namespace directory, but this process's own. */
+static int spares_left(void)
+{
+	DIR *d = opendir(harness_ns_dir());
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += strstr(de->d_name, ".spare.") &&
+		     strncmp(de->d_name, g_mine, strlen(g_mine));
+	closedir(d);
+	return n;
+}
+
+/* A child that creates and removes a segment (keeping its file), then
+ * ends: how 0 exit, 1 _exit, 2 SIGKILL.  The spares left once it has. */
+static int spares_after(int how)
+{
+	pid_t kid = fork();
+	int st;
+
+	if (kid == 0) {
+		int id = uipc_shmget(IPC_PRIVATE, PG, 0600);
+
+		uipc_shmctl(id, IPC_RMID, NULL);
+		if (spares_left() != 1)
+			_exit(9);
+		if (how == 0)
+			exit(0);
+		if (how == 1)
+			_exit(0);
+		raise(SIGKILL);
+	}
+	waitpid(kid, &st, 0);
+	CHECK(how == 2 ? WIFSIGNALED(st) : WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "spares: the child (%d) kept no file", how);
+	return spares_left();
+}
+
+static void spares_of_the_dead(void)
+{
+	int err = 0, n, before = harness_failures;
+	struct uipc_self self;
+	struct uipc_nsh *h;
+
+	h = uipc_ns_get(&err);
+	if (!h || uipc_proc_self(&self) < 0) {
+		CHECK(0, "spares: no namespace: %s", strerror(-err));
+		return;
+	}
+	snprintf(g_mine, sizeof(g_mine), "shm.spare.%u.%u.", self.slot, self.gen);
+	uipc_proc_reap_all(h);	/* the earlier children's */
+	CHECK((n = spares_left()) == 0, "spares: %d left before", n);
+	CHECK((n = spares_after(0)) == 0, "spares: %d left after exit", n);
+	for (int how = 1; how <= 2; how++) {
+		spares_after(how);
+		uipc_proc_reap_all(h);
+		CHECK((n = spares_left()) == 0, "spares: %d left after %s and a "
+		      "reap", n, how == 1 ? "_exit" : "SIGKILL");
+	}
+	/* Its exit work done by someone who could not remove its files (its
+	 * table entry used again): `uipc reap` sweeps them. */
+	spares_after(1);
+	for (uint32_t s = 0; s < UIPC_MAXPROC; s++)
+		atomic_fetch_and(&h->ns->proc[s].uses, ~UIPC_USE_SPARE);
+	uipc_proc_reap_all(h);
+	CHECK(spares_left() == 1, "spares: the exit work was not skipped");
+	CHECK((n = uipc_spare_sweep(h)) == 1 && spares_left() == 0,
+	      "spares: the sweep removed %d, %d left", n, spares_left());
+	printf("%s kept files go with their process (exit, _exit, SIGKILL)\n",
+	       harness_failures == before ? "ok  " : "FAIL");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3)
 		return probe(argv[1], atoi(argv[2]));
 	harness_init(120);
 	run_both("stale ids after their index is reused", scen_stale);
+	run_both("segments made of removed ones' files", scen_recycled);
+	others_never_reused();
+	spares_of_the_dead();
 	readers_vs_reuse(&kernel_ops, 0);
 	readers_vs_reuse(&uipc_ops, 0);
 	readers_vs_reuse(&kernel_ops, 1);

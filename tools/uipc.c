@@ -562,6 +562,8 @@ int main(int argc, char **argv)
 			printf("reaped %d dead process(es)\n", uipc_proc_reap_all(h));
 			printf("removed %d pipe ring(s) nobody holds\n",
 			       uipc_pipe_sweep(h));
+			printf("removed %d kept segment file(s) of ended "
+			       "processes\n", uipc_spare_sweep(h));
 		}
 		return 0;
 	}
