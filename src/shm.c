@@ -11,7 +11,10 @@
  * maps the whole new file once, writes the header through that mapping
  * and keeps the bytes' part for its creator's first shmat, which then
  * makes no system call: the life of a small segment is one open, one
- * mmap and two munmaps.
+ * mmap and two munmaps.  A removed segment's file is usually kept by its
+ * remover and made into its next segment of the same size (store.c,
+ * spares: seg_recycle clears the header), which takes the open, the
+ * unlink and the pages' allocation out of that life.
  *
  * Who may write what.  The file's mode gives each class (owner, group,
  * other) that the segment's mode grants anything read-write and the rest

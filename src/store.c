@@ -28,7 +28,8 @@
  * the commit point, since nobody opens an id the table does not name.
  * Removal first marks the
  * header OBJ_REMOVED (the commit point: every process holding a mapping
- * sees it), then unlinks the names.  If a process dies between the steps,
+ * sees it), then unlinks the names (or renames the file to keep it for
+ * reuse: spares, below).  If a process dies between the steps,
  * the next holder of the namespace lock runs ns_repair(), which reconciles
  * the id table, the names and the files by scanning the directory.
  *
