@@ -27,7 +27,7 @@ else
 B       := build
 endif
 
-LIB_SRC := src/util.c src/cred.c src/lock.c src/wait.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c src/pipe.c
+LIB_SRC := src/util.c src/cred.c src/lock.c src/wait.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c src/pipe.c src/signal.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(filter-out tests/harness.c,$(wildcard tests/*.c)))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))

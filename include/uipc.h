@@ -21,6 +21,7 @@
 #include <sys/shm.h>
 #include <sys/uio.h>
 #include <poll.h>
+#include <signal.h>
 #include <time.h>
 
 #ifdef __cplusplus
@@ -82,6 +83,28 @@ UIPC_API int uipc_fcntl(int fd, int cmd, ...);
 /* FIONREAD on a pipe end; any request elsewhere. */
 UIPC_API int uipc_ioctl(int fd, unsigned long request, ...);
 UIPC_API int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+
+/*
+ * Signals (see signal(7)): a namespace's own, between the processes that
+ * use them.  A process takes uipc signals once it has made any of these
+ * calls; its kernel signals are untouched (uipc takes two kernel signals
+ * of its own to deliver with, SIGRTMAX - 1 and SIGRTMAX).  uipc_kill and
+ * friends reach only such processes (ESRCH for any other pid).
+ */
+UIPC_API int uipc_kill(pid_t pid, int sig);
+UIPC_API int uipc_sigqueue(pid_t pid, int sig, const union sigval value);
+UIPC_API int uipc_raise(int sig);
+UIPC_API int uipc_sigaction(int signum, const struct sigaction *act,
+			    struct sigaction *oldact);
+UIPC_API int uipc_sigprocmask(int how, const sigset_t *set, sigset_t *oldset);
+UIPC_API int uipc_pthread_sigmask(int how, const sigset_t *set, sigset_t *oldset);
+UIPC_API int uipc_sigpending(sigset_t *set);
+UIPC_API int uipc_sigsuspend(const sigset_t *mask);
+UIPC_API int uipc_sigtimedwait(const sigset_t *set, siginfo_t *info,
+			       const struct timespec *timeout);
+UIPC_API int uipc_sigwaitinfo(const sigset_t *set, siginfo_t *info);
+UIPC_API int uipc_sigwait(const sigset_t *set, int *sig);
+UIPC_API int uipc_pause(void);
 
 #ifdef __cplusplus
 }

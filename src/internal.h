@@ -143,6 +143,7 @@ _Static_assert(sizeof(struct uipc_proc) == 128, "proc entry layout");
 #define UIPC_USE_SHM 2u	/* has attached a shared memory segment */
 #define UIPC_USE_PIPE 4u	/* holds (or held) a uipc pipe end */
 #define UIPC_USE_SPARE 8u	/* keeps spare object files (store.c) */
+#define UIPC_USE_SIG 16u	/* has a signal file (signal.c) */
 
 struct uipc_ids {
 	int32_t seq;		/* current sequence number */
@@ -703,6 +704,9 @@ UIPC_HIDDEN int uipc_pipe_list(int (*fn)(const struct uipc_pipe_info *, void *),
 UIPC_HIDDEN int uipc_pipe_sweep(struct uipc_nsh *h);
 /* The spare object files of the registration (slot, gen), which has ended,
  * removed (those this process may remove). */
+/* The signal file of the registration (slot, gen), which has ended,
+ * removed. */
+UIPC_HIDDEN void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
 UIPC_HIDDEN void uipc_spare_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
 /* Every spare file of an ended registration removed, also those whose
  * exit work another user's process did: how many. */

@@ -80,6 +80,8 @@ static void exit_work(struct uipc_nsh *h, uint32_t slot, uint32_t gen,
 		uipc_pipe_exit(h, slot, gen);
 	if (uses & UIPC_USE_SPARE)
 		uipc_spare_exit(h, slot, gen);
+	if (uses & UIPC_USE_SIG)
+		uipc_sig_exit(h, slot, gen);
 }
 
 /* Frees entry `slot` if it still holds the dead (gen); exit work first. */

@@ -1,0 +1,1189 @@
+/*
+ * signal.c: signals, a namespace's own (kernel/signal.c's model).
+ *
+ * Implementation notes
+ *
+ * State.  A process that makes a uipc signal call gets the file
+ * sig.<pid>: its registration (proc.c), the summary of its dispositions
+ * that senders need (which signals it ignores, which handlers restart),
+ * the blocked mask and the pending signals of each of its threads, the
+ * signals pending for the process as a whole, and the queue of real-time
+ * signals with their siginfo.  The file is the process's own, mode 0600:
+ * only senders of its uid and root can write it, which is also who may
+ * signal it in the common case.  The handlers themselves (pointers) stay
+ * in the process's memory.
+ *
+ * Sending.  The kernel decides existence and permission (kill(pid, 0)):
+ * its rule, its errors.  A target that is no uipc process of the
+ * namespace (no file, or one whose registration has ended) answers ESRCH.
+ * The signal is written into the target's file under its lock, as
+ * __send_signal does (a standard signal already pending is not queued
+ * again; an ignored one is dropped unless blocked), then the target is
+ * made to notice: a thread sleeping in uipc_sigtimedwait for it is woken
+ * with a futex, else a thread that does not block it gets a doorbell, one
+ * of two kernel signals uipc keeps for itself (SIGRTMAX with SA_RESTART,
+ * SIGRTMAX - 1 without, chosen by the target handler's SA_RESTART), so a
+ * system call the target is blocked in is restarted or fails with EINTR
+ * as under the kernel's signal.  A sender that may signal the target but
+ * cannot write its file (another uid the kernel's rule lets through)
+ * sends the doorbell itself with sigqueue, the signal's number and value
+ * in its payload: the kernel fills in si_pid and si_uid, which cannot be
+ * forged that way.  SIGKILL and SIGSTOP are the kernel's own.
+ *
+ * Delivery.  The doorbell's handler (and every call that unblocks or
+ * waits) dispatches what is pending and not blocked, in the kernel's order
+ * (the thread's own before the process's, synchronous signals first, then
+ * the lowest number; real-time ones in arrival order).  As the kernel sets
+ * up one frame per deliverable signal before returning to user space, the
+ * frames stack: the handlers run last-chosen first, each with the mask its
+ * own delivery set.  A default action of terminate is the kernel's: the
+ * signal's kernel disposition made SIG_DFL and the signal raised, so the
+ * parent's waitpid sees WIFSIGNALED with it (and a core where the kernel
+ * dumps one).
+ *
+ * Reentrancy.  A doorbell can arrive while its thread is inside a call of
+ * this file, holding the file's lock: the handler then only notes it, and
+ * the call dispatches on its way out (in_call, deferred).
+ *
+ * Not yet: exec (handled signals to SIG_DFL, mask and pending kept),
+ * pthread_kill, tgkill, signalfd, stop and continue as default actions,
+ * the SIGCONT session rule, RLIMIT_SIGPENDING (the queue holds SIG_RTQ),
+ * and a new thread's mask (it starts empty, not its creator's).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SIG_MAGIC	0x55534947u	/* "GISU" */
+#define SIG_LAYOUT	1
+#define SIG_NSIG	64		/* signals 1..64 */
+#define SIG_THREADS	16		/* threads of a process that use signals */
+#define SIG_RTQ		128		/* queued real-time signals */
+#define DB_RESTART	(SIGRTMAX)	/* doorbells: with SA_RESTART */
+#define DB_INTR		(SIGRTMAX - 1)	/* and without */
+#define DB_TAG		0x5543u		/* a sender's payload: bits 16..31 */
+
+typedef uint64_t sigbits;		/* bit s - 1 for signal s */
+
+static sigbits bit(int s) { return (sigbits)1 << (s - 1); }
+
+/* The siginfo uipc keeps of a pending signal. */
+struct sig_info {
+	int32_t code, pid;
+	uint32_t uid, pad;
+	uint64_t value;
+};
+
+struct sig_thread {
+	_Atomic int32_t tid;		/* 0: free */
+	uint32_t pad;
+	_Atomic sigbits blocked;
+	_Atomic sigbits waiting;	/* uipc_sigtimedwait's set, asleep */
+	_Atomic uint32_t wake;		/* its futex word */
+	uint32_t pad2;
+	sigbits std;			/* pending standard signals */
+	struct sig_info std_info[32];
+};
+
+struct sig_rt {
+	uint32_t used;
+	int32_t signo, tid;		/* tid 0: for the process */
+	uint32_t pad;
+	uint64_t seq;
+	struct sig_info info;
+};
+
+struct sig_file {
+	uint32_t magic;
+	uint16_t layout, pad;
+	int32_t pid;
+	uint32_t slot, gen;		/* the registration that owns it */
+	struct uipc_lock lock;
+	_Atomic sigbits ignored;	/* SIG_IGN, or SIG_DFL of an ignoring default */
+	_Atomic sigbits restart;	/* handlers with SA_RESTART */
+	uint64_t seq;
+	sigbits std;			/* standard signals pending for the process */
+	struct sig_info std_info[32];
+	struct sig_thread thr[SIG_THREADS];
+	struct sig_rt rt[SIG_RTQ];
+};
+
+/* This process's own state. */
+static struct sig_file *g_me;		/* its file, mapped */
+static struct sigaction g_act[SIG_NSIG + 1];	/* the handlers */
+static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int t_idx = -1;		/* its entry in g_me->thr */
+static __thread int t_in_call, t_deferred;
+
+/* Targets' files, mapped once. */
+#define TARGETS 16
+static struct target {
+	pid_t pid;
+	struct sig_file *f;
+} g_targets[TARGETS];
+static pthread_mutex_t g_targets_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int sig_valid(int s) { return s >= 1 && s <= SIG_NSIG; }
+
+static int is_rt(int s) { return s >= 32; }
+
+/* The kernel's SYNCHRONOUS_MASK: delivered before the others. */
+static const sigbits sync_mask = ((sigbits)1 << (SIGSEGV - 1)) |
+	((sigbits)1 << (SIGBUS - 1)) | ((sigbits)1 << (SIGILL - 1)) |
+	((sigbits)1 << (SIGTRAP - 1)) | ((sigbits)1 << (SIGFPE - 1)) |
+	((sigbits)1 << (SIGSYS - 1));
+
+/* What SIG_DFL does: the kernel's sig_kernel_ignore and friends. */
+static int default_ignores(int s)
+{
+	return s == SIGCHLD || s == SIGURG || s == SIGWINCH || s == SIGCONT;
+}
+
+static int default_stops(int s)
+{
+	return s == SIGSTOP || s == SIGTSTP || s == SIGTTIN || s == SIGTTOU;
+}
+
+static sigbits to_bits(const sigset_t *set)
+{
+	sigbits b = 0;
+
+	for (int s = 1; s <= SIG_NSIG; s++)
+		if (sigismember(set, s) == 1)
+			b |= bit(s);
+	return b;
+}
+
+static void to_set(sigbits b, sigset_t *set)
+{
+	sigemptyset(set);
+	for (int s = 1; s <= SIG_NSIG; s++)
+		if (b & bit(s))
+			sigaddset(set, s);
+}
+
+static pid_t my_tid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+/* ---------------------------------------------------------------------
+ * The file.
+ * ------------------------------------------------------------------- */
+
+static void file_name(char *buf, size_t n, pid_t pid)
+{
+	snprintf(buf, n, "sig.%d", (int)pid);
+}
+
+static int file_lock(struct sig_file *f)
+{
+	return uipc_lock_acquire(&f->lock, NULL, NULL);
+}
+
+static void file_unlock(struct sig_file *f)
+{
+	uipc_lock_release(&f->lock);
+}
+
+/* Whether the file f is a live process's of pid: its header read once
+ * (anyone of its uid may write it) and the registration it names asked
+ * of the kernel. */
+static int file_live(struct uipc_nsh *h, struct sig_file *f, pid_t pid)
+{
+	uint32_t slot = f->slot, gen = f->gen;
+
+	return f->magic == SIG_MAGIC && f->layout == SIG_LAYOUT &&
+	       f->pid == pid && uipc_proc_alive(h, slot, gen, pid);
+}
+
+static struct sig_file *map_fd(int fd)
+{
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st) < 0 || st.st_size != (off_t)sizeof(struct sig_file))
+		return NULL;
+	p = mmap(NULL, sizeof(struct sig_file), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void sig_atexit(void)
+{
+	struct uipc_nsh *h;
+	char name[32];
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h || !g_me || g_me->pid != uipc_getpid())
+		return;
+	file_name(name, sizeof(name), uipc_getpid());
+	unlinkat(h->dirfd, name, 0);
+}
+
+/* Makes this process's file (the caller holds g_init_lock).  inherit:
+ * the dispositions' summary and the caller's mask come from there (a
+ * forked child's parent). */
+static int file_make(const struct sig_file *inherit, sigbits mask)
+{
+	struct uipc_self self;
+	struct uipc_nsh *h;
+	struct sig_file *f;
+	char name[32];
+	int r = 0, fd;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	r = uipc_proc_self(&self);
+	if (r < 0)
+		return r;
+	file_name(name, sizeof(name), self.pid);
+	for (int tries = 0;; tries++) {
+		fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST || tries == 2)
+			break;
+		/* An earlier process of this pid left it: its registration
+		 * is over (ours is the pid's now), so it goes. */
+		unlinkat(h->dirfd, name, 0);
+	}
+	if (fd < 0)
+		return -errno;
+	f = ftruncate(fd, sizeof(*f)) == 0 ? map_fd(fd) : NULL;
+	close(fd);
+	if (!f) {
+		unlinkat(h->dirfd, name, 0);
+		return -ENOMEM;
+	}
+	f->layout = SIG_LAYOUT;
+	f->pid = self.pid;
+	f->slot = self.slot;
+	f->gen = self.gen;
+	if (inherit) {
+		atomic_store(&f->ignored, atomic_load(&inherit->ignored));
+		atomic_store(&f->restart, atomic_load(&inherit->restart));
+	} else {
+		sigbits ign = 0;
+
+		for (int s = 1; s <= SIG_NSIG; s++)
+			if (default_ignores(s))
+				ign |= bit(s);
+		atomic_store(&f->ignored, ign);
+	}
+	f->thr[0].tid = my_tid();
+	f->thr[0].blocked = mask;
+	atomic_store_explicit(&f->magic, SIG_MAGIC, memory_order_release);
+	g_me = f;
+	t_idx = 0;
+	uipc_proc_note(UIPC_USE_SIG);
+	return 0;
+}
+
+static void install_doorbells(void);
+static void sig_child(void);
+
+/* This process's file, made on its first signal call. */
+static int me_ready(void)
+{
+	static int once;
+	int r = 0;
+
+	if (likely(g_me != NULL))
+		return 0;
+	/* The namespace first: its fork handler (a child's new
+	 * registration) must run before ours. */
+	if (!uipc_ns_get(&r))
+		return r;
+	pthread_mutex_lock(&g_init_lock);
+	if (!g_me) {
+		if (!once) {
+			for (int s = 1; s <= SIG_NSIG; s++)
+				g_act[s].sa_handler = SIG_DFL;
+			install_doorbells();
+			pthread_atfork(NULL, NULL, sig_child);
+			atexit(sig_atexit);
+			once = 1;
+		}
+		r = file_make(NULL, 0);
+	}
+	pthread_mutex_unlock(&g_init_lock);
+	return r;
+}
+
+/* The entry of the calling thread, made if need be (file locked).  A
+ * thread whose entry's tid is gone leaves it to the next. */
+static struct sig_thread *thread_locked(void)
+{
+	struct sig_file *f = g_me;
+	pid_t tid = my_tid(), pid = uipc_getpid();
+	int free_i = -1;
+
+	if (t_idx >= 0 && t_idx < SIG_THREADS && f->thr[t_idx].tid == tid)
+		return &f->thr[t_idx];
+	for (int i = 0; i < SIG_THREADS; i++) {
+		int32_t t = f->thr[i].tid;
+
+		if (t == tid) {
+			t_idx = i;
+			return &f->thr[i];
+		}
+		if (free_i < 0 && (t == 0 || syscall(SYS_tgkill, pid, t, 0) < 0))
+			free_i = i;
+	}
+	if (free_i < 0)
+		return NULL;
+	memset(&f->thr[free_i], 0, sizeof(f->thr[free_i]));
+	f->thr[free_i].tid = tid;
+	t_idx = free_i;
+	return &f->thr[free_i];
+}
+
+/* ---------------------------------------------------------------------
+ * Pending signals: queue and dequeue, under the file's lock.
+ * ------------------------------------------------------------------- */
+
+/* Signals pending for thread t alone, and for the process. */
+static sigbits pend_thread(const struct sig_file *f, const struct sig_thread *t)
+{
+	sigbits b = t->std;
+
+	for (int i = 0; i < SIG_RTQ; i++)
+		if (f->rt[i].used && f->rt[i].tid == t->tid)
+			b |= bit(f->rt[i].signo);
+	return b;
+}
+
+static sigbits pend_proc(const struct sig_file *f)
+{
+	sigbits b = f->std;
+
+	for (int i = 0; i < SIG_RTQ; i++)
+		if (f->rt[i].used && f->rt[i].tid == 0)
+			b |= bit(f->rt[i].signo);
+	return b;
+}
+
+/* Queues s for the process (tid 0) or one of its threads.  -EAGAIN when
+ * a real-time signal with a payload finds the queue full. */
+static int enqueue(struct sig_file *f, int s, int32_t tid,
+		   const struct sig_info *info)
+{
+	struct sig_thread *t = NULL;
+
+	if (tid) {
+		for (int i = 0; i < SIG_THREADS; i++)
+			if (f->thr[i].tid == tid)
+				t = &f->thr[i];
+		if (!t)
+			return -ESRCH;
+	}
+	if (!is_rt(s)) {
+		sigbits *std = t ? &t->std : &f->std;
+		struct sig_info *si = t ? t->std_info : f->std_info;
+
+		if (!(*std & bit(s))) {	/* else: coalesced */
+			si[s] = *info;
+			*std |= bit(s);
+		}
+		return 0;
+	}
+	for (int i = 0; i < SIG_RTQ; i++)
+		if (!f->rt[i].used) {
+			f->rt[i].signo = s;
+			f->rt[i].tid = tid;
+			f->rt[i].seq = ++f->seq;
+			f->rt[i].info = *info;
+			f->rt[i].used = 1;
+			return 0;
+		}
+	/* The kernel's kill (SI_USER) of an RT signal still sets it pending
+	 * without its siginfo; uipc has nowhere to: EAGAIN for both. */
+	return -EAGAIN;
+}
+
+/* The next signal of `want` pending for t, taken out with its siginfo
+ * (kernel order: the thread's before the process's, synchronous ones
+ * first, then the lowest; an RT signal's oldest instance).  0 if none. */
+static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
+		   struct sig_info *out)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		sigbits p = (pass == 0 ? pend_thread(f, t) : pend_proc(f)) & want;
+		int32_t tid = pass == 0 ? t->tid : 0;
+		int s;
+
+		if (!p)
+			continue;
+		s = (p & sync_mask) ? __builtin_ctzll(p & sync_mask) + 1 :
+				      __builtin_ctzll(p) + 1;
+		if (!is_rt(s)) {
+			sigbits *std = pass == 0 ? &t->std : &f->std;
+
+			*out = (pass == 0 ? t->std_info : f->std_info)[s];
+			*std &= ~bit(s);
+			return s;
+		}
+		{
+			int best = -1;
+
+			for (int i = 0; i < SIG_RTQ; i++)
+				if (f->rt[i].used && f->rt[i].signo == s &&
+				    f->rt[i].tid == tid &&
+				    (best < 0 || f->rt[i].seq < f->rt[best].seq))
+					best = i;
+			if (best >= 0) {
+				*out = f->rt[best].info;
+				f->rt[best].used = 0;
+				return s;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Drops every pending instance of s (SIG_IGN set on it). */
+static void discard(struct sig_file *f, int s)
+{
+	if (!is_rt(s)) {
+		f->std &= ~bit(s);
+		for (int i = 0; i < SIG_THREADS; i++)
+			f->thr[i].std &= ~bit(s);
+		return;
+	}
+	for (int i = 0; i < SIG_RTQ; i++)
+		if (f->rt[i].used && f->rt[i].signo == s)
+			f->rt[i].used = 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Delivery.
+ * ------------------------------------------------------------------- */
+
+static void fill_siginfo(siginfo_t *si, int s, const struct sig_info *in)
+{
+	memset(si, 0, sizeof(*si));
+	si->si_signo = s;
+	si->si_code = in->code;
+	si->si_pid = in->pid;
+	si->si_uid = in->uid;
+	si->si_value.sival_ptr = (void *)(uintptr_t)in->value;
+}
+
+/* The default action of terminating s: the kernel's own, so that the
+ * parent's waitpid sees it (and a core where the kernel dumps one). */
+static void default_action(int s)
+{
+	struct sigaction dfl;
+	sigset_t one;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	syscall(SYS_rt_sigaction, s, &dfl, NULL, (size_t)8);
+	sigemptyset(&one);
+	sigaddset(&one, s);
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, NULL, (size_t)8);
+	syscall(SYS_tgkill, uipc_getpid(), my_tid(), s);
+	/* A core-dumping or terminating signal does not come back. */
+}
+
+#define MAX_FRAMES 8
+
+struct frame {
+	int s;
+	struct sig_info info;
+	struct sigaction act;
+	sigbits mask_before;
+};
+
+/*
+ * Delivers what is pending for the calling thread and not blocked.  Like
+ * the kernel, it chooses the signals one after another, each under the
+ * mask the previous delivery set, and then runs their handlers the last
+ * chosen first (the kernel's stacked frames), each ending with the mask
+ * that was before it.  Returns how many handlers ran.
+ */
+static int dispatch(void)
+{
+	struct frame fr[MAX_FRAMES];
+	struct sig_file *f = g_me;
+	struct sig_thread *t;
+	int n = 0, ran = 0;
+	sigbits mask;
+
+	if (!f || t_in_call) {
+		t_deferred = 1;
+		return 0;
+	}
+	t_in_call++;
+	for (;;) {
+		n = 0;
+		if (file_lock(f) < 0)
+			break;
+		t = thread_locked();
+		if (!t) {
+			file_unlock(f);
+			break;
+		}
+		mask = t->blocked;
+		while (n < MAX_FRAMES) {
+			struct frame *x = &fr[n];
+
+			x->s = dequeue(f, t, ~mask, &x->info);
+			if (!x->s)
+				break;
+			x->act = g_act[x->s];
+			if (x->act.sa_handler == SIG_IGN ||
+			    (x->act.sa_handler == SIG_DFL &&
+			     (default_ignores(x->s) || default_stops(x->s))))
+				continue;	/* stopping: not yet (notes) */
+			if (x->act.sa_handler == SIG_DFL) {
+				/* The process ends here, as in the kernel's
+				 * get_signal: the frames chosen go with it. */
+				file_unlock(f);
+				default_action(x->s);
+				t_in_call--;
+				return ran;
+			}
+			x->mask_before = mask;
+			mask |= to_bits(&x->act.sa_mask);
+			if (!(x->act.sa_flags & SA_NODEFER))
+				mask |= bit(x->s);
+			mask &= ~(bit(SIGKILL) | bit(SIGSTOP));
+			if (x->act.sa_flags & SA_RESETHAND) {
+				g_act[x->s].sa_handler = SIG_DFL;
+				g_act[x->s].sa_flags &= ~SA_SIGINFO;
+				atomic_fetch_and(&f->restart, ~bit(x->s));
+				if (default_ignores(x->s))
+					atomic_fetch_or(&f->ignored, bit(x->s));
+			}
+			n++;
+		}
+		t->blocked = mask;
+		file_unlock(f);
+		if (!n)
+			break;
+		/* The frames run the last chosen first. */
+		for (int i = n - 1; i >= 0; i--) {
+			struct frame *x = &fr[i];
+
+			t_in_call--;
+			if (x->act.sa_flags & SA_SIGINFO) {
+				siginfo_t si;
+
+				fill_siginfo(&si, x->s, &x->info);
+				x->act.sa_sigaction(x->s, &si, NULL);
+			} else {
+				x->act.sa_handler(x->s);
+			}
+			t_in_call++;
+			t = &f->thr[t_idx];
+			t->blocked = x->mask_before;	/* sigreturn's */
+			ran++;
+		}
+		atomic_fetch_add(&t->wake, 1);
+	}
+	t_in_call--;
+	return ran;
+}
+
+/* Leaving a call of this file: what a doorbell left for it. */
+static void leave(void)
+{
+	if (--t_in_call == 0 && t_deferred) {
+		t_deferred = 0;
+		dispatch();
+	}
+}
+
+static void enter(void)
+{
+	t_in_call++;
+}
+
+/* The doorbells' handler.  A payload from a sender that could not write
+ * our file is its signal, with the pid and uid the kernel vouches for. */
+static void doorbell(int kernel_sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	(void)kernel_sig;
+	(void)uc;
+	if (si->si_code == SI_QUEUE && g_me &&
+	    ((uintptr_t)si->si_value.sival_ptr >> 16 & 0xffff) == DB_TAG) {
+		uint64_t v = (uintptr_t)si->si_value.sival_ptr;
+		struct sig_info in = {
+			.code = (v >> 8 & 1) ? SI_QUEUE : SI_USER,
+			.pid = si->si_pid, .uid = si->si_uid,
+			.value = (uint32_t)(v >> 32),
+		};
+		int s = (int)(v & 0xff);
+
+		if (sig_valid(s) && file_lock(g_me) == 0) {
+			if (!(atomic_load(&g_me->ignored) & bit(s)) ||
+			    (g_me->thr[0].blocked & bit(s)))
+				enqueue(g_me, s, 0, &in);
+			file_unlock(g_me);
+		}
+	}
+	dispatch();
+	errno = saved;
+}
+
+static void install_doorbells(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = doorbell;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(DB_RESTART, &sa, NULL);
+	sa.sa_flags &= ~SA_RESTART;
+	sigaction(DB_INTR, &sa, NULL);
+}
+
+/* In a forked child: a file of its own, with the dispositions and the
+ * forking thread's mask; nothing pending (the kernel's fork). */
+static void sig_child(void)
+{
+	struct sig_file *parent = g_me;
+	sigbits mask = 0;
+
+	pthread_mutex_init(&g_init_lock, NULL);
+	pthread_mutex_init(&g_targets_lock, NULL);
+	memset(g_targets, 0, sizeof(g_targets));
+	t_in_call = t_deferred = 0;
+	if (!parent)
+		return;
+	if (t_idx >= 0 && t_idx < SIG_THREADS)
+		mask = parent->thr[t_idx].blocked;
+	g_me = NULL;
+	t_idx = -1;
+	if (file_make(parent, mask) < 0)
+		g_me = NULL;
+	munmap(parent, sizeof(*parent));
+}
+
+/* ---------------------------------------------------------------------
+ * Sending.
+ * ------------------------------------------------------------------- */
+
+/* Target pid's file, mapped (cached), if it is a live uipc process's;
+ * NULL with -ESRCH, or -EACCES when its file is not ours to write. */
+static struct sig_file *target_get(struct uipc_nsh *h, pid_t pid, int *err)
+{
+	struct sig_file *f = NULL;
+	char name[32];
+	int fd, i, free_i = 0;
+
+	if (pid == uipc_getpid() && g_me)
+		return g_me;
+	pthread_mutex_lock(&g_targets_lock);
+	for (i = 0; i < TARGETS; i++)
+		if (g_targets[i].pid == pid && g_targets[i].f) {
+			if (file_live(h, g_targets[i].f, pid)) {
+				f = g_targets[i].f;
+				goto out;
+			}
+			munmap(g_targets[i].f, sizeof(struct sig_file));
+			g_targets[i].f = NULL;
+			g_targets[i].pid = 0;
+		}
+	file_name(name, sizeof(name), pid);
+	fd = uipc_ns_openat(h, name, O_RDWR);
+	if (fd < 0) {
+		*err = fd == -EACCES ? -EACCES : -ESRCH;
+		goto out;
+	}
+	f = map_fd(fd);
+	close(fd);
+	if (!f || !file_live(h, f, pid)) {
+		if (f)
+			munmap(f, sizeof(*f));
+		f = NULL;
+		*err = -ESRCH;
+		goto out;
+	}
+	for (i = 0; i < TARGETS; i++)
+		if (!g_targets[i].f) {
+			free_i = i;
+			break;
+		}
+	if (i == TARGETS) {		/* full: the first goes */
+		munmap(g_targets[0].f, sizeof(struct sig_file));
+		free_i = 0;
+	}
+	g_targets[free_i].pid = pid;
+	g_targets[free_i].f = f;
+out:
+	pthread_mutex_unlock(&g_targets_lock);
+	return f;
+}
+
+/* Whether the target's file f exists for a pid the kernel lets us
+ * signal: the kernel's answer for existence and permission first. */
+static int may_signal(pid_t pid, int s)
+{
+	if (kill(pid, 0) < 0)
+		return -errno;
+	(void)s;
+	return 0;
+}
+
+/* Sends s with info to process pid (tid 0) or its thread tid. */
+static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
+		    const struct sig_info *info)
+{
+	struct sig_file *f;
+	struct sig_thread *wake = NULL, *bell = NULL;
+	int r = 0, doorbell_sig;
+
+	r = may_signal(pid, s);
+	if (r < 0)
+		return r;
+	f = target_get(h, pid, &r);
+	if (!f) {
+		if (r != -EACCES)
+			return r;
+		if (s == 0)
+			return 0;
+		/* Its file is not ours: through the kernel (doorbell). */
+		{
+			union sigval v;
+
+			v.sival_ptr = (void *)(uintptr_t)((uint64_t)(uint32_t)info->value << 32 |
+				(uint64_t)DB_TAG << 16 |
+				(uint64_t)(info->code == SI_QUEUE) << 8 | (uint64_t)s);
+			return sigqueue(pid, DB_INTR, v) < 0 ? -errno : 0;
+		}
+	}
+	if (s == 0)
+		return 0;
+	if (s == SIGKILL || s == SIGSTOP)
+		return kill(pid, s) < 0 ? -errno : 0;
+	r = file_lock(f);
+	if (r < 0)
+		return r;
+	/* Ignored and not blocked (by the main thread, as the kernel's
+	 * sig_ignored looks at the target task): dropped at once. */
+	if ((atomic_load(&f->ignored) & bit(s)) && !(f->thr[0].blocked & bit(s)))
+		goto out;
+	r = enqueue(f, s, tid, info);
+	if (r < 0)
+		goto out;
+	/* Who notices: a thread waiting for it, else one not blocking it
+	 * (the main thread first, as the kernel's wants_signal). */
+	for (int i = 0; i < SIG_THREADS; i++) {
+		struct sig_thread *t = &f->thr[i];
+
+		if (!t->tid || (tid && t->tid != tid))
+			continue;
+		if (t->waiting & bit(s)) {
+			wake = t;
+			break;
+		}
+		if (!bell && !(t->blocked & bit(s)))
+			bell = t;
+	}
+	if (wake)
+		atomic_fetch_add(&wake->wake, 1);
+	doorbell_sig = (atomic_load(&f->restart) & bit(s)) ? DB_RESTART : DB_INTR;
+out:
+	{
+		int32_t bell_tid = !wake && bell ? bell->tid : 0;
+
+		file_unlock(f);
+		if (wake)
+			uipc_futex_wake(&wake->wake, 1);
+		else if (bell_tid)
+			syscall(SYS_tgkill, pid, bell_tid, doorbell_sig);
+	}
+	return r;
+}
+
+/* kill(2)'s forms of pid: one process, a group, everyone we may signal. */
+static int send_to(pid_t pid, int s, int code, uint64_t value, int32_t tid)
+{
+	struct sig_info info = { .code = code, .pid = uipc_getpid(),
+				 .uid = getuid(), .value = value };
+	struct uipc_nsh *h;
+	int r = 0, sent = 0, last = -ESRCH;
+	pid_t pgrp;
+
+	if (s < 0 || s > SIG_NSIG)
+		return -EINVAL;
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	if (pid == INT_MIN)
+		return -ESRCH;
+	if (pid > 0) {
+		enter();
+		r = send_one(h, pid, tid, s, &info);
+		leave();
+		return r;
+	}
+	pgrp = pid == 0 ? getpgrp() : -pid;
+	enter();
+	for (uint32_t i = 0; i < UIPC_MAXPROC; i++) {
+		const struct uipc_proc *p = &h->ns->proc[i];
+		pid_t q = p->pid;
+
+		if (!(atomic_load(&p->stamp) & 1) || !(atomic_load(&p->uses) & UIPC_USE_SIG) ||
+		    q <= 1)
+			continue;
+		if (pid == -1 ? q == uipc_getpid() : getpgid(q) != pgrp)
+			continue;
+		r = send_one(h, q, 0, s, &info);
+		if (r == 0)
+			sent++;
+		else if (last != -EPERM)
+			last = r;
+	}
+	leave();
+	return sent ? 0 : last;
+}
+
+int uipc_kill(pid_t pid, int sig)
+{
+	int r = me_ready();
+
+	if (r == 0)
+		r = send_to(pid, sig, SI_USER, 0, 0);
+	return (int)UIPC_RET(r);
+}
+
+int uipc_sigqueue(pid_t pid, int sig, const union sigval value)
+{
+	int r = me_ready();
+
+	if (r == 0)
+		r = pid > 0 ? send_to(pid, sig, SI_QUEUE,
+				      (uint64_t)(uintptr_t)value.sival_ptr, 0) :
+			      -ESRCH;
+	return (int)UIPC_RET(r);
+}
+
+int uipc_raise(int sig)
+{
+	int r = me_ready();
+
+	if (r == 0)
+		r = send_to(uipc_getpid(), sig, SI_TKILL, 0, my_tid());
+	return (int)UIPC_RET(r);
+}
+
+/* ---------------------------------------------------------------------
+ * Dispositions and masks.
+ * ------------------------------------------------------------------- */
+
+int uipc_sigaction(int s, const struct sigaction *act, struct sigaction *old)
+{
+	struct sig_file *f;
+	int r = me_ready();
+
+	if (r < 0)
+		return (int)UIPC_RET(r);
+	/* The C library's rule: its own two signals are not to be had. */
+	if (!sig_valid(s) || s == 32 || s == 33 ||
+	    (act && (s == SIGKILL || s == SIGSTOP)))
+		return (int)UIPC_RET(-EINVAL);
+	f = g_me;
+	enter();
+	r = file_lock(f);
+	if (r == 0) {
+		if (old)
+			*old = g_act[s];
+		if (act) {
+			g_act[s] = *act;
+			if (act->sa_handler == SIG_IGN ||
+			    (act->sa_handler == SIG_DFL && default_ignores(s))) {
+				atomic_fetch_or(&f->ignored, bit(s));
+				discard(f, s);
+			} else {
+				atomic_fetch_and(&f->ignored, ~bit(s));
+			}
+			if (act->sa_handler != SIG_IGN && act->sa_handler != SIG_DFL &&
+			    (act->sa_flags & SA_RESTART))
+				atomic_fetch_or(&f->restart, bit(s));
+			else
+				atomic_fetch_and(&f->restart, ~bit(s));
+		}
+		file_unlock(f);
+	}
+	leave();
+	return (int)UIPC_RET(r);
+}
+
+static int set_mask(int how, const sigset_t *set, sigset_t *old)
+{
+	struct sig_thread *t;
+	sigbits b, m;
+	int r = me_ready();
+
+	if (r < 0)
+		return r;
+	if (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
+		return -EINVAL;
+	enter();
+	r = file_lock(g_me);
+	if (r == 0) {
+		t = thread_locked();
+		if (!t) {
+			file_unlock(g_me);
+			leave();
+			return -EAGAIN;
+		}
+		m = t->blocked;
+		if (old)
+			to_set(m, old);
+		if (set) {
+			b = to_bits(set) & ~(bit(SIGKILL) | bit(SIGSTOP));
+			m = how == SIG_BLOCK ? m | b : how == SIG_UNBLOCK ? m & ~b : b;
+			t->blocked = m;
+		}
+		if (pend_thread(g_me, t) & ~m || pend_proc(g_me) & ~m)
+			t_deferred = 1;	/* delivered before we return */
+		file_unlock(g_me);
+	}
+	leave();
+	return r;
+}
+
+int uipc_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return (int)UIPC_RET(set_mask(how, set, old));
+}
+
+int uipc_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return -set_mask(how, set, old);
+}
+
+int uipc_sigpending(sigset_t *set)
+{
+	struct sig_thread *t;
+	int r = me_ready();
+
+	if (r < 0)
+		return (int)UIPC_RET(r);
+	enter();
+	r = file_lock(g_me);
+	if (r == 0) {
+		t = thread_locked();
+		to_set(t ? (pend_thread(g_me, t) | pend_proc(g_me)) & t->blocked : 0,
+		       set);
+		file_unlock(g_me);
+	}
+	leave();
+	return (int)UIPC_RET(r);
+}
+
+/* ---------------------------------------------------------------------
+ * Waiting.
+ * ------------------------------------------------------------------- */
+
+static int timespec_bad(const struct timespec *ts)
+{
+	return ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L);
+}
+
+/* sigtimedwait: a signal of set taken without delivery, or -EAGAIN at
+ * the timeout, -EINTR when a handler ran meanwhile. */
+static int timed_wait(const sigset_t *set, siginfo_t *info,
+		      const struct timespec *timeout)
+{
+	struct timespec end, *endp = NULL;
+	struct sig_thread *t;
+	struct sig_info in;
+	sigbits want;
+	int r = me_ready(), s;
+	uint32_t seen;
+
+	if (r < 0)
+		return r;
+	if (timespec_bad(timeout))
+		return -EINVAL;
+	want = to_bits(set) & ~(bit(SIGKILL) | bit(SIGSTOP));
+	if (timeout) {
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += timeout->tv_sec;
+		end.tv_nsec += timeout->tv_nsec;
+		if (end.tv_nsec >= 1000000000L) {
+			end.tv_sec++;
+			end.tv_nsec -= 1000000000L;
+		}
+		endp = &end;
+	}
+	enter();
+	for (;;) {
+		r = file_lock(g_me);
+		if (r < 0)
+			break;
+		t = thread_locked();
+		if (!t) {
+			file_unlock(g_me);
+			r = -EAGAIN;
+			break;
+		}
+		s = dequeue(g_me, t, want, &in);
+		if (s) {
+			t->waiting = 0;
+			file_unlock(g_me);
+			if (info)
+				fill_siginfo(info, s, &in);
+			r = s;
+			break;
+		}
+		seen = atomic_load(&t->wake);
+		t->waiting = want;
+		file_unlock(g_me);
+		if (timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0) {
+			r = -EAGAIN;
+		} else {
+			r = uipc_futex_wait(&t->wake, seen, endp);
+			if (r == 0)
+				continue;
+			if (r == -ETIMEDOUT)
+				r = -EAGAIN;
+		}
+		/* A doorbell for a signal outside the set: its handler runs
+		 * as we leave, and the wait fails with EINTR. */
+		if (file_lock(g_me) == 0) {
+			t = thread_locked();
+			if (t)
+				t->waiting = 0;
+			file_unlock(g_me);
+		}
+		if (r != -EINTR && t_deferred)
+			r = -EINTR;
+		break;
+	}
+	leave();
+	return r;
+}
+
+int uipc_sigtimedwait(const sigset_t *set, siginfo_t *info,
+		      const struct timespec *timeout)
+{
+	return (int)UIPC_RET(timed_wait(set, info, timeout));
+}
+
+int uipc_sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	return (int)UIPC_RET(timed_wait(set, info, NULL));
+}
+
+int uipc_sigwait(const sigset_t *set, int *sig)
+{
+	int r;
+
+	do
+		r = timed_wait(set, NULL, NULL);
+	while (r == -EINTR);
+	if (r < 0)
+		return -r;
+	*sig = r;
+	return 0;
+}
+
+/* Sleeps with mask installed until a handler has run: -EINTR. */
+static int suspend(const sigset_t *mask)
+{
+	struct sig_thread *t;
+	sigbits old;
+	uint32_t seen;
+	int r = me_ready(), ran = 0;
+
+	if (r < 0)
+		return r;
+	enter();
+	r = file_lock(g_me);
+	if (r < 0) {
+		leave();
+		return r;
+	}
+	t = thread_locked();
+	if (!t) {
+		file_unlock(g_me);
+		leave();
+		return -EAGAIN;
+	}
+	old = t->blocked;
+	if (mask)
+		t->blocked = to_bits(mask) & ~(bit(SIGKILL) | bit(SIGSTOP));
+	file_unlock(g_me);
+	t_in_call--;
+	while (!ran) {
+		seen = atomic_load(&g_me->thr[t_idx].wake);
+		ran = dispatch();
+		if (ran)
+			break;
+		/* A doorbell between here and the sleep bumps the word. */
+		uipc_futex_wait(&g_me->thr[t_idx].wake, seen, NULL);
+		if (atomic_load(&g_me->thr[t_idx].wake) != seen)
+			ran = dispatch() + 1;
+	}
+	t_in_call++;
+	if (file_lock(g_me) == 0) {
+		t = thread_locked();
+		if (t)
+			t->blocked = old;
+		file_unlock(g_me);
+	}
+	leave();
+	return -EINTR;
+}
+
+int uipc_sigsuspend(const sigset_t *mask)
+{
+	return (int)UIPC_RET(suspend(mask));
+}
+
+int uipc_pause(void)
+{
+	return (int)UIPC_RET(suspend(NULL));
+}
+
+/* ---------------------------------------------------------------------
+ * Exit work.
+ * ------------------------------------------------------------------- */
+
+void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
+{
+	pid_t pid = h->ns->proc[slot < UIPC_MAXPROC ? slot : 0].pid;
+	struct sig_file *f;
+	char name[32];
+	int fd;
+
+	if (pid <= 0)
+		return;
+	file_name(name, sizeof(name), pid);
+	fd = uipc_ns_openat(h, name, O_RDONLY);
+	if (fd < 0)
+		return;
+	f = NULL;
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && st.st_size == (off_t)sizeof(*f))
+			f = mmap(NULL, sizeof(*f), PROT_READ, MAP_SHARED, fd, 0);
+	}
+	close(fd);
+	if (!f || f == MAP_FAILED)
+		return;
+	if (f->slot == slot && f->gen == gen && f->pid == pid)
+		unlinkat(h->dirfd, name, 0);
+	munmap(f, sizeof(*f));
+}
