@@ -731,31 +731,28 @@ out:
 	return f;
 }
 
-/* Whether the target's file f exists for a pid the kernel lets us
- * signal: the kernel's answer for existence and permission first. */
-static int may_signal(pid_t pid, int s)
-{
-	if (kill(pid, 0) < 0)
-		return -errno;
-	(void)s;
-	return 0;
-}
-
-/* Sends s with info to process pid (tid 0) or its thread tid. */
+/* Sends s with info to process pid (tid 0) or its thread tid, with the
+ * kernel's errors in its order (check_kill_permission): no such process
+ * (to uipc: none that takes uipc signals), a bad signal, no permission
+ * (the kernel's own answer, by its rule). */
 static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		    const struct sig_info *info)
 {
 	struct sig_file *f;
 	struct sig_thread *wake = NULL, *bell = NULL;
-	int r = 0, doorbell_sig;
+	int r = 0, doorbell_sig, perm;
 
-	r = may_signal(pid, s);
-	if (r < 0)
-		return r;
+	perm = kill(pid, 0) < 0 ? -errno : 0;
+	if (perm == -ESRCH)
+		return perm;
 	f = target_get(h, pid, &r);
+	if (!f && r != -EACCES)
+		return r;
+	if (s < 0 || s > SIG_NSIG)
+		return -EINVAL;
+	if (perm < 0)
+		return perm;
 	if (!f) {
-		if (r != -EACCES)
-			return r;
 		if (s == 0)
 			return 0;
 		/* Its file is not ours: through the kernel (doorbell). */
@@ -818,11 +815,9 @@ static int send_to(pid_t pid, int s, int code, uint64_t value, int32_t tid)
 	struct sig_info info = { .code = code, .pid = uipc_getpid(),
 				 .uid = getuid(), .value = value };
 	struct uipc_nsh *h;
-	int r = 0, sent = 0, last = -ESRCH;
+	int r = 0, count = 0, ok = 0, last = -ESRCH, all = 0;
 	pid_t pgrp;
 
-	if (s < 0 || s > SIG_NSIG)
-		return -EINVAL;
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
@@ -834,25 +829,34 @@ static int send_to(pid_t pid, int s, int code, uint64_t value, int32_t tid)
 		leave();
 		return r;
 	}
+	/* The namespace's signal users in the group, or all of them but the
+	 * caller (and init); the kernel's kill_something_info sums them up:
+	 * for -1, 0 or the last error but EPERM; for a group, 0 if one was
+	 * sent, else the last error. */
 	pgrp = pid == 0 ? getpgrp() : -pid;
 	enter();
 	for (uint32_t i = 0; i < UIPC_MAXPROC; i++) {
 		const struct uipc_proc *p = &h->ns->proc[i];
 		pid_t q = p->pid;
 
-		if (!(atomic_load(&p->stamp) & 1) || !(atomic_load(&p->uses) & UIPC_USE_SIG) ||
-		    q <= 1)
+		if (!(atomic_load(&p->stamp) & 1) ||
+		    !(atomic_load(&p->uses) & UIPC_USE_SIG) || q <= 1)
 			continue;
 		if (pid == -1 ? q == uipc_getpid() : getpgid(q) != pgrp)
 			continue;
 		r = send_one(h, q, 0, s, &info);
-		if (r == 0)
-			sent++;
-		else if (last != -EPERM)
-			last = r;
+		if (r == -ESRCH)
+			continue;	/* not a signal user after all */
+		count++;
+		ok |= r == 0;
+		last = r;
+		if (r != -EPERM)
+			all = r;
 	}
 	leave();
-	return sent ? 0 : last;
+	if (pid == -1)
+		return count ? all : -ESRCH;
+	return ok ? 0 : last;
 }
 
 int uipc_kill(pid_t pid, int sig)
@@ -879,6 +883,16 @@ int uipc_raise(int sig)
 {
 	int r = me_ready();
 
+	/* To this thread: its entry first. */
+	if (r == 0) {
+		enter();
+		r = file_lock(g_me);
+		if (r == 0) {
+			r = thread_locked() ? 0 : -EAGAIN;
+			file_unlock(g_me);
+		}
+		leave();
+	}
 	if (r == 0)
 		r = send_to(uipc_getpid(), sig, SI_TKILL, 0, my_tid());
 	return (int)UIPC_RET(r);
