@@ -73,6 +73,7 @@
 #define DB_TAG		0x5543u		/* a sender's payload: bits 16..31 */
 
 typedef uint64_t sigbits;		/* bit s - 1 for signal s */
+#define STD_BITS	((sigbits)0x7fffffff)	/* signals 1..31 */
 
 static sigbits bit(int s) { return (sigbits)1 << (s - 1); }
 
@@ -353,23 +354,30 @@ static struct sig_thread *thread_locked(void)
  * Pending signals: queue and dequeue, under the file's lock.
  * ------------------------------------------------------------------- */
 
+/* Whether RT entry e is queued for tid.  The file is writable by every
+ * process of its uid: an entry naming no real-time signal is nobody's. */
+static int rt_for(const struct sig_rt *e, int32_t tid)
+{
+	return e->used && e->signo >= 32 && e->signo <= SIG_NSIG && e->tid == tid;
+}
+
 /* Signals pending for thread t alone, and for the process. */
 static sigbits pend_thread(const struct sig_file *f, const struct sig_thread *t)
 {
-	sigbits b = t->std;
+	sigbits b = t->std & STD_BITS;
 
 	for (int i = 0; i < SIG_RTQ; i++)
-		if (f->rt[i].used && f->rt[i].tid == t->tid)
+		if (rt_for(&f->rt[i], t->tid))
 			b |= bit(f->rt[i].signo);
 	return b;
 }
 
 static sigbits pend_proc(const struct sig_file *f)
 {
-	sigbits b = f->std;
+	sigbits b = f->std & STD_BITS;
 
 	for (int i = 0; i < SIG_RTQ; i++)
-		if (f->rt[i].used && f->rt[i].tid == 0)
+		if (rt_for(&f->rt[i], 0))
 			b |= bit(f->rt[i].signo);
 	return b;
 }
@@ -438,8 +446,7 @@ static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
 			int best = -1;
 
 			for (int i = 0; i < SIG_RTQ; i++)
-				if (f->rt[i].used && f->rt[i].signo == s &&
-				    f->rt[i].tid == tid &&
+				if (rt_for(&f->rt[i], tid) && f->rt[i].signo == s &&
 				    (best < 0 || f->rt[i].seq < f->rt[best].seq))
 					best = i;
 			if (best >= 0) {
