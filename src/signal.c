@@ -112,6 +112,8 @@ struct sig_file {
 	_Atomic sigbits ignored;	/* SIG_IGN, or SIG_DFL of an ignoring default */
 	_Atomic sigbits restart;	/* handlers with SA_RESTART */
 	uint64_t seq;
+	uint32_t rt_used;		/* entries in use: a hint (0: skip them) */
+	uint32_t pad2;
 	sigbits std;			/* standard signals pending for the process */
 	struct sig_info std_info[32];
 	struct sig_thread thr[SIG_THREADS];
@@ -154,27 +156,45 @@ static int default_stops(int s)
 	return s == SIGSTOP || s == SIGTSTP || s == SIGTTIN || s == SIGTTOU;
 }
 
+/* A sigset_t's first 64 bits are signals 1..64, bit s - 1 (glibc and
+ * musl alike, as the kernel's). */
+_Static_assert(sizeof(sigset_t) >= sizeof(sigbits), "sigset_t");
+
 static sigbits to_bits(const sigset_t *set)
 {
-	sigbits b = 0;
+	sigbits b;
 
-	for (int s = 1; s <= SIG_NSIG; s++)
-		if (sigismember(set, s) == 1)
-			b |= bit(s);
+	memcpy(&b, set, sizeof(b));
 	return b;
 }
 
 static void to_set(sigbits b, sigset_t *set)
 {
 	sigemptyset(set);
-	for (int s = 1; s <= SIG_NSIG; s++)
-		if (b & bit(s))
-			sigaddset(set, s);
+	memcpy(set, &b, sizeof(b));
 }
+
+static __thread pid_t t_tid;		/* gettid(), once per thread */
 
 static pid_t my_tid(void)
 {
-	return (pid_t)syscall(SYS_gettid);
+	if (unlikely(!t_tid))
+		t_tid = (pid_t)syscall(SYS_gettid);
+	return t_tid;
+}
+
+/* The real uid, a sender's si_uid: read again when credentials moved. */
+static uid_t my_ruid(void)
+{
+	static _Atomic uint32_t seen;	/* uipc_cred_gen + 1 when read */
+	static _Atomic uid_t ruid;
+	uint32_t gen = atomic_load(&uipc_cred_gen) + 1;
+
+	if (atomic_load(&seen) != gen) {
+		atomic_store(&ruid, getuid());
+		atomic_store(&seen, gen);
+	}
+	return atomic_load(&ruid);
 }
 
 /* ---------------------------------------------------------------------
@@ -361,12 +381,26 @@ static int rt_for(const struct sig_rt *e, int32_t tid)
 	return e->used && e->signo >= 32 && e->signo <= SIG_NSIG && e->tid == tid;
 }
 
+/* rt_used after entries went: 0 once none is left (it is only a hint
+ * that there may be some, never trusted to be exact). */
+static void rt_recount(struct sig_file *f)
+{
+	if (f->rt_used)
+		f->rt_used--;
+	if (!f->rt_used)
+		for (int i = 0; i < SIG_RTQ; i++)
+			if (f->rt[i].used) {
+				f->rt_used = SIG_RTQ;	/* some left: scan */
+				break;
+			}
+}
+
 /* Signals pending for thread t alone, and for the process. */
 static sigbits pend_thread(const struct sig_file *f, const struct sig_thread *t)
 {
 	sigbits b = t->std & STD_BITS;
 
-	for (int i = 0; i < SIG_RTQ; i++)
+	for (int i = 0; f->rt_used && i < SIG_RTQ; i++)
 		if (rt_for(&f->rt[i], t->tid))
 			b |= bit(f->rt[i].signo);
 	return b;
@@ -376,7 +410,7 @@ static sigbits pend_proc(const struct sig_file *f)
 {
 	sigbits b = f->std & STD_BITS;
 
-	for (int i = 0; i < SIG_RTQ; i++)
+	for (int i = 0; f->rt_used && i < SIG_RTQ; i++)
 		if (rt_for(&f->rt[i], 0))
 			b |= bit(f->rt[i].signo);
 	return b;
@@ -413,6 +447,7 @@ static int enqueue(struct sig_file *f, int s, int32_t tid,
 			f->rt[i].seq = ++f->seq;
 			f->rt[i].info = *info;
 			f->rt[i].used = 1;
+			f->rt_used++;
 			return 0;
 		}
 	/* The kernel's kill (SI_USER) of an RT signal still sets it pending
@@ -452,6 +487,7 @@ static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
 			if (best >= 0) {
 				*out = f->rt[best].info;
 				f->rt[best].used = 0;
+				rt_recount(f);
 				return s;
 			}
 		}
@@ -471,6 +507,7 @@ static void discard(struct sig_file *f, int s)
 	for (int i = 0; i < SIG_RTQ; i++)
 		if (f->rt[i].used && f->rt[i].signo == s)
 			f->rt[i].used = 0;
+	rt_recount(f);
 }
 
 /* ---------------------------------------------------------------------
@@ -671,6 +708,7 @@ static void sig_child(void)
 	pthread_mutex_init(&g_targets_lock, NULL);
 	memset(g_targets, 0, sizeof(g_targets));
 	t_in_call = t_deferred = 0;
+	t_tid = 0;
 	if (!parent)
 		return;
 	if (t_idx >= 0 && t_idx < SIG_THREADS)
@@ -749,7 +787,8 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	struct sig_thread *wake = NULL, *bell = NULL;
 	int r = 0, doorbell_sig, perm;
 
-	perm = kill(pid, 0) < 0 ? -errno : 0;
+	/* The caller may always signal itself. */
+	perm = pid == uipc_getpid() ? 0 : kill(pid, 0) < 0 ? -errno : 0;
 	if (perm == -ESRCH)
 		return perm;
 	f = target_get(h, pid, &r);
@@ -820,7 +859,7 @@ out:
 static int send_to(pid_t pid, int s, int code, uint64_t value, int32_t tid)
 {
 	struct sig_info info = { .code = code, .pid = uipc_getpid(),
-				 .uid = getuid(), .value = value };
+				 .uid = my_ruid(), .value = value };
 	struct uipc_nsh *h;
 	int r = 0, count = 0, ok = 0, last = -ESRCH, all = 0;
 	pid_t pgrp;
@@ -1037,7 +1076,7 @@ static int timed_wait(const sigset_t *set, siginfo_t *info,
 	if (timespec_bad(timeout))
 		return -EINVAL;
 	want = to_bits(set) & ~(bit(SIGKILL) | bit(SIGSTOP));
-	if (timeout) {
+	if (timeout && (timeout->tv_sec || timeout->tv_nsec)) {
 		clock_gettime(CLOCK_MONOTONIC, &end);
 		end.tv_sec += timeout->tv_sec;
 		end.tv_nsec += timeout->tv_nsec;
