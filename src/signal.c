@@ -90,7 +90,7 @@ struct sig_thread {
 	_Atomic sigbits blocked;
 	_Atomic sigbits waiting;	/* uipc_sigtimedwait's set, asleep */
 	_Atomic uint32_t wake;		/* its futex word */
-	uint32_t pad2;
+	_Atomic uint32_t sleeping;	/* in the kernel on it: wake it there */
 	sigbits std;			/* pending standard signals */
 	struct sig_info std_info[32];
 };
@@ -839,8 +839,15 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		if (!bell && !(t->blocked & bit(s)))
 			bell = t;
 	}
-	if (wake)
+	if (wake) {
+		bell = NULL;	/* the waiter takes it */
 		atomic_fetch_add(&wake->wake, 1);
+		/* A waiter still spinning sees the word move: no system
+		 * call (the bump comes before this load, its sleeping flag
+		 * before its futex call). */
+		if (!atomic_load(&wake->sleeping))
+			wake = NULL;
+	}
 	doorbell_sig = (atomic_load(&f->restart) & bit(s)) ? DB_RESTART : DB_INTR;
 out:
 	{
@@ -1059,6 +1066,16 @@ static int timespec_bad(const struct timespec *ts)
 	return ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L);
 }
 
+/* How long a waiter spins before sleeping: 0 on one CPU. */
+static int spin_max(void)
+{
+	static int n = -1;
+
+	if (n < 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 4000 : 0;
+	return n;
+}
+
 /* sigtimedwait: a signal of set taken without delivery, or -EAGAIN at
  * the timeout, -EINTR when a handler ran meanwhile. */
 static int timed_wait(const sigset_t *set, siginfo_t *info,
@@ -1112,7 +1129,17 @@ static int timed_wait(const sigset_t *set, siginfo_t *info,
 		if (timeout && timeout->tv_sec == 0 && timeout->tv_nsec == 0) {
 			r = -EAGAIN;
 		} else {
-			r = uipc_futex_wait(&t->wake, seen, endp);
+			/* A sender on another CPU is usually quick: spin a
+			 * little first (never on one CPU), and a sender that
+			 * finds us spinning makes no system call. */
+			for (int i = 0; i < spin_max() && !t_deferred &&
+			     atomic_load(&t->wake) == seen; i++)
+				uipc_cpu_relax();
+			if (atomic_load(&t->wake) != seen)
+				continue;
+			atomic_store(&t->sleeping, 1);
+			r = t_deferred ? -EINTR : uipc_futex_wait(&t->wake, seen, endp);
+			atomic_store(&t->sleeping, 0);
 			if (r == 0)
 				continue;
 			if (r == -ETIMEDOUT)
