@@ -776,6 +776,28 @@ out:
 	return f;
 }
 
+/* Whether pid is a zombie (its state in /proc/<pid>/stat): a process
+ * that has ended, whose signal file went with it, but which the kernel
+ * still signals (and ignores) until it is reaped. */
+static int zombie(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
 /* Sends s with info to process pid (tid 0) or its thread tid, with the
  * kernel's errors in its order (check_kill_permission): no such process
  * (to uipc: none that takes uipc signals), a bad signal, no permission
@@ -792,10 +814,12 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	if (perm == -ESRCH)
 		return perm;
 	f = target_get(h, pid, &r);
-	if (!f && r != -EACCES)
+	if (!f && r != -EACCES && !(perm == 0 && zombie(pid)))
 		return r;
 	if (s < 0 || s > SIG_NSIG)
 		return -EINVAL;
+	if (!f && r != -EACCES)
+		return 0;	/* a zombie takes the signal and drops it */
 	if (perm < 0)
 		return perm;
 	if (!f) {
@@ -957,6 +981,7 @@ int uipc_raise(int sig)
 
 int uipc_sigaction(int s, const struct sigaction *act, struct sigaction *old)
 {
+	struct sigaction na;
 	struct sig_file *f;
 	int r = me_ready();
 
@@ -967,6 +992,12 @@ int uipc_sigaction(int s, const struct sigaction *act, struct sigaction *old)
 	    (act && (s == SIGKILL || s == SIGSTOP)))
 		return (int)UIPC_RET(-EINVAL);
 	f = g_me;
+	if (act) {		/* read first: act and old may be one struct */
+		na = *act;
+		sigdelset(&na.sa_mask, SIGKILL);	/* as the kernel stores it */
+		sigdelset(&na.sa_mask, SIGSTOP);
+		act = &na;
+	}
 	enter();
 	r = file_lock(f);
 	if (r == 0) {
@@ -1118,8 +1149,13 @@ static int timed_wait(const sigset_t *set, siginfo_t *info,
 		if (s) {
 			t->waiting = 0;
 			file_unlock(g_me);
-			if (info)
+			if (info) {
 				fill_siginfo(info, s, &in);
+				/* As the C library's sigtimedwait reports a
+				 * tgkill's signal (POSIX wants SI_USER). */
+				if (info->si_code == SI_TKILL)
+					info->si_code = SI_USER;
+			}
 			r = s;
 			break;
 		}
