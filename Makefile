@@ -84,7 +84,7 @@ $(DEMO): demo/demo.c bench/ops.h $(B)/libuipc.a | $(B)/demo
 check: all $(TESTS) $(HELPERS) $(BENCHES)
 	@sh tests/run.sh $(B) $(TESTS)
 
-demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench $(B)/bench/pipe_bench
+demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench $(B)/bench/pipe_bench $(B)/bench/signal_bench
 	@$(DEMO) $(B)
 
 bench: all $(BENCHES)

@@ -342,9 +342,9 @@ int main(int argc, char **argv)
 	printf("\n== figures (bench/*_bench --quick; `make bench` for the full runs)\n");
 	snprintf(cmd, sizeof(cmd), "%s/bench/msg_bench --quick && "
 		 "%s/bench/sem_bench --quick && %s/bench/shm_bench --quick && "
-		 "%s/bench/pipe_bench --quick && "
+		 "%s/bench/pipe_bench --quick && %s/bench/signal_bench --quick && "
 		 "sh bench/stressng_bench.sh --quick %s",
-		 build, build, build, build, build);
+		 build, build, build, build, build, build);
 	rc |= system(cmd) != 0;
 	if (!strncmp(getenv("UIPC_NS"), "/dev/shm/uipc-demo.", 19)) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", getenv("UIPC_NS"));
