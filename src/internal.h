@@ -702,11 +702,27 @@ UIPC_HIDDEN int uipc_pipe_list(int (*fn)(const struct uipc_pipe_info *, void *),
 			       void *arg);
 /* Removes the rings no process holds any more; returns how many. */
 UIPC_HIDDEN int uipc_pipe_sweep(struct uipc_nsh *h);
-/* The spare object files of the registration (slot, gen), which has ended,
- * removed (those this process may remove). */
 /* The signal file of the registration (slot, gen), which has ended,
  * removed. */
 UIPC_HIDDEN void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+/* For the tool: one process that takes uipc signals, its sets as
+ * /proc/PID/status shows the kernel's (bit s - 1 for signal s). */
+struct uipc_sig_proc_info {
+	pid_t pid;
+	uid_t uid;		/* its file's owner */
+	uint64_t pending;	/* SigPnd: its threads' own */
+	uint64_t shared;	/* ShdPnd: the process's */
+	uint64_t blocked;	/* SigBlk: its main thread's */
+	uint64_t ignored, caught;	/* SigIgn, SigCgt */
+	int queued;		/* real-time signals queued */
+	int nthreads;		/* threads that use signals */
+};
+/* Calls fn for each live signal user of the namespace the caller can
+ * read. */
+UIPC_HIDDEN int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *),
+			      void *arg);
+/* The spare object files of the registration (slot, gen), which has ended,
+ * removed (those this process may remove). */
 UIPC_HIDDEN void uipc_spare_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
 /* Every spare file of an ended registration removed, also those whose
  * exit work another user's process did: how many. */

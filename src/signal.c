@@ -52,6 +52,7 @@
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -111,6 +112,8 @@ struct sig_file {
 	struct uipc_lock lock;
 	_Atomic sigbits ignored;	/* SIG_IGN, or SIG_DFL of an ignoring default */
 	_Atomic sigbits restart;	/* handlers with SA_RESTART */
+	_Atomic sigbits caught;		/* handlers, and */
+	_Atomic sigbits set_ign;	/* SIG_IGN set (for `uipc ls -P`) */
 	uint64_t seq;
 	uint32_t rt_used;		/* entries in use: a hint (0: skip them) */
 	uint32_t pad2;
@@ -294,6 +297,8 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	if (inherit) {
 		atomic_store(&f->ignored, atomic_load(&inherit->ignored));
 		atomic_store(&f->restart, atomic_load(&inherit->restart));
+		atomic_store(&f->caught, atomic_load(&inherit->caught));
+		atomic_store(&f->set_ign, atomic_load(&inherit->set_ign));
 	} else {
 		sigbits ign = 0;
 
@@ -608,6 +613,7 @@ static int dispatch(void)
 				g_act[x->s].sa_handler = SIG_DFL;
 				g_act[x->s].sa_flags &= ~SA_SIGINFO;
 				atomic_fetch_and(&f->restart, ~bit(x->s));
+				atomic_fetch_and(&f->caught, ~bit(x->s));
 				if (default_ignores(x->s))
 					atomic_fetch_or(&f->ignored, bit(x->s));
 			}
@@ -1017,6 +1023,14 @@ int uipc_sigaction(int s, const struct sigaction *act, struct sigaction *old)
 				atomic_fetch_or(&f->restart, bit(s));
 			else
 				atomic_fetch_and(&f->restart, ~bit(s));
+			if (act->sa_handler != SIG_IGN && act->sa_handler != SIG_DFL)
+				atomic_fetch_or(&f->caught, bit(s));
+			else
+				atomic_fetch_and(&f->caught, ~bit(s));
+			if (act->sa_handler == SIG_IGN)
+				atomic_fetch_or(&f->set_ign, bit(s));
+			else
+				atomic_fetch_and(&f->set_ign, ~bit(s));
 		}
 		file_unlock(f);
 	}
@@ -1309,4 +1323,69 @@ void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 	if (f->slot == slot && f->gen == gen && f->pid == pid)
 		unlinkat(h->dirfd, name, 0);
 	munmap(f, sizeof(*f));
+}
+
+/* ---------------------------------------------------------------------
+ * For the tool.
+ * ------------------------------------------------------------------- */
+
+int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *), void *arg)
+{
+	struct uipc_nsh *h;
+	struct dirent *de;
+	int r = 0, dfd;
+	DIR *d;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d)) && r == 0) {
+		struct uipc_sig_proc_info pi;
+		struct sig_file *f;
+		struct stat st;
+		char name[32];
+		int pid, fd;
+
+		if (sscanf(de->d_name, "sig.%d", &pid) != 1 || pid <= 0)
+			continue;
+		file_name(name, sizeof(name), pid);
+		if (strcmp(name, de->d_name))
+			continue;
+		fd = uipc_ns_openat(h, name, O_RDWR);
+		if (fd < 0)
+			continue;
+		f = fstat(fd, &st) == 0 ? map_fd(fd) : NULL;
+		close(fd);
+		if (!f)
+			continue;
+		if (file_live(h, f, pid) && file_lock(f) == 0) {
+			memset(&pi, 0, sizeof(pi));
+			pi.pid = pid;
+			pi.uid = st.st_uid;
+			pi.shared = pend_proc(f);
+			for (int i = 0; i < SIG_THREADS; i++)
+				if (f->thr[i].tid) {
+					pi.pending |= pend_thread(f, &f->thr[i]);
+					pi.nthreads++;
+				}
+			pi.blocked = f->thr[0].blocked;
+			pi.ignored = atomic_load(&f->set_ign);
+			pi.caught = atomic_load(&f->caught);
+			for (int i = 0; i < SIG_RTQ; i++)
+				pi.queued += f->rt[i].used && f->rt[i].signo >= 32 &&
+					     f->rt[i].signo <= SIG_NSIG;
+			file_unlock(f);
+			r = fn(&pi, arg);
+		}
+		munmap(f, sizeof(*f));
+	}
+	closedir(d);
+	return r;
 }

@@ -275,11 +275,57 @@ static void ls_pipe(int json, int first)
 		printf("%s]", a.first ? "" : "\n");
 }
 
+struct sig_ls {
+	int json, first;
+};
+
+static int ls_sig_one(const struct uipc_sig_proc_info *pi, void *arg)
+{
+	struct sig_ls *a = arg;
+
+	if (a->json)
+		printf("%s\n  {\"pid\": %d, \"owner\": %u, \"SigPnd\": \"%016llx\", "
+		       "\"ShdPnd\": \"%016llx\", \"SigBlk\": \"%016llx\", "
+		       "\"SigIgn\": \"%016llx\", \"SigCgt\": \"%016llx\", "
+		       "\"queued\": %d, \"threads\": %d}", a->first ? "" : ",",
+		       pi->pid, pi->uid, (unsigned long long)pi->pending,
+		       (unsigned long long)pi->shared, (unsigned long long)pi->blocked,
+		       (unsigned long long)pi->ignored, (unsigned long long)pi->caught,
+		       pi->queued, pi->nthreads);
+	else
+		printf("%-8d %-10s %016llx %016llx %016llx %016llx %016llx %-6d %d\n",
+		       pi->pid, user_name(pi->uid), (unsigned long long)pi->pending,
+		       (unsigned long long)pi->shared, (unsigned long long)pi->blocked,
+		       (unsigned long long)pi->ignored, (unsigned long long)pi->caught,
+		       pi->queued, pi->nthreads);
+	a->first = 0;
+	return 0;
+}
+
+/* The processes that take uipc signals, their sets as /proc/PID/status
+ * shows the kernel's. */
+static void ls_sig(int json, int first)
+{
+	struct sig_ls a = { json, 1 };
+	int err = 0;
+
+	if (json)
+		printf("%s\"signals\": [", first ? "" : ", ");
+	else
+		printf("------ Signals (%s) --------\n"
+		       "%-8s %-10s %-16s %-16s %-16s %-16s %-16s %-6s %s\n",
+		       uipc_ns_get(&err)->path, "pid", "owner", "SigPnd", "ShdPnd",
+		       "SigBlk", "SigIgn", "SigCgt", "queued", "threads");
+	uipc_sig_list(ls_sig_one, &a);
+	if (json)
+		printf("%s]", a.first ? "" : "\n");
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	struct uipc_msg_info info;
 	int json = 0, first = 1, max, err = 0, want_q = 0, want_s = 0, want_m = 0;
-	int want_p = 0;
+	int want_p = 0, want_sig = 0;
 	long long one = -1;
 
 	for (int i = 0; i < argc; i++) {
@@ -293,19 +339,21 @@ static int cmd_ls(int argc, char **argv)
 			want_m = 1;
 		else if (!strcmp(argv[i], "-p"))
 			want_p = 1;
+		else if (!strcmp(argv[i], "-P"))
+			want_sig = 1;
 		else if (!strcmp(argv[i], "-i") && i + 1 < argc &&
 			 parse_long(argv[i + 1], &one) == 0 && one >= 0 &&
 			 one <= INT_MAX)
 			i++;
 		else
-			return usage("ls takes -q, -s, -m, -p, -i SEMID and --json");
+			return usage("ls takes -q, -s, -m, -p, -P, -i SEMID and --json");
 	}
 	if (!uipc_ns_get(&err))
 		return ns_fail(-err);
 	if (one >= 0)
 		return ls_sem_one((int)one);
-	if (!want_q && !want_s && !want_m && !want_p)
-		want_q = want_s = want_m = want_p = 1;
+	if (!want_q && !want_s && !want_m && !want_p && !want_sig)
+		want_q = want_s = want_m = want_p = want_sig = 1;
 	if (!want_q) {
 		if (json)
 			printf("{\"namespace\": \"%s\", ", uipc_ns_get(&err)->path);
@@ -315,6 +363,8 @@ static int cmd_ls(int argc, char **argv)
 			ls_shm(json, !want_s);
 		if (want_p)
 			ls_pipe(json, !want_s && !want_m);
+		if (want_sig)
+			ls_sig(json, !want_s && !want_m && !want_p);
 		if (json)
 			printf("}\n");
 		return 0;
@@ -377,9 +427,94 @@ static int cmd_ls(int argc, char **argv)
 		ls_shm(json, 0);
 	if (want_p)
 		ls_pipe(json, 0);
+	if (want_sig)
+		ls_sig(json, 0);
 	if (json)
 		printf("}\n");
 	return 0;
+}
+
+/* A signal by number (0..64) or name (HUP, SIGHUP, RTMIN+3, SIGRTMAX-1),
+ * as kill(1) takes it; -1 if it is none. */
+static int parse_signal(const char *s)
+{
+	static const char *const names[32] = {
+		NULL, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE",
+		"KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT",
+		"CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU",
+		"XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS" };
+	long long n;
+
+	if (parse_long(s, &n) == 0)
+		return n >= 0 && n <= 64 ? (int)n : -1;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (int i = 1; i < 32; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	if (!strncmp(s, "RTMIN", 5) || !strncmp(s, "RTMAX", 5)) {
+		int base = s[3] == 'I' ? SIGRTMIN : SIGRTMAX, sign = s[5] == '-' ? -1 : 1;
+
+		if (!s[5])
+			return base;
+		if ((s[5] != '+' && s[5] != '-') || parse_long(s + 6, &n) < 0 ||
+		    n < 0 || n > 64)
+			return -1;
+		n = base + sign * n;
+		return n >= SIGRTMIN && n <= SIGRTMAX ? (int)n : -1;
+	}
+	return -1;
+}
+
+/* kill [-s SIG] [-q VALUE] PID...: as kill(1) and sigqueue(3), with uipc's
+ * signals. */
+static int cmd_kill(int argc, char **argv)
+{
+	int sig = SIGTERM, queue = 0, rc = 0, i;
+	long long v = 0, pid;
+
+	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] &&
+		    !(argv[i][1] >= '0' && argv[i][1] <= '9'); i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(argv[i], "-s") && i + 1 < argc) {
+			sig = parse_signal(argv[++i]);
+			if (sig < 0) {
+				fprintf(stderr, "uipc kill: '%s' is not a signal\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "-q") && i + 1 < argc) {
+			if (parse_long(argv[++i], &v) < 0 || v < INT_MIN || v > INT_MAX) {
+				fprintf(stderr, "uipc kill: '%s' is not a value for -q\n",
+					argv[i]);
+				return 2;
+			}
+			queue = 1;
+		} else {
+			return usage("kill takes [-s SIG] [-q VALUE] PID...");
+		}
+	}
+	if (i >= argc)
+		return usage("kill: no pid");
+	for (; i < argc; i++) {
+		int r;
+
+		if (parse_long(argv[i], &pid) < 0 || pid < INT_MIN || pid > INT_MAX) {
+			fprintf(stderr, "uipc kill: '%s' is not a pid\n", argv[i]);
+			rc = 2;
+			continue;
+		}
+		r = queue ? uipc_sigqueue((pid_t)pid, sig,
+					  (union sigval){ .sival_int = (int)v }) :
+			    uipc_kill((pid_t)pid, sig);
+		if (r < 0) {
+			fprintf(stderr, "uipc kill: (%lld): %s\n", pid, strerror(errno));
+			rc = 1;
+		}
+	}
+	return rc;
 }
 
 static int cmd_rm(int argc, char **argv)
@@ -505,13 +640,18 @@ static int cmd_limits(int argc, char **argv)
 static int cmd_help(void)
 {
 	printf("usage: uipc [--ns DIR] COMMAND\n"
-	       "  ls [-q] [-s] [-m] [-p] [--json]\n"
+	       "  ls [-q] [-s] [-m] [-p] [-P] [--json]\n"
 	       "                            list message queues (with waiters),\n"
 	       "                            semaphore sets, shared memory segments\n"
 	       "                            (with nattch and the attaching pids),\n"
 	       "                            pipes (size, bytes queued, blocked\n"
 	       "                            readers and writers, holders)\n"
+	       "  ls -P                     processes that take uipc signals: their\n"
+	       "                            pending, blocked, ignored and caught\n"
+	       "                            sets (as /proc/PID/status), RT queued\n"
 	       "  ls -i SEMID               one set: value, pid, ncount, zcount\n"
+	       "  kill [-s SIG] [-q VALUE] PID...\n"
+	       "                            send a uipc signal (kill(1), sigqueue)\n"
 	       "  rm -q ID | -Q KEY | -s ID | -S KEY | -m ID | -M KEY | --all\n"
 	       "                            remove queues, semaphore sets, segments\n"
 	       "  limits [NAME=VALUE ...]   show or set msgmax, msgmnb, msgmni,\n"
@@ -550,6 +690,8 @@ int main(int argc, char **argv)
 		return uipc_cmd_run(argc - i - 1, argv + i + 1, prog);
 	if (!strcmp(argv[i], "limits"))
 		return cmd_limits(argc - i - 1, argv + i + 1);
+	if (!strcmp(argv[i], "kill"))
+		return cmd_kill(argc - i - 1, argv + i + 1);
 	if (!strcmp(argv[i], "reap") || !strcmp(argv[i], "ns")) {
 		if (i + 1 < argc)
 			return usage("too many arguments");
