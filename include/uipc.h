@@ -21,6 +21,7 @@
 #include <sys/shm.h>
 #include <sys/uio.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <time.h>
 
@@ -94,6 +95,10 @@ UIPC_API int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout);
 UIPC_API int uipc_kill(pid_t pid, int sig);
 UIPC_API int uipc_sigqueue(pid_t pid, int sig, const union sigval value);
 UIPC_API int uipc_raise(int sig);
+UIPC_API int uipc_tgkill(pid_t tgid, pid_t tid, int sig);
+/* Returns the error number, as pthread_kill; a thread that has made no
+ * uipc signal call is not known (ESRCH). */
+UIPC_API int uipc_pthread_kill(pthread_t thread, int sig);
 UIPC_API int uipc_sigaction(int signum, const struct sigaction *act,
 			    struct sigaction *oldact);
 UIPC_API int uipc_sigprocmask(int how, const sigset_t *set, sigset_t *oldset);

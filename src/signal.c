@@ -45,10 +45,14 @@
  * this file, holding the file's lock: the handler then only notes it, and
  * the call dispatches on its way out (in_call, deferred).
  *
+ * Stop and continue.  A stop signal's default action is the kernel's
+ * stop, raised as a terminating one is; SIGCONT is also sent as the
+ * kernel's (which continues the target, and applies its session rule),
+ * and drops pending stops as prepare_signal does.
+ *
  * Not yet: exec (handled signals to SIG_DFL, mask and pending kept),
- * pthread_kill, tgkill, signalfd, stop and continue as default actions,
- * the SIGCONT session rule, RLIMIT_SIGPENDING (the queue holds SIG_RTQ),
- * and a new thread's mask (it starts empty, not its creator's).
+ * signalfd, RLIMIT_SIGPENDING (the queue holds SIG_RTQ), and a new
+ * thread's mask (it starts empty, not its creator's).
  */
 #include "internal.h"
 
@@ -128,6 +132,11 @@ static struct sig_file *g_me;		/* its file, mapped */
 static struct sigaction g_act[SIG_NSIG + 1];	/* the handlers */
 static pthread_mutex_t g_init_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int t_idx = -1;		/* its entry in g_me->thr */
+/* Which pthread each entry is (pthread_kill's; this process's memory). */
+static struct {
+	pthread_t self;
+	pid_t tid;
+} g_pthr[SIG_THREADS];
 static __thread int t_in_call, t_deferred;
 
 /* Targets' files, mapped once. */
@@ -309,6 +318,9 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	}
 	f->thr[0].tid = my_tid();
 	f->thr[0].blocked = mask;
+	memset(g_pthr, 0, sizeof(g_pthr));
+	g_pthr[0].self = pthread_self();
+	g_pthr[0].tid = f->thr[0].tid;
 	atomic_store_explicit(&f->magic, SIG_MAGIC, memory_order_release);
 	g_me = f;
 	t_idx = 0;
@@ -371,6 +383,8 @@ static struct sig_thread *thread_locked(void)
 		return NULL;
 	memset(&f->thr[free_i], 0, sizeof(f->thr[free_i]));
 	f->thr[free_i].tid = tid;
+	g_pthr[free_i].self = pthread_self();
+	g_pthr[free_i].tid = tid;
 	t_idx = free_i;
 	return &f->thr[free_i];
 }
@@ -546,6 +560,27 @@ static void default_action(int s)
 	/* A core-dumping or terminating signal does not come back. */
 }
 
+/* The default action of stopping s: the kernel's own stop (the whole
+ * process, WIFSTOPPED with s for its parent, SIGCHLD), done by raising s
+ * with its kernel disposition SIG_DFL for the moment; once continued, the
+ * program's own disposition and mask come back. */
+static void default_stop(int s)
+{
+	struct sigaction dfl, old;
+	sigset_t one, mask;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	if (syscall(SYS_rt_sigaction, s, &dfl, &old, (size_t)8) < 0)
+		return;
+	sigemptyset(&one);
+	sigaddset(&one, s);
+	syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &one, &mask, (size_t)8);
+	syscall(SYS_tgkill, uipc_getpid(), my_tid(), s);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, (size_t)8);
+	syscall(SYS_rt_sigaction, s, &old, NULL, (size_t)8);
+}
+
 #define MAX_FRAMES 8
 
 struct frame {
@@ -593,9 +628,25 @@ static int dispatch(void)
 				break;
 			x->act = g_act[x->s];
 			if (x->act.sa_handler == SIG_IGN ||
-			    (x->act.sa_handler == SIG_DFL &&
-			     (default_ignores(x->s) || default_stops(x->s))))
-				continue;	/* stopping: not yet (notes) */
+			    (x->act.sa_handler == SIG_DFL && default_ignores(x->s)))
+				continue;
+			if (x->act.sa_handler == SIG_DFL && default_stops(x->s)) {
+				/* The kernel's get_signal stops right here
+				 * and goes on choosing once continued. */
+				file_unlock(f);
+				default_stop(x->s);
+				if (file_lock(f) < 0) {
+					n = 0;	/* nothing runs: as if unchosen */
+					goto out;
+				}
+				t = thread_locked();
+				if (!t) {
+					file_unlock(f);
+					n = 0;
+					goto out;
+				}
+				continue;
+			}
 			if (x->act.sa_handler == SIG_DFL) {
 				/* The process ends here, as in the kernel's
 				 * get_signal: the frames chosen go with it. */
@@ -643,6 +694,7 @@ static int dispatch(void)
 		}
 		atomic_fetch_add(&t->wake, 1);
 	}
+out:
 	t_in_call--;
 	return ran;
 }
@@ -815,8 +867,13 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	struct sig_thread *wake = NULL, *bell = NULL;
 	int r = 0, doorbell_sig, perm;
 
-	/* The caller may always signal itself. */
-	perm = pid == uipc_getpid() ? 0 : kill(pid, 0) < 0 ? -errno : 0;
+	/* The caller may always signal itself.  SIGCONT is the kernel's
+	 * own too (it continues a stopped process, and may cross uids
+	 * within a session, which its kill decides). */
+	if (pid == uipc_getpid())
+		perm = 0;
+	else
+		perm = kill(pid, s == SIGCONT ? SIGCONT : 0) < 0 ? -errno : 0;
 	if (perm == -ESRCH)
 		return perm;
 	f = target_get(h, pid, &r);
@@ -848,6 +905,13 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	r = file_lock(f);
 	if (r < 0)
 		return r;
+	/* The kernel's prepare_signal: a continue drops the pending stops,
+	 * a stop the pending continue, whatever becomes of the new one. */
+	if (s == SIGCONT)
+		for (int k = SIGSTOP; k <= SIGTTOU; k++)
+			discard(f, k);
+	else if (default_stops(s))
+		discard(f, SIGCONT);
 	/* Ignored and not blocked (by the main thread, as the kernel's
 	 * sig_ignored looks at the target task): dropped at once. */
 	if ((atomic_load(&f->ignored) & bit(s)) && !(f->thr[0].blocked & bit(s)))
@@ -979,6 +1043,49 @@ int uipc_raise(int sig)
 	if (r == 0)
 		r = send_to(uipc_getpid(), sig, SI_TKILL, 0, my_tid());
 	return (int)UIPC_RET(r);
+}
+
+int uipc_tgkill(pid_t tgid, pid_t tid, int sig)
+{
+	int r = me_ready();
+
+	if (r == 0)
+		r = tgid <= 0 || tid <= 0 ? -EINVAL :
+		    send_to(tgid, sig, SI_TKILL, 0, tid);
+	return (int)UIPC_RET(r);
+}
+
+int uipc_pthread_kill(pthread_t thread, int sig)
+{
+	pid_t tid = 0;
+	int r = me_ready();
+
+	if (r < 0)
+		return -r;
+	if (pthread_equal(thread, pthread_self())) {
+		tid = my_tid();
+	} else {
+		pthread_mutex_lock(&g_init_lock);
+		for (int i = 0; i < SIG_THREADS; i++)
+			if (g_pthr[i].tid && pthread_equal(g_pthr[i].self, thread))
+				tid = g_pthr[i].tid;
+		pthread_mutex_unlock(&g_init_lock);
+	}
+	if (!tid)
+		return ESRCH;	/* not a thread that uses uipc signals */
+	if (pthread_equal(thread, pthread_self())) {
+		enter();
+		r = file_lock(g_me);
+		if (r == 0) {
+			r = thread_locked() ? 0 : -EAGAIN;
+			file_unlock(g_me);
+		}
+		leave();
+		if (r < 0)
+			return -r;
+	}
+	r = send_to(uipc_getpid(), sig, SI_TKILL, 0, tid);
+	return r < 0 ? -r : 0;
 }
 
 /* ---------------------------------------------------------------------

@@ -33,6 +33,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -52,26 +54,34 @@ struct sig_ops {
 	/* returns the error number */
 	int (*sigwait)(const sigset_t *, int *);
 	int (*pause)(void);
+	int (*tgkill)(pid_t, pid_t, int);
+	/* returns the error number */
+	int (*pthread_kill)(pthread_t, int);
 };
+
+static int k_tgkill(pid_t tgid, pid_t tid, int sig)
+{
+	return (int)syscall(SYS_tgkill, tgid, tid, sig);
+}
 
 static const struct sig_ops kernel_sops = {
 	"kernel", kill, sigqueue, raise, sigaction, sigprocmask,
 	pthread_sigmask, sigpending, sigsuspend, sigtimedwait, sigwaitinfo,
-	sigwait, pause,
+	sigwait, pause, k_tgkill, pthread_kill,
 };
 
 #ifdef SIG_KERNEL_ONLY
 static const struct sig_ops uipc_sops = {
 	"uipc", kill, sigqueue, raise, sigaction, sigprocmask,
 	pthread_sigmask, sigpending, sigsuspend, sigtimedwait, sigwaitinfo,
-	sigwait, pause,
+	sigwait, pause, k_tgkill, pthread_kill,
 };
 #else
 static const struct sig_ops uipc_sops = {
 	"uipc", uipc_kill, uipc_sigqueue, uipc_raise, uipc_sigaction,
 	uipc_sigprocmask, uipc_pthread_sigmask, uipc_sigpending,
 	uipc_sigsuspend, uipc_sigtimedwait, uipc_sigwaitinfo, uipc_sigwait,
-	uipc_pause,
+	uipc_pause, uipc_tgkill, uipc_pthread_kill,
 };
 #endif
 
@@ -99,6 +109,8 @@ static const char *sname(int sig)
 	case SIGTERM: return "SIGTERM";
 	case SIGCHLD: return "SIGCHLD";
 	case SIGSTOP: return "SIGSTOP";
+	case SIGTSTP: return "SIGTSTP";
+	case SIGCONT: return "SIGCONT";
 	case SIGWINCH: return "SIGWINCH";
 	}
 	k = (k + 1) % 4;
@@ -1112,6 +1124,109 @@ static void scen_default(const struct sig_ops *o, struct trace *t)
 	rec(t, "kill INT_MIN SIGUSR1", o->kill(INT_MIN, SIGUSR1));
 }
 
+/* ---- stop and continue ---------------------------------------------- */
+
+/* What waitpid(WUNTRACED | WCONTINUED) says of pid within 5 s. */
+static void trace_change(struct trace *t, const char *what, pid_t pid)
+{
+	int st = 0;
+	pid_t r = 0;
+
+	for (int i = 0; i < 5000 && r == 0; i++) {
+		r = waitpid(pid, &st, WNOHANG | WUNTRACED | WCONTINUED);
+		if (r == 0)
+			usleep(1000);
+	}
+	if (r != pid)
+		tprintf(t, "%s: no change", what);
+	else if (WIFSTOPPED(st))
+		tprintf(t, "%s: stopped by %s", what, sname(WSTOPSIG(st)));
+	else if (WIFCONTINUED(st))
+		tprintf(t, "%s: continued", what);
+	else
+		trace_status(t, what, st);
+}
+
+static void scen_stop(const struct sig_ops *o, struct trace *t)
+{
+	sigset_t none;
+	struct helper h;
+
+	sigemptyset(&none);
+	rec(t, "SIG_BLOCK {}", o->sigprocmask(SIG_BLOCK, &none, NULL));
+	for (int k = 0; k < 2; k++) {
+		int stop = k == 0 ? SIGTSTP : SIGSTOP;
+		char what[48];
+
+		sleep_kind = SLEEP_PAUSE;
+		h = spawn(o, helper_sleeper, 1, "child");
+		wait_ready(t, &h);
+		tprintf(t, "child blocked: %d", wait_blocked(h.pid) == 0);
+		snprintf(what, sizeof(what), "kill child %s", sname(stop));
+		rec(t, what, o->kill(h.pid, stop));
+		trace_change(t, "after it", h.pid);
+		rec(t, "kill child SIGCONT", o->kill(h.pid, SIGCONT));
+		trace_change(t, "after SIGCONT", h.pid);
+		rec(t, "kill child SIGTERM", o->kill(h.pid, SIGTERM));
+		reap(t, &h);
+	}
+}
+
+/* ---- signals to a thread ------------------------------------------- */
+
+static _Atomic pid_t thread_tid;
+static _Atomic int thread_got;
+
+static void *waiting_thread(void *arg)
+{
+	const struct sig_ops *o = arg;
+	sigset_t usr1;
+	int sig = 0;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	o->sigprocmask(SIG_BLOCK, &usr1, NULL);
+	atomic_store(&thread_tid, (pid_t)syscall(SYS_gettid));
+	if (o->sigwait(&usr1, &sig) == 0)
+		atomic_store(&thread_got, sig);
+	o->sigwait(&usr1, &sig);	/* the second, by tgkill */
+	return NULL;
+}
+
+static void scen_thread(const struct sig_ops *o, struct trace *t)
+{
+	sigset_t usr1, pend;
+	pthread_t th;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	atomic_store(&thread_tid, 0);
+	atomic_store(&thread_got, 0);
+	if (pthread_create(&th, NULL, waiting_thread, (void *)o)) {
+		tprintf(t, "pthread_create failed");
+		return;
+	}
+	for (int i = 0; i < 5000 && !atomic_load(&thread_tid); i++)
+		usleep(1000);
+	tprintf(t, "pthread_kill 65: %s", errname(o->pthread_kill(th, 65)));
+	tprintf(t, "pthread_kill the thread SIGUSR1: %s",
+		errname(o->pthread_kill(th, SIGUSR1)));
+	for (int i = 0; i < 5000 && !atomic_load(&thread_got); i++)
+		usleep(1000);
+	tprintf(t, "the thread took %s", sname(atomic_load(&thread_got)));
+	rec(t, "tgkill self, the thread, SIGUSR1",
+	    o->tgkill(getpid(), atomic_load(&thread_tid), SIGUSR1));
+	pthread_join(th, NULL);
+	o->sigpending(&pend);
+	tprintf(t, "pending here: %d", sigismember(&pend, SIGUSR1));
+	rec(t, "tgkill 0 1 SIGUSR1", o->tgkill(0, 1, SIGUSR1));
+	rec(t, "tgkill self -1 SIGUSR1", o->tgkill(getpid(), -1, SIGUSR1));
+	rec(t, "tgkill self 999999999 SIGUSR1", o->tgkill(getpid(), 999999999, SIGUSR1));
+	rec(t, "tgkill self self 65", o->tgkill(getpid(), getpid(), 65));
+	tprintf(t, "pthread_kill self 0: %s", errname(o->pthread_kill(pthread_self(), 0)));
+}
+
 /* ---- 9. sigtimedwait, sigwaitinfo, sigwait ---------------------------- */
 
 static void helper_queue42(const struct sig_ops *o, struct trace *t)
@@ -1409,5 +1524,7 @@ int main(void)
 	else
 		printf("skip permissions: nobody and root (not root)\n");
 	run_sig_both("fork: actions and mask inherited, pending not", scen_fork);
+	run_sig_both("stop and continue as default actions", scen_stop);
+	run_sig_both("signals to a thread: pthread_kill, tgkill", scen_thread);
 	return harness_done();
 }
