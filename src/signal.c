@@ -50,9 +50,14 @@
  * kernel's (which continues the target, and applies its session rule),
  * and drops pending stops as prepare_signal does.
  *
- * Not yet: exec (handled signals to SIG_DFL, mask and pending kept),
- * signalfd, RLIMIT_SIGPENDING (the queue holds SIG_RTQ), and a new
- * thread's mask (it starts empty, not its creator's).
+ * fork and exec.  A forked child makes its own file, with the
+ * dispositions and the forking thread's mask and nothing pending.  exec
+ * leaves the file (its registration ends with the old image): a program
+ * with uipc's signals in it takes it over before main (adopt), handled
+ * signals made SIG_DFL, the rest kept, as execve keeps signal state.
+ *
+ * Not yet: signalfd, RLIMIT_SIGPENDING (the queue holds SIG_RTQ), and a
+ * new thread's mask (it starts empty, not its creator's).
  */
 #include "internal.h"
 
@@ -113,6 +118,7 @@ struct sig_file {
 	uint16_t layout, pad;
 	int32_t pid;
 	uint32_t slot, gen;		/* the registration that owns it */
+	uint32_t start, pad1;		/* the process's start time */
 	struct uipc_lock lock;
 	_Atomic sigbits ignored;	/* SIG_IGN, or SIG_DFL of an ignoring default */
 	_Atomic sigbits restart;	/* handlers with SA_RESTART */
@@ -264,6 +270,78 @@ static void sig_atexit(void)
 	unlinkat(h->dirfd, name, 0);
 }
 
+static sigbits default_ignored(void)
+{
+	sigbits ign = 0;
+
+	for (int s = 1; s <= SIG_NSIG; s++)
+		if (default_ignores(s))
+			ign |= bit(s);
+	return ign;
+}
+
+/*
+ * The file `name` if it is this very process's from before an exec (its
+ * pid and start time, a registration that is over): taken over as the
+ * kernel's execve keeps the signal state, handled signals made SIG_DFL,
+ * ignored ones kept, the exec'ing thread's mask and pending kept and the
+ * other threads' gone.  0 if it was, else -1 and nothing changed.
+ */
+static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *self)
+{
+	struct sig_file *f;
+	struct sig_thread keep;
+	sigbits ign;
+	int fd, me = -1;
+
+	fd = uipc_ns_openat(h, name, O_RDWR);
+	if (fd < 0)
+		return -1;
+	f = map_fd(fd);
+	close(fd);
+	if (!f)
+		return -1;
+	if (f->magic != SIG_MAGIC || f->layout != SIG_LAYOUT || f->pid != self->pid ||
+	    f->start != self->start || !self->start ||
+	    uipc_proc_alive(h, f->slot, f->gen, f->pid) || file_lock(f) < 0) {
+		munmap(f, sizeof(*f));
+		return -1;
+	}
+	for (int i = 0; i < SIG_THREADS; i++)
+		if (f->thr[i].tid == self->pid)
+			me = i;
+	keep = f->thr[me >= 0 ? me : 0];
+	memset(f->thr, 0, sizeof(f->thr));
+	f->thr[0] = keep;
+	f->thr[0].tid = my_tid();
+	f->thr[0].waiting = 0;
+	f->thr[0].sleeping = 0;
+	for (int i = 0; i < SIG_RTQ; i++)
+		if (f->rt[i].used && f->rt[i].tid && f->rt[i].tid != keep.tid)
+			f->rt[i].used = 0;
+		else if (f->rt[i].used && f->rt[i].tid)
+			f->rt[i].tid = f->thr[0].tid;
+	f->rt_used = SIG_RTQ;	/* scan */
+	ign = atomic_load(&f->set_ign) & ~(bit(SIGKILL) | bit(SIGSTOP));
+	atomic_store(&f->set_ign, ign);
+	atomic_store(&f->ignored, ign | default_ignored());
+	atomic_store(&f->caught, 0);
+	atomic_store(&f->restart, 0);
+	for (int s = 1; s <= SIG_NSIG; s++)
+		if (ign & bit(s))
+			g_act[s].sa_handler = SIG_IGN;
+	f->slot = self->slot;
+	f->gen = self->gen;
+	file_unlock(f);
+	memset(g_pthr, 0, sizeof(g_pthr));
+	g_pthr[0].self = pthread_self();
+	g_pthr[0].tid = f->thr[0].tid;
+	g_me = f;
+	t_idx = 0;
+	uipc_proc_note(UIPC_USE_SIG);
+	return 0;
+}
+
 /* Makes this process's file (the caller holds g_init_lock).  inherit:
  * the dispositions' summary and the caller's mask come from there (a
  * forked child's parent). */
@@ -287,8 +365,10 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 			    O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST || tries == 2)
 			break;
-		/* An earlier process of this pid left it: its registration
-		 * is over (ours is the pid's now), so it goes. */
+		/* Our own from before an exec, or an earlier process's of
+		 * this pid, whose registration is over: that goes. */
+		if (!inherit && adopt(h, name, &self) == 0)
+			return 0;
 		unlinkat(h->dirfd, name, 0);
 	}
 	if (fd < 0)
@@ -303,18 +383,14 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	f->pid = self.pid;
 	f->slot = self.slot;
 	f->gen = self.gen;
+	f->start = self.start;
 	if (inherit) {
 		atomic_store(&f->ignored, atomic_load(&inherit->ignored));
 		atomic_store(&f->restart, atomic_load(&inherit->restart));
 		atomic_store(&f->caught, atomic_load(&inherit->caught));
 		atomic_store(&f->set_ign, atomic_load(&inherit->set_ign));
 	} else {
-		sigbits ign = 0;
-
-		for (int s = 1; s <= SIG_NSIG; s++)
-			if (default_ignores(s))
-				ign |= bit(s);
-		atomic_store(&f->ignored, ign);
+		atomic_store(&f->ignored, default_ignored());
 	}
 	f->thr[0].tid = my_tid();
 	f->thr[0].blocked = mask;
@@ -331,8 +407,9 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 static void install_doorbells(void);
 static void sig_child(void);
 
-/* This process's file, made on its first signal call. */
-static int me_ready(void)
+/* This process's file, made on its first signal call (only_adopt: only
+ * if it is there from before an exec). */
+static int me_ready_how(int only_adopt)
 {
 	static int once;
 	int r = 0;
@@ -353,10 +430,44 @@ static int me_ready(void)
 			atexit(sig_atexit);
 			once = 1;
 		}
-		r = file_make(NULL, 0);
+		if (only_adopt) {
+			struct uipc_self self;
+			struct uipc_nsh *h = uipc_ns_get(&r);
+			char name[32];
+
+			r = h ? uipc_proc_self(&self) : r;
+			if (h && r == 0) {
+				file_name(name, sizeof(name), self.pid);
+				r = adopt(h, name, &self);
+			}
+		} else {
+			r = file_make(NULL, 0);
+		}
 	}
 	pthread_mutex_unlock(&g_init_lock);
 	return r;
+}
+
+static int me_ready(void)
+{
+	return likely(g_me != NULL) ? 0 : me_ready_how(0);
+}
+
+/* After an exec: a program that has uipc's signals in it takes over the
+ * state its process had (adopt) before main runs, so that what was
+ * pending and blocked stays so, as across the kernel's execve.  One
+ * access(2) for any other program. */
+__attribute__((constructor)) static void sig_after_exec(void)
+{
+	char path[4096 + 32];
+	size_t n;
+
+	if (uipc_ns_path(path, sizeof(path) - 32) < 0)
+		return;
+	n = strlen(path);
+	snprintf(path + n, sizeof(path) - n, "/sig.%d", (int)getpid());
+	if (access(path, F_OK) == 0)
+		me_ready_how(1);
 }
 
 /* The entry of the calling thread, made if need be (file locked).  A

@@ -1227,6 +1227,89 @@ static void scen_thread(const struct sig_ops *o, struct trace *t)
 	tprintf(t, "pthread_kill self 0: %s", errname(o->pthread_kill(pthread_self(), 0)));
 }
 
+/* ---- exec --------------------------------------------------------- */
+
+static const char *disposition(const struct sig_ops *o, int sig)
+{
+	struct sigaction old;
+
+	if (o->sigaction(sig, NULL, &old) < 0)
+		return errname(errno);
+	return old.sa_handler == SIG_DFL ? "SIG_DFL" :
+	       old.sa_handler == SIG_IGN ? "SIG_IGN" : "a handler";
+}
+
+/* The program after the exec: what it finds, on fd 3, then SIGTERM
+ * unblocked (pending from before the exec, it ends the process). */
+static int exec_probe(const char *side)
+{
+	const struct sig_ops *o = strcmp(side, "uipc") ? &kernel_sops : &uipc_sops;
+	sigset_t m, term;
+	FILE *f = fdopen(3, "w");
+
+	if (!f)
+		return 9;
+	setvbuf(f, NULL, _IONBF, 0);
+	fprintf(f, "SIGUSR1 (a handler before): %s\n", disposition(o, SIGUSR1));
+	fprintf(f, "SIGUSR2 (ignored before): %s\n", disposition(o, SIGUSR2));
+	o->sigprocmask(SIG_BLOCK, NULL, &m);
+	fprintf(f, "SIGTERM blocked: %d, SIGHUP blocked: %d\n",
+		sigismember(&m, SIGTERM), sigismember(&m, SIGHUP));
+	o->sigpending(&m);
+	fprintf(f, "SIGTERM pending: %d\n", sigismember(&m, SIGTERM));
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	o->sigprocmask(SIG_UNBLOCK, &term, NULL);
+	fprintf(f, "still here after unblocking SIGTERM\n");
+	return 0;
+}
+
+static void scen_exec(const struct sig_ops *o, struct trace *t)
+{
+	sigset_t term = set_of(SIGTERM, 0);
+	char buf[1024];
+	int p[2], st;
+	size_t n = 0;
+	pid_t kid;
+
+	if (pipe(p) < 0) {
+		tprintf(t, "pipe: %s", errname(errno));
+		return;
+	}
+	kid = fork();
+	if (kid == 0) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_plain;
+		o->sigaction(SIGUSR1, &sa, NULL);
+		sa.sa_handler = SIG_IGN;
+		o->sigaction(SIGUSR2, &sa, NULL);
+		o->sigprocmask(SIG_BLOCK, &term, NULL);
+		o->kill(getpid(), SIGTERM);
+		dup2(p[1], 3);
+		execl("/proc/self/exe", "sig_api", "exec-probe", o->name, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		ssize_t r;
+
+		if (n >= sizeof(buf) - 1 || poll(&pf, 1, 5000) <= 0)
+			break;
+		r = read(p[0], buf + n, sizeof(buf) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = 0;
+	close(p[0]);
+	add_lines(t, "after exec: ", buf);
+	st = wait_bounded(kid, 5000);
+	trace_status(t, "the exec'd child", st);
+}
+
 /* ---- 9. sigtimedwait, sigwaitinfo, sigwait ---------------------------- */
 
 static void helper_queue42(const struct sig_ops *o, struct trace *t)
@@ -1500,8 +1583,10 @@ static int run_sig_both(const char *name, sig_scenario scen)
 	return trace_compare(name, &k, &u);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "exec-probe"))
+		return exec_probe(argv[2]);
 	harness_init(120);
 	areas = harness_shared(3 * AREA);
 	known = harness_shared(sizeof(*known));
@@ -1526,5 +1611,6 @@ int main(void)
 	run_sig_both("fork: actions and mask inherited, pending not", scen_fork);
 	run_sig_both("stop and continue as default actions", scen_stop);
 	run_sig_both("signals to a thread: pthread_kill, tgkill", scen_thread);
+	run_sig_both("exec: handlers reset, ignored, blocked, pending kept", scen_exec);
 	return harness_done();
 }
