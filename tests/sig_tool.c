@@ -15,6 +15,7 @@
 #include "harness.h"
 
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,9 +51,11 @@ static void child(const struct gops *o, int ready)
 	 * two doorbells. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
+	/* The raw call: the C library's refuses its own 32 and 33, which
+	 * the environment may have left ignored. */
 	for (int s = 1; s < SIGRTMAX - 1; s++)
 		if (s != SIGKILL && s != SIGSTOP)
-			sigaction(s, &sa, NULL);
+			syscall(SYS_rt_sigaction, s, &sa, NULL, (size_t)8);
 	sigemptyset(&b);
 	sigprocmask(SIG_SETMASK, &b, NULL);
 	sa.sa_handler = on_usr1;
@@ -127,7 +130,7 @@ int main(void)
 	pid_t kk, uk;
 	FILE *f;
 	size_t n;
-	int ks, us;
+	int ks, us, before;
 
 	harness_init(60);
 	kk = start(&kernel_g);
@@ -156,6 +159,7 @@ int main(void)
 	}
 	printf("%s uipc ls -P shows what /proc/PID/status shows of the kernel's\n",
 	       harness_failures ? "FAIL" : "ok  ");
+	before = harness_failures;
 
 	snprintf(cmd, sizeof(cmd), "kill -s USR1 %d", (int)kk);
 	CHECK(system(cmd) == 0, "kill(1) failed");
@@ -187,7 +191,7 @@ int main(void)
 			      "uipc %s: %s", bad[i], out);
 		}
 		printf("%s uipc kill refuses bad arguments with one line\n",
-		       harness_failures ? "FAIL" : "ok  ");
+		       harness_failures == before ? "ok  " : "FAIL");
 	}
 	return harness_done();
 }
