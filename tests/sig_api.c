@@ -1149,11 +1149,26 @@ static void trace_change(struct trace *t, const char *what, pid_t pid)
 
 static void scen_stop(const struct sig_ops *o, struct trace *t)
 {
-	sigset_t none;
+	sigset_t none, stops = set_of(SIGTSTP, SIGCONT, 0);
+	struct sigaction ign;
 	struct helper h;
 
 	sigemptyset(&none);
 	rec(t, "SIG_BLOCK {}", o->sigprocmask(SIG_BLOCK, &none, NULL));
+	/* A continue drops a pending stop, a stop a pending continue. */
+	rec(t, "block SIGTSTP, SIGCONT", o->sigprocmask(SIG_BLOCK, &stops, NULL));
+	rec(t, "raise SIGTSTP", o->raise(SIGTSTP));
+	trace_pending(o, t, "pending");
+	rec(t, "kill self SIGCONT", o->kill(getpid(), SIGCONT));
+	trace_pending(o, t, "pending");
+	rec(t, "raise SIGTSTP", o->raise(SIGTSTP));
+	trace_pending(o, t, "pending");
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	rec(t, "SIGTSTP ignored", o->sigaction(SIGTSTP, &ign, NULL));
+	rec(t, "unblock SIGTSTP, SIGCONT", o->sigprocmask(SIG_UNBLOCK, &stops, NULL));
+	ign.sa_handler = SIG_DFL;
+	rec(t, "SIGTSTP default", o->sigaction(SIGTSTP, &ign, NULL));
 	for (int k = 0; k < 2; k++) {
 		int stop = k == 0 ? SIGTSTP : SIGSTOP;
 		char what[48];
@@ -1264,6 +1279,56 @@ static int exec_probe(const char *side)
 	return 0;
 }
 
+/* The program after the exec, making no uipc call: it says so on fd 3
+ * and waits for a byte on fd 4 (a signal's default action may end it
+ * first: its process's signals must reach it from the start). */
+static int exec_waiter(void)
+{
+	char c;
+
+	if (write(3, "exec'd\n", 7) != 7)
+		return 9;
+	return read(4, &c, 1) == 1 ? 0 : 8;
+}
+
+/* A signal sent to a process that exec'd and has made no uipc call yet. */
+static void exec_then_signal(const struct sig_ops *o, struct trace *t)
+{
+	int out[2], in[2];
+	char buf[64] = "";
+	pid_t kid;
+
+	if (pipe(out) < 0 || pipe(in) < 0)
+		return;
+	kid = fork();
+	if (kid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		o->sigprocmask(SIG_BLOCK, &none, NULL);	/* a signal user */
+		dup2(out[1], 3);
+		dup2(in[0], 4);
+		execl("/proc/self/exe", "sig_api", "exec-waiter", o->name, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(in[0]);
+	{
+		struct pollfd pf = { out[0], POLLIN, 0 };
+
+		if (poll(&pf, 1, 5000) > 0 && read(out[0], buf, sizeof(buf) - 1) > 0)
+			tprintf(t, "the child: %s", strtok(buf, "\n"));
+	}
+	rec(t, "kill it SIGHUP", o->kill(kid, SIGHUP));
+	usleep(100000);
+	signal(SIGPIPE, SIG_IGN);	/* the kernel's: it may be gone */
+	write(in[1], "x", 1);
+	signal(SIGPIPE, SIG_DFL);
+	trace_status(t, "the exec'd child", wait_bounded(kid, 5000));
+	close(out[0]);
+	close(in[1]);
+}
+
 static void scen_exec(const struct sig_ops *o, struct trace *t)
 {
 	sigset_t term = set_of(SIGTERM, 0);
@@ -1308,6 +1373,7 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
 	add_lines(t, "after exec: ", buf);
 	st = wait_bounded(kid, 5000);
 	trace_status(t, "the exec'd child", st);
+	exec_then_signal(o, t);
 }
 
 /* ---- 9. sigtimedwait, sigwaitinfo, sigwait ---------------------------- */
@@ -1587,6 +1653,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "exec-probe"))
 		return exec_probe(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "exec-waiter"))
+		return exec_waiter();
 	harness_init(120);
 	areas = harness_shared(3 * AREA);
 	known = harness_shared(sizeof(*known));
