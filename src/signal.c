@@ -1329,6 +1329,17 @@ static int timespec_bad(const struct timespec *ts)
 	return ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L);
 }
 
+/* A wake-up that never came, for the tests to see (wait.c's count). */
+static void count_lost_wake(void)
+{
+	struct uipc_nsh *h;
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	if (h)
+		atomic_fetch_add_explicit(&h->ns->lost_wakes, 1, memory_order_relaxed);
+}
+
 /* How long a waiter spins before sleeping: 0 on one CPU. */
 static int spin_max(void)
 {
@@ -1348,7 +1359,7 @@ static int timed_wait(const sigset_t *set, siginfo_t *info,
 	struct sig_thread *t;
 	struct sig_info in;
 	sigbits want;
-	int r = me_ready(), s;
+	int r = me_ready(), s, maybe_lost = 0;
 	uint32_t seen;
 
 	if (r < 0)
@@ -1381,6 +1392,8 @@ static int timed_wait(const sigset_t *set, siginfo_t *info,
 		if (s) {
 			t->waiting = 0;
 			file_unlock(g_me);
+			if (maybe_lost)
+				count_lost_wake();
 			if (info) {
 				fill_siginfo(info, s, &in);
 				/* As the C library's sigtimedwait reports a
@@ -1408,6 +1421,9 @@ static int timed_wait(const sigset_t *set, siginfo_t *info,
 			atomic_store(&t->sleeping, 1);
 			r = t_deferred ? -EINTR : uipc_futex_wait(&t->wake, seen, endp);
 			atomic_store(&t->sleeping, 0);
+			/* Back from the safety period with the word as it was:
+			 * a signal found now was sent without its wake-up. */
+			maybe_lost = r == 0 && !endp && atomic_load(&t->wake) == seen;
 			if (r == 0)
 				continue;
 			if (r == -ETIMEDOUT)
