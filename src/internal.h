@@ -705,6 +705,9 @@ UIPC_HIDDEN int uipc_pipe_sweep(struct uipc_nsh *h);
 /* The signal file of the registration (slot, gen), which has ended,
  * removed. */
 UIPC_HIDDEN void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+/* Removes the signal files of processes that are gone (not those of one
+ * that exec'd, for its new image): how many. */
+UIPC_HIDDEN int uipc_sig_sweep(struct uipc_nsh *h);
 /* For the tool: one process that takes uipc signals, its sets as
  * /proc/PID/status shows the kernel's (bit s - 1 for signal s). */
 struct uipc_sig_proc_info {

@@ -1531,6 +1531,15 @@ int uipc_pause(void)
  * Exit work.
  * ------------------------------------------------------------------- */
 
+/* Whether the process of file f lives on after an exec (its pid and
+ * start time): the file is for its new image to take over. */
+static int execed(const struct sig_file *f)
+{
+	uint32_t start = f->start;
+
+	return start && uipc_pid_start(f->pid) == start && !zombie(f->pid);
+}
+
 void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 {
 	pid_t pid = h->ns->proc[slot < UIPC_MAXPROC ? slot : 0].pid;
@@ -1554,9 +1563,48 @@ void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 	close(fd);
 	if (!f || f == MAP_FAILED)
 		return;
-	if (f->slot == slot && f->gen == gen && f->pid == pid)
+	if (f->slot == slot && f->gen == gen && f->pid == pid && !execed(f))
 		unlinkat(h->dirfd, name, 0);
 	munmap(f, sizeof(*f));
+}
+
+int uipc_sig_sweep(struct uipc_nsh *h)
+{
+	struct dirent *de;
+	int n = 0, dfd;
+	DIR *d;
+
+	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		struct sig_file *f;
+		char name[32];
+		int pid, fd;
+
+		if (sscanf(de->d_name, "sig.%d", &pid) != 1 || pid <= 0)
+			continue;
+		file_name(name, sizeof(name), pid);
+		if (strcmp(name, de->d_name))
+			continue;
+		fd = uipc_ns_openat(h, name, O_RDWR);
+		if (fd < 0)
+			continue;
+		f = map_fd(fd);
+		close(fd);
+		if (!f)
+			continue;
+		if (f->pid == pid && !uipc_proc_alive(h, f->slot, f->gen, pid) &&
+		    !execed(f) && unlinkat(h->dirfd, name, 0) == 0)
+			n++;
+		munmap(f, sizeof(*f));
+	}
+	closedir(d);
+	return n;
 }
 
 /* ---------------------------------------------------------------------

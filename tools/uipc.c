@@ -706,6 +706,8 @@ int main(int argc, char **argv)
 			       uipc_pipe_sweep(h));
 			printf("removed %d kept segment file(s) of ended "
 			       "processes\n", uipc_spare_sweep(h));
+			printf("removed %d signal file(s) of ended processes\n",
+			       uipc_sig_sweep(h));
 		}
 		return 0;
 	}
