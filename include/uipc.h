@@ -110,6 +110,9 @@ UIPC_API int uipc_sigtimedwait(const sigset_t *set, siginfo_t *info,
 UIPC_API int uipc_sigwaitinfo(const sigset_t *set, siginfo_t *info);
 UIPC_API int uipc_sigwait(const sigset_t *set, int *sig);
 UIPC_API int uipc_pause(void);
+/* A real, pollable descriptor whose reads give struct signalfd_siginfo
+ * (see <sys/signalfd.h>); SFD_NONBLOCK, SFD_CLOEXEC. */
+UIPC_API int uipc_signalfd(int fd, const sigset_t *mask, int flags);
 
 #ifdef __cplusplus
 }

@@ -56,8 +56,12 @@
  * with uipc's signals in it takes it over before main (adopt), handled
  * signals made SIG_DFL, the rest kept, as execve keeps signal state.
  *
- * Not yet: signalfd, RLIMIT_SIGPENDING (the queue holds SIG_RTQ), and a
- * new thread's mask (it starts empty, not its creator's).
+ * signalfd.  A socket pair: the caller reads its end as the kernel's
+ * signalfd (poll, epoll and read work unmodified); delivery writes the
+ * records into ours, for the signals the thread blocks that it watches.
+ *
+ * Not yet: RLIMIT_SIGPENDING (the queue holds SIG_RTQ), and a new thread's
+ * mask (it starts empty, not its creator's).
  */
 #include "internal.h"
 
@@ -69,6 +73,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -124,6 +130,7 @@ struct sig_file {
 	_Atomic sigbits restart;	/* handlers with SA_RESTART */
 	_Atomic sigbits caught;		/* handlers, and */
 	_Atomic sigbits set_ign;	/* SIG_IGN set (for `uipc ls -P`) */
+	_Atomic sigbits sfd_mask;	/* watched by a signalfd: rung blocked */
 	uint64_t seq;
 	uint32_t rt_used;		/* entries in use: a hint (0: skip them) */
 	uint32_t pad2;
@@ -144,6 +151,20 @@ static struct {
 	pid_t tid;
 } g_pthr[SIG_THREADS];
 static __thread int t_in_call, t_deferred;
+
+/* This process's signalfds: the caller's end of a socket pair, which
+ * the program reads as the kernel's signalfd, and ours, which delivery
+ * writes struct signalfd_siginfo records into.  Guarded by the file's
+ * lock. */
+#define SFDS 8
+static struct sfd {
+	int used;
+	int ufd, wfd;		/* the caller's end, ours */
+	int peek;		/* ours of the caller's end: what is unread */
+	dev_t dev;
+	ino_t ino;		/* the caller's end, to know it again */
+	sigbits mask;
+} g_sfd[SFDS];
 
 /* Targets' files, mapped once. */
 #define TARGETS 16
@@ -701,6 +722,83 @@ struct frame {
 	sigbits mask_before;
 };
 
+/* The signals of the records in x not read yet. */
+static sigbits sfd_unread(const struct sfd *x)
+{
+	struct signalfd_siginfo r[64];
+	sigbits b = 0;
+	ssize_t n = recv(x->peek, r, sizeof(r), MSG_PEEK | MSG_DONTWAIT);
+
+	for (ssize_t i = 0; i < n / (ssize_t)sizeof(r[0]); i++)
+		if (sig_valid((int)r[i].ssi_signo))
+			b |= bit((int)r[i].ssi_signo);
+	return b;
+}
+
+static void sfd_close(struct sfd *x)
+{
+	close(x->wfd);
+	close(x->peek);
+	x->used = 0;
+}
+
+static void sfd_mask_update(struct sig_file *f)
+{
+	sigbits m = 0;
+
+	for (int i = 0; i < SFDS; i++)
+		if (g_sfd[i].used)
+			m |= g_sfd[i].mask;
+	atomic_store(&f->sfd_mask, m);
+}
+
+/*
+ * Moves the signals pending for thread t that it blocks and a signalfd
+ * watches into that signalfd, as records its reader takes (file locked).
+ * The kernel's signalfd dequeues them when read; here they leave the
+ * pending sets when written (docs/uipc.md).  A signalfd whose reader end
+ * was closed is dropped; one that is full keeps the rest pending.
+ */
+static void sfd_fill(struct sig_file *f, struct sig_thread *t, sigbits blocked)
+{
+	for (int i = 0; i < SFDS; i++) {
+		struct sfd *x = &g_sfd[i];
+		struct sig_info in;
+		sigbits unread;
+		int s;
+
+		if (!x->used || !((pend_thread(f, t) | pend_proc(f)) & x->mask & blocked))
+			continue;
+		/* A standard signal whose record is still unread is pending
+		 * still, to the kernel: a new one coalesces with it. */
+		unread = sfd_unread(x);
+		while (x->used && (s = dequeue(f, t, x->mask & blocked, &in))) {
+			struct signalfd_siginfo ssi;
+
+			if (!is_rt(s) && (unread & bit(s)))
+				continue;
+			unread |= bit(s);
+
+			memset(&ssi, 0, sizeof(ssi));
+			ssi.ssi_signo = (uint32_t)s;
+			ssi.ssi_code = in.code;
+			ssi.ssi_pid = (uint32_t)in.pid;
+			ssi.ssi_uid = in.uid;
+			ssi.ssi_int = (int32_t)in.value;
+			ssi.ssi_ptr = in.value;
+			if (send(x->wfd, &ssi, sizeof(ssi), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+			    (ssize_t)sizeof(ssi))
+				continue;
+			enqueue(f, s, 0, &in);	/* back, for later or another */
+			if (errno != EAGAIN) {
+				sfd_close(x);
+				sfd_mask_update(f);
+			}
+			break;
+		}
+	}
+}
+
 /*
  * Delivers what is pending for the calling thread and not blocked.  Like
  * the kernel, it chooses the signals one after another, each under the
@@ -731,6 +829,8 @@ static int dispatch(void)
 			break;
 		}
 		mask = t->blocked;
+		if (atomic_load(&f->sfd_mask))
+			sfd_fill(f, t, mask);
 		while (n < MAX_FRAMES) {
 			struct frame *x = &fr[n];
 
@@ -878,6 +978,11 @@ static void sig_child(void)
 	memset(g_targets, 0, sizeof(g_targets));
 	t_in_call = t_deferred = 0;
 	t_tid = 0;
+	/* A signalfd the child inherits stays its parent's. */
+	for (int i = 0; i < SFDS; i++)
+		if (g_sfd[i].used)
+			sfd_close(&g_sfd[i]);
+	memset(g_sfd, 0, sizeof(g_sfd));
 	if (!parent)
 		return;
 	if (t_idx >= 0 && t_idx < SIG_THREADS)
@@ -1044,6 +1149,12 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		if (!bell && !(t->blocked & bit(s)))
 			bell = t;
 	}
+	/* Blocked everywhere but watched by a signalfd: its reader wants
+	 * to hear of it. */
+	if (!wake && !bell && (atomic_load(&f->sfd_mask) & bit(s)))
+		for (int i = 0; i < SIG_THREADS && !bell; i++)
+			if (f->thr[i].tid && (!tid || f->thr[i].tid == tid))
+				bell = &f->thr[i];
 	if (wake) {
 		bell = NULL;	/* the waiter takes it */
 		atomic_fetch_add(&wake->wake, 1);
@@ -1311,11 +1422,71 @@ int uipc_sigpending(sigset_t *set)
 	enter();
 	r = file_lock(g_me);
 	if (r == 0) {
+		sigbits p = 0;
+
 		t = thread_locked();
-		to_set(t ? (pend_thread(g_me, t) | pend_proc(g_me)) & t->blocked : 0,
-		       set);
+		if (t)
+			p = (pend_thread(g_me, t) | pend_proc(g_me)) & t->blocked;
+		/* What a signalfd holds unread is pending still, to the
+		 * kernel (its read takes it). */
+		for (int i = 0; i < SFDS; i++)
+			if (g_sfd[i].used)
+				p |= sfd_unread(&g_sfd[i]);
+		to_set(p, set);
 		file_unlock(g_me);
 	}
+	leave();
+	return (int)UIPC_RET(r);
+}
+
+int uipc_signalfd(int fd, const sigset_t *mask, int flags)
+{
+	struct stat st;
+	sigbits m;
+	int r = me_ready(), i, sv[2];
+
+	if (r < 0)
+		return (int)UIPC_RET(r);
+	if (flags & ~(SFD_NONBLOCK | SFD_CLOEXEC))
+		return (int)UIPC_RET(-EINVAL);
+	m = to_bits(mask) & ~(bit(SIGKILL) | bit(SIGSTOP));
+	enter();
+	r = file_lock(g_me);
+	if (r < 0)
+		goto out;
+	if (fd != -1) {
+		/* A new mask for one of ours; anything else is no signalfd. */
+		r = fstat(fd, &st) < 0 ? -EBADF : -EINVAL;
+		for (i = 0; r < 0 && r != -EBADF && i < SFDS; i++)
+			if (g_sfd[i].used && g_sfd[i].ufd == fd &&
+			    g_sfd[i].dev == st.st_dev && g_sfd[i].ino == st.st_ino) {
+				g_sfd[i].mask = m;
+				r = fd;
+			}
+	} else {
+		for (i = 0; i < SFDS && g_sfd[i].used; i++)
+			;
+		r = -EMFILE;
+		if (i < SFDS && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			r = -errno;
+		else if (i < SFDS) {
+			if (!(flags & SFD_CLOEXEC))
+				fcntl(sv[0], F_SETFD, 0);
+			if (flags & SFD_NONBLOCK)
+				fcntl(sv[0], F_SETFL, O_NONBLOCK);
+			fstat(sv[0], &st);
+			g_sfd[i] = (struct sfd){ 1, sv[0], sv[1],
+						 fcntl(sv[0], F_DUPFD_CLOEXEC, 0),
+						 st.st_dev, st.st_ino, m };
+			r = sv[0];
+		}
+	}
+	if (r >= 0) {
+		sfd_mask_update(g_me);
+		t_deferred = 1;		/* what is pending already goes in */
+	}
+	file_unlock(g_me);
+out:
 	leave();
 	return (int)UIPC_RET(r);
 }

@@ -28,12 +28,14 @@
  */
 #include "harness.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,6 +59,7 @@ struct sig_ops {
 	int (*tgkill)(pid_t, pid_t, int);
 	/* returns the error number */
 	int (*pthread_kill)(pthread_t, int);
+	int (*signalfd)(int, const sigset_t *, int);
 };
 
 static int k_tgkill(pid_t tgid, pid_t tid, int sig)
@@ -67,21 +70,21 @@ static int k_tgkill(pid_t tgid, pid_t tid, int sig)
 static const struct sig_ops kernel_sops = {
 	"kernel", kill, sigqueue, raise, sigaction, sigprocmask,
 	pthread_sigmask, sigpending, sigsuspend, sigtimedwait, sigwaitinfo,
-	sigwait, pause, k_tgkill, pthread_kill,
+	sigwait, pause, k_tgkill, pthread_kill, signalfd,
 };
 
 #ifdef SIG_KERNEL_ONLY
 static const struct sig_ops uipc_sops = {
 	"uipc", kill, sigqueue, raise, sigaction, sigprocmask,
 	pthread_sigmask, sigpending, sigsuspend, sigtimedwait, sigwaitinfo,
-	sigwait, pause, k_tgkill, pthread_kill,
+	sigwait, pause, k_tgkill, pthread_kill, signalfd,
 };
 #else
 static const struct sig_ops uipc_sops = {
 	"uipc", uipc_kill, uipc_sigqueue, uipc_raise, uipc_sigaction,
 	uipc_sigprocmask, uipc_pthread_sigmask, uipc_sigpending,
 	uipc_sigsuspend, uipc_sigtimedwait, uipc_sigwaitinfo, uipc_sigwait,
-	uipc_pause, uipc_tgkill, uipc_pthread_kill,
+	uipc_pause, uipc_tgkill, uipc_pthread_kill, uipc_signalfd,
 };
 #endif
 
@@ -1376,6 +1379,88 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
 	exec_then_signal(o, t);
 }
 
+/* ---- signalfd -------------------------------------------------------- */
+
+/* What a read of fd gives: each record, or the error. */
+static void trace_sfd_read(struct trace *t, const char *what, int fd, size_t len)
+{
+	struct signalfd_siginfo r[4];
+	ssize_t n = read(fd, r, len);
+
+	if (n < 0) {
+		tprintf(t, "%s: -1 %s", what, errname(errno));
+		return;
+	}
+	tprintf(t, "%s: %zd bytes", what, n);
+	/* Only sigqueue gives a value: kill leaves it unspecified. */
+	for (ssize_t i = 0; i < n / (ssize_t)sizeof(r[0]); i++)
+		tprintf(t, "  %s code=%s pid=%s uid=%u int=%d", sname((int)r[i].ssi_signo),
+			codestr(r[i].ssi_code), name_of((pid_t)r[i].ssi_pid),
+			r[i].ssi_uid, r[i].ssi_code == SI_QUEUE ? r[i].ssi_int : 0);
+}
+
+/* Whether fd becomes readable within ms.  An event loop's poll goes on
+ * after EINTR (uipc's delivery interrupts it: docs/uipc.md). */
+static int poll_in(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	int r;
+
+	for (int i = 0; i < 100; i++) {
+		r = poll(&p, 1, ms);
+		if (r >= 0 || errno != EINTR)
+			break;
+	}
+	return r == 1 && (p.revents & POLLIN);
+}
+
+static void helper_kill_parent_usr1(const struct sig_ops *o, struct trace *t)
+{
+	usleep(50000);
+	rec(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
+}
+
+static void scen_signalfd(const struct sig_ops *o, struct trace *t)
+{
+	sigset_t set = set_of(SIGUSR1, SIGRTMIN, 0), other = set_of(SIGUSR2, 0);
+	struct helper h;
+	int fd;
+
+	rec(t, "block SIGUSR1, SIGRTMIN, SIGUSR2",
+	    o->sigprocmask(SIG_BLOCK, &set, NULL) | o->sigprocmask(SIG_BLOCK, &other, NULL));
+	rec(t, "signalfd bad flags", o->signalfd(-1, &set, 0x1000));
+	rec(t, "signalfd on stdin", o->signalfd(0, &set, 0) < 0 ? -1 : 0);
+	rec(t, "signalfd on a closed descriptor", o->signalfd(1000, &set, 0));
+	fd = o->signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	tprintf(t, "signalfd {USR1, RTMIN} NONBLOCK|CLOEXEC: %s", fd >= 0 ? "a descriptor" :
+		errname(errno));
+	if (fd < 0)
+		return;
+	tprintf(t, "FD_CLOEXEC: %d", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+	trace_sfd_read(t, "read, nothing pending", fd, sizeof(struct signalfd_siginfo));
+	tprintf(t, "poll: %d", poll_in(fd, 0));
+	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	rec(t, "sigqueue self SIGRTMIN 5", o->sigqueue(getpid(), SIGRTMIN,
+		(union sigval){ .sival_int = 5 }));
+	rec(t, "sigqueue self SIGRTMIN 6", o->sigqueue(getpid(), SIGRTMIN,
+		(union sigval){ .sival_int = 6 }));
+	rec(t, "raise SIGUSR2 (not watched)", o->raise(SIGUSR2));
+	tprintf(t, "poll: %d", poll_in(fd, 1000));
+	trace_sfd_read(t, "read 4 records' room", fd, 4 * sizeof(struct signalfd_siginfo));
+	trace_sfd_read(t, "read again", fd, sizeof(struct signalfd_siginfo));
+	trace_pending(o, t, "pending");
+	rec(t, "new mask {USR2}", o->signalfd(fd, &other, 0) == fd ? 0 : -1);
+	tprintf(t, "poll: %d", poll_in(fd, 1000));
+	trace_sfd_read(t, "read", fd, sizeof(struct signalfd_siginfo));
+	rec(t, "back to {USR1, RTMIN}", o->signalfd(fd, &set, 0) == fd ? 0 : -1);
+	h = spawn(o, helper_kill_parent_usr1, 1, "child");
+	tprintf(t, "poll, a child sends: %d", poll_in(fd, 5000));
+	trace_sfd_read(t, "read", fd, sizeof(struct signalfd_siginfo));
+	reap(t, &h);
+	close(fd);
+}
+
 /* ---- 9. sigtimedwait, sigwaitinfo, sigwait ---------------------------- */
 
 static void helper_queue42(const struct sig_ops *o, struct trace *t)
@@ -1680,5 +1765,6 @@ int main(int argc, char **argv)
 	run_sig_both("stop and continue as default actions", scen_stop);
 	run_sig_both("signals to a thread: pthread_kill, tgkill", scen_thread);
 	run_sig_both("exec: handlers reset, ignored, blocked, pending kept", scen_exec);
+	run_sig_both("signalfd: poll and read", scen_signalfd);
 	return harness_done();
 }
