@@ -84,8 +84,12 @@
 #define SIG_NSIG	64		/* signals 1..64 */
 #define SIG_THREADS	16		/* threads of a process that use signals */
 #define SIG_RTQ		128		/* queued real-time signals */
-#define DB_RESTART	(SIGRTMAX)	/* doorbells: with SA_RESTART */
-#define DB_INTR		(SIGRTMAX - 1)	/* and without */
+/* The doorbells, kernel signals uipc keeps: one installed with
+ * SA_RESTART, one without; SIGRTMAX and SIGRTMAX - 1 unless UIPC_DOORBELLS
+ * says "R,I" (two real-time signal numbers). */
+static int g_db_restart, g_db_intr;
+#define DB_RESTART	(g_db_restart)
+#define DB_INTR		(g_db_intr)
 #define DB_TAG		0x5543u		/* a sender's payload: bits 16..31 */
 
 typedef uint64_t sigbits;		/* bit s - 1 for signal s */
@@ -124,7 +128,9 @@ struct sig_file {
 	uint16_t layout, pad;
 	int32_t pid;
 	uint32_t slot, gen;		/* the registration that owns it */
-	uint32_t start, pad1;		/* the process's start time */
+	uint32_t start;			/* the process's start time */
+	uint8_t db_restart, db_intr;	/* its doorbells (UIPC_DOORBELLS) */
+	uint16_t pad1;
 	struct uipc_lock lock;
 	_Atomic sigbits ignored;	/* SIG_IGN, or SIG_DFL of an ignoring default */
 	_Atomic sigbits restart;	/* handlers with SA_RESTART */
@@ -353,6 +359,8 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 			g_act[s].sa_handler = SIG_IGN;
 	f->slot = self->slot;
 	f->gen = self->gen;
+	f->db_restart = (uint8_t)DB_RESTART;
+	f->db_intr = (uint8_t)DB_INTR;
 	file_unlock(f);
 	memset(g_pthr, 0, sizeof(g_pthr));
 	g_pthr[0].self = pthread_self();
@@ -405,6 +413,8 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	f->slot = self.slot;
 	f->gen = self.gen;
 	f->start = self.start;
+	f->db_restart = (uint8_t)DB_RESTART;
+	f->db_intr = (uint8_t)DB_INTR;
 	if (inherit) {
 		atomic_store(&f->ignored, atomic_load(&inherit->ignored));
 		atomic_store(&f->restart, atomic_load(&inherit->restart));
@@ -953,9 +963,25 @@ static void doorbell(int kernel_sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+static void pick_doorbells(void)
+{
+	const char *e = getenv("UIPC_DOORBELLS");
+	int r, i;
+
+	g_db_restart = SIGRTMAX;
+	g_db_intr = SIGRTMAX - 1;
+	if (e && sscanf(e, "%d,%d", &r, &i) == 2 && r != i &&
+	    r >= SIGRTMIN && r <= SIGRTMAX && i >= SIGRTMIN && i <= SIGRTMAX) {
+		g_db_restart = r;
+		g_db_intr = i;
+	}
+}
+
 static void install_doorbells(void)
 {
 	struct sigaction sa;
+
+	pick_doorbells();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = doorbell;
@@ -1104,14 +1130,16 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	if (!f) {
 		if (s == 0)
 			return 0;
-		/* Its file is not ours: through the kernel (doorbell). */
+		/* Its file is not ours: through the kernel, with the usual
+		 * doorbell (its own numbers are in the file we cannot read;
+		 * docs/uipc.md). */
 		{
 			union sigval v;
 
 			v.sival_ptr = (void *)(uintptr_t)((uint64_t)(uint32_t)info->value << 32 |
 				(uint64_t)DB_TAG << 16 |
 				(uint64_t)(info->code == SI_QUEUE) << 8 | (uint64_t)s);
-			return sigqueue(pid, DB_INTR, v) < 0 ? -errno : 0;
+			return sigqueue(pid, SIGRTMAX - 1, v) < 0 ? -errno : 0;
 		}
 	}
 	if (s == 0)
@@ -1164,7 +1192,11 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		if (!atomic_load(&wake->sleeping))
 			wake = NULL;
 	}
-	doorbell_sig = (atomic_load(&f->restart) & bit(s)) ? DB_RESTART : DB_INTR;
+	/* The target's own doorbells; numbers that are none (the file is
+	 * its uid's to write) ring nothing. */
+	doorbell_sig = (atomic_load(&f->restart) & bit(s)) ? f->db_restart : f->db_intr;
+	if (doorbell_sig < SIGRTMIN || doorbell_sig > SIGRTMAX)
+		bell = NULL;
 out:
 	{
 		int32_t bell_tid = !wake && bell ? bell->tid : 0;

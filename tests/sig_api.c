@@ -35,6 +35,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/msg.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -60,6 +61,14 @@ struct sig_ops {
 	/* returns the error number */
 	int (*pthread_kill)(pthread_t, int);
 	int (*signalfd)(int, const sigset_t *, int);
+	/* the mechanisms whose blocking calls a signal interrupts */
+	int (*pipe)(int[2]);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*write)(int, const void *, size_t);
+	int (*close)(int);
+	int (*msgget)(key_t, int);
+	ssize_t (*msgrcv)(int, void *, size_t, long, int);
+	int (*msgctl)(int, int, struct msqid_ds *);
 };
 
 static int k_tgkill(pid_t tgid, pid_t tid, int sig)
@@ -71,6 +80,7 @@ static const struct sig_ops kernel_sops = {
 	"kernel", kill, sigqueue, raise, sigaction, sigprocmask,
 	pthread_sigmask, sigpending, sigsuspend, sigtimedwait, sigwaitinfo,
 	sigwait, pause, k_tgkill, pthread_kill, signalfd,
+	pipe, read, write, close, msgget, msgrcv, msgctl,
 };
 
 #ifdef SIG_KERNEL_ONLY
@@ -78,6 +88,7 @@ static const struct sig_ops uipc_sops = {
 	"uipc", kill, sigqueue, raise, sigaction, sigprocmask,
 	pthread_sigmask, sigpending, sigsuspend, sigtimedwait, sigwaitinfo,
 	sigwait, pause, k_tgkill, pthread_kill, signalfd,
+	pipe, read, write, close, msgget, msgrcv, msgctl,
 };
 #else
 static const struct sig_ops uipc_sops = {
@@ -85,6 +96,8 @@ static const struct sig_ops uipc_sops = {
 	uipc_sigprocmask, uipc_pthread_sigmask, uipc_sigpending,
 	uipc_sigsuspend, uipc_sigtimedwait, uipc_sigwaitinfo, uipc_sigwait,
 	uipc_pause, uipc_tgkill, uipc_pthread_kill, uipc_signalfd,
+	uipc_pipe, uipc_read, uipc_write, uipc_close, uipc_msgget, uipc_msgrcv,
+	uipc_msgctl,
 };
 #endif
 
@@ -1039,6 +1052,67 @@ static void scen_between(const struct sig_ops *o, struct trace *t)
 	interrupted_read(o, t, SA_RESTART);
 }
 
+/* ---- the mechanisms' blocking calls -------------------------------- */
+
+static int mp[2], mq = -1, mflags;
+
+/* Blocks in the ops' own pipe read (mq < 0) or msgrcv. */
+static void helper_blocked(const struct sig_ops *o, struct trace *t)
+{
+	struct { long type; char text[8]; } m;
+	char c = 0;
+	long r;
+
+	rec(t, "sigaction SIGUSR1 on_ack", act(o, SIGUSR1, on_ack, mflags, NULL));
+	say_ready(t);
+	if (mq >= 0) {
+		rec(t, "msgrcv on an empty queue", o->msgrcv(mq, &m, sizeof(m.text), 0, 0));
+	} else {
+		r = rec(t, "read on an empty pipe", o->read(mp[0], &c, 1));
+		if (r == 1)
+			tprintf(t, "  read '%c'", c);
+	}
+	trace_events(t, "handlers");
+}
+
+static void blocked_in(const struct sig_ops *o, struct trace *t, int msg, int flags)
+{
+	struct helper h;
+
+	tprintf(t, "-- a child blocked in %s, handler flags %s",
+		msg ? "msgrcv" : "a pipe read", flagstr(flags));
+	if (o->pipe(mp) < 0 || pipe(ack) < 0) {
+		tprintf(t, "pipe: %s", errname(errno));
+		return;
+	}
+	mq = msg ? o->msgget(IPC_PRIVATE, 0600) : -1;
+	mflags = flags;
+	h = spawn(o, helper_blocked, 1, "child");
+	wait_ready(t, &h);
+	tprintf(t, "child blocked: %d", wait_blocked(h.pid) == 0);
+	rec(t, "kill child SIGUSR1", o->kill(h.pid, SIGUSR1));
+	tprintf(t, "child's handler ran: %d", wait_byte(ack[0]));
+	if (!msg && (flags & SA_RESTART)) {
+		tprintf(t, "child blocked again: %d", wait_blocked(h.pid) == 0);
+		tprintf(t, "write a byte: %d", (int)o->write(mp[1], "x", 1));
+	}
+	reap(t, &h);
+	if (mq >= 0)
+		rec(t, "rm the queue", o->msgctl(mq, IPC_RMID, NULL));
+	o->close(mp[0]);
+	o->close(mp[1]);
+	close(ack[0]);
+	close(ack[1]);
+}
+
+static void scen_blocked(const struct sig_ops *o, struct trace *t)
+{
+	blocked_in(o, t, 0, 0);
+	blocked_in(o, t, 0, SA_RESTART);
+	blocked_in(o, t, 1, 0);
+	blocked_in(o, t, 1, SA_RESTART);	/* never restarted (signal(7)) */
+}
+
 /* ---- 8. default actions, kill's errors ------------------------------- */
 
 enum { SLEEP_PAUSE, SLEEP_READ, SLEEP_NOT };
@@ -1754,6 +1828,8 @@ int main(int argc, char **argv)
 	run_sig_both("delivery order of a pending set", scen_order);
 	run_sig_both("SA_RESETHAND and SA_NODEFER", scen_resethand_nodefer);
 	run_sig_both("handlers between processes", scen_between);
+	run_sig_both("a handled signal and the blocked pipe read and msgrcv",
+		     scen_blocked);
 	run_sig_both("default actions and kill's errors", scen_default);
 	run_sig_both("sigtimedwait, sigwaitinfo, sigwait", scen_wait);
 	run_sig_both("sigsuspend", scen_suspend);
