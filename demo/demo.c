@@ -315,6 +315,118 @@ static void pipeline(const struct pops *o, const char *build)
 	       ": none lost, none twice" : ": MISMATCH");
 }
 
+/* A table of signal calls: the kernel's and uipc's. */
+struct gops {
+	const char *name;
+	int (*kill)(pid_t, int);
+	int (*sigqueue)(pid_t, int, const union sigval);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	int (*sigprocmask)(int, const sigset_t *, sigset_t *);
+	int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+};
+
+static const struct gops k_sig = { "kernel", kill, sigqueue, sigaction,
+				   sigprocmask, sigtimedwait };
+static const struct gops u_sig = { "uipc", uipc_kill, uipc_sigqueue,
+				   uipc_sigaction, uipc_sigprocmask,
+				   uipc_sigtimedwait };
+
+static volatile sig_atomic_t g_hup;
+
+static void on_hup(int s)
+{
+	(void)s;
+	g_hup = 1;
+}
+
+/* A worker takes numbered jobs queued as SIGRTMIN with their number, and
+ * reloads on SIGHUP (a handler, run while it waits); SIGTERM's default
+ * action ends it, and its parent sees that. */
+static void worker(const struct gops *o, int ready)
+{
+	struct timespec five = { 5, 0 };
+	struct sigaction sa;
+	sigset_t jobs;
+	siginfo_t si;
+	long sum = 0;
+	int n = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_hup;
+	o->sigaction(SIGHUP, &sa, NULL);
+	sigemptyset(&jobs);
+	sigaddset(&jobs, SIGRTMIN);
+	o->sigprocmask(SIG_BLOCK, &jobs, NULL);
+	if (write(ready, "r", 1) != 1)
+		_exit(1);
+	for (;;) {
+		int r = o->sigtimedwait(&jobs, &si, &five);
+
+		if (g_hup) {	/* its handler ran while we waited */
+			printf("  worker: SIGHUP: reloading (after %d jobs)\n", n);
+			g_hup = 0;
+		}
+		if (r != SIGRTMIN) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		n++;
+		sum += si.si_value.sival_int;
+		if (si.si_value.sival_int == 1000) {
+			printf("  worker: %d jobs, their numbers sum to %ld%s\n", n,
+			       sum, sum == 500500 ? ": none lost, none twice" :
+			       ": MISMATCH");
+			fflush(stdout);
+		}
+	}
+	_exit(2);
+}
+
+static void signals(const struct gops *o, const char *build)
+{
+	int p[2], st;
+	pid_t w;
+	char c, cmd[512];
+
+	printf("\n== %s: 1000 jobs queued to a worker as SIGRTMIN values, a "
+	       "SIGHUP between, then SIGTERM\n", o->name);
+	fflush(stdout);
+	if (pipe(p) < 0)
+		return;
+	w = fork();
+	if (w == 0) {
+		close(p[0]);
+		worker(o, p[1]);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1) {
+		printf("  the worker did not start\n");
+		return;
+	}
+	close(p[0]);
+	for (int i = 1; i <= 1000; i++) {
+		union sigval v = { .sival_int = i };
+
+		while (o->sigqueue(w, SIGRTMIN, v) < 0 && errno == EAGAIN)
+			usleep(100);	/* its queue is full: it is behind */
+		if (i == 500)
+			o->kill(w, SIGHUP);
+	}
+	usleep(200000);
+	if (o == &u_sig) {
+		printf("  $ uipc ls -P\n");
+		fflush(stdout);
+		snprintf(cmd, sizeof(cmd), "%s/uipc ls -P | sed 's/^/    /'", build);
+		if (system(cmd) != 0)
+			printf("    (uipc ls failed)\n");
+	}
+	o->kill(w, SIGTERM);
+	waitpid(w, &st, 0);
+	printf("  the worker: %s\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM ?
+	       "killed by SIGTERM, as its parent's waitpid sees" : "MISMATCH");
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
@@ -339,6 +451,8 @@ int main(int argc, char **argv)
 		tables(&k_sysv, build);
 	pipeline(&u_pipe, build);
 	pipeline(&k_pipe, build);
+	signals(&u_sig, build);
+	signals(&k_sig, build);
 	printf("\n== figures (bench/*_bench --quick; `make bench` for the full runs)\n");
 	snprintf(cmd, sizeof(cmd), "%s/bench/msg_bench --quick && "
 		 "%s/bench/sem_bench --quick && %s/bench/shm_bench --quick && "
