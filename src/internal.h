@@ -24,6 +24,7 @@
 #endif
 #include <errno.h>
 #include <limits.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -467,6 +468,8 @@ UIPC_HIDDEN int uipc_ns_path(char *buf, size_t n);
 /* openat(2) of a file in the namespace directory, close-on-exec and never
  * through a symlink (-EIO for one); -errno. */
 UIPC_HIDDEN int uipc_ns_openat(struct uipc_nsh *h, const char *name, int flags);
+/* The namespace directory, to scan from its start (closedir it). */
+UIPC_HIDDEN DIR *uipc_ns_opendir(struct uipc_nsh *h);
 UIPC_HIDDEN int uipc_ns_lock(struct uipc_nsh *h);
 UIPC_HIDDEN void uipc_ns_unlock(struct uipc_nsh *h);
 UIPC_HIDDEN int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l);

@@ -2777,18 +2777,11 @@ static void each_ring(struct uipc_nsh *h,
 		      int (*fn)(struct uipc_nsh *, struct pipe_map *, const char *,
 				void *), void *arg)
 {
-	int dfd = dup(h->dirfd);
-	DIR *d;
+	DIR *d = uipc_ns_opendir(h);
 	struct dirent *de;
 
-	if (dfd < 0)
+	if (!d)
 		return;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	rewinddir(d);
 	while ((de = readdir(d))) {
 		unsigned long long ino;
 		char *end;

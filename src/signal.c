@@ -1771,68 +1771,19 @@ void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 	munmap(f, sizeof(*f));
 }
 
-int uipc_sig_sweep(struct uipc_nsh *h)
+/* Calls fn for each signal file of the namespace the caller may open, mapped
+ * (st: its file's), until fn answers non-zero; returns that. */
+static int each_file(struct uipc_nsh *h,
+		     int (*fn)(struct uipc_nsh *, struct sig_file *, pid_t,
+			       const struct stat *, void *), void *arg)
 {
+	DIR *d = uipc_ns_opendir(h);
 	struct dirent *de;
-	int n = 0, dfd;
-	DIR *d;
+	int r = 0;
 
-	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		struct sig_file *f;
-		char name[32];
-		int pid, fd;
-
-		if (sscanf(de->d_name, "sig.%d", &pid) != 1 || pid <= 0)
-			continue;
-		file_name(name, sizeof(name), pid);
-		if (strcmp(name, de->d_name))
-			continue;
-		fd = uipc_ns_openat(h, name, O_RDWR);
-		if (fd < 0)
-			continue;
-		f = map_fd(fd);
-		close(fd);
-		if (!f)
-			continue;
-		if (f->pid == pid && !uipc_proc_alive(h, f->slot, f->gen, pid) &&
-		    !execed(f) && unlinkat(h->dirfd, name, 0) == 0)
-			n++;
-		munmap(f, sizeof(*f));
-	}
-	closedir(d);
-	return n;
-}
-
-/* ---------------------------------------------------------------------
- * For the tool.
- * ------------------------------------------------------------------- */
-
-int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *), void *arg)
-{
-	struct uipc_nsh *h;
-	struct dirent *de;
-	int r = 0, dfd;
-	DIR *d;
-
-	h = uipc_ns_get(&r);
-	if (!h)
-		return r;
-	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!d)
 		return -errno;
-	}
-	while ((de = readdir(d)) && r == 0) {
-		struct uipc_sig_proc_info pi;
+	while (r == 0 && (de = readdir(d))) {
 		struct sig_file *f;
 		struct stat st;
 		char name[32];
@@ -1850,27 +1801,77 @@ int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *), void *ar
 		close(fd);
 		if (!f)
 			continue;
-		if (file_live(h, f, pid) && file_lock(f) == 0) {
-			memset(&pi, 0, sizeof(pi));
-			pi.pid = pid;
-			pi.uid = st.st_uid;
-			pi.shared = pend_proc(f);
-			for (int i = 0; i < SIG_THREADS; i++)
-				if (f->thr[i].tid) {
-					pi.pending |= pend_thread(f, &f->thr[i]);
-					pi.nthreads++;
-				}
-			pi.blocked = f->thr[0].blocked;
-			pi.ignored = atomic_load(&f->set_ign);
-			pi.caught = atomic_load(&f->caught);
-			for (int i = 0; i < SIG_RTQ; i++)
-				pi.queued += f->rt[i].used && f->rt[i].signo >= 32 &&
-					     f->rt[i].signo <= SIG_NSIG;
-			file_unlock(f);
-			r = fn(&pi, arg);
-		}
+		r = fn(h, f, pid, &st, arg);
 		munmap(f, sizeof(*f));
 	}
 	closedir(d);
 	return r;
+}
+
+static int sweep_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
+		     const struct stat *st, void *arg)
+{
+	char name[32];
+
+	(void)st;
+	file_name(name, sizeof(name), pid);
+	if (f->pid == pid && !uipc_proc_alive(h, f->slot, f->gen, pid) &&
+	    !execed(f) && unlinkat(h->dirfd, name, 0) == 0)
+		++*(int *)arg;
+	return 0;
+}
+
+int uipc_sig_sweep(struct uipc_nsh *h)
+{
+	int n = 0;
+
+	each_file(h, sweep_one, &n);
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * For the tool.
+ * ------------------------------------------------------------------- */
+
+struct list_arg {
+	int (*fn)(const struct uipc_sig_proc_info *, void *);
+	void *arg;
+};
+
+static int list_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
+		    const struct stat *st, void *arg)
+{
+	const struct list_arg *a = arg;
+	struct uipc_sig_proc_info pi;
+	int r;
+
+	if (!file_live(h, f, pid) || file_lock(f) < 0)
+		return 0;
+	memset(&pi, 0, sizeof(pi));
+	pi.pid = pid;
+	pi.uid = st->st_uid;
+	pi.shared = pend_proc(f);
+	for (int i = 0; i < SIG_THREADS; i++)
+		if (f->thr[i].tid) {
+			pi.pending |= pend_thread(f, &f->thr[i]);
+			pi.nthreads++;
+		}
+	pi.blocked = f->thr[0].blocked;
+	pi.ignored = atomic_load(&f->set_ign);
+	pi.caught = atomic_load(&f->caught);
+	for (int i = 0; i < SIG_RTQ; i++)
+		pi.queued += rt_for(&f->rt[i], f->rt[i].tid);
+	file_unlock(f);
+	r = a->fn(&pi, a->arg);
+	return r;
+}
+
+int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *), void *arg)
+{
+	struct list_arg a = { fn, arg };
+	struct uipc_nsh *h;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	return h ? each_file(h, list_one, &a) : r;
 }

@@ -155,6 +155,19 @@ int uipc_ns_openat(struct uipc_nsh *h, const char *name, int flags)
 
 /* A control file ("ns", "limits") is the namespace's only if the
  * directory's owner made it: anyone else's is a plant.  0, or -EACCES. */
+/* A descriptor of its own: a dup() would share h->dirfd's offset, which
+ * an earlier scan left at the end (entries made since were then never
+ * seen, their files never rolled forward or removed). */
+DIR *uipc_ns_opendir(struct uipc_nsh *h)
+{
+	int dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+
+	if (!d && dfd >= 0)
+		close(dfd);
+	return d;
+}
+
 static int control_file_ok(struct uipc_nsh *h, int fd)
 {
 	struct stat st;
@@ -587,7 +600,7 @@ static void ns_repair(void *arg)
 	struct dirent *de;
 	struct uipc_obj o;
 	struct stat st, st2;
-	int kind, id, dfd;
+	int kind, id;
 	DIR *d;
 
 	/* The table may name a file IPC_RMID unlinked before a crash, or an
@@ -612,16 +625,9 @@ static void ns_repair(void *arg)
 			}
 		}
 
-	/* A descriptor of its own: a dup() would share h->dirfd's offset,
-	 * which an earlier scan left at the end (entries made since were
-	 * then never seen, their files never rolled forward or removed). */
-	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+	d = uipc_ns_opendir(h);
+	if (!d)
 		goto recount;
-	}
 	while ((de = readdir(d))) {
 		if (!strncmp(de->d_name, "tmp.", 4)) {
 			/* Only ever made under the lock we now hold. */
@@ -1378,16 +1384,11 @@ void uipc_spare_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 int uipc_spare_sweep(struct uipc_nsh *h)
 {
 	struct dirent *de;
-	int n = 0, dfd;
-	DIR *d;
+	DIR *d = uipc_ns_opendir(h);
+	int n = 0;
 
-	dfd = openat(h->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!d)
 		return 0;
-	}
 	while ((de = readdir(d))) {
 		char kind[16], want[80];
 		unsigned slot, gen;
