@@ -934,6 +934,33 @@ static void enter(void)
 	t_in_call++;
 }
 
+/* The calling thread's entry, inside a call of this file (enter) with the
+ * file locked; NULL with *err, the call left, if it cannot be had. */
+static struct sig_thread *me_locked(int *err)
+{
+	struct sig_thread *t;
+
+	enter();
+	*err = file_lock(g_me);
+	if (*err < 0) {
+		leave();
+		return NULL;
+	}
+	t = thread_locked();
+	if (!t) {
+		file_unlock(g_me);
+		leave();
+		*err = -EAGAIN;
+	}
+	return t;
+}
+
+static void me_unlock(void)
+{
+	file_unlock(g_me);
+	leave();
+}
+
 /* The doorbells' handler.  A payload from a sender that could not write
  * our file is its signal, with the pid and uid the kernel vouches for. */
 static void doorbell(int kernel_sig, siginfo_t *si, void *uc)
@@ -1076,26 +1103,14 @@ out:
 	return f;
 }
 
-/* Whether pid is a zombie (its state in /proc/<pid>/stat): a process
- * that has ended, whose signal file went with it, but which the kernel
- * still signals (and ignores) until it is reaped. */
+/* Whether pid, which the kernel says exists, is a zombie: a process that
+ * has ended, whose signal file went with it, but which the kernel still
+ * signals (and ignores) until it is reaped. */
 static int zombie(pid_t pid)
 {
-	char path[64], buf[256], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'Z';
+	/* The kernel lets us signal it (the caller asked), so it exists:
+	 * if it counts as gone, it is a zombie (or exiting). */
+	return uipc_pid_gone(pid, 0);
 }
 
 /* Sends s with info to process pid (tid 0) or its thread tid, with the
@@ -1285,15 +1300,8 @@ int uipc_raise(int sig)
 	int r = me_ready();
 
 	/* To this thread: its entry first. */
-	if (r == 0) {
-		enter();
-		r = file_lock(g_me);
-		if (r == 0) {
-			r = thread_locked() ? 0 : -EAGAIN;
-			file_unlock(g_me);
-		}
-		leave();
-	}
+	if (r == 0 && me_locked(&r))
+		me_unlock();
 	if (r == 0)
 		r = send_to(uipc_getpid(), sig, SI_TKILL, 0, my_tid());
 	return (int)UIPC_RET(r);
@@ -1328,15 +1336,9 @@ int uipc_pthread_kill(pthread_t thread, int sig)
 	if (!tid)
 		return ESRCH;	/* not a thread that uses uipc signals */
 	if (pthread_equal(thread, pthread_self())) {
-		enter();
-		r = file_lock(g_me);
-		if (r == 0) {
-			r = thread_locked() ? 0 : -EAGAIN;
-			file_unlock(g_me);
-		}
-		leave();
-		if (r < 0)
+		if (!me_locked(&r))
 			return -r;
+		me_unlock();
 	}
 	r = send_to(uipc_getpid(), sig, SI_TKILL, 0, tid);
 	return r < 0 ? -r : 0;
@@ -1409,29 +1411,21 @@ static int set_mask(int how, const sigset_t *set, sigset_t *old)
 		return r;
 	if (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 		return -EINVAL;
-	enter();
-	r = file_lock(g_me);
-	if (r == 0) {
-		t = thread_locked();
-		if (!t) {
-			file_unlock(g_me);
-			leave();
-			return -EAGAIN;
-		}
-		m = t->blocked;
-		if (old)
-			to_set(m, old);
-		if (set) {
-			b = to_bits(set) & ~(bit(SIGKILL) | bit(SIGSTOP));
-			m = how == SIG_BLOCK ? m | b : how == SIG_UNBLOCK ? m & ~b : b;
-			t->blocked = m;
-		}
-		if (pend_thread(g_me, t) & ~m || pend_proc(g_me) & ~m)
-			t_deferred = 1;	/* delivered before we return */
-		file_unlock(g_me);
+	t = me_locked(&r);
+	if (!t)
+		return r;
+	m = t->blocked;
+	if (old)
+		to_set(m, old);
+	if (set) {
+		b = to_bits(set) & ~(bit(SIGKILL) | bit(SIGSTOP));
+		m = how == SIG_BLOCK ? m | b : how == SIG_UNBLOCK ? m & ~b : b;
+		t->blocked = m;
 	}
-	leave();
-	return r;
+	if (pend_thread(g_me, t) & ~m || pend_proc(g_me) & ~m)
+		t_deferred = 1;	/* delivered before we return */
+	me_unlock();
+	return 0;
 }
 
 int uipc_sigprocmask(int how, const sigset_t *set, sigset_t *old)
@@ -1447,28 +1441,23 @@ int uipc_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 int uipc_sigpending(sigset_t *set)
 {
 	struct sig_thread *t;
+	sigbits p;
 	int r = me_ready();
 
 	if (r < 0)
 		return (int)UIPC_RET(r);
-	enter();
-	r = file_lock(g_me);
-	if (r == 0) {
-		sigbits p = 0;
-
-		t = thread_locked();
-		if (t)
-			p = (pend_thread(g_me, t) | pend_proc(g_me)) & t->blocked;
-		/* What a signalfd holds unread is pending still, to the
-		 * kernel (its read takes it). */
-		for (int i = 0; i < SFDS; i++)
-			if (g_sfd[i].used)
-				p |= sfd_unread(&g_sfd[i]);
-		to_set(p, set);
-		file_unlock(g_me);
-	}
-	leave();
-	return (int)UIPC_RET(r);
+	t = me_locked(&r);
+	if (!t)
+		return (int)UIPC_RET(r);
+	p = (pend_thread(g_me, t) | pend_proc(g_me)) & t->blocked;
+	/* What a signalfd holds unread is pending still, to the kernel
+	 * (its read takes it). */
+	for (int i = 0; i < SFDS; i++)
+		if (g_sfd[i].used)
+			p |= sfd_unread(&g_sfd[i]);
+	to_set(p, set);
+	me_unlock();
+	return 0;
 }
 
 int uipc_signalfd(int fd, const sigset_t *mask, int flags)
@@ -1682,18 +1671,9 @@ static int suspend(const sigset_t *mask)
 
 	if (r < 0)
 		return r;
-	enter();
-	r = file_lock(g_me);
-	if (r < 0) {
-		leave();
+	t = me_locked(&r);
+	if (!t)
 		return r;
-	}
-	t = thread_locked();
-	if (!t) {
-		file_unlock(g_me);
-		leave();
-		return -EAGAIN;
-	}
 	old = t->blocked;
 	if (mask)
 		t->blocked = to_bits(mask) & ~(bit(SIGKILL) | bit(SIGSTOP));
@@ -1740,7 +1720,7 @@ static int execed(const struct sig_file *f)
 {
 	uint32_t start = f->start;
 
-	return start && uipc_pid_start(f->pid) == start && !zombie(f->pid);
+	return start && !uipc_pid_gone(f->pid, start);
 }
 
 void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
