@@ -223,6 +223,10 @@ const char *errname(int e)
 		{ EFAULT, "EFAULT" }, { EEXIST, "EEXIST" }, { EINVAL, "EINVAL" },
 		{ ENOSPC, "ENOSPC" }, { ERANGE, "ERANGE" }, { ENOSYS, "ENOSYS" },
 		{ ENOMSG, "ENOMSG" }, { EIDRM, "EIDRM" }, { EFBIG, "EFBIG" },
+		{ EBADF, "EBADF" }, { EPIPE, "EPIPE" }, { ENOTTY, "ENOTTY" },
+		{ EBUSY, "EBUSY" }, { EMFILE, "EMFILE" }, { ENFILE, "ENFILE" },
+		{ ESPIPE, "ESPIPE" }, { ENXIO, "ENXIO" },
+		{ EOPNOTSUPP, "EOPNOTSUPP" },
 	};
 	static char buf[32];
 
@@ -231,6 +235,18 @@ const char *errname(int e)
 			return tab[i].n;
 	snprintf(buf, sizeof(buf), "E%d", e);
 	return buf;
+}
+
+long tval(struct trace *t, const char *what, long r)
+{
+	int e = errno;
+
+	if (r < 0)
+		tprintf(t, "%s -> -1 %s", what, errname(e));
+	else
+		tprintf(t, "%s -> %ld", what, r);
+	errno = e;
+	return r;
 }
 
 long tcall(struct trace *t, const char *what, long r)

@@ -67,6 +67,9 @@ void tprintf(struct trace *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Records "what -> r" or "what -> -1 ENAME"; returns r. */
 long tcall(struct trace *t, const char *what, long r);
+/* Records "what -> r" (the value) or "what -> -1 ENAME"; returns r with
+ * errno kept. */
+long tval(struct trace *t, const char *what, long r);
 const char *errname(int e);
 /* Records a msqid_ds with pids named by role and times as 0/now. */
 void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,

@@ -132,35 +132,6 @@ static unsigned char wbuf[BIG], rbuf[BIG];
 
 /* ---- recording -------------------------------------------------------- */
 
-static const char *ename(int e)
-{
-	switch (e) {
-	case EBADF: return "EBADF";
-	case EPIPE: return "EPIPE";
-	case ENOTTY: return "ENOTTY";
-	case EBUSY: return "EBUSY";
-	case EMFILE: return "EMFILE";
-	case ENFILE: return "ENFILE";
-	case ESPIPE: return "ESPIPE";
-	case ENXIO: return "ENXIO";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	default: return errname(e);
-	}
-}
-
-/* Records "what -> r" or "what -> -1 ENAME"; returns r, errno kept. */
-static long rec(struct trace *t, const char *what, long r)
-{
-	int e = errno;
-
-	if (r < 0)
-		tprintf(t, "%s -> -1 %s", what, ename(e));
-	else
-		tprintf(t, "%s -> %ld", what, r);
-	errno = e;
-	return r;
-}
-
 static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -179,7 +150,7 @@ static void rec_data(struct trace *t, const char *what, long r,
 	int e = errno, text = r > 0 && r <= 48;
 
 	if (r < 0) {
-		tprintf(t, "%s -> -1 %s", what, ename(e));
+		tprintf(t, "%s -> -1 %s", what, errname(e));
 		return;
 	}
 	for (long i = 0; text && i < r; i++)
@@ -207,7 +178,7 @@ static int mk(const struct pipe_ops *o, struct trace *t, int p[2], int flags,
 	int r;
 
 	p[0] = p[1] = -7;
-	r = (int)rec(t, what, o->pipe2(p, flags));
+	r = (int)tval(t, what, o->pipe2(p, flags));
 	if (r == 0)
 		tprintf(t, "%s: two distinct ends=%d", what,
 			p[0] >= 0 && p[1] >= 0 && p[0] != p[1]);
@@ -219,20 +190,20 @@ static int mk(const struct pipe_ops *o, struct trace *t, int p[2], int flags,
 static void cl(const struct pipe_ops *o, struct trace *t, int fd,
 	       const char *what)
 {
-	rec(t, what, o->close(fd));
+	tval(t, what, o->close(fd));
 }
 
 static void cl2(const struct pipe_ops *o, struct trace *t, int p[2])
 {
-	rec(t, "close read end", o->close(p[0]));
-	rec(t, "close write end", o->close(p[1]));
+	tval(t, "close read end", o->close(p[0]));
+	tval(t, "close write end", o->close(p[1]));
 }
 
 static long wr(const struct pipe_ops *o, struct trace *t, int fd, size_t n,
 	       unsigned seed, const char *what)
 {
 	pattern(wbuf, n, seed);
-	return rec(t, what, o->write(fd, wbuf, n));
+	return tval(t, what, o->write(fd, wbuf, n));
 }
 
 static long rd(const struct pipe_ops *o, struct trace *t, int fd, size_t n,
@@ -253,7 +224,7 @@ static void fionread(const struct pipe_ops *o, struct trace *t, int fd,
 	long r = o->ioctl(fd, FIONREAD, &v);
 
 	if (r < 0)
-		rec(t, what, r);
+		tval(t, what, r);
 	else
 		tprintf(t, "%s -> %ld n=%d", what, r, v);
 }
@@ -281,7 +252,7 @@ static void getfl(const struct pipe_ops *o, struct trace *t, int fd,
 	long r = o->fcntl(fd, F_GETFL, 0);
 
 	if (r < 0)
-		rec(t, what, r);
+		tval(t, what, r);
 	else
 		tprintf(t, "%s -> %s", what, flstr(r));
 }
@@ -301,7 +272,7 @@ static void fill(const struct pipe_ops *o, struct trace *t, int fd,
 		r = o->write(fd, wbuf, chunk);
 		calls++;
 		if (r < 0) {
-			end = ename(errno);
+			end = errname(errno);
 			break;
 		}
 		if (r == 0) {
@@ -331,7 +302,7 @@ static void drain(const struct pipe_ops *o, struct trace *t, int fd,
 	while (total < 8L * 1024 * 1024) {
 		r = o->read(fd, rbuf, chunk);
 		if (r < 0) {
-			end = ename(errno);
+			end = errname(errno);
 			break;
 		}
 		if (r == 0) {
@@ -473,8 +444,8 @@ static void scen_capacity(const struct pipe_ops *o, struct trace *t)
 	int p[2];
 
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
-	rec(t, "F_GETPIPE_SZ read end", o->fcntl(p[0], F_GETPIPE_SZ, 0));
-	rec(t, "F_GETPIPE_SZ write end", o->fcntl(p[1], F_GETPIPE_SZ, 0));
+	tval(t, "F_GETPIPE_SZ read end", o->fcntl(p[0], F_GETPIPE_SZ, 0));
+	tval(t, "F_GETPIPE_SZ write end", o->fcntl(p[1], F_GETPIPE_SZ, 0));
 	fionread(o, t, p[0], "FIONREAD empty");
 	fill(o, t, p[1], 1, "fill");
 	fionread(o, t, p[0], "FIONREAD full, read end");
@@ -561,13 +532,13 @@ static void scen_setsize(const struct pipe_ops *o, struct trace *t)
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		snprintf(what, sizeof(what), "F_SETPIPE_SZ %ld", sizes[i]);
-		rec(t, what, o->fcntl(p[i & 1], F_SETPIPE_SZ, sizes[i]));
-		rec(t, "F_GETPIPE_SZ", o->fcntl(p[(i + 1) & 1], F_GETPIPE_SZ, 0));
-		rec(t, "write 2 MiB into it", o->write(p[1], wbuf, BIG));
+		tval(t, what, o->fcntl(p[i & 1], F_SETPIPE_SZ, sizes[i]));
+		tval(t, "F_GETPIPE_SZ", o->fcntl(p[(i + 1) & 1], F_GETPIPE_SZ, 0));
+		tval(t, "write 2 MiB into it", o->write(p[1], wbuf, BIG));
 		fionread(o, t, p[0], "FIONREAD");
 		drain(o, t, p[0], 65536, "drain");
 	}
-	rec(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
 	fill(o, t, p[1], 1, "fill 1-page pipe");
 	drain(o, t, p[0], 65536, "drain");
 	wr(o, t, p[1], 1, 1, "write 1 into 1-page pipe");
@@ -576,34 +547,34 @@ static void scen_setsize(const struct pipe_ops *o, struct trace *t)
 	drain(o, t, p[0], 65536, "drain");
 
 	/* Shrinking below what is held. */
-	rec(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
+	tval(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
 	wr(o, t, p[1], 10000, 6, "write 10000");
-	rec(t, "F_SETPIPE_SZ 4096 holding 10000", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
-	rec(t, "F_SETPIPE_SZ 8192 holding 10000", o->fcntl(p[1], F_SETPIPE_SZ, 8192));
-	rec(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
-	rec(t, "F_SETPIPE_SZ 16384 holding 10000", o->fcntl(p[0], F_SETPIPE_SZ, 16384));
-	rec(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
+	tval(t, "F_SETPIPE_SZ 4096 holding 10000", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "F_SETPIPE_SZ 8192 holding 10000", o->fcntl(p[1], F_SETPIPE_SZ, 8192));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
+	tval(t, "F_SETPIPE_SZ 16384 holding 10000", o->fcntl(p[0], F_SETPIPE_SZ, 16384));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
 	fionread(o, t, p[0], "FIONREAD");
-	rec(t, "write 65536 then", o->write(p[1], wbuf, 65536));
-	rec(t, "write 1 then", o->write(p[1], wbuf, 1));
+	tval(t, "write 65536 then", o->write(p[1], wbuf, 65536));
+	tval(t, "write 1 then", o->write(p[1], wbuf, 1));
 	drain(o, t, p[0], 65536, "drain");
 
-	rec(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
+	tval(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
 	fill(o, t, p[1], 1, "fill");
 	drain(o, t, p[0], 60000, "drain");
 	for (int i = 0; i < 4096; i++)
 		o->write(p[1], "a", 1);
-	rec(t, "F_SETPIPE_SZ 4096 holding 4096 written by 1", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "F_SETPIPE_SZ 4096 holding 4096 written by 1", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
 	wr(o, t, p[1], 1, 1, "write 1 more");
-	rec(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
+	tval(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
 	wr(o, t, p[1], 1, 1, "write 1 more");
 	fionread(o, t, p[0], "FIONREAD");
-	rec(t, "F_SETPIPE_SZ 4096 holding 4097", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
-	rec(t, "F_SETPIPE_SZ 8192 holding 4097", o->fcntl(p[1], F_SETPIPE_SZ, 8192));
-	rec(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
+	tval(t, "F_SETPIPE_SZ 4096 holding 4097", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "F_SETPIPE_SZ 8192 holding 4097", o->fcntl(p[1], F_SETPIPE_SZ, 8192));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
 	drain(o, t, p[0], 65536, "drain");
-	rec(t, "F_SETPIPE_SZ 4096 empty", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
-	rec(t, "F_GETPIPE_SZ", o->fcntl(p[0], F_GETPIPE_SZ, 0));
+	tval(t, "F_SETPIPE_SZ 4096 empty", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(p[0], F_GETPIPE_SZ, 0));
 	cl2(o, t, p);
 
 	/* Resizing a ring whose contents wrap around its end. */
@@ -611,27 +582,27 @@ static void scen_setsize(const struct pipe_ops *o, struct trace *t)
 	wr(o, t, p[1], 14 * 4096, 20, "write 14 pages");
 	drain(o, t, p[0], 65536, "drain");
 	wr(o, t, p[1], 4 * 4096 + 100, 21, "write 4 pages and 100 (wrapping)");
-	rec(t, "F_SETPIPE_SZ 16384 holding 5 pages", o->fcntl(p[1], F_SETPIPE_SZ, 16384));
-	rec(t, "F_SETPIPE_SZ 32768 holding 5 pages", o->fcntl(p[1], F_SETPIPE_SZ, 32768));
+	tval(t, "F_SETPIPE_SZ 16384 holding 5 pages", o->fcntl(p[1], F_SETPIPE_SZ, 16384));
+	tval(t, "F_SETPIPE_SZ 32768 holding 5 pages", o->fcntl(p[1], F_SETPIPE_SZ, 32768));
 	rd(o, t, p[0], 4096, "read a page");
-	rec(t, "F_SETPIPE_SZ 16384 holding 4 pages", o->fcntl(p[1], F_SETPIPE_SZ, 16384));
-	rec(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
+	tval(t, "F_SETPIPE_SZ 16384 holding 4 pages", o->fcntl(p[1], F_SETPIPE_SZ, 16384));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
 	wr(o, t, p[1], 100, 22, "write 100 (merges)");
 	wr(o, t, p[1], 4096, 22, "write 4096");
-	rec(t, "F_SETPIPE_SZ 131072", o->fcntl(p[0], F_SETPIPE_SZ, 131072));
+	tval(t, "F_SETPIPE_SZ 131072", o->fcntl(p[0], F_SETPIPE_SZ, 131072));
 	wr(o, t, p[1], 70000, 23, "write 70000");
 	fionread(o, t, p[0], "FIONREAD");
-	rec(t, "F_SETPIPE_SZ 4096 holding many", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "F_SETPIPE_SZ 4096 holding many", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
 	drain(o, t, p[0], 5000, "drain");
 	cl2(o, t, p);
 
 	/* Size on something that is not a pipe; on a closed descriptor. */
 	fd = open("/dev/null", O_RDWR);
-	rec(t, "F_GETPIPE_SZ /dev/null", o->fcntl(fd, F_GETPIPE_SZ, 0));
-	rec(t, "F_SETPIPE_SZ /dev/null", o->fcntl(fd, F_SETPIPE_SZ, 4096));
-	rec(t, "close /dev/null", o->close(fd));
-	rec(t, "F_GETPIPE_SZ closed", o->fcntl(CLOSED_FD, F_GETPIPE_SZ, 0));
-	rec(t, "F_SETPIPE_SZ closed", o->fcntl(CLOSED_FD, F_SETPIPE_SZ, 4096));
+	tval(t, "F_GETPIPE_SZ /dev/null", o->fcntl(fd, F_GETPIPE_SZ, 0));
+	tval(t, "F_SETPIPE_SZ /dev/null", o->fcntl(fd, F_SETPIPE_SZ, 4096));
+	tval(t, "close /dev/null", o->close(fd));
+	tval(t, "F_GETPIPE_SZ closed", o->fcntl(CLOSED_FD, F_GETPIPE_SZ, 0));
+	tval(t, "F_SETPIPE_SZ closed", o->fcntl(CLOSED_FD, F_SETPIPE_SZ, 4096));
 }
 
 /* ---- O_NONBLOCK, EOF, EPIPE and SIGPIPE ----------------------------- */
@@ -654,10 +625,10 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
 	rd(o, t, p[0], 10, "read empty");
 	rd(o, t, p[0], 0, "read 0 empty");
-	rec(t, "write 0", o->write(p[1], wbuf, 0));
+	tval(t, "write 0", o->write(p[1], wbuf, 0));
 	fionread(o, t, p[0], "FIONREAD after write 0");
 	rd(o, t, p[0], 10, "read empty after write 0");
-	rec(t, "write abc", o->write(p[1], "abc", 3));
+	tval(t, "write abc", o->write(p[1], "abc", 3));
 	rd(o, t, p[0], 0, "read 0 with data");
 	fionread(o, t, p[0], "FIONREAD");
 	cl(o, t, p[1], "close writer");
@@ -668,7 +639,7 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	cl(o, t, p[0], "close reader");
 
 	mk(o, t, p, 0, "pipe2 0");
-	rec(t, "write xyz", o->write(p[1], "xyz", 3));
+	tval(t, "write xyz", o->write(p[1], "xyz", 3));
 	cl(o, t, p[1], "close writer");
 	rd(o, t, p[0], 2, "read 2");
 	rd(o, t, p[0], 10, "read 10");
@@ -686,7 +657,7 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	tprintf(t, "dup write end ok=%d", d >= 0);
 	cl(o, t, p[1], "close write end");
 	rd(o, t, p[0], 10, "read, dup of writer open");
-	rec(t, "write through dup", o->write(d, "dup", 3));
+	tval(t, "write through dup", o->write(d, "dup", 3));
 	rd(o, t, p[0], 10, "read it");
 	cl(o, t, d, "close dup of writer");
 	rd(o, t, p[0], 10, "read, all writers gone");
@@ -697,17 +668,17 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	got_pipe = 0;
 	mk(o, t, p, 0, "pipe2 0");
 	cl(o, t, p[0], "close reader");
-	rec(t, "write no reader", o->write(p[1], "hello", 5));
+	tval(t, "write no reader", o->write(p[1], "hello", 5));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
-	rec(t, "write 0 no reader", o->write(p[1], "hello", 0));
+	tval(t, "write 0 no reader", o->write(p[1], "hello", 0));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 	{
 		struct iovec iov[2] = { { "ab", 2 }, { "cd", 2 } };
 
-		rec(t, "writev no reader", o->writev(p[1], iov, 2));
+		tval(t, "writev no reader", o->writev(p[1], iov, 2));
 		tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 	}
-	rec(t, "write 70000 no reader", o->write(p[1], wbuf, 70000));
+	tval(t, "write 70000 no reader", o->write(p[1], wbuf, 70000));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 	cl(o, t, p[1], "close writer");
 
@@ -718,13 +689,13 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	d2 = o->fcntl(p[0], F_DUPFD, 0);
 	tprintf(t, "dups of read end ok=%d", d >= 0 && d2 >= 0);
 	cl(o, t, p[0], "close read end");
-	rec(t, "write, two dups of reader open", o->write(p[1], "one", 3));
+	tval(t, "write, two dups of reader open", o->write(p[1], "one", 3));
 	fionread(o, t, d, "FIONREAD on dup");
 	cl(o, t, d, "close dup");
-	rec(t, "write, F_DUPFD copy of reader open", o->write(p[1], "two", 3));
+	tval(t, "write, F_DUPFD copy of reader open", o->write(p[1], "two", 3));
 	rd(o, t, d2, 100, "read on F_DUPFD copy");
 	cl(o, t, d2, "close F_DUPFD copy");
-	rec(t, "write, no reader left", o->write(p[1], "three", 5));
+	tval(t, "write, no reader left", o->write(p[1], "three", 5));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 	cl(o, t, p[1], "close writer");
 
@@ -733,7 +704,7 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
 	fill(o, t, p[1], 4096, "fill");
 	cl(o, t, p[0], "close reader of full pipe");
-	rec(t, "write to full pipe, no reader", o->write(p[1], "x", 1));
+	tval(t, "write to full pipe, no reader", o->write(p[1], "x", 1));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 	cl(o, t, p[1], "close writer");
 
@@ -742,7 +713,7 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	got_pipe = 0;
 	mk(o, t, p, 0, "pipe2 0");
 	cl(o, t, p[0], "close reader");
-	rec(t, "write no reader, SIGPIPE ignored", o->write(p[1], "x", 1));
+	tval(t, "write no reader, SIGPIPE ignored", o->write(p[1], "x", 1));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 
 	/* Blocked: EPIPE, and the signal stays pending. */
@@ -750,7 +721,7 @@ static void scen_eof_epipe(const struct pipe_ops *o, struct trace *t)
 	sigaddset(&set, SIGPIPE);
 	setsig(SIGPIPE, on_pipe, 0, NULL);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	rec(t, "write no reader, SIGPIPE blocked", o->write(p[1], "x", 1));
+	tval(t, "write no reader, SIGPIPE blocked", o->write(p[1], "x", 1));
 	sigpending(&pend);
 	tprintf(t, "SIGPIPE pending %d", sigismember(&pend, SIGPIPE));
 	setsig(SIGPIPE, SIG_IGN, 0, NULL);	/* discards it */
@@ -775,8 +746,8 @@ static void ends_info(const struct pipe_ops *o, struct trace *t, int p[2])
 
 	getfl(o, t, p[0], "  F_GETFL read end");
 	getfl(o, t, p[1], "  F_GETFL write end");
-	rec(t, "  F_GETFD read end", o->fcntl(p[0], F_GETFD, 0));
-	rec(t, "  F_GETFD write end", o->fcntl(p[1], F_GETFD, 0));
+	tval(t, "  F_GETFD read end", o->fcntl(p[0], F_GETFD, 0));
+	tval(t, "  F_GETFD write end", o->fcntl(p[1], F_GETFD, 0));
 	tprintf(t, "  fstat: fifo=%d,%d same inode=%d", ra == 0 && S_ISFIFO(a.st_mode),
 		rb == 0 && S_ISFIFO(b.st_mode), ra == 0 && rb == 0 &&
 		a.st_ino == b.st_ino && a.st_dev == b.st_dev);
@@ -814,7 +785,7 @@ static void scen_flags(const struct pipe_ops *o, struct trace *t)
 			cl2(o, t, p);
 	}
 	p[0] = p[1] = -7;
-	if (rec(t, "pipe", o->pipe(p)) == 0) {
+	if (tval(t, "pipe", o->pipe(p)) == 0) {
 		ends_info(o, t, p);
 		cl2(o, t, p);
 	}
@@ -822,76 +793,76 @@ static void scen_flags(const struct pipe_ops *o, struct trace *t)
 	/* F_SETFL: O_NONBLOCK on and off, O_DIRECT (packet mode) on and
 	 * off, what else it accepts. */
 	mk(o, t, p, 0, "pipe2 0");
-	rec(t, "F_SETFL read end NONBLOCK", o->fcntl(p[0], F_SETFL, O_NONBLOCK));
+	tval(t, "F_SETFL read end NONBLOCK", o->fcntl(p[0], F_SETFL, O_NONBLOCK));
 	getfl(o, t, p[0], "F_GETFL read end");
 	getfl(o, t, p[1], "F_GETFL write end");
 	rd(o, t, p[0], 10, "read empty, now non-blocking");
-	rec(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
+	tval(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
 	fill(o, t, p[1], 65536, "fill");
 	drain(o, t, p[0], 65536, "drain");
-	rec(t, "F_SETFL write end DIRECT|NONBLOCK",
+	tval(t, "F_SETFL write end DIRECT|NONBLOCK",
 	    o->fcntl(p[1], F_SETFL, O_DIRECT | O_NONBLOCK));
 	getfl(o, t, p[1], "F_GETFL write end");
-	rec(t, "write 10", o->write(p[1], "0123456789", 10));
-	rec(t, "write 10", o->write(p[1], "abcdefghij", 10));
+	tval(t, "write 10", o->write(p[1], "0123456789", 10));
+	tval(t, "write 10", o->write(p[1], "abcdefghij", 10));
 	rd(o, t, p[0], 100, "read 100 (packets?)");
 	rd(o, t, p[0], 100, "read 100");
-	rec(t, "F_SETFL write end NONBLOCK (DIRECT off)",
+	tval(t, "F_SETFL write end NONBLOCK (DIRECT off)",
 	    o->fcntl(p[1], F_SETFL, O_NONBLOCK));
 	getfl(o, t, p[1], "F_GETFL write end");
-	rec(t, "write 10", o->write(p[1], "0123456789", 10));
-	rec(t, "write 10", o->write(p[1], "abcdefghij", 10));
+	tval(t, "write 10", o->write(p[1], "0123456789", 10));
+	tval(t, "write 10", o->write(p[1], "abcdefghij", 10));
 	rd(o, t, p[0], 100, "read 100 (a stream again?)");
-	rec(t, "F_SETFL read end APPEND|NONBLOCK",
+	tval(t, "F_SETFL read end APPEND|NONBLOCK",
 	    o->fcntl(p[0], F_SETFL, O_APPEND | O_NONBLOCK));
 	getfl(o, t, p[0], "F_GETFL read end");
-	rec(t, "F_SETFL read end RDWR (access mode ignored)",
+	tval(t, "F_SETFL read end RDWR (access mode ignored)",
 	    o->fcntl(p[0], F_SETFL, O_RDWR));
 	getfl(o, t, p[0], "F_GETFL read end");
 	rd(o, t, p[0], 0, "read 0 (blocking again)");
-	rec(t, "F_SETFL write end 0", o->fcntl(p[1], F_SETFL, 0));
+	tval(t, "F_SETFL write end 0", o->fcntl(p[1], F_SETFL, 0));
 	getfl(o, t, p[1], "F_GETFL write end");
 
 	/* FIONBIO is O_NONBLOCK too. */
-	rec(t, "FIONBIO 1 read end", o->ioctl(p[0], FIONBIO, &one));
+	tval(t, "FIONBIO 1 read end", o->ioctl(p[0], FIONBIO, &one));
 	getfl(o, t, p[0], "F_GETFL read end");
 	rd(o, t, p[0], 10, "read empty after FIONBIO");
-	rec(t, "FIONBIO 0 read end", o->ioctl(p[0], FIONBIO, &zero));
+	tval(t, "FIONBIO 0 read end", o->ioctl(p[0], FIONBIO, &zero));
 	getfl(o, t, p[0], "F_GETFL read end");
 
 	/* F_GETFD/F_SETFD. */
-	rec(t, "F_SETFD write end CLOEXEC", o->fcntl(p[1], F_SETFD, FD_CLOEXEC));
-	rec(t, "F_GETFD write end", o->fcntl(p[1], F_GETFD, 0));
-	rec(t, "F_GETFD read end", o->fcntl(p[0], F_GETFD, 0));
-	rec(t, "F_SETFD write end 0", o->fcntl(p[1], F_SETFD, 0));
-	rec(t, "F_GETFD write end", o->fcntl(p[1], F_GETFD, 0));
+	tval(t, "F_SETFD write end CLOEXEC", o->fcntl(p[1], F_SETFD, FD_CLOEXEC));
+	tval(t, "F_GETFD write end", o->fcntl(p[1], F_GETFD, 0));
+	tval(t, "F_GETFD read end", o->fcntl(p[0], F_GETFD, 0));
+	tval(t, "F_SETFD write end 0", o->fcntl(p[1], F_SETFD, 0));
+	tval(t, "F_GETFD write end", o->fcntl(p[1], F_GETFD, 0));
 
 	/* dup shares the open file (status flags), not the fd flags. */
 	d = o->dup(p[0]);
 	tprintf(t, "dup read end ok=%d", d >= 0);
-	rec(t, "F_GETFD dup", o->fcntl(d, F_GETFD, 0));
-	rec(t, "F_SETFL dup NONBLOCK", o->fcntl(d, F_SETFL, O_NONBLOCK));
+	tval(t, "F_GETFD dup", o->fcntl(d, F_GETFD, 0));
+	tval(t, "F_SETFL dup NONBLOCK", o->fcntl(d, F_SETFL, O_NONBLOCK));
 	getfl(o, t, p[0], "F_GETFL original");
 	rd(o, t, p[0], 10, "read original, empty");
-	rec(t, "F_SETFL original 0", o->fcntl(p[0], F_SETFL, 0));
+	tval(t, "F_SETFL original 0", o->fcntl(p[0], F_SETFL, 0));
 	getfl(o, t, d, "F_GETFL dup");
 	cl(o, t, d, "close dup");
 
 	/* dup3 with O_CLOEXEC, dup2, onto free numbers. */
 	e = o->dup3(p[0], 300, O_CLOEXEC);
-	tprintf(t, "dup3 read end 300 CLOEXEC -> %s", e == 300 ? "300" : e < 0 ? ename(errno) : "other");
-	rec(t, "F_GETFD 300", o->fcntl(300, F_GETFD, 0));
+	tprintf(t, "dup3 read end 300 CLOEXEC -> %s", e == 300 ? "300" : e < 0 ? errname(errno) : "other");
+	tval(t, "F_GETFD 300", o->fcntl(300, F_GETFD, 0));
 	getfl(o, t, 300, "F_GETFL 300");
 	e = o->dup2(p[1], 301);
-	tprintf(t, "dup2 write end 301 -> %s", e == 301 ? "301" : e < 0 ? ename(errno) : "other");
-	rec(t, "F_GETFD 301", o->fcntl(301, F_GETFD, 0));
-	rec(t, "write via 301", o->write(301, "via301", 6));
+	tprintf(t, "dup2 write end 301 -> %s", e == 301 ? "301" : e < 0 ? errname(errno) : "other");
+	tval(t, "F_GETFD 301", o->fcntl(301, F_GETFD, 0));
+	tval(t, "write via 301", o->write(301, "via301", 6));
 	rd(o, t, 300, 100, "read via 300");
 	e = o->dup3(p[1], 300, 0);
-	tprintf(t, "dup3 write end over 300 (was read end) -> %s", e == 300 ? "300" : e < 0 ? ename(errno) : "other");
+	tprintf(t, "dup3 write end over 300 (was read end) -> %s", e == 300 ? "300" : e < 0 ? errname(errno) : "other");
 	getfl(o, t, 300, "F_GETFL 300");
-	rec(t, "F_GETFD 300", o->fcntl(300, F_GETFD, 0));
-	rec(t, "write via 300", o->write(300, "via300", 6));
+	tval(t, "F_GETFD 300", o->fcntl(300, F_GETFD, 0));
+	tval(t, "write via 300", o->write(300, "via300", 6));
 	rd(o, t, p[0], 100, "read it");
 	cl(o, t, 300, "close 300");
 	cl(o, t, 301, "close 301");
@@ -899,21 +870,21 @@ static void scen_flags(const struct pipe_ops *o, struct trace *t)
 	/* F_DUPFD, F_DUPFD_CLOEXEC with a minimum. */
 	d = o->fcntl(p[0], F_DUPFD, 100);
 	tprintf(t, "F_DUPFD read end 100: ok=%d >=100=%d", d >= 0, d >= 100);
-	rec(t, "F_GETFD it", o->fcntl(d, F_GETFD, 0));
+	tval(t, "F_GETFD it", o->fcntl(d, F_GETFD, 0));
 	e = o->fcntl(p[1], F_DUPFD_CLOEXEC, 200);
 	tprintf(t, "F_DUPFD_CLOEXEC write end 200: ok=%d >=200=%d", e >= 0, e >= 200);
-	rec(t, "F_GETFD it", o->fcntl(e, F_GETFD, 0));
+	tval(t, "F_GETFD it", o->fcntl(e, F_GETFD, 0));
 	getfl(o, t, e, "F_GETFL it");
-	rec(t, "write via F_DUPFD_CLOEXEC copy", o->write(e, "copied", 6));
+	tval(t, "write via F_DUPFD_CLOEXEC copy", o->write(e, "copied", 6));
 	rd(o, t, d, 100, "read via F_DUPFD copy");
 	cl(o, t, d, "close F_DUPFD copy");
 	cl(o, t, e, "close F_DUPFD_CLOEXEC copy");
-	rec(t, "F_DUPFD -1", o->fcntl(p[0], F_DUPFD, -1));
-	rec(t, "F_DUPFD_CLOEXEC -5", o->fcntl(p[0], F_DUPFD_CLOEXEC, -5));
+	tval(t, "F_DUPFD -1", o->fcntl(p[0], F_DUPFD, -1));
+	tval(t, "F_DUPFD_CLOEXEC -5", o->fcntl(p[0], F_DUPFD_CLOEXEC, -5));
 	getrlimit(RLIMIT_NOFILE, &rl);
-	rec(t, "F_DUPFD at RLIMIT_NOFILE", o->fcntl(p[0], F_DUPFD, (long)rl.rlim_cur));
-	rec(t, "F_DUPFD INT_MAX", o->fcntl(p[0], F_DUPFD, INT_MAX));
-	rec(t, "F_DUPFD closed", o->fcntl(CLOSED_FD, F_DUPFD, 0));
+	tval(t, "F_DUPFD at RLIMIT_NOFILE", o->fcntl(p[0], F_DUPFD, (long)rl.rlim_cur));
+	tval(t, "F_DUPFD INT_MAX", o->fcntl(p[0], F_DUPFD, INT_MAX));
+	tval(t, "F_DUPFD closed", o->fcntl(CLOSED_FD, F_DUPFD, 0));
 	cl2(o, t, p);
 }
 
@@ -935,12 +906,12 @@ static void scen_packet(const struct pipe_ops *o, struct trace *t)
 	rd(o, t, p[0], 100, "read 100");
 	rd(o, t, p[0], 100, "read 100 empty");
 
-	rec(t, "write 20", o->write(p[1], "abcdefghijklmnopqrst", 20));
+	tval(t, "write 20", o->write(p[1], "abcdefghijklmnopqrst", 20));
 	rd(o, t, p[0], 5, "read 5 of the 20");
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read 100 (rest discarded?)");
-	rec(t, "write 20", o->write(p[1], "abcdefghijklmnopqrst", 20));
-	rec(t, "write 7", o->write(p[1], "ABCDEFG", 7));
+	tval(t, "write 20", o->write(p[1], "abcdefghijklmnopqrst", 20));
+	tval(t, "write 7", o->write(p[1], "ABCDEFG", 7));
 	rd(o, t, p[0], 5, "read 5 of the 20");
 	rd(o, t, p[0], 100, "read 100");
 	rd(o, t, p[0], 100, "read 100 empty");
@@ -955,7 +926,7 @@ static void scen_packet(const struct pipe_ops *o, struct trace *t)
 	wr(o, t, p[1], 4097, 5, "write 4097");
 	drain(o, t, p[0], 65536, "drain");
 
-	rec(t, "write 0", o->write(p[1], "x", 0));
+	tval(t, "write 0", o->write(p[1], "x", 0));
 	rd(o, t, p[0], 100, "read after write 0");
 
 	fill(o, t, p[1], 1, "fill");
@@ -970,39 +941,39 @@ static void scen_packet(const struct pipe_ops *o, struct trace *t)
 	iov[1] = (struct iovec){ "zzz", 0 };
 	iov[2] = (struct iovec){ "defg", 4 };
 	iov[3] = (struct iovec){ "hijkl", 5 };
-	rec(t, "writev 3+0+4+5", o->writev(p[1], iov, 4));
+	tval(t, "writev 3+0+4+5", o->writev(p[1], iov, 4));
 	rd(o, t, p[0], 100, "read 100");
 	pattern(wbuf, 6000, 6);
 	iov[0] = (struct iovec){ wbuf, 3000 };
 	iov[1] = (struct iovec){ wbuf + 3000, 3000 };
-	rec(t, "writev 3000+3000", o->writev(p[1], iov, 2));
+	tval(t, "writev 3000+3000", o->writev(p[1], iov, 2));
 	rd(o, t, p[0], 65536, "read 65536");
 	rd(o, t, p[0], 65536, "read 65536");
 	rd(o, t, p[0], 65536, "read 65536 empty");
 
-	rec(t, "write 20", o->write(p[1], "abcdefghijklmnopqrst", 20));
-	rec(t, "write 3", o->write(p[1], "XYZ", 3));
+	tval(t, "write 20", o->write(p[1], "abcdefghijklmnopqrst", 20));
+	tval(t, "write 3", o->write(p[1], "XYZ", 3));
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	iov[0] = (struct iovec){ a, 5 };
 	iov[1] = (struct iovec){ b, 100 };
-	rec(t, "readv 5+100 of a 20-byte packet", o->readv(p[0], iov, 2));
+	tval(t, "readv 5+100 of a 20-byte packet", o->readv(p[0], iov, 2));
 	tprintf(t, "  got \"%.5s\" \"%.20s\"", (char *)a, (char *)b);
 	rd(o, t, p[0], 100, "read 100");
 
-	rec(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
-	rec(t, "write 10", o->write(p[1], "0123456789", 10));
-	rec(t, "write 10 into the 1-page pipe", o->write(p[1], "0123456789", 10));
+	tval(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "write 10", o->write(p[1], "0123456789", 10));
+	tval(t, "write 10 into the 1-page pipe", o->write(p[1], "0123456789", 10));
 	rd(o, t, p[0], 100, "read 100");
 	rd(o, t, p[0], 100, "read 100");
-	rec(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
+	tval(t, "F_SETPIPE_SZ 65536", o->fcntl(p[1], F_SETPIPE_SZ, 65536));
 
 	/* The packet is the writer's: a read end without O_DIRECT still
 	 * reads packets; a writer without it writes a stream. */
-	rec(t, "F_SETFL read end NONBLOCK", o->fcntl(p[0], F_SETFL, O_NONBLOCK));
+	tval(t, "F_SETFL read end NONBLOCK", o->fcntl(p[0], F_SETFL, O_NONBLOCK));
 	getfl(o, t, p[0], "F_GETFL read end");
-	rec(t, "write 5", o->write(p[1], "12345", 5));
-	rec(t, "write 5", o->write(p[1], "67890", 5));
+	tval(t, "write 5", o->write(p[1], "12345", 5));
+	tval(t, "write 5", o->write(p[1], "67890", 5));
 	rd(o, t, p[0], 100, "read 100");
 	rd(o, t, p[0], 100, "read 100");
 	cl2(o, t, p);
@@ -1035,7 +1006,7 @@ static void scen_iov(const struct pipe_ops *o, struct trace *t)
 	iov[2] = (struct iovec){ "defgh", 5 };
 	iov[3] = (struct iovec){ (void *)1, 0 };
 	iov[4] = (struct iovec){ "ijklmno", 7 };
-	rec(t, "writev 3+0+5+0+7", o->writev(p[1], iov, 5));
+	tval(t, "writev 3+0+5+0+7", o->writev(p[1], iov, 5));
 	fionread(o, t, p[0], "FIONREAD");
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
@@ -1043,62 +1014,62 @@ static void scen_iov(const struct pipe_ops *o, struct trace *t)
 	iov[1] = (struct iovec){ a, 4 };
 	iov[2] = (struct iovec){ (void *)1, 0 };
 	iov[3] = (struct iovec){ b, 11 };
-	rec(t, "readv 0+4+0+11", o->readv(p[0], iov, 4));
+	tval(t, "readv 0+4+0+11", o->readv(p[0], iov, 4));
 	tprintf(t, "  got \"%.4s\" \"%.11s\"", (char *)a, (char *)b);
 
-	rec(t, "writev iovcnt 0", o->writev(p[1], iov, 0));
-	rec(t, "readv iovcnt 0, empty", o->readv(p[0], iov, 0));
-	rec(t, "write abc", o->write(p[1], "abc", 3));
-	rec(t, "readv iovcnt 0, data", o->readv(p[0], iov, 0));
+	tval(t, "writev iovcnt 0", o->writev(p[1], iov, 0));
+	tval(t, "readv iovcnt 0, empty", o->readv(p[0], iov, 0));
+	tval(t, "write abc", o->write(p[1], "abc", 3));
+	tval(t, "readv iovcnt 0, data", o->readv(p[0], iov, 0));
 	iov[0] = (struct iovec){ a, 0 };
 	iov[1] = (struct iovec){ b, 0 };
-	rec(t, "readv two empty iovecs, data", o->readv(p[0], iov, 2));
-	rec(t, "writev two empty iovecs", o->writev(p[1], iov, 2));
+	tval(t, "readv two empty iovecs, data", o->readv(p[0], iov, 2));
+	tval(t, "writev two empty iovecs", o->writev(p[1], iov, 2));
 	fionread(o, t, p[0], "FIONREAD");
-	rec(t, "writev iovcnt -1", o->writev(p[1], iov, -1));
-	rec(t, "readv iovcnt -1", o->readv(p[0], iov, -1));
+	tval(t, "writev iovcnt -1", o->writev(p[1], iov, -1));
+	tval(t, "readv iovcnt -1", o->readv(p[0], iov, -1));
 	for (int i = 0; i <= IOV_MAX; i++) {
 		many[i].iov_base = &one[i];
 		many[i].iov_len = 1;
 		one[i] = (unsigned char)('a' + i % 26);
 	}
-	rec(t, "writev IOV_MAX+1", o->writev(p[1], many, IOV_MAX + 1));
-	rec(t, "readv IOV_MAX+1", o->readv(p[0], many, IOV_MAX + 1));
-	rec(t, "writev INT_MAX", o->writev(p[1], many, INT_MAX));
+	tval(t, "writev IOV_MAX+1", o->writev(p[1], many, IOV_MAX + 1));
+	tval(t, "readv IOV_MAX+1", o->readv(p[0], many, IOV_MAX + 1));
+	tval(t, "writev INT_MAX", o->writev(p[1], many, INT_MAX));
 	rd(o, t, p[0], 100, "read the abc");
-	rec(t, "writev IOV_MAX of 1", o->writev(p[1], many, IOV_MAX));
+	tval(t, "writev IOV_MAX of 1", o->writev(p[1], many, IOV_MAX));
 	memset(one, 0, sizeof(one));
 	r = o->readv(p[0], many, IOV_MAX);
 	rec_data(t, "readv IOV_MAX of 1", r, one);
 
 	/* Bad iovecs. */
-	rec(t, "writev iov NULL", o->writev(p[1], NULL, 1));
-	rec(t, "write xyz", o->write(p[1], "xyz", 3));
-	rec(t, "readv iov NULL", o->readv(p[0], NULL, 1));
-	rec(t, "readv iov (void *)1", o->readv(p[0], (void *)1, 1));
+	tval(t, "writev iov NULL", o->writev(p[1], NULL, 1));
+	tval(t, "write xyz", o->write(p[1], "xyz", 3));
+	tval(t, "readv iov NULL", o->readv(p[0], NULL, 1));
+	tval(t, "readv iov (void *)1", o->readv(p[0], (void *)1, 1));
 	iov[0] = (struct iovec){ wbuf, SIZE_MAX };
-	rec(t, "writev iov_len SIZE_MAX", o->writev(p[1], iov, 1));
+	tval(t, "writev iov_len SIZE_MAX", o->writev(p[1], iov, 1));
 	iov[0] = (struct iovec){ rbuf, SIZE_MAX };
-	rec(t, "readv iov_len SIZE_MAX", o->readv(p[0], iov, 1));
+	tval(t, "readv iov_len SIZE_MAX", o->readv(p[0], iov, 1));
 	iov[0] = (struct iovec){ wbuf, (size_t)SSIZE_MAX };
 	iov[1] = (struct iovec){ wbuf, (size_t)SSIZE_MAX };
-	rec(t, "writev two of SSIZE_MAX", o->writev(p[1], iov, 2));
+	tval(t, "writev two of SSIZE_MAX", o->writev(p[1], iov, 2));
 	fionread(o, t, p[0], "FIONREAD");
 	drain(o, t, p[0], 65536, "drain");
-	rec(t, "write xyz", o->write(p[1], "xyz", 3));
+	tval(t, "write xyz", o->write(p[1], "xyz", 3));
 	iov[0] = (struct iovec){ (void *)1, 5 };
-	rec(t, "writev base (void *)1", o->writev(p[1], iov, 1));
+	tval(t, "writev base (void *)1", o->writev(p[1], iov, 1));
 	iov[0] = (struct iovec){ "12345", 5 };
 	iov[1] = (struct iovec){ (void *)1, 5 };
-	rec(t, "writev good 5 + bad 5", o->writev(p[1], iov, 2));
+	tval(t, "writev good 5 + bad 5", o->writev(p[1], iov, 2));
 	fionread(o, t, p[0], "FIONREAD");
 	iov[0] = (struct iovec){ (void *)1, 5 };
-	rec(t, "readv base (void *)1", o->readv(p[0], iov, 1));
+	tval(t, "readv base (void *)1", o->readv(p[0], iov, 1));
 	fionread(o, t, p[0], "FIONREAD");
 	memset(a, 0, sizeof(a));
 	iov[0] = (struct iovec){ a, 2 };
 	iov[1] = (struct iovec){ (void *)1, 5 };
-	rec(t, "readv good 2 + bad 5 (3 held)", o->readv(p[0], iov, 2));
+	tval(t, "readv good 2 + bad 5 (3 held)", o->readv(p[0], iov, 2));
 	fionread(o, t, p[0], "FIONREAD");
 	drain(o, t, p[0], 100, "drain");
 
@@ -1107,12 +1078,12 @@ static void scen_iov(const struct pipe_ops *o, struct trace *t)
 	munmap((char *)pg + 4096, 4096);
 	memset(pg, 'q', 4096);
 	iov[0] = (struct iovec){ (char *)pg + 4090, 100 };
-	rec(t, "writev 100 running off the map", o->writev(p[1], iov, 1));
+	tval(t, "writev 100 running off the map", o->writev(p[1], iov, 1));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read");
 	wr(o, t, p[1], 50, 8, "write 50");
 	iov[0] = (struct iovec){ (char *)pg + 4090, 100 };
-	rec(t, "readv 100 running off the map (50 held)", o->readv(p[0], iov, 1));
+	tval(t, "readv 100 running off the map (50 held)", o->readv(p[0], iov, 1));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read");
 	munmap(pg, 4096);
@@ -1121,7 +1092,7 @@ static void scen_iov(const struct pipe_ops *o, struct trace *t)
 	pattern(wbuf, 80000, 9);
 	iov[0] = (struct iovec){ wbuf, 40000 };
 	iov[1] = (struct iovec){ wbuf + 40000, 40000 };
-	rec(t, "writev 40000+40000 non-blocking", o->writev(p[1], iov, 2));
+	tval(t, "writev 40000+40000 non-blocking", o->writev(p[1], iov, 2));
 	memset(rbuf, 0, 80000);
 	iov[0] = (struct iovec){ rbuf, 1 };
 	iov[1] = (struct iovec){ rbuf + 1, 65534 };
@@ -1131,12 +1102,12 @@ static void scen_iov(const struct pipe_ops *o, struct trace *t)
 	tprintf(t, "  equal to what was written=%d", r > 0 && !memcmp(rbuf, wbuf, (size_t)r));
 
 	/* Wrong ends. */
-	rec(t, "writev read end", o->writev(p[0], iov, 1));
-	rec(t, "readv write end", o->readv(p[1], iov, 1));
-	rec(t, "readv -1", o->readv(-1, iov, 1));
-	rec(t, "writev closed", o->writev(CLOSED_FD, iov, 1));
-	rec(t, "readv write end, iovcnt -1", o->readv(p[1], iov, -1));
-	rec(t, "writev closed, iov NULL", o->writev(CLOSED_FD, NULL, 1));
+	tval(t, "writev read end", o->writev(p[0], iov, 1));
+	tval(t, "readv write end", o->readv(p[1], iov, 1));
+	tval(t, "readv -1", o->readv(-1, iov, 1));
+	tval(t, "writev closed", o->writev(CLOSED_FD, iov, 1));
+	tval(t, "readv write end, iovcnt -1", o->readv(p[1], iov, -1));
+	tval(t, "writev closed, iov NULL", o->writev(CLOSED_FD, NULL, 1));
 	cl2(o, t, p);
 }
 
@@ -1149,79 +1120,79 @@ static void scen_badf(const struct pipe_ops *o, struct trace *t)
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
 	rd(o, t, p[1], 10, "read write end");
 	rd(o, t, p[1], 0, "read 0 from write end");
-	rec(t, "write read end", o->write(p[0], "x", 1));
-	rec(t, "write 0 to read end", o->write(p[0], "x", 0));
+	tval(t, "write read end", o->write(p[0], "x", 1));
+	tval(t, "write 0 to read end", o->write(p[0], "x", 0));
 	rd(o, t, -1, 10, "read -1");
-	rec(t, "write -1", o->write(-1, "x", 1));
+	tval(t, "write -1", o->write(-1, "x", 1));
 	rd(o, t, CLOSED_FD, 10, "read closed");
-	rec(t, "write closed", o->write(CLOSED_FD, "x", 1));
-	rec(t, "read closed into (void *)1", o->read(CLOSED_FD, (void *)1, 10));
-	rec(t, "read write end into (void *)1", o->read(p[1], (void *)1, 10));
-	rec(t, "close -1", o->close(-1));
-	rec(t, "close closed", o->close(CLOSED_FD));
-	rec(t, "close INT_MAX", o->close(INT_MAX));
-	rec(t, "fcntl -1 F_GETFL", o->fcntl(-1, F_GETFL, 0));
-	rec(t, "fcntl closed F_GETFL", o->fcntl(CLOSED_FD, F_GETFL, 0));
-	rec(t, "fcntl closed F_SETFL", o->fcntl(CLOSED_FD, F_SETFL, O_NONBLOCK));
-	rec(t, "fcntl closed F_GETFD", o->fcntl(CLOSED_FD, F_GETFD, 0));
-	rec(t, "ioctl closed FIONREAD", o->ioctl(CLOSED_FD, FIONREAD, &v));
-	rec(t, "ioctl -1 FIONREAD", o->ioctl(-1, FIONREAD, &v));
-	rec(t, "dup -1", o->dup(-1));
-	rec(t, "dup closed", o->dup(CLOSED_FD));
-	rec(t, "fcntl bad cmd", o->fcntl(p[0], 12345, 0));
+	tval(t, "write closed", o->write(CLOSED_FD, "x", 1));
+	tval(t, "read closed into (void *)1", o->read(CLOSED_FD, (void *)1, 10));
+	tval(t, "read write end into (void *)1", o->read(p[1], (void *)1, 10));
+	tval(t, "close -1", o->close(-1));
+	tval(t, "close closed", o->close(CLOSED_FD));
+	tval(t, "close INT_MAX", o->close(INT_MAX));
+	tval(t, "fcntl -1 F_GETFL", o->fcntl(-1, F_GETFL, 0));
+	tval(t, "fcntl closed F_GETFL", o->fcntl(CLOSED_FD, F_GETFL, 0));
+	tval(t, "fcntl closed F_SETFL", o->fcntl(CLOSED_FD, F_SETFL, O_NONBLOCK));
+	tval(t, "fcntl closed F_GETFD", o->fcntl(CLOSED_FD, F_GETFD, 0));
+	tval(t, "ioctl closed FIONREAD", o->ioctl(CLOSED_FD, FIONREAD, &v));
+	tval(t, "ioctl -1 FIONREAD", o->ioctl(-1, FIONREAD, &v));
+	tval(t, "dup -1", o->dup(-1));
+	tval(t, "dup closed", o->dup(CLOSED_FD));
+	tval(t, "fcntl bad cmd", o->fcntl(p[0], 12345, 0));
 
-	rec(t, "write 5", o->write(p[1], "12345", 5));
+	tval(t, "write 5", o->write(p[1], "12345", 5));
 	fionread(o, t, p[1], "FIONREAD on write end");
-	rec(t, "FIONREAD into (void *)1", o->ioctl(p[0], FIONREAD, (void *)1));
-	rec(t, "FIONREAD into NULL", o->ioctl(p[0], FIONREAD, NULL));
+	tval(t, "FIONREAD into (void *)1", o->ioctl(p[0], FIONREAD, (void *)1));
+	tval(t, "FIONREAD into NULL", o->ioctl(p[0], FIONREAD, NULL));
 	{
 		struct termios tio;
 
-		rec(t, "TCGETS on pipe", o->ioctl(p[0], TCGETS, &tio));
+		tval(t, "TCGETS on pipe", o->ioctl(p[0], TCGETS, &tio));
 	}
-	rec(t, "ioctl unknown request", o->ioctl(p[0], 0x7fff1234UL, &v));
+	tval(t, "ioctl unknown request", o->ioctl(p[0], 0x7fff1234UL, &v));
 
 	e = o->dup2(p[0], p[0]);
-	tprintf(t, "dup2 read end onto itself -> %s", e == p[0] ? "itself" : e < 0 ? ename(errno) : "other");
-	rec(t, "dup2 closed onto itself", o->dup2(CLOSED_FD, CLOSED_FD));
-	rec(t, "dup2 -1 onto read end", o->dup2(-1, p[0]));
-	rec(t, "dup2 closed onto read end", o->dup2(CLOSED_FD, p[0]));
-	rec(t, "dup2 read end onto -1", o->dup2(p[0], -1));
-	rec(t, "dup2 read end onto INT_MAX", o->dup2(p[0], INT_MAX));
-	rec(t, "dup3 read end onto itself", o->dup3(p[0], p[0], 0));
-	rec(t, "dup3 read end onto itself CLOEXEC", o->dup3(p[0], p[0], O_CLOEXEC));
-	rec(t, "dup3 flag NONBLOCK", o->dup3(p[0], 901, O_NONBLOCK));
-	rec(t, "F_GETFD 901 (not made)", o->fcntl(901, F_GETFD, 0));
-	rec(t, "dup3 flag -1", o->dup3(p[0], 901, -1));
-	rec(t, "dup3 closed", o->dup3(CLOSED_FD, 901, 0));
-	rec(t, "dup3 onto -1", o->dup3(p[0], -1, 0));
-	rec(t, "dup3 closed onto itself", o->dup3(CLOSED_FD, CLOSED_FD, 0));
+	tprintf(t, "dup2 read end onto itself -> %s", e == p[0] ? "itself" : e < 0 ? errname(errno) : "other");
+	tval(t, "dup2 closed onto itself", o->dup2(CLOSED_FD, CLOSED_FD));
+	tval(t, "dup2 -1 onto read end", o->dup2(-1, p[0]));
+	tval(t, "dup2 closed onto read end", o->dup2(CLOSED_FD, p[0]));
+	tval(t, "dup2 read end onto -1", o->dup2(p[0], -1));
+	tval(t, "dup2 read end onto INT_MAX", o->dup2(p[0], INT_MAX));
+	tval(t, "dup3 read end onto itself", o->dup3(p[0], p[0], 0));
+	tval(t, "dup3 read end onto itself CLOEXEC", o->dup3(p[0], p[0], O_CLOEXEC));
+	tval(t, "dup3 flag NONBLOCK", o->dup3(p[0], 901, O_NONBLOCK));
+	tval(t, "F_GETFD 901 (not made)", o->fcntl(901, F_GETFD, 0));
+	tval(t, "dup3 flag -1", o->dup3(p[0], 901, -1));
+	tval(t, "dup3 closed", o->dup3(CLOSED_FD, 901, 0));
+	tval(t, "dup3 onto -1", o->dup3(p[0], -1, 0));
+	tval(t, "dup3 closed onto itself", o->dup3(CLOSED_FD, CLOSED_FD, 0));
 	rd(o, t, p[0], 10, "the data is still there");
 
 	/* dup2 over a pipe end closes it: over the only write end, EOF. */
 	mk(o, t, q, O_NONBLOCK, "second pipe2 NONBLOCK");
 	e = o->dup2(p[0], q[1]);
 	tprintf(t, "dup2 first read end over second write end -> %s",
-		e == q[1] ? "ok" : e < 0 ? ename(errno) : "other");
+		e == q[1] ? "ok" : e < 0 ? errname(errno) : "other");
 	rd(o, t, q[0], 10, "read second: its writer was replaced");
 	getfl(o, t, q[1], "F_GETFL of the replaced number");
-	rec(t, "write to it (a read end now)", o->write(q[1], "x", 1));
-	rec(t, "write first", o->write(p[1], "first", 5));
+	tval(t, "write to it (a read end now)", o->write(q[1], "x", 1));
+	tval(t, "write first", o->write(p[1], "first", 5));
 	rd(o, t, q[1], 10, "read first through the replaced number");
 	e = o->dup3(p[1], q[0], O_CLOEXEC);
 	tprintf(t, "dup3 first write end over second read end -> %s",
-		e == q[0] ? "ok" : e < 0 ? ename(errno) : "other");
-	rec(t, "F_GETFD it", o->fcntl(q[0], F_GETFD, 0));
-	rec(t, "write through it", o->write(q[0], "again", 5));
+		e == q[0] ? "ok" : e < 0 ? errname(errno) : "other");
+	tval(t, "F_GETFD it", o->fcntl(q[0], F_GETFD, 0));
+	tval(t, "write through it", o->write(q[0], "again", 5));
 	rd(o, t, p[0], 10, "read first");
 	cl2(o, t, q);
-	rec(t, "write first after closing the second's numbers",
+	tval(t, "write first after closing the second's numbers",
 	    o->write(p[1], "x", 1));
 	rd(o, t, p[0], 10, "read it");
 	cl2(o, t, p);
-	rec(t, "close read end again", o->close(p[0]));
-	rec(t, "close write end again", o->close(p[1]));
-	rec(t, "close closed (900)", o->close(CLOSED_FD));
+	tval(t, "close read end again", o->close(p[0]));
+	tval(t, "close write end again", o->close(p[1]));
+	tval(t, "close closed (900)", o->close(CLOSED_FD));
 }
 
 /* ---- EFAULT ---------------------------------------------------------- */
@@ -1232,19 +1203,19 @@ static void scen_efault(const struct pipe_ops *o, struct trace *t)
 	int p[2];
 
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
-	rec(t, "write 10", o->write(p[1], "0123456789", 10));
-	rec(t, "read into (void *)1", o->read(p[0], (void *)1, 10));
+	tval(t, "write 10", o->write(p[1], "0123456789", 10));
+	tval(t, "read into (void *)1", o->read(p[0], (void *)1, 10));
 	fionread(o, t, p[0], "FIONREAD");
-	rec(t, "read into NULL", o->read(p[0], NULL, 10));
-	rec(t, "read 0 into NULL", o->read(p[0], NULL, 0));
+	tval(t, "read into NULL", o->read(p[0], NULL, 10));
+	tval(t, "read 0 into NULL", o->read(p[0], NULL, 0));
 	rd(o, t, p[0], 10, "read good");
-	rec(t, "read empty into (void *)1", o->read(p[0], (void *)1, 10));
-	rec(t, "write from (void *)1", o->write(p[1], (void *)1, 10));
-	rec(t, "write 0 from (void *)1", o->write(p[1], (void *)1, 0));
+	tval(t, "read empty into (void *)1", o->read(p[0], (void *)1, 10));
+	tval(t, "write from (void *)1", o->write(p[1], (void *)1, 10));
+	tval(t, "write 0 from (void *)1", o->write(p[1], (void *)1, 0));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 10, "read empty");
-	rec(t, "write abc", o->write(p[1], "abc", 3));
-	rec(t, "write from NULL after data", o->write(p[1], NULL, 5));
+	tval(t, "write abc", o->write(p[1], "abc", 3));
+	tval(t, "write from NULL after data", o->write(p[1], NULL, 5));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 10, "read");
 
@@ -1253,28 +1224,28 @@ static void scen_efault(const struct pipe_ops *o, struct trace *t)
 	munmap((char *)pg + 4096, 4096);
 	memset(pg, 'z', 4096);
 	wr(o, t, p[1], 100, 1, "write 100");
-	rec(t, "read 100 into the map's last 10 bytes",
+	tval(t, "read 100 into the map's last 10 bytes",
 	    o->read(p[0], (char *)pg + 4086, 100));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read good");
-	rec(t, "write 100 from the map's last 10 bytes",
+	tval(t, "write 100 from the map's last 10 bytes",
 	    o->write(p[1], (char *)pg + 4086, 100));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read");
 	wr(o, t, p[1], 5, 1, "write 5");
-	rec(t, "write 100 from the map's last 10 bytes, 5 held",
+	tval(t, "write 100 from the map's last 10 bytes, 5 held",
 	    o->write(p[1], (char *)pg + 4086, 100));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read");
 	munmap(pg, 4096);
 
 	/* Sizes. */
-	rec(t, "write 7", o->write(p[1], "abcdefg", 7));
-	rec(t, "read SIZE_MAX", o->read(p[0], rbuf, SIZE_MAX));
-	rec(t, "read SSIZE_MAX+1", o->read(p[0], rbuf, (size_t)SSIZE_MAX + 1));
+	tval(t, "write 7", o->write(p[1], "abcdefg", 7));
+	tval(t, "read SIZE_MAX", o->read(p[0], rbuf, SIZE_MAX));
+	tval(t, "read SSIZE_MAX+1", o->read(p[0], rbuf, (size_t)SSIZE_MAX + 1));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], (size_t)1 << 40, "read 1 TiB with 7 held");
-	rec(t, "write SIZE_MAX", o->write(p[1], wbuf, SIZE_MAX));
+	tval(t, "write SIZE_MAX", o->write(p[1], wbuf, SIZE_MAX));
 	fionread(o, t, p[0], "FIONREAD");
 	cl2(o, t, p);
 }
@@ -1389,9 +1360,9 @@ static int pipe_b[2];	/* a second pipe the fork children use */
 
 static void child_hello(const struct pipe_ops *o, struct trace *t, int *p)
 {
-	rec(t, "close read end", o->close(p[0]));
-	rec(t, "write hello", o->write(p[1], "hello from child", 16));
-	rec(t, "close write end", o->close(p[1]));
+	tval(t, "close read end", o->close(p[0]));
+	tval(t, "write hello", o->write(p[1], "hello from child", 16));
+	tval(t, "close write end", o->close(p[1]));
 }
 
 static void child_echo(const struct pipe_ops *o, struct trace *t, int *p)
@@ -1404,7 +1375,7 @@ static void child_echo(const struct pipe_ops *o, struct trace *t, int *p)
 	memset(b, 0, sizeof(b));
 	r = o->read(p[0], b, sizeof(b));
 	rec_data(t, "read ping", r, b);
-	rec(t, "write pong", o->write(pipe_b[1], "pong", 4));
+	tval(t, "write pong", o->write(pipe_b[1], "pong", 4));
 	r = o->read(p[0], b, sizeof(b));
 	rec_data(t, "read at EOF", r, b);
 	o->close(p[0]);
@@ -1415,7 +1386,7 @@ static void child_big(const struct pipe_ops *o, struct trace *t, int *p)
 {
 	o->close(p[0]);
 	pattern(wbuf, 200000, 12);
-	rec(t, "write 200000 blocking", o->write(p[1], wbuf, 200000));
+	tval(t, "write 200000 blocking", o->write(p[1], wbuf, 200000));
 	o->close(p[1]);
 }
 
@@ -1424,7 +1395,7 @@ static void child_killed_writer(const struct pipe_ops *o, struct trace *t,
 {
 	o->close(p[0]);
 	pattern(wbuf, 100, 14);
-	rec(t, "write 100", o->write(p[1], wbuf, 100));
+	tval(t, "write 100", o->write(p[1], wbuf, 100));
 	child_flush(t);
 	raise(SIGKILL);
 }
@@ -1436,7 +1407,7 @@ static void child_killed_reader(const struct pipe_ops *o, struct trace *t,
 
 	o->close(p[1]);
 	tprintf(t, "parent blocked: %d", wait_blocked(getppid()) == 0);
-	rec(t, "read 10", o->read(p[0], b, 10));
+	tval(t, "read 10", o->read(p[0], b, 10));
 	child_flush(t);
 	raise(SIGKILL);
 }
@@ -1448,8 +1419,8 @@ static void child_closing_reader(const struct pipe_ops *o, struct trace *t,
 
 	o->close(p[1]);
 	tprintf(t, "parent blocked: %d", wait_blocked(getppid()) == 0);
-	rec(t, "read 10", o->read(p[0], b, 10));
-	rec(t, "close read end", o->close(p[0]));
+	tval(t, "read 10", o->read(p[0], b, 10));
+	tval(t, "close read end", o->close(p[0]));
 }
 
 static void child_big_blocked(const struct pipe_ops *o, struct trace *t,
@@ -1494,7 +1465,7 @@ static void scen_fork(const struct pipe_ops *o, struct trace *t)
 	pid = spawn(o, child_echo, p);
 	cl(o, t, p[0], "close read end");
 	cl(o, t, pipe_b[1], "close back write end");
-	rec(t, "write ping", o->write(p[1], "ping", 4));
+	tval(t, "write ping", o->write(p[1], "ping", 4));
 	rd(o, t, pipe_b[0], 100, "read pong");
 	cl(o, t, p[1], "close write end");
 	rd(o, t, pipe_b[0], 100, "read back at EOF");
@@ -1547,10 +1518,10 @@ static void scen_fork(const struct pipe_ops *o, struct trace *t)
 	tprintf(t, "reader blocked: %d", wait_blocked(pid) == 0);
 	kill(pid, SIGKILL);
 	reap(t, pid);
-	rec(t, "write 5", o->write(p[1], "after", 5));
+	tval(t, "write 5", o->write(p[1], "after", 5));
 	rd(o, t, p[0], 100, "read");
-	rec(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
-	rec(t, "write 70000", o->write(p[1], wbuf, 70000));
+	tval(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
+	tval(t, "write 70000", o->write(p[1], wbuf, 70000));
 	cl(o, t, p[1], "close write end");
 	drain(o, t, p[0], 65536, "drain");
 	cl(o, t, p[0], "close read end");
@@ -1561,9 +1532,9 @@ static void scen_fork(const struct pipe_ops *o, struct trace *t)
 	mk(o, t, p, 0, "pipe2 0");
 	pid = spawn(o, child_closing_reader, p);
 	cl(o, t, p[0], "close read end");
-	rec(t, "write 70000, reader closes meanwhile", o->write(p[1], wbuf, 70000));
+	tval(t, "write 70000, reader closes meanwhile", o->write(p[1], wbuf, 70000));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
-	rec(t, "write again", o->write(p[1], wbuf, 10));
+	tval(t, "write again", o->write(p[1], wbuf, 10));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 	cl(o, t, p[1], "close write end");
 	reap(t, pid);
@@ -1575,9 +1546,9 @@ static void scen_fork(const struct pipe_ops *o, struct trace *t)
 	mk(o, t, p, 0, "pipe2 0");
 	pid = spawn(o, child_killed_reader, p);
 	cl(o, t, p[0], "close read end");
-	rec(t, "write 70000, reader killed meanwhile", o->write(p[1], wbuf, 70000));
+	tval(t, "write 70000, reader killed meanwhile", o->write(p[1], wbuf, 70000));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
-	rec(t, "write again", o->write(p[1], wbuf, 10));
+	tval(t, "write again", o->write(p[1], wbuf, 10));
 	tprintf(t, "SIGPIPE handled %d", (int)got_pipe);
 	cl(o, t, p[1], "close write end");
 	reap(t, pid);
@@ -1600,7 +1571,7 @@ static void child_sig(const struct pipe_ops *o, struct trace *t, int *p)
 	kill(pp, SIGUSR1);
 	usleep(100000);
 	if (reader) {
-		rec(t, "write late", o->write(p[1], "late", 4));
+		tval(t, "write late", o->write(p[1], "late", 4));
 		o->close(p[1]);
 	} else {
 		drain(o, t, p[0], 65536, "read all");
@@ -1628,7 +1599,7 @@ static void sig_case(const struct pipe_ops *o, struct trace *t, int kind,
 	mk(o, t, p, 0, "pipe2 0");
 	if (kind == K_FULL100 || kind == K_FULL_MASKED) {
 		o->fcntl(p[1], F_SETFL, O_NONBLOCK);
-		rec(t, "fill: write 65536", o->write(p[1], wbuf, 65536));
+		tval(t, "fill: write 65536", o->write(p[1], wbuf, 65536));
 		o->fcntl(p[1], F_SETFL, 0);
 	}
 	child_kind = kind;
@@ -1641,7 +1612,7 @@ static void sig_case(const struct pipe_ops *o, struct trace *t, int kind,
 			struct pollfd f = { p[0], POLLIN, 0 };
 			long r = o->poll(&f, 1, 5000);
 
-			rec(t, "poll IN 5000 blocked", r);
+			tval(t, "poll IN 5000 blocked", r);
 			tprintf(t, "  revents %#x", f.revents);
 		} else {
 			rd(o, t, p[0], 100, "read blocked");
@@ -1652,7 +1623,7 @@ static void sig_case(const struct pipe_ops *o, struct trace *t, int kind,
 		cl(o, t, p[0], "close read end");
 	} else {
 		cl(o, t, p[0], "close read end");
-		rec(t, kind == K_WRITE70000 ? "write 70000 blocked" :
+		tval(t, kind == K_WRITE70000 ? "write 70000 blocked" :
 		    "write 100 blocked in a full pipe",
 		    o->write(p[1], wbuf, kind == K_WRITE70000 ? 70000 : 100));
 		tprintf(t, "handler ran %d", (int)got_usr1);
@@ -1694,7 +1665,7 @@ static void stop_cont(const struct pipe_ops *o, struct trace *t)
 	kill(pid, SIGCONT);
 	tprintf(t, "continued: %d", waitpid(pid, &st, WCONTINUED) == pid && WIFCONTINUED(st));
 	usleep(50000);
-	rec(t, "write after", o->write(p[1], "after stop", 10));
+	tval(t, "write after", o->write(p[1], "after stop", 10));
 	cl(o, t, p[1], "close write end");
 	reap(t, pid);
 }
@@ -1756,7 +1727,7 @@ static long pl(const struct pipe_ops *o, struct trace *t, const char *what,
 	long r = o->poll(f, fd2 == NOFD ? 1 : 2, timeout);
 
 	if (r < 0)
-		rec(t, what, r);
+		tval(t, what, r);
 	else if (fd2 == NOFD)
 		tprintf(t, "%s -> %ld [%s]", what, r, evstr(f[0].revents));
 	else
@@ -1772,7 +1743,7 @@ static void child_poll(const struct pipe_ops *o, struct trace *t, int *p)
 {
 	usleep(20000);
 	if (child_kind == 0)
-		rec(t, "write tick", o->write(p[1], "tick", 4));
+		tval(t, "write tick", o->write(p[1], "tick", 4));
 	else if (child_kind == 1)
 		rd(o, t, p[0], 65536, "read 65536");
 	o->close(p[0]);
@@ -1784,7 +1755,7 @@ static void child_poll_now(const struct pipe_ops *o, struct trace *t, int *p)
 	pl(o, t, "poll in a child", p[0], IO, p[1], IO, 0);
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 4, "read 4");
-	rec(t, "write ok", o->write(p[1], "ok", 2));
+	tval(t, "write ok", o->write(p[1], "ok", 2));
 	pl(o, t, "poll in a child", p[0], IO, p[1], IO, 0);
 }
 
@@ -1846,9 +1817,9 @@ static void scen_poll(const struct pipe_ops *o, struct trace *t)
 
 	pl(o, t, "fd -1 and a closed fd", -1, POLLIN, CLOSED_FD, POLLIN, 0);
 	pl(o, t, "closed fd, events 0", CLOSED_FD, 0, NOFD, 0, 0);
-	rec(t, "nfds 0 timeout 10", o->poll(NULL, 0, 10));
-	rec(t, "nfds huge", o->poll(NULL, (nfds_t)1 << 30, 0));
-	rec(t, "fds (void *)1", o->poll((void *)1, 1, 0));
+	tval(t, "nfds 0 timeout 10", o->poll(NULL, 0, 10));
+	tval(t, "nfds huge", o->poll(NULL, (nfds_t)1 << 30, 0));
+	tval(t, "fds (void *)1", o->poll((void *)1, 1, 0));
 
 	/* Readiness seen by another process than the writer. */
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
@@ -1869,10 +1840,10 @@ static void scen_poll(const struct pipe_ops *o, struct trace *t)
 	pl(o, t, "one packet read", p[0], IO, p[1], IO, 0);
 	cl2(o, t, p);
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
-	rec(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
-	rec(t, "write 1", o->write(p[1], "a", 1));
+	tval(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+	tval(t, "write 1", o->write(p[1], "a", 1));
 	pl(o, t, "1-page pipe, 1 byte", p[0], IO, p[1], IO, 0);
-	rec(t, "write 1 more", o->write(p[1], "b", 1));
+	tval(t, "write 1 more", o->write(p[1], "b", 1));
 	drain(o, t, p[0], 100, "drain");
 	pl(o, t, "1-page pipe, empty", p[0], IO, p[1], IO, 0);
 
@@ -1923,19 +1894,19 @@ static void child_state(const struct pipe_ops *o, struct trace *t, int *p)
 
 	switch (child_kind) {
 	case C_SETNB:
-		rec(t, "F_SETFL read end NONBLOCK", o->fcntl(p[0], F_SETFL, O_NONBLOCK));
+		tval(t, "F_SETFL read end NONBLOCK", o->fcntl(p[0], F_SETFL, O_NONBLOCK));
 		break;
 	case C_FIONBIO:
-		rec(t, "FIONBIO 1 read end", o->ioctl(p[0], FIONBIO, &one));
+		tval(t, "FIONBIO 1 read end", o->ioctl(p[0], FIONBIO, &one));
 		break;
 	case C_SETDIRECT:
-		rec(t, "F_SETFL write end DIRECT", o->fcntl(p[1], F_SETFL, O_DIRECT));
+		tval(t, "F_SETFL write end DIRECT", o->fcntl(p[1], F_SETFL, O_DIRECT));
 		break;
 	case C_SETSIZE:
-		rec(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
+		tval(t, "F_SETPIPE_SZ 4096", o->fcntl(p[1], F_SETPIPE_SZ, 4096));
 		break;
 	case C_WRITE3:
-		rec(t, "write 3", o->write(p[1], "abc", 3));
+		tval(t, "write 3", o->write(p[1], "abc", 3));
 		break;
 	case C_LATE:
 		/* Only if the parent's read blocks: it should not. */
@@ -1970,7 +1941,7 @@ static void scen_shared(const struct pipe_ops *o, struct trace *t)
 	reap(t, spawn(o, child_state, p));
 	getfl(o, t, p[0], "F_GETFL read end");
 	unblocked_read(o, t, p, "read empty, a child set O_NONBLOCK");
-	rec(t, "F_SETFL read end 0", o->fcntl(p[0], F_SETFL, 0));
+	tval(t, "F_SETFL read end 0", o->fcntl(p[0], F_SETFL, 0));
 	child_kind = C_FIONBIO;
 	reap(t, spawn(o, child_state, p));
 	getfl(o, t, p[0], "F_GETFL read end");
@@ -1979,16 +1950,16 @@ static void scen_shared(const struct pipe_ops *o, struct trace *t)
 	child_kind = C_SETDIRECT;
 	reap(t, spawn(o, child_state, p));
 	getfl(o, t, p[1], "F_GETFL write end");
-	rec(t, "write 10", o->write(p[1], "0123456789", 10));
-	rec(t, "write 10", o->write(p[1], "abcdefghij", 10));
+	tval(t, "write 10", o->write(p[1], "0123456789", 10));
+	tval(t, "write 10", o->write(p[1], "abcdefghij", 10));
 	rd(o, t, p[0], 100, "read 100");
 	rd(o, t, p[0], 100, "read 100");
 
 	child_kind = C_SETSIZE;
 	reap(t, spawn(o, child_state, p));
-	rec(t, "F_GETPIPE_SZ", o->fcntl(p[0], F_GETPIPE_SZ, 0));
-	rec(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
-	rec(t, "write 2 MiB", o->write(p[1], wbuf, BIG));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(p[0], F_GETPIPE_SZ, 0));
+	tval(t, "F_SETFL write end NONBLOCK", o->fcntl(p[1], F_SETFL, O_NONBLOCK));
+	tval(t, "write 2 MiB", o->write(p[1], wbuf, BIG));
 	drain(o, t, p[0], 65536, "drain");
 
 	child_kind = C_WRITE3;
@@ -2130,14 +2101,14 @@ static int exec_child(char **argv)
 	alarm(10);
 	getfl(o, &t, r, "F_GETFL inherited read end");
 	getfl(o, &t, w, "F_GETFL inherited write end");
-	rec(&t, "F_GETPIPE_SZ", o->fcntl(r, F_GETPIPE_SZ, 0));
+	tval(&t, "F_GETPIPE_SZ", o->fcntl(r, F_GETPIPE_SZ, 0));
 	fionread(o, &t, r, "FIONREAD");
 	rd(o, &t, r, 100, "read what was written before exec");
 	rd(o, &t, r, 100, "read again");
-	rec(&t, "write from exec", o->write(w, "from exec", 9));
-	rec(&t, "F_GETFD of the CLOEXEC copy", o->fcntl(CLOEXEC_FD, F_GETFD, 0));
-	rec(&t, "close read end", o->close(r));
-	rec(&t, "close write end", o->close(w));
+	tval(&t, "write from exec", o->write(w, "from exec", 9));
+	tval(&t, "F_GETFD of the CLOEXEC copy", o->fcntl(CLOEXEC_FD, F_GETFD, 0));
+	tval(&t, "close read end", o->close(r));
+	tval(&t, "close write end", o->close(w));
 	if (t.s && write(tfd, t.s, t.n) < 0) {
 		trace_free(&t);
 		return 1;
@@ -2155,10 +2126,10 @@ static void scen_exec(const struct pipe_ops *o, struct trace *t)
 
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
 	n = o->dup3(p[0], CLOEXEC_FD, O_CLOEXEC);
-	tprintf(t, "dup3 read end CLOEXEC -> %s", n == CLOEXEC_FD ? "ok" : n < 0 ? ename(errno) : "other");
-	rec(t, "write before exec", o->write(p[1], "before exec", 11));
+	tprintf(t, "dup3 read end CLOEXEC -> %s", n == CLOEXEC_FD ? "ok" : n < 0 ? errname(errno) : "other");
+	tval(t, "write before exec", o->write(p[1], "before exec", 11));
 	if (pipe(tp) < 0) {
-		tprintf(t, "trace pipe: %s", ename(errno));
+		tprintf(t, "trace pipe: %s", errname(errno));
 		return;
 	}
 	snprintf(rs, sizeof(rs), "%d", p[0]);
@@ -2245,11 +2216,11 @@ static void child_scm(const struct pipe_ops *o, struct trace *t, int *p)
 	if (read(scm_sock[1], &c, 1) != 1)	/* the sender is done */
 		tprintf(t, "no go");
 	getfl(o, t, fd, "F_GETFL");
-	rec(t, "F_GETPIPE_SZ", o->fcntl(fd, F_GETPIPE_SZ, 0));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(fd, F_GETPIPE_SZ, 0));
 	fionread(o, t, fd, "FIONREAD");
 	rd(o, t, fd, 100, "read");
 	rd(o, t, fd, 100, "read at EOF");
-	rec(t, "close it", o->close(fd));
+	tval(t, "close it", o->close(fd));
 	close(scm_sock[1]);
 }
 
@@ -2259,17 +2230,17 @@ static void scen_scm(const struct pipe_ops *o, struct trace *t)
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, scm_sock) < 0) {
-		tprintf(t, "socketpair: %s", ename(errno));
+		tprintf(t, "socketpair: %s", errname(errno));
 		return;
 	}
 	/* The child exists before the pipe does. */
 	pid = spawn(o, child_scm, p);
 	close(scm_sock[1]);
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
-	rec(t, "write hello", o->write(p[1], "hello", 5));
+	tval(t, "write hello", o->write(p[1], "hello", 5));
 	tprintf(t, "sent read end: %d", send_fd(scm_sock[0], p[0]) > 0);
 	cl(o, t, p[0], "close read end");
-	rec(t, "write more", o->write(p[1], " world", 6));
+	tval(t, "write more", o->write(p[1], " world", 6));
 	cl(o, t, p[1], "close write end");
 	tprintf(t, "go: %d", write(scm_sock[0], "g", 1) == 1);
 	reap(t, pid);
@@ -2289,7 +2260,7 @@ static void run_cat(const struct pipe_ops *o, struct trace *t, int late)
 	if (pipe(back) < 0)
 		return;
 	if (!late)
-		rec(t, "write before cat", o->write(p[1], "written before, ", 16));
+		tval(t, "write before cat", o->write(p[1], "written before, ", 16));
 	pid = fork();
 	if (pid == 0) {
 		dup2(p[0], 0);
@@ -2305,9 +2276,9 @@ static void run_cat(const struct pipe_ops *o, struct trace *t, int late)
 	cl(o, t, p[0], "close read end");
 	if (late) {
 		usleep(20000);
-		rec(t, "write after cat started", o->write(p[1], "written after, ", 15));
+		tval(t, "write after cat started", o->write(p[1], "written after, ", 15));
 	}
-	rec(t, "write last", o->write(p[1], "last", 4));
+	tval(t, "write last", o->write(p[1], "last", 4));
 	cl(o, t, p[1], "close write end");
 	fcntl(back[0], F_SETFL, O_NONBLOCK);
 	for (int i = 0; i < 3000 && got < (long)sizeof(out) - 1; i++) {
@@ -2348,13 +2319,13 @@ static void scen_foreign(const struct pipe_ops *o, struct trace *t)
 
 	r = pipe2(q, O_NONBLOCK);
 	tprintf(t, "libc pipe2 -> %d", r);
-	rec(t, "write", o->write(q[1], "kernel", 6));
+	tval(t, "write", o->write(q[1], "kernel", 6));
 	fionread(o, t, q[0], "FIONREAD");
-	rec(t, "F_GETPIPE_SZ", o->fcntl(q[0], F_GETPIPE_SZ, 0));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(q[0], F_GETPIPE_SZ, 0));
 	getfl(o, t, q[1], "F_GETFL");
 	f[0] = (struct pollfd){ q[0], POLLIN, 0 };
 	f[1] = (struct pollfd){ q[1], POLLOUT, 0 };
-	rec(t, "poll", o->poll(f, 2, 0));
+	tval(t, "poll", o->poll(f, 2, 0));
 	tprintf(t, "  revents %s %s", evstr(f[0].revents), evstr(f[1].revents));
 	rd(o, t, q[0], 100, "read");
 	rd(o, t, q[0], 100, "read empty");
@@ -2366,7 +2337,7 @@ static void scen_foreign(const struct pipe_ops *o, struct trace *t)
 
 	/* The numbers of closed uipc ends, taken by a kernel pipe. */
 	mk(o, t, p, O_NONBLOCK, "pipe2 NONBLOCK");
-	rec(t, "write", o->write(p[1], "uipc", 4));
+	tval(t, "write", o->write(p[1], "uipc", 4));
 	cl2(o, t, p);
 	r = pipe2(q, O_NONBLOCK);
 	tprintf(t, "libc pipe2 -> %d", r);
@@ -2376,15 +2347,15 @@ static void scen_foreign(const struct pipe_ops *o, struct trace *t)
 		close(q[0]);
 		close(q[1]);
 		if (dup2(a, p[0]) < 0 || dup2(b, p[1]) < 0)
-			tprintf(t, "dup2 onto the old numbers: %s", ename(errno));
+			tprintf(t, "dup2 onto the old numbers: %s", errname(errno));
 		close(a);
 		close(b);
 	}
 	fionread(o, t, p[0], "FIONREAD on the old read end's number");
 	rd(o, t, p[0], 100, "read it");
-	rec(t, "write", o->write(p[1], "kernel", 6));
+	tval(t, "write", o->write(p[1], "kernel", 6));
 	rd(o, t, p[0], 100, "read");
-	rec(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
+	tval(t, "F_GETPIPE_SZ", o->fcntl(p[1], F_GETPIPE_SZ, 0));
 	cl2(o, t, p);
 }
 

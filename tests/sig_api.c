@@ -231,19 +231,6 @@ static const char *codestr(int code)
 
 /* ---- recording ------------------------------------------------------------ */
 
-/* Records "what -> r" or "what -> -1 ENAME"; returns r, errno kept. */
-static long rec(struct trace *t, const char *what, long r)
-{
-	int e = errno;
-
-	if (r < 0)
-		tprintf(t, "%s -> -1 %s", what, errname(e));
-	else
-		tprintf(t, "%s -> %ld", what, r);
-	errno = e;
-	return r;
-}
-
 /* For the calls that return an error number instead of setting errno. */
 static void rec_err(struct trace *t, const char *what, int r)
 {
@@ -257,7 +244,7 @@ static void rec_err(struct trace *t, const char *what, int r)
 static int rec_sig(struct trace *t, const char *what, int r)
 {
 	if (r < 0)
-		rec(t, what, r);
+		tval(t, what, r);
 	else
 		tprintf(t, "%s -> %s", what, sname(r));
 	return r;
@@ -282,7 +269,7 @@ static void trace_pending(const struct sig_ops *o, struct trace *t,
 
 	sigemptyset(&s);
 	if (o->sigpending(&s) < 0)
-		rec(t, what, -1);
+		tval(t, what, -1);
 	else
 		tprintf(t, "%s: %s", what, setstr(&s));
 }
@@ -295,7 +282,7 @@ static void trace_mask(const struct sig_ops *o, struct trace *t,
 
 	sigemptyset(&s);
 	if (o->sigprocmask(SIG_BLOCK, NULL, &s) < 0)
-		rec(t, what, -1);
+		tval(t, what, -1);
 	else
 		tprintf(t, "%s: %s", what, setstr(&s));
 }
@@ -460,7 +447,7 @@ static void query(const struct sig_ops *o, struct trace *t, const char *what,
 	struct sigaction a;
 
 	memset(&a, 0, sizeof(a));
-	if (rec(t, what, o->sigaction(sig, NULL, &a)) == 0)
+	if (tval(t, what, o->sigaction(sig, NULL, &a)) == 0)
 		trace_act(t, what, &a);
 }
 
@@ -640,75 +627,75 @@ static void scen_sigaction(const struct sig_ops *o, struct trace *t)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_plain;
 	sigemptyset(&sa.sa_mask);
-	rec(t, "sigaction 0 on_plain", o->sigaction(0, &sa, NULL));
-	rec(t, "sigaction -1 on_plain", o->sigaction(-1, &sa, NULL));
-	rec(t, "sigaction 65 on_plain", o->sigaction(65, &sa, NULL));
-	rec(t, "sigaction SIGKILL on_plain", o->sigaction(SIGKILL, &sa, NULL));
-	rec(t, "sigaction SIGSTOP on_plain", o->sigaction(SIGSTOP, &sa, NULL));
+	tval(t, "sigaction 0 on_plain", o->sigaction(0, &sa, NULL));
+	tval(t, "sigaction -1 on_plain", o->sigaction(-1, &sa, NULL));
+	tval(t, "sigaction 65 on_plain", o->sigaction(65, &sa, NULL));
+	tval(t, "sigaction SIGKILL on_plain", o->sigaction(SIGKILL, &sa, NULL));
+	tval(t, "sigaction SIGSTOP on_plain", o->sigaction(SIGSTOP, &sa, NULL));
 	sa.sa_handler = SIG_IGN;
-	rec(t, "sigaction SIGKILL SIG_IGN", o->sigaction(SIGKILL, &sa, NULL));
-	rec(t, "sigaction SIGSTOP SIG_IGN", o->sigaction(SIGSTOP, &sa, NULL));
+	tval(t, "sigaction SIGKILL SIG_IGN", o->sigaction(SIGKILL, &sa, NULL));
+	tval(t, "sigaction SIGSTOP SIG_IGN", o->sigaction(SIGSTOP, &sa, NULL));
 	/* Any new action, even the default, is refused for these two. */
 	sa.sa_handler = SIG_DFL;
-	rec(t, "sigaction SIGKILL SIG_DFL", o->sigaction(SIGKILL, &sa, NULL));
-	rec(t, "sigaction SIGSTOP SIG_DFL", o->sigaction(SIGSTOP, &sa, NULL));
+	tval(t, "sigaction SIGKILL SIG_DFL", o->sigaction(SIGKILL, &sa, NULL));
+	tval(t, "sigaction SIGSTOP SIG_DFL", o->sigaction(SIGSTOP, &sa, NULL));
 
 	/* A refused call leaves oldact as it was. */
 	memset(&old, 0, sizeof(old));
 	old.sa_sigaction = on_info;
 	old.sa_flags = SA_SIGINFO | SA_RESTART;
 	sa.sa_handler = on_plain;
-	rec(t, "sigaction SIGKILL on_plain with oldact", o->sigaction(SIGKILL, &sa, &old));
+	tval(t, "sigaction SIGKILL on_plain with oldact", o->sigaction(SIGKILL, &sa, &old));
 	trace_act(t, "  oldact", &old);
 
-	rec(t, "query signal 0", o->sigaction(0, NULL, &old));
-	rec(t, "query signal 65", o->sigaction(65, NULL, &old));
+	tval(t, "query signal 0", o->sigaction(0, NULL, &old));
+	tval(t, "query signal 65", o->sigaction(65, NULL, &old));
 	query(o, t, "query SIGKILL", SIGKILL);
 	query(o, t, "query SIGSTOP", SIGSTOP);
 	query(o, t, "query SIGUSR1, never set", SIGUSR1);
 	query(o, t, "query SIGRTMIN+3, never set", SIGRTMIN + 3);
-	rec(t, "sigaction SIGUSR1 with neither act nor oldact",
+	tval(t, "sigaction SIGUSR1 with neither act nor oldact",
 	    o->sigaction(SIGUSR1, NULL, NULL));
 
 	/* Each call answers the action the one before set. */
 	sa.sa_handler = on_plain;
 	sa.sa_flags = SA_RESTART | SA_NODEFER;
 	sa.sa_mask = set_of(SIGUSR2, SIGTERM, 0);
-	rec(t, "set SIGUSR1 on_plain RESTART|NODEFER mask {USR2,TERM}",
+	tval(t, "set SIGUSR1 on_plain RESTART|NODEFER mask {USR2,TERM}",
 	    o->sigaction(SIGUSR1, &sa, &old));
 	trace_act(t, "  oldact", &old);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_info;
 	sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK;
 	sigfillset(&sa.sa_mask);
-	rec(t, "set SIGUSR1 on_info SIGINFO|RESETHAND|ONSTACK mask full",
+	tval(t, "set SIGUSR1 on_info SIGINFO|RESETHAND|ONSTACK mask full",
 	    o->sigaction(SIGUSR1, &sa, &old));
 	trace_act(t, "  oldact", &old);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sa.sa_mask = set_of(SIGINT, 0);
-	rec(t, "set SIGUSR1 SIG_IGN mask {INT}", o->sigaction(SIGUSR1, &sa, &old));
+	tval(t, "set SIGUSR1 SIG_IGN mask {INT}", o->sigaction(SIGUSR1, &sa, &old));
 	trace_act(t, "  oldact", &old);
 	sa.sa_handler = SIG_DFL;
 	sigemptyset(&sa.sa_mask);
-	rec(t, "set SIGUSR1 SIG_DFL", o->sigaction(SIGUSR1, &sa, &old));
+	tval(t, "set SIGUSR1 SIG_DFL", o->sigaction(SIGUSR1, &sa, &old));
 	trace_act(t, "  oldact", &old);
 	query(o, t, "query SIGUSR1", SIGUSR1);
 
 	/* act and oldact the same struct: the new action is read first. */
-	rec(t, "set SIGUSR2 on_plain RESTART", act(o, SIGUSR2, on_plain, SA_RESTART, NULL));
+	tval(t, "set SIGUSR2 on_plain RESTART", act(o, SIGUSR2, on_plain, SA_RESTART, NULL));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_info;
 	sa.sa_flags = SA_SIGINFO;
 	sa.sa_mask = set_of(SIGRTMIN, 0);
-	rec(t, "set SIGUSR2 on_info, act == oldact", o->sigaction(SIGUSR2, &sa, &sa));
+	tval(t, "set SIGUSR2 on_info, act == oldact", o->sigaction(SIGUSR2, &sa, &sa));
 	trace_act(t, "  oldact", &sa);
 	query(o, t, "query SIGUSR2", SIGUSR2);
 
 	sa.sa_handler = on_plain;
 	sa.sa_flags = 0;
 	sa.sa_mask = set_of(SIGRTMIN, SIGRTMIN + 5, SIGKILL, 0);
-	rec(t, "set SIGRTMIN+3 on_plain mask {RTMIN,RTMIN+5,KILL}",
+	tval(t, "set SIGRTMIN+3 on_plain mask {RTMIN,RTMIN+5,KILL}",
 	    o->sigaction(SIGRTMIN + 3, &sa, NULL));
 	query(o, t, "query SIGRTMIN+3", SIGRTMIN + 3);
 }
@@ -722,7 +709,7 @@ static void change_mask(const struct sig_ops *o, struct trace *t, int how,
 {
 	sigset_t old = set_of(SIGHUP, 0);
 
-	rec(t, what, o->sigprocmask(how, &set, &old));
+	tval(t, what, o->sigprocmask(how, &set, &old));
 	tprintf(t, "  oldset %s", setstr(&old));
 }
 
@@ -741,7 +728,7 @@ static void scen_sigprocmask(const struct sig_ops *o, struct trace *t)
 	/* how is looked at only when there is a set; after an error oldset
 	 * is as it was. */
 	old = set_of(SIGHUP, 0);
-	rec(t, "how 99, no set", o->sigprocmask(99, NULL, &old));
+	tval(t, "how 99, no set", o->sigprocmask(99, NULL, &old));
 	tprintf(t, "  oldset %s", setstr(&old));
 	change_mask(o, t, 99, "how 99 {USR1}", set_of(SIGUSR1, 0));
 	change_mask(o, t, -1, "how -1 {USR1}", set_of(SIGUSR1, 0));
@@ -754,7 +741,7 @@ static void scen_sigprocmask(const struct sig_ops *o, struct trace *t)
 	change_mask(o, t, SIG_BLOCK, "SIG_BLOCK {KILL}", set_of(SIGKILL, 0));
 	trace_mask(o, t, "mask");
 	sigfillset(&s);
-	rec(t, "SIG_SETMASK full", o->sigprocmask(SIG_SETMASK, &s, NULL));
+	tval(t, "SIG_SETMASK full", o->sigprocmask(SIG_SETMASK, &s, NULL));
 	trace_mask(o, t, "mask");
 	sigemptyset(&s);
 	change_mask(o, t, SIG_SETMASK, "SIG_SETMASK {}", s);
@@ -786,42 +773,42 @@ static void scen_coalesce(const struct sig_ops *o, struct trace *t)
 	sigset_t usr1 = set_of(SIGUSR1, 0), rt = set_of(SIGRTMIN + 1, 0);
 
 	/* A standard signal is pending or not: three make one. */
-	rec(t, "sigaction SIGUSR1 on_info", act(o, SIGUSR1, NULL, SA_SIGINFO, NULL));
-	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	tval(t, "sigaction SIGUSR1 on_info", act(o, SIGUSR1, NULL, SA_SIGINFO, NULL));
+	tval(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
 	for (int i = 0; i < 3; i++)
-		rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+		tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
 	trace_pending(o, t, "pending");
 	trace_events(t, "handlers while blocked");
-	rec(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
+	tval(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
 	trace_events(t, "handlers by the time sigprocmask returned");
 	trace_pending(o, t, "pending");
-	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
-	rec(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
-	rec(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
-	rec(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
+	tval(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	tval(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
+	tval(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
+	tval(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
 	trace_events(t, "handlers");
 
 	/* A real-time one is queued: each comes, in the order sent. */
-	rec(t, "sigaction SIGRTMIN+1 on_info", act(o, SIGRTMIN + 1, NULL, SA_SIGINFO, NULL));
-	rec(t, "block SIGRTMIN+1", o->sigprocmask(SIG_BLOCK, &rt, NULL));
+	tval(t, "sigaction SIGRTMIN+1 on_info", act(o, SIGRTMIN + 1, NULL, SA_SIGINFO, NULL));
+	tval(t, "block SIGRTMIN+1", o->sigprocmask(SIG_BLOCK, &rt, NULL));
 	for (int v = 1; v <= 3; v++) {
 		char what[48];
 
 		snprintf(what, sizeof(what), "sigqueue self SIGRTMIN+1 value %d", v);
-		rec(t, what, o->sigqueue(getpid(), SIGRTMIN + 1, (union sigval){ .sival_int = v }));
+		tval(t, what, o->sigqueue(getpid(), SIGRTMIN + 1, (union sigval){ .sival_int = v }));
 	}
 	trace_pending(o, t, "pending");
 	trace_events(t, "handlers while blocked");
-	rec(t, "unblock SIGRTMIN+1", o->sigprocmask(SIG_UNBLOCK, &rt, NULL));
+	tval(t, "unblock SIGRTMIN+1", o->sigprocmask(SIG_UNBLOCK, &rt, NULL));
 	trace_events(t, "handlers by the time sigprocmask returned");
 	trace_pending(o, t, "pending");
 
-	rec(t, "block SIGRTMIN+1", o->sigprocmask(SIG_BLOCK, &rt, NULL));
-	rec(t, "kill self SIGRTMIN+1", o->kill(getpid(), SIGRTMIN + 1));
-	rec(t, "sigqueue self SIGRTMIN+1 value 9",
+	tval(t, "block SIGRTMIN+1", o->sigprocmask(SIG_BLOCK, &rt, NULL));
+	tval(t, "kill self SIGRTMIN+1", o->kill(getpid(), SIGRTMIN + 1));
+	tval(t, "sigqueue self SIGRTMIN+1 value 9",
 	    o->sigqueue(getpid(), SIGRTMIN + 1, (union sigval){ .sival_int = 9 }));
-	rec(t, "kill self SIGRTMIN+1", o->kill(getpid(), SIGRTMIN + 1));
-	rec(t, "unblock SIGRTMIN+1", o->sigprocmask(SIG_UNBLOCK, &rt, NULL));
+	tval(t, "kill self SIGRTMIN+1", o->kill(getpid(), SIGRTMIN + 1));
+	tval(t, "unblock SIGRTMIN+1", o->sigprocmask(SIG_UNBLOCK, &rt, NULL));
 	trace_events(t, "handlers");
 }
 
@@ -833,63 +820,63 @@ static void scen_ignore(const struct sig_ops *o, struct trace *t)
 	sigset_t rt = set_of(SIGRTMIN + 3, 0);
 
 	tprintf(t, "-- SIG_IGN discards a pending signal");
-	rec(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
-	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
+	tval(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
 	trace_pending(o, t, "pending");
-	rec(t, "sigaction SIGUSR1 SIG_IGN", act(o, SIGUSR1, SIG_IGN, 0, NULL));
+	tval(t, "sigaction SIGUSR1 SIG_IGN", act(o, SIGUSR1, SIG_IGN, 0, NULL));
 	trace_pending(o, t, "pending");
-	rec(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
-	rec(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
+	tval(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
+	tval(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
 	trace_events(t, "handlers");
 
 	tprintf(t, "-- sent while ignored and not blocked: discarded");
-	rec(t, "sigaction SIGUSR1 SIG_IGN", act(o, SIGUSR1, SIG_IGN, 0, NULL));
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
-	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	tval(t, "sigaction SIGUSR1 SIG_IGN", act(o, SIGUSR1, SIG_IGN, 0, NULL));
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
 	trace_pending(o, t, "pending");
-	rec(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
-	rec(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
+	tval(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
+	tval(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
 	trace_events(t, "handlers");
 
 	tprintf(t, "-- sent while ignored but blocked: kept");
-	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
-	rec(t, "sigaction SIGUSR1 SIG_IGN", act(o, SIGUSR1, SIG_IGN, 0, NULL));
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	tval(t, "sigaction SIGUSR1 SIG_IGN", act(o, SIGUSR1, SIG_IGN, 0, NULL));
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
 	trace_pending(o, t, "pending");
-	rec(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
+	tval(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
 	trace_pending(o, t, "pending");
-	rec(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
+	tval(t, "unblock SIGUSR1", o->sigprocmask(SIG_UNBLOCK, &usr1, NULL));
 	trace_events(t, "handlers");
 
 	tprintf(t, "-- SIGWINCH, ignored by default");
-	rec(t, "raise SIGWINCH", o->raise(SIGWINCH));
+	tval(t, "raise SIGWINCH", o->raise(SIGWINCH));
 	trace_pending(o, t, "pending");
-	rec(t, "block SIGWINCH", o->sigprocmask(SIG_BLOCK, &winch, NULL));
-	rec(t, "raise SIGWINCH", o->raise(SIGWINCH));
+	tval(t, "block SIGWINCH", o->sigprocmask(SIG_BLOCK, &winch, NULL));
+	tval(t, "raise SIGWINCH", o->raise(SIGWINCH));
 	trace_pending(o, t, "pending");
-	rec(t, "sigaction SIGWINCH on_plain", act(o, SIGWINCH, on_plain, 0, NULL));
-	rec(t, "unblock SIGWINCH", o->sigprocmask(SIG_UNBLOCK, &winch, NULL));
+	tval(t, "sigaction SIGWINCH on_plain", act(o, SIGWINCH, on_plain, 0, NULL));
+	tval(t, "unblock SIGWINCH", o->sigprocmask(SIG_UNBLOCK, &winch, NULL));
 	trace_events(t, "handlers");
-	rec(t, "sigaction SIGWINCH SIG_DFL", act(o, SIGWINCH, SIG_DFL, 0, NULL));
-	rec(t, "block SIGWINCH", o->sigprocmask(SIG_BLOCK, &winch, NULL));
-	rec(t, "raise SIGWINCH", o->raise(SIGWINCH));
+	tval(t, "sigaction SIGWINCH SIG_DFL", act(o, SIGWINCH, SIG_DFL, 0, NULL));
+	tval(t, "block SIGWINCH", o->sigprocmask(SIG_BLOCK, &winch, NULL));
+	tval(t, "raise SIGWINCH", o->raise(SIGWINCH));
 	trace_pending(o, t, "pending");
-	rec(t, "unblock SIGWINCH", o->sigprocmask(SIG_UNBLOCK, &winch, NULL));
+	tval(t, "unblock SIGWINCH", o->sigprocmask(SIG_UNBLOCK, &winch, NULL));
 	trace_pending(o, t, "pending");
 
 	tprintf(t, "-- SIG_IGN discards every queued real-time signal");
-	rec(t, "sigaction SIGRTMIN+3 on_info", act(o, SIGRTMIN + 3, NULL, SA_SIGINFO, NULL));
-	rec(t, "block SIGRTMIN+3", o->sigprocmask(SIG_BLOCK, &rt, NULL));
-	rec(t, "sigqueue self SIGRTMIN+3 value 1",
+	tval(t, "sigaction SIGRTMIN+3 on_info", act(o, SIGRTMIN + 3, NULL, SA_SIGINFO, NULL));
+	tval(t, "block SIGRTMIN+3", o->sigprocmask(SIG_BLOCK, &rt, NULL));
+	tval(t, "sigqueue self SIGRTMIN+3 value 1",
 	    o->sigqueue(getpid(), SIGRTMIN + 3, (union sigval){ .sival_int = 1 }));
-	rec(t, "sigqueue self SIGRTMIN+3 value 2",
+	tval(t, "sigqueue self SIGRTMIN+3 value 2",
 	    o->sigqueue(getpid(), SIGRTMIN + 3, (union sigval){ .sival_int = 2 }));
 	trace_pending(o, t, "pending");
-	rec(t, "sigaction SIGRTMIN+3 SIG_IGN", act(o, SIGRTMIN + 3, SIG_IGN, 0, NULL));
+	tval(t, "sigaction SIGRTMIN+3 SIG_IGN", act(o, SIGRTMIN + 3, SIG_IGN, 0, NULL));
 	trace_pending(o, t, "pending");
-	rec(t, "sigaction SIGRTMIN+3 on_info", act(o, SIGRTMIN + 3, NULL, SA_SIGINFO, NULL));
-	rec(t, "unblock SIGRTMIN+3", o->sigprocmask(SIG_UNBLOCK, &rt, NULL));
+	tval(t, "sigaction SIGRTMIN+3 on_info", act(o, SIGRTMIN + 3, NULL, SA_SIGINFO, NULL));
+	tval(t, "unblock SIGRTMIN+3", o->sigprocmask(SIG_UNBLOCK, &rt, NULL));
 	trace_events(t, "handlers");
 	trace_pending(o, t, "pending at the end");
 }
@@ -912,15 +899,15 @@ static void delivery_order(const struct sig_ops *o, struct trace *t, int full)
 	for (size_t i = 0; i < sizeof(raised) / sizeof(raised[0]); i++)
 		if (act(o, raised[i], on_plain, 0, &mask) < 0)
 			tprintf(t, "sigaction %s: %s", sname(raised[i]), errname(errno));
-	rec(t, "block them", o->sigprocmask(SIG_BLOCK, &all, NULL));
+	tval(t, "block them", o->sigprocmask(SIG_BLOCK, &all, NULL));
 	for (size_t i = 0; i < sizeof(raised) / sizeof(raised[0]); i++) {
 		char what[48];
 
 		snprintf(what, sizeof(what), "raise %s", sname(raised[i]));
-		rec(t, what, o->raise(raised[i]));
+		tval(t, what, o->raise(raised[i]));
 	}
 	trace_pending(o, t, "pending");
-	rec(t, "unblock them at once", o->sigprocmask(SIG_UNBLOCK, &all, NULL));
+	tval(t, "unblock them at once", o->sigprocmask(SIG_UNBLOCK, &all, NULL));
 	trace_events(t, "handlers in the order they started");
 	trace_pending(o, t, "pending");
 }
@@ -935,22 +922,22 @@ static void scen_order(const struct sig_ops *o, struct trace *t)
 
 static void helper_resethand(const struct sig_ops *o, struct trace *t)
 {
-	rec(t, "sigaction SIGUSR1 on_mask RESETHAND",
+	tval(t, "sigaction SIGUSR1 on_mask RESETHAND",
 	    act(o, SIGUSR1, on_mask, SA_RESETHAND, NULL));
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
 	trace_events(t, "handlers");
 	query(o, t, "query SIGUSR1 after one delivery", SIGUSR1);
 	area_put(helper_slot, t);
-	rec(t, "raise SIGUSR1 again", o->raise(SIGUSR1));
+	tval(t, "raise SIGUSR1 again", o->raise(SIGUSR1));
 	tprintf(t, "still alive");
 }
 
 static void nodefer(const struct sig_ops *o, struct trace *t, int flags)
 {
 	tprintf(t, "-- a handler raising its own signal, flags %s", flagstr(flags));
-	rec(t, "sigaction SIGUSR2 on_nest", act(o, SIGUSR2, on_nest, flags, NULL));
+	tval(t, "sigaction SIGUSR2 on_nest", act(o, SIGUSR2, on_nest, flags, NULL));
 	nest_raises = 1;
-	rec(t, "raise SIGUSR2", o->raise(SIGUSR2));
+	tval(t, "raise SIGUSR2", o->raise(SIGUSR2));
 	trace_events(t, "handlers");
 	trace_pending(o, t, "pending");
 	trace_mask(o, t, "mask");
@@ -986,7 +973,7 @@ static void helper_spin(const struct sig_ops *o, struct trace *t)
 	sa.sa_sigaction = on_flag;
 	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
-	rec(t, "sigaction SIGUSR1 on_flag", o->sigaction(SIGUSR1, &sa, NULL));
+	tval(t, "sigaction SIGUSR1 on_flag", o->sigaction(SIGUSR1, &sa, NULL));
 	say_ready(t);
 	/* No system call: the signal has to come by itself. */
 	while (!flag)
@@ -1003,9 +990,9 @@ static void helper_reader(const struct sig_ops *o, struct trace *t)
 	char c = 0;
 	long r;
 
-	rec(t, "sigaction SIGUSR1 on_ack", act(o, SIGUSR1, on_ack, reader_flags, NULL));
+	tval(t, "sigaction SIGUSR1 on_ack", act(o, SIGUSR1, on_ack, reader_flags, NULL));
 	say_ready(t);
-	r = rec(t, "read (kernel) on a quiet pipe", read(quiet[0], &c, 1));
+	r = tval(t, "read (kernel) on a quiet pipe", read(quiet[0], &c, 1));
 	if (r == 1)
 		tprintf(t, "  read '%c'", c);
 	trace_events(t, "handlers");
@@ -1024,7 +1011,7 @@ static void interrupted_read(const struct sig_ops *o, struct trace *t, int flags
 	h = spawn(o, helper_reader, 1, "child");
 	wait_ready(t, &h);
 	tprintf(t, "child blocked: %d", wait_blocked(h.pid) == 0);
-	rec(t, "kill child SIGUSR1", o->kill(h.pid, SIGUSR1));
+	tval(t, "kill child SIGUSR1", o->kill(h.pid, SIGUSR1));
 	if (flags & SA_RESTART) {
 		/* The byte comes only after the handler ran and the read
 		 * went back to sleep: its return shows the restart. */
@@ -1046,7 +1033,7 @@ static void scen_between(const struct sig_ops *o, struct trace *t)
 	tprintf(t, "-- a child spinning without system calls");
 	h = spawn(o, helper_spin, 1, "child");
 	wait_ready(t, &h);
-	rec(t, "kill child SIGUSR1", o->kill(h.pid, SIGUSR1));
+	tval(t, "kill child SIGUSR1", o->kill(h.pid, SIGUSR1));
 	reap(t, &h);
 	interrupted_read(o, t, 0);
 	interrupted_read(o, t, SA_RESTART);
@@ -1063,12 +1050,12 @@ static void helper_blocked(const struct sig_ops *o, struct trace *t)
 	char c = 0;
 	long r;
 
-	rec(t, "sigaction SIGUSR1 on_ack", act(o, SIGUSR1, on_ack, mflags, NULL));
+	tval(t, "sigaction SIGUSR1 on_ack", act(o, SIGUSR1, on_ack, mflags, NULL));
 	say_ready(t);
 	if (mq >= 0) {
-		rec(t, "msgrcv on an empty queue", o->msgrcv(mq, &m, sizeof(m.text), 0, 0));
+		tval(t, "msgrcv on an empty queue", o->msgrcv(mq, &m, sizeof(m.text), 0, 0));
 	} else {
-		r = rec(t, "read on an empty pipe", o->read(mp[0], &c, 1));
+		r = tval(t, "read on an empty pipe", o->read(mp[0], &c, 1));
 		if (r == 1)
 			tprintf(t, "  read '%c'", c);
 	}
@@ -1090,7 +1077,7 @@ static void blocked_in(const struct sig_ops *o, struct trace *t, int msg, int fl
 	h = spawn(o, helper_blocked, 1, "child");
 	wait_ready(t, &h);
 	tprintf(t, "child blocked: %d", wait_blocked(h.pid) == 0);
-	rec(t, "kill child SIGUSR1", o->kill(h.pid, SIGUSR1));
+	tval(t, "kill child SIGUSR1", o->kill(h.pid, SIGUSR1));
 	tprintf(t, "child's handler ran: %d", wait_byte(ack[0]));
 	if (!msg && (flags & SA_RESTART)) {
 		tprintf(t, "child blocked again: %d", wait_blocked(h.pid) == 0);
@@ -1098,7 +1085,7 @@ static void blocked_in(const struct sig_ops *o, struct trace *t, int msg, int fl
 	}
 	reap(t, &h);
 	if (mq >= 0)
-		rec(t, "rm the queue", o->msgctl(mq, IPC_RMID, NULL));
+		tval(t, "rm the queue", o->msgctl(mq, IPC_RMID, NULL));
 	o->close(mp[0]);
 	o->close(mp[1]);
 	close(ack[0]);
@@ -1124,12 +1111,12 @@ static void helper_sleeper(const struct sig_ops *o, struct trace *t)
 	char c;
 
 	sigemptyset(&none);
-	rec(t, "SIG_BLOCK {} (the first uipc call)", o->sigprocmask(SIG_BLOCK, &none, NULL));
+	tval(t, "SIG_BLOCK {} (the first uipc call)", o->sigprocmask(SIG_BLOCK, &none, NULL));
 	say_ready(t);
 	if (sleep_kind == SLEEP_PAUSE)
-		rec(t, "pause", o->pause());
+		tval(t, "pause", o->pause());
 	else if (sleep_kind == SLEEP_READ)
-		rec(t, "read (kernel) on a quiet pipe", read(quiet[0], &c, 1));
+		tval(t, "read (kernel) on a quiet pipe", read(quiet[0], &c, 1));
 	else
 		helper_exit(t, 0);
 	helper_exit(t, 3);
@@ -1148,10 +1135,10 @@ static pid_t default_action(const struct sig_ops *o, struct trace *t, int kind,
 	h = spawn(o, helper_sleeper, 1, "child");
 	wait_ready(t, &h);
 	tprintf(t, "child blocked: %d", wait_blocked(h.pid) == 0);
-	rec(t, "kill child 0", o->kill(h.pid, 0));
-	rec(t, "kill child 65", o->kill(h.pid, 65));
+	tval(t, "kill child 0", o->kill(h.pid, 0));
+	tval(t, "kill child 65", o->kill(h.pid, 65));
 	snprintf(what, sizeof(what), "kill child %s", sname(sig));
-	rec(t, what, o->kill(h.pid, sig));
+	tval(t, what, o->kill(h.pid, sig));
 	reap(t, &h);
 	return h.pid;
 }
@@ -1164,17 +1151,17 @@ static void scen_default(const struct sig_ops *o, struct trace *t)
 	pid_t gone;
 
 	sigemptyset(&none);
-	rec(t, "SIG_BLOCK {}", o->sigprocmask(SIG_BLOCK, &none, NULL));
+	tval(t, "SIG_BLOCK {}", o->sigprocmask(SIG_BLOCK, &none, NULL));
 	if (pipe(quiet) < 0) {
 		tprintf(t, "pipe: %s", errname(errno));
 		return;
 	}
 	gone = default_action(o, t, SLEEP_PAUSE, SIGTERM);
 	/* The pid of a reaped process is nobody's: sig is not even looked at. */
-	rec(t, "kill the reaped child 0", o->kill(gone, 0));
-	rec(t, "kill the reaped child SIGTERM", o->kill(gone, SIGTERM));
-	rec(t, "kill the reaped child 65", o->kill(gone, 65));
-	rec(t, "sigqueue the reaped child SIGUSR1",
+	tval(t, "kill the reaped child 0", o->kill(gone, 0));
+	tval(t, "kill the reaped child SIGTERM", o->kill(gone, SIGTERM));
+	tval(t, "kill the reaped child 65", o->kill(gone, 65));
+	tval(t, "sigqueue the reaped child SIGUSR1",
 	    o->sigqueue(gone, SIGUSR1, (union sigval){ .sival_int = 1 }));
 	default_action(o, t, SLEEP_READ, SIGUSR2);
 	default_action(o, t, SLEEP_PAUSE, SIGKILL);
@@ -1187,18 +1174,18 @@ static void scen_default(const struct sig_ops *o, struct trace *t)
 	h = spawn(o, helper_sleeper, 1, "child");
 	wait_ready(t, &h);
 	memset(&si, 0, sizeof(si));
-	rec(t, "waitid WNOWAIT", waitid(P_PID, (id_t)h.pid, &si, WEXITED | WNOWAIT));
-	rec(t, "kill the zombie 0", o->kill(h.pid, 0));
+	tval(t, "waitid WNOWAIT", waitid(P_PID, (id_t)h.pid, &si, WEXITED | WNOWAIT));
+	tval(t, "kill the zombie 0", o->kill(h.pid, 0));
 	reap(t, &h);
 
 	tprintf(t, "-- bad signals and pids");
-	rec(t, "kill self 0", o->kill(getpid(), 0));
-	rec(t, "kill self 65", o->kill(getpid(), 65));
-	rec(t, "kill self -1", o->kill(getpid(), -1));
-	rec(t, "sigqueue self 65", o->sigqueue(getpid(), 65, (union sigval){ .sival_int = 1 }));
-	rec(t, "raise 65", o->raise(65));
-	rec(t, "kill INT_MIN 0", o->kill(INT_MIN, 0));
-	rec(t, "kill INT_MIN SIGUSR1", o->kill(INT_MIN, SIGUSR1));
+	tval(t, "kill self 0", o->kill(getpid(), 0));
+	tval(t, "kill self 65", o->kill(getpid(), 65));
+	tval(t, "kill self -1", o->kill(getpid(), -1));
+	tval(t, "sigqueue self 65", o->sigqueue(getpid(), 65, (union sigval){ .sival_int = 1 }));
+	tval(t, "raise 65", o->raise(65));
+	tval(t, "kill INT_MIN 0", o->kill(INT_MIN, 0));
+	tval(t, "kill INT_MIN SIGUSR1", o->kill(INT_MIN, SIGUSR1));
 }
 
 /* ---- stop and continue ---------------------------------------------- */
@@ -1231,21 +1218,21 @@ static void scen_stop(const struct sig_ops *o, struct trace *t)
 	struct helper h;
 
 	sigemptyset(&none);
-	rec(t, "SIG_BLOCK {}", o->sigprocmask(SIG_BLOCK, &none, NULL));
+	tval(t, "SIG_BLOCK {}", o->sigprocmask(SIG_BLOCK, &none, NULL));
 	/* A continue drops a pending stop, a stop a pending continue. */
-	rec(t, "block SIGTSTP, SIGCONT", o->sigprocmask(SIG_BLOCK, &stops, NULL));
-	rec(t, "raise SIGTSTP", o->raise(SIGTSTP));
+	tval(t, "block SIGTSTP, SIGCONT", o->sigprocmask(SIG_BLOCK, &stops, NULL));
+	tval(t, "raise SIGTSTP", o->raise(SIGTSTP));
 	trace_pending(o, t, "pending");
-	rec(t, "kill self SIGCONT", o->kill(getpid(), SIGCONT));
+	tval(t, "kill self SIGCONT", o->kill(getpid(), SIGCONT));
 	trace_pending(o, t, "pending");
-	rec(t, "raise SIGTSTP", o->raise(SIGTSTP));
+	tval(t, "raise SIGTSTP", o->raise(SIGTSTP));
 	trace_pending(o, t, "pending");
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
-	rec(t, "SIGTSTP ignored", o->sigaction(SIGTSTP, &ign, NULL));
-	rec(t, "unblock SIGTSTP, SIGCONT", o->sigprocmask(SIG_UNBLOCK, &stops, NULL));
+	tval(t, "SIGTSTP ignored", o->sigaction(SIGTSTP, &ign, NULL));
+	tval(t, "unblock SIGTSTP, SIGCONT", o->sigprocmask(SIG_UNBLOCK, &stops, NULL));
 	ign.sa_handler = SIG_DFL;
-	rec(t, "SIGTSTP default", o->sigaction(SIGTSTP, &ign, NULL));
+	tval(t, "SIGTSTP default", o->sigaction(SIGTSTP, &ign, NULL));
 	for (int k = 0; k < 2; k++) {
 		int stop = k == 0 ? SIGTSTP : SIGSTOP;
 		char what[48];
@@ -1255,11 +1242,11 @@ static void scen_stop(const struct sig_ops *o, struct trace *t)
 		wait_ready(t, &h);
 		tprintf(t, "child blocked: %d", wait_blocked(h.pid) == 0);
 		snprintf(what, sizeof(what), "kill child %s", sname(stop));
-		rec(t, what, o->kill(h.pid, stop));
+		tval(t, what, o->kill(h.pid, stop));
 		trace_change(t, "after it", h.pid);
-		rec(t, "kill child SIGCONT", o->kill(h.pid, SIGCONT));
+		tval(t, "kill child SIGCONT", o->kill(h.pid, SIGCONT));
 		trace_change(t, "after SIGCONT", h.pid);
-		rec(t, "kill child SIGTERM", o->kill(h.pid, SIGTERM));
+		tval(t, "kill child SIGTERM", o->kill(h.pid, SIGTERM));
 		reap(t, &h);
 	}
 }
@@ -1292,7 +1279,7 @@ static void scen_thread(const struct sig_ops *o, struct trace *t)
 
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
-	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	tval(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
 	atomic_store(&thread_tid, 0);
 	atomic_store(&thread_got, 0);
 	if (pthread_create(&th, NULL, waiting_thread, (void *)o)) {
@@ -1307,15 +1294,15 @@ static void scen_thread(const struct sig_ops *o, struct trace *t)
 	for (int i = 0; i < 5000 && !atomic_load(&thread_got); i++)
 		usleep(1000);
 	tprintf(t, "the thread took %s", sname(atomic_load(&thread_got)));
-	rec(t, "tgkill self, the thread, SIGUSR1",
+	tval(t, "tgkill self, the thread, SIGUSR1",
 	    o->tgkill(getpid(), atomic_load(&thread_tid), SIGUSR1));
 	pthread_join(th, NULL);
 	o->sigpending(&pend);
 	tprintf(t, "pending here: %d", sigismember(&pend, SIGUSR1));
-	rec(t, "tgkill 0 1 SIGUSR1", o->tgkill(0, 1, SIGUSR1));
-	rec(t, "tgkill self -1 SIGUSR1", o->tgkill(getpid(), -1, SIGUSR1));
-	rec(t, "tgkill self 999999999 SIGUSR1", o->tgkill(getpid(), 999999999, SIGUSR1));
-	rec(t, "tgkill self self 65", o->tgkill(getpid(), getpid(), 65));
+	tval(t, "tgkill 0 1 SIGUSR1", o->tgkill(0, 1, SIGUSR1));
+	tval(t, "tgkill self -1 SIGUSR1", o->tgkill(getpid(), -1, SIGUSR1));
+	tval(t, "tgkill self 999999999 SIGUSR1", o->tgkill(getpid(), 999999999, SIGUSR1));
+	tval(t, "tgkill self self 65", o->tgkill(getpid(), getpid(), 65));
 	tprintf(t, "pthread_kill self 0: %s", errname(o->pthread_kill(pthread_self(), 0)));
 }
 
@@ -1396,7 +1383,7 @@ static void exec_then_signal(const struct sig_ops *o, struct trace *t)
 		if (poll(&pf, 1, 5000) > 0 && read(out[0], buf, sizeof(buf) - 1) > 0)
 			tprintf(t, "the child: %s", strtok(buf, "\n"));
 	}
-	rec(t, "kill it SIGHUP", o->kill(kid, SIGHUP));
+	tval(t, "kill it SIGHUP", o->kill(kid, SIGHUP));
 	usleep(100000);
 	signal(SIGPIPE, SIG_IGN);	/* the kernel's: it may be gone */
 	write(in[1], "x", 1);
@@ -1491,7 +1478,7 @@ static int poll_in(int fd, int ms)
 static void helper_kill_parent_usr1(const struct sig_ops *o, struct trace *t)
 {
 	usleep(50000);
-	rec(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
+	tval(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
 }
 
 static void scen_signalfd(const struct sig_ops *o, struct trace *t)
@@ -1500,11 +1487,11 @@ static void scen_signalfd(const struct sig_ops *o, struct trace *t)
 	struct helper h;
 	int fd;
 
-	rec(t, "block SIGUSR1, SIGRTMIN, SIGUSR2",
+	tval(t, "block SIGUSR1, SIGRTMIN, SIGUSR2",
 	    o->sigprocmask(SIG_BLOCK, &set, NULL) | o->sigprocmask(SIG_BLOCK, &other, NULL));
-	rec(t, "signalfd bad flags", o->signalfd(-1, &set, 0x1000));
-	rec(t, "signalfd on stdin", o->signalfd(0, &set, 0) < 0 ? -1 : 0);
-	rec(t, "signalfd on a closed descriptor", o->signalfd(1000, &set, 0));
+	tval(t, "signalfd bad flags", o->signalfd(-1, &set, 0x1000));
+	tval(t, "signalfd on stdin", o->signalfd(0, &set, 0) < 0 ? -1 : 0);
+	tval(t, "signalfd on a closed descriptor", o->signalfd(1000, &set, 0));
 	fd = o->signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	tprintf(t, "signalfd {USR1, RTMIN} NONBLOCK|CLOEXEC: %s", fd >= 0 ? "a descriptor" :
 		errname(errno));
@@ -1513,21 +1500,21 @@ static void scen_signalfd(const struct sig_ops *o, struct trace *t)
 	tprintf(t, "FD_CLOEXEC: %d", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
 	trace_sfd_read(t, "read, nothing pending", fd, sizeof(struct signalfd_siginfo));
 	tprintf(t, "poll: %d", poll_in(fd, 0));
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
-	rec(t, "sigqueue self SIGRTMIN 5", o->sigqueue(getpid(), SIGRTMIN,
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "sigqueue self SIGRTMIN 5", o->sigqueue(getpid(), SIGRTMIN,
 		(union sigval){ .sival_int = 5 }));
-	rec(t, "sigqueue self SIGRTMIN 6", o->sigqueue(getpid(), SIGRTMIN,
+	tval(t, "sigqueue self SIGRTMIN 6", o->sigqueue(getpid(), SIGRTMIN,
 		(union sigval){ .sival_int = 6 }));
-	rec(t, "raise SIGUSR2 (not watched)", o->raise(SIGUSR2));
+	tval(t, "raise SIGUSR2 (not watched)", o->raise(SIGUSR2));
 	tprintf(t, "poll: %d", poll_in(fd, 1000));
 	trace_sfd_read(t, "read 4 records' room", fd, 4 * sizeof(struct signalfd_siginfo));
 	trace_sfd_read(t, "read again", fd, sizeof(struct signalfd_siginfo));
 	trace_pending(o, t, "pending");
-	rec(t, "new mask {USR2}", o->signalfd(fd, &other, 0) == fd ? 0 : -1);
+	tval(t, "new mask {USR2}", o->signalfd(fd, &other, 0) == fd ? 0 : -1);
 	tprintf(t, "poll: %d", poll_in(fd, 1000));
 	trace_sfd_read(t, "read", fd, sizeof(struct signalfd_siginfo));
-	rec(t, "back to {USR1, RTMIN}", o->signalfd(fd, &set, 0) == fd ? 0 : -1);
+	tval(t, "back to {USR1, RTMIN}", o->signalfd(fd, &set, 0) == fd ? 0 : -1);
 	h = spawn(o, helper_kill_parent_usr1, 1, "child");
 	tprintf(t, "poll, a child sends: %d", poll_in(fd, 5000));
 	trace_sfd_read(t, "read", fd, sizeof(struct signalfd_siginfo));
@@ -1540,7 +1527,7 @@ static void scen_signalfd(const struct sig_ops *o, struct trace *t)
 static void helper_queue42(const struct sig_ops *o, struct trace *t)
 {
 	tprintf(t, "parent blocked: %d", wait_blocked(getppid()) == 0);
-	rec(t, "sigqueue parent SIGUSR1 value 42",
+	tval(t, "sigqueue parent SIGUSR1 value 42",
 	    o->sigqueue(getppid(), SIGUSR1, (union sigval){ .sival_int = 42 }));
 }
 
@@ -1566,7 +1553,7 @@ static void scen_wait(const struct sig_ops *o, struct trace *t)
 	siginfo_t si;
 	int sig = 0;
 
-	rec(t, "block SIGUSR1, SIGUSR2, SIGRTMIN+4",
+	tval(t, "block SIGUSR1, SIGUSR2, SIGRTMIN+4",
 	    o->sigprocmask(SIG_BLOCK, &waited, NULL));
 	trace_mask(o, t, "mask");
 	timedwait(o, t, "sigtimedwait {USR1} 10 ms", &usr1, 0, 10000000);
@@ -1580,37 +1567,37 @@ static void scen_wait(const struct sig_ops *o, struct trace *t)
 	reap(t, &h);
 	trace_pending(o, t, "pending");
 	/* A bad timeout is refused even with a signal there to take. */
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
 	timedwait(o, t, "sigtimedwait tv_nsec -1, SIGUSR1 pending", &usr1, 0, -1);
 	timedwait(o, t, "sigtimedwait {USR1} 0, SIGUSR1 pending", &usr1, 0, 0);
 
-	rec(t, "sigqueue self SIGUSR2 value 7",
+	tval(t, "sigqueue self SIGUSR2 value 7",
 	    o->sigqueue(getpid(), SIGUSR2, (union sigval){ .sival_int = 7 }));
 	memset(&si, 0, sizeof(si));
 	if (rec_sig(t, "sigwaitinfo {USR2}", o->sigwaitinfo(&usr2, &si)) > 0)
 		trace_info(t, "  info", &si);
-	rec(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
+	tval(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
 	rec_err(t, "sigwait {USR1}", o->sigwait(&usr1, &sig));
 	tprintf(t, "  sig %s", sname(sig));
 
 	/* The lowest pending signal of the set comes first. */
-	rec(t, "kill self SIGUSR2", o->kill(getpid(), SIGUSR2));
-	rec(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
+	tval(t, "kill self SIGUSR2", o->kill(getpid(), SIGUSR2));
+	tval(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
 	trace_pending(o, t, "pending");
 	timedwait(o, t, "sigtimedwait {USR1,USR2} 0", &both, 0, 0);
 	timedwait(o, t, "sigtimedwait {USR1,USR2} 0", &both, 0, 0);
 	timedwait(o, t, "sigtimedwait {USR1,USR2} 0", &both, 0, 0);
-	rec(t, "sigqueue self SIGRTMIN+4 value 5",
+	tval(t, "sigqueue self SIGRTMIN+4 value 5",
 	    o->sigqueue(getpid(), SIGRTMIN + 4, (union sigval){ .sival_int = 5 }));
-	rec(t, "sigqueue self SIGRTMIN+4 value 6",
+	tval(t, "sigqueue self SIGRTMIN+4 value 6",
 	    o->sigqueue(getpid(), SIGRTMIN + 4, (union sigval){ .sival_int = 6 }));
-	rec(t, "kill self SIGUSR2", o->kill(getpid(), SIGUSR2));
+	tval(t, "kill self SIGUSR2", o->kill(getpid(), SIGUSR2));
 	for (int i = 0; i < 3; i++) {
 		memset(&si, 0, sizeof(si));
 		if (rec_sig(t, "sigwaitinfo {USR2,RTMIN+4}", o->sigwaitinfo(&mixed, &si)) > 0)
 			trace_info(t, "  info", &si);
 	}
-	rec(t, "raise SIGUSR2", o->raise(SIGUSR2));
+	tval(t, "raise SIGUSR2", o->raise(SIGUSR2));
 	rec_sig(t, "sigwaitinfo {USR2}, no info", o->sigwaitinfo(&usr2, NULL));
 	trace_pending(o, t, "pending at the end");
 }
@@ -1620,7 +1607,7 @@ static void scen_wait(const struct sig_ops *o, struct trace *t)
 static void helper_kill_parent(const struct sig_ops *o, struct trace *t)
 {
 	tprintf(t, "parent blocked: %d", wait_blocked(getppid()) == 0);
-	rec(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
+	tval(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
 }
 
 static void scen_suspend(const struct sig_ops *o, struct trace *t)
@@ -1630,19 +1617,19 @@ static void scen_suspend(const struct sig_ops *o, struct trace *t)
 	struct helper h;
 
 	sigemptyset(&none);
-	rec(t, "sigaction SIGUSR1 on_mask, sa_mask {USR2}", act(o, SIGUSR1, on_mask, 0, &sa_mask));
-	rec(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	tval(t, "sigaction SIGUSR1 on_mask, sa_mask {USR2}", act(o, SIGUSR1, on_mask, 0, &sa_mask));
+	tval(t, "block SIGUSR1", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
 	h = spawn(o, helper_kill_parent, 1, "child");
-	rec(t, "sigsuspend {}, a child sends SIGUSR1", o->sigsuspend(&none));
+	tval(t, "sigsuspend {}, a child sends SIGUSR1", o->sigsuspend(&none));
 	trace_events(t, "handlers");
 	trace_mask(o, t, "mask after");
 	reap(t, &h);
 
 	/* A signal already pending ends it at once. */
-	rec(t, "sigaction SIGUSR2 on_mask", act(o, SIGUSR2, on_mask, 0, NULL));
-	rec(t, "block SIGUSR2", o->sigprocmask(SIG_BLOCK, &usr2, NULL));
-	rec(t, "raise SIGUSR2", o->raise(SIGUSR2));
-	rec(t, "sigsuspend {USR1}, SIGUSR2 pending", o->sigsuspend(&usr1));
+	tval(t, "sigaction SIGUSR2 on_mask", act(o, SIGUSR2, on_mask, 0, NULL));
+	tval(t, "block SIGUSR2", o->sigprocmask(SIG_BLOCK, &usr2, NULL));
+	tval(t, "raise SIGUSR2", o->raise(SIGUSR2));
+	tval(t, "sigsuspend {USR1}, SIGUSR2 pending", o->sigsuspend(&usr1));
 	trace_events(t, "handlers");
 	trace_mask(o, t, "mask after");
 	trace_pending(o, t, "pending");
@@ -1665,9 +1652,9 @@ static void helper_nobody_target(const struct sig_ops *o, struct trace *t)
 {
 	if (drop_to_nobody(t) < 0)
 		return;
-	rec(t, "sigaction SIGUSR1 on_info", act(o, SIGUSR1, NULL, SA_SIGINFO, NULL));
+	tval(t, "sigaction SIGUSR1 on_info", act(o, SIGUSR1, NULL, SA_SIGINFO, NULL));
 	say_ready(t);
-	rec(t, "pause", o->pause());
+	tval(t, "pause", o->pause());
 	trace_events(t, "handlers");
 }
 
@@ -1675,20 +1662,20 @@ static void helper_nobody_sender(const struct sig_ops *o, struct trace *t)
 {
 	if (drop_to_nobody(t) < 0)
 		return;
-	rec(t, "kill parent (root) 0", o->kill(getppid(), 0));
-	rec(t, "kill parent (root) SIGUSR1", o->kill(getppid(), SIGUSR1));
-	rec(t, "sigqueue parent (root) SIGUSR1",
+	tval(t, "kill parent (root) 0", o->kill(getppid(), 0));
+	tval(t, "kill parent (root) SIGUSR1", o->kill(getppid(), SIGUSR1));
+	tval(t, "sigqueue parent (root) SIGUSR1",
 	    o->sigqueue(getppid(), SIGUSR1, (union sigval){ .sival_int = 1 }));
 	tprintf(t, "target blocked: %d", wait_blocked(target_pid) == 0);
-	rec(t, "kill target 0", o->kill(target_pid, 0));
-	rec(t, "kill target SIGUSR1", o->kill(target_pid, SIGUSR1));
+	tval(t, "kill target 0", o->kill(target_pid, 0));
+	tval(t, "kill target SIGUSR1", o->kill(target_pid, SIGUSR1));
 }
 
 static void scen_users(const struct sig_ops *o, struct trace *t)
 {
 	struct helper target, sender;
 
-	rec(t, "sigaction SIGUSR1 on_info (root)", act(o, SIGUSR1, NULL, SA_SIGINFO, NULL));
+	tval(t, "sigaction SIGUSR1 on_info (root)", act(o, SIGUSR1, NULL, SA_SIGINFO, NULL));
 	target = spawn(o, helper_nobody_target, 1, "target");
 	target_pid = target.pid;
 	wait_ready(t, &target);
@@ -1706,7 +1693,7 @@ static void helper_forked(const struct sig_ops *o, struct trace *t)
 	query(o, t, "query SIGUSR2", SIGUSR2);
 	trace_mask(o, t, "mask");
 	trace_pending(o, t, "pending");
-	rec(t, "raise SIGUSR1", o->raise(SIGUSR1));
+	tval(t, "raise SIGUSR1", o->raise(SIGUSR1));
 	trace_events(t, "handlers");
 }
 
@@ -1715,15 +1702,15 @@ static void scen_fork(const struct sig_ops *o, struct trace *t)
 	sigset_t term = set_of(SIGTERM, 0);
 	struct helper h;
 
-	rec(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
-	rec(t, "sigaction SIGUSR2 SIG_IGN", act(o, SIGUSR2, SIG_IGN, 0, NULL));
-	rec(t, "sigaction SIGTERM on_plain", act(o, SIGTERM, on_plain, 0, NULL));
-	rec(t, "block SIGTERM", o->sigprocmask(SIG_BLOCK, &term, NULL));
-	rec(t, "raise SIGTERM", o->raise(SIGTERM));
+	tval(t, "sigaction SIGUSR1 on_plain", act(o, SIGUSR1, on_plain, 0, NULL));
+	tval(t, "sigaction SIGUSR2 SIG_IGN", act(o, SIGUSR2, SIG_IGN, 0, NULL));
+	tval(t, "sigaction SIGTERM on_plain", act(o, SIGTERM, on_plain, 0, NULL));
+	tval(t, "block SIGTERM", o->sigprocmask(SIG_BLOCK, &term, NULL));
+	tval(t, "raise SIGTERM", o->raise(SIGTERM));
 	h = spawn(o, helper_forked, 1, "child");
 	reap(t, &h);
 	trace_pending(o, t, "pending");
-	rec(t, "unblock SIGTERM", o->sigprocmask(SIG_UNBLOCK, &term, NULL));
+	tval(t, "unblock SIGTERM", o->sigprocmask(SIG_UNBLOCK, &term, NULL));
 	trace_events(t, "handlers");
 }
 
