@@ -84,6 +84,10 @@ UIPC_API int uipc_fcntl(int fd, int cmd, ...);
 /* FIONREAD on a pipe end; any request elsewhere. */
 UIPC_API int uipc_ioctl(int fd, unsigned long request, ...);
 UIPC_API int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+/* FIFOs: the kernel's node and open rules, and (for now) its data path;
+ * see uipc_pipe(3). */
+UIPC_API int uipc_mkfifo(const char *path, mode_t mode);
+UIPC_API int uipc_open(const char *path, int flags, ...);
 
 /*
  * Signals (see signal(7)): a namespace's own, between the processes that

@@ -926,8 +926,28 @@ out_unlink:
 	return err;
 }
 
+/* The device of pipefs, where every anonymous pipe's inode is (a named
+ * FIFO's is on its own file system, where its number may well be that
+ * of some pipe's ring), 0 if it cannot be told. */
+static dev_t pipefs_dev(void)
+{
+	static _Atomic dev_t dev;
+	struct stat st;
+	int p[2];
+
+	if (likely(atomic_load(&dev)))
+		return atomic_load(&dev);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return 0;
+	if (fstat(p[0], &st) == 0)
+		atomic_store(&dev, st.st_dev);
+	close(p[0]);
+	close(p[1]);
+	return atomic_load(&dev);
+}
+
 /* The ring of the kernel pipe fd has, if any: 0 and *out, -ENOENT for a
- * kernel pipe uipc does not carry, -errno. */
+ * kernel pipe uipc does not carry (a FIFO's among them), -errno. */
 static int ring_find(int fd, struct pipe_map **out)
 {
 	struct uipc_nsh *h;
@@ -937,7 +957,7 @@ static int ring_find(int fd, struct pipe_map **out)
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISFIFO(st.st_mode))
+	if (!S_ISFIFO(st.st_mode) || st.st_dev != pipefs_dev())
 		return -ENOENT;
 	h = uipc_ns_get(&r);
 	if (!h)
@@ -1318,6 +1338,35 @@ out_close:
 	close(fds[0]);
 	close(fds[1]);
 	return r;
+}
+
+/*
+ * FIFOs.  A uipc FIFO is the kernel's: its node, its open rules (a reader
+ * waits for a writer and the other way round, ENXIO, EACCES by the node's
+ * mode) and, for now, its data path.  Any program may open a FIFO by its
+ * path, without uipc and at any moment, and would then see the kernel
+ * pipe and not a ring; the ring's rule (used only while every holder is
+ * known to be uipc's) cannot be kept for a node anyone may open.  The
+ * descriptors are ordinary ones, which uipc_read and the rest pass to the
+ * C library (ring_find tells a FIFO from an anonymous pipe by its device).
+ */
+int uipc_mkfifo(const char *path, mode_t mode)
+{
+	return mkfifo(path, mode);
+}
+
+int uipc_open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	return open(path, flags, mode);
 }
 
 int uipc_pipe2(int pipefd[2], int flags)
