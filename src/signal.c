@@ -19,10 +19,12 @@
  * The signal is written into the target's file under its lock, as
  * __send_signal does (a standard signal already pending is not queued
  * again; an ignored one is dropped unless blocked), then the target is
- * made to notice: a thread sleeping in uipc_sigtimedwait for it is woken
- * with a futex, else a thread that does not block it gets a doorbell, one
- * of two kernel signals uipc keeps for itself (SIGRTMAX with SA_RESTART,
- * SIGRTMAX - 1 without, chosen by the target handler's SA_RESTART), so a
+ * made to notice: a thread waiting in uipc_sigtimedwait for it is woken
+ * with a futex (none needed while it still spins), else a thread that does
+ * not block it gets a doorbell, one of two kernel signals uipc keeps for
+ * itself (SIGRTMAX with SA_RESTART, SIGRTMAX - 1 without, or the two
+ * UIPC_DOORBELLS names; the target's own are in its file), chosen by the
+ * target handler's SA_RESTART, so a
  * system call the target is blocked in is restarted or fails with EINTR
  * as under the kernel's signal.  A sender that may signal the target but
  * cannot write its file (another uid the kernel's rule lets through)
@@ -1142,6 +1144,8 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		return 0;	/* a zombie takes the signal and drops it */
 	if (perm < 0)
 		return perm;
+	if (s == SIGKILL || s == SIGSTOP)
+		return kill(pid, s) < 0 ? -errno : 0;
 	if (!f) {
 		if (s == 0)
 			return 0;
@@ -1159,8 +1163,6 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	}
 	if (s == 0)
 		return 0;
-	if (s == SIGKILL || s == SIGSTOP)
-		return kill(pid, s) < 0 ? -errno : 0;
 	r = file_lock(f);
 	if (r < 0)
 		return r;
@@ -1171,10 +1173,18 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 			discard(f, k);
 	else if (default_stops(s))
 		discard(f, SIGCONT);
-	/* Ignored and not blocked (by the main thread, as the kernel's
-	 * sig_ignored looks at the target task): dropped at once. */
-	if ((atomic_load(&f->ignored) & bit(s)) && !(f->thr[0].blocked & bit(s)))
-		goto out;
+	/* Ignored and not blocked by the target task (the thread, or the
+	 * main thread for the process, as the kernel's sig_ignored looks):
+	 * dropped at once. */
+	if (atomic_load(&f->ignored) & bit(s)) {
+		sigbits blocked = f->thr[0].blocked;
+
+		for (int i = 0; tid && i < SIG_THREADS; i++)
+			if (f->thr[i].tid == tid)
+				blocked = f->thr[i].blocked;
+		if (!(blocked & bit(s)))
+			goto out;
+	}
 	r = enqueue(f, s, tid, info);
 	if (r < 0)
 		goto out;
