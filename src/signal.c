@@ -1548,7 +1548,7 @@ static int spin_max(void)
 	static int n = -1;
 
 	if (n < 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 4000 : 0;
+		n = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1000 : 0;
 	return n;
 }
 
