@@ -74,6 +74,7 @@ $(B)/helpers/%: tests/helpers/%.c | $(B)/helpers
 
 $(B)/tests/shim_cred: $(B)/helpers/cred_prog
 $(B)/tests/shim_eintr: $(B)/helpers/eintr_prog
+$(B)/tests/shim_syscall: $(B)/helpers/syscall_prog
 
 $(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)

@@ -5,6 +5,9 @@
  * calls go to uipc instead of the kernel.  It exports the C library's own
  * names with glibc's prototypes and nothing else of ours (shim/preload.map).
  *
+ * It stands in for syscall() too, for the IPC system call numbers (and to
+ * see credential changes made through it).
+ *
  * It also stands in for the C library's open, fopen and access on the
  * paths of /proc/sysvipc and the IPC sysctls (procview.c), so that tools
  * which read those (util-linux ipcs) describe the uipc namespace.
@@ -14,6 +17,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "procview.h"
@@ -85,6 +89,70 @@ int shmdt(const void *shmaddr)
 int shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	return uipc_shmctl(shmid, cmd, buf);
+}
+
+/* ---------------------------------------------------------------------
+ * syscall(): the IPC system calls a program makes through it reach uipc,
+ * with the raw calls' conventions (the result or -1 and errno; shmat's
+ * address as a long; semctl's fourth argument by value; the command as
+ * given, IPC_64 and all, as the kernel takes it); every other number goes
+ * to the C library's syscall(), and a credential change made that way is
+ * also seen by uipc's checks.
+ * ------------------------------------------------------------------- */
+
+long syscall(long number, ...)
+{
+	typedef long (*syscall_fn)(long, ...);
+	static syscall_fn next_fn;
+	long a[6], r;
+	va_list ap;
+
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	switch (number) {
+	case SYS_msgget:
+		return uipc_msgget((key_t)a[0], (int)a[1]);
+	case SYS_msgsnd:
+		return uipc_msgsnd((int)a[0], (const void *)a[1], (size_t)a[2], (int)a[3]);
+	case SYS_msgrcv:
+		return uipc_msgrcv((int)a[0], (void *)a[1], (size_t)a[2], a[3], (int)a[4]);
+	case SYS_msgctl:
+		return uipc_msgctl((int)a[0], (int)a[1], (struct msqid_ds *)a[2]);
+	case SYS_semget:
+		return uipc_semget((key_t)a[0], (int)a[1], (int)a[2]);
+	case SYS_semop:
+		return uipc_semop((int)a[0], (struct sembuf *)a[1], (size_t)a[2]);
+	case SYS_semtimedop:
+		return uipc_semtimedop((int)a[0], (struct sembuf *)a[1], (size_t)a[2],
+				       (const struct timespec *)a[3]);
+	case SYS_semctl:
+		return uipc_semctl((int)a[0], (int)a[1], (int)a[2], (unsigned long)a[3]);
+	case SYS_shmget:
+		return uipc_shmget((key_t)a[0], (size_t)a[1], (int)a[2]);
+	case SYS_shmat:
+		return (long)uipc_shmat((int)a[0], (const void *)a[1], (int)a[2]);
+	case SYS_shmdt:
+		return uipc_shmdt((const void *)a[0]);
+	case SYS_shmctl:
+		return uipc_shmctl((int)a[0], (int)a[1], (struct shmid_ds *)a[2]);
+	}
+	if (!next_fn)
+		next_fn = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
+	if (!next_fn) {
+		errno = ENOSYS;
+		return -1;
+	}
+	r = next_fn(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	switch (number) {
+	case SYS_setuid: case SYS_setgid: case SYS_setreuid: case SYS_setregid:
+	case SYS_setresuid: case SYS_setresgid: case SYS_setgroups:
+	case SYS_setfsuid: case SYS_setfsgid: case SYS_capset:
+		uipc_cred_invalidate();	/* our checks read them again */
+		break;
+	}
+	return r;
 }
 
 /* ---------------------------------------------------------------------

@@ -70,6 +70,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/fsuid.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
 #include <sys/single_threaded.h>
@@ -128,15 +129,30 @@ static inline int cred_fresh(unsigned what)
 	       (have & what) == what;
 }
 
+/* Whether the caller is in the initial user namespace: the kernel's
+ * capable() asks for a capability there, and a process that made a user
+ * namespace of its own (unshare -Ur) has every capability inside it and
+ * none that counts for IPC objects.  The initial namespace's inode number
+ * is fixed (PROC_USER_INIT_INO); /proc missing, it is taken to be. */
+static int in_initial_userns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/user", &st) < 0 || st.st_ino == 0xEFFFFFFDu;
+}
+
 static uint64_t read_caps(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
+	uint64_t caps;
 
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capget, &hdr, data) == 0)
-		return data[0].effective | (uint64_t)data[1].effective << 32;
-	return geteuid() == 0 ? ~(uint64_t)0 : 0;
+		caps = data[0].effective | (uint64_t)data[1].effective << 32;
+	else
+		caps = geteuid() == 0 ? ~(uint64_t)0 : 0;
+	return caps && !in_initial_userns() ? 0 : caps;
 }
 
 /* The supplementary groups as read: in `small` up to 64, else in `big`. */
