@@ -109,6 +109,61 @@ static pid_t sleeper(uint32_t *tag)
 	return pid;
 }
 
+/* A lock and the times (CLOCK_MONOTONIC, s) of its last hand-over. */
+struct handover {
+	struct uipc_lock l;
+	_Atomic double released, taken;
+};
+
+/*
+ * Unlock wakes a waiter at once.  Without the wake it would still get the
+ * lock, at its next look (every 50 ms, LOCK_RECHECK_NS): so the release
+ * comes at a different moment of that period each round, and the median
+ * delay must be far below it.
+ */
+static void release_wakes(void)
+{
+	struct handover *p = harness_shared(sizeof(*p));
+	double d[8], tmp;
+	int n = 0;
+
+	for (int i = 0; i < 8; i++) {
+		pid_t c;
+
+		if (uipc_lock_acquire(&p->l, NULL, NULL) != 0)
+			break;
+		c = fork();
+		if (c == 0) {
+			alarm(10);
+			if (uipc_lock_acquire(&p->l, NULL, NULL) != 0)
+				_exit(1);
+			p->taken = now_s();
+			uipc_lock_release(&p->l);
+			_exit(0);
+		}
+		if (c < 0 || wait_blocked(c) < 0) {
+			uipc_lock_release(&p->l);
+			CHECK(0, "no waiter blocked on the lock");
+			if (c > 0)
+				waitpid(c, NULL, 0);
+			break;
+		}
+		usleep(3000 + 6000 * i);
+		p->released = now_s();
+		uipc_lock_release(&p->l);
+		waitpid(c, NULL, 0);
+		d[n++] = p->taken - p->released;
+	}
+	for (int i = 1; i < n; i++)
+		for (int k = i; k > 0 && d[k - 1] > d[k]; k--)
+			tmp = d[k], d[k] = d[k - 1], d[k - 1] = tmp;
+	CHECK(n == 8 && d[n / 2] < 0.010, "unlock: a waiter got the lock a "
+	      "median %.1f ms after its release (want < 10 ms)",
+	      n ? d[n / 2] * 1e3 : -1.0);
+	if (n == 8 && d[n / 2] < 0.010)
+		printf("ok   unlock wakes a waiter: median %.2f ms\n", d[n / 2] * 1e3);
+}
+
 int main(void)
 {
 	struct msg m = { 1, "kept" };
@@ -203,5 +258,6 @@ int main(void)
 		}
 	}
 	uipc_msgctl(q, IPC_RMID, NULL);
+	release_wakes();
 	return harness_done();
 }

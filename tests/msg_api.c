@@ -647,6 +647,36 @@ static void scen_order(const struct ipc_ops *o, struct trace *t)
 	}
 }
 
+/* Another process of the same user takes back a right this one has just
+ * used (which uipc caches in the mapping): the next call sees the change. */
+static void revoked_side(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600), st;
+	struct msqid_ds ds;
+	struct msg m;
+	pid_t c;
+
+	set_text(&m, 1, "hi");
+	tcall(t, "nobody: send own 0600", o->msgsnd(q, &m, 2, IPC_NOWAIT));
+	c = fork();
+	if (c == 0) {
+		o->msgctl(q, IPC_STAT, &ds);
+		ds.msg_perm.mode = 0400;
+		_exit(o->msgctl(q, IPC_SET, &ds) == 0 ? 0 : 1);
+	}
+	waitpid(c, &st, 0);
+	tprintf(t, "nobody: another process sets 0400: %s",
+		WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "failed");
+	tcall(t, "nobody: send after 0400", o->msgsnd(q, &m, 2, IPC_NOWAIT));
+	tcall(t, "nobody: recv after 0400", o->msgrcv(q, &m, 10, 0, IPC_NOWAIT));
+	tcall(t, "nobody: rmid", o->msgctl(q, IPC_RMID, NULL));
+}
+
+static void scen_revoked(const struct ipc_ops *o, struct trace *t)
+{
+	as_user(NOBODY, NOBODY, o, t, revoked_side);
+}
+
 /* Kernel queues the unprivileged children made by key. */
 static void remove_keyed(void)
 {
@@ -671,6 +701,7 @@ int main(void)
 		run_both("permissions as nobody", scen_perm);
 		run_both("IPC_SET and IPC_RMID by creator, owner, stranger", scen_creator);
 		run_both("the order of errors, as nobody", scen_order);
+		run_both("a right taken back by another process", scen_revoked);
 	} else {
 		printf("skip permissions as nobody: needs root to drop to nobody\n");
 	}

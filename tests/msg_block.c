@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 
 struct msg {
 	long type;
@@ -98,6 +99,24 @@ static void collect(struct trace *t, struct child c, const char *who)
 	tprintf(t, "%s: %s", who, n > 0 ? buf : "(nothing)");
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* collect(), and whether the child answered within 500 ms of since (ms):
+ * a woken caller answers at once, one a waker forgot only when its sleep's
+ * safety period (a second, on uipc) ends. */
+static void collect_soon(struct trace *t, struct child c, const char *who,
+			 double since)
+{
+	collect(t, c, who);
+	tprintf(t, "%s answered at once: %d", who, now_ms() - since < 500);
+}
+
 static void send_text(const struct ipc_ops *o, int q, long type, const char *s)
 {
 	struct msg m;
@@ -135,10 +154,12 @@ static void scen_e2big(const struct ipc_ops *o, struct trace *t)
 {
 	int q = o->msgget(IPC_PRIVATE, 0600);
 	struct child small = spawn(o, (struct job){ 0, q, 4, 0, 0, 0 });
+	double since;
 
 	wait_blocked(small.pid);
+	since = now_ms();
 	send_text(o, q, 1, "much too long");
-	collect(t, small, "small receiver");
+	collect_soon(t, small, "small receiver", since);
 	stat_q(o, t, q, "message stays", small.pid);
 	o->msgctl(q, IPC_RMID, NULL);
 
@@ -169,14 +190,16 @@ static void scen_eidrm(const struct ipc_ops *o, struct trace *t)
 	int q = o->msgget(IPC_PRIVATE, 0600);
 	struct child r = spawn(o, (struct job){ 0, q, 64, 2, 0, 0 });
 	struct child s;
+	double since;
 
 	fill(o, q);
 	s = spawn(o, (struct job){ 1, q, 4, 1, 0, 0 });
 	wait_blocked(r.pid);
 	wait_blocked(s.pid);
+	since = now_ms();
 	tcall(t, "rmid", o->msgctl(q, IPC_RMID, NULL));
-	collect(t, r, "receiver");
-	collect(t, s, "sender");
+	collect_soon(t, r, "receiver", since);
+	collect_soon(t, s, "sender", since);
 }
 
 static void scen_eintr(const struct ipc_ops *o, struct trace *t)
@@ -221,6 +244,27 @@ static void scen_room(const struct ipc_ops *o, struct trace *t)
 	stat_q(o, t, q, "full", s.pid);
 	tcall(t, "take one", o->msgrcv(q, &m, 64, 1, 0));
 	collect(t, s, "sender");
+	stat_q(o, t, q, "sender got in", s.pid);
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
+/* IPC_SET raising msg_qbytes: a blocked sender whose message now fits
+ * gets in (the kernel's ss_wakeup from msgctl_down). */
+static void scen_set_room(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct msqid_ds ds;
+	struct child s;
+	double since;
+
+	fill(o, q);
+	s = spawn(o, (struct job){ 1, q, 6, 3, 0, 0 });
+	tprintf(t, "sender blocked: %d", wait_blocked(s.pid) == 0);
+	o->msgctl(q, IPC_STAT, &ds);
+	ds.msg_qbytes = 64;
+	since = now_ms();
+	tcall(t, "raise qbytes to 64", o->msgctl(q, IPC_SET, &ds));
+	collect_soon(t, s, "sender", since);
 	stat_q(o, t, q, "sender got in", s.pid);
 	o->msgctl(q, IPC_RMID, NULL);
 }
@@ -326,6 +370,7 @@ int main(void)
 	run_both("EIDRM to blocked callers", scen_eidrm);
 	run_both("EINTR, stop and continue", scen_eintr);
 	run_both("blocked sender gets room", scen_room);
+	run_both("blocked sender gets room from IPC_SET", scen_set_room);
 	run_both("blocked receivers served in order", scen_fifo);
 	run_both("a blocked receiver killed", scen_killed_receiver);
 	run_both("more blocked callers than waiter records", scen_many);

@@ -77,7 +77,7 @@ static void scen_limits(const struct ipc_ops *o, struct trace *t)
 {
 	struct { long type; char text[9000]; } m = { 1, "" };
 	struct msqid_ds ds;
-	int ids[8], n = 0, q;
+	int ids[8], n = 0, q, gone;
 
 	set_limit(o, 0, 100);
 	q = o->msgget(IPC_PRIVATE, 0600);
@@ -112,7 +112,11 @@ static void scen_limits(const struct ipc_ops *o, struct trace *t)
 	      o->msgget(test_key(5), IPC_CREAT | 0600));
 	o->msgctl(ids[n - 1], IPC_RMID, NULL);
 	n--;
+	gone = ids[n];
 	tcall(t, "room again after a removal", ids[n] = o->msgget(IPC_PRIVATE, 0600));
+	/* On uipc the index is the one just freed (msgmni bounds its
+	 * cycle): its sequence number moves, so the id is not the old one. */
+	tprintf(t, "the new id is not the removed one: %d", ids[n] != gone);
 	n++;
 	set_limit(o, 2, 32000);
 	for (int i = 0; i < n; i++)

@@ -604,6 +604,40 @@ static void cleanup(void)
 		perror("rm");
 }
 
+/* `uipc reap` reaps the dead only: with the dead reaped once, a second
+ * pass finds nothing, though a live process blocked in msgrcv is in the
+ * table (and is woken by a message afterwards). */
+static void reap_spares_the_living(void)
+{
+	struct { long type; char text[8]; } m = { 1, "x" };
+	struct uipc_nsh *h;
+	int r = 0, q, st = 0, n;
+	pid_t c;
+
+	h = uipc_ns_get(&r);
+	q = uipc_msgget(IPC_PRIVATE, 0600);
+	if (!h || q < 0) {
+		CHECK(0, "reap: no namespace or queue");
+		return;
+	}
+	uipc_proc_reap_all(h);
+	c = fork();
+	if (c == 0) {
+		alarm(10);
+		_exit(uipc_msgrcv(q, &m, sizeof(m.text), 0, 0) == 2 ? 0 : 1);
+	}
+	CHECK(wait_blocked(c) == 0, "reap: the receiver never blocked");
+	n = uipc_proc_reap_all(h);
+	CHECK(n == 0, "reap with only the living registered: reaped %d", n);
+	uipc_msgsnd(q, &m, 2, 0);
+	waitpid(c, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "reap: the live receiver did not get its message");
+	uipc_msgctl(q, IPC_RMID, NULL);
+	if (n == 0)
+		printf("ok   reap leaves the living alone\n");
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -624,5 +658,6 @@ int main(void)
 	truncation();
 	forged_table();	/* from here on this process has a namespace */
 	forged_shm_owner();
+	reap_spares_the_living();
 	return harness_done();
 }

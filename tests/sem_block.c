@@ -201,6 +201,21 @@ static void scen_zero(const struct ipc_ops *o, struct trace *t)
 	finish(o, id);
 }
 
+/* A lone simple wait for zero: no complex operation on the set whose
+ * retry would find it too. */
+static void scen_zero_simple(const struct ipc_ops *o, struct trace *t)
+{
+	int id = o->semget(IPC_PRIVATE, 1, 0600);
+
+	o->semctl(id, 0, SETVAL, 1);
+	spawn(o, id, &SOP(0, 0, 0), 1, 0);
+	counts(o, t, id, 1);
+	add(o, id, 0, -1);
+	settle(t, "sem0 -1 to zero");
+	counts(o, t, id, 1);
+	finish(o, id);
+}
+
 /* Not compared: a stop and continue makes the kernel's semop fail with
  * EINTR (signal(7)); uipc's keeps waiting (docs/uipc.md). */
 static void scen_errors(const struct ipc_ops *o, struct trace *t)
@@ -239,6 +254,7 @@ int main(void)
 	run_both("complex operations", scen_complex);
 	run_both("merged queues", scen_merge);
 	run_both("wait for zero", scen_zero);
+	run_both("wait for zero, alone", scen_zero_simple);
 	run_both("EINTR, kill, timeout, EIDRM", scen_errors);
 	return harness_done();
 }

@@ -8,7 +8,8 @@
  *    (and the seccomp filter would have failed any call that reached it);
  *  - /proc/sysvipc/{msg,sem,shm} read through the shim show uipc's objects
  *    in the kernel's exact format: the same objects made the same way on
- *    the kernel and on uipc give the same lines, ids and times aside;
+ *    the kernel and on uipc give the same lines, ids and times aside; for
+ *    nobody, they are not writable (access, open) as the kernel's are not;
  *  - ipcs -l under the shim prints what the kernel's ipcs -l prints once
  *    uipc's limits are set to the kernel's.
  */
@@ -212,6 +213,40 @@ static void proc_views(void)
 		       "kernel's lines for the same objects\n");
 }
 
+/* The views are read-only: access(W_OK) and an open for writing get the
+ * kernel's answer (for nobody, EACCES), not a view.  Python's os.access
+ * and os.open call the C library's access and open. */
+static void views_read_only(void)
+{
+	static const char prog[] =
+		"setpriv --reuid=65534 --regid=65534 --clear-groups "
+		"/usr/bin/python3 -c \"import os\n"
+		"for p in ('/proc/sysvipc/msg', '/proc/sys/kernel/msgmnb'):\n"
+		"    print(p, 'R', os.access(p, os.R_OK), 'W', os.access(p, os.W_OK))\n"
+		"    for f in (os.O_WRONLY, os.O_RDWR):\n"
+		"        try:\n"
+		"            os.close(os.open(p, f))\n"
+		"            print(' open', f, 'ok')\n"
+		"        except OSError as e:\n"
+		"            print(' open', f, e.strerror)\n"
+		"\"";
+	char kout[2048], uout[2048], cmd[1024];
+
+	if (system("command -v setpriv >/dev/null && "
+		   "test -x /usr/bin/python3") != 0) {
+		printf("skip the views as nobody: no setpriv or /usr/bin/python3\n");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "%s 2>&1", prog);
+	CHECK(run_capture(kout, sizeof(kout), cmd) == 0, "kernel: %s", kout);
+	CHECK(run(uout, sizeof(uout), "%s", prog) == 0, "shim: %s", uout);
+	CHECK(!strcmp(kout, uout), "the views for nobody:\nkernel:\n%s\nuipc:\n%s",
+	      kout, uout);
+	if (!strcmp(kout, uout))
+		printf("ok   the views are read-only for nobody, as the kernel's "
+		       "files\n");
+}
+
 /* ---- ipcs -l -------------------------------------------------------- */
 
 /* Removes the line of text that starts with prefix. */
@@ -286,6 +321,7 @@ int main(void)
 	      "uipc run --block-kernel-ipc runs a program: %s", out);
 	tools();
 	proc_views();
+	views_read_only();
 	limits();
 	return harness_done();
 }

@@ -3,7 +3,7 @@
  * --block-kernel-ipc`: tests/scripts/sysv.py (message types, a semaphore
  * with SEM_UNDO across fork and SIGKILL, shared memory written by one
  * process and read by another) prints the same lines on uipc as on the
- * kernel.
+ * kernel; a write through an attach made with SHM_RDONLY faults on both.
  */
 #include "harness.h"
 
@@ -28,5 +28,22 @@ int main(void)
 			    "/usr/bin/python3 tests/scripts/sysv.py") == 0)
 		printf("ok   python3 sysv_ipc: messages, SEM_UNDO across fork and "
 		       "SIGKILL, shared memory: as on the kernel\n");
+	/* A read-only attach stays one: a write through it faults. */
+	if (compare_program("python3 SHM_RDONLY",
+			    "/usr/bin/python3 -c \"import ctypes, os, sysv_ipc as ipc\n"
+			    "m = ipc.SharedMemory(None, ipc.IPC_CREX, 0o600, size=4096)\n"
+			    "ro = ipc.attach(m.id, None, ipc.SHM_RDONLY)\n"
+			    "pid = os.fork()\n"
+			    "if pid == 0:\n"
+			    "    ctypes.memmove(ro.address, b'x', 1)\n"
+			    "    os._exit(0)\n"
+			    "st = os.waitpid(pid, 0)[1]\n"
+			    "print('write through SHM_RDONLY: signal',\n"
+			    "      os.WTERMSIG(st) if os.WIFSIGNALED(st) else None,\n"
+			    "      'segment holds', m.read(1))\n"
+			    "ro.detach()\n"
+			    "m.remove()\"") == 0)
+		printf("ok   python3 sysv_ipc: a write through a read-only attach "
+		       "faults, as on the kernel\n");
 	return harness_done();
 }

@@ -78,10 +78,17 @@ static void run(const struct ipc_ops *o, struct trace *t, int what)
 	if (c == 0) {
 		struct sembuf down = { 0, -1, 0 };
 		struct msg got;
+		sigset_t usr2;
 		int bits = 0;
 
 		alarm(20);
 		sigaction(SIGUSR1, &sa, NULL);
+		/* A signal it blocks is pending all along: it interrupts
+		 * nothing. */
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &usr2, NULL);
+		raise(SIGUSR2);
 		if (confine(what) < 0)
 			_exit(64);
 		bits |= o->msgrcv(q, &got, sizeof(got.text), 0, 0) > 0;
@@ -103,6 +110,46 @@ static void run(const struct ipc_ops *o, struct trace *t, int what)
 	o->semctl(s, 0, IPC_RMID, 0);
 }
 
+/* A program that closed every descriptor it does not know (uipc's wake
+ * socket too) since its last wait: the next one looks at its word every
+ * millisecond, and a handler still interrupts it.  A call the signal left
+ * blocked is released after a second by a message. */
+static void closed(const struct ipc_ops *o, struct trace *t)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct msg m = { 1, "x" };
+	int q = o->msgget(IPC_PRIVATE, IPC_CREAT | 0600), st = 0;
+	pid_t c;
+
+	c = fork();
+	if (c == 0) {
+		struct msg got;
+		int bits = 0;
+
+		alarm(20);
+		sigaction(SIGUSR1, &sa, NULL);
+		bits |= o->msgrcv(q, &got, sizeof(got.text), 0, 0) > 0;
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		bits |= (o->msgrcv(q, &got, sizeof(got.text), 0, 0) < 0 &&
+			 errno == EINTR) << 1;
+		_exit(bits);
+	}
+	CHECK(wait_blocked(c) == 0, "%s: no msgrcv block", o->name);
+	o->msgsnd(q, &m, sizeof(m.text), 0);
+	CHECK(wait_blocked(c) == 0, "%s: no second msgrcv block", o->name);
+	kill(c, SIGUSR1);
+	for (int i = 0; i < 100 && waitpid(c, &st, WNOHANG) == 0; i++)
+		usleep(10000);
+	if (waitpid(c, &st, WNOHANG) == 0) {
+		o->msgsnd(q, &m, sizeof(m.text), 0);
+		waitpid(c, &st, 0);
+	}
+	tprintf(t, "descriptors closed: exit %d",
+		WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
+	o->msgctl(q, IPC_RMID, NULL);
+}
+
 static void no_socket(const struct ipc_ops *o, struct trace *t)
 {
 	run(o, t, 0);
@@ -122,6 +169,7 @@ int main(void)
 #else
 	run_both("socket refused: futex sleeps", no_socket);
 	run_both("ppoll and epoll refused: polled sleeps", no_sleep);
+	run_both("wake socket closed: polled sleeps", closed);
 	return harness_done();
 #endif
 }
