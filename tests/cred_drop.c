@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/fsuid.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -29,6 +30,7 @@
 
 #define NOBODY 65534
 #define OTHER 1000	/* creator of the objects of the capability part */
+#define OTHER_S "1000"
 #define GROUP 4242	/* the group of the group-class part */
 
 /* glibc has it; only libcap's header declares it. */
@@ -460,6 +462,59 @@ static void scen_caps(const struct ipc_ops *o, struct trace *t)
 	remove_objects(o, t);
 }
 
+/* Writes s to a /proc/self file (a user namespace's maps). */
+static int put(const char *file, const char *s)
+{
+	FILE *f = fopen(file, "w");
+	int ok = f && fputs(s, f) >= 0;
+
+	if (f)
+		ok = fclose(f) == 0 && ok;
+	return ok ? 0 : -1;
+}
+
+/* A user namespace of one's own makes one root in it, with every
+ * capability there and none that counts for IPC objects (the kernel's
+ * capable() asks in the initial namespace): raising a queue's qbytes above
+ * msgmnb needs CAP_SYS_RESOURCE, and is refused on both. */
+static void scen_userns(const struct ipc_ops *o, struct trace *t)
+{
+	pid_t kid = fork();
+	int st;
+
+	if (kid == 0) {
+		struct msqid_ds ds;
+		int q;
+
+		if (setgroups(0, NULL) || setgid(OTHER) || setuid(OTHER))
+			_exit(90);
+		/* The change of uid made us undumpable: /proc/self root's. */
+		prctl(PR_SET_DUMPABLE, 1);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(77);
+		if (put("/proc/self/setgroups", "deny") < 0 ||
+		    put("/proc/self/uid_map", "0 " OTHER_S " 1") < 0 ||
+		    put("/proc/self/gid_map", "0 " OTHER_S " 1") < 0)
+			_exit(91);
+		q = o->msgget(IPC_PRIVATE, 0600);
+		if (q < 0 || o->msgctl(q, IPC_STAT, &ds) < 0)
+			_exit(92);
+		ds.msg_qbytes = ds.msg_qbytes * 4;
+		errno = 0;
+		st = o->msgctl(q, IPC_SET, &ds) < 0 ? errno : 0;
+		o->msgctl(q, IPC_RMID, NULL);
+		_exit(st);
+	}
+	waitpid(kid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+		tprintf(t, "no user namespaces here");
+		return;
+	}
+	tprintf(t, "root of its own user namespace, qbytes above msgmnb: %s",
+		WIFEXITED(st) ? (WEXITSTATUS(st) ? errname(WEXITSTATUS(st)) : "ok") :
+		"killed");
+}
+
 int main(void)
 {
 	harness_init(90);
@@ -472,5 +527,6 @@ int main(void)
 	run_both("seteuid, setreuid, setresuid and back; setfsuid", scen_euid);
 	run_both("group class: setgroups, set*gid, initgroups", scen_group);
 	run_both("capset: CAP_IPC_OWNER, CAP_SYS_ADMIN", scen_caps);
+	run_both("capabilities of a user namespace of its own", scen_userns);
 	return harness_done();
 }

@@ -724,8 +724,13 @@ static int spares_after(int how)
 
 	if (kid == 0) {
 		int id = uipc_shmget(IPC_PRIVATE, PG, 0600);
+		sigset_t none;
 
 		uipc_shmctl(id, IPC_RMID, NULL);
+		/* Another use noted after the kept file's: both exit works
+		 * must run. */
+		sigemptyset(&none);
+		uipc_sigprocmask(SIG_BLOCK, &none, NULL);
 		if (spares_left() != 1)
 			_exit(9);
 		if (how == 0)
