@@ -100,10 +100,18 @@ int shmctl(int shmid, int cmd, struct shmid_ds *buf)
  * also seen by uipc's checks.
  * ------------------------------------------------------------------- */
 
+typedef long (*syscall_fn)(long, ...);
+static syscall_fn next_syscall;
+
+/* Found before main: uipc's own system calls come through here too, some
+ * from a signal handler, where dlsym may not be called. */
+__attribute__((constructor)) static void find_syscall(void)
+{
+	next_syscall = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
+}
+
 long syscall(long number, ...)
 {
-	typedef long (*syscall_fn)(long, ...);
-	static syscall_fn next_fn;
 	long a[6], r;
 	va_list ap;
 
@@ -138,13 +146,13 @@ long syscall(long number, ...)
 	case SYS_shmctl:
 		return uipc_shmctl((int)a[0], (int)a[1], (struct shmid_ds *)a[2]);
 	}
-	if (!next_fn)
-		next_fn = (syscall_fn)dlsym(RTLD_NEXT, "syscall");
-	if (!next_fn) {
+	if (!next_syscall)
+		find_syscall();
+	if (!next_syscall) {
 		errno = ENOSYS;
 		return -1;
 	}
-	r = next_fn(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	r = next_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 	switch (number) {
 	case SYS_setuid: case SYS_setgid: case SYS_setreuid: case SYS_setregid:
 	case SYS_setresuid: case SYS_setresgid: case SYS_setgroups:
