@@ -237,6 +237,17 @@ const char *errname(int e)
 	return buf;
 }
 
+void tlines(struct trace *t, const char *prefix, const char *text)
+{
+	while (*text) {
+		const char *e = strchr(text, '\n');
+		int len = e ? (int)(e - text) : (int)strlen(text);
+
+		tprintf(t, "%s%.*s", prefix, len, text);
+		text += len + (e ? 1 : 0);
+	}
+}
+
 long tval(struct trace *t, const char *what, long r)
 {
 	int e = errno;

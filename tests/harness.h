@@ -70,6 +70,8 @@ long tcall(struct trace *t, const char *what, long r);
 /* Records "what -> r" (the value) or "what -> -1 ENAME"; returns r with
  * errno kept. */
 long tval(struct trace *t, const char *what, long r);
+/* Appends each line of text to t, after prefix. */
+void tlines(struct trace *t, const char *prefix, const char *text);
 const char *errname(int e);
 /* Records a msqid_ds with pids named by role and times as 0/now. */
 void trace_ds(struct trace *t, const char *what, const struct msqid_ds *ds,

@@ -371,18 +371,6 @@ static int wait_bounded(struct trace *t, pid_t pid)
 	return st;
 }
 
-/* Appends lines of text to t, each after prefix. */
-static void add_lines(struct trace *t, const char *prefix, const char *p)
-{
-	while (*p) {
-		const char *e = strchr(p, '\n');
-		int len = e ? (int)(e - p) : (int)strlen(p);
-
-		tprintf(t, "%s%.*s", prefix, len, p);
-		p += len + (e ? 1 : 0);
-	}
-}
-
 static void trace_status(struct trace *t, int st)
 {
 	if (WIFSIGNALED(st))
@@ -400,7 +388,7 @@ static void reap(struct trace *t, pid_t pid)
 		return;
 	}
 	st = wait_bounded(t, pid);
-	add_lines(t, "child: ", child_area);
+	tlines(t, "child: ", child_area);
 	trace_status(t, st);
 }
 
@@ -2148,7 +2136,7 @@ static void scen_exec(const struct pipe_ops *o, struct trace *t)
 	n = read(tp[0], text, sizeof(text) - 1);
 	text[n > 0 ? n : 0] = 0;
 	close(tp[0]);
-	add_lines(t, "exec'd child: ", text);
+	tlines(t, "exec'd child: ", text);
 	trace_status(t, st);
 	rd(o, t, p[0], 100, "read what the exec'd child wrote");
 	rd(o, t, CLOEXEC_FD, 100, "read via the CLOEXEC copy");

@@ -564,17 +564,6 @@ static int wait_bounded(pid_t pid, int ms)
 	return -1;
 }
 
-static void add_lines(struct trace *t, const char *prefix, const char *p)
-{
-	while (*p) {
-		const char *e = strchr(p, '\n');
-		int len = e ? (int)(e - p) : (int)strlen(p);
-
-		tprintf(t, "%s%.*s", prefix, len, p);
-		p += len + (e ? 1 : 0);
-	}
-}
-
 static void trace_status(struct trace *t, const char *who, int st)
 {
 	if (st == -1)
@@ -600,7 +589,7 @@ static void reap(struct trace *t, struct helper *h)
 	}
 	st = wait_bounded(h->pid, (HELPER_SECONDS + 2) * 1000);
 	snprintf(prefix, sizeof(prefix), "%s: ", h->name);
-	add_lines(t, prefix, area(h->slot));
+	tlines(t, prefix, area(h->slot));
 	trace_status(t, h->name, st);
 	close(h->ready);
 	area_put(0, t);
@@ -1434,7 +1423,7 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
 	}
 	buf[n] = 0;
 	close(p[0]);
-	add_lines(t, "after exec: ", buf);
+	tlines(t, "after exec: ", buf);
 	st = wait_bounded(kid, 5000);
 	trace_status(t, "the exec'd child", st);
 	exec_then_signal(o, t);
@@ -1773,7 +1762,7 @@ static void run_one(const struct sig_ops *o, sig_scenario scen, struct trace *t,
 	setpgid(pid, pid);
 	scenario_group = pid;
 	st = wait_bounded(pid, (SCENARIO_SECONDS + 5) * 1000);
-	add_lines(t, "", area(0));
+	tlines(t, "", area(0));
 	if (st != 0)
 		trace_status(t, "scenario process", st);
 	/* On the kernel a scenario must end well: else it is the test that
