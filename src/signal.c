@@ -1761,8 +1761,9 @@ void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 	munmap(f, sizeof(*f));
 }
 
-/* Calls fn for each signal file of the namespace the caller may open, mapped
- * (st: its file's), until fn answers non-zero; returns that. */
+/* Calls fn for each signal file of the namespace the caller may open,
+ * mapped (NULL: not one of this layout; st: its file's), until fn answers
+ * non-zero; returns that. */
 static int each_file(struct uipc_nsh *h,
 		     int (*fn)(struct uipc_nsh *, struct sig_file *, pid_t,
 			       const struct stat *, void *), void *arg)
@@ -1789,10 +1790,10 @@ static int each_file(struct uipc_nsh *h,
 			continue;
 		f = fstat(fd, &st) == 0 ? map_fd(fd) : NULL;
 		close(fd);
-		if (!f)
-			continue;
+		/* Not a file of this layout: seen with no mapping. */
 		r = fn(h, f, pid, &st, arg);
-		munmap(f, sizeof(*f));
+		if (f)
+			munmap(f, sizeof(*f));
 	}
 	closedir(d);
 	return r;
@@ -1805,8 +1806,12 @@ static int sweep_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
 
 	(void)st;
 	file_name(name, sizeof(name), pid);
-	if (f->pid == pid && !uipc_proc_alive(h, f->slot, f->gen, pid) &&
-	    !execed(f) && unlinkat(h->dirfd, name, 0) == 0)
+	/* A pid nobody has is nobody's file, whatever it holds (one of
+	 * another layout, say); else its registration decides. */
+	if ((!f ? kill(pid, 0) < 0 && errno == ESRCH :
+		  f->pid == pid && !uipc_proc_alive(h, f->slot, f->gen, pid) &&
+		  !execed(f)) &&
+	    unlinkat(h->dirfd, name, 0) == 0)
 		++*(int *)arg;
 	return 0;
 }
@@ -1835,7 +1840,7 @@ static int list_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
 	struct uipc_sig_proc_info pi;
 	int r;
 
-	if (!file_live(h, f, pid) || file_lock(f) < 0)
+	if (!f || !file_live(h, f, pid) || file_lock(f) < 0)
 		return 0;
 	memset(&pi, 0, sizeof(pi));
 	pi.pid = pid;
