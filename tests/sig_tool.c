@@ -163,14 +163,14 @@ int main(void)
 
 	snprintf(cmd, sizeof(cmd), "kill -s USR1 %d", (int)kk);
 	CHECK(system(cmd) == 0, "kill(1) failed");
-	snprintf(cmd, sizeof(cmd), "UIPC_NS='%s' '%s/uipc' kill -s USR1 %d",
+	snprintf(cmd, sizeof(cmd), "UIPC_NS='%s' '%s/uipc' kill -USR1 %d",
 		 harness_ns_dir(), b, (int)uk);
 	CHECK(system(cmd) == 0, "uipc kill failed");
 	ks = status_of(kk);
 	us = status_of(uk);
 	CHECK(ks == us && WIFEXITED(us) && WEXITSTATUS(us) == 5,
 	      "wait statuses: the kernel's %#x, uipc's %#x", ks, us);
-	printf("%s uipc kill -s USR1 runs the handler, as kill(1) does\n",
+	printf("%s uipc kill -USR1 runs the handler, as kill(1) does\n",
 	       ks == us ? "ok  " : "FAIL");
 
 	/* Doorbells of the process's choosing: the kernel sees those two
@@ -201,7 +201,8 @@ int main(void)
 
 	/* Bad arguments: one line, a non-zero exit. */
 	{
-		static const char *const bad[] = { "kill -s BOGUS 1", "kill abc",
+		static const char *const bad[] = { "kill -s BOGUS 1", "kill -BOGUS 1",
+			"kill abc",
 			"kill -q x 1", "kill", "kill -s 65 1", "kill 999999999" };
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -466,18 +466,27 @@ static int parse_signal(const char *s)
 	return -1;
 }
 
-/* kill [-s SIG] [-q VALUE] PID...: as kill(1) and sigqueue(3), with uipc's
- * signals. */
+/* kill [-s SIG | -SIG] [-q VALUE] [--] PID...: as kill(1) and sigqueue(3),
+ * with uipc's signals (a process group's -PGID after --). */
 static int cmd_kill(int argc, char **argv)
 {
 	int sig = SIGTERM, queue = 0, rc = 0, i;
 	long long v = 0, pid;
 
-	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1] &&
-		    !(argv[i][1] >= '0' && argv[i][1] <= '9'); i++) {
+	for (i = 0; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (!strcmp(argv[i], "--")) {
 			i++;
-			break;
+			break;	/* what follows is pids, a group's -PGID too */
+		}
+		if (strcmp(argv[i], "-s") && strcmp(argv[i], "-q")) {
+			/* kill(1)'s -SIG: -9, -KILL, -SIGUSR1, -RTMIN+1 */
+			sig = parse_signal(argv[i] + 1);
+			if (sig < 0) {
+				fprintf(stderr, "uipc kill: '%s' is not a signal\n",
+					argv[i] + 1);
+				return 2;
+			}
+			continue;
 		}
 		if (!strcmp(argv[i], "-s") && i + 1 < argc) {
 			sig = parse_signal(argv[++i]);
@@ -650,7 +659,7 @@ static int cmd_help(void)
 	       "                            pending, blocked, ignored and caught\n"
 	       "                            sets (as /proc/PID/status), RT queued\n"
 	       "  ls -i SEMID               one set: value, pid, ncount, zcount\n"
-	       "  kill [-s SIG] [-q VALUE] PID...\n"
+	       "  kill [-s SIG | -SIG] [-q VALUE] [--] PID...\n"
 	       "                            send a uipc signal (kill(1), sigqueue)\n"
 	       "  rm -q ID | -Q KEY | -s ID | -S KEY | -m ID | -M KEY | --all\n"
 	       "                            remove queues, semaphore sets, segments\n"
