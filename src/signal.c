@@ -140,7 +140,7 @@ struct sig_file {
 	_Atomic sigbits set_ign;	/* SIG_IGN set (for `uipc ls -P`) */
 	_Atomic sigbits sfd_mask;	/* watched by a signalfd: rung blocked */
 	uint64_t seq;
-	uint32_t rt_used;		/* entries in use: a hint (0: skip them) */
+	uint32_t rt_used;		/* entries in use (0: the queue is skipped) */
 	uint32_t pad2;
 	sigbits std;			/* standard signals pending for the process */
 	struct sig_info std_info[32];
@@ -299,6 +299,16 @@ static void sig_atexit(void)
 	unlinkat(h->dirfd, name, 0);
 }
 
+/* rt_used counted again, after entries went (file locked). */
+static void rt_recount(struct sig_file *f)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < SIG_RTQ; i++)
+		n += f->rt[i].used != 0;
+	f->rt_used = n;
+}
+
 static sigbits default_ignored(void)
 {
 	sigbits ign = 0;
@@ -350,7 +360,7 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 			f->rt[i].used = 0;
 		else if (f->rt[i].used && f->rt[i].tid)
 			f->rt[i].tid = f->thr[0].tid;
-	f->rt_used = SIG_RTQ;	/* scan */
+	rt_recount(f);
 	ign = atomic_load(&f->set_ign) & ~(bit(SIGKILL) | bit(SIGSTOP));
 	atomic_store(&f->set_ign, ign);
 	atomic_store(&f->ignored, ign | default_ignored());
@@ -544,20 +554,6 @@ static int rt_for(const struct sig_rt *e, int32_t tid)
 	return e->used && e->signo >= 32 && e->signo <= SIG_NSIG && e->tid == tid;
 }
 
-/* rt_used after entries went: 0 once none is left (it is only a hint
- * that there may be some, never trusted to be exact). */
-static void rt_recount(struct sig_file *f)
-{
-	if (f->rt_used)
-		f->rt_used--;
-	if (!f->rt_used)
-		for (int i = 0; i < SIG_RTQ; i++)
-			if (f->rt[i].used) {
-				f->rt_used = SIG_RTQ;	/* some left: scan */
-				break;
-			}
-}
-
 /* Signals pending for thread t alone, and for the process. */
 static sigbits pend_thread(const struct sig_file *f, const struct sig_thread *t)
 {
@@ -650,7 +646,8 @@ static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
 			if (best >= 0) {
 				*out = f->rt[best].info;
 				f->rt[best].used = 0;
-				rt_recount(f);
+				if (f->rt_used)
+					f->rt_used--;
 				return s;
 			}
 		}
