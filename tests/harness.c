@@ -237,6 +237,28 @@ const char *errname(int e)
 	return buf;
 }
 
+pid_t fork_ready(void (*fn)(void *arg, int ready_fd), void *arg)
+{
+	int p[2];
+	pid_t kid;
+	char c;
+
+	if (pipe(p) < 0)
+		return -1;
+	kid = fork();
+	if (kid == 0) {
+		close(p[0]);
+		alarm(20);
+		fn(arg, p[1]);
+		_exit(0);
+	}
+	close(p[1]);
+	if (kid > 0 && read(p[0], &c, 1) != 1)
+		kid = -1;
+	close(p[0]);
+	return kid;
+}
+
 void tlines(struct trace *t, const char *prefix, const char *text)
 {
 	while (*text) {

@@ -70,6 +70,10 @@ long tcall(struct trace *t, const char *what, long r);
 /* Records "what -> r" (the value) or "what -> -1 ENAME"; returns r with
  * errno kept. */
 long tval(struct trace *t, const char *what, long r);
+/* Forks a child that runs fn(arg, ready_fd) under a 20 s alarm (exit 0
+ * when fn returns): its pid once it has written a byte to ready_fd, -1 if
+ * it could not start or ended first. */
+pid_t fork_ready(void (*fn)(void *arg, int ready_fd), void *arg);
 /* Appends each line of text to t, after prefix. */
 void tlines(struct trace *t, const char *prefix, const char *text);
 const char *errname(int e);

@@ -120,29 +120,27 @@ static void sender(const struct sops *o, int id, pid_t target, int ready_fd)
 	_exit(0);
 }
 
+struct role {
+	const struct sops *o;
+	int id;			/* -1: the receiver */
+	pid_t target;
+};
+
+static void play(void *arg, int ready_fd)
+{
+	const struct role *r = arg;
+
+	if (r->id < 0)
+		receiver(r->o, ready_fd);
+	else
+		sender(r->o, r->id, r->target, ready_fd);
+}
+
 static pid_t start(const struct sops *o, int id, pid_t target)
 {
-	int p[2];
-	pid_t kid;
-	char c;
+	struct role r = { o, id, target };
 
-	if (pipe(p) < 0)
-		return -1;
-	kid = fork();
-	if (kid == 0) {
-		close(p[0]);
-		alarm(20);
-		if (id < 0)
-			receiver(o, p[1]);
-		else
-			sender(o, id, target, p[1]);
-		_exit(0);
-	}
-	close(p[1]);
-	if (kid > 0 && read(p[0], &c, 1) != 1)
-		kid = -1;
-	close(p[0]);
-	return kid;
+	return fork_ready(play, &r);
 }
 
 static unsigned rnd(unsigned *seed)

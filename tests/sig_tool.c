@@ -76,25 +76,14 @@ static void child(const struct gops *o, int ready)
 	_exit(got ? 5 : 1);
 }
 
+static void run_child(void *o, int ready_fd)
+{
+	child(o, ready_fd);
+}
+
 static pid_t start(const struct gops *o)
 {
-	int p[2];
-	pid_t kid;
-	char c;
-
-	if (pipe(p) < 0)
-		return -1;
-	kid = fork();
-	if (kid == 0) {
-		close(p[0]);
-		alarm(20);
-		child(o, p[1]);
-	}
-	close(p[1]);
-	if (read(p[0], &c, 1) != 1)
-		kid = -1;
-	close(p[0]);
-	return kid;
+	return fork_ready(run_child, (void *)o);
 }
 
 /* The value of `field` ("SigPnd", ...) in text, as /proc and the tool
