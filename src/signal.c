@@ -82,7 +82,7 @@
 #include <unistd.h>
 
 #define SIG_MAGIC	0x55534947u	/* "GISU" */
-#define SIG_LAYOUT	1
+#define SIG_LAYOUT	2
 #define SIG_NSIG	64		/* signals 1..64 */
 #define SIG_THREADS	16		/* threads of a process that use signals */
 #define SIG_RTQ		128		/* queued real-time signals */
@@ -134,7 +134,6 @@ struct sig_file {
 	uint8_t db_restart, db_intr;	/* its doorbells (UIPC_DOORBELLS) */
 	uint16_t pad1;
 	struct uipc_lock lock;
-	_Atomic sigbits ignored;	/* SIG_IGN, or SIG_DFL of an ignoring default */
 	_Atomic sigbits restart;	/* handlers with SA_RESTART */
 	_Atomic sigbits caught;		/* handlers, and */
 	_Atomic sigbits set_ign;	/* SIG_IGN set (for `uipc ls -P`) */
@@ -192,10 +191,15 @@ static const sigbits sync_mask = ((sigbits)1 << (SIGSEGV - 1)) |
 	((sigbits)1 << (SIGTRAP - 1)) | ((sigbits)1 << (SIGFPE - 1)) |
 	((sigbits)1 << (SIGSYS - 1));
 
-/* What SIG_DFL does: the kernel's sig_kernel_ignore and friends. */
+/* What SIG_DFL does: the kernel's sig_kernel_ignore (and, below, its
+ * sig_kernel_stop). */
+static const sigbits dfl_ignored = ((sigbits)1 << (SIGCHLD - 1)) |
+	((sigbits)1 << (SIGURG - 1)) | ((sigbits)1 << (SIGWINCH - 1)) |
+	((sigbits)1 << (SIGCONT - 1));
+
 static int default_ignores(int s)
 {
-	return s == SIGCHLD || s == SIGURG || s == SIGWINCH || s == SIGCONT;
+	return !!(dfl_ignored & bit(s));
 }
 
 static int default_stops(int s)
@@ -309,14 +313,20 @@ static void rt_recount(struct sig_file *f)
 	f->rt_used = n;
 }
 
-static sigbits default_ignored(void)
+/* Whether s sent to f's process (tid 0) or thread tid is dropped at once,
+ * as the kernel's sig_ignored: its action ignores it (SIG_IGN, or SIG_DFL
+ * of a signal ignored by default) and the target task, the thread or the
+ * main thread for the process, does not block it.  File locked. */
+static int dropped(const struct sig_file *f, int s, int32_t tid)
 {
-	sigbits ign = 0;
+	sigbits ign = atomic_load(&f->set_ign) |
+		      (dfl_ignored & ~atomic_load(&f->caught));
+	sigbits blocked = f->thr[0].blocked;
 
-	for (int s = 1; s <= SIG_NSIG; s++)
-		if (default_ignores(s))
-			ign |= bit(s);
-	return ign;
+	for (int i = 0; tid && i < SIG_THREADS; i++)
+		if (f->thr[i].tid == tid)
+			blocked = f->thr[i].blocked;
+	return (ign & bit(s)) && !(blocked & bit(s));
 }
 
 /*
@@ -363,7 +373,6 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 	rt_recount(f);
 	ign = atomic_load(&f->set_ign) & ~(bit(SIGKILL) | bit(SIGSTOP));
 	atomic_store(&f->set_ign, ign);
-	atomic_store(&f->ignored, ign | default_ignored());
 	atomic_store(&f->caught, 0);
 	atomic_store(&f->restart, 0);
 	for (int s = 1; s <= SIG_NSIG; s++)
@@ -428,12 +437,9 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	f->db_restart = (uint8_t)DB_RESTART;
 	f->db_intr = (uint8_t)DB_INTR;
 	if (inherit) {
-		atomic_store(&f->ignored, atomic_load(&inherit->ignored));
 		atomic_store(&f->restart, atomic_load(&inherit->restart));
 		atomic_store(&f->caught, atomic_load(&inherit->caught));
 		atomic_store(&f->set_ign, atomic_load(&inherit->set_ign));
-	} else {
-		atomic_store(&f->ignored, default_ignored());
 	}
 	f->thr[0].tid = my_tid();
 	f->thr[0].blocked = mask;
@@ -885,8 +891,6 @@ static int dispatch(void)
 				g_act[x->s].sa_flags &= ~SA_SIGINFO;
 				atomic_fetch_and(&f->restart, ~bit(x->s));
 				atomic_fetch_and(&f->caught, ~bit(x->s));
-				if (default_ignores(x->s))
-					atomic_fetch_or(&f->ignored, bit(x->s));
 			}
 			n++;
 		}
@@ -979,8 +983,7 @@ static void doorbell(int kernel_sig, siginfo_t *si, void *uc)
 		int s = (int)(v & 0xff);
 
 		if (sig_valid(s) && file_lock(g_me) == 0) {
-			if (!(atomic_load(&g_me->ignored) & bit(s)) ||
-			    (g_me->thr[0].blocked & bit(s)))
+			if (!dropped(g_me, s, 0))
 				enqueue(g_me, s, 0, &in);
 			file_unlock(g_me);
 		}
@@ -1170,18 +1173,8 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 			discard(f, k);
 	else if (default_stops(s))
 		discard(f, SIGCONT);
-	/* Ignored and not blocked by the target task (the thread, or the
-	 * main thread for the process, as the kernel's sig_ignored looks):
-	 * dropped at once. */
-	if (atomic_load(&f->ignored) & bit(s)) {
-		sigbits blocked = f->thr[0].blocked;
-
-		for (int i = 0; tid && i < SIG_THREADS; i++)
-			if (f->thr[i].tid == tid)
-				blocked = f->thr[i].blocked;
-		if (!(blocked & bit(s)))
-			goto out;
-	}
+	if (dropped(f, s, tid))
+		goto out;
 	r = enqueue(f, s, tid, info);
 	if (r < 0)
 		goto out;
@@ -1382,12 +1375,8 @@ int uipc_sigaction(int s, const struct sigaction *act, struct sigaction *old)
 		if (act) {
 			g_act[s] = *act;
 			if (act->sa_handler == SIG_IGN ||
-			    (act->sa_handler == SIG_DFL && default_ignores(s))) {
-				atomic_fetch_or(&f->ignored, bit(s));
+			    (act->sa_handler == SIG_DFL && default_ignores(s)))
 				discard(f, s);
-			} else {
-				atomic_fetch_and(&f->ignored, ~bit(s));
-			}
 			if (act->sa_handler != SIG_IGN && act->sa_handler != SIG_DFL &&
 			    (act->sa_flags & SA_RESTART))
 				atomic_fetch_or(&f->restart, bit(s));
