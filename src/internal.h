@@ -89,6 +89,7 @@ enum uipc_limit {
 	UL_SHMALL,	/* kernel.shmall: pages in all segments */
 	UL_SHMMNI,	/* kernel.shmmni: most segments */
 	UL_PIPEMAX,	/* fs.pipe-max-size: largest unprivileged pipe, bytes */
+	UL_SHMRMID,	/* kernel.shm_rmid_forced: kept, not acted on yet */
 	UL_NLIMITS
 };
 #define UIPC_LIMIT_SLOTS 32	/* room in the limits file for more */
@@ -97,6 +98,9 @@ struct uipc_limit_def {
 	const char *name;	/* as `uipc limits` and sysctl name it */
 	int64_t def, min, max;
 	int used;		/* a mechanism reads it already */
+	/* An unsigned long for the kernel (shmmax, shmall): the value's
+	 * bits are a uint64_t, min and max do not apply. */
+	int uns;
 };
 UIPC_HIDDEN extern const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS];
 
@@ -150,7 +154,10 @@ struct uipc_ids {
 	int32_t seq;		/* current sequence number */
 	int32_t last_idx;	/* last index given out: allocation cycles */
 	int32_t in_use;		/* objects of this kind */
-	int32_t pad;
+	/* kernel.<kind>_next_id + 1 (0: none): the id the next object
+	 * gets if it is free (ipc_idr_alloc), asked for by the limits'
+	 * owner but in this table anyone may write, so bounded when used. */
+	int32_t next_id1;
 	int64_t units;		/* sum of the objects' units: semmns, shmall */
 	uint32_t slot[UIPC_IPCMNI];	/* id + 1 of the object at each index */
 };
@@ -476,6 +483,12 @@ UIPC_HIDDEN int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l);
 /* Sets a limit: 0, or -EPERM for a caller who may not write the limits
  * file (not its owner nor root). */
 UIPC_HIDDEN int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v);
+/* Whether the caller may change the limits: 0 or -EPERM. */
+UIPC_HIDDEN int uipc_limits_writable(struct uipc_nsh *h);
+/* kernel.<kind>_next_id: -1 (none) or the id asked for; setting it
+ * (-1 clears) takes uipc_limits_writable's permission. */
+UIPC_HIDDEN int uipc_next_id(struct uipc_nsh *h, enum uipc_kind k);
+UIPC_HIDDEN int uipc_next_id_set(struct uipc_nsh *h, enum uipc_kind k, int id);
 
 /* Bytes of a map's private copy of its header's checked facts. */
 #define UIPC_MAP_PRIV 64

@@ -74,12 +74,13 @@ const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
 	[UL_SEMMNS] = { "semmns", 1024000000, 1, INT_MAX, 1 },
 	[UL_SEMOPM] = { "semopm", 500, 1, 65536, 1 },
 	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 1 },
-	/* The kernel's shmmax and shmall are ULONG_MAX - 2^24, beyond an
-	 * int64: INT64_MAX is as unlimited in practice. */
-	[UL_SHMMAX] = { "shmmax", INT64_MAX, 1, INT64_MAX, 1 },
-	[UL_SHMALL] = { "shmall", INT64_MAX, 1, INT64_MAX, 1 },
+	/* The kernel's shmmax and shmall are unsigned longs, by default
+	 * ULONG_MAX - 2^24 (SHMMAX, SHMALL): kept as a uint64_t's bits. */
+	[UL_SHMMAX] = { "shmmax", (int64_t)(UINT64_MAX - (1ull << 24)), 0, 0, 1, 1 },
+	[UL_SHMALL] = { "shmall", (int64_t)(UINT64_MAX - (1ull << 24)), 0, 0, 1, 1 },
 	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 1 },
 	[UL_PIPEMAX] = { "pipe-max-size", 1048576, 4096, 1 << 27, 1 },
+	[UL_SHMRMID] = { "shm_rmid_forced", 0, 0, 1, 0 },
 };
 
 const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {
@@ -419,15 +420,38 @@ int64_t uipc_limit(struct uipc_nsh *h, enum uipc_limit l)
 	return h->lim->limit[l];
 }
 
-int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v)
+int uipc_limits_writable(struct uipc_nsh *h)
 {
 	uid_t me = uipc_euid();
 
 	/* The mapping may be a more privileged past's (a process that
 	 * dropped root, a child of root's): the caller's credentials now. */
-	if (!h->lim_rw || (me != h->owner && me != 0))
+	return h->lim_rw && (me == h->owner || me == 0) ? 0 : -EPERM;
+}
+
+int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v)
+{
+	if (uipc_limits_writable(h) < 0)
 		return -EPERM;
 	h->lim->limit[l] = v;
+	return 0;
+}
+
+int uipc_next_id(struct uipc_nsh *h, enum uipc_kind k)
+{
+	int32_t v = h->ns->ids[k].next_id1;
+
+	return v > 0 ? v - 1 : -1;
+}
+
+int uipc_next_id_set(struct uipc_nsh *h, enum uipc_kind k, int id)
+{
+	if (uipc_limits_writable(h) < 0)
+		return -EPERM;
+	if (uipc_ns_lock(h) < 0)
+		return -EIO;
+	h->ns->ids[k].next_id1 = id < 0 ? 0 : id + 1;
+	uipc_ns_unlock(h);
 	return 0;
 }
 
@@ -461,6 +485,15 @@ static void count_add(int32_t *c, int d)
 }
 
 /* Whether used + more passes limit, used read from the id table. */
+/* A limit on a sum of units; shmall is an unsigned long, whose values
+ * past INT64_MAX are as unlimited. */
+static int64_t units_cap(struct uipc_nsh *h, enum uipc_limit l)
+{
+	int64_t v = uipc_limit(h, l);
+
+	return uipc_limit_defs[l].uns && v < 0 ? INT64_MAX : v;
+}
+
 static int units_over(int64_t used, int64_t more, int64_t limit)
 {
 	if (used < 0)
@@ -1480,7 +1513,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	static const int units_limit[UIPC_NKINDS] = { -1, UL_SEMMNS, UL_SHMALL };
 	int64_t mni = uipc_limit(h, mni_limit[n->kind]);
 	char name[64], kname[64];
-	int idx = -1, seq, id, fd, r;
+	int idx = -1, seq, id, fd, r, want, wfrom;
 	struct uipc_obj *o, hdr;
 	void *base = NULL;
 	struct stat st;
@@ -1492,7 +1525,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 			return r;
 	}
 	if (units_limit[n->kind] >= 0 &&
-	    units_over(ids->units, n->units, uipc_limit(h, units_limit[n->kind])))
+	    units_over(ids->units, n->units, units_cap(h, units_limit[n->kind])))
 		return -ENOSPC;
 	if (n->store_check) {
 		r = n->store_check(n->arg);
@@ -1503,11 +1536,17 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		mni = UIPC_IPCMNI;
 	if (ids->in_use >= mni)
 		return -ENOSPC;
+	/* An id asked for (kernel.*_next_id) is taken up by this attempt,
+	 * as ipc_idr_alloc takes it: the lowest free index from its own,
+	 * with its sequence number, whatever the limit on the count. */
+	want = ids->next_id1 > 0 ? ids->next_id1 - 1 : -1;
+	ids->next_id1 = 0;
+	wfrom = want >= 0 ? want % UIPC_IPCMNI : 0;
 	for (int tries = 0;; tries++) {
 		idx = -1;
 		if (ids->last_idx < -1 || ids->last_idx >= mni)
 			ids->last_idx = -1;
-		for (int i = 0; i < mni; i++) {
+		for (int i = 0; want < 0 && i < mni; i++) {
 			int c = (int)((ids->last_idx + 1 + i) % mni);
 
 			if (c >= 0 && !ids->slot[c]) {
@@ -1515,13 +1554,18 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 				break;
 			}
 		}
+		for (int c = wfrom; want >= 0 && c < UIPC_IPCMNI; c++)
+			if (!ids->slot[c]) {
+				idx = c;
+				break;
+			}
 		if (idx < 0 || tries == 8)
 			return -ENOSPC;
 		/* The table is anyone's: its numbers are bounded here. */
-		seq = ids->seq;
+		seq = want >= 0 ? want / UIPC_IPCMNI : ids->seq;
 		if (seq < 0 || seq > UIPC_SEQ_MAX)
 			seq = 0;
-		if (idx <= ids->last_idx && ++seq > UIPC_SEQ_MAX)
+		if (want < 0 && idx <= ids->last_idx && ++seq > UIPC_SEQ_MAX)
 			seq = 0;
 		id = seq * UIPC_IPCMNI + idx;
 
@@ -1549,10 +1593,12 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 				count_add(&ids->in_use, 1);
 				units_add(&ids->units, hdr.units);
 				ids->last_idx = idx;
+				wfrom = idx + 1;
 				continue;
 			}
 			if (!may_unlink(n->kind, &st)) {
 				ids->last_idx = idx;	/* not ours to remove */
+				wfrom = idx + 1;
 				continue;
 			}
 		}
@@ -1624,8 +1670,10 @@ publish:
 
 	/* Published: the header is written before the slot is seen. */
 	__atomic_store_n(&ids->slot[idx], (uint32_t)id + 1, __ATOMIC_RELEASE);
-	ids->last_idx = idx;
-	ids->seq = seq;
+	if (want < 0) {
+		ids->last_idx = idx;
+		ids->seq = seq;
+	}
 	count_add(&ids->in_use, 1);
 	units_add(&ids->units, n->units);
 	return id;

@@ -598,6 +598,32 @@ static int cmd_rm(int argc, char **argv)
 	return rc;
 }
 
+/* NAME=VALUE for a kind's next id (msg_next_id, ...): 1 if NAME is one
+ * (then *err is 0, or the exit status of a bad VALUE), else 0. */
+static int set_next_id(struct uipc_nsh *h, const char *name, const char *val,
+		       int *err)
+{
+	long long v;
+
+	*err = 0;
+	for (int k = 0; k < UIPC_NKINDS; k++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%s_next_id", uipc_kind_name[k]);
+		if (strcmp(name, want))
+			continue;
+		if (parse_long(val, &v) < 0 || v < -1 || v > INT_MAX) {
+			fprintf(stderr, "%s: %s must be -1 or an id from 0 to %d\n",
+				prog, name, INT_MAX);
+			*err = 2;
+		} else if (uipc_next_id_set(h, (enum uipc_kind)k, (int)v) < 0) {
+			*err = fail("limits", EPERM);
+		}
+		return *err == 0;
+	}
+	return 0;
+}
+
 static int cmd_limits(int argc, char **argv)
 {
 	struct uipc_nsh *h;
@@ -608,10 +634,20 @@ static int cmd_limits(int argc, char **argv)
 	if (!h)
 		return ns_fail(-err);
 	if (argc == 0) {
-		for (int i = 0; i < UL_NLIMITS; i++)
-			printf("%-8s %lld%s\n", uipc_limit_defs[i].name,
-			       (long long)uipc_limit(h, (enum uipc_limit)i),
-			       uipc_limit_defs[i].used ? "" : "   (not used yet)");
+		for (int i = 0; i < UL_NLIMITS; i++) {
+			int64_t v = uipc_limit(h, (enum uipc_limit)i);
+
+			if (uipc_limit_defs[i].uns)
+				printf("%-8s %llu", uipc_limit_defs[i].name,
+				       (unsigned long long)v);
+			else
+				printf("%-8s %lld", uipc_limit_defs[i].name,
+				       (long long)v);
+			printf("%s\n", uipc_limit_defs[i].used ? "" : "   (not used yet)");
+		}
+		for (int k = 0; k < UIPC_NKINDS; k++)
+			printf("%s_next_id %d\n", uipc_kind_name[k],
+			       uipc_next_id(h, (enum uipc_kind)k));
 		return 0;
 	}
 	/* Changing limits is the namespace owner's (or root's), as sysctl
@@ -629,6 +665,25 @@ static int cmd_limits(int argc, char **argv)
 		for (i = 0; i < UL_NLIMITS; i++)
 			if (!strcmp(argv[a], uipc_limit_defs[i].name))
 				break;
+		if (i == UL_NLIMITS && set_next_id(h, argv[a], eq + 1, &err))
+			continue;
+		if (err)
+			return err;
+		if (i < UL_NLIMITS && uipc_limit_defs[i].uns) {
+			unsigned long long u;
+			char *end;
+
+			errno = 0;
+			u = strtoull(eq + 1, &end, 0);
+			if (errno || end == eq + 1 || *end || eq[1] == '-') {
+				fprintf(stderr, "%s: %s must be a number from 0 to %llu\n",
+					prog, argv[a], (unsigned long long)UINT64_MAX);
+				return 2;
+			}
+			if (uipc_limit_set(h, (enum uipc_limit)i, (int64_t)u) < 0)
+				return fail("limits", EPERM);
+			continue;
+		}
 		if (i == UL_NLIMITS) {
 			fprintf(stderr, "%s: no limit named '%s'\n", prog, argv[a]);
 			return 2;
