@@ -17,6 +17,8 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -186,12 +188,12 @@ long syscall(long number, ...)
 
 /* Each stand-in answers a view itself and hands every other path, with
  * its arguments unchanged, to the function it hides. */
-#define OPEN_BODY(name, type, view_path, flags, ...) \
+#define OPEN_BODY(name, type, dirfd, view_path, flags, ...) \
 	do { \
 		mode_t mode = 0; \
 		int fd; \
 		OPEN_MODE(flags, mode); \
-		fd = uipc_view_open(view_path, flags); \
+		fd = uipc_view_open_at(dirfd, view_path, flags); \
 		if (fd != -2) \
 			return fd; \
 		NEXT(type, name); \
@@ -203,32 +205,31 @@ typedef int (*openat_fn)(int, const char *, int, ...);
 typedef int (*open2_fn)(const char *, int);
 typedef int (*openat2_fn)(int, const char *, int);
 
-/* Only absolute paths name the views, whatever dirfd is. */
 int open(const char *path, int flags, ...)
 {
-	OPEN_BODY("open", open_fn, path, flags, path, flags);
+	OPEN_BODY("open", open_fn, AT_FDCWD, path, flags, path, flags);
 }
 
 int open64(const char *path, int flags, ...)
 {
-	OPEN_BODY("open64", open_fn, path, flags, path, flags);
+	OPEN_BODY("open64", open_fn, AT_FDCWD, path, flags, path, flags);
 }
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
-	OPEN_BODY("openat", openat_fn, path, flags, dirfd, path, flags);
+	OPEN_BODY("openat", openat_fn, dirfd, path, flags, dirfd, path, flags);
 }
 
 int openat64(int dirfd, const char *path, int flags, ...)
 {
-	OPEN_BODY("openat64", openat_fn, path, flags, dirfd, path, flags);
+	OPEN_BODY("openat64", openat_fn, dirfd, path, flags, dirfd, path, flags);
 }
 
 /* _FORTIFY_SOURCE's forms, called when flags are not known to need no
  * mode. */
-#define OPEN2_BODY(name, type, view_path, flags, ...) \
+#define OPEN2_BODY(name, type, dirfd, view_path, flags, ...) \
 	do { \
-		int fd = uipc_view_open(view_path, flags); \
+		int fd = uipc_view_open_at(dirfd, view_path, flags); \
 		if (fd != -2) \
 			return fd; \
 		NEXT(type, name); \
@@ -238,43 +239,47 @@ int openat64(int dirfd, const char *path, int flags, ...)
 int __open_2(const char *path, int flags);
 int __open_2(const char *path, int flags)
 {
-	OPEN2_BODY("__open_2", open2_fn, path, flags, path, flags);
+	OPEN2_BODY("__open_2", open2_fn, AT_FDCWD, path, flags, path, flags);
 }
 
 int __open64_2(const char *path, int flags);
 int __open64_2(const char *path, int flags)
 {
-	OPEN2_BODY("__open64_2", open2_fn, path, flags, path, flags);
+	OPEN2_BODY("__open64_2", open2_fn, AT_FDCWD, path, flags, path, flags);
 }
 
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags)
 {
-	OPEN2_BODY("__openat_2", openat2_fn, path, flags, dirfd, path, flags);
+	OPEN2_BODY("__openat_2", openat2_fn, dirfd, path, flags, dirfd, path, flags);
 }
 
 int __openat64_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags)
 {
-	OPEN2_BODY("__openat64_2", openat2_fn, path, flags, dirfd, path, flags);
+	OPEN2_BODY("__openat64_2", openat2_fn, dirfd, path, flags, dirfd, path, flags);
 }
 
 typedef FILE *(*fopen_fn)(const char *, const char *);
 
 FILE *fopen(const char *path, const char *mode)
 {
-	FILE *f = uipc_view_fopen(path, mode);
+	FILE *f;
 
+	if (uipc_view_fopen(path, mode, &f))
+		return f;
 	NEXT(fopen_fn, "fopen");
-	return f ? f : next_fn(path, mode);
+	return next_fn(path, mode);
 }
 
 FILE *fopen64(const char *path, const char *mode)
 {
-	FILE *f = uipc_view_fopen(path, mode);
+	FILE *f;
 
+	if (uipc_view_fopen(path, mode, &f))
+		return f;
 	NEXT(fopen_fn, "fopen64");
-	return f ? f : next_fn(path, mode);
+	return next_fn(path, mode);
 }
 
 /* The views exist and are readable even where the kernel has no System V
@@ -285,4 +290,154 @@ int access(const char *path, int how)
 		return 0;
 	NEXT(open2_fn, "access");
 	return next_fn(path, how);
+}
+
+/* ---------------------------------------------------------------------
+ * write, pwrite, close, dup2, dup3, fflush and fclose: a sysctl's
+ * descriptor (procview.c) is parsed; while none is open, each is the next
+ * library's function after one load.  They are found before main, since
+ * write and close are called from signal handlers, where dlsym may not be.
+ * ------------------------------------------------------------------- */
+
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef int (*close_fn)(int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+typedef int (*fflush_fn)(FILE *);
+
+static write_fn next_write;
+static pwrite_fn next_pwrite, next_pwrite64;
+static close_fn next_close;
+static dup2_fn next_dup2;
+static dup3_fn next_dup3;
+static fflush_fn next_fflush, next_fclose;
+
+static void find_io(void)
+{
+	next_write = (write_fn)dlsym(RTLD_NEXT, "write");
+	next_pwrite = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite");
+	next_pwrite64 = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite64");
+	next_close = (close_fn)dlsym(RTLD_NEXT, "close");
+	next_dup2 = (dup2_fn)dlsym(RTLD_NEXT, "dup2");
+	next_dup3 = (dup3_fn)dlsym(RTLD_NEXT, "dup3");
+	next_fflush = (fflush_fn)dlsym(RTLD_NEXT, "fflush");
+	next_fclose = (fflush_fn)dlsym(RTLD_NEXT, "fclose");
+}
+
+/* Before our constructor (another library's constructor) the functions
+ * are found on first use. */
+#define IO_READY(fn) \
+	do { \
+		if (__builtin_expect(!(fn), 0)) \
+			find_io(); \
+	} while (0)
+
+/* At exit, what streams still hold for a sysctl goes in before the C
+ * library flushes them itself (where the shim does not see it). */
+static void sysctl_at_exit(void)
+{
+	if (!uipc_sysctl_nopen)
+		return;
+	next_fflush(NULL);
+	for (int fd = 0; fd < 1024 && uipc_sysctl_nopen; fd++)
+		uipc_sysctl_flushed(fd);
+}
+
+__attribute__((constructor)) static void io_init(void)
+{
+	find_io();
+	uipc_sysctl_adopt();
+	atexit(sysctl_at_exit);
+}
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+	IO_READY(next_write);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0)) {
+		ssize_t r = uipc_sysctl_write(fd, buf, count, -1);
+
+		if (r != -2)
+			return r;
+	}
+	return next_write(fd, buf, count);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t count, off_t at)
+{
+	IO_READY(next_pwrite);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && at >= 0) {
+		ssize_t r = uipc_sysctl_write(fd, buf, count, at);
+
+		if (r != -2)
+			return r;
+	}
+	return next_pwrite(fd, buf, count, at);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t count, off_t at)
+{
+	IO_READY(next_pwrite64);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && at >= 0) {
+		ssize_t r = uipc_sysctl_write(fd, buf, count, at);
+
+		if (r != -2)
+			return r;
+	}
+	return next_pwrite64(fd, buf, count, at);
+}
+
+int close(int fd)
+{
+	IO_READY(next_close);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0))
+		uipc_sysctl_closing(fd);
+	return next_close(fd);
+}
+
+int dup2(int oldfd, int newfd)
+{
+	IO_READY(next_dup2);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && oldfd != newfd)
+		uipc_sysctl_closing(newfd);
+	return next_dup2(oldfd, newfd);
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+	IO_READY(next_dup3);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && oldfd != newfd)
+		uipc_sysctl_closing(newfd);
+	return next_dup3(oldfd, newfd, flags);
+}
+
+int fflush(FILE *f)
+{
+	int r;
+
+	IO_READY(next_fflush);
+	r = next_fflush(f);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && f && r == 0 &&
+	    fileno(f) >= 0 && uipc_sysctl_flushed(fileno(f)) < 0)
+		return EOF;
+	return r;
+}
+
+int fclose(FILE *f)
+{
+	int failed = 0, r;
+
+	IO_READY(next_fclose);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && f && fileno(f) >= 0) {
+		int fd = fileno(f), e;
+
+		failed = next_fflush(f) != 0 || uipc_sysctl_flushed(fd) < 0;
+		e = errno;
+		uipc_sysctl_closing(fd);
+		r = next_fclose(f);
+		if (failed)
+			errno = e;
+		return failed ? EOF : r;
+	}
+	return next_fclose(f);
 }
