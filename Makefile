@@ -75,6 +75,7 @@ $(B)/helpers/%: tests/helpers/%.c | $(B)/helpers
 $(B)/tests/shim_cred: $(B)/helpers/cred_prog
 $(B)/tests/shim_eintr: $(B)/helpers/eintr_prog
 $(B)/tests/shim_syscall: $(B)/helpers/syscall_prog
+$(B)/tests/shim_sysctl: $(B)/helpers/sysctl_prog
 
 $(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)
@@ -99,7 +100,7 @@ mutate:
 		$(if $(filter 0,$(CONFIRM)),--no-confirm) $(IDS)
 
 # The packages whose unmodified programs the shim_* tests run on uipc.
-DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql
+DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql procps
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
