@@ -260,6 +260,16 @@ int __openat64_2(int dirfd, const char *path, int flags)
 	OPEN2_BODY("__openat64_2", openat2_fn, dirfd, path, flags, dirfd, path, flags);
 }
 
+int creat(const char *path, mode_t mode)
+{
+	return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+int creat64(const char *path, mode_t mode)
+{
+	return open64(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
 typedef FILE *(*fopen_fn)(const char *, const char *);
 
 FILE *fopen(const char *path, const char *mode)
@@ -300,6 +310,8 @@ int access(const char *path, int how)
  * ------------------------------------------------------------------- */
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
 typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
 typedef int (*close_fn)(int);
 typedef int (*dup2_fn)(int, int);
@@ -307,6 +319,8 @@ typedef int (*dup3_fn)(int, int, int);
 typedef int (*fflush_fn)(FILE *);
 
 static write_fn next_write;
+static read_fn next_read;
+static pread_fn next_pread, next_pread64;
 static pwrite_fn next_pwrite, next_pwrite64;
 static close_fn next_close;
 static dup2_fn next_dup2;
@@ -316,6 +330,9 @@ static fflush_fn next_fflush, next_fclose;
 static void find_io(void)
 {
 	next_write = (write_fn)dlsym(RTLD_NEXT, "write");
+	next_read = (read_fn)dlsym(RTLD_NEXT, "read");
+	next_pread = (pread_fn)dlsym(RTLD_NEXT, "pread");
+	next_pread64 = (pread_fn)dlsym(RTLD_NEXT, "pread64");
 	next_pwrite = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite");
 	next_pwrite64 = (pwrite_fn)dlsym(RTLD_NEXT, "pwrite64");
 	next_close = (close_fn)dlsym(RTLD_NEXT, "close");
@@ -349,6 +366,42 @@ __attribute__((constructor)) static void io_init(void)
 	find_io();
 	uipc_sysctl_adopt();
 	atexit(sysctl_at_exit);
+}
+
+ssize_t read(int fd, void *buf, size_t count)
+{
+	IO_READY(next_read);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0)) {
+		ssize_t r = uipc_sysctl_read(fd, -1);
+
+		if (r != -2)
+			return r;
+	}
+	return next_read(fd, buf, count);
+}
+
+ssize_t pread(int fd, void *buf, size_t count, off_t at)
+{
+	IO_READY(next_pread);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && at >= 0) {
+		ssize_t r = uipc_sysctl_read(fd, at);
+
+		if (r != -2)
+			return r;
+	}
+	return next_pread(fd, buf, count, at);
+}
+
+ssize_t pread64(int fd, void *buf, size_t count, off_t at)
+{
+	IO_READY(next_pread64);
+	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && at >= 0) {
+		ssize_t r = uipc_sysctl_read(fd, at);
+
+		if (r != -2)
+			return r;
+	}
+	return next_pread64(fd, buf, count, at);
 }
 
 ssize_t write(int fd, const void *buf, size_t count)
@@ -411,6 +464,17 @@ int dup3(int oldfd, int newfd, int flags)
 	return next_dup3(oldfd, newfd, flags);
 }
 
+/* A write that failed inside the C library marks its stream (ferror), as
+ * a shell's echo asks. */
+static void stream_failed(FILE *f)
+{
+#ifdef __GLIBC__
+	f->_flags |= 0x0020;	/* _IO_ERR_SEEN */
+#else
+	(void)f;
+#endif
+}
+
 int fflush(FILE *f)
 {
 	int r;
@@ -418,8 +482,10 @@ int fflush(FILE *f)
 	IO_READY(next_fflush);
 	r = next_fflush(f);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && f && r == 0 &&
-	    fileno(f) >= 0 && uipc_sysctl_flushed(fileno(f)) < 0)
+	    fileno(f) >= 0 && uipc_sysctl_flushed(fileno(f)) < 0) {
+		stream_failed(f);
 		return EOF;
+	}
 	return r;
 }
 

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "procview.h"
@@ -458,10 +459,37 @@ struct sysctl_open {
 	ino_t ino;		/* the memory file; 0: a free entry */
 	enum view v;
 	off_t done;		/* bytes before it were parsed */
+	int flags;		/* the open file's O_ACCMODE and O_APPEND */
 };
 
 static struct sysctl_open g_open[SYSCTL_OPEN_MAX];
 static pthread_mutex_t g_open_lock = PTHREAD_MUTEX_INITIALIZER;
+/* This thread holds g_open_lock: the library's own close, write and the
+ * like, made while we parse, are no sysctl's and come back to the
+ * stand-ins, which must then pass them on. */
+static __thread int g_inside;
+
+/* The caller's errno, kept from open_lock to open_unlock: what we do
+ * between must not show in it (a program reads it after calls that
+ * succeeded). */
+static __thread int g_errno;
+
+static int open_lock(void)
+{
+	if (g_inside)
+		return -1;
+	g_errno = errno;
+	pthread_mutex_lock(&g_open_lock);
+	g_inside = 1;
+	return 0;
+}
+
+static void open_unlock(void)
+{
+	g_inside = 0;
+	pthread_mutex_unlock(&g_open_lock);
+	errno = g_errno;
+}
 _Atomic int uipc_sysctl_nopen;	/* entries in g_open */
 static dev_t g_memfd_dev;
 
@@ -489,19 +517,19 @@ static int entry_add(int fd, enum view v)
 	struct stat st;
 	int r = -1;
 
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, &st) < 0 || open_lock() < 0)
 		return -1;
-	pthread_mutex_lock(&g_open_lock);
 	g_memfd_dev = st.st_dev;
 	for (int i = 0; r < 0 && i < SYSCTL_OPEN_MAX; i++)
 		if (!g_open[i].ino) {
 			g_open[i].ino = st.st_ino;
 			g_open[i].v = v;
 			g_open[i].done = lseek(fd, 0, SEEK_CUR);
+			g_open[i].flags = fcntl(fd, F_GETFL) & (O_ACCMODE | O_APPEND);
 			uipc_sysctl_nopen++;
 			r = 0;
 		}
-	pthread_mutex_unlock(&g_open_lock);
+	open_unlock();
 	return r;
 }
 
@@ -534,7 +562,8 @@ static void refresh(int fd, enum view v)
 	char text[128];
 
 	sysctl_text(v, text, sizeof(text));
-	if (pwrite(fd, text, strlen(text), 0) >= 0)
+	/* Not through the shim's pwrite, which would come back here. */
+	if (syscall(SYS_pwrite64, fd, text, strlen(text), 0) >= 0)
 		(void)ftruncate(fd, (off_t)strlen(text));
 }
 
@@ -546,28 +575,79 @@ ssize_t uipc_sysctl_write(int fd, const void *buf, size_t count, off_t at)
 	off_t pos;
 	ssize_t r;
 
-	pthread_mutex_lock(&g_open_lock);
+	if (open_lock() < 0)
+		return -2;
 	e = entry_of(fd);
 	if (!e) {
-		pthread_mutex_unlock(&g_open_lock);
+		open_unlock();
 		return -2;
 	}
-	pos = at >= 0 ? at : lseek(fd, 0, SEEK_CUR);
+	if ((e->flags & O_ACCMODE) == O_RDONLY) {
+		open_unlock();
+		errno = EBADF;
+		return -1;
+	}
+	/* O_APPEND writes at the end of a file of size 0. */
+	pos = at >= 0 ? at : (e->flags & O_APPEND) ? 0 : lseek(fd, 0, SEEK_CUR);
 	/* The bytes the kernel would copy in (at most a page), guarded. */
 	r = uipc_copy_from_user(local, buf, n) < 0 ? -EFAULT :
 		sysctl_apply(e->v, local, count, pos);
-	if (r > 0 && at < 0) {
+	if (r > 0 && at < 0 && !(e->flags & O_APPEND)) {
 		lseek(fd, pos + r, SEEK_SET);
 		e->done = pos + r;
 	}
-	if (r > 0 && pos == 0)
+	if (r > 0 && pos == 0 && (e->flags & O_ACCMODE) == O_RDWR)
 		refresh(fd, e->v);
-	pthread_mutex_unlock(&g_open_lock);
+	open_unlock();
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
 	}
 	return r;
+}
+
+/* pread of the memory file, also through a descriptor opened O_WRONLY. */
+static ssize_t read_back(int fd, char *buf, size_t n, off_t at)
+{
+	char path[64];
+	ssize_t r = pread(fd, buf, n, at);
+	int again;
+
+	if (r >= 0 || errno != EBADF)
+		return r;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	again = open(path, O_RDONLY | O_CLOEXEC);
+	if (again < 0)
+		return -1;
+	r = pread(again, buf, n, at);
+	close(again);
+	return r;
+}
+
+ssize_t uipc_sysctl_read(int fd, off_t at)
+{
+	struct sysctl_open *e;
+	off_t pos;
+
+	if (open_lock() < 0)
+		return -2;
+	e = entry_of(fd);
+	if (!e) {
+		open_unlock();
+		return -2;
+	}
+	pos = at >= 0 ? at : lseek(fd, 0, SEEK_CUR);
+	if ((e->flags & O_ACCMODE) == O_WRONLY) {
+		open_unlock();
+		errno = EBADF;
+		return -1;
+	}
+	/* A sysctl is read whole from the start, its value as it is now;
+	 * a read past the start gives nothing (proc_dointvec). */
+	if (pos == 0)
+		refresh(fd, e->v);
+	open_unlock();
+	return pos == 0 ? -2 : 0;
 }
 
 int uipc_sysctl_flushed(int fd)
@@ -577,17 +657,19 @@ int uipc_sysctl_flushed(int fd)
 	off_t cur;
 	ssize_t r = 0, n;
 
-	pthread_mutex_lock(&g_open_lock);
+	if (open_lock() < 0)
+		return 0;
 	e = entry_of(fd);
 	cur = e ? lseek(fd, 0, SEEK_CUR) : -1;
 	if (e && cur > e->done) {
 		/* What a stream wrote from inside the C library since the
 		 * last look: one write at the position it started from. */
-		n = pread(fd, local, sizeof(local), e->done);
+		n = read_back(fd, local, sizeof(local), e->done);
 		if (n > cur - e->done)
 			n = cur - e->done;
-		r = n <= 0 ? 0 : sysctl_apply(e->v, local, (size_t)n, e->done);
-		if (r > 0 && e->done == 0)
+		r = n <= 0 ? 0 : sysctl_apply(e->v, local, (size_t)n,
+					      (e->flags & O_APPEND) ? 0 : e->done);
+		if (r > 0 && e->done == 0 && (e->flags & O_ACCMODE) == O_RDWR)
 			refresh(fd, e->v);
 		if (r < 0)
 			lseek(fd, e->done, SEEK_SET);	/* the kernel moved nothing */
@@ -596,7 +678,7 @@ int uipc_sysctl_flushed(int fd)
 	} else if (e && cur >= 0) {
 		e->done = cur;
 	}
-	pthread_mutex_unlock(&g_open_lock);
+	open_unlock();
 	if (r < 0) {
 		errno = (int)-r;
 		return -1;
@@ -608,14 +690,18 @@ void uipc_sysctl_closing(int fd)
 {
 	struct sysctl_open *e;
 
-	uipc_sysctl_flushed(fd);
-	pthread_mutex_lock(&g_open_lock);
+	int saved = errno;
+
+	uipc_sysctl_flushed(fd);	/* what a close cannot report */
+	errno = saved;
+	if (open_lock() < 0)
+		return;
 	e = entry_of(fd);
 	if (e && !others_hold(fd, e->ino)) {
 		e->ino = 0;
 		uipc_sysctl_nopen--;
 	}
-	pthread_mutex_unlock(&g_open_lock);
+	open_unlock();
 }
 
 void uipc_sysctl_adopt(void)
@@ -645,13 +731,7 @@ void uipc_sysctl_adopt(void)
 			memfd_name(name, sizeof(name), (enum view)v);
 			if (!strncmp(target + 7, name, strlen(name)) &&
 			    target[7 + strlen(name)] == ' ') {
-				pthread_mutex_lock(&g_open_lock);
-				if (!entry_of(fd)) {
-					pthread_mutex_unlock(&g_open_lock);
-					entry_add(fd, (enum view)v);
-				} else {
-					pthread_mutex_unlock(&g_open_lock);
-				}
+				entry_add(fd, (enum view)v);
 				break;
 			}
 		}
@@ -681,8 +761,8 @@ static int view_fd(enum view v, int flags)
 		show_sem(fd);
 	else if (v == V_SHM)
 		show_shm(fd);
-	else
-		show_limit(fd, v);
+	else if ((flags & O_ACCMODE) != O_WRONLY)
+		show_limit(fd, v);	/* a writer's file holds what it writes */
 	lseek(fd, 0, SEEK_SET);
 	/* The open file's flags as asked (O_WRONLY is not a memfd's). */
 	if ((flags & O_ACCMODE) != O_RDWR) {
@@ -717,8 +797,16 @@ int uipc_view_open_at(int dirfd, const char *path, int flags)
 
 	if (v == V_NONE)
 		return -2;
-	if ((flags & O_ACCMODE) == O_RDONLY)
-		return view_fd(v, flags);
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL) || (flags & O_DIRECTORY)) {
+		errno = flags & O_DIRECTORY ? ENOTDIR : EEXIST;
+		return -1;
+	}
+	if ((flags & O_ACCMODE) == O_RDONLY) {
+		fd = view_fd(v, flags);
+		if (fd >= 0 && v >= V_SYSCTL)
+			entry_add(fd, v);	/* for reads: whole, from the start */
+		return fd;
+	}
 	if (v < V_SYSCTL)
 		return -2;	/* the kernel's answer: not writable */
 	if (!writable()) {

@@ -25,6 +25,9 @@ UIPC_HIDDEN extern _Atomic int uipc_sysctl_nopen;
 /* write(2) (at < 0) or pwrite(2) at `at` on fd: the kernel's result for a
  * sysctl's descriptor (-1 and errno for an error), -2 for any other fd. */
 UIPC_HIDDEN ssize_t uipc_sysctl_write(int fd, const void *buf, size_t count, off_t at);
+/* read(2) (at < 0) or pread(2): 0 or -1 as the kernel answers a read of
+ * a sysctl past its start, -2 where the caller reads the file itself. */
+UIPC_HIDDEN ssize_t uipc_sysctl_read(int fd, off_t at);
 /* After a stream on fd was flushed (or before fd is closed): parses what
  * the C library wrote from inside; 0, or -1 and errno as the kernel's
  * write would have failed. */

@@ -157,7 +157,7 @@ struct uipc_ids {
 	/* kernel.<kind>_next_id + 1 (0: none): the id the next object
 	 * gets if it is free (ipc_idr_alloc), asked for by the limits'
 	 * owner but in this table anyone may write, so bounded when used. */
-	int32_t next_id1;
+	uint32_t next_id1;
 	int64_t units;		/* sum of the objects' units: semmns, shmall */
 	uint32_t slot[UIPC_IPCMNI];	/* id + 1 of the object at each index */
 };

@@ -439,9 +439,9 @@ int uipc_limit_set(struct uipc_nsh *h, enum uipc_limit l, int64_t v)
 
 int uipc_next_id(struct uipc_nsh *h, enum uipc_kind k)
 {
-	int32_t v = h->ns->ids[k].next_id1;
+	uint32_t v = h->ns->ids[k].next_id1;
 
-	return v > 0 ? v - 1 : -1;
+	return v > 0 && v - 1 <= INT_MAX ? (int)(v - 1) : -1;
 }
 
 int uipc_next_id_set(struct uipc_nsh *h, enum uipc_kind k, int id)
@@ -450,7 +450,7 @@ int uipc_next_id_set(struct uipc_nsh *h, enum uipc_kind k, int id)
 		return -EPERM;
 	if (uipc_ns_lock(h) < 0)
 		return -EIO;
-	h->ns->ids[k].next_id1 = id < 0 ? 0 : id + 1;
+	h->ns->ids[k].next_id1 = id < 0 ? 0 : (uint32_t)id + 1;
 	uipc_ns_unlock(h);
 	return 0;
 }
@@ -1539,7 +1539,7 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 	/* An id asked for (kernel.*_next_id) is taken up by this attempt,
 	 * as ipc_idr_alloc takes it: the lowest free index from its own,
 	 * with its sequence number, whatever the limit on the count. */
-	want = ids->next_id1 > 0 ? ids->next_id1 - 1 : -1;
+	want = uipc_next_id(h, n->kind);
 	ids->next_id1 = 0;
 	wfrom = want >= 0 ? want % UIPC_IPCMNI : 0;
 	for (int tries = 0;; tries++) {
