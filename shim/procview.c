@@ -555,16 +555,58 @@ static int others_hold(int fd, ino_t ino)
 	return found;
 }
 
-/* The sysctl's text back in its memory file after a write (bytes a
- * stream wrote there, or none), where the position stays. */
+/* A descriptor that reads and writes fd's memory file: fd itself if it
+ * was opened so, else a new one (close it), or -1. */
+static int rw_of(int fd)
+{
+	char path[64];
+
+	if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR)
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* pread of the memory file, also through a descriptor opened O_WRONLY. */
+static ssize_t read_back(int fd, char *buf, size_t n, off_t at)
+{
+	int rw = rw_of(fd);
+	ssize_t r = rw < 0 ? -1 : pread(rw, buf, n, at);
+
+	if (rw >= 0 && rw != fd)
+		close(rw);
+	return r;
+}
+
+/* The sysctl's text as it is now in its memory file (after a write, or
+ * for a read), where fd's position stays. */
 static void refresh(int fd, enum view v)
 {
 	char text[128];
+	int rw = rw_of(fd);
 
+	if (rw < 0)
+		return;
 	sysctl_text(v, text, sizeof(text));
 	/* Not through the shim's pwrite, which would come back here. */
-	if (syscall(SYS_pwrite64, fd, text, strlen(text), 0) >= 0)
-		(void)ftruncate(fd, (off_t)strlen(text));
+	if (syscall(SYS_pwrite64, rw, text, strlen(text), 0) >= 0)
+		(void)ftruncate(rw, (off_t)strlen(text));
+	if (rw != fd)
+		close(rw);
+}
+
+/* fd's entry with g_open_lock held, or NULL (not held): fd is no sysctl
+ * descriptor, or this thread is in here already. */
+static struct sysctl_open *locked_entry(int fd)
+{
+	struct sysctl_open *e;
+
+	if (open_lock() < 0)
+		return NULL;
+	e = entry_of(fd);
+	if (!e)
+		open_unlock();
+	return e;
 }
 
 ssize_t uipc_sysctl_write(int fd, const void *buf, size_t count, off_t at)
@@ -575,13 +617,9 @@ ssize_t uipc_sysctl_write(int fd, const void *buf, size_t count, off_t at)
 	off_t pos;
 	ssize_t r;
 
-	if (open_lock() < 0)
+	e = locked_entry(fd);
+	if (!e)
 		return -2;
-	e = entry_of(fd);
-	if (!e) {
-		open_unlock();
-		return -2;
-	}
 	if ((e->flags & O_ACCMODE) == O_RDONLY) {
 		open_unlock();
 		errno = EBADF;
@@ -606,36 +644,14 @@ ssize_t uipc_sysctl_write(int fd, const void *buf, size_t count, off_t at)
 	return r;
 }
 
-/* pread of the memory file, also through a descriptor opened O_WRONLY. */
-static ssize_t read_back(int fd, char *buf, size_t n, off_t at)
-{
-	char path[64];
-	ssize_t r = pread(fd, buf, n, at);
-	int again;
-
-	if (r >= 0 || errno != EBADF)
-		return r;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	again = open(path, O_RDONLY | O_CLOEXEC);
-	if (again < 0)
-		return -1;
-	r = pread(again, buf, n, at);
-	close(again);
-	return r;
-}
-
 ssize_t uipc_sysctl_read(int fd, off_t at)
 {
 	struct sysctl_open *e;
 	off_t pos;
 
-	if (open_lock() < 0)
+	e = locked_entry(fd);
+	if (!e)
 		return -2;
-	e = entry_of(fd);
-	if (!e) {
-		open_unlock();
-		return -2;
-	}
 	pos = at >= 0 ? at : lseek(fd, 0, SEEK_CUR);
 	if ((e->flags & O_ACCMODE) == O_WRONLY) {
 		open_unlock();

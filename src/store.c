@@ -484,7 +484,6 @@ static void count_add(int32_t *c, int d)
 		*c += d;
 }
 
-/* Whether used + more passes limit, used read from the id table. */
 /* A limit on a sum of units; shmall is an unsigned long, whose values
  * past INT64_MAX are as unlimited. */
 static int64_t units_cap(struct uipc_nsh *h, enum uipc_limit l)
@@ -494,6 +493,7 @@ static int64_t units_cap(struct uipc_nsh *h, enum uipc_limit l)
 	return uipc_limit_defs[l].uns && v < 0 ? INT64_MAX : v;
 }
 
+/* Whether used + more passes limit, used read from the id table. */
 static int units_over(int64_t used, int64_t more, int64_t limit)
 {
 	if (used < 0)
