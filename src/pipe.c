@@ -455,7 +455,9 @@ static void token_post(struct pipe_ring *r, int wfd)
 	       ((uint32_t)uipc_getpid() & 0x3fffffu) << 2 | TOK_CLAIMED;
 	if (!atomic_compare_exchange_strong(&r->ktok, &none, mine))
 		return;
-	if (k_write(wfd, g_zero, 1) != 1) {
+	/* Not into a pipe that became the kernel's meanwhile: there the
+	 * byte would be data. */
+	if (atomic_load(&r->state) != RING_LIVE || k_write(wfd, g_zero, 1) != 1) {
 		uint32_t c = mine;
 
 		atomic_compare_exchange_strong(&r->ktok, &c, TOK_NONE);
@@ -984,6 +986,32 @@ static uint64_t who_of(const struct uipc_self *s)
 	return (uint64_t)s->slot << 32 | s->gen;
 }
 
+static void holder_drop(struct pipe_ring *r, int i);
+
+/* A full table: drops the records of processes that died (their exit work
+ * may not have run yet) and returns the first freed, or -1.  Ring
+ * locked. */
+static int holder_reclaim(struct pipe_ring *r)
+{
+	struct uipc_nsh *h;
+	int err = 0, free_i = -1;
+
+	h = uipc_ns_get(&err);
+	if (!h)
+		return -1;
+	for (int i = 0; i < PIPE_HOLDERS; i++) {
+		uint64_t w = atomic_load(&r->holder[i].who);
+
+		if (w && !uipc_proc_alive(h, (uint32_t)(w >> 32), (uint32_t)w,
+					  RD(r->holder[i].pid))) {
+			holder_drop(r, i);
+			if (free_i < 0)
+				free_i = i;
+		}
+	}
+	return free_i;
+}
+
 /* Our record in the ring, made if needed, with our ends.  Ring locked. */
 static void holder_set(struct pipe_map *m, const struct uipc_self *self)
 {
@@ -1005,7 +1033,9 @@ static void holder_set(struct pipe_map *m, const struct uipc_self *self)
 			free_i = i;
 	}
 	if (free_i < 0)
-		return;		/* full: we go unrecorded (see demote) */
+		free_i = holder_reclaim(r);
+	if (free_i < 0)
+		return;		/* full of the living: we go unrecorded */
 	m->hidx = free_i;
 	memset(&r->holder[free_i], 0, sizeof(r->holder[free_i]));
 	r->holder[free_i].pid = self->pid;
@@ -1149,6 +1179,8 @@ static int local_end(struct pipe_map *m, int end, int except)
  * marks the ring demoted.  fd is a descriptor of m of end `end`, still
  * open.  Ring locked.  0, or -1 if it could not (the ring stays).
  */
+static int copies_busy(struct pipe_map *m, int ask, int any);
+
 static int demote(struct pipe_map *m, int fd, int end)
 {
 	struct pipe_ring *r = m->r;
@@ -1174,6 +1206,10 @@ static int demote(struct pipe_map *m, int fd, int end)
 		}
 		usleep(1000);
 	}
+	/* Copies with the ring unlocked: a dead one's settled, a live one's
+	 * (a holder we could not record) waited for by the next closer. */
+	if (copies_busy(m, 1, 1))
+		goto out;
 	k_recount(r, fd);
 	if (rfd < 0 && !k_empty(r))
 		rfd = own_r = reopen_end(fd, END_R, 0);
@@ -1891,9 +1927,13 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 		if (kev & POLLIN) {
 			struct pollfd kp = { fd, POLLIN, 0 };
 
+			/* Only on a sure count: with kunsure, bytes of ours
+			 * that a death left uncounted would pass for a
+			 * stranger's, and be read as data (the recount at
+			 * the top waits for a claim on its way). */
 			kev = 0;
-			if (k_empty(r) && poll(&kp, 1, 0) == 1 &&
-			    (kp.revents & POLLIN)) {
+			if (k_empty(r) && !RD(r->kunsure) &&
+			    poll(&kp, 1, 0) == 1 && (kp.revents & POLLIN)) {
 				atomic_store(&r->state, RING_DEMOTED);
 				*demoted = 1;
 				goto done;
@@ -2299,8 +2339,20 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 			token_post(m->r, fd);
 	}
 	uipc_wait_end(&w);
-	if (demoted && ret == 0)
+	if (demoted && ret == 0) {
 		ret = kernel_writev(fd, v, cnt);
+	} else if (demoted && ret > 0 && it.i < cnt) {
+		ssize_t more;
+
+		/* The pipe became the kernel's in the middle: the rest goes
+		 * there, as one blocking write would have gone on (the
+		 * kernel's O_NONBLOCK, if set, makes it a partial count). */
+		v[it.i].iov_base = (char *)v[it.i].iov_base + it.off;
+		v[it.i].iov_len -= it.off;
+		more = kernel_writev(fd, v + it.i, cnt - it.i);
+		if (more > 0)
+			ret += more;
+	}
 out:
 	if (v != local)
 		free(v);
