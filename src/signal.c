@@ -13,6 +13,15 @@
  * signal it in the common case.  The handlers themselves (pointers) stay
  * in the process's memory.
  *
+ * Plants.  Pids can be guessed, and another user can make sig.<pid> in a
+ * shared (sticky) namespace before the process does, with any contents,
+ * where only its owner can remove it.  So a file is a process's only if
+ * one of the process's uids (as /proc says) or root owns it, whatever it
+ * holds; a process whose name is taken makes sig.<pid>.<random hex>
+ * instead, which senders look for (a scan of the directory) when the
+ * plain name is not the live target's.  Such a file is not taken over
+ * after an exec (the new image looks for the plain name only).
+ *
  * Sending.  The kernel decides existence and permission (kill(pid, 0)):
  * its rule, its errors.  A target that is no uipc process of the
  * namespace (no file, or one whose registration has ended) answers ESRCH.
@@ -75,6 +84,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -257,6 +267,77 @@ static void file_name(char *buf, size_t n, pid_t pid)
 	snprintf(buf, n, "sig.%d", (int)pid);
 }
 
+/* The name this process's file has: sig.<pid>, or, when another user
+ * planted a file under that name (a sticky directory keeps it there),
+ * sig.<pid>.<random hex> (then found by senders with a scan). */
+static char g_me_name[48];
+
+/* Whether name is pid's signal file name, plain or with a suffix. */
+static int name_of(const char *name, pid_t *pid)
+{
+	char plain[32];
+	int p, n = 0;
+	size_t k;
+
+	if (sscanf(name, "sig.%d%n", &p, &n) != 1 || p <= 0)
+		return 0;
+	file_name(plain, sizeof(plain), p);
+	k = strlen(plain);
+	if (strncmp(name, plain, k) ||
+	    (name[k] && (name[k] != '.' || strlen(name + k + 1) != 16 ||
+			 strspn(name + k + 1, "0123456789abcdef") != 16)))
+		return 0;
+	*pid = p;
+	return 1;
+}
+
+/* Whether uid is one of process pid's (real, effective, saved, file
+ * system), as the kernel has them. */
+static int uid_of_pid(pid_t pid, uid_t uid)
+{
+	char path[40], buf[1024];
+	unsigned u[4];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strstr(buf, "\nUid:");
+	if (!p || sscanf(p + 5, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) != 4)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (u[i] == uid)
+			return 1;
+	return 0;
+}
+
+/* Whether a file of owner uid may be process pid's signal file: one of
+ * pid's uids made it, or root (a process that made its file as root,
+ * then became another user, keeps it; and root can plant nothing that
+ * root could not do anyway).  Its bytes say nothing of that: anyone may
+ * plant a file under the name, with any contents. */
+static int owner_ok(pid_t pid, uid_t uid)
+{
+	return uid == 0 || uid == geteuid() || uid_of_pid(pid, uid);
+}
+
+/* Whether the file open on fd may be process pid's signal file. */
+static int file_owned(int fd, pid_t pid, struct stat *st)
+{
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
+	    st->st_size != (off_t)sizeof(struct sig_file))
+		return 0;
+	return owner_ok(pid, st->st_uid);
+}
+
 static int file_lock(struct sig_file *f)
 {
 	return uipc_lock_acquire(&f->lock, NULL, NULL);
@@ -293,14 +374,12 @@ static struct sig_file *map_fd(int fd)
 static void sig_atexit(void)
 {
 	struct uipc_nsh *h;
-	char name[32];
 	int r = 0;
 
 	h = uipc_ns_get(&r);
-	if (!h || !g_me || g_me->pid != uipc_getpid())
+	if (!h || !g_me || g_me->pid != uipc_getpid() || !g_me_name[0])
 		return;
-	file_name(name, sizeof(name), uipc_getpid());
-	unlinkat(h->dirfd, name, 0);
+	unlinkat(h->dirfd, g_me_name, 0);
 }
 
 /* rt_used counted again, after entries went (file locked). */
@@ -343,10 +422,15 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 	sigbits ign;
 	int fd, me = -1;
 
+	struct stat st;
+
 	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd < 0)
 		return -1;
-	f = map_fd(fd);
+	/* Ours: made by our uid, as only our files are (another user's plant
+	 * under our name may say anything). */
+	f = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_uid == geteuid() || st.st_uid == 0) ? map_fd(fd) : NULL;
 	close(fd);
 	if (!f)
 		return -1;
@@ -388,8 +472,34 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 	g_pthr[0].tid = f->thr[0].tid;
 	g_me = f;
 	t_idx = 0;
+	snprintf(g_me_name, sizeof(g_me_name), "%s", name);
 	uipc_proc_note(UIPC_USE_SIG);
 	return 0;
+}
+
+/* A name no one can have planted before us: sig.<pid>.<random hex>. */
+static void alt_name(char *buf, size_t n, pid_t pid)
+{
+	uint64_t x = 0;
+
+	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t)sizeof(x)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		x ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^
+		     (uint64_t)ts.tv_sec << 32 ^ (uint64_t)(uintptr_t)buf;
+	}
+	snprintf(buf, n, "sig.%d.%016llx", (int)pid, (unsigned long long)x);
+}
+
+/* Whether the file under name is another user's (a plant, or a symlink:
+ * nothing uipc makes). */
+static int planted(struct uipc_nsh *h, const char *name)
+{
+	struct stat st;
+
+	return fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       (!S_ISREG(st.st_mode) || st.st_uid != geteuid());
 }
 
 /* Makes this process's file (the caller holds g_init_lock).  inherit:
@@ -400,7 +510,7 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	struct uipc_self self;
 	struct uipc_nsh *h;
 	struct sig_file *f;
-	char name[32];
+	char name[48];
 	int r = 0, fd;
 
 	h = uipc_ns_get(&r);
@@ -413,8 +523,14 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	for (int tries = 0;; tries++) {
 		fd = openat(h->dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
 			    O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST || tries == 2)
+		if (fd >= 0 || errno != EEXIST || tries == 4)
 			break;
+		/* Another user's under our name: ours gets a name of its
+		 * own, which senders find by its owner. */
+		if (planted(h, name)) {
+			alt_name(name, sizeof(name), self.pid);
+			continue;
+		}
 		/* Our own from before an exec, or an earlier process's of
 		 * this pid, whose registration is over: that goes. */
 		if (!inherit && adopt(h, name, &self) == 0)
@@ -443,6 +559,7 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	}
 	f->thr[0].tid = my_tid();
 	f->thr[0].blocked = mask;
+	snprintf(g_me_name, sizeof(g_me_name), "%s", name);
 	memset(g_pthr, 0, sizeof(g_pthr));
 	g_pthr[0].self = pthread_self();
 	g_pthr[0].tid = f->thr[0].tid;
@@ -1053,13 +1170,60 @@ static void sig_child(void)
  * Sending.
  * ------------------------------------------------------------------- */
 
+/* The file open on fd, mapped, if it is the live process pid's. */
+static struct sig_file *owned_live(struct uipc_nsh *h, int fd, pid_t pid)
+{
+	struct sig_file *f;
+	struct stat st;
+
+	if (!file_owned(fd, pid, &st) || !(f = map_fd(fd)))
+		return NULL;
+	if (file_live(h, f, pid))
+		return f;
+	munmap(f, sizeof(*f));
+	return NULL;
+}
+
+/* pid's file under a name of its own (its plain one taken by a plant),
+ * mapped; else NULL, *errp -EACCES if one we may not open was there. */
+static struct sig_file *target_scan(struct uipc_nsh *h, pid_t pid, int *errp)
+{
+	DIR *d = uipc_ns_opendir(h);
+	struct sig_file *f = NULL;
+	struct dirent *de;
+	char plain[32];
+	size_t k;
+
+	*errp = -ESRCH;
+	if (!d)
+		return NULL;
+	file_name(plain, sizeof(plain), pid);
+	k = strlen(plain);
+	while (!f && (de = readdir(d))) {
+		pid_t p;
+		int fd;
+
+		if (!name_of(de->d_name, &p) || p != pid || !de->d_name[k])
+			continue;
+		fd = uipc_ns_openat(h, de->d_name, O_RDWR);
+		if (fd == -EACCES)
+			*errp = -EACCES;
+		if (fd < 0)
+			continue;
+		f = owned_live(h, fd, pid);
+		close(fd);
+	}
+	closedir(d);
+	return f;
+}
+
 /* Target pid's file, mapped (cached), if it is a live uipc process's;
  * NULL with -ESRCH, or -EACCES when its file is not ours to write. */
 static struct sig_file *target_get(struct uipc_nsh *h, pid_t pid, int *err)
 {
 	struct sig_file *f = NULL;
 	char name[32];
-	int fd, i, free_i = 0;
+	int fd, i, free_i = 0, e = -ESRCH;
 
 	if (pid == uipc_getpid() && g_me)
 		return g_me;
@@ -1076,17 +1240,34 @@ static struct sig_file *target_get(struct uipc_nsh *h, pid_t pid, int *err)
 		}
 	file_name(name, sizeof(name), pid);
 	fd = uipc_ns_openat(h, name, O_RDWR);
-	if (fd < 0) {
-		*err = fd == -EACCES ? -EACCES : -ESRCH;
-		goto out;
-	}
-	f = map_fd(fd);
-	close(fd);
-	if (!f || !file_live(h, f, pid)) {
-		if (f)
+	if (fd >= 0) {
+		struct stat st;
+
+		/* Not the live target's (a plant, even one of ours, or a
+		 * dead process's): its own may have a name of its own. */
+		f = file_owned(fd, pid, &st) ? map_fd(fd) : NULL;
+		if (f && !file_live(h, f, pid)) {
 			munmap(f, sizeof(*f));
-		f = NULL;
-		*err = -ESRCH;
+			f = NULL;
+		}
+		close(fd);
+		if (!f)
+			f = target_scan(h, pid, &e);
+	} else if (fd == -EACCES || fd == -EIO /* a symlink */) {
+		struct stat st;
+
+		/* The target's own, of another uid: the kernel's way.  Else
+		 * a plant under its name, and its own has a name of its
+		 * own. */
+		if (fd == -EACCES &&
+		    fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && owner_ok(pid, st.st_uid))
+			e = -EACCES;
+		else
+			f = target_scan(h, pid, &e);
+	}
+	if (!f) {
+		*err = e;
 		goto out;
 	}
 	for (i = 0; i < TARGETS; i++)
@@ -1748,11 +1929,13 @@ void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 }
 
 /* Calls fn for each signal file of the namespace the caller may open,
- * mapped (NULL: not one of this layout; st: its file's), until fn answers
- * non-zero; returns that. */
+ * under its name, mapped (NULL: not one of this layout, or not made by
+ * its process's uid; st: its file's), until fn answers non-zero; returns
+ * that. */
 static int each_file(struct uipc_nsh *h,
 		     int (*fn)(struct uipc_nsh *, struct sig_file *, pid_t,
-			       const struct stat *, void *), void *arg)
+			       const struct stat *, const char *, void *),
+		     void *arg)
 {
 	DIR *d = uipc_ns_opendir(h);
 	struct dirent *de;
@@ -1763,21 +1946,17 @@ static int each_file(struct uipc_nsh *h,
 	while (r == 0 && (de = readdir(d))) {
 		struct sig_file *f;
 		struct stat st;
-		char name[32];
-		int pid, fd;
+		pid_t pid;
+		int fd;
 
-		if (sscanf(de->d_name, "sig.%d", &pid) != 1 || pid <= 0)
+		if (!name_of(de->d_name, &pid))
 			continue;
-		file_name(name, sizeof(name), pid);
-		if (strcmp(name, de->d_name))
-			continue;
-		fd = uipc_ns_openat(h, name, O_RDWR);
+		fd = uipc_ns_openat(h, de->d_name, O_RDWR);
 		if (fd < 0)
 			continue;
-		f = fstat(fd, &st) == 0 ? map_fd(fd) : NULL;
+		f = file_owned(fd, pid, &st) ? map_fd(fd) : NULL;
 		close(fd);
-		/* Not a file of this layout: seen with no mapping. */
-		r = fn(h, f, pid, &st, arg);
+		r = fn(h, f, pid, &st, de->d_name, arg);
 		if (f)
 			munmap(f, sizeof(*f));
 	}
@@ -1786,12 +1965,9 @@ static int each_file(struct uipc_nsh *h,
 }
 
 static int sweep_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
-		     const struct stat *st, void *arg)
+		     const struct stat *st, const char *name, void *arg)
 {
-	char name[32];
-
 	(void)st;
-	file_name(name, sizeof(name), pid);
 	/* A pid nobody has is nobody's file, whatever it holds (one of
 	 * another layout, say); else its registration decides. */
 	if ((!f ? kill(pid, 0) < 0 && errno == ESRCH :
@@ -1820,12 +1996,13 @@ struct list_arg {
 };
 
 static int list_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
-		    const struct stat *st, void *arg)
+		    const struct stat *st, const char *name, void *arg)
 {
 	const struct list_arg *a = arg;
 	struct uipc_sig_proc_info pi;
 	int r;
 
+	(void)name;
 	if (!f || !file_live(h, f, pid) || file_lock(f) < 0)
 		return 0;
 	memset(&pi, 0, sizeof(pi));
