@@ -71,12 +71,15 @@
  * signalfd (poll, epoll and read work unmodified); delivery writes the
  * records into ours, for the signals the thread blocks that it watches.
  *
- * Not yet: RLIMIT_SIGPENDING (the queue holds SIG_RTQ), and a new thread's
- * mask (it starts empty, not its creator's).
+ * New threads: pthread_create is stood in for (exported, weak), so that a
+ * thread starts with its creator's mask.
+ *
+ * Not yet: RLIMIT_SIGPENDING (the queue holds SIG_RTQ).
  */
 #include "internal.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -168,6 +171,8 @@ static struct {
 	pid_t tid;
 } g_pthr[SIG_THREADS];
 static __thread int t_in_call, t_deferred;
+/* The mask a thread was born with: its creator's (pthread_create). */
+static __thread sigbits t_born_mask;
 
 /* This process's signalfds: the caller's end of a socket pair, which
  * the program reads as the kernel's signalfd, and ours, which delivery
@@ -660,10 +665,67 @@ static struct sig_thread *thread_locked(void)
 		return NULL;
 	memset(&f->thr[free_i], 0, sizeof(f->thr[free_i]));
 	f->thr[free_i].tid = tid;
+	f->thr[free_i].blocked = t_born_mask & ~(bit(SIGKILL) | bit(SIGSTOP));
 	g_pthr[free_i].self = pthread_self();
 	g_pthr[free_i].tid = tid;
 	t_idx = free_i;
 	return &f->thr[free_i];
+}
+
+/* ---------------------------------------------------------------------
+ * New threads: born with their creator's mask, as clone() gives it.
+ * ------------------------------------------------------------------- */
+
+struct born {
+	void *(*fn)(void *);
+	void *arg;
+	sigbits mask;
+};
+
+static void *born_start(void *p)
+{
+	struct born b = *(struct born *)p;
+
+	free(p);
+	t_born_mask = b.mask;
+	return b.fn(b.arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
+				 void *(*)(void *), void *);
+
+/* Exported and weak, as src/cred.c's stand-ins: in a static program the
+ * C library's own wins (and new threads start with an empty mask). */
+__attribute__((visibility("default"), weak))
+int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+		   void *(*fn)(void *), void *arg)
+{
+	static _Atomic(pthread_create_fn) next;
+	pthread_create_fn real = atomic_load(&next);
+	struct sig_file *f = g_me;
+	struct born *b;
+	int r;
+
+	if (!real) {
+		real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+		if (!real)
+			return EAGAIN;
+		atomic_store(&next, real);
+	}
+	/* A process that takes no uipc signals pays one test. */
+	if (!f || f->pid != uipc_getpid())
+		return real(th, attr, fn, arg);
+	b = malloc(sizeof(*b));
+	if (!b)
+		return EAGAIN;
+	b->fn = fn;
+	b->arg = arg;
+	b->mask = t_idx >= 0 && t_idx < SIG_THREADS && RD(f->thr[t_idx].tid) == my_tid() ?
+		  RD(f->thr[t_idx].blocked) : t_born_mask;
+	r = real(th, attr, born_start, b);
+	if (r != 0)
+		free(b);
+	return r;
 }
 
 /* ---------------------------------------------------------------------
