@@ -27,7 +27,7 @@ else
 B       := build
 endif
 
-LIB_SRC := src/util.c src/cred.c src/lock.c src/wait.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c src/pipe.c src/signal.c
+LIB_SRC := src/util.c src/cred.c src/lock.c src/wait.c src/store.c src/proc.c src/msg.c src/sem.c src/shm.c src/pipe.c src/signal.c src/handoff.c
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 TESTS   := $(patsubst tests/%.c,$(B)/tests/%,$(filter-out tests/harness.c,$(wildcard tests/*.c)))
 BENCHES := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
@@ -44,9 +44,10 @@ $(B)/obj/%.o: src/%.c src/internal.h include/uipc.h | $(B)/obj
 $(B)/obj $(B)/tests $(B)/bench $(B)/demo $(B)/helpers:
 	mkdir -p $@
 
-$(B)/libuipc.so: $(LIB_OBJ) src/libuipc.map
+# handoff_spawn.o: in the shared library only (src/handoff_spawn.c says why).
+$(B)/libuipc.so: $(LIB_OBJ) $(B)/obj/handoff_spawn.o src/libuipc.map
 	$(CC) $(LDFLAGS) -shared -Wl,--version-script=src/libuipc.map \
-		-Wl,-soname,libuipc.so.0 -o $@ $(LIB_OBJ) $(LDLIBS)
+		-Wl,-soname,libuipc.so.0 -o $@ $(LIB_OBJ) $(B)/obj/handoff_spawn.o $(LDLIBS)
 
 $(B)/libuipc.a: $(LIB_OBJ)
 	rm -f $@

@@ -749,6 +749,14 @@ UIPC_HIDDEN int uipc_spare_sweep(struct uipc_nsh *h);
 /* Whether some process we can see holds a descriptor of pipe:[ino]
  * (/proc/<pid>/fd): 1, 0, or 1 when it cannot tell. */
 UIPC_HIDDEN int uipc_pipe_held(uint64_t ino);
+/* Descriptor fd, if a uipc pipe end, is about to reach a program that may
+ * not use uipc (sent over a socket): its pipe goes to the kernel's data
+ * path for good. */
+UIPC_HIDDEN void uipc_pipe_handoff(int fd);
+/* Whether this process has mapped any uipc pipe (a hint, no lock). */
+UIPC_HIDDEN int uipc_pipe_any(void);
+/* The same for every end an exec keeps (no FD_CLOEXEC). */
+UIPC_HIDDEN void uipc_pipe_before_exec(void);
 
 /* For the tool: one segment and who has it attached. */
 struct uipc_shm_info {

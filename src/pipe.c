@@ -87,7 +87,9 @@
 enum { PB_PACKET = 1, PB_MERGE = 2, PB_FILLING = 4 };
 /* Copies of at least this many bytes are made with the ring unlocked. */
 #define PIPE_UNLOCKED_COPY 2048
-enum { RING_LIVE = 1, RING_DEMOTED = 2 };
+/* RING_DEMOTING: a demotion under way, its maker holding the lock
+ * (seen only by what does not take it: a token's writer, ring_find). */
+enum { RING_LIVE = 1, RING_DEMOTED = 2, RING_DEMOTING = 3 };
 enum { END_R = 1, END_W = 2 };
 
 struct pipe_slot {
@@ -150,7 +152,10 @@ struct pipe_ring {
 	 * reader asks about the right process, and the tag keeps a late
 	 * mark of one claim from landing on the next. */
 	_Atomic uint32_t ktok;
-	uint32_t pad_tok[3];
+	/* A demotion waits for the copies made with the ring unlocked: none
+	 * starts meanwhile. */
+	uint32_t draining;
+	uint32_t pad_tok[2];
 	/* A reader copying out the rcopy_n slots from tail with the ring
 	 * unlocked (who 0: none); other readers wait for it. */
 	uint64_t rcopy_who;
@@ -970,6 +975,10 @@ static int ring_find(int fd, struct pipe_map **out)
 		return -ENOENT;
 	r = map_ring_fd(rfd, (uint64_t)st.st_ino, st.st_uid, out);
 	close(rfd);
+	/* A demotion under way ends with its maker's lock. */
+	if (r == 0 && atomic_load(&(*out)->r->state) == RING_DEMOTING &&
+	    ring_lock(*out) == 0)
+		ring_unlock(*out);
 	if (r == 0 && atomic_load(&(*out)->r->state) != RING_LIVE) {
 		map_free(*out);
 		return -ENOENT;
@@ -1154,6 +1163,18 @@ static int reopen_end(int fd, int end, int direct)
 	return nfd;
 }
 
+/* Whether fd is still a descriptor of end `end` of pipe ino (the table
+ * does not see the C library's close and dup2). */
+static int end_fd_ok(int fd, uint64_t ino, int end)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_ACCMODE) == (end == END_R ? O_RDONLY : O_WRONLY) &&
+	       fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) &&
+	       (uint64_t)st.st_ino == ino;
+}
+
 /* A local descriptor of end `end` of m, or -1. */
 static int local_end(struct pipe_map *m, int end, int except)
 {
@@ -1167,7 +1188,7 @@ static int local_end(struct pipe_map *m, int end, int except)
 			int fd = c * TAB_CHUNK + i;
 
 			if (e && ent_map(e) == m && ent_end(e) == end &&
-			    fd != except)
+			    fd != except && end_fd_ok(fd, m->ino, end))
 				return fd;
 		}
 	}
@@ -1176,20 +1197,41 @@ static int local_end(struct pipe_map *m, int end, int except)
 
 /*
  * Moves the ring's bytes into the kernel pipe, our tokens out first, and
- * marks the ring demoted.  fd is a descriptor of m of end `end`, still
- * open.  Ring locked.  0, or -1 if it could not (the ring stays).
+ * marks the ring demoted: also while other processes use it (they look
+ * at the state under the lock).  fd is a descriptor of m of end `end`,
+ * still open.  Ring locked.  0; -1 if it could not (the ring stays);
+ * -2 likewise, and the lock could not be taken again.
  */
 static int copies_busy(struct pipe_map *m, int ask, int any);
+static int copy_wait(struct pipe_map *m, int *waits);
 
 static int demote(struct pipe_map *m, int fd, int end)
 {
 	struct pipe_ring *r = m->r;
-	struct pipe_geom *g = geom(m);
+	struct pipe_geom *g;
 	int rfd = end == END_R ? fd : local_end(m, END_R, -1);
 	int wfd = end == END_W ? fd : local_end(m, END_W, -1);
 	int own_r = -1, own_w = -1, ok = 0;
 	uint32_t tok;
 
+	/* Copies made with the ring unlocked: a dead copier's settled, a
+	 * live one's waited for (it needs the lock to finish), and no new
+	 * one started meanwhile. */
+	r->draining = 1;
+	for (int waits = 0; copies_busy(m, (waits & 63) == 63, 1);) {
+		if (waits > 4096) {
+			r->draining = 0;
+			return -1;
+		}
+		if (copy_wait(m, &waits) < 0)
+			return -2;
+	}
+	r->draining = 0;
+	g = geom(m);
+	/* From here to the end the lock stays ours: a token's writer that
+	 * claims now sees this and writes nothing; one that claimed first
+	 * is seen below. */
+	atomic_store(&r->state, RING_DEMOTING);
 	/* A token claimed and not written yet: its writer writes it within
 	 * moments, or is dying (a killed process is alive to F_GETLK until
 	 * the kernel has closed its files). */
@@ -1206,10 +1248,6 @@ static int demote(struct pipe_map *m, int fd, int end)
 		}
 		usleep(1000);
 	}
-	/* Copies with the ring unlocked: a dead one's settled, a live one's
-	 * (a holder we could not record) waited for by the next closer. */
-	if (copies_busy(m, 1, 1))
-		goto out;
 	k_recount(r, fd);
 	if (rfd < 0 && !k_empty(r))
 		rfd = own_r = reopen_end(fd, END_R, 0);
@@ -1256,9 +1294,9 @@ static int demote(struct pipe_map *m, int fd, int end)
 		fcntl(wfd, F_SETPIPE_SZ, (int)(g->slots * PIPE_PAGE));
 	}
 gone:
-	atomic_store(&r->state, RING_DEMOTED);
 	ok = 1;
 out:
+	atomic_store(&r->state, ok ? RING_DEMOTED : RING_LIVE);
 	if (own_r >= 0)
 		close(own_r);
 	if (own_w >= 0)
@@ -1758,6 +1796,8 @@ static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
 	size_t bytes = 0, copied = 0;
 	int fault = 0;
 
+	if (RD(r->draining))
+		return 0;
 	for (uint32_t i = g->tail; i != g->head; i++) {
 		struct pipe_slot *sl = slot_of(m, g, i);
 
@@ -1934,6 +1974,14 @@ static ssize_t ring_read(struct pipe_map *m, int fd, struct iter *it,
 			kev = 0;
 			if (k_empty(r) && !RD(r->kunsure) &&
 			    poll(&kp, 1, 0) == 1 && (kp.revents & POLLIN)) {
+				/* The state first, the token again after: a
+				 * writer claiming one meanwhile sees it and
+				 * writes nothing, or is seen here. */
+				atomic_store(&r->state, RING_DEMOTING);
+				if (!k_empty(r)) {
+					atomic_store(&r->state, RING_LIVE);
+					continue;
+				}
 				atomic_store(&r->state, RING_DEMOTED);
 				*demoted = 1;
 				goto done;
@@ -2102,6 +2150,8 @@ static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
 	size_t copied = 0;
 	uint32_t ok = 0;
 
+	if (RD(r->draining))
+		return 0;
 	k = slots - occupancy(g);
 	if (k > (total + PIPE_PAGE - 1) / PIPE_PAGE)
 		k = (uint32_t)((total + PIPE_PAGE - 1) / PIPE_PAGE);
@@ -2410,7 +2460,7 @@ static void end_forget(int fd, uintptr_t e)
 	int end = ent_end(e), last;
 	struct uipc_nsh *h;
 	struct uipc_self self;
-	int err = 0;
+	int err = 0, dr = 0;
 
 	pthread_mutex_lock(&g_tab_lock);
 	if (tab_get(fd) != e) {
@@ -2433,7 +2483,7 @@ static void end_forget(int fd, uintptr_t e)
 		goto out_unlock;
 	}
 	if (!others_alive(h, m) && (atomic_load(&m->r->state) != RING_LIVE ||
-				    demote(m, fd, end) == 0)) {
+				    (dr = demote(m, fd, end)) == 0)) {
 		char name[64];
 
 		if (m->hidx >= 0)
@@ -2444,6 +2494,8 @@ static void end_forget(int fd, uintptr_t e)
 		unlinkat(h->dirfd, name, 0);
 		goto out_put;
 	}
+	if (dr == -2)
+		goto out_put;	/* the lock is not ours */
 	if (m->hidx >= 0 &&
 	    atomic_load(&m->r->holder[m->hidx].who) != 0 &&
 	    uipc_proc_self(&self) == 0 &&
@@ -2871,6 +2923,103 @@ static void pipe_atexit(void)
 				end_forget(c * TAB_CHUNK + i, e);
 		}
 	}
+}
+
+/* ---------------------------------------------------------------------
+ * Hand-offs: an end about to reach a program that may not use uipc (an
+ * exec, a descriptor sent over a socket) takes its pipe to the kernel's
+ * data path for good, whoever else uses it: that program reads and
+ * writes the kernel pipe, so the bytes must be there.
+ * ------------------------------------------------------------------- */
+
+static void handoff(struct pipe_map *m, int fd, int end)
+{
+	/* A try fails while a token is on its way or the kernel pipe cannot
+	 * take the ring's bytes yet: moments. */
+	for (int tries = 0; tries < 200; tries++) {
+		int r;
+
+		if (atomic_load(&m->r->state) != RING_LIVE || ring_lock(m) < 0)
+			return;
+		r = atomic_load(&m->r->state) != RING_LIVE ? 0 :
+		    demote(m, fd, end);
+		if (r != -2)
+			ring_unlock(m);
+		if (r == 0)
+			return;
+		usleep(1000);
+	}
+}
+
+int uipc_pipe_any(void)
+{
+	return __atomic_load_n(&g_maps, __ATOMIC_RELAXED) != NULL;
+}
+
+void uipc_pipe_handoff(int fd)
+{
+	uintptr_t e = tab_get(fd) ? op_get(fd) : 0;
+
+	if (!e)
+		return;
+	handoff(ent_map(e), fd, ent_end(e));
+	map_put(ent_map(e));
+}
+
+/* Every descriptor the exec keeps is looked at, not only those uipc
+ * made: a program may have dup2()ed an end with the C library's call.
+ * No malloc (a vfork child may be here): getdents64 into the stack. */
+void uipc_pipe_before_exec(void)
+{
+	char buf[4096];
+	dev_t pdev;
+	int dfd;
+	long n;
+
+	if (!uipc_pipe_any())
+		return;
+	pdev = pipefs_dev();
+	dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 {
+				uint64_t d_ino;
+				int64_t d_off;
+				unsigned short d_reclen;
+				unsigned char d_type;
+				char d_name[];
+			} *d = (void *)(buf + off);
+			struct pipe_map *m;
+			struct stat st;
+			int fd, fl, acc;
+			char *endp;
+
+			off += d->d_reclen;
+			fd = (int)strtol(d->d_name, &endp, 10);
+			if (*endp || endp == d->d_name || fd == dfd)
+				continue;
+			fl = fcntl(fd, F_GETFD);
+			if (fl < 0 || (fl & FD_CLOEXEC) || fstat(fd, &st) < 0 ||
+			    !S_ISFIFO(st.st_mode) || st.st_dev != pdev)
+				continue;
+			acc = fcntl(fd, F_GETFL);
+			if (acc < 0 || (acc & O_ACCMODE) == O_RDWR)
+				continue;
+			pthread_mutex_lock(&g_tab_lock);
+			for (m = g_maps; m && m->ino != (uint64_t)st.st_ino; m = m->next)
+				;
+			if (m)
+				atomic_fetch_add(&m->refs, 1);
+			pthread_mutex_unlock(&g_tab_lock);
+			if (!m)
+				continue;
+			handoff(m, fd, (acc & O_ACCMODE) == O_RDONLY ? END_R : END_W);
+			map_put(m);
+		}
+	}
+	close(dfd);
 }
 
 /* Calls fn(h, m, name) for each ring file of the namespace we can map. */

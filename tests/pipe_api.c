@@ -2235,6 +2235,107 @@ static void scen_scm(const struct pipe_ops *o, struct trace *t)
 	close(scm_sock[0]);
 }
 
+/* An end handed over a socket to a process that reads it with the C
+ * library's read, while the sender, which holds both ends, goes on
+ * writing: each write must reach it at once (the sender's sendmsg takes
+ * the pipe to the kernel's path). */
+static void child_scm_plain(const struct pipe_ops *o, struct trace *t, int *p)
+{
+	struct pollfd pf = { scm_sock[1], POLLIN, 0 };
+	char buf[64];
+	int fd;
+
+	(void)o;
+	(void)p;
+	close(scm_sock[0]);
+	poll(&pf, 1, 5000);
+	fd = recv_fd(scm_sock[1]);
+	tprintf(t, "received an end: %d", fd >= 0);
+	for (int i = 0; i < 2 && fd >= 0; i++) {
+		struct pollfd q = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		tprintf(t, "poll: %d", poll(&q, 1, 3000));
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		tprintf(t, "read (the C library's) -> %ld \"%s\"", (long)n, buf);
+		if (write(scm_sock[1], "r", 1) != 1)
+			break;
+	}
+	close(fd);
+	close(scm_sock[1]);
+}
+
+static void scen_scm_live(const struct pipe_ops *o, struct trace *t)
+{
+	struct pollfd pf;
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, scm_sock) < 0) {
+		tprintf(t, "socketpair: %s", errname(errno));
+		return;
+	}
+	pid = spawn(o, child_scm_plain, p);
+	close(scm_sock[1]);
+	mk(o, t, p, 0, "pipe2 0");
+	tval(t, "write before", o->write(p[1], "before", 6));
+	tprintf(t, "sent read end: %d", send_fd(scm_sock[0], p[0]) > 0);
+	pf = (struct pollfd){ scm_sock[0], POLLIN, 0 };
+	tprintf(t, "its read: %d", poll(&pf, 1, 5000) == 1 && read(scm_sock[0], &c, 1) == 1);
+	tval(t, "write after", o->write(p[1], "after", 5));
+	tprintf(t, "its read: %d", poll(&pf, 1, 5000) == 1 && read(scm_sock[0], &c, 1) == 1);
+	cl2(o, t, p);
+	reap(t, pid);
+	close(scm_sock[0]);
+}
+
+/* A forked child execs a program that does not use uipc (cat) with the
+ * read end, while the parent keeps both ends and talks with it: a line
+ * in, its echo out, twice (the child's exec takes the pipe to the
+ * kernel's path). */
+static void scen_exec_live(const struct pipe_ops *o, struct trace *t)
+{
+	int p[2], back[2], st;
+	pid_t pid;
+
+	mk(o, t, p, 0, "pipe2 0");
+	if (pipe(back) < 0)
+		return;
+	tval(t, "write one", o->write(p[1], "one\n", 4));
+	pid = fork();
+	if (pid == 0) {
+		/* The C library's dup2 and close: what uipc does not see
+		 * of them, the exec finds. */
+		dup2(p[0], 0);
+		dup2(back[1], 1);
+		close(p[0]);
+		close(p[1]);
+		close(back[0]);
+		close(back[1]);
+		execlp("cat", "cat", (char *)NULL);
+		_exit(127);
+	}
+	close(back[1]);
+	for (int i = 0; i < 2; i++) {
+		struct pollfd pf = { back[0], POLLIN, 0 };
+		char buf[64];
+		ssize_t n = -1;
+
+		if (poll(&pf, 1, 3000) == 1)
+			n = read(back[0], buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		tprintf(t, "cat echoed %ld \"%s\"", (long)n, n > 0 ? buf : "");
+		if (i == 0)
+			tval(t, "write two", o->write(p[1], "two\n", 4));
+	}
+	cl2(o, t, p);
+	if (waitpid(pid, &st, 0) == pid)
+		trace_status(t, st);
+	close(back[0]);
+}
+
 /* An unmodified program (cat) reading the read end through the C
  * library: the bytes must reach it, in order, then EOF. */
 static void run_cat(const struct pipe_ops *o, struct trace *t, int late)
@@ -2416,6 +2517,10 @@ int main(int argc, char **argv)
 	run_pipe_both("exec", scen_exec);
 	run_pipe_both("an end sent with SCM_RIGHTS", scen_scm);
 	run_pipe_both("an unmodified program reading a uipc pipe", scen_cat);
+	run_pipe_both("an end sent with SCM_RIGHTS, the sender writing on",
+		      scen_scm_live);
+	run_pipe_both("exec of an unmodified program, the parent writing on",
+		      scen_exec_live);
 	run_pipe_both("descriptors that are not uipc pipes", scen_foreign);
 	return harness_done();
 }

@@ -1,0 +1,83 @@
+/*
+ * handoff_spawn.c: posix_spawn, posix_spawnp, system and popen, stood in
+ * for as handoff.c stands in for the exec family, in the shared library
+ * only.  Their children are made and exec'd inside the C library, by no
+ * call a program can see; in a program linked statically with the C
+ * library a definition here would take the library's own place, with no
+ * next one to call, so libuipc.a has none (docs/uipc.md, "Pipes").
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define STAND_IN __attribute__((visibility("default")))
+
+typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+			const posix_spawnattr_t *, char *const[], char *const[]);
+typedef int (*system_fn)(const char *);
+typedef FILE *(*popen_fn)(const char *, const char *);
+
+static void *next_of(void *_Atomic *slot, const char *name)
+{
+	void *f = atomic_load(slot);
+
+	if (!f) {
+		f = dlsym(RTLD_NEXT, name);
+		atomic_store(slot, f);
+	}
+	return f;
+}
+
+STAND_IN int posix_spawn(pid_t *pid, const char *path,
+			 const posix_spawn_file_actions_t *fa,
+			 const posix_spawnattr_t *attr, char *const argv[],
+			 char *const envp[])
+{
+	static void *_Atomic next;
+	spawn_fn f = (spawn_fn)next_of(&next, "posix_spawn");
+
+	if (!f)
+		return ENOSYS;
+	uipc_pipe_before_exec();
+	return f(pid, path, fa, attr, argv, envp);
+}
+
+STAND_IN int posix_spawnp(pid_t *pid, const char *file,
+			  const posix_spawn_file_actions_t *fa,
+			  const posix_spawnattr_t *attr, char *const argv[],
+			  char *const envp[])
+{
+	static void *_Atomic next;
+	spawn_fn f = (spawn_fn)next_of(&next, "posix_spawnp");
+
+	if (!f)
+		return ENOSYS;
+	uipc_pipe_before_exec();
+	return f(pid, file, fa, attr, argv, envp);
+}
+
+STAND_IN int system(const char *command)
+{
+	static void *_Atomic next;
+	system_fn f = (system_fn)next_of(&next, "system");
+
+	if (!f)
+		return -1;
+	if (command)
+		uipc_pipe_before_exec();
+	return f(command);
+}
+
+STAND_IN FILE *popen(const char *command, const char *type)
+{
+	static void *_Atomic next;
+	popen_fn f = (popen_fn)next_of(&next, "popen");
+
+	if (!f)
+		return NULL;
+	uipc_pipe_before_exec();
+	return f(command, type);
+}
