@@ -36,10 +36,9 @@
 
 extern char **environ;
 
-enum next_fn { N_EXECVE, N_EXECVP, N_EXECVPE, N_FEXECVE, N_SENDMSG, N_SENDMMSG,
-	       N_COUNT };
+enum next_fn { N_EXECVE, N_EXECVPE, N_FEXECVE, N_SENDMSG, N_SENDMMSG, N_COUNT };
 static const char *const next_name[N_COUNT] = {
-	"execve", "execvp", "execvpe", "fexecve", "sendmsg", "sendmmsg",
+	"execve", "execvpe", "fexecve", "sendmsg", "sendmmsg",
 };
 static void *_Atomic next_ptr[N_COUNT];
 static _Atomic int next_resolved;
@@ -64,7 +63,6 @@ static void *next(enum next_fn f)
 #define STAND_IN __attribute__((visibility("default"), weak))
 
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*execvp_fn)(const char *, char *const[]);
 typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 
@@ -131,12 +129,54 @@ static int search_exec(const char *file, char *const argv[], char *const envp[])
 	return -1;
 }
 
+/* A vfork child ran no fork handler, so it has no signal file to take
+ * over at exec: what it keeps (ignored signals, mask) goes into the new
+ * image's environment, envp with var added in `out` (n + 2 entries). */
+size_t uipc_env_count(char *const envp[])
+{
+	size_t n = 0;
+
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+char *const *uipc_env_with(char *const envp[], char *var, char **out)
+{
+	size_t k = 0, len = strcspn(var, "=") + 1;
+
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], var, len))
+			out[k++] = envp[i];
+	out[k++] = var;
+	out[k] = NULL;
+	return out;
+}
+
+/* Runs `call` with envp, or with envp and the vfork child's signal state
+ * (no malloc: a vfork child's heap is its parent's). */
+#define WITH_EXEC_ENV(envp, e, call)					\
+	do {								\
+		char var_[96];						\
+									\
+		uipc_pipe_before_exec();				\
+		if (uipc_sig_exec_var(var_, sizeof(var_), 1, NULL, NULL)) {		\
+			char *buf_[uipc_env_count(envp) + 2];		\
+			char *const *e = uipc_env_with(envp, var_, buf_);	\
+									\
+			return call;					\
+		} else {						\
+			char *const *e = (envp);			\
+									\
+			return call;					\
+		}							\
+	} while (0)
+
 STAND_IN int execve(const char *path, char *const argv[], char *const envp[])
 {
 	execve_fn f = (execve_fn)next(N_EXECVE);
 
-	uipc_pipe_before_exec();
-	return f ? f(path, argv, envp) : raw_execve(path, argv, envp);
+	WITH_EXEC_ENV(envp, e, f ? f(path, argv, e) : raw_execve(path, argv, e));
 }
 
 STAND_IN int execv(const char *path, char *const argv[])
@@ -148,26 +188,20 @@ STAND_IN int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	execvpe_fn f = (execvpe_fn)next(N_EXECVPE);
 
-	uipc_pipe_before_exec();
-	return f ? f(file, argv, envp) : search_exec(file, argv, envp);
+	WITH_EXEC_ENV(envp, e, f ? f(file, argv, e) : search_exec(file, argv, e));
 }
 
 STAND_IN int execvp(const char *file, char *const argv[])
 {
-	execvp_fn f = (execvp_fn)next(N_EXECVP);
-
-	uipc_pipe_before_exec();
-	return f ? f(file, argv) : search_exec(file, argv, environ);
+	return execvpe(file, argv, environ);
 }
 
 STAND_IN int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	fexecve_fn f = (fexecve_fn)next(N_FEXECVE);
 
-	uipc_pipe_before_exec();
-	if (f)
-		return f(fd, argv, envp);
-	return (int)syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+	WITH_EXEC_ENV(envp, e, f ? f(fd, argv, e) :
+		      (int)syscall(SYS_execveat, fd, "", argv, e, AT_EMPTY_PATH));
 }
 
 /* execl, execlp, execle: the list as an array, then the array calls

@@ -31,6 +31,35 @@ static void *next_of(void *_Atomic *slot, const char *name)
 	return f;
 }
 
+/* The child's pipes demoted, and its uipc signal state (ignored
+ * signals, mask, after the attributes' changes) in its environment: it
+ * runs no fork handler. */
+static int spawn_with(spawn_fn f, pid_t *pid, const char *path,
+		      const posix_spawn_file_actions_t *fa,
+		      const posix_spawnattr_t *attr, char *const argv[],
+		      char *const envp[])
+{
+	sigset_t mask, dfl;
+	short flags = 0;
+	char var[96];
+
+	uipc_pipe_before_exec();
+	if (attr && posix_spawnattr_getflags(attr, &flags) != 0)
+		flags = 0;
+	if ((flags & POSIX_SPAWN_SETSIGMASK) && posix_spawnattr_getsigmask(attr, &mask) != 0)
+		flags &= (short)~POSIX_SPAWN_SETSIGMASK;
+	if ((flags & POSIX_SPAWN_SETSIGDEF) && posix_spawnattr_getsigdefault(attr, &dfl) != 0)
+		flags &= (short)~POSIX_SPAWN_SETSIGDEF;
+	if (uipc_sig_exec_var(var, sizeof(var), 0,
+			      flags & POSIX_SPAWN_SETSIGMASK ? &mask : NULL,
+			      flags & POSIX_SPAWN_SETSIGDEF ? &dfl : NULL)) {
+		char *buf[uipc_env_count(envp) + 2];
+
+		return f(pid, path, fa, attr, argv, uipc_env_with(envp, var, buf));
+	}
+	return f(pid, path, fa, attr, argv, envp);
+}
+
 STAND_IN int posix_spawn(pid_t *pid, const char *path,
 			 const posix_spawn_file_actions_t *fa,
 			 const posix_spawnattr_t *attr, char *const argv[],
@@ -39,10 +68,7 @@ STAND_IN int posix_spawn(pid_t *pid, const char *path,
 	static void *_Atomic next;
 	spawn_fn f = (spawn_fn)next_of(&next, "posix_spawn");
 
-	if (!f)
-		return ENOSYS;
-	uipc_pipe_before_exec();
-	return f(pid, path, fa, attr, argv, envp);
+	return f ? spawn_with(f, pid, path, fa, attr, argv, envp) : ENOSYS;
 }
 
 STAND_IN int posix_spawnp(pid_t *pid, const char *file,
@@ -53,10 +79,7 @@ STAND_IN int posix_spawnp(pid_t *pid, const char *file,
 	static void *_Atomic next;
 	spawn_fn f = (spawn_fn)next_of(&next, "posix_spawnp");
 
-	if (!f)
-		return ENOSYS;
-	uipc_pipe_before_exec();
-	return f(pid, file, fa, attr, argv, envp);
+	return f ? spawn_with(f, pid, file, fa, attr, argv, envp) : ENOSYS;
 }
 
 STAND_IN int system(const char *command)

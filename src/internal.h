@@ -321,6 +321,11 @@ UIPC_HIDDEN void uipc_raw_copy(void *d, const void *s, size_t n);
  * that never lets go, or a word someone forged, costs a bounded wait. */
 UIPC_HIDDEN int uipc_lock_acquire(struct uipc_lock *l, void (*repair)(void *),
 				  void *arg);
+/* The same with the patience of one look at the owner (about 50 ms): for
+ * work that may pass a lock by (scans of files another user may have
+ * planted, exit work done for others).  A dead owner's is repaired. */
+UIPC_HIDDEN int uipc_lock_acquire_brief(struct uipc_lock *l,
+					void (*repair)(void *), void *arg);
 UIPC_HIDDEN void uipc_lock_release(struct uipc_lock *l);
 
 /* What /proc/<pid>/stat says: 1 if pid is gone, a zombie or exiting, or
@@ -721,6 +726,16 @@ UIPC_HIDDEN int uipc_pipe_sweep(struct uipc_nsh *h);
 /* The signal file of the registration (slot, gen), which has ended,
  * removed. */
 UIPC_HIDDEN void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
+/* "UIPC_SIG_EXEC=..." into buf for the new image of a vfork child
+ * (vfork_child) or of a posix_spawn child: the ignored signals and the
+ * mask it keeps (setmask, setdef: posix_spawn's, or NULL).  1, or 0 when
+ * there is nothing to pass. */
+/* handoff.c: envp's entries, and envp with var put in (out: count + 2
+ * entries; an entry of var's name replaced). */
+UIPC_HIDDEN size_t uipc_env_count(char *const envp[]);
+UIPC_HIDDEN char *const *uipc_env_with(char *const envp[], char *var, char **out);
+UIPC_HIDDEN int uipc_sig_exec_var(char *buf, size_t n, int vfork_child,
+				  const sigset_t *setmask, const sigset_t *setdef);
 /* Removes the signal files of processes that are gone (not those of one
  * that exec'd, for its new image): how many. */
 UIPC_HIDDEN int uipc_sig_sweep(struct uipc_nsh *h);

@@ -65,6 +65,7 @@
 #define LOCK_RECHECK_NS 50000000LL	/* sleep between looks at the owner */
 #define LOCK_PATIENCE_NS 3000000000LL	/* one live owner, then -EIO */
 #define LOCK_PATIENCE_ALL_NS 6000000000LL	/* any owners, then -EIO */
+#define LOCK_BRIEF_NS 20000000LL	/* _brief: then -EIO at the first look */
 
 #define LOCK_PID_MASK 0x3fffffffu	/* above PID_MAX_LIMIT (2^22) */
 #define LOCK_WAITERS 0x80000000u
@@ -185,7 +186,7 @@ static int cas(struct uipc_lock *l, uint64_t *old, uint64_t new)
 }
 
 static int lock_slow(struct uipc_lock *l, uint64_t me, void (*repair)(void *),
-		     void *arg)
+		     void *arg, int64_t patience)
 {
 	const uint64_t waiters = w_make(LOCK_WAITERS, 0);
 	int64_t begin, since, now;
@@ -236,8 +237,9 @@ static int lock_slow(struct uipc_lock *l, uint64_t me, void (*repair)(void *),
 				goto repair;
 			continue;
 		}
-		if (now - since > LOCK_PATIENCE_NS ||
-		    now - begin > LOCK_PATIENCE_ALL_NS)
+		if (now - since > patience ||
+		    now - begin > (patience < LOCK_PATIENCE_NS ? patience :
+				   LOCK_PATIENCE_ALL_NS))
 			return -EIO;
 	}
 repair:
@@ -252,7 +254,16 @@ int uipc_lock_acquire(struct uipc_lock *l, void (*repair)(void *), void *arg)
 
 	if (likely(cas(l, &v, me)))
 		return 0;
-	return lock_slow(l, me, repair, arg);
+	return lock_slow(l, me, repair, arg, LOCK_PATIENCE_NS);
+}
+
+int uipc_lock_acquire_brief(struct uipc_lock *l, void (*repair)(void *), void *arg)
+{
+	uint64_t me = self_word(), v = 0;
+
+	if (likely(cas(l, &v, me)))
+		return 0;
+	return lock_slow(l, me, repair, arg, LOCK_BRIEF_NS);
 }
 
 void uipc_lock_release(struct uipc_lock *l)

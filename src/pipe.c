@@ -315,6 +315,13 @@ static int ring_lock(struct pipe_map *m)
 	return uipc_lock_acquire(&m->r->lock, ring_repair, m);
 }
 
+/* For scans and exit work: a ring whose lock a live process keeps is
+ * passed by (its holders' own calls and closes do that work too). */
+static int ring_lock_brief(struct pipe_map *m)
+{
+	return uipc_lock_acquire_brief(&m->r->lock, ring_repair, m);
+}
+
 static void ring_unlock(struct pipe_map *m)
 {
 	uipc_lock_release(&m->r->lock);
@@ -3047,7 +3054,9 @@ static void each_ring(struct uipc_nsh *h,
 		fd = uipc_ns_openat(h, de->d_name, O_RDWR);
 		if (fd < 0)
 			continue;
-		if (fstat(fd, &st) < 0 ||
+		/* A ring is its creator's, mode 0600: one of another user
+		 * that we can open is a plant (only root opens theirs). */
+		if (fstat(fd, &st) < 0 || (geteuid() != 0 && st.st_uid != geteuid()) ||
 		    map_ring_fd(fd, ino, st.st_uid, &m) < 0) {
 			close(fd);
 			continue;
@@ -3116,7 +3125,7 @@ static int ring_exit(struct uipc_nsh *h, struct pipe_map *m, const char *name,
 	uint64_t who = (uint64_t)a->slot << 32 | a->gen;
 	int found = 0, left = 0;
 
-	if (ring_lock(m) < 0) {
+	if (ring_lock_brief(m) < 0) {
 		map_free(m);
 		return 0;
 	}
@@ -3156,9 +3165,11 @@ static int ring_sweep(struct uipc_nsh *h, struct pipe_map *m, const char *name,
 {
 	int *n = arg, live = 0;
 
-	if (ring_lock(m) == 0) {
+	if (ring_lock_brief(m) == 0) {
 		live = others_alive(h, m);
 		ring_unlock(m);
+	} else {
+		live = 1;	/* its lock kept: in use, or a plant's */
 	}
 	if (!live && (atomic_load(&m->r->state) != RING_LIVE ||
 		      !uipc_pipe_held(m->ino)) && unlinkat(h->dirfd, name, 0) == 0)
@@ -3192,7 +3203,7 @@ static int ring_info(struct uipc_nsh *h, struct pipe_map *m, const char *name,
 	(void)h;
 	(void)name;
 	memset(&pi, 0, sizeof(pi));
-	if (ring_lock(m) < 0) {
+	if (ring_lock_brief(m) < 0) {
 		map_free(m);
 		return 0;
 	}

@@ -66,6 +66,9 @@
  * leaves the file (its registration ends with the old image): a program
  * with uipc's signals in it takes it over before main (adopt), handled
  * signals made SIG_DFL, the rest kept, as execve keeps signal state.
+ * A vfork or posix_spawn child has no file of its own: what its new image
+ * keeps (ignored signals, mask) comes in the environment, UIPC_SIG_EXEC,
+ * put there by handoff.c's exec and spawn stand-ins.
  *
  * signalfd.  A socket pair: the caller reads its end as the kernel's
  * signalfd (poll, epoll and read work unmodified); delivery writes the
@@ -580,6 +583,14 @@ static void sig_child(void);
 
 /* This process's file, made on its first signal call (only_adopt: only
  * if it is there from before an exec). */
+/* The state a vfork or posix_spawn child's new image starts with (read
+ * from the environment before main). */
+#define EXEC_VAR "UIPC_SIG_EXEC"
+static sigbits g_exec_ign, g_exec_mask;
+
+/* only_adopt: 1, only the file from before an exec; 2, a new one with
+ * g_exec_ign and g_exec_mask (a vfork or posix_spawn child's new image);
+ * 0, ours, made if need be. */
 static int me_ready_how(int only_adopt)
 {
 	static int once;
@@ -601,7 +612,15 @@ static int me_ready_how(int only_adopt)
 			atexit(sig_atexit);
 			once = 1;
 		}
-		if (only_adopt) {
+		if (only_adopt == 2) {
+			static struct sig_file from;
+
+			atomic_store(&from.set_ign, g_exec_ign);
+			r = file_make(&from, g_exec_mask);
+			for (int s = 1; r == 0 && s <= SIG_NSIG; s++)
+				if (g_exec_ign & bit(s))
+					g_act[s].sa_handler = SIG_IGN;
+		} else if (only_adopt) {
 			struct uipc_self self;
 			struct uipc_nsh *h = uipc_ns_get(&r);
 			char name[32];
@@ -631,6 +650,7 @@ static int me_ready(void)
 __attribute__((constructor)) static void sig_after_exec(void)
 {
 	char path[4096 + 32];
+	const char *v = getenv(EXEC_VAR);
 	size_t n;
 
 	if (uipc_ns_path(path, sizeof(path) - 32) < 0)
@@ -639,6 +659,49 @@ __attribute__((constructor)) static void sig_after_exec(void)
 	snprintf(path + n, sizeof(path) - n, "/sig.%d", (int)getpid());
 	if (access(path, F_OK) == 0)
 		me_ready_how(1);
+	if (v) {
+		unsigned long long ign, mask;
+		int spawner, k = 0;
+
+		if (!g_me && sscanf(v, "%d:%llx:%llx%n", &spawner, &ign, &mask, &k) == 3 &&
+		    !v[k] && spawner == getppid()) {
+			g_exec_ign = (sigbits)ign & ~(bit(SIGKILL) | bit(SIGSTOP));
+			g_exec_mask = (sigbits)mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+			me_ready_how(2);
+		}
+		/* Not for the programs this one runs in turn. */
+		unsetenv(EXEC_VAR);
+	}
+}
+
+/* "UIPC_SIG_EXEC=spawner:ignored:mask" into buf, for the new image of a
+ * process that execs with no file of its own: a vfork child (vfork_child;
+ * its memory is its parent's, g_me too) or a posix_spawn child of ours.
+ * 1, or 0 when there is nothing to pass. */
+int uipc_sig_exec_var(char *buf, size_t n, int vfork_child,
+		      const sigset_t *setmask, const sigset_t *setdef)
+{
+	struct sig_file *f = g_me;
+	pid_t me = (pid_t)syscall(SYS_getpid);
+	sigbits mask, ign;
+
+	if (!f || (vfork_child ? RD(f->pid) == me : RD(f->pid) != me))
+		return 0;
+	/* The calling thread's mask: in a vfork child, the parent's
+	 * thread's (the child runs on it). */
+	mask = t_idx >= 0 && t_idx < SIG_THREADS ? RD(f->thr[t_idx].blocked) : t_born_mask;
+	ign = atomic_load(&f->set_ign);
+	/* posix_spawn's attributes, as the kernel then sees the child. */
+	for (int s = 1; s <= SIG_NSIG; s++) {
+		if (setmask)
+			mask = sigismember(setmask, s) == 1 ? mask | bit(s) : mask & ~bit(s);
+		if (setdef && sigismember(setdef, s) == 1)
+			ign &= ~bit(s);
+	}
+	snprintf(buf, n, "%s=%d:%llx:%llx", EXEC_VAR, (int)RD(f->pid),
+		 (unsigned long long)(ign & ~(bit(SIGKILL) | bit(SIGSTOP))),
+		 (unsigned long long)(mask & ~(bit(SIGKILL) | bit(SIGSTOP))));
+	return 1;
 }
 
 /* The entry of the calling thread, made if need be (file locked).  A

@@ -1491,6 +1491,61 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
 	exec_then_signal(o, t);
 }
 
+/* A vfork child runs no fork handler: its exec still keeps the ignored
+ * signals and the mask it had (its parent's), and nothing is pending. */
+static void scen_vfork(const struct sig_ops *o, struct trace *t)
+{
+	sigset_t term = set_of(SIGTERM, 0);
+	char buf[1024];
+	int p[2], st;
+	size_t n = 0;
+	pid_t kid;
+
+	if (pipe(p) < 0) {
+		tprintf(t, "pipe: %s", errname(errno));
+		return;
+	}
+	kid = fork();
+	if (kid == 0) {
+		struct sigaction sa;
+		pid_t v;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_plain;
+		o->sigaction(SIGUSR1, &sa, NULL);
+		sa.sa_handler = SIG_IGN;
+		o->sigaction(SIGUSR2, &sa, NULL);
+		o->sigprocmask(SIG_BLOCK, &term, NULL);
+		v = vfork();
+		if (v == 0) {
+			dup2(p[1], 3);
+			execl("/proc/self/exe", "sig_api", "exec-probe", o->name,
+			      (char *)NULL);
+			_exit(127);
+		}
+		if (v < 0 || waitpid(v, &st, 0) != v)
+			_exit(126);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+	close(p[1]);
+	for (;;) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		ssize_t r;
+
+		if (n >= sizeof(buf) - 1 || poll(&pf, 1, 5000) <= 0)
+			break;
+		r = read(p[0], buf + n, sizeof(buf) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = 0;
+	close(p[0]);
+	tlines(t, "after vfork and exec: ", buf);
+	st = wait_bounded(kid, 5000);
+	trace_status(t, "the vfork child's parent", st);
+}
+
 /* ---- signalfd -------------------------------------------------------- */
 
 /* What a read of fd gives: each record, or the error. */
@@ -1880,6 +1935,7 @@ int main(int argc, char **argv)
 	run_sig_both("signals to a thread: pthread_kill, tgkill", scen_thread);
 	run_sig_both("a new thread is born with its creator's mask", scen_born);
 	run_sig_both("exec: handlers reset, ignored, blocked, pending kept", scen_exec);
+	run_sig_both("vfork, then exec: ignored and blocked kept", scen_vfork);
 	run_sig_both("signalfd: poll and read", scen_signalfd);
 	return harness_done();
 }
