@@ -282,15 +282,47 @@ static int unmasked_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 	return r;
 }
 
+/* The asynchronous signals, made once (async_signals). */
+static sigset_t g_async;
+static _Atomic int g_async_ready;
+
+/* Blocks set, the old mask into *old: the system call itself, with no
+ * library call before it (in a call's first instructions, before this,
+ * a handler that runs leaves the call to block: the fewer the better).
+ * 0 or -errno. */
+static long block_now(const sigset_t *set, sigset_t *old)
+{
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = _NSIG / 8;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"((long)SYS_rt_sigprocmask), "D"((long)SIG_BLOCK),
+			   "S"(set), "d"(old), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+#else
+	return pthread_sigmask(SIG_BLOCK, set, old) == 0 ? 0 : -EIO;
+#endif
+}
+
+/* In a section of its own: the tests tell a handler that ran here,
+ * before the mask took hold, from one that interrupted the call (as the
+ * kernel's call begins at its system call instruction). */
+__attribute__((section("uipc_mask_text"), noinline))
 int uipc_wait_begin(struct uipc_wait *w)
 {
-	sigset_t all;
-
 	if (w->masked)
 		return 0;
-	async_signals(&all);
-	if (pthread_sigmask(SIG_BLOCK, &all, &w->old) != 0)
+	if (unlikely(!atomic_load_explicit(&g_async_ready, memory_order_acquire))) {
+		async_signals(&g_async);
+		atomic_store_explicit(&g_async_ready, 1, memory_order_release);
+	}
+	if (block_now(&g_async, &w->old) != 0)
 		return -EIO;
+	/* The kernel wrote the first _NSIG / 8 bytes: the rest, after. */
+	memset((char *)&w->old + _NSIG / 8, 0, sizeof(w->old) - _NSIG / 8);
 	w->masked = 1;
 	/* Not checked yet: most waits end in the spin, and the sleep checks
 	 * before it relies on the descriptors. */

@@ -62,6 +62,13 @@ struct probe {
  */
 #define PROBE_TEXT __attribute__((section("probe_text"), noinline))
 extern const char __start_probe_text[], __stop_probe_text[];
+/* uipc's call begins where its mask takes hold, the system call in
+ * uipc_wait_begin (src/wait.c, in this section), as the kernel's begins
+ * at its system call instruction: a handler that interrupted that
+ * function with SIGUSR1 not blocked yet came before, and the call rightly
+ * goes on to block. */
+extern const char __start_uipc_mask_text[] __attribute__((weak));
+extern const char __stop_uipc_mask_text[] __attribute__((weak));
 
 static volatile sig_atomic_t handled, handled_early;
 /* The kernel's calls are under test: there, a call has begun only once
@@ -82,6 +89,11 @@ static void on_usr1(int sig, siginfo_t *si, void *ctx)
 
 		if ((const char *)ip >= __start_probe_text &&
 		    (const char *)ip < __stop_probe_text)
+			handled_early = 1;
+		else if (!kernel_side && __start_uipc_mask_text &&
+			 (const char *)ip >= __start_uipc_mask_text &&
+			 (const char *)ip < __stop_uipc_mask_text &&
+			 sigismember(&((ucontext_t *)ctx)->uc_sigmask, SIGUSR1) == 0)
 			handled_early = 1;
 		/* Not just after a `syscall`: no system call was under way. */
 		else if (kernel_side && !(ip[-2] == 0x0f && ip[-1] == 0x05))
