@@ -302,6 +302,11 @@ static void ring_repair(void *arg)
 	}
 	if (RD(r->kbytes) > PIPE_KSIZE)
 		r->kbytes = PIPE_KSIZE;
+	/* A demotion that died half-way: the ring stays (what it had moved
+	 * is in the kernel pipe: docs/uipc.md). */
+	if (atomic_load(&r->state) == RING_DEMOTING)
+		atomic_store(&r->state, RING_LIVE);
+	r->draining = 0;
 	if (RD(r->kbusy)) {
 		/* It died between a token's write or read and its count:
 		 * the next caller, which holds an end, counts again. */
@@ -1230,8 +1235,10 @@ static int demote(struct pipe_map *m, int fd, int end)
 			r->draining = 0;
 			return -1;
 		}
-		if (copy_wait(m, &waits) < 0)
+		if (copy_wait(m, &waits) < 0) {
+			r->draining = 0;
 			return -2;
+		}
 	}
 	r->draining = 0;
 	g = geom(m);
@@ -2963,14 +2970,35 @@ int uipc_pipe_any(void)
 	return __atomic_load_n(&g_maps, __ATOMIC_RELAXED) != NULL;
 }
 
+/* Descriptor fd, if it is an end of a pipe we have mapped (made by uipc
+ * or by the C library's dup2): handed off. */
+static void handoff_fd(int fd, dev_t pdev)
+{
+	struct pipe_map *m;
+	struct stat st;
+	int acc;
+
+	if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || st.st_dev != pdev)
+		return;
+	acc = fcntl(fd, F_GETFL);
+	if (acc < 0 || (acc & O_ACCMODE) == O_RDWR)
+		return;
+	pthread_mutex_lock(&g_tab_lock);
+	for (m = g_maps; m && m->ino != (uint64_t)st.st_ino; m = m->next)
+		;
+	if (m)
+		atomic_fetch_add(&m->refs, 1);
+	pthread_mutex_unlock(&g_tab_lock);
+	if (!m)
+		return;
+	handoff(m, fd, (acc & O_ACCMODE) == O_RDONLY ? END_R : END_W);
+	map_put(m);
+}
+
 void uipc_pipe_handoff(int fd)
 {
-	uintptr_t e = tab_get(fd) ? op_get(fd) : 0;
-
-	if (!e)
-		return;
-	handoff(ent_map(e), fd, ent_end(e));
-	map_put(ent_map(e));
+	if (uipc_pipe_any())
+		handoff_fd(fd, pipefs_dev());
 }
 
 /* Every descriptor the exec keeps is looked at, not only those uipc
@@ -2998,9 +3026,7 @@ void uipc_pipe_before_exec(void)
 				unsigned char d_type;
 				char d_name[];
 			} *d = (void *)(buf + off);
-			struct pipe_map *m;
-			struct stat st;
-			int fd, fl, acc;
+			int fd, fl;
 			char *endp;
 
 			off += d->d_reclen;
@@ -3008,22 +3034,8 @@ void uipc_pipe_before_exec(void)
 			if (*endp || endp == d->d_name || fd == dfd)
 				continue;
 			fl = fcntl(fd, F_GETFD);
-			if (fl < 0 || (fl & FD_CLOEXEC) || fstat(fd, &st) < 0 ||
-			    !S_ISFIFO(st.st_mode) || st.st_dev != pdev)
-				continue;
-			acc = fcntl(fd, F_GETFL);
-			if (acc < 0 || (acc & O_ACCMODE) == O_RDWR)
-				continue;
-			pthread_mutex_lock(&g_tab_lock);
-			for (m = g_maps; m && m->ino != (uint64_t)st.st_ino; m = m->next)
-				;
-			if (m)
-				atomic_fetch_add(&m->refs, 1);
-			pthread_mutex_unlock(&g_tab_lock);
-			if (!m)
-				continue;
-			handoff(m, fd, (acc & O_ACCMODE) == O_RDONLY ? END_R : END_W);
-			map_put(m);
+			if (fl >= 0 && !(fl & FD_CLOEXEC))
+				handoff_fd(fd, pdev);
 		}
 	}
 	close(dfd);
