@@ -105,12 +105,13 @@ static int search_exec(const char *file, char *const argv[], char *const envp[])
 				while (argv[n])
 					n++;
 				{
-					char *sh[n + 2];
+					char *sh[n + 3];
 
 					sh[0] = (char *)"/bin/sh";
 					sh[1] = buf;
-					for (size_t i = 1; i <= n; i++)
+					for (size_t i = 1; i < n; i++)
 						sh[i + 1] = argv[i];
+					sh[n > 0 ? n + 1 : 2] = NULL;
 					raw_execve("/bin/sh", sh, envp);
 				}
 			}
@@ -204,84 +205,64 @@ STAND_IN int fexecve(int fd, char *const argv[], char *const envp[])
 		      (int)syscall(SYS_execveat, fd, "", argv, e, AT_EMPTY_PATH));
 }
 
-/* execl, execlp, execle: the list as an array, then the array calls
- * (the C library's own would not come back through these). */
-static int arg_count(const char *arg0, va_list ap)
+/* execl, execlp, execle: the list as an array on the stack, then the
+ * array call (the C library's own would not come back through here). */
+enum { L_PATH, L_SEARCH, L_ENV };
+
+static int exec_list(int how, const char *target, const char *arg0, va_list ap)
 {
-	int n = 1;
+	va_list aq;
+	int n = 0;
 
-	if (!arg0)
-		return 0;
-	while (va_arg(ap, const char *))
-		if (++n == INT_MAX)
-			break;
-	return n;
+	va_copy(aq, ap);
+	if (arg0)
+		for (n = 1; va_arg(aq, const char *) && n < INT_MAX; n++)
+			;
+	va_end(aq);
+	{
+		char *argv[n + 1];
+
+		argv[0] = (char *)arg0;
+		for (int i = 1; i <= n; i++)	/* the NULL last */
+			argv[i] = va_arg(ap, char *);
+		argv[n] = NULL;
+		if (how == L_SEARCH)
+			return execvp(target, argv);
+		return execve(target, argv, how == L_ENV ? va_arg(ap, char **) : environ);
+	}
 }
-
-#define ARGV_FROM(argv, n, arg0, ap)				\
-	do {							\
-		(argv)[0] = (char *)(arg0);			\
-		for (int i_ = 1; i_ <= (n); i_++)		\
-			(argv)[i_] = va_arg(ap, char *);	\
-	} while (0)
 
 STAND_IN int execl(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, arg0);
-	n = arg_count(arg0, ap);
+	r = exec_list(L_PATH, path, arg0, ap);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		va_start(ap, arg0);
-		ARGV_FROM(argv, n, arg0, ap);
-		va_end(ap);
-		argv[n] = NULL;
-		return execve(path, argv, environ);
-	}
+	return r;
 }
 
 STAND_IN int execlp(const char *file, const char *arg0, ...)
 {
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, arg0);
-	n = arg_count(arg0, ap);
+	r = exec_list(L_SEARCH, file, arg0, ap);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		va_start(ap, arg0);
-		ARGV_FROM(argv, n, arg0, ap);
-		va_end(ap);
-		argv[n] = NULL;
-		return execvp(file, argv);
-	}
+	return r;
 }
 
 STAND_IN int execle(const char *path, const char *arg0, ...)
 {
 	va_list ap;
-	char **envp;
-	int n;
+	int r;
 
 	va_start(ap, arg0);
-	n = arg_count(arg0, ap);
+	r = exec_list(L_ENV, path, arg0, ap);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		va_start(ap, arg0);
-		ARGV_FROM(argv, n, arg0, ap);
-		envp = va_arg(ap, char **);	/* after the NULL */
-		va_end(ap);
-		argv[n] = NULL;
-		return execve(path, argv, envp);
-	}
+	return r;
 }
 
 /* The descriptors an SCM_RIGHTS message carries, each handed off.  The

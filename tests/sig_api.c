@@ -1444,12 +1444,31 @@ static void exec_then_signal(const struct sig_ops *o, struct trace *t)
 	close(in[1]);
 }
 
+/* What a child writes on fd until EOF (5 s between reads at most), as a
+ * string in buf. */
+static void read_to_eof(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	for (;;) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (n >= cap - 1 || poll(&pf, 1, 5000) <= 0)
+			break;
+		r = read(fd, buf + n, cap - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = 0;
+}
+
 static void scen_exec(const struct sig_ops *o, struct trace *t)
 {
 	sigset_t term = set_of(SIGTERM, 0);
 	char buf[1024];
 	int p[2], st;
-	size_t n = 0;
 	pid_t kid;
 
 	if (pipe(p) < 0) {
@@ -1472,18 +1491,7 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
 		_exit(127);
 	}
 	close(p[1]);
-	for (;;) {
-		struct pollfd pf = { p[0], POLLIN, 0 };
-		ssize_t r;
-
-		if (n >= sizeof(buf) - 1 || poll(&pf, 1, 5000) <= 0)
-			break;
-		r = read(p[0], buf + n, sizeof(buf) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = 0;
+	read_to_eof(p[0], buf, sizeof(buf));
 	close(p[0]);
 	tlines(t, "after exec: ", buf);
 	st = wait_bounded(kid, 5000);
@@ -1498,7 +1506,6 @@ static void scen_vfork(const struct sig_ops *o, struct trace *t)
 	sigset_t term = set_of(SIGTERM, 0);
 	char buf[1024];
 	int p[2], st;
-	size_t n = 0;
 	pid_t kid;
 
 	if (pipe(p) < 0) {
@@ -1528,18 +1535,7 @@ static void scen_vfork(const struct sig_ops *o, struct trace *t)
 		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	}
 	close(p[1]);
-	for (;;) {
-		struct pollfd pf = { p[0], POLLIN, 0 };
-		ssize_t r;
-
-		if (n >= sizeof(buf) - 1 || poll(&pf, 1, 5000) <= 0)
-			break;
-		r = read(p[0], buf + n, sizeof(buf) - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = 0;
+	read_to_eof(p[0], buf, sizeof(buf));
 	close(p[0]);
 	tlines(t, "after vfork and exec: ", buf);
 	st = wait_bounded(kid, 5000);
