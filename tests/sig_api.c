@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/msg.h>
@@ -1773,6 +1774,125 @@ static void helper_nobody_sender(const struct sig_ops *o, struct trace *t)
 	tval(t, "kill target SIGUSR1", o->kill(target_pid, SIGUSR1));
 }
 
+/* ---- kill(-1) inside a PID namespace of the test's own ------------- */
+
+static volatile sig_atomic_t pidns_got;
+
+static void on_pidns(int s)
+{
+	(void)s;
+	pidns_got++;
+}
+
+/* A process of the namespace with a SIGUSR1 handler: ready, then what
+ * came within 1 s, on out. */
+static void pidns_member(const struct sig_ops *o, const char *who, int ready, int out)
+{
+	struct sigaction sa;
+	char line[96];
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_pidns;
+	pidns_got = 0;
+	o->sigaction(SIGUSR1, &sa, NULL);
+	if (write(ready, "r", 1) != 1)
+		_exit(3);
+	for (int i = 0; i < 1000 && !pidns_got; i++)
+		usleep(1000);
+	usleep(50000);
+	snprintf(line, sizeof(line), "%s (pid %d there): SIGUSR1 ran %d\n", who,
+		 (int)getpid(), (int)pidns_got);
+	if (write(out, line, strlen(line)) < 0)
+		_exit(3);
+}
+
+/* The namespace's init: two members and a sender, which sends SIGUSR1
+ * to -1 once all three have their handlers; init has one too (the
+ * kernel's kill(-1) passes init by, and the sender itself). */
+static void pidns_init(const struct sig_ops *o, int out)
+{
+	int ready[2];
+	pid_t kid[3];
+	char c;
+
+	alarm(20);
+	if (pipe(ready) < 0)
+		_exit(2);
+	for (int k = 0; k < 3; k++) {
+		kid[k] = fork();
+		if (kid[k] == 0) {
+			char line[96];
+			int r;
+
+			if (k < 2) {
+				pidns_member(o, k ? "member 2" : "member 1", ready[1], out);
+				_exit(0);
+			}
+			for (int n = 0; n < 3; n++)
+				if (read(ready[0], &c, 1) != 1)
+					_exit(4);
+			pidns_got = 0;
+			r = o->kill(-1, SIGUSR1);
+			snprintf(line, sizeof(line), "sender (pid %d there): kill -1 SIGUSR1 -> %d %s\n",
+				 (int)getpid(), r, r < 0 ? errname(errno) : "");
+			if (write(out, line, strlen(line)) < 0)
+				_exit(3);
+			_exit(0);
+		}
+	}
+	pidns_member(o, "init", ready[1], out);
+	for (int k = 0; k < 3; k++)
+		waitpid(kid[k], NULL, 0);
+	_exit(0);
+}
+
+static void scen_pidns(const struct sig_ops *o, struct trace *t)
+{
+	char buf[1024];
+	int out[2], st;
+	pid_t kid;
+
+	if (pipe(out) < 0)
+		return;
+	kid = fork();
+	if (kid == 0) {
+		pid_t init;
+
+		close(out[0]);
+		if (unshare(CLONE_NEWPID) < 0) {
+			dprintf(out[1], "unshare: %s\n", errname(errno));
+			_exit(1);
+		}
+		init = fork();
+		if (init == 0)
+			pidns_init(o, out[1]);
+		if (init < 0 || waitpid(init, &st, 0) != init)
+			_exit(1);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+	close(out[1]);
+	read_to_eof(out[0], buf, sizeof(buf));
+	close(out[0]);
+	/* The order the processes wrote in is theirs: sorted. */
+	{
+		char *lines[16];
+		int n = 0;
+
+		for (char *l = strtok(buf, "\n"); l && n < 16; l = strtok(NULL, "\n"))
+			lines[n++] = l;
+		for (int i = 1; i < n; i++)
+			for (int j = i; j > 0 && strcmp(lines[j - 1], lines[j]) > 0; j--) {
+				char *x = lines[j];
+
+				lines[j] = lines[j - 1];
+				lines[j - 1] = x;
+			}
+		for (int i = 0; i < n; i++)
+			tprintf(t, "%s", lines[i]);
+	}
+	trace_status(t, "the namespace", wait_bounded(kid, 10000));
+}
+
 static void scen_users(const struct sig_ops *o, struct trace *t)
 {
 	struct helper target, sender;
@@ -1926,6 +2046,10 @@ int main(int argc, char **argv)
 		run_sig_both("permissions: nobody and root", scen_users);
 	else
 		printf("skip permissions: nobody and root (not root)\n");
+	if (geteuid() == 0)
+		run_sig_both("kill -1 inside a PID namespace of the test's own", scen_pidns);
+	else
+		printf("skip kill -1 inside a PID namespace (not root)\n");
 	run_sig_both("fork: actions and mask inherited, pending not", scen_fork);
 	run_sig_both("stop and continue as default actions", scen_stop);
 	run_sig_both("signals to a thread: pthread_kill, tgkill", scen_thread);
