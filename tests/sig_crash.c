@@ -6,9 +6,14 @@
  * value: sender << 20 | seq) to one receiver, which takes them with
  * sigtimedwait, and kills a random sender every few milliseconds, starting
  * a replacement.  A sender notes the seq it is about to send and the last
- * one sigqueue accepted.  Afterwards:
- *  - every signal whose sigqueue returned 0 was taken exactly once, and a
- *    killed sender's signal in flight at most once ("once or not at all");
+ * one sigqueue accepted.  Every other round also kills the receiver, at a
+ * random moment (taking a signal, holding its own file's lock, or
+ * asleep), with signals queued for it: the senders must then get ESRCH
+ * and end, none hanging on the dead one's lock.  Afterwards:
+ *  - every signal whose sigqueue returned 0 was taken exactly once (at
+ *    most once when the receiver was killed: what it had queued went
+ *    with it), and a killed sender's signal in flight at most once
+ *    ("once or not at all");
  *  - each sender's signals came in the order sent, none invented;
  *  - nobody hung: every wait is bounded;
  *  - after `uipc reap` (the exit work of the dead), no signal file of a
@@ -38,7 +43,7 @@ struct shared {
 	_Atomic uint32_t done[MAX_SENDERS];	/* last seq sigqueue accepted */
 	_Atomic uint32_t got[MAX_SENDERS][PER_SENDER + 1];	/* times taken */
 	_Atomic uint32_t last[MAX_SENDERS];	/* last seq taken */
-	_Atomic int disorder, invented, receiver_done;
+	_Atomic int disorder, invented, receiver_done, receiver_killed;
 };
 
 static struct shared *sh;
@@ -108,6 +113,8 @@ static void sender(const struct sops *o, int id, pid_t target, int ready_fd)
 
 		atomic_store(&sh->attempt[id], seq);
 		while (o->sigqueue(target, SIGNO, v) < 0) {
+			if (errno == ESRCH && atomic_load(&sh->receiver_killed))
+				_exit(0);	/* it is gone: nothing to send to */
 			if (errno != EAGAIN || atomic_load(&sh->stop))
 				_exit(errno == EAGAIN ? 0 : 3);
 			usleep(100);	/* the queue is full: let it drain */
@@ -149,11 +156,13 @@ static unsigned rnd(unsigned *seed)
 	return *seed >> 8;
 }
 
-/* One round; returns the number of problems found. */
-static int round_of(const struct sops *o, unsigned *seed)
+/* One round (kill_recv: the receiver is killed too); returns the number
+ * of problems found. */
+static int round_of(const struct sops *o, unsigned *seed, int kill_recv)
 {
 	pid_t send[NSEND], recv;
 	int ids[NSEND], next = 0, bad = 0, st, killed[MAX_SENDERS] = { 0 };
+	long recv_at = kill_recv ? 20 + (long)(rnd(seed) % 230) : -1;
 	struct timespec t0, t;
 
 	memset(sh, 0, sizeof(*sh));
@@ -166,9 +175,19 @@ static int round_of(const struct sops *o, unsigned *seed)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
+		long ms;
+
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 300)
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > 300)
 			break;
+		if (recv_at >= 0 && ms >= recv_at) {
+			/* Signals queued for it, its senders at work. */
+			atomic_store(&sh->receiver_killed, 1);
+			kill(recv, SIGKILL);
+			waitpid(recv, &st, 0);
+			recv_at = -1;
+		}
 		usleep(1000 + rnd(seed) % 4000);
 		if (next < MAX_SENDERS) {
 			int i = (int)(rnd(seed) % NSEND);
@@ -186,9 +205,11 @@ static int round_of(const struct sops *o, unsigned *seed)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			{ CHECK(0, "%s: a sender ended with status %#x", o->name, st); bad++; }
 	}
-	waitpid(recv, &st, 0);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !sh->receiver_done)
-		{ CHECK(0, "%s: the receiver ended with status %#x", o->name, st); bad++; }
+	if (!kill_recv) {
+		waitpid(recv, &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !sh->receiver_done)
+			{ CHECK(0, "%s: the receiver ended with status %#x", o->name, st); bad++; }
+	}
 	for (int id = 0; id < next; id++) {
 		uint32_t done = sh->done[id], att = sh->attempt[id];
 
@@ -196,7 +217,7 @@ static int round_of(const struct sops *o, unsigned *seed)
 			uint32_t n = sh->got[id][seq];
 			int maybe = killed[id] && seq == att;
 
-			if (seq <= done && n != 1)
+			if (seq <= done && (kill_recv ? n > 1 : n != 1))
 				{ CHECK(0, "%s: sender %d's signal %u accepted, taken "
 					     "%u times", o->name, id, seq, n); bad++; }
 			else if (seq > done && !maybe && n)
@@ -248,9 +269,10 @@ int main(void)
 		int bad = 0;
 
 		for (int r = 0; r < rounds; r++)
-			bad += round_of(ops[k], &seed);
-		printf("%s %s: %d rounds of senders killed at random, every "
-		       "accepted signal taken once, in order\n", bad ? "FAIL" : "ok  ",
+			bad += round_of(ops[k], &seed, r & 1);
+		printf("%s %s: %d rounds of senders killed at random (the "
+		       "receiver too in every other), every accepted signal "
+		       "taken once, in order\n", bad ? "FAIL" : "ok  ",
 		       ops[k]->name, rounds);
 	}
 	h = uipc_ns_get(&err);
