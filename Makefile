@@ -48,6 +48,7 @@ $(B)/obj $(B)/tests $(B)/bench $(B)/demo $(B)/helpers:
 $(B)/libuipc.so: $(LIB_OBJ) $(B)/obj/handoff_spawn.o src/libuipc.map
 	$(CC) $(LDFLAGS) -shared -Wl,--version-script=src/libuipc.map \
 		-Wl,-soname,libuipc.so.0 -o $@ $(LIB_OBJ) $(B)/obj/handoff_spawn.o $(LDLIBS)
+	ln -sf libuipc.so $(B)/libuipc.so.0	# its soname, for programs run from build/
 
 $(B)/libuipc.a: $(LIB_OBJ)
 	rm -f $@
@@ -68,6 +69,11 @@ $(B)/uipc.pc: uipc.pc.in | $(B)/obj
 
 $(B)/tests/%: tests/%.c tests/harness.c tests/harness.h $(B)/libuipc.a | $(B)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/harness.c $(B)/libuipc.a $(LDLIBS)
+
+# With the shared library, whose pthread_create stand-in it tests (and so
+# without the harness, which uses the library's internals).
+$(B)/tests/sig_thread: tests/sig_thread.c $(B)/libuipc.so | $(B)/tests
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(B) -luipc -Wl,-rpath,$(abspath $(B)) $(LDLIBS)
 
 # Neither uipc nor a sanitizer: they stand for other people's programs.
 $(B)/helpers/%: tests/helpers/%.c | $(B)/helpers

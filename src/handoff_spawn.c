@@ -1,14 +1,18 @@
 /*
- * handoff_spawn.c: posix_spawn, posix_spawnp, system and popen, stood in
- * for as handoff.c stands in for the exec family, in the shared library
- * only.  Their children are made and exec'd inside the C library, by no
- * call a program can see; in a program linked statically with the C
- * library a definition here would take the library's own place, with no
- * next one to call, so libuipc.a has none (docs/uipc.md, "Pipes").
+ * handoff_spawn.c: the stand-ins of the shared library only.
+ *
+ * posix_spawn, posix_spawnp, system and popen, as handoff.c stands in for
+ * the exec family: their children are made and exec'd inside the C
+ * library, by no call a program can see.  pthread_create, so that a new
+ * thread starts with its creator's uipc mask.  In a program linked
+ * statically with the C library a definition of any of these in
+ * libuipc.a would take the library's own place (glibc's are weak there
+ * too), with no next one to call, so libuipc.a has none (docs/uipc.md).
  */
 #include "internal.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,4 +107,49 @@ STAND_IN FILE *popen(const char *command, const char *type)
 		return NULL;
 	uipc_pipe_before_exec();
 	return f(command, type);
+}
+
+/* A new thread: its creator's uipc mask, then its start routine. */
+struct born {
+	void *(*fn)(void *);
+	void *arg;
+	uint64_t mask;
+};
+
+static void *born_start(void *p)
+{
+	struct born b = *(struct born *)p;
+
+	free(p);
+	uipc_sig_born(b.mask);
+	return b.fn(b.arg);
+}
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
+				 void *(*)(void *), void *);
+
+STAND_IN int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+			    void *(*fn)(void *), void *arg)
+{
+	static void *_Atomic next;
+	pthread_create_fn real = (pthread_create_fn)next_of(&next, "pthread_create");
+	struct born *b;
+	uint64_t mask;
+	int r;
+
+	if (!real)
+		return EAGAIN;
+	/* A process that takes no uipc signals pays one test. */
+	if (!uipc_sig_creator_mask(&mask))
+		return real(th, attr, fn, arg);
+	b = malloc(sizeof(*b));
+	if (!b)
+		return EAGAIN;
+	b->fn = fn;
+	b->arg = arg;
+	b->mask = mask;
+	r = real(th, attr, born_start, b);
+	if (r != 0)
+		free(b);
+	return r;
 }

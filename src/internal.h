@@ -734,6 +734,11 @@ UIPC_HIDDEN void uipc_sig_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
  * entries; an entry of var's name replaced). */
 UIPC_HIDDEN size_t uipc_env_count(char *const envp[]);
 UIPC_HIDDEN char *const *uipc_env_with(char *const envp[], char *var, char **out);
+/* For the shared library's pthread_create: whether this process takes
+ * uipc signals, with the calling thread's mask; and, in the new thread,
+ * the mask it starts with. */
+UIPC_HIDDEN int uipc_sig_creator_mask(uint64_t *mask);
+UIPC_HIDDEN void uipc_sig_born(uint64_t mask);
 UIPC_HIDDEN int uipc_sig_exec_var(char *buf, size_t n, int vfork_child,
 				  const sigset_t *setmask, const sigset_t *setdef);
 /* Removes the signal files of processes that are gone (not those of one

@@ -74,15 +74,14 @@
  * signalfd (poll, epoll and read work unmodified); delivery writes the
  * records into ours, for the signals the thread blocks that it watches.
  *
- * New threads: pthread_create is stood in for (exported, weak), so that a
- * thread starts with its creator's mask.
+ * New threads: the shared library stands in for pthread_create
+ * (handoff_spawn.c), so that a thread starts with its creator's mask.
  *
  * Not yet: RLIMIT_SIGPENDING (the queue holds SIG_RTQ).
  */
 #include "internal.h"
 
 #include <dirent.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
@@ -739,56 +738,24 @@ static struct sig_thread *thread_locked(void)
  * New threads: born with their creator's mask, as clone() gives it.
  * ------------------------------------------------------------------- */
 
-struct born {
-	void *(*fn)(void *);
-	void *arg;
-	sigbits mask;
-};
-
-static void *born_start(void *p)
+/* For handoff_spawn.c's pthread_create (the shared library's): whether
+ * this process takes uipc signals, and the calling thread's mask, which a
+ * thread it creates starts with. */
+int uipc_sig_creator_mask(uint64_t *mask)
 {
-	struct born b = *(struct born *)p;
+	struct sig_file *f = g_me;
 
-	free(p);
-	t_born_mask = b.mask;
-	return b.fn(b.arg);
+	if (!f || f->pid != uipc_getpid())
+		return 0;
+	*mask = t_idx >= 0 && t_idx < SIG_THREADS && RD(f->thr[t_idx].tid) == my_tid() ?
+		RD(f->thr[t_idx].blocked) : t_born_mask;
+	return 1;
 }
 
-typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
-				 void *(*)(void *), void *);
-
-/* Exported and weak, as src/cred.c's stand-ins: in a static program the
- * C library's own wins (and new threads start with an empty mask). */
-__attribute__((visibility("default"), weak))
-int pthread_create(pthread_t *th, const pthread_attr_t *attr,
-		   void *(*fn)(void *), void *arg)
+/* In the new thread, before its start routine. */
+void uipc_sig_born(uint64_t mask)
 {
-	static _Atomic(pthread_create_fn) next;
-	pthread_create_fn real = atomic_load(&next);
-	struct sig_file *f = g_me;
-	struct born *b;
-	int r;
-
-	if (!real) {
-		real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
-		if (!real)
-			return EAGAIN;
-		atomic_store(&next, real);
-	}
-	/* A process that takes no uipc signals pays one test. */
-	if (!f || f->pid != uipc_getpid())
-		return real(th, attr, fn, arg);
-	b = malloc(sizeof(*b));
-	if (!b)
-		return EAGAIN;
-	b->fn = fn;
-	b->arg = arg;
-	b->mask = t_idx >= 0 && t_idx < SIG_THREADS && RD(f->thr[t_idx].tid) == my_tid() ?
-		  RD(f->thr[t_idx].blocked) : t_born_mask;
-	r = real(th, attr, born_start, b);
-	if (r != 0)
-		free(b);
-	return r;
+	t_born_mask = mask;
 }
 
 /* ---------------------------------------------------------------------

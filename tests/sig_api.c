@@ -1296,68 +1296,6 @@ static void scen_thread(const struct sig_ops *o, struct trace *t)
 	tprintf(t, "pthread_kill self 0: %s", errname(o->pthread_kill(pthread_self(), 0)));
 }
 
-/* ---- a new thread's mask ------------------------------------------ */
-
-struct born_arg {
-	const struct sig_ops *o;
-	int depth;
-	char line[4][96];
-};
-
-static void *born_thread(void *p)
-{
-	struct born_arg *a = p;
-	sigset_t now, usr1;
-	pthread_t th;
-
-	sigemptyset(&now);
-	a->o->pthread_sigmask(SIG_BLOCK, NULL, &now);
-	snprintf(a->line[a->depth], sizeof(a->line[0]),
-		 "thread %d: SIGUSR1 blocked %d, SIGUSR2 blocked %d", a->depth,
-		 sigismember(&now, SIGUSR1), sigismember(&now, SIGUSR2));
-	if (a->depth == 0) {
-		/* Its own change is what its own child is born with. */
-		sigemptyset(&usr1);
-		sigaddset(&usr1, SIGUSR1);
-		a->o->pthread_sigmask(SIG_BLOCK, &usr1, NULL);
-		a->depth = 1;
-		if (pthread_create(&th, NULL, born_thread, a) == 0)
-			pthread_join(th, NULL);
-	}
-	return NULL;
-}
-
-/* A thread starts with its creator's mask (clone copies it). */
-static void scen_born(const struct sig_ops *o, struct trace *t)
-{
-	struct born_arg a;
-	sigset_t usr2, pend;
-	pthread_t th;
-
-	memset(&a, 0, sizeof(a));
-	a.o = o;
-	sigemptyset(&usr2);
-	sigaddset(&usr2, SIGUSR2);
-	tval(t, "block SIGUSR2", o->sigprocmask(SIG_BLOCK, &usr2, NULL));
-	if (pthread_create(&th, NULL, born_thread, &a)) {
-		tprintf(t, "pthread_create failed");
-		return;
-	}
-	pthread_join(th, NULL);
-	for (int i = 0; i < 2; i++)
-		tprintf(t, "%s", a.line[i]);
-	tval(t, "kill self SIGUSR2 (blocked)", o->kill(getpid(), SIGUSR2));
-	o->sigpending(&pend);
-	tprintf(t, "pending: SIGUSR2 %d", sigismember(&pend, SIGUSR2));
-	{
-		struct timespec z = { 0, 0 };
-		siginfo_t si;
-
-		tval(t, "sigtimedwait SIGUSR2", o->sigtimedwait(&usr2, &si, &z));
-	}
-	tval(t, "unblock SIGUSR2", o->sigprocmask(SIG_UNBLOCK, &usr2, NULL));
-}
-
 /* ---- exec --------------------------------------------------------- */
 
 static const char *disposition(const struct sig_ops *o, int sig)
@@ -2053,7 +1991,6 @@ int main(int argc, char **argv)
 	run_sig_both("fork: actions and mask inherited, pending not", scen_fork);
 	run_sig_both("stop and continue as default actions", scen_stop);
 	run_sig_both("signals to a thread: pthread_kill, tgkill", scen_thread);
-	run_sig_both("a new thread is born with its creator's mask", scen_born);
 	run_sig_both("exec: handlers reset, ignored, blocked, pending kept", scen_exec);
 	run_sig_both("vfork, then exec: ignored and blocked kept", scen_vfork);
 	run_sig_both("signalfd: poll and read", scen_signalfd);
