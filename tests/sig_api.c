@@ -1403,9 +1403,23 @@ static void read_to_eof(int fd, char *buf, size_t cap)
 	buf[n] = 0;
 }
 
-static void scen_exec(const struct sig_ops *o, struct trace *t)
+/* What exec_probe looks at: a handler for SIGUSR1, SIGUSR2 ignored,
+ * SIGTERM blocked. */
+static void state_before_exec(const struct sig_ops *o)
 {
 	sigset_t term = set_of(SIGTERM, 0);
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_plain;
+	o->sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	o->sigaction(SIGUSR2, &sa, NULL);
+	o->sigprocmask(SIG_BLOCK, &term, NULL);
+}
+
+static void scen_exec(const struct sig_ops *o, struct trace *t)
+{
 	char buf[1024];
 	int p[2], st;
 	pid_t kid;
@@ -1416,14 +1430,7 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
 	}
 	kid = fork();
 	if (kid == 0) {
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_plain;
-		o->sigaction(SIGUSR1, &sa, NULL);
-		sa.sa_handler = SIG_IGN;
-		o->sigaction(SIGUSR2, &sa, NULL);
-		o->sigprocmask(SIG_BLOCK, &term, NULL);
+		state_before_exec(o);
 		o->kill(getpid(), SIGTERM);
 		dup2(p[1], 3);
 		execl("/proc/self/exe", "sig_api", "exec-probe", o->name, (char *)NULL);
@@ -1442,7 +1449,6 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
  * signals and the mask it had (its parent's), and nothing is pending. */
 static void scen_vfork(const struct sig_ops *o, struct trace *t)
 {
-	sigset_t term = set_of(SIGTERM, 0);
 	char buf[1024];
 	int p[2], st;
 	pid_t kid;
@@ -1453,15 +1459,9 @@ static void scen_vfork(const struct sig_ops *o, struct trace *t)
 	}
 	kid = fork();
 	if (kid == 0) {
-		struct sigaction sa;
 		pid_t v;
 
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_plain;
-		o->sigaction(SIGUSR1, &sa, NULL);
-		sa.sa_handler = SIG_IGN;
-		o->sigaction(SIGUSR2, &sa, NULL);
-		o->sigprocmask(SIG_BLOCK, &term, NULL);
+		state_before_exec(o);
 		v = vfork();
 		if (v == 0) {
 			dup2(p[1], 3);
