@@ -183,7 +183,7 @@ static void row(const char *what, double k, double u, double p, const char *unit
 int main(int argc, char **argv)
 {
 	long na = 2000000, nb = 100000;
-	int k;
+	int k, nsets = 32000;
 
 	if (argc == 3 && !strcmp(argv[1], "--loop")) {
 		uncontended(&uipc, atol(argv[2]));
@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "--quick")) {
 		na = 300000;
 		nb = 20000;
+		nsets = 4000;
 	} else if (argc > 1) {
 		fprintf(stderr, "usage: sem_bench [--quick] [--loop N]\n");
 		return 2;
@@ -210,7 +211,7 @@ int main(int argc, char **argv)
 	    pingpong(&uipc, nb), posix_pingpong(nb), "");
 	{
 		int nk = 0, nu = 0;
-		double k_rate = many_sets(&kernel, 32000, &nk);
+		double k_rate = many_sets(&kernel, nsets, &nk);
 		double u_rate = many_sets(&uipc, nk, &nu);
 
 		printf("(c) %d sets made, then removed:  kernel %9.0f /s  uipc %9.0f /s  "
