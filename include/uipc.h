@@ -29,6 +29,12 @@
 extern "C" {
 #endif
 
+/* Linux's msgrcv flag and semctl/msgctl/shmctl commands that some C
+ * libraries' headers leave out (musl's): the kernel's values. */
+#ifndef MSG_COPY
+#define MSG_COPY 040000
+#endif
+
 #define UIPC_VERSION_MAJOR 0
 #define UIPC_VERSION_MINOR 1
 

@@ -300,8 +300,14 @@ static void handoff_rights(const struct msghdr *umsg)
 	}
 }
 
+/* glibc's flags are an int, musl's an unsigned int. */
+#ifdef __GLIBC__
+typedef int mmsg_flags_t;
+#else
+typedef unsigned int mmsg_flags_t;
+#endif
 typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
-typedef int (*sendmmsg_fn)(int, struct mmsghdr *, unsigned int, int);
+typedef int (*sendmmsg_fn)(int, struct mmsghdr *, unsigned int, mmsg_flags_t);
 
 STAND_IN ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags)
 {
@@ -312,7 +318,8 @@ STAND_IN ssize_t sendmsg(int sockfd, const struct msghdr *msg, int flags)
 	return f ? f(sockfd, msg, flags) : syscall(SYS_sendmsg, sockfd, msg, flags);
 }
 
-STAND_IN int sendmmsg(int sockfd, struct mmsghdr *vec, unsigned int vlen, int flags)
+STAND_IN int sendmmsg(int sockfd, struct mmsghdr *vec, unsigned int vlen,
+		      mmsg_flags_t flags)
 {
 	sendmmsg_fn f = (sendmmsg_fn)next(N_SENDMMSG);
 

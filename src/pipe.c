@@ -368,10 +368,21 @@ static struct pipe_slot *slot_of(struct pipe_map *m, struct pipe_geom *g,
  * The kernel pipe: tokens and fillers, never blocking.
  * ------------------------------------------------------------------- */
 
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008	/* linux/fs.h */
+#endif
+
+/* preadv2 and pwritev2 at the current position, made as system calls
+ * (not every C library has them): on 64 bits the offset is one word. */
+static ssize_t rw2(long nr, int fd, struct iovec *v, int flags)
+{
+	return syscall(nr, fd, v, 1, -1L, sizeof(long) == 8 ? 0L : -1L, flags);
+}
+
 static ssize_t k_read(int fd, void *buf, size_t n)
 {
 	struct iovec v = { buf, n };
-	ssize_t r = preadv2(fd, &v, 1, -1, RWF_NOWAIT);
+	ssize_t r = rw2(SYS_preadv2, fd, &v, RWF_NOWAIT);
 
 	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -388,7 +399,7 @@ static ssize_t k_read(int fd, void *buf, size_t n)
 static ssize_t k_write(int fd, const void *buf, size_t n)
 {
 	struct iovec v = { (void *)buf, n };
-	ssize_t r = pwritev2(fd, &v, 1, -1, RWF_NOWAIT);
+	ssize_t r = rw2(SYS_pwritev2, fd, &v, RWF_NOWAIT);
 
 	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
 		struct pollfd p = { fd, POLLOUT, 0 };

@@ -188,7 +188,7 @@ static size_t align64(size_t n)
 }
 
 /* Largest set (UL_SEMMSL's highest setting) and pool a file may hold. */
-#define SEM_NSEMS_MAX	65536
+#define SEM_SET_MAX	65536
 #define SEM_POOL_MAX	(1u << 24)
 
 /*
@@ -1404,7 +1404,7 @@ static int sem_validate(const void *obj, size_t len, void *priv)
 	struct sem_geom g;
 	uint64_t reach;
 
-	if (nsems < 1 || nsems > SEM_NSEMS_MAX || pool_cap < SEM_POOL_MIN ||
+	if (nsems < 1 || nsems > SEM_SET_MAX || pool_cap < SEM_POOL_MIN ||
 	    pool_cap > SEM_POOL_MAX)
 		return -EIO;
 	geom(nsems, pool_cap, &g);
@@ -1571,7 +1571,7 @@ static long do_semget(key_t key, int nsems, int semflg)
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
-	if (nsems < 0 || nsems > uipc_limit(h, UL_SEMMSL) || nsems > SEM_NSEMS_MAX)
+	if (nsems < 0 || nsems > uipc_limit(h, UL_SEMMSL) || nsems > SEM_SET_MAX)
 		return -EINVAL;
 	opm = uipc_limit(h, UL_SEMOPM);
 	a.nsems = nsems;
