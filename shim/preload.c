@@ -24,6 +24,12 @@
 
 #include "procview.h"
 
+/* musl has no separate large-file names: open64 and the like are macros
+ * for the plain ones there, which are defined here already. */
+#if defined(open64) || defined(pread64)
+#define UIPC_NO_LFS64 1
+#endif
+
 int msgget(key_t key, int msgflg)
 {
 	return uipc_msgget(key, msgflg);
@@ -210,20 +216,24 @@ int open(const char *path, int flags, ...)
 	OPEN_BODY("open", open_fn, AT_FDCWD, path, flags, path, flags);
 }
 
+#ifndef UIPC_NO_LFS64
 int open64(const char *path, int flags, ...)
 {
 	OPEN_BODY("open64", open_fn, AT_FDCWD, path, flags, path, flags);
 }
+#endif
 
 int openat(int dirfd, const char *path, int flags, ...)
 {
 	OPEN_BODY("openat", openat_fn, dirfd, path, flags, dirfd, path, flags);
 }
 
+#ifndef UIPC_NO_LFS64
 int openat64(int dirfd, const char *path, int flags, ...)
 {
 	OPEN_BODY("openat64", openat_fn, dirfd, path, flags, dirfd, path, flags);
 }
+#endif
 
 /* _FORTIFY_SOURCE's forms, called when flags are not known to need no
  * mode. */
@@ -265,10 +275,12 @@ int creat(const char *path, mode_t mode)
 	return open(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
+#ifndef UIPC_NO_LFS64
 int creat64(const char *path, mode_t mode)
 {
 	return open64(path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
+#endif
 
 typedef FILE *(*fopen_fn)(const char *, const char *);
 
@@ -282,6 +294,7 @@ FILE *fopen(const char *path, const char *mode)
 	return next_fn(path, mode);
 }
 
+#ifndef UIPC_NO_LFS64
 FILE *fopen64(const char *path, const char *mode)
 {
 	FILE *f;
@@ -291,6 +304,7 @@ FILE *fopen64(const char *path, const char *mode)
 	NEXT(fopen_fn, "fopen64");
 	return next_fn(path, mode);
 }
+#endif
 
 /* The views exist and are readable even where the kernel has no System V
  * IPC, so that a tool which checks before reading reads ours. */
@@ -392,6 +406,7 @@ ssize_t pread(int fd, void *buf, size_t count, off_t at)
 	return next_pread(fd, buf, count, at);
 }
 
+#ifndef UIPC_NO_LFS64
 ssize_t pread64(int fd, void *buf, size_t count, off_t at)
 {
 	IO_READY(next_pread64);
@@ -403,6 +418,7 @@ ssize_t pread64(int fd, void *buf, size_t count, off_t at)
 	}
 	return next_pread64(fd, buf, count, at);
 }
+#endif
 
 ssize_t write(int fd, const void *buf, size_t count)
 {
@@ -428,6 +444,7 @@ ssize_t pwrite(int fd, const void *buf, size_t count, off_t at)
 	return next_pwrite(fd, buf, count, at);
 }
 
+#ifndef UIPC_NO_LFS64
 ssize_t pwrite64(int fd, const void *buf, size_t count, off_t at)
 {
 	IO_READY(next_pwrite64);
@@ -439,6 +456,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t count, off_t at)
 	}
 	return next_pwrite64(fd, buf, count, at);
 }
+#endif
 
 int close(int fd)
 {
