@@ -1857,10 +1857,13 @@ static int timed_wait(const sigset_t *set, siginfo_t *info,
 				count_lost_wake();
 			if (info) {
 				fill_siginfo(info, s, &in);
-				/* As the C library's sigtimedwait reports a
-				 * tgkill's signal (POSIX wants SI_USER). */
+#ifdef __GLIBC__
+				/* As glibc's sigtimedwait reports a tgkill's
+				 * signal (POSIX wants SI_USER); musl's
+				 * leaves the kernel's SI_TKILL. */
 				if (info->si_code == SI_TKILL)
 					info->si_code = SI_USER;
+#endif
 			}
 			r = s;
 			break;

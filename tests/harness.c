@@ -618,6 +618,19 @@ int shim_usable(void)
 #endif
 }
 
+int shim_usable_system(void)
+{
+	if (!shim_usable())
+		return 0;
+#ifndef __GLIBC__
+	printf("SKIP: the shim is built against another C library than the "
+	       "system's programs it would be preloaded into\n");
+	return 0;
+#else
+	return 1;
+#endif
+}
+
 int run_capture(char *out, size_t n, const char *cmd)
 {
 	size_t used = 0;

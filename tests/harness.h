@@ -138,6 +138,9 @@ extern pid_t harness_child;
 /* For the tests of unmodified programs under `uipc run`: */
 /* 0 (with a SKIP line) where the shim cannot be preloaded (sanitizers). */
 int shim_usable(void);
+/* The same for a test that preloads the shim into the system's programs
+ * (perl, ipcs, bash...): they must use the C library it was built with. */
+int shim_usable_system(void);
 /* popen(cmd) with its output in out; returns the exit status. */
 int run_capture(char *out, size_t n, const char *cmd);
 /* Notes the kernel's objects now: any made later, by this process or by

@@ -105,9 +105,16 @@ static int k_poll(struct pollfd *fds, nfds_t n, int timeout)
 	return (int)syscall(SYS_ppoll, fds, n, timeout < 0 ? NULL : &ts, NULL, 0);
 }
 
+/* The kernel's dup3 itself: musl's takes flags other than O_CLOEXEC
+ * without a word (it falls back to dup2). */
+static int k_dup3(int oldfd, int newfd, int flags)
+{
+	return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+
 static const struct pipe_ops kernel_pops = {
 	"kernel", pipe, pipe2, k_read, k_write, k_readv, k_writev,
-	close, dup, dup2, dup3, k_fcntl, k_ioctl, k_poll,
+	close, dup, dup2, k_dup3, k_fcntl, k_ioctl, k_poll,
 };
 
 #ifdef PIPE_KERNEL_ONLY
@@ -1063,7 +1070,9 @@ static void scen_iov(const struct pipe_ops *o, struct trace *t)
 
 	/* A buffer that runs off the end of the map. */
 	pg = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	munmap((char *)pg + 4096, 4096);
+	/* Inaccessible, and no other mapping can come there (an unmapped
+	 * hole can be filled by the C library's next mmap: musl's). */
+	mprotect((char *)pg + 4096, 4096, PROT_NONE);
 	memset(pg, 'q', 4096);
 	iov[0] = (struct iovec){ (char *)pg + 4090, 100 };
 	tval(t, "writev 100 running off the map", o->writev(p[1], iov, 1));
@@ -1074,7 +1083,7 @@ static void scen_iov(const struct pipe_ops *o, struct trace *t)
 	tval(t, "readv 100 running off the map (50 held)", o->readv(p[0], iov, 1));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read");
-	munmap(pg, 4096);
+	munmap(pg, 8192);
 
 	/* More than fits. */
 	pattern(wbuf, 80000, 9);
@@ -1209,7 +1218,9 @@ static void scen_efault(const struct pipe_ops *o, struct trace *t)
 
 	/* Buffers that run off the end of the map. */
 	pg = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	munmap((char *)pg + 4096, 4096);
+	/* Inaccessible, and no other mapping can come there (an unmapped
+	 * hole can be filled by the C library's next mmap: musl's). */
+	mprotect((char *)pg + 4096, 4096, PROT_NONE);
 	memset(pg, 'z', 4096);
 	wr(o, t, p[1], 100, 1, "write 100");
 	tval(t, "read 100 into the map's last 10 bytes",
@@ -1225,7 +1236,7 @@ static void scen_efault(const struct pipe_ops *o, struct trace *t)
 	    o->write(p[1], (char *)pg + 4086, 100));
 	fionread(o, t, p[0], "FIONREAD");
 	rd(o, t, p[0], 100, "read");
-	munmap(pg, 4096);
+	munmap(pg, 8192);
 
 	/* Sizes. */
 	tval(t, "write 7", o->write(p[1], "abcdefg", 7));

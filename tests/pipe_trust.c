@@ -72,6 +72,9 @@
  * is written through src/internal.h's struct uipc_ns.
  */
 #include "harness.h"
+
+#include <stdarg.h>
+#include <sys/syscall.h>
 #include "internal.h"
 
 #include <dirent.h>
@@ -117,8 +120,21 @@ struct pops {
 	int (*poll)(struct pollfd *, nfds_t, int);
 };
 
+/* The C library's ioctl with uipc_ioctl's prototype (musl's takes an
+ * int request). */
+static int k_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return ioctl(fd, req, arg);
+}
+
 static const struct pops kernel_pops = {
-	"kernel", pipe2, read, write, close, fcntl, ioctl, poll,
+	"kernel", pipe2, read, write, close, fcntl, k_ioctl, poll,
 };
 static const struct pops uipc_pops = {
 	"uipc", uipc_pipe2, uipc_read, uipc_write, uipc_close, uipc_fcntl,
@@ -1164,8 +1180,9 @@ static void attack_rings(int frozen)
 		if (make_file(mine, (const unsigned char *)"x", 1, 1) == 0 ||
 		    errno == EEXIST) {
 			must_fail("exchange", de->d_name,
-				  renameat2(AT_FDCWD, mine, AT_FDCWD, path,
-					    RENAME_EXCHANGE), -1);
+				  (int)syscall(SYS_renameat2, AT_FDCWD, mine,
+					       AT_FDCWD, path, 2 /* RENAME_EXCHANGE */),
+				  -1);
 			if (frozen) {
 				must_fail("rename over", de->d_name,
 					  rename(mine, path), -1);

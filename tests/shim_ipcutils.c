@@ -286,7 +286,7 @@ int main(void)
 
 	harness_init(120);
 	build = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
-	if (!shim_usable())
+	if (!shim_usable_system())
 		return 77;
 	if (system("command -v ipcmk >/dev/null && command -v ipcs >/dev/null && "
 		   "command -v ipcrm >/dev/null") != 0) {

@@ -68,7 +68,7 @@ int main(void)
 	char cmd[1024], user[128] = "";
 
 	harness_init(200);
-	if (!shim_usable())
+	if (!shim_usable_system())
 		return 77;
 	bin = pg_bin();
 	if (!bin) {

@@ -48,7 +48,7 @@ int main(void)
 
 	harness_init(60);
 	harness_on_cleanup(cleanup);
-	if (!shim_usable())
+	if (!shim_usable_system())
 		return 77;
 	if (system("perl -MIPC::SysV -e 1 2>/dev/null") != 0) {
 		printf("SKIP: perl with IPC::SysV is not installed\n");

@@ -352,7 +352,7 @@ int main(void)
 
 	harness_init(60);
 	build = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
-	if (!shim_usable())
+	if (!shim_usable_system())
 		return 77;
 	snprintf(prog, sizeof(prog), "%s/helpers/sysctl_prog", build);
 	if (access(prog, X_OK) != 0) {

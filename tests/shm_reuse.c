@@ -326,6 +326,10 @@ static void readers_vs_reuse(const struct ipc_ops *o, int threads)
  * does not grow the heap. */
 static void descriptors_reused(void)
 {
+#ifndef __GLIBC__
+	printf("skip the heap's growth over 19000 segments' lives (no mallinfo2 "
+	       "in this C library)\n");
+#else
 	size_t before = 0, after;
 
 	for (int i = 0; i < 20000; i++) {
@@ -344,6 +348,7 @@ static void descriptors_reused(void)
 	if (after < before + 64 * 1024)
 		printf("ok   19000 segments' lives: heap %zu -> %zu bytes\n",
 		       before, after);
+#endif
 }
 
 /* ---- corrupt and truncated files ---------------------------------------- */

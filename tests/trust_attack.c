@@ -1525,6 +1525,7 @@ static void a_learn(struct atk *a)
 	}
 }
 
+__attribute__((unused))
 static int is_victim_pid(struct atk *a, pid_t pid)
 {
 	if (pid == getpid() || pid == a->caller || pid <= 0)
@@ -2160,6 +2161,7 @@ static void act_forge(struct atk *a, int sub)
 
 /* While a victim holds the glibc mutex at m: its robust list pointers
  * aimed at the victim's canary, which its unlock then writes through. */
+__attribute__((unused))
 static int aim_list(struct atk *a, unsigned char *m)
 {
 #if GLIBC_AIMS
