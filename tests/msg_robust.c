@@ -825,8 +825,15 @@ static pid_t victim(int q, int go, int64_t deadline, int blocking, unsigned seed
 	canary_place(q);
 	if (blocking)
 		start_interrupter();
-	if (go >= 0 && read(go, &c, 1) != 1)
-		_exit(2);
+	if (go >= 0) {
+		ssize_t r;
+
+		/* The interrupter's signals may come first. */
+		while ((r = read(go, &c, 1)) < 0 && errno == EINTR)
+			;
+		if (r != 1)
+			_exit(2);
+	}
 	do
 		probe_ops(q, &seed, blocking);
 	while (mono_ns() < deadline);
