@@ -1,7 +1,8 @@
 # uipc: the Linux IPC subsystem in user space.
 #
 #   make            library, shim and tool into build/
-#   make check      build and run every test (SAN=1: under ASan+UBSan)
+#   make check      build and run every test (SAN=1: under ASan+UBSan;
+#                   MUSL=1: against musl)
 #   make demo       real processes talking through uipc and the kernel
 #   make bench      benchmarks, kernel and uipc side by side
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -18,7 +19,14 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -fPIC $(WARN) -Iinclude -Isrc
 LDLIBS  += -lpthread -ldl
 
-ifeq ($(SAN),1)
+# MUSL=1: against musl (Debian's musl-tools).  Its musl-gcc wrapper leaves
+# out the kernel's headers (linux/*.h), which do not depend on the C
+# library: they come after musl's own.
+MUSL    ?= 0
+ifeq ($(MUSL),1)
+CC      := musl-gcc -idirafter /usr/include -idirafter /usr/include/$(shell gcc -dumpmachine)
+B       := build-musl
+else ifeq ($(SAN),1)
 B       := build-san
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
@@ -107,7 +115,7 @@ mutate:
 		$(if $(filter 0,$(CONFIRM)),--no-confirm) $(IDS)
 
 # The packages whose unmodified programs the shim_* tests run on uipc.
-DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql procps
+DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql procps musl-tools
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
