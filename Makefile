@@ -143,4 +143,4 @@ install: all
 	install -m 644 man/*.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-musl
