@@ -84,7 +84,7 @@ $(B)/tests/sig_thread: tests/sig_thread.c $(B)/libuipc.so | $(B)/tests
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(B) -luipc -Wl,-rpath,$(abspath $(B)) $(LDLIBS)
 
 # Neither uipc nor a sanitizer: they stand for other people's programs.
-$(B)/helpers/%: tests/helpers/%.c | $(B)/helpers
+$(B)/helpers/%: tests/helpers/%.c tests/helpers/errname.h | $(B)/helpers
 	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
 
 $(B)/tests/shim_cred: $(B)/helpers/cred_prog

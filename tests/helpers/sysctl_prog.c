@@ -42,27 +42,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef __GLIBC__
-/* The C library has no strerrorname_np (musl): the names printed here. */
-static const char *strerrorname_np(int e)
-{
-	static const struct { int e; const char *n; } t[] = {
-		{ EPERM, "EPERM" }, { ENOENT, "ENOENT" }, { EINTR, "EINTR" },
-		{ EBADF, "EBADF" }, { EAGAIN, "EAGAIN" }, { ENOMEM, "ENOMEM" },
-		{ EACCES, "EACCES" }, { EFAULT, "EFAULT" }, { EEXIST, "EEXIST" },
-		{ ENOTDIR, "ENOTDIR" }, { EISDIR, "EISDIR" }, { EINVAL, "EINVAL" },
-		{ ENFILE, "ENFILE" }, { EMFILE, "EMFILE" }, { ENOSPC, "ENOSPC" },
-		{ ERANGE, "ERANGE" }, { ENOSYS, "ENOSYS" }, { ENOMSG, "ENOMSG" },
-		{ EIDRM, "EIDRM" }, { E2BIG, "E2BIG" }, { EROFS, "EROFS" },
-		{ ELOOP, "ELOOP" }, { ENAMETOOLONG, "ENAMETOOLONG" },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (t[i].e == e)
-			return t[i].n;
-	return "E?";
-}
-#endif
+#include "errname.h"
 
 
 #define NOBODY 65534
