@@ -63,7 +63,6 @@
  */
 #include "internal.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdlib.h>
@@ -357,25 +356,17 @@ static const char *const next_name[N_COUNT] = {
 };
 
 static void *_Atomic next_ptr[N_COUNT];
-static _Atomic int next_resolved;
+static struct uipc_next_table next_tab = { next_name, next_ptr, N_COUNT, 0 };
 
-/* Finds them all once, at load (dlsym is no call for a signal handler or
- * a vfork child, which may call set*id), or at the first call made before
- * that (another library's constructor). */
 __attribute__((constructor))
 static void next_resolve(void)
 {
-	for (int i = 0; i < N_COUNT; i++)
-		if (!atomic_load(&next_ptr[i]))
-			atomic_store(&next_ptr[i], dlsym(RTLD_NEXT, next_name[i]));
-	atomic_store(&next_resolved, 1);
+	uipc_next_resolve(&next_tab);
 }
 
 static void *next(enum next_fn f)
 {
-	if (unlikely(!atomic_load_explicit(&next_resolved, memory_order_acquire)))
-		next_resolve();
-	return atomic_load_explicit(&next_ptr[f], memory_order_relaxed);
+	return uipc_next(&next_tab, f);
 }
 
 /* Without the C library's function (a static program): whether changing
@@ -388,17 +379,10 @@ static int single_threaded(void)
 #endif
 	{
 		char buf[512], *p;
-		ssize_t n;
-		int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
 		int field = 2;
 
-		if (fd < 0)
+		if (uipc_proc_file(0, "stat", buf, sizeof(buf)) < 0)
 			return 0;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return 0;
-		buf[n] = 0;
 		p = strrchr(buf, ')');	/* after the command name, field 2 */
 		/* num_threads is field 20. */
 		while (p && field < 20) {

@@ -23,7 +23,6 @@
  */
 #include "internal.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -41,23 +40,17 @@ static const char *const next_name[N_COUNT] = {
 	"execve", "execvpe", "fexecve", "sendmsg", "sendmmsg",
 };
 static void *_Atomic next_ptr[N_COUNT];
-static _Atomic int next_resolved;
+static struct uipc_next_table next_tab = { next_name, next_ptr, N_COUNT, 0 };
 
-/* Found at load: a vfork child may exec, and dlsym is no call for it. */
 __attribute__((constructor))
 static void next_resolve(void)
 {
-	for (int i = 0; i < N_COUNT; i++)
-		if (!atomic_load(&next_ptr[i]))
-			atomic_store(&next_ptr[i], dlsym(RTLD_NEXT, next_name[i]));
-	atomic_store(&next_resolved, 1);
+	uipc_next_resolve(&next_tab);
 }
 
 static void *next(enum next_fn f)
 {
-	if (unlikely(!atomic_load_explicit(&next_resolved, memory_order_acquire)))
-		next_resolve();
-	return atomic_load_explicit(&next_ptr[f], memory_order_relaxed);
+	return uipc_next(&next_tab, f);
 }
 
 #define STAND_IN __attribute__((visibility("default"), weak))

@@ -11,7 +11,6 @@
  */
 #include "internal.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -24,15 +23,17 @@ typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t 
 typedef int (*system_fn)(const char *);
 typedef FILE *(*popen_fn)(const char *, const char *);
 
-static void *next_of(void *_Atomic *slot, const char *name)
-{
-	void *f = atomic_load(slot);
+enum next_fn { N_SPAWN, N_SPAWNP, N_SYSTEM, N_POPEN, N_PTHREAD_CREATE, N_COUNT };
+static const char *const next_name[N_COUNT] = {
+	"posix_spawn", "posix_spawnp", "system", "popen", "pthread_create",
+};
+static void *_Atomic next_ptr[N_COUNT];
+static struct uipc_next_table next_tab = { next_name, next_ptr, N_COUNT, 0 };
 
-	if (!f) {
-		f = dlsym(RTLD_NEXT, name);
-		atomic_store(slot, f);
-	}
-	return f;
+__attribute__((constructor))
+static void next_resolve(void)
+{
+	uipc_next_resolve(&next_tab);
 }
 
 /* The child's pipes demoted, and its uipc signal state (ignored
@@ -69,8 +70,7 @@ STAND_IN int posix_spawn(pid_t *pid, const char *path,
 			 const posix_spawnattr_t *attr, char *const argv[],
 			 char *const envp[])
 {
-	static void *_Atomic next;
-	spawn_fn f = (spawn_fn)next_of(&next, "posix_spawn");
+	spawn_fn f = (spawn_fn)uipc_next(&next_tab, N_SPAWN);
 
 	return f ? spawn_with(f, pid, path, fa, attr, argv, envp) : ENOSYS;
 }
@@ -80,16 +80,14 @@ STAND_IN int posix_spawnp(pid_t *pid, const char *file,
 			  const posix_spawnattr_t *attr, char *const argv[],
 			  char *const envp[])
 {
-	static void *_Atomic next;
-	spawn_fn f = (spawn_fn)next_of(&next, "posix_spawnp");
+	spawn_fn f = (spawn_fn)uipc_next(&next_tab, N_SPAWNP);
 
 	return f ? spawn_with(f, pid, file, fa, attr, argv, envp) : ENOSYS;
 }
 
 STAND_IN int system(const char *command)
 {
-	static void *_Atomic next;
-	system_fn f = (system_fn)next_of(&next, "system");
+	system_fn f = (system_fn)uipc_next(&next_tab, N_SYSTEM);
 
 	if (!f)
 		return -1;
@@ -100,8 +98,7 @@ STAND_IN int system(const char *command)
 
 STAND_IN FILE *popen(const char *command, const char *type)
 {
-	static void *_Atomic next;
-	popen_fn f = (popen_fn)next_of(&next, "popen");
+	popen_fn f = (popen_fn)uipc_next(&next_tab, N_POPEN);
 
 	if (!f)
 		return NULL;
@@ -131,8 +128,7 @@ typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *,
 STAND_IN int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 			    void *(*fn)(void *), void *arg)
 {
-	static void *_Atomic next;
-	pthread_create_fn real = (pthread_create_fn)next_of(&next, "pthread_create");
+	pthread_create_fn real = (pthread_create_fn)uipc_next(&next_tab, N_PTHREAD_CREATE);
 	struct born *b;
 	uint64_t mask;
 	int r;

@@ -293,6 +293,26 @@ UIPC_HIDDEN void uipc_fill_perm(const struct uipc_obj *o, struct ipc_perm *p);
  * every other fault on to the handler that was there before.
  */
 UIPC_HIDDEN int uipc_copy_from_user(void *dst, const void *src, size_t n);
+
+/* The C library's own definitions of the functions a file stands in for
+ * (dlsym(RTLD_NEXT)), all found at once: in its constructor, or at the
+ * first call made before it (another library's constructor); dlsym is no
+ * call for a signal handler or a vfork child, which may call them.  NULL
+ * in a program linked statically with the C library. */
+struct uipc_next_table {
+	const char *const *names;
+	void *_Atomic *ptr;
+	int n;
+	_Atomic int resolved;
+};
+UIPC_HIDDEN void uipc_next_resolve(struct uipc_next_table *t);
+
+static inline void *uipc_next(struct uipc_next_table *t, int i)
+{
+	if (unlikely(!atomic_load_explicit(&t->resolved, memory_order_acquire)))
+		uipc_next_resolve(t);
+	return atomic_load_explicit(&t->ptr[i], memory_order_relaxed);
+}
 UIPC_HIDDEN int uipc_copy_to_user(void *dst, const void *src, size_t n);
 /* Reads one byte of every page of [p, p+n): -EFAULT if any is unmapped. */
 UIPC_HIDDEN int uipc_probe_read(const void *p, size_t n);
@@ -332,6 +352,9 @@ UIPC_HIDDEN void uipc_lock_release(struct uipc_lock *l);
  * (start != 0) a later process with the same pid; else 0.  A process we
  * cannot see (hidepid) counts as alive. */
 UIPC_HIDDEN int uipc_pid_gone(pid_t pid, uint32_t start);
+/* /proc/<pid>/<name> (pid 0: this process's), what one read gives of it,
+ * NUL-terminated in buf: its length, or -errno. */
+UIPC_HIDDEN ssize_t uipc_proc_file(pid_t pid, const char *name, char *buf, size_t n);
 /* The start time of process pid (clock ticks since boot, low 32 bits),
  * or 0 when it cannot be read. */
 UIPC_HIDDEN uint32_t uipc_pid_start(pid_t pid);

@@ -97,24 +97,37 @@ static int64_t mono_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+ssize_t uipc_proc_file(pid_t pid, const char *name, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t r;
+	int fd;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	else
+		snprintf(path, sizeof(path), "/proc/self/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = read(fd, buf, n - 1);
+	close(fd);
+	if (r <= 0)
+		return -EIO;
+	buf[r] = 0;
+	return r;
+}
+
 /* Fields 3 (state), 9 (flags) and 22 (starttime) of /proc/<pid>/stat.
  * Returns 0, or -errno when the file cannot be read. */
 static int pid_stat(pid_t pid, char *state, unsigned long *flags,
 		    unsigned long long *start)
 {
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
+	char buf[1024], *p;
+	ssize_t n = pid > 0 ? uipc_proc_file(pid, "stat", buf, sizeof(buf)) : -ESRCH;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = 0;
+	if (n < 0)
+		return (int)n;
 	/* The command name may hold anything, ')' too: the last one ends it. */
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u"

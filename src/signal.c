@@ -302,21 +302,12 @@ static int name_of(const char *name, pid_t *pid)
  * system), as the kernel has them. */
 static int uid_of_pid(pid_t pid, uid_t uid)
 {
-	char path[40], buf[1024];
+	char buf[1024];
 	unsigned u[4];
 	const char *p;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (uipc_proc_file(pid, "status", buf, sizeof(buf)) < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
 	p = strstr(buf, "\nUid:");
 	if (!p || sscanf(p + 5, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) != 4)
 		return 0;

@@ -20,6 +20,7 @@
  */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -492,4 +493,12 @@ int uipc_probe_read(const void *p, size_t n)
 	raw_touch(p, n);
 	uipc_guard_jb = NULL;
 	return 0;
+}
+
+void uipc_next_resolve(struct uipc_next_table *t)
+{
+	for (int i = 0; i < t->n; i++)
+		if (!atomic_load(&t->ptr[i]))
+			atomic_store(&t->ptr[i], dlsym(RTLD_NEXT, t->names[i]));
+	atomic_store_explicit(&t->resolved, 1, memory_order_release);
 }
