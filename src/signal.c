@@ -357,15 +357,13 @@ static int file_live(struct uipc_nsh *h, struct sig_file *f, pid_t pid)
 	       f->pid == pid && uipc_proc_alive(h, slot, gen, pid);
 }
 
+/* A signal file whose size the caller checked (a shorter one would fault
+ * where it ends), mapped. */
 static struct sig_file *map_fd(int fd)
 {
-	struct stat st;
-	void *p;
+	void *p = mmap(NULL, sizeof(struct sig_file), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
 
-	if (fstat(fd, &st) < 0 || st.st_size != (off_t)sizeof(struct sig_file))
-		return NULL;
-	p = mmap(NULL, sizeof(struct sig_file), PROT_READ | PROT_WRITE,
-		 MAP_SHARED, fd, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -428,6 +426,7 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 	/* Ours: made by our uid, as only our files are (another user's plant
 	 * under our name may say anything). */
 	f = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == (off_t)sizeof(*f) &&
 	    (st.st_uid == geteuid() || st.st_uid == 0) ? map_fd(fd) : NULL;
 	close(fd);
 	if (!f)
@@ -1324,15 +1323,9 @@ static struct sig_file *target_get(struct uipc_nsh *h, pid_t pid, int *err)
 	file_name(name, sizeof(name), pid);
 	fd = uipc_ns_openat(h, name, O_RDWR);
 	if (fd >= 0) {
-		struct stat st;
-
 		/* Not the live target's (a plant, even one of ours, or a
 		 * dead process's): its own may have a name of its own. */
-		f = file_owned(fd, pid, &st) ? map_fd(fd) : NULL;
-		if (f && !file_live(h, f, pid)) {
-			munmap(f, sizeof(*f));
-			f = NULL;
-		}
+		f = owned_live(h, fd, pid);
 		close(fd);
 		if (!f)
 			f = target_scan(h, pid, &e);
