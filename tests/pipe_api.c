@@ -2302,6 +2302,26 @@ static void scen_scm_live(const struct pipe_ops *o, struct trace *t)
 	close(scm_sock[0]);
 }
 
+/* cat, reading the read end of p and writing into back, in a child
+ * that made its descriptors with the C library's dup2 and close (what
+ * uipc does not see of them, the exec finds). */
+static pid_t start_cat(int p[2], int back[2])
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		dup2(p[0], 0);
+		dup2(back[1], 1);
+		close(p[0]);
+		close(p[1]);
+		close(back[0]);
+		close(back[1]);
+		execlp("cat", "cat", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* A forked child execs a program that does not use uipc (cat) with the
  * read end, while the parent keeps both ends and talks with it: a line
  * in, its echo out, twice (the child's exec takes the pipe to the
@@ -2315,19 +2335,7 @@ static void scen_exec_live(const struct pipe_ops *o, struct trace *t)
 	if (pipe(back) < 0)
 		return;
 	tval(t, "write one", o->write(p[1], "one\n", 4));
-	pid = fork();
-	if (pid == 0) {
-		/* The C library's dup2 and close: what uipc does not see
-		 * of them, the exec finds. */
-		dup2(p[0], 0);
-		dup2(back[1], 1);
-		close(p[0]);
-		close(p[1]);
-		close(back[0]);
-		close(back[1]);
-		execlp("cat", "cat", (char *)NULL);
-		_exit(127);
-	}
+	pid = start_cat(p, back);
 	close(back[1]);
 	for (int i = 0; i < 2; i++) {
 		struct pollfd pf = { back[0], POLLIN, 0 };
@@ -2361,17 +2369,7 @@ static void run_cat(const struct pipe_ops *o, struct trace *t, int late)
 		return;
 	if (!late)
 		tval(t, "write before cat", o->write(p[1], "written before, ", 16));
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[0], 0);
-		dup2(back[1], 1);
-		close(p[0]);
-		close(p[1]);
-		close(back[0]);
-		close(back[1]);
-		execlp("cat", "cat", (char *)NULL);
-		_exit(127);
-	}
+	pid = start_cat(p, back);
 	close(back[1]);
 	cl(o, t, p[0], "close read end");
 	if (late) {

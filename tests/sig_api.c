@@ -1418,7 +1418,10 @@ static void state_before_exec(const struct sig_ops *o)
 	o->sigprocmask(SIG_BLOCK, &term, NULL);
 }
 
-static void scen_exec(const struct sig_ops *o, struct trace *t)
+/* The child's exec of exec_probe, its report traced: from a fork
+ * (with SIGTERM pending), or from a vfork child of it, which runs no fork
+ * handler and takes nothing pending along. */
+static void run_probe(const struct sig_ops *o, struct trace *t, int by_vfork)
 {
 	char buf[1024];
 	int p[2], st;
@@ -1430,39 +1433,13 @@ static void scen_exec(const struct sig_ops *o, struct trace *t)
 	}
 	kid = fork();
 	if (kid == 0) {
-		state_before_exec(o);
-		o->kill(getpid(), SIGTERM);
-		dup2(p[1], 3);
-		execl("/proc/self/exe", "sig_api", "exec-probe", o->name, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	read_to_eof(p[0], buf, sizeof(buf));
-	close(p[0]);
-	tlines(t, "after exec: ", buf);
-	st = wait_bounded(kid, 5000);
-	trace_status(t, "the exec'd child", st);
-	exec_then_signal(o, t);
-}
-
-/* A vfork child runs no fork handler: its exec still keeps the ignored
- * signals and the mask it had (its parent's), and nothing is pending. */
-static void scen_vfork(const struct sig_ops *o, struct trace *t)
-{
-	char buf[1024];
-	int p[2], st;
-	pid_t kid;
-
-	if (pipe(p) < 0) {
-		tprintf(t, "pipe: %s", errname(errno));
-		return;
-	}
-	kid = fork();
-	if (kid == 0) {
-		pid_t v;
+		pid_t v = 0;
 
 		state_before_exec(o);
-		v = vfork();
+		if (!by_vfork)
+			o->kill(getpid(), SIGTERM);
+		else
+			v = vfork();
 		if (v == 0) {
 			dup2(p[1], 3);
 			execl("/proc/self/exe", "sig_api", "exec-probe", o->name,
@@ -1476,9 +1453,22 @@ static void scen_vfork(const struct sig_ops *o, struct trace *t)
 	close(p[1]);
 	read_to_eof(p[0], buf, sizeof(buf));
 	close(p[0]);
-	tlines(t, "after vfork and exec: ", buf);
+	tlines(t, by_vfork ? "after vfork and exec: " : "after exec: ", buf);
 	st = wait_bounded(kid, 5000);
-	trace_status(t, "the vfork child's parent", st);
+	trace_status(t, by_vfork ? "the vfork child's parent" : "the exec'd child", st);
+}
+
+static void scen_exec(const struct sig_ops *o, struct trace *t)
+{
+	run_probe(o, t, 0);
+	exec_then_signal(o, t);
+}
+
+/* A vfork child runs no fork handler: its exec still keeps the ignored
+ * signals and the mask it had (its parent's), and nothing is pending. */
+static void scen_vfork(const struct sig_ops *o, struct trace *t)
+{
+	run_probe(o, t, 1);
 }
 
 /* ---- signalfd -------------------------------------------------------- */
