@@ -46,7 +46,7 @@ DEMO    := $(B)/demo/demo
 all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.pc
 .PHONY: all check demo bench install clean deps mutate
 
-$(B)/obj/%.o: src/%.c src/internal.h include/uipc.h | $(B)/obj
+$(B)/obj/%.o: src/%.c src/internal.h src/libc_calls.h include/uipc.h | $(B)/obj
 	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(B)/obj $(B)/tests $(B)/bench $(B)/demo $(B)/helpers:
@@ -62,10 +62,11 @@ $(B)/libuipc.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-SHIM_SRC := shim/preload.c shim/procview.c
-$(B)/libuipc-preload.so: $(SHIM_SRC) shim/procview.h $(LIB_OBJ) shim/preload.map
+SHIM_SRC := shim/preload.c shim/procview.c shim/pipes.c
+$(B)/libuipc-preload.so: $(SHIM_SRC) shim/procview.h shim/pipes.h $(LIB_OBJ) \
+		$(B)/obj/handoff_spawn.o shim/preload.map
 	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/preload.map \
-		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(LDLIBS)
+		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(B)/obj/handoff_spawn.o $(LDLIBS)
 
 TOOL_SRC := tools/uipc.c tools/run.c
 $(B)/uipc: $(TOOL_SRC) tools/run.h $(B)/libuipc.a
@@ -91,6 +92,7 @@ $(B)/tests/shim_cred: $(B)/helpers/cred_prog
 $(B)/tests/shim_eintr: $(B)/helpers/eintr_prog
 $(B)/tests/shim_syscall: $(B)/helpers/syscall_prog
 $(B)/tests/shim_sysctl: $(B)/helpers/sysctl_prog
+$(B)/tests/shim_pipes: $(B)/helpers/pipe_prog
 
 $(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)

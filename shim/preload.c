@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "pipes.h"
 #include "procview.h"
 
 /* musl has no separate large-file names: open64 and the like are macros
@@ -203,7 +205,7 @@ long syscall(long number, ...)
 		if (fd != -2) \
 			return fd; \
 		NEXT(type, name); \
-		return next_fn(__VA_ARGS__, mode); \
+		return uipc_shim_opened(next_fn(__VA_ARGS__, mode)); \
 	} while (0)
 
 typedef int (*open_fn)(const char *, int, ...);
@@ -243,7 +245,7 @@ int openat64(int dirfd, const char *path, int flags, ...)
 		if (fd != -2) \
 			return fd; \
 		NEXT(type, name); \
-		return next_fn(__VA_ARGS__); \
+		return uipc_shim_opened(next_fn(__VA_ARGS__)); \
 	} while (0)
 
 int __open_2(const char *path, int flags);
@@ -384,6 +386,11 @@ __attribute__((constructor)) static void io_init(void)
 
 ssize_t read(int fd, void *buf, size_t count)
 {
+	struct iovec v = { buf, count };
+	ssize_t pr;
+
+	if (uipc_shim_rw(fd, &v, 1, 1, 0, &pr))
+		return pr;
 	IO_READY(next_read);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0)) {
 		ssize_t r = uipc_sysctl_read(fd, -1);
@@ -422,6 +429,11 @@ ssize_t pread64(int fd, void *buf, size_t count, off_t at)
 
 ssize_t write(int fd, const void *buf, size_t count)
 {
+	struct iovec v = { (void *)buf, count };
+	ssize_t pr;
+
+	if (uipc_shim_rw(fd, &v, 1, 1, 1, &pr))
+		return pr;
 	IO_READY(next_write);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0)) {
 		ssize_t r = uipc_sysctl_write(fd, buf, count, -1);
@@ -460,6 +472,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t count, off_t at)
 
 int close(int fd)
 {
+	uipc_shim_closing(fd);
 	IO_READY(next_close);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0))
 		uipc_sysctl_closing(fd);
@@ -468,17 +481,25 @@ int close(int fd)
 
 int dup2(int oldfd, int newfd)
 {
+	int r;
+
 	IO_READY(next_dup2);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && oldfd != newfd)
 		uipc_sysctl_closing(newfd);
+	if (uipc_shim_dup2(oldfd, newfd, 0, 0, &r))
+		return r;
 	return next_dup2(oldfd, newfd);
 }
 
 int dup3(int oldfd, int newfd, int flags)
 {
+	int r;
+
 	IO_READY(next_dup3);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && oldfd != newfd)
 		uipc_sysctl_closing(newfd);
+	if (uipc_shim_dup2(oldfd, newfd, flags, 1, &r))
+		return r;
 	return next_dup3(oldfd, newfd, flags);
 }
 

@@ -313,6 +313,15 @@ static inline void *uipc_next(struct uipc_next_table *t, int i)
 		uipc_next_resolve(t);
 	return atomic_load_explicit(&t->ptr[i], memory_order_relaxed);
 }
+/* The C library's own read, write, ... (never a stand-in for them, such
+ * as the shim's under `uipc run --pipes`, which calls into pipe.c): for
+ * the calls pipe.c and wait.c make on descriptors (src/libc_calls.h). */
+enum uipc_k {
+	UIPC_K_READ, UIPC_K_WRITE, UIPC_K_READV, UIPC_K_WRITEV, UIPC_K_CLOSE,
+	UIPC_K_DUP, UIPC_K_DUP2, UIPC_K_DUP3, UIPC_K_FCNTL, UIPC_K_IOCTL,
+	UIPC_K_POLL, UIPC_K_PPOLL, UIPC_K_PIPE2, UIPC_K_EPOLL_CTL, UIPC_K_COUNT
+};
+UIPC_HIDDEN void *uipc_libc(enum uipc_k i);
 UIPC_HIDDEN int uipc_copy_to_user(void *dst, const void *src, size_t n);
 /* Reads one byte of every page of [p, p+n): -EFAULT if any is unmapped. */
 UIPC_HIDDEN int uipc_probe_read(const void *p, size_t n);
@@ -800,6 +809,18 @@ UIPC_HIDDEN void uipc_pipe_handoff(int fd);
 UIPC_HIDDEN int uipc_pipe_any(void);
 /* The same for every end an exec keeps (no FD_CLOEXEC). */
 UIPC_HIDDEN void uipc_pipe_before_exec(void);
+/* The shim's stand-ins for the C library's descriptor calls
+ * (`uipc run --pipes`, shim/pipes.c, pipe.c says what each does). */
+struct iovec;
+UIPC_HIDDEN void uipc_pipe_shim(void);
+UIPC_HIDDEN int uipc_pipe_is_end(int fd);
+UIPC_HIDDEN ssize_t uipc_pipe_rw(int fd, const struct iovec *iov, int cnt,
+				 int single, int wr);
+UIPC_HIDDEN void uipc_pipe_closing(int fd);
+UIPC_HIDDEN void uipc_pipe_closing_range(unsigned int first, unsigned int last);
+UIPC_HIDDEN void uipc_pipe_unknown(int fd);
+UIPC_HIDDEN void uipc_pipe_kernel(int fd, int forget);
+UIPC_HIDDEN int uipc_pipe_dup2(int oldfd, int newfd, int flags, int three);
 
 /* For the tool: one segment and who has it attached. */
 struct uipc_shm_info {

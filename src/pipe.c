@@ -74,6 +74,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "libc_calls.h"
+
 #define PIPE_MAGIC	0x50435049u	/* "IPCP" */
 #define PIPE_PAGE	4096u		/* the kernel's buffer size (PAGE_SIZE) */
 #define PIPE_DEF_SLOTS	16u		/* PIPE_DEF_BUFFERS: 64 KiB */
@@ -225,15 +227,38 @@ static char *page_at(struct pipe_map *m, uint32_t region, uint32_t pos)
  * The descriptor table.
  * ------------------------------------------------------------------- */
 
-static uintptr_t tab_get(int fd)
+/* Under the shim (uipc_pipe_shim), an entry also says "looked at: no uipc
+ * pipe end", so that a program's read of a file costs no fstat each time:
+ * there every call that can make a descriptor one of ours (pipe, dup,
+ * dup2, fcntl, open, recvmsg) is seen and sets the entry.  In a program
+ * that calls the uipc_ functions, a descriptor the C library's dup2 made
+ * must still be found by its inode, so nothing is remembered. */
+#define TAB_NOT ((uintptr_t)3)
+static int g_shim;
+
+static _Atomic uintptr_t *tab_slot(int fd)
 {
 	_Atomic uintptr_t *c;
 
 	if (fd < 0 || fd >= TAB_CHUNK * TAB_CHUNKS)
-		return 0;
+		return NULL;
 	c = atomic_load_explicit(&g_fds[fd / TAB_CHUNK], memory_order_acquire);
-	return c ? atomic_load_explicit(&c[fd % TAB_CHUNK],
-					memory_order_acquire) : 0;
+	return c ? &c[fd % TAB_CHUNK] : NULL;
+}
+
+/* fd's entry, raw: 0, TAB_NOT or map | end. */
+static uintptr_t tab_raw(int fd)
+{
+	_Atomic uintptr_t *c = tab_slot(fd);
+
+	return c ? atomic_load_explicit(c, memory_order_acquire) : 0;
+}
+
+static uintptr_t tab_get(int fd)
+{
+	uintptr_t e = tab_raw(fd);
+
+	return e == TAB_NOT ? 0 : e;
 }
 
 /* Table lock held. */
@@ -255,6 +280,27 @@ static int tab_set(int fd, uintptr_t v)
 	}
 	atomic_store_explicit(&c[fd % TAB_CHUNK], v, memory_order_release);
 	return 0;
+}
+
+/* The process whose table this is (set at the first pipe and in a fork's
+ * child).  A vfork child (or a raw clone's) shares our memory, not our
+ * descriptors: its close, dup and dup2 must leave the table as it is. */
+static _Atomic pid_t g_pid;
+
+static int foreign_child(void)
+{
+	pid_t p = atomic_load(&g_pid);
+
+	return p && (pid_t)syscall(SYS_getpid) != p;
+}
+
+/* Remembers that fd is no uipc pipe end, unless it became one meanwhile. */
+static void tab_not(int fd)
+{
+	pthread_mutex_lock(&g_tab_lock);
+	if (tab_raw(fd) == 0)
+		tab_set(fd, TAB_NOT);
+	pthread_mutex_unlock(&g_tab_lock);
 }
 
 static struct pipe_map *ent_map(uintptr_t e)
@@ -1355,6 +1401,7 @@ static void pipe_atexit(void);
 
 static void register_atfork(void)
 {
+	atomic_store(&g_pid, getpid());
 	pthread_atfork(NULL, NULL, pipe_atfork_child);
 	atexit(pipe_atexit);
 }
@@ -1489,12 +1536,17 @@ static uintptr_t lookup(int fd)
 {
 	uintptr_t e = tab_get(fd);
 	struct pipe_map *m;
-	int fl, end;
+	int fl, end, r;
 
 	if (likely(e))
 		return e;
-	if (fd < 0 || ring_find(fd, &m) < 0)
+	if (fd < 0 || (g_shim && tab_raw(fd) == TAB_NOT))
 		return 0;
+	if ((r = ring_find(fd, &m)) < 0) {
+		if (g_shim && r == -ENOENT)
+			tab_not(fd);
+		return 0;
+	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_ACCMODE) == O_RDWR) {
 		map_free(m);
@@ -2547,7 +2599,7 @@ static int dup_done(int newfd, uintptr_t e)
 {
 	int r;
 
-	if (newfd < 0 || !e)
+	if (newfd < 0 || !e || foreign_child())
 		return newfd;
 	pthread_mutex_lock(&g_tab_lock);
 	r = tab_add(newfd, ent_map(e), ent_end(e));
@@ -2922,6 +2974,7 @@ int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 /* The child holds every end its parent held: its own records. */
 static void pipe_atfork_child(void)
 {
+	atomic_store(&g_pid, getpid());
 	pthread_mutex_init(&g_tab_lock, NULL);
 	for (struct pipe_map *m = g_maps; m; m = m->next) {
 		m->hidx = -1;
@@ -2966,12 +3019,28 @@ static void handoff(struct pipe_map *m, int fd, int end)
 
 		if (atomic_load(&m->r->state) != RING_LIVE || ring_lock(m) < 0)
 			return;
-		r = atomic_load(&m->r->state) != RING_LIVE ? 0 :
-		    demote(m, fd, end);
+		if (atomic_load(&m->r->state) != RING_LIVE) {
+			ring_unlock(m);
+			return;
+		}
+		r = demote(m, fd, end);
 		if (r != -2)
 			ring_unlock(m);
-		if (r == 0)
+		if (r == 0) {
+			/* The ring is of no more use to anyone: its users
+			 * that have it mapped see it demoted, the others find
+			 * a plain kernel pipe; and the holder that takes the
+			 * pipe on (an exec'd image) would not remove it. */
+			struct uipc_nsh *h;
+			char name[64];
+			int err = 0;
+
+			if ((h = uipc_ns_get(&err)) != NULL) {
+				ring_name(name, sizeof(name), m->ino);
+				unlinkat(h->dirfd, name, 0);
+			}
 			return;
+		}
 		usleep(1000);
 	}
 }
@@ -3010,6 +3079,99 @@ void uipc_pipe_handoff(int fd)
 {
 	if (uipc_pipe_any())
 		handoff_fd(fd, pipefs_dev());
+}
+
+/* ---------------------------------------------------------------------
+ * For the shim's stand-ins (`uipc run --pipes`, shim/pipes.c): a
+ * descriptor that is no uipc pipe end gets -ENOENT or nothing done, and
+ * the stand-in then calls the C library's own.
+ * ------------------------------------------------------------------- */
+
+void uipc_pipe_shim(void)
+{
+	g_shim = 1;
+}
+
+int uipc_pipe_is_end(int fd)
+{
+	return lookup(fd) != 0;
+}
+
+ssize_t uipc_pipe_rw(int fd, const struct iovec *iov, int cnt, int single,
+		     int wr)
+{
+	return pipe_io(fd, iov, cnt, single, wr ? writev_on : readv_on);
+}
+
+/* fd is about to be closed (or dup2()ed over). */
+void uipc_pipe_closing(int fd)
+{
+	uintptr_t e = tab_get(fd);
+
+	if (e && !foreign_child())
+		end_forget(fd, e);
+}
+
+/* close_range(first, last) and closefrom(first) are about to close
+ * these. */
+void uipc_pipe_closing_range(unsigned int first, unsigned int last)
+{
+	unsigned int top = TAB_CHUNK * TAB_CHUNKS - 1;
+
+	if (foreign_child() || first > top)
+		return;
+	if (last > top)
+		last = top;
+	for (unsigned int fd = first; fd <= last; fd++) {
+		uintptr_t e;
+
+		if (!atomic_load(&g_fds[fd / TAB_CHUNK])) {
+			fd |= TAB_CHUNK - 1;	/* the chunk's last */
+			if (fd >= last)
+				break;
+			continue;
+		}
+		if ((e = tab_get((int)fd)) != 0)
+			end_forget((int)fd, e);
+	}
+}
+
+/* fd is new and may be a uipc end the table does not know yet (open,
+ * recvmsg). */
+void uipc_pipe_unknown(int fd)
+{
+	_Atomic uintptr_t *c = tab_slot(fd);
+	uintptr_t not = TAB_NOT;
+
+	if (c)
+		atomic_compare_exchange_strong(c, &not, 0);
+}
+
+/* fd's pipe, if ours, goes to the kernel's path for good: something is
+ * about to use it that uipc does not stand in for (select, epoll,
+ * splice, a stdio stream).  With forget, fd also stops being ours (a
+ * stream's fclose will close it where the shim does not see). */
+void uipc_pipe_kernel(int fd, int forget)
+{
+	uintptr_t e = op_get(fd);
+
+	if (!e)
+		return;
+	if (!foreign_child()) {
+		handoff(ent_map(e), fd, ent_end(e));
+		if (forget) {
+			end_forget(fd, e);
+			tab_not(fd);
+		}
+	}
+	map_put(ent_map(e));
+}
+
+int uipc_pipe_dup2(int oldfd, int newfd, int flags, int three)
+{
+	if (foreign_child())
+		return three ? dup3(oldfd, newfd, flags) : dup2(oldfd, newfd);
+	return dup_over(oldfd, newfd, flags, three);
 }
 
 /* Every descriptor the exec keeps is looked at, not only those uipc

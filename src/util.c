@@ -24,8 +24,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 const char *const uipc_kind_name[UIPC_NKINDS] = { "msg", "sem", "shm" };
@@ -501,4 +505,35 @@ void uipc_next_resolve(struct uipc_next_table *t)
 		if (!atomic_load(&t->ptr[i]))
 			atomic_store(&t->ptr[i], dlsym(RTLD_NEXT, t->names[i]));
 	atomic_store_explicit(&t->resolved, 1, memory_order_release);
+}
+
+/* The C library's own calls on descriptors (internal.h, uipc_libc): the
+ * next definitions after the caller's object, or, in a program linked
+ * statically with the C library, the library's own. */
+static const char *const libc_name[UIPC_K_COUNT] = {
+	"read", "write", "readv", "writev", "close", "dup", "dup2", "dup3",
+	"fcntl", "ioctl", "poll", "ppoll", "pipe2", "epoll_ctl",
+};
+static void *_Atomic libc_ptr[UIPC_K_COUNT];
+static struct uipc_next_table libc_tab = {
+	libc_name, libc_ptr, UIPC_K_COUNT, 0
+};
+static void *const libc_own[UIPC_K_COUNT] = {
+	(void *)read, (void *)write, (void *)readv, (void *)writev,
+	(void *)close, (void *)dup, (void *)dup2, (void *)dup3,
+	(void *)fcntl, (void *)ioctl, (void *)poll, (void *)ppoll,
+	(void *)pipe2, (void *)epoll_ctl,
+};
+
+__attribute__((constructor))
+static void libc_resolve(void)
+{
+	uipc_next_resolve(&libc_tab);
+}
+
+void *uipc_libc(enum uipc_k i)
+{
+	void *p = uipc_next(&libc_tab, i);
+
+	return p ? p : libc_own[i];
 }

@@ -74,6 +74,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "libc_calls.h"
+
 /* A descriptor of ours, with what fstat said of it when it was made. */
 struct owned_fd {
 	int fd;			/* -1: none */

@@ -1,5 +1,5 @@
 /*
- * run.c: `uipc run [--ns DIR] [--block-kernel-ipc] [--] CMD ARGS...`
+ * run.c: `uipc run [--ns DIR] [--block-kernel-ipc] [--pipes] [--] CMD ARGS...`
  *
  * Runs CMD with the shim preloaded (prepended to any LD_PRELOAD) and the
  * namespace set, so that an unmodified program's System V IPC goes to
@@ -7,6 +7,8 @@
  * makes the kernel's own System V IPC system calls fail with ENOSYS, as
  * on a kernel built without them: whatever got past the shim (a static
  * program, a raw syscall) fails instead of quietly using the kernel.
+ * With --pipes (UIPC_PIPES=1, inherited), CMD's pipes are uipc's too
+ * (shim/pipes.c says which of them take uipc's data path).
  */
 #include <errno.h>
 #include <limits.h>
@@ -217,6 +219,12 @@ int uipc_cmd_run(int argc, char **argv, const char *prog)
 		}
 		if (!strcmp(argv[i], "--block-kernel-ipc")) {
 			block = 1;
+		} else if (!strcmp(argv[i], "--pipes")) {
+			if (setenv("UIPC_PIPES", "1", 1) < 0) {
+				fprintf(stderr, "%s: run: UIPC_PIPES: %s\n", prog,
+					strerror(errno));
+				return 1;
+			}
 		} else if (!strcmp(argv[i], "--ns")) {
 			if (i + 1 >= argc || !argv[i + 1][0]) {
 				fprintf(stderr, "%s: run: --ns needs a directory\n",

@@ -6,7 +6,7 @@
  *   uipc [--ns DIR] limits [NAME=VALUE ...]
  *   uipc [--ns DIR] reap                  do the exit work of dead processes
  *   uipc [--ns DIR] ns                    print the namespace directory
- *   uipc run [--ns DIR] [--block-kernel-ipc] [--] CMD ARGS...
+ *   uipc run [--ns DIR] [--block-kernel-ipc] [--pipes] [--] CMD ARGS...
  *                                         run CMD on uipc (run.c)
  *
  * A bad argument gets one line on stderr and exit status 2; a failed
@@ -723,11 +723,12 @@ static int cmd_help(void)
 	       "                            shmall, shmmni, pipe-max-size\n"
 	       "  reap                      do the exit work of dead processes\n"
 	       "  ns                        print the namespace directory\n"
-	       "  run [--ns DIR] [--block-kernel-ipc] [--] CMD [ARGS...]\n"
+	       "  run [--ns DIR] [--block-kernel-ipc] [--pipes] [--] CMD [ARGS...]\n"
 	       "                            run CMD with the shim preloaded, so its\n"
 	       "                            System V IPC goes to uipc; with\n"
 	       "                            --block-kernel-ipc the kernel's fails\n"
-	       "                            with ENOSYS\n");
+	       "                            with ENOSYS; with --pipes its pipes are\n"
+	       "                            uipc's too\n");
 	return 0;
 }
 

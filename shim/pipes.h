@@ -1,0 +1,19 @@
+/* pipes.h: what preload.c's stand-ins ask of pipes.c (`uipc run --pipes`). */
+#ifndef UIPC_SHIM_PIPES_H
+#define UIPC_SHIM_PIPES_H
+
+#include <sys/types.h>
+
+struct iovec;
+
+/* 1 (and *out, the call's return value with errno set) if fd is a uipc
+ * pipe end and the read or write was done, 0 for the C library's. */
+int uipc_shim_rw(int fd, const struct iovec *v, int cnt, int single, int wr,
+		 ssize_t *out);
+/* 1 and *out if dup2 or dup3 was done, 0 for the C library's. */
+int uipc_shim_dup2(int oldfd, int newfd, int flags, int three, int *out);
+void uipc_shim_closing(int fd);
+/* fd is new (open, recvmsg): returns it. */
+int uipc_shim_opened(int fd);
+
+#endif
