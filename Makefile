@@ -94,6 +94,10 @@ $(B)/tests/shim_syscall: $(B)/helpers/syscall_prog
 $(B)/tests/shim_sysctl: $(B)/helpers/sysctl_prog
 $(B)/tests/shim_pipes: $(B)/helpers/pipe_prog
 
+# An ordinary program (no uipc) for bench/shim_pipe_bench.sh.
+$(B)/bench/pipe_plain: bench/plain/pipe_plain.c | $(B)/bench
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
 $(B)/bench/%: bench/%.c bench/ops.h $(B)/libuipc.a | $(B)/bench
 	$(CC) $(CFLAGS) $(LDFLAGS) -O2 -o $@ $< $(B)/libuipc.a $(LDLIBS)
 
@@ -106,8 +110,9 @@ check: all $(TESTS) $(HELPERS) $(BENCHES)
 demo: all $(DEMO) $(B)/bench/msg_bench $(B)/bench/sem_bench $(B)/bench/shm_bench $(B)/bench/pipe_bench $(B)/bench/signal_bench
 	@$(DEMO) $(B)
 
-bench: all $(BENCHES)
+bench: all $(BENCHES) $(B)/bench/pipe_plain
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@sh bench/shim_pipe_bench.sh $(B)
 	@sh bench/stressng_bench.sh $(B)
 
 # Mutation testing: each mutant of tests/mutations.txt built and tested in a
