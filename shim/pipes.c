@@ -17,7 +17,8 @@
  * - select, pselect, ppoll and epoll_ctl on it (their readiness is the
  *   kernel pipe's; poll is stood in for);
  * - splice, tee, vmsplice, sendfile, copy_file_range, preadv2, pwritev2;
- * - a stdio stream on it (fdopen), and descriptors 0, 1 and 2: the C
+ * - a stdio stream on it (fdopen, fopen of /proc/self/fd/N), and
+ *   descriptors 0, 1 and 2: the C
  *   library's stdio reads and writes those through calls nobody can stand
  *   in for, so an end that comes to sit there (pipe, dup, dup2, dup3,
  *   F_DUPFD) takes the pipe to the kernel's path;
@@ -49,6 +50,12 @@
 #include <unistd.h>
 
 #include "pipes.h"
+
+/* musl: no separate large-file names (they are macros for the plain
+ * ones), and no close_range, closefrom, preadv2 or pwritev2. */
+#if defined(open64) || defined(pread64)
+#define UIPC_NO_LFS64 1
+#endif
 
 int uipc_shim_pipes;
 
@@ -250,6 +257,7 @@ int ioctl(int fd, int req, ...)
 
 /* ---- closing many ---------------------------------------------------- */
 
+#ifdef __GLIBC__
 int close_range(unsigned int first, unsigned int last, int flags)
 {
 	if (ON && !(flags & CLOSE_RANGE_CLOEXEC))
@@ -264,6 +272,7 @@ void closefrom(int first)
 		uipc_pipe_closing_range((unsigned int)first, ~0u);
 	NEXT(N_CLOSEFROM, void (*)(int))(first);
 }
+#endif
 
 /* ---- readiness ------------------------------------------------------- */
 
@@ -444,6 +453,7 @@ ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off,
 		in, in_off, out, out_off, len, flags);
 }
 
+#ifdef __GLIBC__
 typedef ssize_t (*iov2_fn)(int, const struct iovec *, int, off_t, int);
 
 ssize_t preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
@@ -458,7 +468,6 @@ ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 	return NEXT(N_PWRITEV2, iov2_fn)(fd, iov, cnt, off, flags);
 }
 
-#ifndef UIPC_NO_LFS64
 ssize_t preadv64v2(int fd, const struct iovec *iov, int cnt, off64_t off,
 		   int flags)
 {
@@ -473,6 +482,17 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off,
 	return NEXT(N_PWRITEV64V2, iov2_fn)(fd, iov, cnt, off, flags);
 }
 #endif
+
+/* A stream opened by path on a pipe (/proc/self/fd/N, /dev/fd/N): its
+ * reads and writes are the C library's own. */
+FILE *uipc_shim_stream(FILE *f)
+{
+	if (ON && f && fileno(f) >= 0) {
+		uipc_pipe_unknown(fileno(f));
+		uipc_pipe_kernel(fileno(f), 1);
+	}
+	return f;
+}
 
 FILE *fdopen(int fd, const char *mode)
 {

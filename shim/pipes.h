@@ -2,6 +2,7 @@
 #ifndef UIPC_SHIM_PIPES_H
 #define UIPC_SHIM_PIPES_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 struct iovec;
@@ -15,5 +16,8 @@ int uipc_shim_dup2(int oldfd, int newfd, int flags, int three, int *out);
 void uipc_shim_closing(int fd);
 /* fd is new (open, recvmsg): returns it. */
 int uipc_shim_opened(int fd);
+/* f was opened by path (fopen): returns it. */
+FILE *uipc_shim_stream(FILE *f);
+
 
 #endif

@@ -293,7 +293,7 @@ FILE *fopen(const char *path, const char *mode)
 	if (uipc_view_fopen(path, mode, &f))
 		return f;
 	NEXT(fopen_fn, "fopen");
-	return next_fn(path, mode);
+	return uipc_shim_stream(next_fn(path, mode));
 }
 
 #ifndef UIPC_NO_LFS64
@@ -304,7 +304,7 @@ FILE *fopen64(const char *path, const char *mode)
 	if (uipc_view_fopen(path, mode, &f))
 		return f;
 	NEXT(fopen_fn, "fopen64");
-	return next_fn(path, mode);
+	return uipc_shim_stream(next_fn(path, mode));
 }
 #endif
 

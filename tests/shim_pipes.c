@@ -4,7 +4,8 @@
  * status compared: tests/helpers/pipe_prog (room as the kernel counts it,
  * EBADF, dup/dup2/dup3/F_DUPFD, EOF, EPIPE and SIGPIPE, O_DIRECT, readv
  * and writev, poll, select, a forked writer, PIPE_BUF atomicity with three
- * writers, EINTR and SA_RESTART, EFAULT, EINVAL), the shell workloads of
+ * writers, EINTR and SA_RESTART, EFAULT, EINVAL, a stream opened on
+ * /proc/self/fd/N), the shell workloads of
  * issue 16 item 7 (a bash pipeline, `yes | head | md5sum` with yes's
  * SIGPIPE, `seq | grep` splicing to /dev/null, a FIFO between two
  * programs, here-documents, command substitution), and Python programs

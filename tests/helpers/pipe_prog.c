@@ -305,6 +305,33 @@ static void interrupted(void)
 	signal(SIGALRM, SIG_DFL);
 }
 
+/* A stream opened by path on a pipe a child wrote into. */
+static void reopened(void)
+{
+	char path[64], line[64] = "";
+	int p[2], st;
+	pid_t c;
+	FILE *f;
+
+	mkpipe(p, 0);
+	c = fork();
+	if (c == 0) {
+		close(p[0]);
+		write(p[1], "through /proc\n", 14);
+		_exit(0);
+	}
+	close(p[1]);
+	waitpid(c, &st, 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f))
+		strcpy(line, "(nothing)\n");
+	printf("fopen %s: %s", f ? "ok" : "failed", line);
+	if (f)
+		fclose(f);
+	close(p[0]);
+}
+
 /* What `uipc ls -p` says of fd's pipe: "ring", "kernel" (its ring is
  * there, demoted) or "none" (uipc has no ring for it, or no longer). */
 static const char *ring_of(int fd)
@@ -394,5 +421,6 @@ int main(int argc, char **argv)
 	forked();
 	atomic();
 	interrupted();
+	reopened();
 	return 0;
 }
