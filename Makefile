@@ -86,7 +86,7 @@ $(B)/tests/sig_thread: tests/sig_thread.c $(B)/libuipc.so | $(B)/tests
 
 # Neither uipc nor a sanitizer: they stand for other people's programs.
 $(B)/helpers/%: tests/helpers/%.c tests/helpers/errname.h | $(B)/helpers
-	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $<
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $< -pthread
 
 $(B)/tests/shim_cred: $(B)/helpers/cred_prog
 $(B)/tests/shim_eintr: $(B)/helpers/eintr_prog

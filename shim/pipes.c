@@ -46,6 +46,8 @@
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <aio.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -65,7 +67,9 @@ enum next_fn {
 	N_SPLICE, N_TEE, N_VMSPLICE, N_SENDFILE, N_SENDFILE64, N_COPY_RANGE,
 	N_FDOPEN, N_PREADV2, N_PWRITEV2, N_PREADV64V2, N_PWRITEV64V2,
 	N_RECVMSG, N_RECVMMSG, N_CLOSE_RANGE, N_CLOSEFROM, N_READ_CHK,
-	N_POLL_CHK, N_PPOLL_CHK, N_COUNT
+	N_POLL_CHK, N_PPOLL_CHK, N_VDPRINTF, N_VDPRINTF_CHK, N_AIO_READ,
+	N_AIO_WRITE, N_LIO_LISTIO, N_AIO_READ64, N_AIO_WRITE64,
+	N_LIO_LISTIO64, N_EXIT, N_COUNT
 };
 static const char *const next_name[N_COUNT] = {
 	"pipe", "pipe2", "readv", "writev", "dup", "fcntl", "fcntl64",
@@ -73,7 +77,9 @@ static const char *const next_name[N_COUNT] = {
 	"splice", "tee", "vmsplice", "sendfile", "sendfile64",
 	"copy_file_range", "fdopen", "preadv2", "pwritev2", "preadv64v2",
 	"pwritev64v2", "recvmsg", "recvmmsg", "close_range", "closefrom",
-	"__read_chk", "__poll_chk", "__ppoll_chk",
+	"__read_chk", "__poll_chk", "__ppoll_chk", "vdprintf",
+	"__vdprintf_chk", "aio_read", "aio_write", "lio_listio", "aio_read64",
+	"aio_write64", "lio_listio64", "_exit",
 };
 static void *_Atomic next_ptr[N_COUNT];
 static struct uipc_next_table next_tab = { next_name, next_ptr, N_COUNT, 0 };
@@ -110,11 +116,18 @@ int uipc_shim_rw(int fd, const struct iovec *v, int cnt, int single, int wr,
 {
 	ssize_t r;
 
+	int e = errno;
+
 	if (!ON)
 		return 0;
 	r = uipc_pipe_rw(fd, v, cnt, single, wr);
-	if (r == -ENOENT)
+	if (r == -ENOENT) {
+		errno = e;
 		return 0;
+	}
+	/* A call that succeeds leaves errno as it was (a sleep on the way
+	 * may have set it). */
+	errno = e;
 	*out = UIPC_RET(r);
 	return 1;
 }
@@ -204,6 +217,14 @@ int uipc_shim_opened(int fd)
 	return fd;
 }
 
+/* Signal-driven I/O (SIGIO when the pipe becomes readable or writable)
+ * is the kernel pipe's. */
+static int signal_driven(int cmd, long arg)
+{
+	return cmd == F_SETOWN || cmd == F_SETOWN_EX || cmd == F_SETSIG ||
+	       (cmd == F_SETFL && (arg & O_ASYNC));
+}
+
 /* fcntl's third argument, whatever cmd is: a register or a stack word
  * the caller's frame has either way (as glibc reads it). */
 #define FCNTL_BODY(next_i)						\
@@ -215,7 +236,11 @@ int uipc_shim_opened(int fd)
 		arg = va_arg(ap, long);					\
 		va_end(ap);						\
 		if (ON && uipc_pipe_is_end(fd)) {			\
-			int r_ = uipc_fcntl(fd, cmd, arg);		\
+			int r_;						\
+									\
+			if (signal_driven(cmd, arg))			\
+				uipc_pipe_kernel(fd, 0);		\
+			r_ = uipc_fcntl(fd, cmd, arg);			\
 									\
 			if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)	\
 				std_guard(r_);				\
@@ -492,6 +517,147 @@ FILE *uipc_shim_stream(FILE *f)
 		uipc_pipe_kernel(fileno(f), 1);
 	}
 	return f;
+}
+
+/* dprintf and vdprintf write through the C library's own calls. */
+int vdprintf(int fd, const char *fmt, va_list ap)
+{
+	to_kernel(fd);
+	return NEXT(N_VDPRINTF, int (*)(int, const char *, va_list))(fd, fmt, ap);
+}
+
+int dprintf(int fd, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vdprintf(fd, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+#ifdef __GLIBC__
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap);
+int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap)
+{
+	to_kernel(fd);
+	return NEXT(N_VDPRINTF_CHK, int (*)(int, int, const char *, va_list))(
+		fd, flag, fmt, ap);
+}
+
+int __dprintf_chk(int fd, int flag, const char *fmt, ...);
+int __dprintf_chk(int fd, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = __vdprintf_chk(fd, flag, fmt, ap);
+	va_end(ap);
+	return r;
+}
+#endif
+
+/* POSIX AIO reads and writes in threads of the C library's. */
+int aio_read(struct aiocb *cb)
+{
+	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
+		to_kernel(cb->aio_fildes);
+	return NEXT(N_AIO_READ, int (*)(struct aiocb *))(cb);
+}
+
+int aio_write(struct aiocb *cb)
+{
+	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
+		to_kernel(cb->aio_fildes);
+	return NEXT(N_AIO_WRITE, int (*)(struct aiocb *))(cb);
+}
+
+int lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
+{
+	if (ON && n > 0 && uipc_probe_read(list, (size_t)n * sizeof(*list)) == 0)
+		for (int i = 0; i < n; i++)
+			if (list[i] && uipc_probe_read(list[i], sizeof(*list[i])) == 0)
+				to_kernel(list[i]->aio_fildes);
+	return NEXT(N_LIO_LISTIO, int (*)(int, struct aiocb *const[], int,
+					  struct sigevent *))(mode, list, n, sev);
+}
+
+#ifndef UIPC_NO_LFS64
+int aio_read64(struct aiocb64 *cb)
+{
+	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
+		to_kernel(cb->aio_fildes);
+	return NEXT(N_AIO_READ64, int (*)(struct aiocb64 *))(cb);
+}
+
+int aio_write64(struct aiocb64 *cb)
+{
+	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
+		to_kernel(cb->aio_fildes);
+	return NEXT(N_AIO_WRITE64, int (*)(struct aiocb64 *))(cb);
+}
+
+int lio_listio64(int mode, struct aiocb64 *const list[], int n,
+		 struct sigevent *sev)
+{
+	if (ON && n > 0 && uipc_probe_read(list, (size_t)n * sizeof(*list)) == 0)
+		for (int i = 0; i < n; i++)
+			if (list[i] && uipc_probe_read(list[i], sizeof(*list[i])) == 0)
+				to_kernel(list[i]->aio_fildes);
+	return NEXT(N_LIO_LISTIO64, int (*)(int, struct aiocb64 *const[], int,
+					    struct sigevent *))(mode, list, n, sev);
+}
+#endif
+
+/* A process that ends with _exit (a forked child's usual end, Python's
+ * os._exit) does the last closer's work for its pipes first, as exit()
+ * does in an atexit handler; a killed one leaves it to exit work. */
+void _exit(int status)
+{
+	if (ON)
+		uipc_pipe_exiting();
+	NEXT(N_EXIT, void (*)(int))(status);
+	syscall(SYS_exit_group, status);
+	for (;;)
+		;
+}
+
+void _Exit(int status)
+{
+	_exit(status);
+}
+
+/* syscall() of a call that closes or dups descriptors (preload.c). */
+void uipc_shim_syscall_before(long nr, const long *a)
+{
+	if (!ON)
+		return;
+	if (nr == SYS_close)
+		uipc_pipe_closing((int)a[0]);
+#ifdef SYS_close_range
+	else if (nr == SYS_close_range && !(a[2] & CLOSE_RANGE_CLOEXEC))
+		uipc_pipe_closing_range((unsigned int)a[0], (unsigned int)a[1]);
+#endif
+#ifdef SYS_dup2
+	else if (nr == SYS_dup2 && a[0] != a[1])
+		uipc_pipe_closing((int)a[1]);
+#endif
+	else if (nr == SYS_dup3 && a[0] != a[1])
+		uipc_pipe_closing((int)a[1]);
+}
+
+void uipc_shim_syscall_after(long nr, long r)
+{
+	if (!ON || r < 0)
+		return;
+	if (nr == SYS_dup3 || nr == SYS_dup
+#ifdef SYS_dup2
+	    || nr == SYS_dup2
+#endif
+	    )
+		std_guard(uipc_shim_opened((int)r));
 }
 
 FILE *fdopen(int fd, const char *mode)

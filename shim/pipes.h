@@ -16,6 +16,10 @@ int uipc_shim_dup2(int oldfd, int newfd, int flags, int three, int *out);
 void uipc_shim_closing(int fd);
 /* fd is new (open, recvmsg): returns it. */
 int uipc_shim_opened(int fd);
+/* syscall(): before and after the C library's, for the numbers that
+ * close or dup descriptors. */
+void uipc_shim_syscall_before(long nr, const long *a);
+void uipc_shim_syscall_after(long nr, long r);
 /* f was opened by path (fopen): returns it. */
 FILE *uipc_shim_stream(FILE *f);
 

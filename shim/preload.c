@@ -162,7 +162,9 @@ long syscall(long number, ...)
 		errno = ENOSYS;
 		return -1;
 	}
+	uipc_shim_syscall_before(number, a);
 	r = next_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+	uipc_shim_syscall_after(number, r);
 	switch (number) {
 	case SYS_setuid: case SYS_setgid: case SYS_setreuid: case SYS_setregid:
 	case SYS_setresuid: case SYS_setresgid: case SYS_setgroups:

@@ -819,6 +819,7 @@ UIPC_HIDDEN ssize_t uipc_pipe_rw(int fd, const struct iovec *iov, int cnt,
 UIPC_HIDDEN void uipc_pipe_closing(int fd);
 UIPC_HIDDEN void uipc_pipe_closing_range(unsigned int first, unsigned int last);
 UIPC_HIDDEN void uipc_pipe_unknown(int fd);
+UIPC_HIDDEN void uipc_pipe_exiting(void);
 UIPC_HIDDEN void uipc_pipe_kernel(int fd, int forget);
 UIPC_HIDDEN int uipc_pipe_dup2(int oldfd, int newfd, int flags, int three);
 

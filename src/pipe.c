@@ -361,21 +361,80 @@ static void ring_repair(void *arg)
 	}
 }
 
+/*
+ * The rings whose locks this thread holds.  A signal handler that calls in
+ * while its thread holds a ring's lock (a self-pipe's write, Python's
+ * set_wakeup_fd) would wait for that lock, held by the very code it
+ * interrupted: instead its write is kept (up to PIPE_BUF bytes) and made
+ * by the interrupted code as soon as it lets the lock go (defer_flush),
+ * and a read or another call there fails (EAGAIN, EDEADLK).  A ring is
+ * named here before its lock is taken and after it is let go, so that a
+ * handler never finds it held but unnamed.
+ */
+#define HELD_MAX 4
+#define DEFER_MAX 4096	/* PIPE_BUF */
+static __thread struct pipe_map *t_held[HELD_MAX];
+static __thread int t_nheld;
+static __thread struct {
+	struct pipe_map *m;	/* with a reference, while n > 0 */
+	int fd;
+	uint32_t n;
+	char buf[DEFER_MAX];
+} t_defer;
+
+static int ring_held(struct pipe_map *m)
+{
+	for (int i = 0; i < t_nheld; i++)
+		if (t_held[i] == m)
+			return 1;
+	return 0;
+}
+
+static void held_pop(struct pipe_map *m)
+{
+	for (int i = t_nheld - 1; i >= 0; i--)
+		if (t_held[i] == m) {
+			t_held[i] = t_held[t_nheld - 1];
+			t_nheld--;
+			return;
+		}
+}
+
+static int ring_lock_how(struct pipe_map *m, int brief)
+{
+	int r;
+
+	if (ring_held(m))
+		return -EDEADLK;
+	if (t_nheld < HELD_MAX)
+		t_held[t_nheld++] = m;
+	r = brief ? uipc_lock_acquire_brief(&m->r->lock, ring_repair, m) :
+		    uipc_lock_acquire(&m->r->lock, ring_repair, m);
+	if (r < 0)
+		held_pop(m);
+	return r;
+}
+
 static int ring_lock(struct pipe_map *m)
 {
-	return uipc_lock_acquire(&m->r->lock, ring_repair, m);
+	return ring_lock_how(m, 0);
 }
 
 /* For scans and exit work: a ring whose lock a live process keeps is
  * passed by (its holders' own calls and closes do that work too). */
 static int ring_lock_brief(struct pipe_map *m)
 {
-	return uipc_lock_acquire_brief(&m->r->lock, ring_repair, m);
+	return ring_lock_how(m, 1);
 }
+
+static void defer_flush(struct pipe_map *m);
 
 static void ring_unlock(struct pipe_map *m)
 {
 	uipc_lock_release(&m->r->lock);
+	held_pop(m);
+	if (unlikely(t_defer.n) && t_defer.m == m)
+		defer_flush(m);
 }
 
 /* The geometry in use, bounded (under the lock, after repair). */
@@ -2138,6 +2197,10 @@ static ssize_t readv_on(int fd, uintptr_t e, const struct iovec *uiov,
 		ret = 0;
 		goto out;
 	}
+	if (unlikely(ring_held(m))) {
+		ret = -EAGAIN;	/* a handler, its thread in the middle */
+		goto out;
+	}
 	it = (struct iter){ v, cnt, 0, 0 };
 	uipc_wait_init(&w, UIPC_SITE_PIPERD | UIPC_WAIT_NOSOCK);
 	uipc_wait_early(&w);
@@ -2424,6 +2487,51 @@ out:
 	return ret;
 }
 
+/* A handler's write to a ring its thread holds (see t_held): kept, if
+ * it fits and the ring looks as if it has the room, for defer_flush. */
+static ssize_t defer_write(struct pipe_map *m, int fd, const struct iovec *v,
+			   int cnt, size_t total)
+{
+	struct pipe_geom *g = geom(m);
+	uint32_t at = t_defer.n;
+
+	if ((t_defer.n && t_defer.m != m) || total > DEFER_MAX - at ||
+	    occupancy(g) >= g->slots)
+		return -EAGAIN;
+	for (int i = 0; i < cnt; i++) {
+		if (uipc_copy_from_user(t_defer.buf + at, v[i].iov_base,
+					v[i].iov_len) < 0)
+			return at == t_defer.n ? -EFAULT : (ssize_t)(at - t_defer.n);
+		at += (uint32_t)v[i].iov_len;
+	}
+	if (!t_defer.n) {
+		atomic_fetch_add(&m->refs, 1);
+		t_defer.m = m;
+		t_defer.fd = fd;
+	}
+	t_defer.n = at;
+	return (ssize_t)total;
+}
+
+static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
+			 int cnt, int single);
+
+/* The interrupted code let m's lock go: the handler's bytes go in now. */
+static void defer_flush(struct pipe_map *m)
+{
+	char buf[DEFER_MAX];
+	struct iovec v = { buf, t_defer.n };
+	int fd = t_defer.fd;
+
+	if (ring_held(m))
+		return;
+	memcpy(buf, t_defer.buf, t_defer.n);
+	t_defer.n = 0;
+	t_defer.m = NULL;
+	writev_on(fd, (uintptr_t)m | END_W, &v, 1, 1);
+	map_put(m);
+}
+
 static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 			int cnt, int single)
 {
@@ -2443,6 +2551,10 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 		return ret;
 	if (total == 0) {
 		ret = 0;
+		goto out;
+	}
+	if (unlikely(ring_held(m))) {
+		ret = defer_write(m, fd, v, cnt, total);
 		goto out;
 	}
 	it = (struct iter){ v, cnt, 0, 0 };
@@ -2488,9 +2600,11 @@ out:
 
 ssize_t uipc_read(int fd, void *buf, size_t count)
 {
+	int e = errno;
 	struct iovec v = { buf, count };
 	ssize_t r = pipe_io(fd, &v, 1, 1, readv_on);
 
+	errno = e;
 	if (r == -ENOENT)
 		return read(fd, buf, count);
 	return UIPC_RET(r);
@@ -2498,8 +2612,10 @@ ssize_t uipc_read(int fd, void *buf, size_t count)
 
 ssize_t uipc_readv(int fd, const struct iovec *iov, int iovcnt)
 {
+	int e = errno;
 	ssize_t r = pipe_io(fd, iov, iovcnt, 0, readv_on);
 
+	errno = e;
 	if (r == -ENOENT)
 		return readv(fd, iov, iovcnt);
 	return UIPC_RET(r);
@@ -2507,9 +2623,11 @@ ssize_t uipc_readv(int fd, const struct iovec *iov, int iovcnt)
 
 ssize_t uipc_write(int fd, const void *buf, size_t count)
 {
+	int e = errno;
 	struct iovec v = { (void *)buf, count };
 	ssize_t r = pipe_io(fd, &v, 1, 1, writev_on);
 
+	errno = e;
 	if (r == -ENOENT)
 		return write(fd, buf, count);
 	return UIPC_RET(r);
@@ -2517,8 +2635,10 @@ ssize_t uipc_write(int fd, const void *buf, size_t count)
 
 ssize_t uipc_writev(int fd, const struct iovec *iov, int iovcnt)
 {
+	int e = errno;
 	ssize_t r = pipe_io(fd, iov, iovcnt, 0, writev_on);
 
+	errno = e;
 	if (r == -ENOENT)
 		return writev(fd, iov, iovcnt);
 	return UIPC_RET(r);
@@ -2975,6 +3095,8 @@ int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 static void pipe_atfork_child(void)
 {
 	atomic_store(&g_pid, getpid());
+	/* Another thread of the parent may have held it. */
+	pthread_mutex_init(&g_w.lock, NULL);
 	pthread_mutex_init(&g_tab_lock, NULL);
 	for (struct pipe_map *m = g_maps; m; m = m->next) {
 		m->hidx = -1;
@@ -2997,7 +3119,7 @@ static void pipe_atexit(void)
 		for (int i = 0; i < TAB_CHUNK; i++) {
 			uintptr_t e = atomic_load(&ch[i]);
 
-			if (e)
+			if (e && e != TAB_NOT)
 				end_forget(c * TAB_CHUNK + i, e);
 		}
 	}
@@ -3134,6 +3256,15 @@ void uipc_pipe_closing_range(unsigned int first, unsigned int last)
 		if ((e = tab_get((int)fd)) != 0)
 			end_forget((int)fd, e);
 	}
+}
+
+/* _exit and _Exit (the shim's): the last closer's work, as exit() does
+ * it, for the process's ends (not a vfork child's: they are its
+ * parent's). */
+void uipc_pipe_exiting(void)
+{
+	if (uipc_pipe_any() && !foreign_child())
+		pipe_atexit();
 }
 
 /* fd is new and may be a uipc end the table does not know yet (open,

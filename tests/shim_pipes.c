@@ -5,7 +5,9 @@
  * EBADF, dup/dup2/dup3/F_DUPFD, EOF, EPIPE and SIGPIPE, O_DIRECT, readv
  * and writev, poll, select, a forked writer, PIPE_BUF atomicity with three
  * writers, EINTR and SA_RESTART, EFAULT, EINVAL, a stream opened on
- * /proc/self/fd/N), the shell workloads of
+ * /proc/self/fd/N, a signal handler's self-pipe writes, forks beside a
+ * writing thread, dprintf and aio_write between writes, a raw close,
+ * O_ASYNC's SIGIO), the shell workloads of
  * issue 16 item 7 (a bash pipeline, `yes | head | md5sum` with yes's
  * SIGPIPE, `seq | grep` splicing to /dev/null, a FIFO between two
  * programs, here-documents, command substitution), and Python programs

@@ -8,9 +8,11 @@
  *                      (descriptors above 2), after a fork's child used
  *                      it, after select, after execs, on descriptor 0
  */
+#include <aio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -305,6 +309,169 @@ static void interrupted(void)
 	signal(SIGALRM, SIG_DFL);
 }
 
+/* The self-pipe trick: a handler writes a byte into a non-blocking pipe
+ * at every tick of a timer while the program reads it; none is lost (the
+ * handler may come while the read is in the middle). */
+static int g_self[2];
+static volatile long g_sent;
+
+static void on_tick(int s)
+{
+	int e = errno;
+
+	(void)s;
+	if (write(g_self[1], "t", 1) == 1)
+		g_sent++;
+	errno = e;
+}
+
+static void selfpipe(void)
+{
+	struct itimerval it = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	long got = 0;
+	char b[64];
+	ssize_t n;
+
+	mkpipe(g_self, O_NONBLOCK);
+	signal(SIGALRM, on_tick);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (long i = 0; i < 2000000 && g_sent < 3000; i++)
+		if ((n = read(g_self[0], b, sizeof(b))) > 0)
+			got += n;
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_DFL);
+	while ((n = read(g_self[0], b, sizeof(b))) > 0)
+		got += n;
+	printf("self-pipe: %s\n", got == g_sent ? "every byte the handler wrote read" :
+	       "bytes lost or invented");
+	close2(g_self);
+}
+
+/* A thread writes into a pipe while the main thread forks children that
+ * write one byte each: the children never hang, the reader sees EOF. */
+static int g_tp[2];
+static volatile int g_stop;
+
+static void *writer_thread(void *arg)
+{
+	char b[100] = { 0 };
+
+	(void)arg;
+	while (!g_stop)
+		if (write(g_tp[1], b, sizeof(b)) < 0)
+			break;
+	return NULL;
+}
+
+static void fork_beside_thread(void)
+{
+	long bytes = 0, got;
+	pthread_t t;
+	int st, bad = 0;
+	char b[4096];
+	pid_t r, c;
+
+	mkpipe(g_tp, 0);
+	r = fork();
+	if (r == 0) {
+		close(g_tp[1]);
+		while ((got = read(g_tp[0], b, sizeof(b))) > 0)
+			bytes += got;
+		_exit(got == 0 ? 0 : 1);
+	}
+	close(g_tp[0]);
+	pthread_create(&t, NULL, writer_thread, NULL);
+	for (int i = 0; i < 100; i++) {
+		c = fork();
+		if (c == 0) {
+			alarm(20);
+			_exit(write(g_tp[1], "c", 1) == 1 ? 0 : 1);
+		}
+		waitpid(c, &st, 0);
+		if (st != 0)
+			bad++;
+	}
+	g_stop = 1;
+	pthread_join(t, NULL);
+	close(g_tp[1]);
+	waitpid(r, &st, 0);
+	printf("fork beside a writing thread: %d children failed, reader status %#x\n",
+	       bad, st);
+}
+
+/* Reads fd to EOF and prints it, newlines as '|'. */
+static void drain(int fd, const char *what)
+{
+	char b[256];
+	ssize_t n, t = 0;
+
+	while ((n = read(fd, b + t, sizeof(b) - 1 - (size_t)t)) > 0)
+		t += n;
+	b[t] = 0;
+	for (char *c = b; *c; c++)
+		if (*c == '\n')
+			*c = '|';
+	printf("%s: %s\n", what, b);
+}
+
+/* Writes and closes that go through the C library's own calls, between
+ * plain ones: dprintf, POSIX AIO, a raw close, signal-driven I/O. */
+static void around(void)
+{
+	struct timespec two = { 2, 0 };
+	const struct aiocb *list[1];
+	struct aiocb cb;
+	sigset_t io;
+	int p[2], f;
+
+	mkpipe(p, 0);
+	write(p[1], "1\n", 2);
+	dprintf(p[1], "%d\n", 2);
+	write(p[1], "3\n", 2);
+	close(p[1]);
+	drain(p[0], "dprintf between writes");
+	close(p[0]);
+
+	mkpipe(p, 0);
+	write(p[1], "A", 1);
+	memset(&cb, 0, sizeof(cb));
+	cb.aio_fildes = p[1];
+	cb.aio_buf = "B";
+	cb.aio_nbytes = 1;
+	aio_write(&cb);
+	list[0] = &cb;
+	aio_suspend(list, 1, NULL);
+	write(p[1], "C", 1);
+	close(p[1]);
+	drain(p[0], "aio_write between writes");
+	close(p[0]);
+
+	mkpipe(p, 0);
+	write(p[1], "pipe", 4);
+	syscall(SYS_close, p[1]);
+	f = open("/tmp/pipe_prog_file", O_CREAT | O_TRUNC | O_RDWR, 0600);
+	write(f, "file", 4);
+	close(f);
+	drain(p[0], "after a raw close, the pipe");
+	f = open("/tmp/pipe_prog_file", O_RDONLY);
+	drain(f, "and the file that took its number");
+	close(f);
+	unlink("/tmp/pipe_prog_file");
+	close(p[0]);
+
+	mkpipe(p, 0);
+	sigemptyset(&io);
+	sigaddset(&io, SIGIO);
+	sigprocmask(SIG_BLOCK, &io, NULL);
+	fcntl(p[0], F_SETOWN, getpid());
+	fcntl(p[0], F_SETFL, O_ASYNC | O_NONBLOCK);
+	write(p[1], "x", 1);
+	printf("O_ASYNC: SIGIO %s\n", sigtimedwait(&io, NULL, &two) == SIGIO ?
+	       "came" : "did not come");
+	sigprocmask(SIG_UNBLOCK, &io, NULL);
+	close2(p);
+}
+
 /* A stream opened by path on a pipe a child wrote into. */
 static void reopened(void)
 {
@@ -422,5 +589,8 @@ int main(int argc, char **argv)
 	atomic();
 	interrupted();
 	reopened();
+	selfpipe();
+	fork_beside_thread();
+	around();
 	return 0;
 }
