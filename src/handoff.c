@@ -154,6 +154,7 @@ char *const *uipc_env_with(char *const envp[], char *var, char **out)
 		char var_[96];						\
 									\
 		uipc_pipe_before_exec();				\
+		uipc_pipe_exec_self();					\
 		if (uipc_sig_exec_var(var_, sizeof(var_), 1, NULL, NULL)) {		\
 			char *buf_[uipc_env_count(envp) + 2];		\
 			char *const *e = uipc_env_with(envp, var_, buf_);	\

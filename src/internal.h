@@ -809,6 +809,7 @@ UIPC_HIDDEN void uipc_pipe_handoff(int fd);
 UIPC_HIDDEN int uipc_pipe_any(void);
 /* The same for every end an exec keeps (no FD_CLOEXEC). */
 UIPC_HIDDEN void uipc_pipe_before_exec(void);
+UIPC_HIDDEN void uipc_pipe_exec_self(void);
 /* The shim's stand-ins for the C library's descriptor calls
  * (`uipc run --pipes`, shim/pipes.c, pipe.c says what each does). */
 struct iovec;

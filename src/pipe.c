@@ -3345,6 +3345,28 @@ void uipc_pipe_before_exec(void)
 	close(dfd);
 }
 
+/* This process is about to exec: the ends the exec closes (FD_CLOEXEC)
+ * are closed as uipc_close closes them, so that the last closer's work is
+ * done (a vfork child's are its parent's, which keeps them). */
+void uipc_pipe_exec_self(void)
+{
+	if (!uipc_pipe_any() || foreign_child())
+		return;
+	for (int c = 0; c < TAB_CHUNKS; c++) {
+		_Atomic uintptr_t *ch = atomic_load(&g_fds[c]);
+
+		for (int i = 0; ch && i < TAB_CHUNK; i++) {
+			uintptr_t e = atomic_load(&ch[i]);
+			int fl;
+
+			if (e && e != TAB_NOT &&
+			    (fl = fcntl(c * TAB_CHUNK + i, F_GETFD)) >= 0 &&
+			    (fl & FD_CLOEXEC))
+				end_forget(c * TAB_CHUNK + i, e);
+		}
+	}
+}
+
 /* Calls fn(h, m, name) for each ring file of the namespace we can map. */
 static void each_ring(struct uipc_nsh *h,
 		      int (*fn)(struct uipc_nsh *, struct pipe_map *, const char *,

@@ -11,7 +11,8 @@
  * issue 16 item 7 (a bash pipeline, `yes | head | md5sum` with yes's
  * SIGPIPE, `seq | grep` splicing to /dev/null, a FIFO between two
  * programs, here-documents, command substitution), and Python programs
- * (os.pipe with os.fork, multiprocessing.Pipe, an asyncio subprocess).
+ * (os.pipe with os.fork, multiprocessing.Pipe, an exec over pipes that
+ * close on it, an asyncio subprocess).
  * Which pipes take uipc's path is checked too: a new pipe and one a
  * forked child used are rings, select or an exec that keeps an end or an
  * end on descriptor 0 takes it to the kernel's; no ring file is left.
@@ -105,6 +106,13 @@ static const char *const python[][2] = {
 	  "    p, c = mp.Pipe(duplex=False)\n"
 	  "    pr = mp.Process(target=child, args=(c,)); pr.start(); c.close()\n"
 	  "    print(sum(p.recv()[1] for i in range(300))); pr.join(); print(pr.exitcode)\n" },
+	{ "python3 exec over close-on-exec pipes holding bytes",
+	  "import os\n"
+	  "pid = os.fork()\n"
+	  "if pid == 0:\n"
+	  "    r, w = os.pipe(); os.write(w, b'left behind')\n"
+	  "    os.execlp('true', 'true')\n"
+	  "print(os.waitpid(pid, 0)[1])\n" },
 	{ "python3 asyncio subprocess through pipes",
 	  "import asyncio, hashlib\n"
 	  "async def main():\n"
