@@ -16,7 +16,9 @@
  * in for can touch it:
  * - select, pselect, ppoll and epoll_ctl on it (their readiness is the
  *   kernel pipe's; poll is stood in for);
- * - splice, tee, vmsplice, sendfile, copy_file_range, preadv2, pwritev2;
+ * - splice, tee, vmsplice, sendfile, copy_file_range, preadv2, pwritev2,
+ *   POSIX AIO, dprintf, vdprintf; signal-driven I/O (O_ASYNC, F_SETOWN,
+ *   F_SETSIG);
  * - a stdio stream on it (fdopen, fopen of /proc/self/fd/N), and
  *   descriptors 0, 1 and 2: the C
  *   library's stdio reads and writes those through calls nobody can stand
