@@ -61,6 +61,10 @@
 #define UIPC_NO_LFS64 1
 #endif
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)	/* linux/close_range.h */
+#endif
+
 int uipc_shim_pipes;
 
 enum next_fn {
@@ -576,14 +580,25 @@ int aio_write(struct aiocb *cb)
 	return NEXT(N_AIO_WRITE, int (*)(struct aiocb *))(cb);
 }
 
-int lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
+/* musl's prototype has restrict where glibc's has none. */
+#ifdef __GLIBC__
+#define LIO_LIST(T) T *const list[]
+#define LIO_SEV struct sigevent *sev
+#else
+#define LIO_LIST(T) T *restrict const *restrict list
+#define LIO_SEV struct sigevent *restrict sev
+#endif
+
+int lio_listio(int mode, LIO_LIST(struct aiocb), int n, LIO_SEV)
 {
-	if (ON && n > 0 && uipc_probe_read(list, (size_t)n * sizeof(*list)) == 0)
+	struct aiocb *const *l = (struct aiocb *const *)(uintptr_t)list;
+
+	if (ON && n > 0 && uipc_probe_read(l, (size_t)n * sizeof(*l)) == 0)
 		for (int i = 0; i < n; i++)
-			if (list[i] && uipc_probe_read(list[i], sizeof(*list[i])) == 0)
-				to_kernel(list[i]->aio_fildes);
-	return NEXT(N_LIO_LISTIO, int (*)(int, struct aiocb *const[], int,
-					  struct sigevent *))(mode, list, n, sev);
+			if (l[i] && uipc_probe_read(l[i], sizeof(*l[i])) == 0)
+				to_kernel(l[i]->aio_fildes);
+	return NEXT(N_LIO_LISTIO, int (*)(int, struct aiocb *const *, int,
+					  struct sigevent *))(mode, l, n, sev);
 }
 
 #ifndef UIPC_NO_LFS64
