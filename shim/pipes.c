@@ -565,20 +565,20 @@ int __dprintf_chk(int fd, int flag, const char *fmt, ...)
 }
 #endif
 
-/* POSIX AIO reads and writes in threads of the C library's. */
-int aio_read(struct aiocb *cb)
+/* POSIX AIO reads and writes in threads of the C library's: each
+ * request's descriptor goes to the kernel's path first. */
+static void aio_to_kernel(const int *fildes)
 {
-	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
-		to_kernel(cb->aio_fildes);
-	return NEXT(N_AIO_READ, int (*)(struct aiocb *))(cb);
+	if (ON && uipc_probe_read(fildes, sizeof(*fildes)) == 0)
+		to_kernel(*fildes);
 }
 
-int aio_write(struct aiocb *cb)
-{
-	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
-		to_kernel(cb->aio_fildes);
-	return NEXT(N_AIO_WRITE, int (*)(struct aiocb *))(cb);
-}
+#define AIO_ONE(fn, T, next_i)						\
+	int fn(T *cb)							\
+	{								\
+		aio_to_kernel(&cb->aio_fildes);				\
+		return NEXT(next_i, int (*)(T *))(cb);			\
+	}
 
 /* musl's prototype has restrict where glibc's has none. */
 #ifdef __GLIBC__
@@ -589,43 +589,27 @@ int aio_write(struct aiocb *cb)
 #define LIO_SEV struct sigevent *restrict sev
 #endif
 
-int lio_listio(int mode, LIO_LIST(struct aiocb), int n, LIO_SEV)
-{
-	struct aiocb *const *l = (struct aiocb *const *)(uintptr_t)list;
+#define LIO_LISTIO(fn, T, next_i)					\
+	int fn(int mode, LIO_LIST(T), int n, LIO_SEV)			\
+	{								\
+		T *const *l = (T *const *)(uintptr_t)list;		\
+									\
+		if (ON && n > 0 &&					\
+		    uipc_probe_read(l, (size_t)n * sizeof(*l)) == 0)	\
+			for (int i = 0; i < n; i++)			\
+				if (l[i])				\
+					aio_to_kernel(&l[i]->aio_fildes); \
+		return NEXT(next_i, int (*)(int, T *const *, int,	\
+					    struct sigevent *))(mode, l, n, sev); \
+	}
 
-	if (ON && n > 0 && uipc_probe_read(l, (size_t)n * sizeof(*l)) == 0)
-		for (int i = 0; i < n; i++)
-			if (l[i] && uipc_probe_read(l[i], sizeof(*l[i])) == 0)
-				to_kernel(l[i]->aio_fildes);
-	return NEXT(N_LIO_LISTIO, int (*)(int, struct aiocb *const *, int,
-					  struct sigevent *))(mode, l, n, sev);
-}
-
+AIO_ONE(aio_read, struct aiocb, N_AIO_READ)
+AIO_ONE(aio_write, struct aiocb, N_AIO_WRITE)
+LIO_LISTIO(lio_listio, struct aiocb, N_LIO_LISTIO)
 #ifndef UIPC_NO_LFS64
-int aio_read64(struct aiocb64 *cb)
-{
-	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
-		to_kernel(cb->aio_fildes);
-	return NEXT(N_AIO_READ64, int (*)(struct aiocb64 *))(cb);
-}
-
-int aio_write64(struct aiocb64 *cb)
-{
-	if (ON && uipc_probe_read(cb, sizeof(*cb)) == 0)
-		to_kernel(cb->aio_fildes);
-	return NEXT(N_AIO_WRITE64, int (*)(struct aiocb64 *))(cb);
-}
-
-int lio_listio64(int mode, struct aiocb64 *const list[], int n,
-		 struct sigevent *sev)
-{
-	if (ON && n > 0 && uipc_probe_read(list, (size_t)n * sizeof(*list)) == 0)
-		for (int i = 0; i < n; i++)
-			if (list[i] && uipc_probe_read(list[i], sizeof(*list[i])) == 0)
-				to_kernel(list[i]->aio_fildes);
-	return NEXT(N_LIO_LISTIO64, int (*)(int, struct aiocb64 *const[], int,
-					    struct sigevent *))(mode, list, n, sev);
-}
+AIO_ONE(aio_read64, struct aiocb64, N_AIO_READ64)
+AIO_ONE(aio_write64, struct aiocb64, N_AIO_WRITE64)
+LIO_LISTIO(lio_listio64, struct aiocb64, N_LIO_LISTIO64)
 #endif
 
 /* A process that ends with _exit (a forked child's usual end, Python's

@@ -725,9 +725,14 @@ int harness_kernel_leftovers(void)
 
 int compare_program(const char *name, const char *cmd)
 {
+	return compare_program_run(name, cmd, "--block-kernel-ipc");
+}
+
+int compare_program_run(const char *name, const char *cmd, const char *opts)
+{
 	static char kout[65536], uout[65536];
 	const char *b = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
-	char full[2048];
+	char full[4096];
 	int krc, urc, left;
 
 	harness_watch_kernel();
@@ -735,8 +740,7 @@ int compare_program(const char *name, const char *cmd)
 	krc = run_capture(kout, sizeof(kout), full);
 	left = harness_kernel_leftovers();
 	CHECK(left == 0, "%s on the kernel left %d object(s) (removed)", name, left);
-	snprintf(full, sizeof(full), "%s/uipc run --block-kernel-ipc -- %s 2>&1",
-		 b, cmd);
+	snprintf(full, sizeof(full), "%s/uipc run %s -- %s 2>&1", b, opts, cmd);
 	urc = run_capture(uout, sizeof(uout), full);
 	left = harness_kernel_leftovers();
 	CHECK(left == 0, "%s under uipc made %d kernel object(s)", name, left);

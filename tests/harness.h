@@ -153,6 +153,8 @@ int harness_kernel_leftovers(void);
  * --block-kernel-ipc`, and checks that both print the same and exit 0,
  * and that neither leaves kernel objects (any left are removed). */
 int compare_program(const char *name, const char *cmd);
+/* The same, under `uipc run OPTS`. */
+int compare_program_run(const char *name, const char *cmd, const char *opts);
 
 /* Fails the test if any sleeper of its namespace lost a wake-up (its
  * sleep ended by the safety period although woken) ... */

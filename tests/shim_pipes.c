@@ -26,21 +26,10 @@ static const char *g_build;
 /* cmd plainly and under `uipc run --pipes`: the same output and status. */
 static void compare_pipes(const char *name, const char *cmd)
 {
-	static char kout[65536], uout[65536];
-	char full[4096];
-	int krc, urc;
+	int before = harness_failures;
 
-	snprintf(full, sizeof(full), "%s 2>&1", cmd);
-	krc = run_capture(kout, sizeof(kout), full);
-	snprintf(full, sizeof(full), "%s/uipc run --pipes -- %s 2>&1", g_build, cmd);
-	urc = run_capture(uout, sizeof(uout), full);
-	CHECK(krc == 0, "%s on the kernel exited %d:\n%s", name, krc, kout);
-	CHECK(urc == krc && !strcmp(kout, uout),
-	      "%s: kernel (exit %d) and uipc (exit %d) differ\n--- kernel\n%s"
-	      "--- uipc\n%s", name, krc, urc, kout, uout);
-	if (getenv("UIPC_TEST_SHOW"))
-		printf("%s", uout);
-	if (krc == 0 && urc == 0 && !strcmp(kout, uout))
+	compare_program_run(name, cmd, "--pipes");
+	if (harness_failures == before)
 		printf("ok   %s: as on the kernel\n", name);
 }
 

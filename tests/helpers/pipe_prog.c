@@ -526,6 +526,19 @@ static const char *ring_of(int fd)
 	return at && at[15] == '0' ? "ring" : "kernel";
 }
 
+/* A child that execs true, waited for. */
+static void exec_true(void)
+{
+	int st;
+	pid_t c = fork();
+
+	if (c == 0) {
+		execlp("true", "true", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(c, &st, 0);
+}
+
 static int rings(void)
 {
 	int p[2], st;
@@ -550,20 +563,10 @@ static int rings(void)
 	printf("after select: %s\n", ring_of(p[0]));
 	close2(p);
 	mkpipe(p, O_CLOEXEC);
-	c = fork();
-	if (c == 0) {
-		execlp("true", "true", (char *)NULL);
-		_exit(127);
-	}
-	waitpid(c, &st, 0);
+	exec_true();
 	printf("after an exec that does not keep it: %s\n", ring_of(p[0]));
 	fcntl(p[1], F_SETFD, 0);
-	c = fork();
-	if (c == 0) {
-		execlp("true", "true", (char *)NULL);
-		_exit(127);
-	}
-	waitpid(c, &st, 0);
+	exec_true();
 	printf("after an exec that keeps it: %s\n", ring_of(p[0]));
 	close2(p);
 	mkpipe(p, O_CLOEXEC);
