@@ -157,7 +157,10 @@ struct pipe_ring {
 	/* A demotion waits for the copies made with the ring unlocked: none
 	 * starts meanwhile. */
 	uint32_t draining;
-	uint32_t pad_tok[2];
+	/* Bumped by each end of a copy made with the ring unlocked: what
+	 * a waiter for one watches (copy_wait). */
+	_Atomic uint32_t copies;
+	uint32_t pad_tok;
 	/* A reader copying out the rcopy_n slots from tail with the ring
 	 * unlocked (who 0: none); other readers wait for it. */
 	uint64_t rcopy_who;
@@ -1844,6 +1847,12 @@ static int spin_unlocked(struct pipe_map *m, int end)
  * (what a dying reader took, as on the kernel).
  * ------------------------------------------------------------------- */
 
+/* Ring locked: a copy made with it unlocked has ended (committed). */
+static void copy_ended(struct pipe_ring *r)
+{
+	atomic_fetch_add_explicit(&r->copies, 1, memory_order_release);
+}
+
 /* Whether the process (who, pid) of a copy in flight is gone. */
 static int copier_gone(uint64_t who, int32_t pid)
 {
@@ -1874,6 +1883,7 @@ static int copies_busy(struct pipe_map *m, int ask, int any)
 			g->tail += n < occupancy(g) ? n : occupancy(g);
 			r->rcopy_who = 0;
 			r->rcopy_n = 0;
+			copy_ended(r);
 		} else {
 			busy = 1;
 		}
@@ -1886,6 +1896,7 @@ static int copies_busy(struct pipe_map *m, int ask, int any)
 		if (ask && copier_gone(RD(sl->who), RD(sl->pid))) {
 			sl->off = sl->len = 0;
 			sl->flags = 0;
+			copy_ended(r);
 		} else if (any || i == g->tail) {
 			busy = 1;
 		}
@@ -1893,16 +1904,21 @@ static int copies_busy(struct pipe_map *m, int ask, int any)
 	return busy;
 }
 
-/* Unlocks, lets a copy in flight go on a moment, locks again: 0, or -EIO
- * (the lock is not ours then).  *waits counts the rounds: every 64th asks
- * whether the copier lives. */
+/* Unlocks, lets a copy in flight go on until it or another one ends (a
+ * while at most), locks again: 0, or -EIO (the lock is not ours then).
+ * *waits counts the rounds: every 64th asks whether the copier lives. */
 static int copy_wait(struct pipe_map *m, int *waits)
 {
+	struct pipe_ring *r = m->r;
+	uint32_t was = atomic_load_explicit(&r->copies, memory_order_relaxed);
+
 	ring_unlock(m);
 	if (++*waits > 16)
 		sched_yield();
 	else
-		for (int i = 0; i < PIPE_SPIN; i++)
+		for (int i = 0; i < PIPE_SPIN &&
+		     atomic_load_explicit(&r->copies, memory_order_acquire) == was;
+		     i++)
 			uipc_cpu_relax();
 	return ring_lock(m);
 }
@@ -1971,6 +1987,7 @@ static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
 	g->tail += done_n < occupancy(g) ? done_n : occupancy(g);
 	r->rcopy_who = 0;
 	r->rcopy_n = 0;
+	copy_ended(r);
 	if (fault && !copied)
 		return -EFAULT;
 	return copied ? (ssize_t)copied : -EFAULT;
@@ -2329,6 +2346,7 @@ static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
 		sl->len = j < ok ? len[j] : 0;	/* the commit */
 		sl->flags = flags;
 	}
+	copy_ended(r);
 	r->written += copied;
 	return ok ? (ssize_t)copied : -EFAULT;
 }
