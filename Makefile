@@ -93,6 +93,16 @@ $(B)/tests/shim_eintr: $(B)/helpers/eintr_prog
 $(B)/tests/shim_syscall: $(B)/helpers/syscall_prog
 $(B)/tests/shim_sysctl: $(B)/helpers/sysctl_prog
 $(B)/tests/shim_pipes: $(B)/helpers/pipe_prog
+$(B)/tests/shim_dlopen: $(B)/helpers/dlopen_prog
+
+# dlopen_prog finds its plugin by its own RUNPATH only ($$ORIGIN/plugin).
+$(B)/helpers/plugin/libuipc_plug.so: tests/helpers/plugin/uipc_plug.c | $(B)/helpers
+	mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -shared -fPIC -o $@ $<
+$(B)/helpers/dlopen_prog: tests/helpers/dlopen_prog.c tests/helpers/errname.h \
+		$(B)/helpers/plugin/libuipc_plug.so | $(B)/helpers
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -o $@ $< \
+		-Wl,--enable-new-dtags,-rpath,'$$ORIGIN/plugin' -ldl
 
 # An ordinary program (no uipc) for bench/shim_pipe_bench.sh.
 $(B)/bench/pipe_plain: bench/plain/pipe_plain.c | $(B)/bench
@@ -122,7 +132,7 @@ mutate:
 		$(if $(filter 0,$(CONFIRM)),--no-confirm) $(IDS)
 
 # The packages whose unmodified programs the shim_* tests run on uipc.
-DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql procps musl-tools
+DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql procps musl-tools php-cli
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

@@ -548,3 +548,118 @@ int fclose(FILE *f)
 	}
 	return next_fclose(f);
 }
+
+/* ---------------------------------------------------------------------
+ * dlopen and dlmopen: a plugin loaded with RTLD_DEEPBIND (PHP loads its
+ * extensions so) looks its symbols up in its own dependencies first, the
+ * C library among them, and so would bind msgget and the rest past the
+ * shim.  The stand-ins drop RTLD_DEEPBIND: such a plugin then binds as
+ * any other, the program and this library first.  (The price: a plugin
+ * that meant its own copy of a symbol the program also defines gets the
+ * program's; docs/uipc.md.)
+ *
+ * The C library's dlopen looks at its caller (its return address) for
+ * the namespace and the RUNPATH to search, so on x86_64 the stand-ins
+ * jump to it with the caller's return address still on the stack;
+ * elsewhere they are C, which the compiler makes a jump (a sibling call)
+ * when it optimizes, and which otherwise shows this library as the caller
+ * (tests/shim_dlopen tells the two apart).
+ * ------------------------------------------------------------------- */
+#ifdef RTLD_DEEPBIND
+
+typedef void *(*dlopen_fn)(const char *, int);
+typedef void *(*dlmopen_fn)(Lmid_t, const char *, int);
+
+/* What is left when the C library's cannot be found (never, in practice):
+ * dlopen's failure, with dlerror() saying nothing new. */
+static void *no_dlopen(const char *file, int mode)
+{
+	(void)file;
+	(void)mode;
+	return NULL;
+}
+
+static void *no_dlmopen(Lmid_t lmid, const char *file, int mode)
+{
+	(void)lmid;
+	(void)file;
+	(void)mode;
+	return NULL;
+}
+
+static void *_Atomic next_dlopen, *_Atomic next_dlmopen;
+
+/* The C library's function (name: "dlopen", "dlmopen"), found once. */
+static void *next_dl(void *_Atomic *slot, const char *name, void *none)
+{
+	void *fn = atomic_load_explicit(slot, memory_order_acquire);
+
+	if (!fn) {
+		fn = dlsym(RTLD_NEXT, name);
+		atomic_store_explicit(slot, fn ? fn : none, memory_order_release);
+		fn = fn ? fn : none;
+	}
+	return fn;
+}
+
+UIPC_HIDDEN void *uipc_next_dlopen(void);
+UIPC_HIDDEN void *uipc_next_dlmopen(void);
+
+void *uipc_next_dlopen(void)
+{
+	return next_dl(&next_dlopen, "dlopen", (void *)no_dlopen);
+}
+
+void *uipc_next_dlmopen(void)
+{
+	return next_dl(&next_dlmopen, "dlmopen", (void *)no_dlmopen);
+}
+
+#if defined(__x86_64__)
+_Static_assert(RTLD_DEEPBIND == 8, "RTLD_DEEPBIND as the code below has it");
+/* The mode is the second argument of dlopen (esi), the third of dlmopen
+ * (edx): the argument registers are kept around the look-up, the flag
+ * dropped, and the C library's function entered by a jump. */
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl dlopen, dlmopen\n"
+	".type dlopen, @function\n"
+	"dlopen:\n"
+	"	endbr64\n"
+	"	push %rdi\n"
+	"	push %rsi\n"
+	"	sub $8, %rsp\n"			/* the call's alignment */
+	"	call uipc_next_dlopen\n"
+	"	add $8, %rsp\n"
+	"	pop %rsi\n"
+	"	pop %rdi\n"
+	"	and $-9, %esi\n"		/* ~RTLD_DEEPBIND */
+	"	jmp *%rax\n"
+	".size dlopen, .-dlopen\n"
+	".p2align 4\n"
+	".type dlmopen, @function\n"
+	"dlmopen:\n"
+	"	endbr64\n"
+	"	push %rdi\n"
+	"	push %rsi\n"
+	"	push %rdx\n"			/* three: aligned for the call */
+	"	call uipc_next_dlmopen\n"
+	"	pop %rdx\n"
+	"	pop %rsi\n"
+	"	pop %rdi\n"
+	"	and $-9, %edx\n"
+	"	jmp *%rax\n"
+	".size dlmopen, .-dlmopen\n");
+#else
+void *dlopen(const char *file, int mode)
+{
+	return ((dlopen_fn)uipc_next_dlopen())(file, mode & ~RTLD_DEEPBIND);
+}
+
+void *dlmopen(Lmid_t lmid, const char *file, int mode)
+{
+	return ((dlmopen_fn)uipc_next_dlmopen())(lmid, file,
+						 mode & ~RTLD_DEEPBIND);
+}
+#endif
+#endif /* RTLD_DEEPBIND */
