@@ -3,7 +3,9 @@
  */
 #include "harness.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <stdint.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -152,11 +154,69 @@ const struct ipc_ops uipc_ops = {
 	uipc_shmget, uipc_shmat, uipc_shmdt, uipc_shmctl,
 };
 
+int harness_private_ipc;
+
+/* The host's IPC sysctls, carried into the test's own IPC namespace (a new
+ * one starts with the kernel's defaults, and uipc's namespace is made with
+ * the host's values). */
+static const char *const ipc_sysctls[] = {
+	"msgmax", "msgmnb", "msgmni", "sem", "shmmax", "shmall", "shmmni",
+	"shm_rmid_forced",
+};
+#define N_IPC_SYSCTLS (sizeof(ipc_sysctls) / sizeof(ipc_sysctls[0]))
+
+static void sysctl_io(const char *name, char *buf, size_t n, int write_it)
+{
+	char path[128];
+	ssize_t k;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/kernel/%s", name);
+	fd = open(path, write_it ? O_WRONLY : O_RDONLY);
+	if (fd < 0) {
+		if (!write_it)
+			buf[0] = 0;
+		return;
+	}
+	if (write_it) {
+		if (buf[0] && write(fd, buf, strlen(buf)) < 0)
+			fprintf(stderr, "harness: %s not carried over: %s\n", name,
+				strerror(errno));
+	} else {
+		k = read(fd, buf, n - 1);
+		buf[k > 0 ? k : 0] = 0;
+	}
+	close(fd);
+}
+
+/*
+ * A test's kernel side keeps to an IPC namespace of its own where it can
+ * (root: unshare(CLONE_NEWIPC)), so that what it makes, removes and sets
+ * there is nobody else's business, and nothing is left when it ends, even
+ * killed.  Elsewhere it shares the host's, and the clean-up takes only
+ * objects of its own uid that it did not find there.
+ */
+static void private_ipc(void)
+{
+	char vals[N_IPC_SYSCTLS][256];
+
+	if (geteuid() != 0 || getenv("UIPC_TEST_HOST_IPC"))
+		return;
+	for (size_t i = 0; i < N_IPC_SYSCTLS; i++)
+		sysctl_io(ipc_sysctls[i], vals[i], sizeof(vals[i]), 0);
+	if (unshare(CLONE_NEWIPC) < 0)
+		return;
+	harness_private_ipc = 1;
+	for (size_t i = 0; i < N_IPC_SYSCTLS; i++)
+		sysctl_io(ipc_sysctls[i], vals[i], sizeof(vals[i]), 1);
+}
+
 void harness_init(int seconds)
 {
 	int id;
 
 	owner_pid = getpid();
+	private_ipc();
 	setpgid(0, 0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	atexit(kernel_cleanup);
@@ -667,15 +727,18 @@ static void kernel_ids(struct kernel_ids *k)
 	max[0] = msgctl(0, MSG_INFO, (struct msqid_ds *)&mi);
 	max[1] = semctl(0, 0, SEM_INFO, &si);
 	max[2] = shmctl(0, SHM_INFO, (struct shmid_ds *)&hi);
+	/* In the host's namespace, only our uid's are ours to count. */
+#define OURS(perm) (harness_private_ipc || (perm).cuid == geteuid())
 	for (int i = 0; i <= max[0] && c[0] < 256; i++)
-		if ((id = msgctl(i, MSG_STAT_ANY, &md)) >= 0)
+		if ((id = msgctl(i, MSG_STAT_ANY, &md)) >= 0 && OURS(md.msg_perm))
 			k->id[0][c[0]++] = id;
 	for (int i = 0; i <= max[1] && c[1] < 256; i++)
-		if ((id = semctl(i, 0, SEM_STAT_ANY, &sd)) >= 0)
+		if ((id = semctl(i, 0, SEM_STAT_ANY, &sd)) >= 0 && OURS(sd.sem_perm))
 			k->id[1][c[1]++] = id;
 	for (int i = 0; i <= max[2] && c[2] < 256; i++)
-		if ((id = shmctl(i, SHM_STAT_ANY, &hd)) >= 0)
+		if ((id = shmctl(i, SHM_STAT_ANY, &hd)) >= 0 && OURS(hd.shm_perm))
 			k->id[2][c[2]++] = id;
+#undef OURS
 	for (int i = 0; i < 3; i++)
 		for (int j = c[i]; j < 256; j++)
 			k->id[i][j] = -1;

@@ -57,6 +57,9 @@ struct trace {
 /* Sets up cleanup and a watchdog of `seconds`; exits 77 when the kernel
  * has no SysV message queues or semaphores (then there is no oracle). */
 void harness_init(int seconds);
+/* Whether harness_init gave the test an IPC namespace of its own (as
+ * root): its kernel objects and IPC sysctls are then no one else's. */
+extern int harness_private_ipc;
 /* fn runs at exit, also after a failure or the watchdog: restore what the
  * test changed in the kernel. */
 void harness_on_cleanup(void (*fn)(void));
