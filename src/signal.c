@@ -77,7 +77,10 @@
  * New threads: the shared library stands in for pthread_create
  * (handoff_spawn.c), so that a thread starts with its creator's mask.
  *
- * Not yet: RLIMIT_SIGPENDING (the queue holds SIG_RTQ).
+ * RLIMIT_SIGPENDING: the target's soft limit, published in its file at
+ * its making and by the stand-ins for setrlimit and prlimit, bounds the
+ * entries pending for it (pending_count), as the kernel's bounds the
+ * user's (docs/uipc.md: per process here); the queue holds SIG_RTQ.
  */
 #include "internal.h"
 
@@ -90,6 +93,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -97,7 +101,7 @@
 #include <unistd.h>
 
 #define SIG_MAGIC	0x55534947u	/* "GISU" */
-#define SIG_LAYOUT	2
+#define SIG_LAYOUT	3
 #define SIG_NSIG	64		/* signals 1..64 */
 #define SIG_THREADS	16		/* threads of a process that use signals */
 #define SIG_RTQ		128		/* queued real-time signals */
@@ -160,6 +164,15 @@ struct sig_file {
 	struct sig_info std_info[32];
 	struct sig_thread thr[SIG_THREADS];
 	struct sig_rt rt[SIG_RTQ];
+	/* RLIMIT_SIGPENDING's soft limit, as the process last set it
+	 * (published by the setrlimit stand-ins for its senders). */
+	uint64_t sigpending_max;
+	/* Pending without an entry of their own (sent over the limit, so
+	 * not counted against it, their siginfo lost): real-time signals of
+	 * the process (kill's), standard ones of the process and of each
+	 * thread (sigqueue's, tgkill's). */
+	sigbits rt_bare, std_bare;
+	sigbits thr_std_bare[SIG_THREADS];
 };
 
 /* This process's own state. */
@@ -378,6 +391,16 @@ static void sig_atexit(void)
 	unlinkat(h->dirfd, g_me_name, 0);
 }
 
+/* This process's RLIMIT_SIGPENDING (soft), for its file. */
+static uint64_t own_limit(void)
+{
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_SIGPENDING, &l) < 0 || l.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return (uint64_t)l.rlim_cur;
+}
+
 /* rt_used counted again, after entries went (file locked). */
 static void rt_recount(struct sig_file *f)
 {
@@ -443,6 +466,8 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 	keep = f->thr[me >= 0 ? me : 0];
 	memset(f->thr, 0, sizeof(f->thr));
 	f->thr[0] = keep;
+	f->thr_std_bare[0] = f->thr_std_bare[me >= 0 ? me : 0];
+	memset(f->thr_std_bare + 1, 0, sizeof(f->thr_std_bare) - sizeof(sigbits));
 	f->thr[0].tid = my_tid();
 	f->thr[0].waiting = 0;
 	f->thr[0].sleeping = 0;
@@ -452,6 +477,7 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 		else if (f->rt[i].used && f->rt[i].tid)
 			f->rt[i].tid = f->thr[0].tid;
 	rt_recount(f);
+	f->sigpending_max = own_limit();
 	ign = atomic_load(&f->set_ign) & ~(bit(SIGKILL) | bit(SIGSTOP));
 	atomic_store(&f->set_ign, ign);
 	atomic_store(&f->caught, 0);
@@ -549,6 +575,7 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	f->start = self.start;
 	f->db_restart = (uint8_t)DB_RESTART;
 	f->db_intr = (uint8_t)DB_INTR;
+	f->sigpending_max = own_limit();
 	if (inherit) {
 		atomic_store(&f->restart, atomic_load(&inherit->restart));
 		atomic_store(&f->caught, atomic_load(&inherit->caught));
@@ -716,6 +743,7 @@ static struct sig_thread *thread_locked(void)
 	if (free_i < 0)
 		return NULL;
 	memset(&f->thr[free_i], 0, sizeof(f->thr[free_i]));
+	f->thr_std_bare[free_i] = 0;
 	f->thr[free_i].tid = tid;
 	f->thr[free_i].blocked = t_born_mask & ~(bit(SIGKILL) | bit(SIGSTOP));
 	g_pthr[free_i].self = pthread_self();
@@ -772,7 +800,7 @@ static sigbits pend_thread(const struct sig_file *f, const struct sig_thread *t)
 
 static sigbits pend_proc(const struct sig_file *f)
 {
-	sigbits b = f->std & STD_BITS;
+	sigbits b = (f->std & STD_BITS) | (f->rt_bare & ~STD_BITS);
 
 	for (int i = 0; f->rt_used && i < SIG_RTQ; i++)
 		if (rt_for(&f->rt[i], 0))
@@ -780,31 +808,63 @@ static sigbits pend_proc(const struct sig_file *f)
 	return b;
 }
 
-/* Queues s for the process (tid 0) or one of its threads.  -EAGAIN when
- * a real-time signal with a payload finds the queue full. */
-static int enqueue(struct sig_file *f, int s, int32_t tid,
-		   const struct sig_info *info)
+/* The entries that count against RLIMIT_SIGPENDING, as the kernel's
+ * sigqueue allocations do: each pending signal that has its own. */
+static uint64_t pending_count(const struct sig_file *f)
 {
+	uint64_t n = f->rt_used;
+
+	n += (uint64_t)__builtin_popcountll(f->std & STD_BITS & ~f->std_bare);
+	for (int i = 0; i < SIG_THREADS; i++)
+		if (f->thr[i].tid)
+			n += (uint64_t)__builtin_popcountll(f->thr[i].std & STD_BITS &
+							    ~f->thr_std_bare[i]);
+	return n;
+}
+
+/*
+ * Queues s for the process (tid 0) or one of its threads, as the kernel's
+ * __send_signal_locked: an entry while the target's count is below its
+ * RLIMIT_SIGPENDING (a standard signal sent by kill gets one anyway, the
+ * kernel's override_rlimit); above it, a standard signal and a real-time
+ * one sent by kill (SI_USER) are pending without their siginfo, and a
+ * real-time one with a payload fails with -EAGAIN.  back: an entry taken
+ * out a moment ago goes back, whatever the count.
+ */
+static int enqueue(struct sig_file *f, int s, int32_t tid,
+		   const struct sig_info *info, int back)
+{
+	static const struct sig_info lost = { .code = SI_USER };
 	struct sig_thread *t = NULL;
+	int ti = -1, room;
 
 	if (tid) {
 		for (int i = 0; i < SIG_THREADS; i++)
 			if (f->thr[i].tid == tid)
-				t = &f->thr[i];
-		if (!t)
+				ti = i;
+		if (ti < 0)
 			return -ESRCH;
+		t = &f->thr[ti];
 	}
+	room = back || pending_count(f) < RD(f->sigpending_max);
 	if (!is_rt(s)) {
 		sigbits *std = t ? &t->std : &f->std;
+		sigbits *bare = t ? &f->thr_std_bare[ti] : &f->std_bare;
 		struct sig_info *si = t ? t->std_info : f->std_info;
 
-		if (!(*std & bit(s))) {	/* else: coalesced */
+		if (*std & bit(s))
+			return 0;	/* coalesced */
+		if (room || info->code >= 0) {
 			si[s] = *info;
-			*std |= bit(s);
+			*bare &= ~bit(s);
+		} else {
+			si[s] = lost;
+			*bare |= bit(s);
 		}
+		*std |= bit(s);
 		return 0;
 	}
-	for (int i = 0; i < SIG_RTQ; i++)
+	for (int i = 0; room && i < SIG_RTQ; i++)
 		if (!f->rt[i].used) {
 			f->rt[i].signo = s;
 			f->rt[i].tid = tid;
@@ -814,9 +874,22 @@ static int enqueue(struct sig_file *f, int s, int32_t tid,
 			f->rt_used++;
 			return 0;
 		}
-	/* The kernel's kill (SI_USER) of an RT signal still sets it pending
-	 * without its siginfo; uipc has nowhere to: EAGAIN for both. */
+	/* Over the limit, or the file's queue full (a difference where the
+	 * limit is above SIG_RTQ: docs/uipc.md). */
+	if (info->code == SI_USER && !tid) {
+		f->rt_bare |= bit(s);
+		return 0;
+	}
 	return -EAGAIN;
+}
+
+/* Whether an entry of RT signal s is queued for tid (file locked). */
+static int rt_queued(const struct sig_file *f, int s, int32_t tid)
+{
+	for (int i = 0; f->rt_used && i < SIG_RTQ; i++)
+		if (rt_for(&f->rt[i], tid) && f->rt[i].signo == s)
+			return 1;
+	return 0;
 }
 
 /* The next signal of `want` pending for t, taken out with its siginfo
@@ -839,6 +912,10 @@ static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
 
 			*out = (pass == 0 ? t->std_info : f->std_info)[s];
 			*std &= ~bit(s);
+			if (pass == 0)
+				f->thr_std_bare[t - f->thr] &= ~bit(s);
+			else
+				f->std_bare &= ~bit(s);
 			return s;
 		}
 		{
@@ -853,6 +930,19 @@ static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
 				f->rt[best].used = 0;
 				if (f->rt_used)
 					f->rt_used--;
+				/* collect_signal: the pending bit goes with
+				 * the last entry, and a signal that had no
+				 * entry of its own with it. */
+				if (pass == 1 && !rt_queued(f, s, 0))
+					f->rt_bare &= ~bit(s);
+				return s;
+			}
+			if (pass == 1 && (f->rt_bare & bit(s))) {
+				/* Pending without an entry: its siginfo was
+				 * lost (SI_USER, no pid, no uid). */
+				memset(out, 0, sizeof(*out));
+				out->code = SI_USER;
+				f->rt_bare &= ~bit(s);
 				return s;
 			}
 		}
@@ -865,13 +955,17 @@ static void discard(struct sig_file *f, int s)
 {
 	if (!is_rt(s)) {
 		f->std &= ~bit(s);
-		for (int i = 0; i < SIG_THREADS; i++)
+		f->std_bare &= ~bit(s);
+		for (int i = 0; i < SIG_THREADS; i++) {
 			f->thr[i].std &= ~bit(s);
+			f->thr_std_bare[i] &= ~bit(s);
+		}
 		return;
 	}
 	for (int i = 0; i < SIG_RTQ; i++)
 		if (f->rt[i].used && f->rt[i].signo == s)
 			f->rt[i].used = 0;
+	f->rt_bare &= ~bit(s);
 	rt_recount(f);
 }
 
@@ -1003,7 +1097,7 @@ static void sfd_fill(struct sig_file *f, struct sig_thread *t, sigbits blocked)
 			if (send(x->wfd, &ssi, sizeof(ssi), MSG_DONTWAIT | MSG_NOSIGNAL) ==
 			    (ssize_t)sizeof(ssi))
 				continue;
-			enqueue(f, s, 0, &in);	/* back, for later or another */
+			enqueue(f, s, 0, &in, 1);	/* back, for later or another */
 			if (errno != EAGAIN) {
 				sfd_close(x);
 				sfd_mask_update(f);
@@ -1183,7 +1277,7 @@ static void doorbell(int kernel_sig, siginfo_t *si, void *uc)
 
 		if (sig_valid(s) && file_lock(g_me) == 0) {
 			if (!dropped(g_me, s, 0))
-				enqueue(g_me, s, 0, &in);
+				enqueue(g_me, s, 0, &in, 0);
 			file_unlock(g_me);
 		}
 	}
@@ -1432,7 +1526,7 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		discard(f, SIGCONT);
 	if (dropped(f, s, tid))
 		goto out;
-	r = enqueue(f, s, tid, info);
+	r = enqueue(f, s, tid, info, 0);
 	if (r < 0)
 		goto out;
 	/* Who notices: a thread waiting for it, else one not blocking it
@@ -2112,3 +2206,76 @@ int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *), void *ar
 	h = uipc_ns_get(&r);
 	return h ? each_file(h, list_one, &a) : r;
 }
+
+/* ---------------------------------------------------------------------
+ * setrlimit and prlimit: the process's new RLIMIT_SIGPENDING into its
+ * file, for its senders.  Exported and weak, as src/cred.c's stand-ins;
+ * the C library's own found with dlsym(RTLD_NEXT), or the system call in
+ * a static program.  A limit another process sets with prlimit(pid) is
+ * seen at the target's next exec or fork (docs/uipc.md).
+ * ------------------------------------------------------------------- */
+
+enum rl_fn { N_SETRLIMIT, N_PRLIMIT, N_RL_COUNT };
+static const char *const rl_name[N_RL_COUNT] = { "setrlimit", "prlimit" };
+static void *_Atomic rl_ptr[N_RL_COUNT];
+static struct uipc_next_table rl_tab = { rl_name, rl_ptr, N_RL_COUNT, 0 };
+
+#define STAND_IN __attribute__((visibility("default"), weak))
+#ifdef __GLIBC__
+typedef __rlimit_resource_t rl_res;
+#else
+typedef int rl_res;
+#endif
+
+/* After a change of resource that succeeded (r == 0): errno kept. */
+static int rl_changed(int r, int resource)
+{
+	int e = errno;
+
+	if (r == 0 && resource == RLIMIT_SIGPENDING && g_me &&
+	    RD(g_me->pid) == uipc_getpid())
+		atomic_store_explicit((_Atomic uint64_t *)&g_me->sigpending_max,
+				      own_limit(), memory_order_relaxed);
+	errno = e;
+	return r;
+}
+
+STAND_IN int prlimit(pid_t pid, rl_res resource, const struct rlimit *new_limit,
+		     struct rlimit *old_limit)
+{
+	int (*fn)(pid_t, rl_res, const struct rlimit *, struct rlimit *) =
+		(int (*)(pid_t, rl_res, const struct rlimit *, struct rlimit *))
+		uipc_next(&rl_tab, N_PRLIMIT);
+	int r = fn ? fn(pid, resource, new_limit, old_limit) :
+		     (int)syscall(SYS_prlimit64, pid, (int)resource, new_limit,
+				  old_limit);
+
+	if (!new_limit || (pid != 0 && pid != uipc_getpid()))
+		return r;
+	return rl_changed(r, (int)resource);
+}
+
+STAND_IN int setrlimit(rl_res resource, const struct rlimit *rlim)
+{
+	int (*fn)(rl_res, const struct rlimit *) =
+		(int (*)(rl_res, const struct rlimit *))uipc_next(&rl_tab, N_SETRLIMIT);
+	int r = fn ? fn(resource, rlim) :
+		     (int)syscall(SYS_prlimit64, 0, (int)resource, rlim, NULL);
+
+	return rl_changed(r, (int)resource);
+}
+
+#if !defined(setrlimit64) && defined(__GLIBC__)
+/* glibc's large-file names are functions of their own (aliases). */
+STAND_IN int setrlimit64(rl_res resource, const struct rlimit64 *rlim)
+{
+	return setrlimit(resource, (const struct rlimit *)rlim);
+}
+
+STAND_IN int prlimit64(pid_t pid, rl_res resource,
+		       const struct rlimit64 *new_limit, struct rlimit64 *old_limit)
+{
+	return prlimit(pid, resource, (const struct rlimit *)new_limit,
+		       (struct rlimit *)old_limit);
+}
+#endif

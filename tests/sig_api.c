@@ -37,6 +37,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/msg.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -1864,6 +1865,83 @@ static void scen_fork(const struct sig_ops *o, struct trace *t)
 	trace_events(t, "handlers");
 }
 
+/* RLIMIT_SIGPENDING, lowered by the process itself: entries up to the
+ * limit; above it sigqueue and raise of a real-time signal fail with
+ * EAGAIN, and a kill of one, a sigqueue of a standard one, are pending
+ * without their siginfo; a kill of a standard one is always queued.  As
+ * root the scenario becomes a uid of its own first: the kernel counts a
+ * user's pending signals in every process of it. */
+#define RL_UID 54321
+
+static void sigq(const struct sig_ops *o, struct trace *t, int sig, int v)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "sigqueue self %s value %d", sname(sig), v);
+	tval(t, what, o->sigqueue(getpid(), sig, (union sigval){ .sival_int = v }));
+}
+
+static void drain(const struct sig_ops *o, struct trace *t, const sigset_t *set)
+{
+	for (int i = 0; i < 12; i++) {
+		struct timespec zero = { 0, 0 };
+		siginfo_t si;
+		int r;
+
+		memset(&si, 0, sizeof(si));
+		r = rec_sig(t, "sigtimedwait 0", o->sigtimedwait(set, &si, &zero));
+		if (r <= 0)
+			break;
+		trace_info(t, "  info", &si);
+	}
+}
+
+static void scen_rlimit(const struct sig_ops *o, struct trace *t)
+{
+	const int r1 = SIGRTMIN + 2, r2 = SIGRTMIN + 3, r3 = SIGRTMIN + 4;
+	sigset_t all = set_of(SIGHUP, SIGUSR1, SIGUSR2, r1, r2, r3, 0);
+	struct rlimit four = { 4, 4 }, none = { 0, 0 }, got;
+
+	if (geteuid() == 0 &&
+	    (setgroups(0, NULL) < 0 || setresgid(RL_UID, RL_UID, RL_UID) < 0 ||
+	     setresuid(RL_UID, RL_UID, RL_UID) < 0)) {
+		tprintf(t, "could not become uid %d: %s", RL_UID, errname(errno));
+		return;
+	}
+	tval(t, "block SIGHUP, SIGUSR1, SIGUSR2, three RT",
+	     o->sigprocmask(SIG_BLOCK, &all, NULL));
+	tval(t, "setrlimit RLIMIT_SIGPENDING 4", setrlimit(RLIMIT_SIGPENDING, &four));
+	tval(t, "getrlimit", getrlimit(RLIMIT_SIGPENDING, &got));
+	tprintf(t, "  cur %lu", (unsigned long)got.rlim_cur);
+	sigq(o, t, r1, 1);
+	sigq(o, t, r1, 2);
+	sigq(o, t, r2, 3);
+	tval(t, "kill self SIGUSR1", o->kill(getpid(), SIGUSR1));
+	/* Four pending: the limit. */
+	sigq(o, t, r1, 4);
+	tval(t, "raise RT+3", o->raise(r2));
+	tval(t, "kill self RT+4", o->kill(getpid(), r3));
+	tval(t, "kill self RT+4 again", o->kill(getpid(), r3));
+	sigq(o, t, SIGUSR2, 5);
+	tval(t, "kill self SIGHUP (queued anyway)", o->kill(getpid(), SIGHUP));
+	sigq(o, t, r2, 6);
+	trace_pending(o, t, "pending");
+	drain(o, t, &all);
+	/* Taken out: room again. */
+	sigq(o, t, r1, 7);
+	tval(t, "kill self RT+2", o->kill(getpid(), r1));
+	drain(o, t, &all);
+	/* A limit of 0: nothing with a payload. */
+	tval(t, "setrlimit RLIMIT_SIGPENDING 0 (prlimit)",
+	     prlimit(0, RLIMIT_SIGPENDING, &none, NULL));
+	sigq(o, t, r1, 8);
+	sigq(o, t, SIGUSR1, 9);
+	tval(t, "kill self RT+2", o->kill(getpid(), r1));
+	tval(t, "kill self SIGUSR2", o->kill(getpid(), SIGUSR2));
+	trace_pending(o, t, "pending");
+	drain(o, t, &all);
+}
+
 /* ---- running ------------------------------------------------------------ */
 
 typedef void (*sig_scenario)(const struct sig_ops *o, struct trace *t);
@@ -1984,5 +2062,7 @@ int main(int argc, char **argv)
 	run_sig_both("exec: handlers reset, ignored, blocked, pending kept", scen_exec);
 	run_sig_both("vfork, then exec: ignored and blocked kept", scen_vfork);
 	run_sig_both("signalfd: poll and read", scen_signalfd);
+	run_sig_both("RLIMIT_SIGPENDING: EAGAIN, and signals without siginfo",
+		     scen_rlimit);
 	return harness_done();
 }
