@@ -300,10 +300,13 @@ static int foreign_child(void)
 /* Remembers that fd is no uipc pipe end, unless it became one meanwhile. */
 static void tab_not(int fd)
 {
-	pthread_mutex_lock(&g_tab_lock);
-	if (tab_raw(fd) == 0)
-		tab_set(fd, TAB_NOT);
-	pthread_mutex_unlock(&g_tab_lock);
+	_Atomic uintptr_t *c = tab_slot(fd);
+	uintptr_t z = 0;
+
+	/* Only a cache: no lock and no allocation, for a signal handler
+	 * may be here while its thread holds g_tab_lock. */
+	if (c)
+		atomic_compare_exchange_strong(c, &z, TAB_NOT);
 }
 
 static struct pipe_map *ent_map(uintptr_t e)
@@ -378,6 +381,7 @@ static void ring_repair(void *arg)
 #define DEFER_MAX 4096	/* PIPE_BUF */
 static __thread struct pipe_map *t_held[HELD_MAX];
 static __thread int t_nheld;
+static __thread int t_io;	/* pipe_io calls under way */
 static __thread struct {
 	struct pipe_map *m;	/* with a reference, while n > 0 */
 	int fd;
@@ -436,7 +440,9 @@ static void ring_unlock(struct pipe_map *m)
 {
 	uipc_lock_release(&m->r->lock);
 	held_pop(m);
-	if (unlikely(t_defer.n) && t_defer.m == m)
+	/* Not in the middle of a read or write (its reserved slots would
+	 * keep a blocked flush from ever finding room): pipe_io flushes. */
+	if (unlikely(t_defer.n) && t_defer.m == m && !t_io)
 		defer_flush(m);
 }
 
@@ -2250,7 +2256,11 @@ static ssize_t pipe_io(int fd, const struct iovec *uiov, int cnt, int single,
 
 	if (!e)
 		return -ENOENT;
+	t_io++;
 	r = on(fd, e, uiov, cnt, single);
+	t_io--;
+	if (unlikely(t_defer.n) && !t_io && !ring_held(t_defer.m))
+		defer_flush(t_defer.m);
 	map_put(ent_map(e));
 	return r;
 }
@@ -2513,13 +2523,13 @@ static ssize_t defer_write(struct pipe_map *m, int fd, const struct iovec *v,
 	struct pipe_geom *g = geom(m);
 	uint32_t at = t_defer.n;
 
-	if ((t_defer.n && t_defer.m != m) || total > DEFER_MAX - at ||
-	    occupancy(g) >= g->slots)
+	if ((t_defer.n && (t_defer.m != m || m->r->wdirect)) ||
+	    total > DEFER_MAX - at || occupancy(g) >= g->slots)
 		return -EAGAIN;
 	for (int i = 0; i < cnt; i++) {
 		if (uipc_copy_from_user(t_defer.buf + at, v[i].iov_base,
 					v[i].iov_len) < 0)
-			return at == t_defer.n ? -EFAULT : (ssize_t)(at - t_defer.n);
+			return -EFAULT;	/* nothing kept, as pipe_write */
 		at += (uint32_t)v[i].iov_len;
 	}
 	if (!t_defer.n) {
@@ -3113,6 +3123,15 @@ int uipc_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 static void pipe_atfork_child(void)
 {
 	atomic_store(&g_pid, getpid());
+	/* Forked in a handler: the rings its thread held are the parent's
+	 * (their lock words name it), and so are the handler's kept bytes. */
+	t_nheld = 0;
+	t_io = 0;
+	if (t_defer.n) {
+		t_defer.n = 0;
+		atomic_fetch_sub(&t_defer.m->refs, 1);
+		t_defer.m = NULL;
+	}
 	/* Another thread of the parent may have held it. */
 	pthread_mutex_init(&g_w.lock, NULL);
 	pthread_mutex_init(&g_tab_lock, NULL);
@@ -3230,6 +3249,15 @@ void uipc_pipe_handoff(int fd)
 void uipc_pipe_shim(void)
 {
 	g_shim = 1;
+	/* Chunk 0 made now: tab_not, which a handler may reach, allocates
+	 * nothing. */
+	pthread_mutex_lock(&g_tab_lock);
+	if (!atomic_load(&g_fds[0])) {
+		_Atomic uintptr_t *c = calloc(TAB_CHUNK, sizeof(*c));
+		if (c)
+			atomic_store(&g_fds[0], c);
+	}
+	pthread_mutex_unlock(&g_tab_lock);
 }
 
 int uipc_pipe_is_end(int fd)

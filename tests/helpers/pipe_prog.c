@@ -576,6 +576,54 @@ static int rings(void)
 	return 0;
 }
 
+/* A handler that opens, writes and closes a file while the program does
+ * the same beside its pipes: the first use of each new descriptor number
+ * is a look in the shim's table, from the handler too, which must not
+ * wait for the interrupted code (it hung, before). */
+static volatile sig_atomic_t g_ticks;
+
+static void on_tick_file(int sig)
+{
+	int e = errno, fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	(void)sig;
+	if (fd >= 0) {
+		if (write(fd, "x", 1) != 1)
+			g_ticks = -1000000;
+		close(fd);
+	}
+	g_ticks++;
+	errno = e;
+}
+
+static void handler_files(void)
+{
+	struct sigaction sa, old;
+	struct itimerval it = { { 0, 50 }, { 0, 50 } }, off = { { 0, 0 }, { 0, 0 } };
+	int p[2], ok = 1;
+	char b[1];
+
+	mkpipe(p, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_tick_file;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, &old);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (long i = 0; i < 100000 && ok; i++) {
+		int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+
+		ok = fd >= 0 && read(fd, b, 1) == 1;
+		close(fd);
+		if (i % 1000 == 0)
+			ok = ok && write(p[1], "p", 1) == 1 && read(p[0], b, 1) == 1;
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	printf("a handler's file I/O beside the program's: %s, handler %s\n",
+	       ok ? "all read" : "failed", g_ticks > 0 ? "ran" : "did not run");
+	close2(p);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -595,5 +643,6 @@ int main(int argc, char **argv)
 	selfpipe();
 	fork_beside_thread();
 	around();
+	handler_files();
 	return 0;
 }
