@@ -402,6 +402,7 @@ static void held_pop(struct pipe_map *m)
 	for (int i = t_nheld - 1; i >= 0; i--)
 		if (t_held[i] == m) {
 			t_held[i] = t_held[t_nheld - 1];
+			atomic_signal_fence(memory_order_seq_cst);
 			t_nheld--;
 			return;
 		}
@@ -413,8 +414,13 @@ static int ring_lock_how(struct pipe_map *m, int brief)
 
 	if (ring_held(m))
 		return -EDEADLK;
-	if (t_nheld < HELD_MAX)
-		t_held[t_nheld++] = m;
+	if (t_nheld < HELD_MAX) {
+		/* The entry before the count: a handler sees only whole
+		 * entries. */
+		t_held[t_nheld] = m;
+		atomic_signal_fence(memory_order_seq_cst);
+		t_nheld++;
+	}
 	r = brief ? uipc_lock_acquire_brief(&m->r->lock, ring_repair, m) :
 		    uipc_lock_acquire(&m->r->lock, ring_repair, m);
 	if (r < 0)
