@@ -2209,73 +2209,86 @@ int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *), void *ar
 
 /* ---------------------------------------------------------------------
  * setrlimit and prlimit: the process's new RLIMIT_SIGPENDING into its
- * file, for its senders.  Exported and weak, as src/cred.c's stand-ins;
- * the C library's own found with dlsym(RTLD_NEXT), or the system call in
- * a static program.  A limit another process sets with prlimit(pid) is
- * seen at the target's next exec or fork (docs/uipc.md).
+ * file, for its senders.  Exported and weak, as src/cred.c's stand-ins.
+ * They make the system call themselves, as the C libraries' own do
+ * (glibc's and musl's setrlimit are prlimit64 of pid 0): no look-up, and
+ * nothing a sanitizer watches, since its runtime calls setrlimit before it
+ * is ready (ASan's init, RLIMIT_CORE).  A limit another process sets with
+ * prlimit(pid) is seen at the target's next exec or fork (docs/uipc.md).
  * ------------------------------------------------------------------- */
 
-enum rl_fn { N_SETRLIMIT, N_PRLIMIT, N_RL_COUNT };
-static const char *const rl_name[N_RL_COUNT] = { "setrlimit", "prlimit" };
-static void *_Atomic rl_ptr[N_RL_COUNT];
-static struct uipc_next_table rl_tab = { rl_name, rl_ptr, N_RL_COUNT, 0 };
-
 #define STAND_IN __attribute__((visibility("default"), weak))
+#define NO_SAN __attribute__((no_sanitize("address", "undefined")))
 #ifdef __GLIBC__
 typedef __rlimit_resource_t rl_res;
 #else
 typedef int rl_res;
 #endif
 
-/* After a change of resource that succeeded (r == 0): errno kept. */
-static int rl_changed(int r, int resource)
+/* prlimit64(pid, resource, new, old): the result or -errno. */
+NO_SAN static long raw_prlimit(pid_t pid, int resource, const void *new_limit,
+			       void *old_limit)
 {
-	int e = errno;
+#if defined(__x86_64__)
+	register long r10 __asm__("r10") = (long)old_limit;
+	long ret;
 
-	if (r == 0 && resource == RLIMIT_SIGPENDING && g_me &&
-	    RD(g_me->pid) == uipc_getpid())
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "0"((long)SYS_prlimit64), "D"((long)pid),
+			   "S"((long)resource), "d"(new_limit), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return ret;
+#else
+	long r = syscall(SYS_prlimit64, pid, resource, new_limit, old_limit);
+
+	return r < 0 ? -errno : r;
+#endif
+}
+
+/* The call's result as the C library gives it, after publishing a new
+ * RLIMIT_SIGPENDING of this process (errno kept). */
+NO_SAN static int rl_done(long r, int resource, int ours)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	if (ours && resource == RLIMIT_SIGPENDING && g_me &&
+	    RD(g_me->pid) == uipc_getpid()) {
+		int e = errno;
+
 		atomic_store_explicit((_Atomic uint64_t *)&g_me->sigpending_max,
 				      own_limit(), memory_order_relaxed);
-	errno = e;
-	return r;
+		errno = e;
+	}
+	return 0;
 }
 
-STAND_IN int prlimit(pid_t pid, rl_res resource, const struct rlimit *new_limit,
-		     struct rlimit *old_limit)
+NO_SAN STAND_IN int prlimit(pid_t pid, rl_res resource,
+			    const struct rlimit *new_limit, struct rlimit *old_limit)
 {
-	int (*fn)(pid_t, rl_res, const struct rlimit *, struct rlimit *) =
-		(int (*)(pid_t, rl_res, const struct rlimit *, struct rlimit *))
-		uipc_next(&rl_tab, N_PRLIMIT);
-	int r = fn ? fn(pid, resource, new_limit, old_limit) :
-		     (int)syscall(SYS_prlimit64, pid, (int)resource, new_limit,
-				  old_limit);
-
-	if (!new_limit || (pid != 0 && pid != uipc_getpid()))
-		return r;
-	return rl_changed(r, (int)resource);
+	return rl_done(raw_prlimit(pid, (int)resource, new_limit, old_limit),
+		       (int)resource, new_limit && (pid == 0 || pid == uipc_getpid()));
 }
 
-STAND_IN int setrlimit(rl_res resource, const struct rlimit *rlim)
+NO_SAN STAND_IN int setrlimit(rl_res resource, const struct rlimit *rlim)
 {
-	int (*fn)(rl_res, const struct rlimit *) =
-		(int (*)(rl_res, const struct rlimit *))uipc_next(&rl_tab, N_SETRLIMIT);
-	int r = fn ? fn(resource, rlim) :
-		     (int)syscall(SYS_prlimit64, 0, (int)resource, rlim, NULL);
-
-	return rl_changed(r, (int)resource);
+	return rl_done(raw_prlimit(0, (int)resource, rlim, NULL), (int)resource, 1);
 }
 
 #if !defined(setrlimit64) && defined(__GLIBC__)
 /* glibc's large-file names are functions of their own (aliases). */
-STAND_IN int setrlimit64(rl_res resource, const struct rlimit64 *rlim)
+NO_SAN STAND_IN int setrlimit64(rl_res resource, const struct rlimit64 *rlim)
 {
-	return setrlimit(resource, (const struct rlimit *)rlim);
+	return rl_done(raw_prlimit(0, (int)resource, rlim, NULL), (int)resource, 1);
 }
 
-STAND_IN int prlimit64(pid_t pid, rl_res resource,
-		       const struct rlimit64 *new_limit, struct rlimit64 *old_limit)
+NO_SAN STAND_IN int prlimit64(pid_t pid, rl_res resource,
+			      const struct rlimit64 *new_limit,
+			      struct rlimit64 *old_limit)
 {
-	return prlimit(pid, resource, (const struct rlimit *)new_limit,
-		       (struct rlimit *)old_limit);
+	return rl_done(raw_prlimit(pid, (int)resource, new_limit, old_limit),
+		       (int)resource, new_limit && (pid == 0 || pid == uipc_getpid()));
 }
 #endif
