@@ -381,7 +381,10 @@ static void ring_repair(void *arg)
 #define DEFER_MAX 4096	/* PIPE_BUF */
 static __thread struct pipe_map *t_held[HELD_MAX];
 static __thread int t_nheld;
-static __thread int t_io;	/* pipe_io calls under way */
+/* A copy of this thread's own with the ring unlocked, or a wait for
+ * another's (its unlocks do not flush: the reserved slots, or the room
+ * only this thread would make, could keep a blocked flush waiting). */
+static __thread int t_copying;
 static __thread struct {
 	struct pipe_map *m;	/* with a reference, while n > 0 */
 	int fd;
@@ -446,9 +449,7 @@ static void ring_unlock(struct pipe_map *m)
 {
 	uipc_lock_release(&m->r->lock);
 	held_pop(m);
-	/* Not in the middle of a read or write (its reserved slots would
-	 * keep a blocked flush from ever finding room): pipe_io flushes. */
-	if (unlikely(t_defer.n) && t_defer.m == m && !t_io)
+	if (unlikely(t_defer.n) && t_defer.m == m && !t_copying)
 		defer_flush(m);
 }
 
@@ -1924,6 +1925,9 @@ static int copy_wait(struct pipe_map *m, int *waits)
 	struct pipe_ring *r = m->r;
 	uint32_t was = atomic_load_explicit(&r->copies, memory_order_relaxed);
 
+	int ret;
+
+	t_copying++;
 	ring_unlock(m);
 	if (++*waits > 16)
 		sched_yield();
@@ -1932,7 +1936,9 @@ static int copy_wait(struct pipe_map *m, int *waits)
 		     atomic_load_explicit(&r->copies, memory_order_acquire) == was;
 		     i++)
 			uipc_cpu_relax();
-	return ring_lock(m);
+	ret = ring_lock(m);
+	t_copying--;
+	return ret;
 }
 
 /* Whether the copy in the way of a reader, if any, lets it go on now. */
@@ -1958,7 +1964,7 @@ static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
 	uint32_t done_n = 0;
 	struct uipc_self self;
 	size_t bytes = 0, copied = 0;
-	int fault = 0;
+	int fault = 0, r_lock;
 
 	if (RD(r->draining))
 		return 0;
@@ -1976,6 +1982,7 @@ static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
 	r->rcopy_who = who_of(&self);
 	r->rcopy_pid = self.pid;
 	r->rcopy_n = n;
+	t_copying++;
 	ring_unlock(m);
 	for (uint32_t j = 0; j < n; j++) {
 		uint32_t pos = (t0 + j) & (slots - 1);
@@ -1991,7 +1998,9 @@ static ssize_t read_unlocked(struct pipe_map *m, struct iter *it, size_t total,
 		copied += len;
 		done_n++;
 	}
-	if (ring_lock(m) < 0) {
+	r_lock = ring_lock(m);
+	t_copying--;
+	if (r_lock < 0) {
 		*locked = 0;
 		return copied ? (ssize_t)copied : -EIO;
 	}
@@ -2262,10 +2271,9 @@ static ssize_t pipe_io(int fd, const struct iovec *uiov, int cnt, int single,
 
 	if (!e)
 		return -ENOENT;
-	t_io++;
 	r = on(fd, e, uiov, cnt, single);
-	t_io--;
-	if (unlikely(t_defer.n) && !t_io && !ring_held(t_defer.m))
+	/* What a copy's unlock kept back goes in now. */
+	if (unlikely(t_defer.n) && !t_copying && !ring_held(t_defer.m))
 		defer_flush(t_defer.m);
 	map_put(ent_map(e));
 	return r;
@@ -2322,6 +2330,7 @@ static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
 	struct uipc_self self;
 	size_t copied = 0;
 	uint32_t ok = 0;
+	int r_lock;
 
 	if (RD(r->draining))
 		return 0;
@@ -2341,6 +2350,7 @@ static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
 		sl->flags = PB_FILLING;
 	}
 	g->head += k;
+	t_copying++;
 	ring_unlock(m);
 	for (uint32_t j = 0; j < k; j++) {
 		size_t c = total - copied < PIPE_PAGE ? total - copied : PIPE_PAGE;
@@ -2352,7 +2362,9 @@ static ssize_t write_unlocked(struct pipe_map *m, struct iter *it,
 		copied += c;
 		ok++;
 	}
-	if (ring_lock(m) < 0) {
+	r_lock = ring_lock(m);
+	t_copying--;
+	if (r_lock < 0) {
 		*locked = 0;
 		return (ssize_t)copied;	/* left filling: settled as a dead one's */
 	}
@@ -3132,7 +3144,7 @@ static void pipe_atfork_child(void)
 	/* Forked in a handler: the rings its thread held are the parent's
 	 * (their lock words name it), and so are the handler's kept bytes. */
 	t_nheld = 0;
-	t_io = 0;
+	t_copying = 0;
 	if (t_defer.n) {
 		t_defer.n = 0;
 		atomic_fetch_sub(&t_defer.m->refs, 1);

@@ -12,7 +12,10 @@
  *   - a handler's writev whose second buffer is bad: -1 EFAULT and nothing
  *     of it in the pipe (it once said 2 and lost them);
  *   - a child forked in the handler writes, and its byte arrives (it once
- *     inherited the parent's held rings, its write was kept and lost).
+ *     inherited the parent's held rings, its write was kept and lost);
+ *   - the self-pipe: the thread reads the empty pipe its handler writes
+ *     to, and the read returns the handler's byte (the kept byte must go
+ *     in before the read sleeps, not when it returns).
  *
  * Layout: the ring's lock word is at byte 24 of pipe.<ino> (struct
  * pipe_ring in src/pipe.c: magic, layout, ino, uid, max_slots, lock).
@@ -142,6 +145,9 @@ static void scenario(const struct pops *o, struct trace *t, const char *what)
 	g_main = pthread_self();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_usr1;
+	/* The self-pipe's read is restarted after the handler (on the
+	 * kernel it sleeps when the signal comes). */
+	sa.sa_flags = !strcmp(what, "selfpipe") ? SA_RESTART : 0;
 	sigaction(SIGUSR1, &sa, NULL);
 	if (tval(t, "pipe", o->pipe(g_p)) < 0)
 		return;
@@ -168,11 +174,14 @@ static void scenario(const struct pops *o, struct trace *t, const char *what)
 	if (big_write) {
 		memset(big, 'B', sizeof(big));
 		r = o->write(g_p[1], big, sizeof(big));
+	} else if (!strcmp(what, "selfpipe")) {
+		r = o->read(g_p[0], b, sizeof(b));
+		tprintf(t, "read by the thread: %.*s", r > 0 ? (int)r : 0, b);
 	} else {
 		r = o->write(g_p[1], "M", 1);
 	}
 	pthread_join(th, NULL);
-	tval(t, "main write", r);
+	tval(t, "main call", r);
 	errno = h_err;
 	tval(t, "handler's call", h_ret);
 	if (big_write) {
@@ -203,7 +212,8 @@ static void scenario(const struct pops *o, struct trace *t, const char *what)
 
 int main(void)
 {
-	static const char *const what[] = { "bigwrite", "writev", "fork" };
+	static const char *const what[] = { "bigwrite", "writev", "fork",
+					    "selfpipe" };
 
 	harness_init(120);
 	signal(SIGPIPE, SIG_IGN);
