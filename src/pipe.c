@@ -1618,7 +1618,9 @@ static uintptr_t lookup(int fd)
 	if (fd < 0 || (g_shim && tab_raw(fd) == TAB_NOT))
 		return 0;
 	if ((r = ring_find(fd, &m)) < 0) {
-		if (g_shim && r == -ENOENT)
+		/* Not from a vfork child: the table is its parent's, and
+		 * the number may be another descriptor there. */
+		if (g_shim && r == -ENOENT && !foreign_child())
 			tab_not(fd);
 		return 0;
 	}
