@@ -2217,6 +2217,9 @@ int uipc_sig_list(int (*fn)(const struct uipc_sig_proc_info *, void *), void *ar
  * prlimit(pid) is seen at the target's next exec or fork (docs/uipc.md).
  * ------------------------------------------------------------------- */
 
+/* Where struct rlimit is prlimit64's (64-bit rlim_t); elsewhere the
+ * limit is read when the file is made only. */
+#if __SIZEOF_LONG__ == 8
 #define STAND_IN __attribute__((visibility("default"), weak))
 #define NO_SAN __attribute__((no_sanitize("address", "undefined")))
 #ifdef __GLIBC__
@@ -2292,3 +2295,4 @@ NO_SAN STAND_IN int prlimit64(pid_t pid, rl_res resource,
 		       (int)resource, new_limit && (pid == 0 || pid == uipc_getpid()));
 }
 #endif
+#endif /* __SIZEOF_LONG__ == 8 */
