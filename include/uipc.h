@@ -42,7 +42,9 @@ extern "C" {
 #define UIPC_API __attribute__((visibility("default")))
 #endif
 
-/* Default namespace directory, used when UIPC_NS is unset or empty. */
+/* The shared default namespace, used when UIPC_NS is unset or empty and
+ * root made it; a user's own is /dev/shm/uipc-<uid>, and where /dev/shm is
+ * missing or not writable both are in $TMPDIR, else /tmp (uipc(7)). */
 #define UIPC_DEFAULT_NS "/dev/shm/uipc"
 
 /* System V message queues. */

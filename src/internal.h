@@ -508,6 +508,8 @@ struct uipc_nsh {		/* this process's handle on its namespace */
 UIPC_HIDDEN struct uipc_nsh *uipc_ns_get(int *err);
 /* The namespace directory this process uses: UIPC_NS, else the default
  * (/dev/shm/uipc if root made it, else the caller's own; see store.c). */
+/* Where default namespaces are made when /dev/shm will do. */
+#define UIPC_DEFAULT_BASE "/dev/shm"
 UIPC_HIDDEN int uipc_ns_path(char *buf, size_t n);
 /* openat(2) of a file in the namespace directory, close-on-exec and never
  * through a symlink (-EIO for one); -errno. */

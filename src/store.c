@@ -5,7 +5,7 @@
  * Implementation notes
  *
  * What user space sees: a namespace is a directory (UIPC_NS, default
- * /dev/shm/uipc).  In it, "ns" holds the limits, the id table and the
+ * /dev/shm/uipc, see default_path).  In it, "ns" holds the limits, the id table and the
  * process table; each object is a file "<kind>.<id>" (msg.0, msg.32768 ...)
  * and each object with a key also has a symlink "<kind>.k.<key in hex>"
  * naming its file.  `ls -l` shows who owns what; the file's mode gives
@@ -255,42 +255,103 @@ static int limits_open(struct uipc_nsh *h)
 }
 
 /*
- * The default namespace: /dev/shm/uipc, shared by every user, if root made
- * it (root's processes make it, mode 01777); otherwise each user has
- * their own, /dev/shm/uipc-<uid>, mode 0700.  A name another user took
- * first is passed over for the next, /dev/shm/uipc-<uid>.1 and so on: the
- * first one of ours, else the first free one.
+ * The default namespace.  Its directory is in /dev/shm, or, where that is
+ * missing or not writable (Android has none), in $TMPDIR (Termux sets it
+ * under its prefix), then /tmp.  There, "uipc" is shared by every user if
+ * root made it (root's processes make it, mode 01777); otherwise each user
+ * has their own, "uipc-<uid>", mode 0700.  A name another user took first
+ * is passed over for the next ("uipc.1", "uipc-<uid>.1" and so on): the
+ * first one of ours, else the first free one.  A user takes root's shared
+ * namespace if the first of root's names that is root's is a sticky
+ * directory, the one root's processes pick.
  */
-static int default_path(char *buf, size_t n)
+#define DEFAULT_TRIES 8
+
+/* Whether dir is a directory this process may make entries in. */
+static int dir_usable(const char *dir)
 {
-	uid_t me = geteuid();
+	struct stat st;
+	int r;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	r = faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS);
+	if (r < 0 && errno == EINVAL)	/* a C library without AT_EACCESS */
+		r = access(dir, W_OK | X_OK);
+	return r == 0;
+}
+
+/* Where default namespaces are made, into buf (size n). */
+static int default_base(char *buf, size_t n)
+{
+	const char *tmp = getenv("TMPDIR");
+	const char *dir = "/tmp";
+
+	if (dir_usable(UIPC_DEFAULT_BASE))
+		dir = UIPC_DEFAULT_BASE;
+	else if (tmp && tmp[0] == '/' && strlen(tmp) < n - 32 && dir_usable(tmp))
+		dir = tmp;
+	else if (!dir_usable(dir))
+		dir = UIPC_DEFAULT_BASE;	/* let the open say why not */
+	snprintf(buf, n, "%s", dir);
+	return 0;
+}
+
+/* Candidate i of a name, in buf. */
+static void default_name(char *buf, size_t n, const char *base, uid_t uid,
+			 int i)
+{
+	int len = uid == 0 ? snprintf(buf, n, "%s/uipc", base) :
+			     snprintf(buf, n, "%s/uipc-%u", base, (unsigned)uid);
+
+	if (i && len > 0 && (size_t)len < n)
+		snprintf(buf + len, n - (size_t)len, ".%d", i);
+}
+
+/* The first of uid's names that is uid's directory, else the first free
+ * one, into buf: 1, or 0 if none is free. */
+static int default_pick(char *buf, size_t n, const char *base, uid_t uid)
+{
 	struct stat st;
 	int free_i = -1;
 
-	if (me == 0 || (lstat(UIPC_DEFAULT_NS, &st) == 0 && S_ISDIR(st.st_mode) &&
-			st.st_uid == 0 && (st.st_mode & S_ISVTX))) {
-		snprintf(buf, n, "%s", UIPC_DEFAULT_NS);
-		return 0;
-	}
-	for (int i = 0; i < 8; i++) {
-		if (i)
-			snprintf(buf, n, "%s-%u.%d", UIPC_DEFAULT_NS, (unsigned)me, i);
-		else
-			snprintf(buf, n, "%s-%u", UIPC_DEFAULT_NS, (unsigned)me);
+	for (int i = 0; i < DEFAULT_TRIES; i++) {
+		default_name(buf, n, base, uid, i);
 		if (lstat(buf, &st) < 0) {
 			if (free_i < 0)
 				free_i = i;
-		} else if (S_ISDIR(st.st_mode) && st.st_uid == me) {
-			return 0;
+		} else if (S_ISDIR(st.st_mode) && st.st_uid == uid) {
+			return 1;
 		}
 	}
 	if (free_i < 0)
-		return -EEXIST;
-	if (free_i)
-		snprintf(buf, n, "%s-%u.%d", UIPC_DEFAULT_NS, (unsigned)me, free_i);
-	else
-		snprintf(buf, n, "%s-%u", UIPC_DEFAULT_NS, (unsigned)me);
+		return 0;
+	default_name(buf, n, base, uid, free_i);
+	return 1;
+}
+
+/* Root's shared namespace, into buf, if root has made one: 1, else 0. */
+static int default_shared(char *buf, size_t n, const char *base)
+{
+	struct stat st;
+
+	for (int i = 0; i < DEFAULT_TRIES; i++) {
+		default_name(buf, n, base, 0, i);
+		if (lstat(buf, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0)
+			return (st.st_mode & S_ISVTX) != 0;
+	}
 	return 0;
+}
+
+static int default_path(char *buf, size_t n)
+{
+	uid_t me = geteuid();
+	char base[4096];
+
+	default_base(base, sizeof(base));
+	if (me != 0 && default_shared(buf, n, base))
+		return 0;
+	return default_pick(buf, n, base, me) ? 0 : -EEXIST;
 }
 
 int uipc_ns_path(char *buf, size_t n)

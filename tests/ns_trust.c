@@ -17,7 +17,9 @@
  *     comes back), and the attacker cannot link the key to a queue of its
  *     own;
  *   - the default namespace of an unprivileged user is its own, and a name
- *     another user took first is passed over;
+ *     another user took first is passed over (root's too); where /dev/shm
+ *     cannot be written, it is made in $TMPDIR, else /tmp (in a mount
+ *     namespace of the test's own);
  *   - files cut short (truncate) under a process using them, its attached
  *     segment's included, cost it errors, never SIGBUS;
  *   - a segment's header is kept from those the segment keeps out: a user
@@ -32,7 +34,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -319,36 +323,111 @@ static void key_hijack(void)
 		       "the victim's\n");
 }
 
+/* A directory at path, of owner, mode exactly. */
+static void make_dir(const char *path, mode_t mode, uid_t owner)
+{
+	if (mkdir(path, mode) < 0 || chmod(path, mode) < 0 ||
+	    chown(path, owner, owner) < 0)
+		CHECK(0, "cannot make %s: %s", path, strerror(errno));
+}
+
+/* The default namespace's path as uid, and that msgget works there. */
+static void default_case(uid_t uid, const char *want, const char *what)
+{
+	int r = as(uid, NULL, default_is, want);
+
+	CHECK(r == 0, "%s: uid %u's default namespace is not %s", what,
+	      (unsigned)uid, want);
+	r = as(uid, NULL, try_msgget, NULL);
+	CHECK(r == 0, "%s: msgget as uid %u in %s gave %d", what,
+	      (unsigned)uid, want, r);
+}
+
+/* The rules of store.c's default_path, in a mount namespace of this
+ * child's own where /dev/shm and /tmp are fresh tmpfs: a user's own
+ * namespace, a squatted name passed over (root's too), root's shared one
+ * taken by users only when it is sticky, and, with /dev/shm read-only,
+ * the same under $TMPDIR, else /tmp.  0, or 1 on a failure. */
+static int default_rules(void)
+{
+	char want[4096];
+
+	snprintf(want, sizeof(want), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
+	default_case(NOBODY, want, "a user");
+	/* Another user took the name first: the next one. */
+	if (system("rm -rf /dev/shm/uipc-*") != 0)
+		CHECK(0, "cannot empty /dev/shm");
+	make_dir(want, 0755, OTHER);
+	snprintf(want, sizeof(want), "%s-%u.1", UIPC_DEFAULT_NS, NOBODY);
+	default_case(NOBODY, want, "past a squatted name");
+
+	/* Root's: a name another user took is passed over too, and users
+	 * find root's namespace there. */
+	make_dir(UIPC_DEFAULT_NS, 01777, OTHER);
+	snprintf(want, sizeof(want), "%s.1", UIPC_DEFAULT_NS);
+	default_case(0, want, "root past a squatted name");
+	default_case(NOBODY, want, "a user, root's shared namespace");
+	if (system("rm -rf /dev/shm/*") != 0)
+		CHECK(0, "cannot empty /dev/shm");
+	/* Root's, not sticky: root's alone. */
+	make_dir(UIPC_DEFAULT_NS, 0755, 0);
+	default_case(0, UIPC_DEFAULT_NS, "root, a directory of its own");
+	snprintf(want, sizeof(want), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
+	default_case(NOBODY, want, "a user beside root's non-sticky one");
+
+	/* No /dev/shm to write: $TMPDIR, then /tmp. */
+	if (mount(NULL, "/dev/shm", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+		CHECK(0, "remount /dev/shm read-only: %s", strerror(errno));
+		return 1;
+	}
+	snprintf(want, sizeof(want), "/tmp/uipc-%u", NOBODY);
+	default_case(NOBODY, want, "read-only /dev/shm");
+	default_case(0, "/tmp/uipc", "root, read-only /dev/shm");
+	default_case(NOBODY, "/tmp/uipc", "a user, root's shared in /tmp");
+	if (system("rm -rf /tmp/uipc") != 0)
+		CHECK(0, "cannot remove /tmp/uipc");
+	make_dir("/tmp/td", 0700, NOBODY);
+	setenv("TMPDIR", "/tmp/td", 1);
+	snprintf(want, sizeof(want), "/tmp/td/uipc-%u", NOBODY);
+	default_case(NOBODY, want, "read-only /dev/shm, TMPDIR");
+	/* A TMPDIR the user cannot write, or a relative one: /tmp. */
+	make_dir("/tmp/rootdir", 0755, 0);
+	setenv("TMPDIR", "/tmp/rootdir", 1);
+	snprintf(want, sizeof(want), "/tmp/uipc-%u", NOBODY);
+	default_case(NOBODY, want, "TMPDIR not writable");
+	setenv("TMPDIR", "td", 1);
+	default_case(NOBODY, want, "TMPDIR relative");
+	unsetenv("TMPDIR");
+	return harness_failures != 0;
+}
+
 static void default_namespace(void)
 {
-	char want[4096], squat[4096];
-	struct stat st;
-	int r;
+	pid_t pid;
+	int st;
 
-	if (lstat(UIPC_DEFAULT_NS, &st) == 0) {
-		printf("SKIP default namespace: %s exists here\n", UIPC_DEFAULT_NS);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777") < 0 ||
+		    mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777") < 0) {
+			printf("SKIP default namespace: no mount namespace of "
+			       "our own (%s)\n", strerror(errno));
+			_exit(77);
+		}
+		_exit(default_rules());
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+	    (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 77)) {
+		CHECK(0, "the default namespace's rules: status %#x", st);
 		return;
 	}
-	snprintf(want, sizeof(want), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
-	snprintf(squat, sizeof(squat), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
-	if (lstat(squat, &st) == 0) {
-		printf("SKIP default namespace: %s exists here\n", squat);
-		return;
-	}
-	r = as(NOBODY, NULL, default_is, want);
-	CHECK(r == 0, "nobody's default namespace is not %s", want);
-	/* Another user took the name first: the next one. */
-	mkdir(squat, 0755);
-	chown(squat, OTHER, OTHER);
-	snprintf(want, sizeof(want), "%s-%u.1", UIPC_DEFAULT_NS, NOBODY);
-	r = as(NOBODY, NULL, default_is, want);
-	CHECK(r == 0, "past a squatted name: not %s", want);
-	rmdir(squat);
-	r = as(0, NULL, default_is, UIPC_DEFAULT_NS);
-	CHECK(r == 0, "root's default namespace is not %s", UIPC_DEFAULT_NS);
-	if (!harness_failures)
-		printf("ok   default namespace: a user's own, a squatted name "
-		       "passed over, root's shared\n");
+	if (WEXITSTATUS(st) == 0)
+		printf("ok   default namespace: a user's own, squatted names "
+		       "passed over (root's too), root's shared when sticky; "
+		       "$TMPDIR, then /tmp, without /dev/shm\n");
 }
 
 /* A victim that uses its queue and its attached segment while the files
