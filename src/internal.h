@@ -19,6 +19,15 @@
 #ifndef UIPC_INTERNAL_H
 #define UIPC_INTERNAL_H
 
+/* Shared words are laid out for a little-endian CPU: a semaphore's value
+ * and pid are one 64-bit word whose top bit (SLOT_LOCKED) must fall in the
+ * pid, and the layouts are not checked for another byte order.  Every CPU
+ * Linux and Android run on today in little-endian mode builds; a
+ * big-endian one is refused here rather than mis-built. */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "uipc supports little-endian CPUs only: its shared words (sem.c's value and pid word) assume that byte order"
+#endif
+
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -224,6 +233,21 @@ UIPC_HIDDEN int64_t uipc_now(void);	/* CLOCK_REALTIME seconds */
 UIPC_HIDDEN pid_t uipc_getpid(void);
 UIPC_HIDDEN void uipc_pid_forget(void);
 UIPC_HIDDEN int64_t uipc_now_ns(void);
+
+/* Kernel features newer than Linux 4.14 that uipc uses.  Each has a
+ * fallback, taken at run time when the kernel refuses the feature; the
+ * environment variable UIPC_FALLBACK forces them ("all", or names from
+ * uipc_feature_name separated by commas), so that the suite runs as on an
+ * older kernel.  uipc_fallback(f): whether f is forced off. */
+enum uipc_feature {
+	UF_EPOLL_PWAIT2,	/* 5.11: a sleep's timeout as a timespec */
+	UF_IO_URING,		/* 5.1: pipes' readers-gone watch */
+	UF_RWF_NOWAIT,		/* 5.8 for pipes: preadv2/pwritev2 flag */
+	UF_MAP_NOREPLACE,	/* 4.17: MAP_FIXED_NOREPLACE for shmat */
+	UF_NFEATURES
+};
+UIPC_HIDDEN extern const char *const uipc_feature_name[UF_NFEATURES];
+UIPC_HIDDEN int uipc_fallback(enum uipc_feature f);
 
 /*
  * The calling process's credentials, cached (cred.c): good until the

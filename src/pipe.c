@@ -503,9 +503,10 @@ static ssize_t rw2(long nr, int fd, struct iovec *v, int flags)
 static ssize_t k_read(int fd, void *buf, size_t n)
 {
 	struct iovec v = { buf, n };
-	ssize_t r = rw2(SYS_preadv2, fd, &v, RWF_NOWAIT);
+	int old = uipc_fallback(UF_RWF_NOWAIT);
+	ssize_t r = old ? -1 : rw2(SYS_preadv2, fd, &v, RWF_NOWAIT);
 
-	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
+	if (old || (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS))) {
 		struct pollfd p = { fd, POLLIN, 0 };
 
 		/* An older kernel: ours are the only bytes there. */
@@ -520,9 +521,10 @@ static ssize_t k_read(int fd, void *buf, size_t n)
 static ssize_t k_write(int fd, const void *buf, size_t n)
 {
 	struct iovec v = { (void *)buf, n };
-	ssize_t r = rw2(SYS_pwritev2, fd, &v, RWF_NOWAIT);
+	int old = uipc_fallback(UF_RWF_NOWAIT);
+	ssize_t r = old ? -1 : rw2(SYS_pwritev2, fd, &v, RWF_NOWAIT);
 
-	if (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS)) {
+	if (old || (r < 0 && (errno == EOPNOTSUPP || errno == ENOSYS))) {
 		struct pollfd p = { fd, POLLOUT, 0 };
 
 		if (poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR)))
@@ -795,6 +797,8 @@ static int watcher_ready(struct watcher *w)
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (w->ep < 0)
 		return -1;
+	if (uipc_fallback(UF_IO_URING))
+		goto out_drop;	/* as before Linux 5.1 */
 	w->uring = (int)syscall(__NR_io_uring_setup, 4, &p);
 	if (w->uring < 0)
 		goto out_drop;

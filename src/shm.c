@@ -850,7 +850,10 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 				return -EINVAL;
 			}
 		}
-		flags |= (shmflg & SHM_REMAP) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
+		/* Before Linux 4.17 MAP_FIXED_NOREPLACE is unknown, and the
+		 * address only a hint: checked after the mmap. */
+		flags |= (shmflg & SHM_REMAP) ? MAP_FIXED :
+			 uipc_fallback(UF_MAP_NOREPLACE) ? 0 : MAP_FIXED_NOREPLACE;
 	} else if (shmflg & SHM_REMAP) {
 		return -EINVAL;
 	}

@@ -23,6 +23,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -33,6 +34,40 @@
 #include <unistd.h>
 
 const char *const uipc_kind_name[UIPC_NKINDS] = { "msg", "sem", "shm" };
+
+const char *const uipc_feature_name[UF_NFEATURES] = {
+	[UF_EPOLL_PWAIT2] = "epoll_pwait2",
+	[UF_IO_URING] = "io_uring",
+	[UF_RWF_NOWAIT] = "rwf_nowait",
+	[UF_MAP_NOREPLACE] = "map_fixed_noreplace",
+};
+
+/* Read once: bit f set if f is forced off, bit 31 when read. */
+static _Atomic uint32_t g_fallbacks;
+
+int uipc_fallback(enum uipc_feature f)
+{
+	uint32_t v = atomic_load_explicit(&g_fallbacks, memory_order_relaxed);
+
+	if (unlikely(!v)) {
+		const char *e = getenv("UIPC_FALLBACK");
+
+		v = 1u << 31;
+		for (int i = 0; e && i < UF_NFEATURES; i++) {
+			size_t n = strlen(uipc_feature_name[i]);
+			const char *p = e;
+
+			if (!strcmp(e, "all"))
+				v |= 1u << i;
+			for (; (p = strstr(p, uipc_feature_name[i])); p += n)
+				if ((p == e || p[-1] == ',') &&
+				    (p[n] == ',' || !p[n]))
+					v |= 1u << i;
+		}
+		atomic_store_explicit(&g_fallbacks, v, memory_order_relaxed);
+	}
+	return (v >> f) & 1;
+}
 
 int64_t uipc_now(void)
 {

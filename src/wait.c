@@ -399,7 +399,8 @@ static int ep_sleep(int ep, const struct timespec *rel, const sigset_t *mask)
 	long ms;
 
 #ifdef SYS_epoll_pwait2
-	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed)) {
+	if (!atomic_load_explicit(&no_pwait2, memory_order_relaxed) &&
+	    !uipc_fallback(UF_EPOLL_PWAIT2)) {
 		long r = syscall(SYS_epoll_pwait2, ep, &ev, 1, rel, mask,
 				 (size_t)(_NSIG / 8));
 
