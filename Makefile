@@ -22,9 +22,14 @@ LDLIBS  += -lpthread -ldl
 # MUSL=1: against musl (Debian's musl-tools).  Its musl-gcc wrapper leaves
 # out the kernel's headers (linux/*.h), which do not depend on the C
 # library: they come after musl's own.
+# `make check CC=musl-gcc` is the same.
 MUSL    ?= 0
+ifneq ($(findstring musl-gcc,$(CC)),)
+MUSL    := 1
+endif
 ifeq ($(MUSL),1)
-CC      := musl-gcc -idirafter /usr/include -idirafter /usr/include/$(shell gcc -dumpmachine)
+CC      := musl-gcc
+CFLAGS  += -idirafter /usr/include -idirafter /usr/include/$(shell gcc -dumpmachine)
 B       := build-musl
 else ifeq ($(SAN),1)
 B       := build-san

@@ -60,6 +60,9 @@
  * read once with RD(), into a local, and bounded there (a plain read could
  * be made again by the compiler). */
 #define RD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+/* The same of a field declared _Atomic (clang takes __atomic_load_n only
+ * of plain objects, and atomic_load_explicit only of _Atomic ones). */
+#define RDA(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 /* Negative errno inside, -1/errno at the public edge. */
 static inline long uipc_ret(long r)

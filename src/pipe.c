@@ -937,7 +937,7 @@ static int map_ring_fd(int fd, uint64_t ino, uid_t uid, struct pipe_map **out)
 	if (r == MAP_FAILED)
 		return -errno;
 	max = RD(r->max_slots);
-	if (RD(r->magic) != PIPE_MAGIC || RD(r->layout) != UIPC_LAYOUT ||
+	if (RDA(r->magic) != PIPE_MAGIC || RD(r->layout) != UIPC_LAYOUT ||
 	    RD(r->ino) != ino || max == 0 || (max & (max - 1)) ||
 	    max > (1u << 27) / PIPE_PAGE ||
 	    ring_file_size(max) > (size_t)st.st_size) {

@@ -587,7 +587,7 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	memset(g_pthr, 0, sizeof(g_pthr));
 	g_pthr[0].self = pthread_self();
 	g_pthr[0].tid = f->thr[0].tid;
-	atomic_store_explicit(&f->magic, SIG_MAGIC, memory_order_release);
+	__atomic_store_n(&f->magic, SIG_MAGIC, __ATOMIC_RELEASE);
 	g_me = f;
 	t_idx = 0;
 	uipc_proc_note(UIPC_USE_SIG);
@@ -705,7 +705,7 @@ int uipc_sig_exec_var(char *buf, size_t n, int vfork_child,
 		return 0;
 	/* The calling thread's mask: in a vfork child, the parent's
 	 * thread's (the child runs on it). */
-	mask = t_idx >= 0 && t_idx < SIG_THREADS ? RD(f->thr[t_idx].blocked) : t_born_mask;
+	mask = t_idx >= 0 && t_idx < SIG_THREADS ? RDA(f->thr[t_idx].blocked) : t_born_mask;
 	ign = atomic_load(&f->set_ign);
 	/* posix_spawn's attributes, as the kernel then sees the child. */
 	for (int s = 1; s <= SIG_NSIG; s++) {
@@ -765,8 +765,8 @@ int uipc_sig_creator_mask(uint64_t *mask)
 
 	if (!f || f->pid != uipc_getpid())
 		return 0;
-	*mask = t_idx >= 0 && t_idx < SIG_THREADS && RD(f->thr[t_idx].tid) == my_tid() ?
-		RD(f->thr[t_idx].blocked) : t_born_mask;
+	*mask = t_idx >= 0 && t_idx < SIG_THREADS && RDA(f->thr[t_idx].tid) == my_tid() ?
+		RDA(f->thr[t_idx].blocked) : t_born_mask;
 	return 1;
 }
 

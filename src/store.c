@@ -67,20 +67,20 @@
 #endif
 
 const struct uipc_limit_def uipc_limit_defs[UL_NLIMITS] = {
-	[UL_MSGMAX] = { "msgmax", 8192, 0, INT_MAX, 1 },
-	[UL_MSGMNB] = { "msgmnb", 16384, 0, INT_MAX, 1 },
-	[UL_MSGMNI] = { "msgmni", 32000, 0, UIPC_IPCMNI, 1 },
-	[UL_SEMMSL] = { "semmsl", 32000, 1, 65536, 1 },
-	[UL_SEMMNS] = { "semmns", 1024000000, 1, INT_MAX, 1 },
-	[UL_SEMOPM] = { "semopm", 500, 1, 65536, 1 },
-	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 1 },
+	[UL_MSGMAX] = { "msgmax", 8192, 0, INT_MAX, 1, 0 },
+	[UL_MSGMNB] = { "msgmnb", 16384, 0, INT_MAX, 1, 0 },
+	[UL_MSGMNI] = { "msgmni", 32000, 0, UIPC_IPCMNI, 1, 0 },
+	[UL_SEMMSL] = { "semmsl", 32000, 1, 65536, 1, 0 },
+	[UL_SEMMNS] = { "semmns", 1024000000, 1, INT_MAX, 1, 0 },
+	[UL_SEMOPM] = { "semopm", 500, 1, 65536, 1, 0 },
+	[UL_SEMMNI] = { "semmni", 32000, 0, UIPC_IPCMNI, 1, 0 },
 	/* The kernel's shmmax and shmall are unsigned longs, by default
 	 * ULONG_MAX - 2^24 (SHMMAX, SHMALL): kept as a uint64_t's bits. */
 	[UL_SHMMAX] = { "shmmax", (int64_t)(UINT64_MAX - (1ull << 24)), 0, 0, 1, 1 },
 	[UL_SHMALL] = { "shmall", (int64_t)(UINT64_MAX - (1ull << 24)), 0, 0, 1, 1 },
-	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 1 },
-	[UL_PIPEMAX] = { "pipe-max-size", 1048576, 4096, 1 << 27, 1 },
-	[UL_SHMRMID] = { "shm_rmid_forced", 0, 0, 1, 0 },
+	[UL_SHMMNI] = { "shmmni", 4096, 0, UIPC_IPCMNI, 1, 0 },
+	[UL_PIPEMAX] = { "pipe-max-size", 1048576, 4096, 1 << 27, 1, 0 },
+	[UL_SHMRMID] = { "shm_rmid_forced", 0, 0, 1, 0, 0 },
 };
 
 const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS] = {

@@ -365,7 +365,7 @@ static void *writer_thread(void *arg)
 
 static void fork_beside_thread(void)
 {
-	long bytes = 0, got;
+	long got;
 	pthread_t t;
 	int st, bad = 0;
 	char b[4096];
@@ -376,7 +376,7 @@ static void fork_beside_thread(void)
 	if (r == 0) {
 		close(g_tp[1]);
 		while ((got = read(g_tp[0], b, sizeof(b))) > 0)
-			bytes += got;
+			;
 		_exit(got == 0 ? 0 : 1);
 	}
 	close(g_tp[0]);
