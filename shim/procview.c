@@ -768,7 +768,9 @@ static int view_fd(enum view v, int flags)
 
 	if (v >= V_SYSCTL)
 		memfd_name(name, sizeof(name), v);
-	fd = memfd_create(name, (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	/* The system call: bionic has memfd_create from API level 30. */
+	fd = (int)syscall(SYS_memfd_create, name,
+			  (flags & O_CLOEXEC) ? 1u /* MFD_CLOEXEC */ : 0u);
 	if (fd < 0)
 		return -1;
 	if (v == V_MSG)

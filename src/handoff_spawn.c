@@ -12,14 +12,21 @@
 #include "internal.h"
 
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+/* Android's bionic has posix_spawn from API level 28 on. */
+#if !defined(__ANDROID__) || __ANDROID_API__ >= 28
+#define HAVE_SPAWN 1
+#include <spawn.h>
+#endif
+
 #define STAND_IN __attribute__((visibility("default")))
 
+#ifdef HAVE_SPAWN
 typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
 			const posix_spawnattr_t *, char *const[], char *const[]);
+#endif
 typedef int (*system_fn)(const char *);
 typedef FILE *(*popen_fn)(const char *, const char *);
 
@@ -36,6 +43,7 @@ static void next_resolve(void)
 	uipc_next_resolve(&next_tab);
 }
 
+#ifdef HAVE_SPAWN
 /* The child's pipes demoted, and its uipc signal state (ignored
  * signals, mask, after the attributes' changes) in its environment: it
  * runs no fork handler. */
@@ -84,6 +92,7 @@ STAND_IN int posix_spawnp(pid_t *pid, const char *file,
 
 	return f ? spawn_with(f, pid, file, fa, attr, argv, envp) : ENOSYS;
 }
+#endif /* HAVE_SPAWN */
 
 STAND_IN int system(const char *command)
 {

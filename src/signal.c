@@ -92,7 +92,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -505,7 +504,10 @@ static void alt_name(char *buf, size_t n, pid_t pid)
 {
 	uint64_t x = 0;
 
-	if (getrandom(&x, sizeof(x), GRND_NONBLOCK) != (ssize_t)sizeof(x)) {
+	/* The system call: not every C library has getrandom (bionic
+	 * before API level 28). */
+	if (syscall(SYS_getrandom, &x, sizeof(x), 1 /* GRND_NONBLOCK */) !=
+	    (long)sizeof(x)) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
