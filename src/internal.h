@@ -533,10 +533,11 @@ struct uipc_nsh {		/* this process's handle on its namespace */
 /* The namespace of this process (UIPC_NS), opened and created on first
  * use.  Returns NULL and sets *err on failure. */
 UIPC_HIDDEN struct uipc_nsh *uipc_ns_get(int *err);
-/* The namespace directory this process uses: UIPC_NS, else the default
- * (/dev/shm/uipc if root made it, else the caller's own; see store.c). */
 /* Where default namespaces are made when /dev/shm will do. */
 #define UIPC_DEFAULT_BASE "/dev/shm"
+/* The namespace directory this process uses: UIPC_NS, else the default
+ * (/dev/shm/uipc if root made it, else the caller's own; elsewhere where
+ * /dev/shm cannot be written: see store.c, default_path). */
 UIPC_HIDDEN int uipc_ns_path(char *buf, size_t n);
 /* openat(2) of a file in the namespace directory, close-on-exec and never
  * through a symlink (-EIO for one); -errno. */

@@ -5,8 +5,8 @@
  * Implementation notes
  *
  * What user space sees: a namespace is a directory (UIPC_NS, default
- * /dev/shm/uipc, see default_path).  In it, "ns" holds the limits, the id table and the
- * process table; each object is a file "<kind>.<id>" (msg.0, msg.32768 ...)
+ * /dev/shm/uipc: see default_path).  In it, "ns" holds the limits, the id
+ * table and the process table; each object is a file "<kind>.<id>" (msg.0, msg.32768 ...)
  * and each object with a key also has a symlink "<kind>.k.<key in hex>"
  * naming its file.  `ls -l` shows who owns what; the file's mode gives
  * read-write to each class (owner, group, other) that the object's mode
@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -267,13 +268,18 @@ static int limits_open(struct uipc_nsh *h)
  */
 #define DEFAULT_TRIES 8
 
-/* Whether dir is a directory this process may make entries in. */
+/* Whether dir is a directory this process may make entries in, and one
+ * whose entries nobody else may rename or remove: the caller's or root's,
+ * sticky if others may write it (a TMPDIR in another user's directory
+ * would let that user move the namespace away under us). */
 static int dir_usable(const char *dir)
 {
 	struct stat st;
 	int r;
 
-	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)))
 		return 0;
 	r = faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS);
 	if (r < 0 && errno == EINVAL)	/* a C library without AT_EACCESS */
@@ -281,10 +287,12 @@ static int dir_usable(const char *dir)
 	return r == 0;
 }
 
-/* Where default namespaces are made, into buf (size n). */
-static int default_base(char *buf, size_t n)
+/* Where default namespaces are made, into buf (size n).  TMPDIR counts
+ * only for a program that is not set-uid or otherwise secure-exec'd (its
+ * caller chose the environment). */
+static void default_base(char *buf, size_t n)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = getauxval(AT_SECURE) ? NULL : getenv("TMPDIR");
 	const char *dir = "/tmp";
 
 	if (dir_usable(UIPC_DEFAULT_BASE))
@@ -294,7 +302,6 @@ static int default_base(char *buf, size_t n)
 	else if (!dir_usable(dir))
 		dir = UIPC_DEFAULT_BASE;	/* let the open say why not */
 	snprintf(buf, n, "%s", dir);
-	return 0;
 }
 
 /* Candidate i of a name, in buf. */

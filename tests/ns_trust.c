@@ -397,6 +397,14 @@ static int default_rules(void)
 	default_case(NOBODY, want, "TMPDIR not writable");
 	setenv("TMPDIR", "td", 1);
 	default_case(NOBODY, want, "TMPDIR relative");
+	/* One another user owns (it could move our namespace away), even
+	 * sticky; one anybody may write, not sticky. */
+	make_dir("/tmp/others", 01777, OTHER);
+	setenv("TMPDIR", "/tmp/others", 1);
+	default_case(NOBODY, want, "TMPDIR of another user");
+	make_dir("/tmp/open", 0777, 0);
+	setenv("TMPDIR", "/tmp/open", 1);
+	default_case(NOBODY, want, "TMPDIR writable by all, not sticky");
 	unsetenv("TMPDIR");
 	return harness_failures != 0;
 }
