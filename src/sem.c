@@ -2031,7 +2031,11 @@ static void sem_kill(struct uipc_map *m)
 	wakeq_init(&wq);
 	s_set(&s, m);
 	own_every(&s);	/* for good: the fast path now fails over to EIDRM */
-	for (int i = 0; i < SEM_WAITERS; i++) {
+	/* Nobody queued (nwait counts every W_WAIT record, as repair
+	 * rebuilds it): the records are not read, so their pages, never
+	 * touched, are not faulted in.  A forged count only leaves
+	 * waiters to find the removal at their safety period. */
+	for (int i = 0; s.h->nwait && i < SEM_WAITERS; i++) {
 		struct sem_waiter *w = waiter(&s, i);
 
 		if (w->state != W_WAIT)
