@@ -28,8 +28,7 @@ ifneq ($(findstring musl-gcc,$(CC)),)
 MUSL    := 1
 endif
 ifeq ($(MUSL),1)
-CC      := musl-gcc
-CFLAGS  += -idirafter /usr/include -idirafter /usr/include/$(shell gcc -dumpmachine)
+override CC := musl-gcc -idirafter /usr/include -idirafter /usr/include/$(shell gcc -dumpmachine)
 B       := build-musl
 else ifeq ($(SAN),1)
 B       := build-san

@@ -826,6 +826,36 @@ static void replaced(uintptr_t addr, size_t len)
 	}
 }
 
+/* A kernel without MAP_FIXED_NOREPLACE placed the mapping away from the
+ * address asked, which it does for a free range only if the range is not
+ * one a process may map: what the flag would have answered.  In use
+ * (EEXIST there, shmat's EINVAL); below vm.mmap_min_addr, EPERM; else out
+ * of the address space, ENOMEM. */
+static int hint_refused(uintptr_t addr, size_t len)
+{
+	static uintptr_t min_addr;
+	size_t pg = page_size();
+	unsigned char v;
+
+	for (size_t off = 0; off < len; off += pg)
+		if (mincore((void *)(addr + off), pg, &v) == 0)
+			return -EINVAL;
+	if (!min_addr) {
+		char buf[32] = "";
+		int fd = open("/proc/sys/vm/mmap_min_addr", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (read(fd, buf, sizeof(buf) - 1) < 0)
+				buf[0] = 0;
+			close(fd);
+		}
+		min_addr = buf[0] ? (uintptr_t)strtoull(buf, NULL, 10) : 65536;
+		if (!min_addr)
+			min_addr = 1;
+	}
+	return addr < min_addr ? -EPERM : -ENOMEM;
+}
+
 static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -920,7 +950,7 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 			r = -EINVAL;	/* an address in use without SHM_REMAP */
 		if (r == 0 && addr && (uintptr_t)p != addr) {
 			munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
-			r = -EINVAL;
+			r = hint_refused(addr, len);
 		}
 	}
 	if (r < 0)
@@ -1112,7 +1142,7 @@ static int seg_owner(const struct uipc_shm_seg *g, int id,
 {
 	struct uipc_nsh *h;
 	char name[64];
-	int r = check(&g->o);
+	int r = check(&g->o), fd;
 
 	if (r < 0)
 		return r;
@@ -1122,10 +1152,15 @@ static int seg_owner(const struct uipc_shm_seg *g, int id,
 	/* The file first: one call, which usually answers (root's too), where
 	 * the capabilities cost a capget and a look at the user namespace. */
 	snprintf(name, sizeof(name), "shm.%d", id);
-	if (faccessat(h->dirfd, name, W_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) == 0 ||
-	    uipc_capable(CAP_SYS_ADMIN))
+	/* An open for writing, not faccessat(AT_EACCESS|AT_SYMLINK_NOFOLLOW):
+	 * musl needs faccessat2 (Linux 5.8) for those flags and bionic
+	 * refuses them, which would deny every owner. */
+	fd = openat(h->dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		close(fd);
 		return 0;
-	return -EPERM;
+	}
+	return uipc_capable(CAP_SYS_ADMIN) ? 0 : -EPERM;
 }
 
 /* SHM_LOCK's owner: the uid or the creator, without CAP_SYS_ADMIN's

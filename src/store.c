@@ -281,8 +281,13 @@ static int dir_usable(const char *dir)
 	    (st.st_uid != geteuid() && st.st_uid != 0) ||
 	    ((st.st_mode & 0022) && !(st.st_mode & S_ISVTX)))
 		return 0;
-	r = faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS);
-	if (r < 0 && errno == EINVAL)	/* a C library without AT_EACCESS */
+	/* access() asks with the real ids; AT_EACCESS, with the effective
+	 * ones, costs musl a child process before Linux 5.8 (faccessat2),
+	 * and bionic refuses it (then access() is the best left). */
+	if (geteuid() == getuid() && getegid() == getgid())
+		r = access(dir, W_OK | X_OK);
+	else if ((r = faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS)) < 0 &&
+		 errno == EINVAL)
 		r = access(dir, W_OK | X_OK);
 	return r == 0;
 }
