@@ -261,13 +261,12 @@ static int limits_open(struct uipc_nsh *h)
  * under its prefix), then /tmp.  There, "uipc" is shared by every user if
  * root made it (root's processes make it, mode 01777); otherwise each user
  * has their own, "uipc-<uid>", mode 0700.  A name another user took first
- * is passed over for the next ("uipc.1", "uipc-<uid>.1" and so on): the
- * first one of ours, else the first free one.  A user takes root's shared
+ * is passed over ("uipc.1", "uipc-<uid>.1" and so on): the lowest one of
+ * ours, else the first name if free, else one past the highest taken, so
+ * that no number of names another user takes runs us out (default_pick).  A user takes root's shared
  * namespace if the first of root's names that is root's is a sticky
  * directory, the one root's processes pick.
  */
-#define DEFAULT_TRIES 8
-
 /* Whether dir is a directory this process may make entries in, and one
  * whose entries nobody else may rename or remove: the caller's or root's,
  * sticky if others may write it (a TMPDIR in another user's directory
@@ -320,39 +319,92 @@ static void default_name(char *buf, size_t n, const char *base, uid_t uid,
 		snprintf(buf + len, n - (size_t)len, ".%d", i);
 }
 
-/* The first of uid's names that is uid's directory, else the first free
- * one, into buf: 1, or 0 if none is free. */
-static int default_pick(char *buf, size_t n, const char *base, uid_t uid)
+/* Which of uid's names d is (0 for "uipc-<uid>", N for "uipc-<uid>.N";
+ * root's are "uipc", "uipc.N"), or -1. */
+static long name_index(const char *d, uid_t uid)
 {
-	struct stat st;
-	int free_i = -1;
+	char prefix[32];
+	size_t len = (size_t)(uid == 0 ? snprintf(prefix, sizeof(prefix), "uipc") :
+			      snprintf(prefix, sizeof(prefix), "uipc-%u", (unsigned)uid));
+	long v = 0;
 
-	for (int i = 0; i < DEFAULT_TRIES; i++) {
-		default_name(buf, n, base, uid, i);
-		if (lstat(buf, &st) < 0) {
-			if (free_i < 0)
-				free_i = i;
-		} else if (S_ISDIR(st.st_mode) && st.st_uid == uid) {
-			return 1;
+	if (strncmp(d, prefix, len))
+		return -1;
+	d += len;
+	if (!*d)
+		return 0;
+	if (*d++ != '.' || *d < '1' || *d > '9')
+		return -1;
+	for (; *d; d++) {
+		if (*d < '0' || *d > '9' || v > 100000000)
+			return -1;
+		v = v * 10 + (*d - '0');
+	}
+	return v;
+}
+
+/* Over base's entries: the lowest index of uid's names that is a
+ * directory owned by owner (-1 if none), the highest index taken by
+ * anything (-1 if none), and whether that lowest directory is sticky.
+ * -1 if base cannot be read. */
+static int names_scan(const char *base, uid_t uid, uid_t owner, long *lowest,
+		      long *highest, int *sticky)
+{
+	DIR *d = opendir(base);
+	struct dirent *e;
+	struct stat st;
+
+	*lowest = *highest = -1;
+	*sticky = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		long i = name_index(e->d_name, uid);
+
+		if (i < 0)
+			continue;
+		if (i > *highest)
+			*highest = i;
+		if ((*lowest < 0 || i < *lowest) &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode) && st.st_uid == owner) {
+			*lowest = i;
+			*sticky = (st.st_mode & S_ISVTX) != 0;
 		}
 	}
-	if (free_i < 0)
-		return 0;
-	default_name(buf, n, base, uid, free_i);
-	return 1;
+	closedir(d);
+	return 0;
+}
+
+/* uid's namespace: the lowest of its names that is its directory, else
+ * the first name if free, else one past the highest taken, so that names
+ * others took, however many, are passed over. */
+static void default_pick(char *buf, size_t n, const char *base, uid_t uid)
+{
+	long lowest, highest;
+	struct stat st;
+	int sticky;
+	char first[4200];
+
+	default_name(first, sizeof(first), base, uid, 0);
+	if (names_scan(base, uid, uid, &lowest, &highest, &sticky) < 0)
+		lowest = highest = 0;	/* unreadable: the first name */
+	else if (lowest < 0)
+		lowest = lstat(first, &st) < 0 ? 0 : highest + 1;
+	default_name(buf, n, base, uid, (int)lowest);
 }
 
 /* Root's shared namespace, into buf, if root has made one: 1, else 0. */
 static int default_shared(char *buf, size_t n, const char *base)
 {
-	struct stat st;
+	long lowest, highest;
+	int sticky;
 
-	for (int i = 0; i < DEFAULT_TRIES; i++) {
-		default_name(buf, n, base, 0, i);
-		if (lstat(buf, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0)
-			return (st.st_mode & S_ISVTX) != 0;
-	}
-	return 0;
+	if (names_scan(base, 0, 0, &lowest, &highest, &sticky) < 0 ||
+	    lowest < 0 || !sticky)
+		return 0;
+	default_name(buf, n, base, 0, (int)lowest);
+	return 1;
 }
 
 static int default_path(char *buf, size_t n)
@@ -361,9 +413,9 @@ static int default_path(char *buf, size_t n)
 	char base[4096];
 
 	default_base(base, sizeof(base));
-	if (me != 0 && default_shared(buf, n, base))
-		return 0;
-	return default_pick(buf, n, base, me) ? 0 : -EEXIST;
+	if (me == 0 || !default_shared(buf, n, base))
+		default_pick(buf, n, base, me);
+	return 0;
 }
 
 int uipc_ns_path(char *buf, size_t n)
@@ -414,10 +466,19 @@ static int ns_open(struct uipc_nsh *h)
 	struct stat st;
 	int r;
 
-	r = uipc_ns_path(h->path, sizeof(h->path));
-	if (r < 0)
-		return r;
-	r = ns_dir_open(h);
+	for (int tries = 0;; tries++) {
+		const char *env = getenv("UIPC_NS");
+
+		r = uipc_ns_path(h->path, sizeof(h->path));
+		if (r < 0)
+			return r;
+		r = ns_dir_open(h);
+		/* A default name another user took between our look and our
+		 * mkdir: the next look passes it over. */
+		if (r >= 0 || (env && *env) || tries == 3 ||
+		    (r != -EACCES && r != -ENOTDIR))
+			break;
+	}
 	if (r < 0)
 		return r;
 	h->dirfd = r;

@@ -350,7 +350,7 @@ static void default_case(uid_t uid, const char *want, const char *what)
  * the same under $TMPDIR, else /tmp.  0, or 1 on a failure. */
 static int default_rules(void)
 {
-	char want[4096];
+	char want[4096], squat[4096];
 
 	snprintf(want, sizeof(want), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
 	default_case(NOBODY, want, "a user");
@@ -360,12 +360,31 @@ static int default_rules(void)
 	make_dir(want, 0755, OTHER);
 	snprintf(want, sizeof(want), "%s-%u.1", UIPC_DEFAULT_NS, NOBODY);
 	default_case(NOBODY, want, "past a squatted name");
+	/* Once ours, it stays ours when the squatter leaves. */
+	snprintf(squat, sizeof(squat), "%s-%u", UIPC_DEFAULT_NS, NOBODY);
+	rmdir(squat);
+	default_case(NOBODY, want, "ours after the squatter left");
+	/* However many names another user takes: one past them. */
+	if (system("rm -rf /dev/shm/uipc-*") != 0)
+		CHECK(0, "cannot empty /dev/shm");
+	for (int i = 0; i < 12; i++) {
+		if (i)
+			snprintf(squat, sizeof(squat), "%s-%u.%d", UIPC_DEFAULT_NS,
+				 NOBODY, i);
+		make_dir(squat, 0755, OTHER);
+	}
+	snprintf(want, sizeof(want), "%s-%u.12", UIPC_DEFAULT_NS, NOBODY);
+	default_case(NOBODY, want, "past twelve squatted names");
 
 	/* Root's: a name another user took is passed over too, and users
 	 * find root's namespace there. */
 	make_dir(UIPC_DEFAULT_NS, 01777, OTHER);
-	snprintf(want, sizeof(want), "%s.1", UIPC_DEFAULT_NS);
-	default_case(0, want, "root past a squatted name");
+	for (int i = 1; i < 10; i++) {
+		snprintf(squat, sizeof(squat), "%s.%d", UIPC_DEFAULT_NS, i);
+		make_dir(squat, 01777, OTHER);
+	}
+	snprintf(want, sizeof(want), "%s.10", UIPC_DEFAULT_NS);
+	default_case(0, want, "root past ten squatted names");
 	default_case(NOBODY, want, "a user, root's shared namespace");
 	if (system("rm -rf /dev/shm/*") != 0)
 		CHECK(0, "cannot empty /dev/shm");
