@@ -860,7 +860,7 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uintptr_t addr = (uintptr_t)shmaddr;
-	int prot, acc, oflags, flags = MAP_SHARED, fd;
+	int prot, acc, oflags, flags = MAP_SHARED, fd, fixed = 0;
 	struct uipc_shm_seg *g;
 	struct uipc_map *m;
 	struct stat st;
@@ -884,6 +884,9 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 		 * address only a hint: checked after the mmap. */
 		flags |= (shmflg & SHM_REMAP) ? MAP_FIXED :
 			 uipc_fallback(UF_MAP_NOREPLACE) ? 0 : MAP_FIXED_NOREPLACE;
+		/* At addr, even when SHM_RND made it 0 (the kernel's
+		 * MAP_FIXED at 0: EPERM below mmap_min_addr). */
+		fixed = 1;
 	} else if (shmflg & SHM_REMAP) {
 		return -EINVAL;
 	}
@@ -913,7 +916,7 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	 * what it has: read-write, anywhere.  It was sized by shmget, which
 	 * noted the size. */
 	p = made_take(shmid, &flen);
-	if (p && (addr || prot != (PROT_READ | PROT_WRITE))) {
+	if (p && (fixed || prot != (PROT_READ | PROT_WRITE))) {
 		munmap(p, flen);
 		p = NULL;
 	}
@@ -948,7 +951,7 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 		close(fd);
 		if (r == -EEXIST)
 			r = -EINVAL;	/* an address in use without SHM_REMAP */
-		if (r == 0 && addr && (uintptr_t)p != addr) {
+		if (r == 0 && fixed && (uintptr_t)p != addr) {
 			munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
 			r = hint_refused(addr, len);
 		}

@@ -90,6 +90,21 @@ static void scen_at(const struct ipc_ops *o, struct trace *t)
 	at(o, t, "overlapping, no SHM_REMAP", id, base + PG, 0);
 	at(o, t, "SHM_REMAP without address", id, NULL, SHM_REMAP);
 	at(o, t, "SHM_RND|SHM_REMAP below SHMLBA", id, (void *)100, SHM_RND | SHM_REMAP);
+	/* Rounded to 0 and attached there: EPERM below mmap_min_addr
+	 * (root, with CAP_SYS_RAWIO, gets page 0), never anywhere else;
+	 * also as a new segment's first attach (shmget's own mapping). */
+	for (int first = 0; first < 2; first++) {
+		int sid = first ? o->shmget(IPC_PRIVATE, PG, 0600) : id;
+
+		r = at(o, t, first ? "SHM_RND below SHMLBA, first attach" :
+		       "SHM_RND below SHMLBA", sid, (void *)100, SHM_RND);
+		if (r != (void *)-1) {
+			tprintf(t, "at page 0 -> %d", r == NULL);
+			o->shmdt(r);
+		}
+		if (first)
+			o->shmctl(sid, IPC_RMID, NULL);
+	}
 	trace_shm_stat(o, t, "three attachments", id, 0);
 	r = at(o, t, "SHM_REMAP over it", id, base, SHM_REMAP);
 	tprintf(t, "same place -> %d", r == base);
