@@ -826,6 +826,10 @@ static void replaced(uintptr_t addr, size_t len)
 	}
 }
 
+/* Below this the kernel moves a hint up (LSM_MMAP_MIN_ADDR's 64 KiB): a
+ * free range there is one it did not refuse. */
+#define LOW_HINTS ((uintptr_t)65536)
+
 /* A kernel without MAP_FIXED_NOREPLACE placed the mapping away from the
  * address asked, which it does for a free range only if the range is not
  * one a process may map: what the flag would have answered.  In use
@@ -853,7 +857,8 @@ static int hint_refused(uintptr_t addr, size_t len)
 		if (!min_addr)
 			min_addr = 1;
 	}
-	return addr < min_addr ? -EPERM : -ENOMEM;
+	/* Below LOW_HINTS the caller tries MAP_FIXED: the kernel's answer. */
+	return addr < min_addr && addr + len > LOW_HINTS ? -EPERM : -ENOMEM;
 }
 
 static long do_shmat(int shmid, const void *shmaddr, int shmflg)
@@ -948,13 +953,22 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 	if (!p) {
 		p = mmap((void *)addr, len, prot, flags, fd, SHM_HDR_SIZE);
 		r = p == MAP_FAILED ? -errno : 0;
-		close(fd);
-		if (r == -EEXIST)
-			r = -EINVAL;	/* an address in use without SHM_REMAP */
 		if (r == 0 && fixed && (uintptr_t)p != addr) {
 			munmap(p, len);	/* a kernel without MAP_FIXED_NOREPLACE */
 			r = hint_refused(addr, len);
+			if (r == -ENOMEM && addr + len <= LOW_HINTS) {
+				/* Free, and below where the kernel places
+				 * anything by itself: only the program's own
+				 * MAP_FIXED could take it meanwhile. */
+				p = mmap((void *)addr, len, prot,
+					 (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED,
+					 fd, SHM_HDR_SIZE);
+				r = p == MAP_FAILED ? -errno : 0;
+			}
 		}
+		close(fd);
+		if (r == -EEXIST)
+			r = -EINVAL;	/* an address in use without SHM_REMAP */
 	}
 	if (r < 0)
 		goto out;
