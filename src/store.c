@@ -262,8 +262,8 @@ static int limits_open(struct uipc_nsh *h)
  * root made it (root's processes make it, mode 01777); otherwise each user
  * has their own, "uipc-<uid>", mode 0700.  A name another user took first
  * is passed over ("uipc.1", "uipc-<uid>.1" and so on): the lowest one of
- * ours, else the first name if free, else one past the highest taken, so
- * that no number of names another user takes runs us out (default_pick).  A user takes root's shared
+ * ours, else one past the highest taken, so that no number of names
+ * another user takes runs us out (default_pick).  A user takes root's shared
  * namespace if the first of root's names that is root's is a sticky
  * directory, the one root's processes pick.
  */
@@ -377,20 +377,17 @@ static int names_scan(const char *base, uid_t uid, uid_t owner, long *lowest,
 }
 
 /* uid's namespace: the lowest of its names that is its directory, else
- * the first name if free, else one past the highest taken, so that names
+ * one past the highest taken (the first name when none is), so that names
  * others took, however many, are passed over. */
 static void default_pick(char *buf, size_t n, const char *base, uid_t uid)
 {
 	long lowest, highest;
-	struct stat st;
 	int sticky;
-	char first[4200];
 
-	default_name(first, sizeof(first), base, uid, 0);
 	if (names_scan(base, uid, uid, &lowest, &highest, &sticky) < 0)
-		lowest = highest = 0;	/* unreadable: the first name */
+		lowest = 0;	/* unreadable: the first name */
 	else if (lowest < 0)
-		lowest = lstat(first, &st) < 0 ? 0 : highest + 1;
+		lowest = highest + 1;
 	default_name(buf, n, base, uid, (int)lowest);
 }
 

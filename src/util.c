@@ -51,13 +51,14 @@ int uipc_fallback(enum uipc_feature f)
 
 	if (unlikely(!v)) {
 		const char *e = getenv("UIPC_FALLBACK");
+		int all = e && !strcmp(e, "all");
 
 		v = 1u << 31;
 		for (int i = 0; e && i < UF_NFEATURES; i++) {
 			size_t n = strlen(uipc_feature_name[i]);
 			const char *p = e;
 
-			if (!strcmp(e, "all"))
+			if (all)
 				v |= 1u << i;
 			for (; (p = strstr(p, uipc_feature_name[i])); p += n)
 				if ((p == e || p[-1] == ',') &&

@@ -6,24 +6,9 @@
  * values of N: the number of system calls must not grow with N.
  */
 #include "harness.h"
+#include "internal.h"
 
 #include <sys/wait.h>
-
-/* Whether UIPC_FALLBACK names io_uring (or all), as util.c reads it. */
-static int fallback_io_uring(void)
-{
-	const char *e = getenv("UIPC_FALLBACK");
-	const char *p = e;
-
-	if (!e)
-		return 0;
-	if (!strcmp(e, "all"))
-		return 1;
-	for (; (p = strstr(p, "io_uring")); p += 8)
-		if ((p == e || p[-1] == ',') && (p[8] == ',' || !p[8]))
-			return 1;
-	return 0;
-}
 
 static long count_syscalls(const char *bench, long n)
 {
@@ -97,7 +82,7 @@ int main(int argc, char **argv)
 		const char *name = k == 2 ? "pipe" : k ? "sem_bench" : "msg_bench";
 		char path[512];
 
-		if (k == 2 && fallback_io_uring()) {
+		if (k == 2 && uipc_fallback(UF_IO_URING)) {
 			/* Before Linux 5.1 a writer asks the kernel whether
 			 * readers remain (docs/uipc.md, "Pipes"). */
 			printf("pipe: not counted: UIPC_FALLBACK forces the "
