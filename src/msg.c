@@ -16,7 +16,12 @@
  * Internals.  A queue is one file: struct uipc_msq (common header, counters,
  * waiter records), then an arena of MSG_BLK-byte blocks.  A message is a
  * chain of blocks: the first holds its header and the first bytes, the rest
- * hold the remainder.  Block 0 is never used, so 0 means "none".
+ * hold the remainder.  Block 0 is never used, so 0 means "none".  A new
+ * queue's arena is one page; a sender that finds no block left for what
+ * qbytes lets in lengthens the file (arena_grow: ftruncate, then nblocks
+ * under the lock), and every process maps the longer file when its
+ * q_lock() sees nblocks beyond its mapping.  So a queue costs address
+ * space for the messages it has held, not for qbytes empty ones.
  *
  * Crash consistency.  The only canonical state is the singly linked list of
  * messages from `head`, each message's reservation (rsv), and the waiter
@@ -163,6 +168,10 @@ struct uipc_msq {
 
 #define ARENA_OFF ((sizeof(struct uipc_msq) + 4095) & ~(size_t)4095)
 _Static_assert(sizeof(struct uipc_msq) <= 16384, "msq header layout");
+
+/* Blocks a new queue's file has, block 0 included: one page.  The file
+ * grows as messages need more (arena_grow()), never shrinks. */
+#define MSG_INIT_BLOCKS	16
 
 /* Worst case of blocks a queue of qbytes can need: qbytes messages of
  * zero bytes, or fewer, bigger ones; see blocks_for(). */
@@ -947,13 +956,14 @@ static void msg_repair(void *obj)
 	atomic_store(&((struct uipc_msq *)obj)->needs_repair, 1);
 }
 
+/* Only the file's length: nblocks, read here without the queue's lock,
+ * may be a grower's that has just lengthened the file after this process
+ * looked at its size; q_lock() compares the two under the lock. */
 static int msg_validate(const void *obj, size_t len, void *priv)
 {
-	const struct uipc_msq *h = obj;
-	uint32_t nb = RD(h->nblocks);
-
+	(void)obj;
 	(void)priv;
-	if (len < ARENA_OFF || nb < 2 || (len - ARENA_OFF) / MSG_BLK < nb)
+	if (len < ARENA_OFF + 2 * MSG_BLK)
 		return -EIO;
 	return 0;
 }
@@ -969,16 +979,18 @@ const struct uipc_kind_ops uipc_msg_ops = {
  * ------------------------------------------------------------------- */
 
 /* Remappings one q_lock() makes for a header that names more blocks than
- * it maps: one is what a grown file needs. */
-#define Q_REMAPS 4
+ * it maps: each must find the file longer than the last (files only grow);
+ * the bound stops a writer that keeps growing it. */
+#define Q_REMAPS 32
 
 /* q_lock() with the queue locked and nblocks read as nb, when that is
  * more than this process maps or a repair is due.  Out of line: q_lock()
- * is on every call's fast path. */
+ * is on every call's fast path.  On failure the queue is unlocked. */
 __attribute__((noinline))
 static int q_lock_slow(struct q *q, uint32_t nb)
 {
 	for (int remaps = 0; nb > q->mapped; remaps++) {
+		uint32_t before = q->mapped;
 		int r;
 
 		uipc_obj_unlock(q->m);
@@ -990,6 +1002,8 @@ static int q_lock_slow(struct q *q, uint32_t nb)
 			return r;
 		}
 		q_set(q, q->m);
+		if (q->mapped <= before)
+			return -EIO;	/* names blocks the file lacks */
 		r = uipc_obj_lock(q->m);
 		if (r < 0)
 			return r;
@@ -1252,7 +1266,7 @@ static int msq_init(void *obj, void *arg)
 	uint64_t qbytes = *(uint64_t *)arg;
 
 	h->qbytes = qbytes;
-	h->nblocks = (uint32_t)nblocks_for(qbytes);
+	h->nblocks = MSG_INIT_BLOCKS;
 	h->free_head = 0;
 	h->fresh = 1;		/* block 0 is never used */
 	return 0;
@@ -1273,7 +1287,7 @@ static long do_msgget(key_t key, int msgflg)
 	n.kind = UIPC_MSG;
 	n.key = key;
 	n.flg = msgflg;
-	n.file_size = ARENA_OFF + (size_t)nblocks_for(qbytes) * MSG_BLK;
+	n.file_size = ARENA_OFF + (size_t)MSG_INIT_BLOCKS * MSG_BLK;
 	n.init = msq_init;
 	n.arg = &qbytes;
 	return uipc_ipcget(&n);
@@ -1288,6 +1302,64 @@ int uipc_msgget(key_t key, int msgflg)
  * msgsnd
  * ------------------------------------------------------------------- */
 
+/* Lengthens the queue's file to len bytes, if it is shorter: -ENOMEM
+ * (what msgsnd says of memory it lacks) when it cannot.  Queue locked and
+ * live, so the name is this queue's. */
+static int file_grow(struct q *q, off_t len)
+{
+	struct uipc_nsh *h;
+	struct stat st;
+	char name[64];
+	int fd, r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	snprintf(name, sizeof(name), "msg.%d", q->m->id);
+	fd = uipc_ns_openat(h, name, O_RDWR);
+	if (fd < 0)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0 || (st.st_size < len && ftruncate(fd, len) < 0))
+		r = -ENOMEM;
+	close(fd);
+	return r;
+}
+
+/*
+ * The arena has no blocks left for a message of `need` blocks that qbytes
+ * lets in.  The file grows: to twice its blocks or what the message needs,
+ * at most what qbytes can ever need (nblocks_for()); the new blocks are
+ * fresh, and this process maps them.  Queue locked.  0: grown, and locked
+ * again after the remap (so the caller looks at the queue again);
+ * -ENOMEM, still locked: no room to grow, or the file could not; -EIO:
+ * unlocked, the queue could not be mapped or locked again.
+ */
+static int arena_grow(struct q *q, uint64_t need)
+{
+	uint64_t cap = nblocks_for(RD(q->h->qbytes));
+	uint64_t want = 2 * (uint64_t)q->lim;
+
+	if (want < q->lim + need + 1)
+		want = q->lim + need + 1;
+	if (want > cap)
+		want = cap;
+	if (want <= q->lim)
+		return -ENOMEM;
+	if (want > q->mapped &&
+	    file_grow(q, (off_t)(ARENA_OFF + want * MSG_BLK)) < 0)
+		return -ENOMEM;
+	/* Not before the file is that long: nblocks makes others map it.
+	 * A file from before `fresh` lists every block it had as free. */
+	if (!RD(q->h->fresh))
+		q->h->fresh = q->lim;
+	q->h->nblocks = (uint32_t)want;
+	if (want <= q->mapped) {
+		q->lim = (uint32_t)want;
+		return 0;
+	}
+	return q_lock_slow(q, (uint32_t)want) < 0 ? -EIO : 0;
+}
+
 static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		      struct uipc_wait *wt)
 {
@@ -1295,7 +1367,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	struct uipc_self self;
 	struct wakeq wq;
 	struct uipc_nsh *h;
-	int have_self = 0, copier = 0, reaped = 0, ci = -1;
+	int have_self = 0, copier = 0, reaped = 0, ci = -1, grows = 0;
 	struct q q;
 	long mtype, last = 0;
 	uint32_t b;
@@ -1331,8 +1403,22 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 		r = q_check(&q, S_IWUGO);
 		if (r < 0)
 			goto out_unlock;
-		if (fits(&q, msgsz))
-			break;
+		if (fits(&q, msgsz)) {
+			b = alloc_chain(&q, msgsz, &r);
+			if (b)
+				break;
+			if (r != -ENOMEM)	/* a corrupt free list */
+				goto out_unlock;
+			/* Each growth at least doubles the arena, up to 2^31
+			 * blocks: more are a writer shrinking nblocks. */
+			r = ++grows > 32 ? -ENOMEM :
+				arena_grow(&q, blocks_for(msgsz));
+			if (r == -EIO)
+				goto out_put;	/* unlocked */
+			if (r < 0)
+				goto out_unlock;
+			continue;
+		}
 		if (q.h->inflight && !reaped) {	/* a copier may have died */
 			reap_waiters(&q, h, &wq);
 			reaped = 1;
@@ -1382,9 +1468,6 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 			goto out_unlock;
 	}
 
-	b = alloc_chain(&q, msgsz, &r);
-	if (!b)
-		goto out_unlock;
 	if (msgsz >= UNLOCKED_COPY && (copier || have_self))
 		ci = copy_begin(&q, h, &self, b, msgsz, &wq);
 	r = copy_chain(&q, b, (void *)text, msgsz, 0);
@@ -1821,56 +1904,6 @@ out_unlock:
 	return r;
 }
 
-/* Grows the arena so that qbytes of messages fit.  Queue locked.  The
- * file is the map's, and it never gets shorter: nblocks, which may be
- * anyone's, only tells whether to look. */
-static int grow(struct q *q, uint64_t qbytes)
-{
-	uint64_t want = nblocks_for(qbytes);
-	off_t len = (off_t)(ARENA_OFF + want * MSG_BLK);
-	struct uipc_nsh *h;
-	struct stat st;
-	char name[64];
-	int fd, r = 0;
-
-	if (want <= q->lim)
-		return 0;
-	h = uipc_ns_get(&r);
-	if (!h)
-		return r;
-	snprintf(name, sizeof(name), "msg.%d", q->m->id);
-	fd = uipc_ns_openat(h, name, O_RDWR);
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (st.st_size < len && ftruncate(fd, len) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-/* After grow() and a remap: the blocks the file gained join the queue.
- * They are fresh ones (fresh == nblocks if all were used), but an old
- * file's (fresh 0) go on the free list.  Queue locked, mapped whole. */
-static void add_blocks(struct q *q)
-{
-	uint32_t nb = q->lim;
-
-	if (nb >= q->mapped)
-		return;
-	if (nb < 1)
-		nb = 1;		/* block 0 is never used */
-	if (!RD(q->h->fresh)) {
-		for (uint32_t b = q->mapped; b-- > nb;) {
-			*(uint32_t *)blk(q, b) = RD(q->h->free_head);
-			q->h->free_head = b;
-		}
-	}
-	q->h->nblocks = q->mapped;
-	q->lim = q->mapped;
-}
-
 static long msgctl_set(struct q *q, struct msqid_ds *ds)
 {
 	struct wakeq wq;
@@ -1892,23 +1925,6 @@ static long msgctl_set(struct q *q, struct msqid_ds *ds)
 	    !uipc_capable(CAP_SYS_RESOURCE)) {
 		r = -EPERM;
 		goto out_unlock;
-	}
-	r = grow(q, ds->msg_qbytes);
-	if (r < 0)
-		goto out_unlock;
-	if (nblocks_for(ds->msg_qbytes) > q->lim) {
-		/* Map the grown file, then give the new blocks out. */
-		uipc_obj_unlock(q->m);
-		r = uipc_map_refresh(&q->m);
-		if (r < 0) {
-			q->m = NULL;
-			return r;
-		}
-		q_set(q, q->m);
-		r = q_lock(q);
-		if (r < 0)
-			return r;
-		add_blocks(q);
 	}
 	r = uipc_set_perm(q->m, &ds->msg_perm);
 	if (r < 0)

@@ -149,6 +149,169 @@ static void scen_snd(const struct ipc_ops *o, struct trace *t)
 	munmap(ronly, 4096);
 }
 
+/* ---- a queue filled to qbytes, read by a process that mapped it empty --
+ * (on uipc the queue's file starts at one page of blocks and grows under
+ * that reader: it must see every message whole, in order). */
+
+struct grow_side {
+	const struct ipc_ops *o;
+	int q;
+	int go[2], out[2];
+};
+
+static long grow_size(long i)
+{
+	static const long sizes[] = { 8192, 1, 224, 225, 3000, 0, 8000, 476 };
+
+	return sizes[i % 8];
+}
+
+static char grow_byte(long i, long j)
+{
+	return (char)(i * 31 + j * 7);
+}
+
+/* Receives until ENOMSG, checking each message against what the sender
+ * made (types i % 7 + 1; sizes by grow_size() when sized, else 0). */
+static void grow_drain(struct grow_side *c, const char *phase, int sized,
+		       char *line, size_t n)
+{
+	struct msg m;
+	long got = 0, bad = 0, bytes = 0;
+	ssize_t r;
+
+	while ((r = c->o->msgrcv(c->q, &m, sizeof(m.text), 0, IPC_NOWAIT)) >= 0) {
+		long want = sized ? grow_size(got) : 0;
+
+		bad += m.type != got % 7 + 1 || r != want;
+		for (long j = 0; j < r && j < want; j++)
+			bad += m.text[j] != grow_byte(got, j);
+		bytes += r;
+		got++;
+	}
+	snprintf(line, n, "%s: received %ld (%ld bytes), %ld wrong, then %s\n",
+		 phase, got, bytes, bad, errname(errno));
+}
+
+static void grow_reader(void *arg, int ready_fd)
+{
+	struct grow_side *c = arg;
+	struct msg m;
+	char line[256], ch;
+	ssize_t r;
+
+	r = c->o->msgrcv(c->q, &m, sizeof(m.text), 0, IPC_NOWAIT);
+	snprintf(line, sizeof(line), "empty: %zd %s\n", r, errname(errno));
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(1);
+	/* Blocked: the 8 KiB message handed to it needs more blocks than a
+	 * new queue has. */
+	memset(&m, 0, sizeof(m));
+	r = c->o->msgrcv(c->q, &m, sizeof(m.text), 99, 0);
+	snprintf(line + strlen(line), sizeof(line) - strlen(line),
+		 "blocked: %zd type %ld, bytes %s\n", r, m.type,
+		 r == 8192 && m.text[0] == 'h' && m.text[8191] == 'H' ?
+		 "right" : "wrong");
+	if (write(c->out[1], line, strlen(line)) < 0)
+		_exit(1);
+	for (int phase = 0; phase < 2; phase++) {
+		if (read(c->go[0], &ch, 1) != 1)
+			_exit(1);
+		grow_drain(c, phase ? "empty messages" : "sized messages",
+			   !phase, line, sizeof(line));
+		if (write(c->out[1], line, strlen(line)) < 0)
+			_exit(1);
+	}
+}
+
+static void grow_report(struct grow_side *c, struct trace *t)
+{
+	char buf[512];
+	ssize_t n = 0, r;
+
+	while (n < (ssize_t)sizeof(buf) - 1 &&
+	       (r = read(c->out[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0) {
+		n += r;
+		if (buf[n - 1] == '\n')
+			break;
+	}
+	buf[n > 0 ? n : 0] = 0;
+	tlines(t, "reader: ", buf);
+}
+
+static void grow_stat(const struct ipc_ops *o, struct trace *t, int q,
+		      const char *what, pid_t reader)
+{
+	static const char *const roles[] = { "reader" };
+	struct msqid_ds ds;
+
+	if (tcall(t, what, o->msgctl(q, IPC_STAT, &ds)) == 0)
+		trace_ds(t, what, &ds, &reader, roles, 1);
+}
+
+static void scen_grow(const struct ipc_ops *o, struct trace *t)
+{
+	static struct msg m;
+	struct grow_side c = { .o = o };
+	struct msqid_ds ds;
+	long sent, qbytes;
+	pid_t kid;
+	int st;
+
+	c.q = o->msgget(IPC_PRIVATE, 0600);
+	if (c.q < 0 || pipe(c.go) < 0 || pipe(c.out) < 0) {
+		tprintf(t, "setup failed: %s", errname(errno));
+		return;
+	}
+	o->msgctl(c.q, IPC_STAT, &ds);
+	qbytes = (long)ds.msg_qbytes;
+	kid = fork_ready(grow_reader, &c);
+	tprintf(t, "reader started: %s", kid > 0 ? "yes" : "no");
+	if (kid > 0) {
+		tprintf(t, "reader blocked: %d", wait_blocked(kid));
+		memset(m.text, 'h', 8192);
+		m.text[8191] = 'H';
+		m.type = 99;
+		tcall(t, "send 8 KiB to the blocked reader",
+		      o->msgsnd(c.q, &m, 8192, 0));
+		grow_report(&c, t);
+		for (sent = 0;; sent++) {
+			m.type = sent % 7 + 1;
+			for (long j = 0; j < grow_size(sent); j++)
+				m.text[j] = grow_byte(sent, j);
+			if (o->msgsnd(c.q, &m, (size_t)grow_size(sent), IPC_NOWAIT) < 0)
+				break;
+		}
+		tprintf(t, "sized messages: %ld sent, then %s", sent,
+			errname(errno));
+		grow_stat(o, t, c.q, "full of sized messages", kid);
+		if (write(c.go[1], "g", 1) != 1)
+			tprintf(t, "go: %s", errname(errno));
+		grow_report(&c, t);
+		for (sent = 0; sent <= qbytes; sent++) {
+			m.type = sent % 7 + 1;
+			if (o->msgsnd(c.q, &m, 0, IPC_NOWAIT) < 0)
+				break;
+		}
+		tprintf(t, "empty messages: qbytes %s sent, then %s",
+			sent == qbytes ? "exactly" : "not", errname(errno));
+		o->msgctl(c.q, IPC_STAT, &ds);
+		tprintf(t, "qnum %s qbytes", (long)ds.msg_qnum == qbytes ?
+			"==" : "!=");
+		if (write(c.go[1], "g", 1) != 1)
+			tprintf(t, "go: %s", errname(errno));
+		grow_report(&c, t);
+		waitpid(kid, &st, 0);
+		tprintf(t, "reader status %d", st);
+	}
+	grow_stat(o, t, c.q, "drained", kid);
+	o->msgctl(c.q, IPC_RMID, NULL);
+	close(c.go[0]);
+	close(c.go[1]);
+	close(c.out[0]);
+	close(c.out[1]);
+}
+
 /* ---- msgrcv: modes, truncation, MSG_COPY, errors ---------------------- */
 
 static void fill_types(const struct ipc_ops *o, int q)
@@ -691,6 +854,8 @@ int main(void)
 		printf("note: not root: the unprivileged part still runs as is\n");
 	run_both("msgget", scen_get);
 	run_both("msgsnd errors and full queues", scen_snd);
+	run_both("a queue filled to qbytes under a reader that mapped it empty",
+		 scen_grow);
 	run_both("msgrcv modes", scen_rcv_modes);
 	run_both("msgrcv msgtyp < 0 and MSG_EXCEPT at the boundary", scen_rcv_bounds);
 	run_both("msgrcv sizes and errors", scen_rcv_sizes);
