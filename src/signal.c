@@ -100,9 +100,9 @@
 #include <unistd.h>
 
 #define SIG_MAGIC	0x55534947u	/* "GISU" */
-#define SIG_LAYOUT	3
+#define SIG_LAYOUT	4
 #define SIG_NSIG	64		/* signals 1..64 */
-#define SIG_THREADS	16		/* threads of a process that use signals */
+#define SIG_THREADS	256		/* threads of a process that use signals */
 #define SIG_RTQ		128		/* queued real-time signals */
 /* The doorbells, kernel signals uipc keeps: one installed with
  * SA_RESTART, one without; SIGRTMAX and SIGRTMAX - 1 unless UIPC_DOORBELLS
@@ -124,9 +124,10 @@ struct sig_info {
 	uint64_t value;
 };
 
+/* A thread's entry (its tid is in the file's dense tids[]: a scan for one
+ * reads those, not 256 entries of most of a kilobyte). */
 struct sig_thread {
-	_Atomic int32_t tid;		/* 0: free */
-	uint32_t pad;
+	sigbits std_bare;		/* of std: pending without an entry */
 	_Atomic sigbits blocked;
 	_Atomic sigbits waiting;	/* uipc_sigtimedwait's set, asleep */
 	_Atomic uint32_t wake;		/* its futex word */
@@ -161,7 +162,7 @@ struct sig_file {
 	uint32_t pad2;
 	sigbits std;			/* standard signals pending for the process */
 	struct sig_info std_info[32];
-	struct sig_thread thr[SIG_THREADS];
+	_Atomic int32_t tids[SIG_THREADS];	/* thr[i]'s thread, 0: free */
 	struct sig_rt rt[SIG_RTQ];
 	/* RLIMIT_SIGPENDING's soft limit, as the process last set it
 	 * (published by the setrlimit stand-ins for its senders). */
@@ -171,7 +172,9 @@ struct sig_file {
 	 * the process (kill's), standard ones of the process and of each
 	 * thread (sigqueue's, tgkill's). */
 	sigbits rt_bare, std_bare;
-	sigbits thr_std_bare[SIG_THREADS];
+	/* Last, so that the pages of entries no thread uses stay holes of
+	 * the file (nothing reads an entry whose tids[] is 0). */
+	struct sig_thread thr[SIG_THREADS];
 };
 
 /* This process's own state. */
@@ -421,7 +424,7 @@ static int dropped(const struct sig_file *f, int s, int32_t tid)
 	sigbits blocked = f->thr[0].blocked;
 
 	for (int i = 0; tid && i < SIG_THREADS; i++)
-		if (f->thr[i].tid == tid)
+		if (f->tids[i] == tid)
 			blocked = f->thr[i].blocked;
 	return (ign & bit(s)) && !(blocked & bit(s));
 }
@@ -438,6 +441,7 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 	struct sig_file *f;
 	struct sig_thread keep;
 	sigbits ign;
+	int32_t keep_tid;
 	int fd, me = -1;
 
 	struct stat st;
@@ -460,21 +464,26 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 		return -1;
 	}
 	for (int i = 0; i < SIG_THREADS; i++)
-		if (f->thr[i].tid == self->pid)
+		if (f->tids[i] == self->pid)
 			me = i;
 	keep = f->thr[me >= 0 ? me : 0];
-	memset(f->thr, 0, sizeof(f->thr));
+	keep_tid = f->tids[me >= 0 ? me : 0];
+	/* The entries in use only: a memset of the table would fill the
+	 * holes of the file. */
+	for (int i = 0; i < SIG_THREADS; i++)
+		if (f->tids[i]) {
+			f->tids[i] = 0;
+			memset(&f->thr[i], 0, sizeof(f->thr[i]));
+		}
 	f->thr[0] = keep;
-	f->thr_std_bare[0] = f->thr_std_bare[me >= 0 ? me : 0];
-	memset(f->thr_std_bare + 1, 0, sizeof(f->thr_std_bare) - sizeof(sigbits));
-	f->thr[0].tid = my_tid();
 	f->thr[0].waiting = 0;
 	f->thr[0].sleeping = 0;
+	f->tids[0] = my_tid();
 	for (int i = 0; i < SIG_RTQ; i++)
-		if (f->rt[i].used && f->rt[i].tid && f->rt[i].tid != keep.tid)
+		if (f->rt[i].used && f->rt[i].tid && f->rt[i].tid != keep_tid)
 			f->rt[i].used = 0;
 		else if (f->rt[i].used && f->rt[i].tid)
-			f->rt[i].tid = f->thr[0].tid;
+			f->rt[i].tid = f->tids[0];
 	rt_recount(f);
 	f->sigpending_max = own_limit();
 	ign = atomic_load(&f->set_ign) & ~(bit(SIGKILL) | bit(SIGSTOP));
@@ -491,7 +500,7 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 	file_unlock(f);
 	memset(g_pthr, 0, sizeof(g_pthr));
 	g_pthr[0].self = pthread_self();
-	g_pthr[0].tid = f->thr[0].tid;
+	g_pthr[0].tid = f->tids[0];
 	g_me = f;
 	t_idx = 0;
 	snprintf(g_me_name, sizeof(g_me_name), "%s", name);
@@ -583,12 +592,12 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 		atomic_store(&f->caught, atomic_load(&inherit->caught));
 		atomic_store(&f->set_ign, atomic_load(&inherit->set_ign));
 	}
-	f->thr[0].tid = my_tid();
 	f->thr[0].blocked = mask;
+	f->tids[0] = my_tid();
 	snprintf(g_me_name, sizeof(g_me_name), "%s", name);
 	memset(g_pthr, 0, sizeof(g_pthr));
 	g_pthr[0].self = pthread_self();
-	g_pthr[0].tid = f->thr[0].tid;
+	g_pthr[0].tid = f->tids[0];
 	__atomic_store_n(&f->magic, SIG_MAGIC, __ATOMIC_RELEASE);
 	g_me = f;
 	t_idx = 0;
@@ -730,24 +739,27 @@ static struct sig_thread *thread_locked(void)
 	pid_t tid = my_tid(), pid = uipc_getpid();
 	int free_i = -1;
 
-	if (t_idx >= 0 && t_idx < SIG_THREADS && f->thr[t_idx].tid == tid)
+	if (t_idx >= 0 && t_idx < SIG_THREADS && f->tids[t_idx] == tid)
 		return &f->thr[t_idx];
 	for (int i = 0; i < SIG_THREADS; i++) {
-		int32_t t = f->thr[i].tid;
+		int32_t t = f->tids[i];
 
 		if (t == tid) {
 			t_idx = i;
 			return &f->thr[i];
 		}
-		if (free_i < 0 && (t == 0 || syscall(SYS_tgkill, pid, t, 0) < 0))
+		if (free_i < 0 && t == 0)
 			free_i = i;
 	}
+	/* None free: the first whose thread is gone (a system call each). */
+	for (int i = 0; free_i < 0 && i < SIG_THREADS; i++)
+		if (syscall(SYS_tgkill, pid, f->tids[i], 0) < 0)
+			free_i = i;
 	if (free_i < 0)
 		return NULL;
 	memset(&f->thr[free_i], 0, sizeof(f->thr[free_i]));
-	f->thr_std_bare[free_i] = 0;
-	f->thr[free_i].tid = tid;
 	f->thr[free_i].blocked = t_born_mask & ~(bit(SIGKILL) | bit(SIGSTOP));
+	f->tids[free_i] = tid;
 	g_pthr[free_i].self = pthread_self();
 	g_pthr[free_i].tid = tid;
 	t_idx = free_i;
@@ -767,7 +779,7 @@ int uipc_sig_creator_mask(uint64_t *mask)
 
 	if (!f || f->pid != uipc_getpid())
 		return 0;
-	*mask = t_idx >= 0 && t_idx < SIG_THREADS && RDA(f->thr[t_idx].tid) == my_tid() ?
+	*mask = t_idx >= 0 && t_idx < SIG_THREADS && RDA(f->tids[t_idx]) == my_tid() ?
 		RDA(f->thr[t_idx].blocked) : t_born_mask;
 	return 1;
 }
@@ -795,7 +807,7 @@ static sigbits pend_thread(const struct sig_file *f, const struct sig_thread *t)
 	sigbits b = t->std & STD_BITS;
 
 	for (int i = 0; f->rt_used && i < SIG_RTQ; i++)
-		if (rt_for(&f->rt[i], t->tid))
+		if (rt_for(&f->rt[i], f->tids[t - f->thr]))
 			b |= bit(f->rt[i].signo);
 	return b;
 }
@@ -818,9 +830,9 @@ static uint64_t pending_count(const struct sig_file *f)
 
 	n += (uint64_t)__builtin_popcountll(f->std & STD_BITS & ~f->std_bare);
 	for (int i = 0; i < SIG_THREADS; i++)
-		if (f->thr[i].tid)
+		if (f->tids[i])
 			n += (uint64_t)__builtin_popcountll(f->thr[i].std & STD_BITS &
-							    ~f->thr_std_bare[i]);
+							    ~f->thr[i].std_bare);
 	return n;
 }
 
@@ -842,7 +854,7 @@ static int enqueue(struct sig_file *f, int s, int32_t tid,
 
 	if (tid) {
 		for (int i = 0; i < SIG_THREADS; i++)
-			if (f->thr[i].tid == tid)
+			if (f->tids[i] == tid)
 				ti = i;
 		if (ti < 0)
 			return -ESRCH;
@@ -851,7 +863,7 @@ static int enqueue(struct sig_file *f, int s, int32_t tid,
 	room = back || pending_count(f) < RD(f->sigpending_max);
 	if (!is_rt(s)) {
 		sigbits *std = t ? &t->std : &f->std;
-		sigbits *bare = t ? &f->thr_std_bare[ti] : &f->std_bare;
+		sigbits *bare = t ? &t->std_bare : &f->std_bare;
 		struct sig_info *si = t ? t->std_info : f->std_info;
 
 		if (*std & bit(s))
@@ -902,7 +914,7 @@ static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
 {
 	for (int pass = 0; pass < 2; pass++) {
 		sigbits p = (pass == 0 ? pend_thread(f, t) : pend_proc(f)) & want;
-		int32_t tid = pass == 0 ? t->tid : 0;
+		int32_t tid = pass == 0 ? f->tids[t - f->thr] : 0;
 		int s;
 
 		if (!p)
@@ -915,7 +927,7 @@ static int dequeue(struct sig_file *f, struct sig_thread *t, sigbits want,
 			*out = (pass == 0 ? t->std_info : f->std_info)[s];
 			*std &= ~bit(s);
 			if (pass == 0)
-				f->thr_std_bare[t - f->thr] &= ~bit(s);
+				t->std_bare &= ~bit(s);
 			else
 				f->std_bare &= ~bit(s);
 			return s;
@@ -958,10 +970,11 @@ static void discard(struct sig_file *f, int s)
 	if (!is_rt(s)) {
 		f->std &= ~bit(s);
 		f->std_bare &= ~bit(s);
-		for (int i = 0; i < SIG_THREADS; i++) {
-			f->thr[i].std &= ~bit(s);
-			f->thr_std_bare[i] &= ~bit(s);
-		}
+		for (int i = 0; i < SIG_THREADS; i++)
+			if (f->tids[i]) {
+				f->thr[i].std &= ~bit(s);
+				f->thr[i].std_bare &= ~bit(s);
+			}
 		return;
 	}
 	for (int i = 0; i < SIG_RTQ; i++)
@@ -1536,7 +1549,7 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	for (int i = 0; i < SIG_THREADS; i++) {
 		struct sig_thread *t = &f->thr[i];
 
-		if (!t->tid || (tid && t->tid != tid))
+		if (!f->tids[i] || (tid && f->tids[i] != tid))
 			continue;
 		if (t->waiting & bit(s)) {
 			wake = t;
@@ -1549,7 +1562,7 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	 * to hear of it. */
 	if (!wake && !bell && (atomic_load(&f->sfd_mask) & bit(s)))
 		for (int i = 0; i < SIG_THREADS && !bell; i++)
-			if (f->thr[i].tid && (!tid || f->thr[i].tid == tid))
+			if (f->tids[i] && (!tid || f->tids[i] == tid))
 				bell = &f->thr[i];
 	if (wake) {
 		bell = NULL;	/* the waiter takes it */
@@ -1567,7 +1580,7 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		bell = NULL;
 out:
 	{
-		int32_t bell_tid = !wake && bell ? bell->tid : 0;
+		int32_t bell_tid = !wake && bell ? f->tids[bell - f->thr] : 0;
 
 		file_unlock(f);
 		if (wake)
@@ -2185,7 +2198,7 @@ static int list_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
 	pi.uid = st->st_uid;
 	pi.shared = pend_proc(f);
 	for (int i = 0; i < SIG_THREADS; i++)
-		if (f->thr[i].tid) {
+		if (f->tids[i]) {
 			pi.pending |= pend_thread(f, &f->thr[i]);
 			pi.nthreads++;
 		}

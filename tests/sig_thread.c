@@ -11,6 +11,11 @@
  * its mask, blocks SIGUSR1 and makes a second, which reports its own;
  * then SIGUSR2 sent to the process stays pending (every thread blocks
  * it) and sigtimedwait takes it.
+ *
+ * Then many threads (more than uipc's table once held, 16): each unblocks
+ * SIGUSR1 and is sent one with pthread_kill, which its handler must count
+ * in that thread; then all but the last block it again and a SIGUSR1 sent
+ * to the process must run the handler in the last one.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -35,14 +40,17 @@ struct sops {
 	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
 	int (*sigpending)(sigset_t *);
 	int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+	int (*pthread_kill)(pthread_t, int);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 };
 
 static const struct sops kernel_ops = {
 	"kernel", kill, sigprocmask, pthread_sigmask, sigpending, sigtimedwait,
+	pthread_kill, sigaction,
 };
 static const struct sops uipc_ops = {
 	"uipc", uipc_kill, uipc_sigprocmask, uipc_pthread_sigmask, uipc_sigpending,
-	uipc_sigtimedwait,
+	uipc_sigtimedwait, uipc_pthread_kill, uipc_sigaction,
 };
 
 struct arg {
@@ -105,8 +113,100 @@ static void scenario(const struct sops *o, int out)
 	dprintf(out, "sigtimedwait SIGUSR2 -> %d\n", r);
 }
 
+/* ---- many threads ------------------------------------------------------ */
+
+#define MANY 40
+
+static _Atomic int g_hits[MANY], g_stray;
+static __thread int t_me = -1;
+static pthread_barrier_t g_bar;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	if (t_me >= 0 && t_me < MANY)
+		g_hits[t_me]++;
+	else
+		g_stray++;
+}
+
+struct many {
+	const struct sops *o;
+	int i, unblock, block;
+};
+
+/* Up to 5 s for thread i's count to reach n (a handler ends the sleep). */
+static void wait_hits(int i, int n)
+{
+	for (int k = 0; k < 5000 && g_hits[i] < n; k++)
+		usleep(1000);
+}
+
+static void *many_thread(void *p)
+{
+	struct many *m = p;
+	sigset_t usr1;
+
+	t_me = m->i;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	m->unblock = m->o->pthread_sigmask(SIG_UNBLOCK, &usr1, NULL);
+	pthread_barrier_wait(&g_bar);	/* all unblocked */
+	pthread_barrier_wait(&g_bar);	/* each sent one */
+	wait_hits(m->i, 1);
+	if (m->i < MANY - 1)
+		m->block = m->o->pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	pthread_barrier_wait(&g_bar);	/* all but the last blocked */
+	pthread_barrier_wait(&g_bar);	/* the process sent one */
+	if (m->i == MANY - 1)
+		wait_hits(m->i, 2);
+	return NULL;
+}
+
+static void scenario_many(const struct sops *o, int out)
+{
+	static struct many m[MANY];
+	pthread_t th[MANY];
+	struct sigaction sa;
+	sigset_t usr1;
+	int n = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	dprintf(out, "sigaction -> %d\n", o->sigaction(SIGUSR1, &sa, NULL));
+	dprintf(out, "main blocks SIGUSR1 -> %d\n", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	pthread_barrier_init(&g_bar, NULL, MANY + 1);
+	for (n = 0; n < MANY; n++) {
+		m[n] = (struct many){ .o = o, .i = n };
+		if (pthread_create(&th[n], NULL, many_thread, &m[n]) != 0) {
+			dprintf(out, "pthread_create %d failed\n", n);
+			_exit(1);
+		}
+	}
+	pthread_barrier_wait(&g_bar);
+	for (int i = 0; i < MANY; i++) {
+		int e = o->pthread_kill(th[i], SIGUSR1);
+
+		if (e)
+			dprintf(out, "pthread_kill thread %d -> %s\n", i, strerror(e));
+	}
+	pthread_barrier_wait(&g_bar);
+	pthread_barrier_wait(&g_bar);
+	dprintf(out, "kill the process SIGUSR1 -> %d\n", o->kill(getpid(), SIGUSR1));
+	pthread_barrier_wait(&g_bar);
+	for (int i = 0; i < MANY; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < MANY; i++)
+		dprintf(out, "thread %d: unblock -> %d, block -> %d, handler ran %d\n",
+			i, m[i].unblock, m[i].block, (int)g_hits[i]);
+	dprintf(out, "handler ran outside the threads: %d\n", (int)g_stray);
+}
+
 /* The scenario's report from a child of its own. */
-static int report(const struct sops *o, char *buf, size_t cap)
+static int report(const struct sops *o, char *buf, size_t cap,
+		  void (*scen)(const struct sops *, int))
 {
 	int p[2], st;
 	size_t n = 0;
@@ -119,7 +219,7 @@ static int report(const struct sops *o, char *buf, size_t cap)
 	if (kid == 0) {
 		close(p[0]);
 		alarm(20);
-		scenario(o, p[1]);
+		scen(o, p[1]);
 		_exit(0);
 	}
 	close(p[1]);
@@ -151,7 +251,7 @@ static void remove_ns(void)
 
 int main(void)
 {
-	char k[1024], u[1024];
+	static char k[8192], u[8192];
 
 	/* A namespace of its own when the run script gave none. */
 	if (!getenv("UIPC_NS")) {
@@ -159,7 +259,8 @@ int main(void)
 		setenv("UIPC_NS", g_dir, 1);
 		atexit(remove_ns);
 	}
-	if (report(&kernel_ops, k, sizeof(k)) < 0 || report(&uipc_ops, u, sizeof(u)) < 0) {
+	if (report(&kernel_ops, k, sizeof(k), scenario) < 0 ||
+	    report(&uipc_ops, u, sizeof(u), scenario) < 0) {
 		printf("FAIL: a scenario did not end well\nkernel:\n%s\nuipc:\n%s", k, u);
 		return 1;
 	}
@@ -169,6 +270,19 @@ int main(void)
 		return 1;
 	}
 	printf("ok   a new thread is born with its creator's mask\n%s", k);
-	printf("1 check(s) passed\n");
+	if (report(&kernel_ops, k, sizeof(k), scenario_many) < 0 ||
+	    report(&uipc_ops, u, sizeof(u), scenario_many) < 0) {
+		printf("FAIL: the many-thread scenario did not end well\n"
+		       "kernel:\n%s\nuipc:\n%s", k, u);
+		return 1;
+	}
+	if (strcmp(k, u)) {
+		printf("FAIL %d threads: uipc differs from the kernel\n"
+		       "kernel:\n%suipc:\n%s", MANY, k, u);
+		return 1;
+	}
+	printf("ok   %d threads: pthread_kill to each, kill to the one not "
+	       "blocking\n", MANY);
+	printf("2 check(s) passed\n");
 	return 0;
 }

