@@ -162,6 +162,9 @@ struct sig_file {
 	uint32_t pad2;
 	sigbits std;			/* standard signals pending for the process */
 	struct sig_info std_info[32];
+	/* Entries 0..nthr-1 may be in use: every scan stops there, so that
+	 * a process of a few threads does not read 256 tids each call. */
+	uint32_t nthr, pad3;
 	_Atomic int32_t tids[SIG_THREADS];	/* thr[i]'s thread, 0: free */
 	struct sig_rt rt[SIG_RTQ];
 	/* RLIMIT_SIGPENDING's soft limit, as the process last set it
@@ -176,6 +179,15 @@ struct sig_file {
 	 * the file (nothing reads an entry whose tids[] is 0). */
 	struct sig_thread thr[SIG_THREADS];
 };
+
+/* How many entries a scan of f's threads looks at (the file is its uid's
+ * to write: bounded). */
+static int thr_count(const struct sig_file *f)
+{
+	uint32_t n = RD(f->nthr);
+
+	return n < SIG_THREADS ? (int)n : SIG_THREADS;
+}
 
 /* This process's own state. */
 static struct sig_file *g_me;		/* its file, mapped */
@@ -423,7 +435,7 @@ static int dropped(const struct sig_file *f, int s, int32_t tid)
 		      (dfl_ignored & ~atomic_load(&f->caught));
 	sigbits blocked = f->thr[0].blocked;
 
-	for (int i = 0; tid && i < SIG_THREADS; i++)
+	for (int i = 0, n = thr_count(f); tid && i < n; i++)
 		if (f->tids[i] == tid)
 			blocked = f->thr[i].blocked;
 	return (ign & bit(s)) && !(blocked & bit(s));
@@ -463,18 +475,19 @@ static int adopt(struct uipc_nsh *h, const char *name, const struct uipc_self *s
 		munmap(f, sizeof(*f));
 		return -1;
 	}
-	for (int i = 0; i < SIG_THREADS; i++)
+	for (int i = 0, n = thr_count(f); i < n; i++)
 		if (f->tids[i] == self->pid)
 			me = i;
 	keep = f->thr[me >= 0 ? me : 0];
 	keep_tid = f->tids[me >= 0 ? me : 0];
 	/* The entries in use only: a memset of the table would fill the
 	 * holes of the file. */
-	for (int i = 0; i < SIG_THREADS; i++)
+	for (int i = 0, n = thr_count(f); i < n; i++)
 		if (f->tids[i]) {
 			f->tids[i] = 0;
 			memset(&f->thr[i], 0, sizeof(f->thr[i]));
 		}
+	f->nthr = 1;
 	f->thr[0] = keep;
 	f->thr[0].waiting = 0;
 	f->thr[0].sleeping = 0;
@@ -594,6 +607,7 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	}
 	f->thr[0].blocked = mask;
 	f->tids[0] = my_tid();
+	f->nthr = 1;
 	snprintf(g_me_name, sizeof(g_me_name), "%s", name);
 	memset(g_pthr, 0, sizeof(g_pthr));
 	g_pthr[0].self = pthread_self();
@@ -737,11 +751,11 @@ static struct sig_thread *thread_locked(void)
 {
 	struct sig_file *f = g_me;
 	pid_t tid = my_tid(), pid = uipc_getpid();
-	int free_i = -1;
+	int free_i = -1, n = thr_count(f);
 
-	if (t_idx >= 0 && t_idx < SIG_THREADS && f->tids[t_idx] == tid)
+	if (t_idx >= 0 && t_idx < n && f->tids[t_idx] == tid)
 		return &f->thr[t_idx];
-	for (int i = 0; i < SIG_THREADS; i++) {
+	for (int i = 0; i < n; i++) {
 		int32_t t = f->tids[i];
 
 		if (t == tid) {
@@ -751,12 +765,18 @@ static struct sig_thread *thread_locked(void)
 		if (free_i < 0 && t == 0)
 			free_i = i;
 	}
-	/* None free: the first whose thread is gone (a system call each). */
-	for (int i = 0; free_i < 0 && i < SIG_THREADS; i++)
+	/* None free: the first whose thread is gone (a system call each),
+	 * so that the scans stay as short as the threads alive; else one
+	 * more entry. */
+	for (int i = 0; free_i < 0 && i < n; i++)
 		if (syscall(SYS_tgkill, pid, f->tids[i], 0) < 0)
 			free_i = i;
+	if (free_i < 0 && n < SIG_THREADS)
+		free_i = n;
 	if (free_i < 0)
 		return NULL;
+	if (free_i >= n)
+		f->nthr = (uint32_t)free_i + 1;
 	memset(&f->thr[free_i], 0, sizeof(f->thr[free_i]));
 	f->thr[free_i].blocked = t_born_mask & ~(bit(SIGKILL) | bit(SIGSTOP));
 	f->tids[free_i] = tid;
@@ -829,7 +849,7 @@ static uint64_t pending_count(const struct sig_file *f)
 	uint64_t n = f->rt_used;
 
 	n += (uint64_t)__builtin_popcountll(f->std & STD_BITS & ~f->std_bare);
-	for (int i = 0; i < SIG_THREADS; i++)
+	for (int i = 0, k = thr_count(f); i < k; i++)
 		if (f->tids[i])
 			n += (uint64_t)__builtin_popcountll(f->thr[i].std & STD_BITS &
 							    ~f->thr[i].std_bare);
@@ -853,7 +873,7 @@ static int enqueue(struct sig_file *f, int s, int32_t tid,
 	int ti = -1, room;
 
 	if (tid) {
-		for (int i = 0; i < SIG_THREADS; i++)
+		for (int i = 0, n = thr_count(f); i < n; i++)
 			if (f->tids[i] == tid)
 				ti = i;
 		if (ti < 0)
@@ -970,7 +990,7 @@ static void discard(struct sig_file *f, int s)
 	if (!is_rt(s)) {
 		f->std &= ~bit(s);
 		f->std_bare &= ~bit(s);
-		for (int i = 0; i < SIG_THREADS; i++)
+		for (int i = 0, n = thr_count(f); i < n; i++)
 			if (f->tids[i]) {
 				f->thr[i].std &= ~bit(s);
 				f->thr[i].std_bare &= ~bit(s);
@@ -1546,7 +1566,7 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 		goto out;
 	/* Who notices: a thread waiting for it, else one not blocking it
 	 * (the main thread first, as the kernel's wants_signal). */
-	for (int i = 0; i < SIG_THREADS; i++) {
+	for (int i = 0, n = thr_count(f); i < n; i++) {
 		struct sig_thread *t = &f->thr[i];
 
 		if (!f->tids[i] || (tid && f->tids[i] != tid))
@@ -1561,7 +1581,7 @@ static int send_one(struct uipc_nsh *h, pid_t pid, int32_t tid, int s,
 	/* Blocked everywhere but watched by a signalfd: its reader wants
 	 * to hear of it. */
 	if (!wake && !bell && (atomic_load(&f->sfd_mask) & bit(s)))
-		for (int i = 0; i < SIG_THREADS && !bell; i++)
+		for (int i = 0, n = thr_count(f); i < n && !bell; i++)
 			if (f->tids[i] && (!tid || f->tids[i] == tid))
 				bell = &f->thr[i];
 	if (wake) {
@@ -2045,13 +2065,30 @@ static int suspend(const sigset_t *mask)
 	file_unlock(g_me);
 	t_in_call--;
 	while (!ran) {
-		seen = atomic_load(&g_me->thr[t_idx].wake);
+		struct sig_thread *me = &g_me->thr[t_idx];
+
+		seen = atomic_load(&me->wake);
 		ran = dispatch();
 		if (ran)
 			break;
-		/* A doorbell between here and the sleep bumps the word. */
-		uipc_futex_wait(&g_me->thr[t_idx].wake, seen, NULL);
-		if (atomic_load(&g_me->thr[t_idx].wake) != seen)
+		/* While we wait (not while a handler runs: one sent then
+		 * rings the doorbell, as the kernel's interrupts it), a
+		 * sender of what the mask lets in bumps the word and wakes
+		 * us, as for sigtimedwait: no doorbell, no signal frame,
+		 * and no system call while we spin (never on one CPU). */
+		atomic_store(&me->waiting, ~atomic_load(&me->blocked) &
+			     ((sigbits)-1 >> (64 - SIG_NSIG)));
+		for (int i = 0; i < spin_max() && atomic_load(&me->wake) == seen; i++)
+			uipc_cpu_relax();
+		if (atomic_load(&me->wake) == seen) {
+			/* A doorbell or a bump between here and the sleep
+			 * moves the word. */
+			atomic_store(&me->sleeping, 1);
+			uipc_futex_wait(&me->wake, seen, NULL);
+			atomic_store(&me->sleeping, 0);
+		}
+		atomic_store(&me->waiting, 0);
+		if (atomic_load(&me->wake) != seen)
 			ran = dispatch() + 1;
 	}
 	t_in_call++;
@@ -2197,7 +2234,7 @@ static int list_one(struct uipc_nsh *h, struct sig_file *f, pid_t pid,
 	pi.pid = pid;
 	pi.uid = st->st_uid;
 	pi.shared = pend_proc(f);
-	for (int i = 0; i < SIG_THREADS; i++)
+	for (int i = 0, n = thr_count(f); i < n; i++)
 		if (f->tids[i]) {
 			pi.pending |= pend_thread(f, &f->thr[i]);
 			pi.nthreads++;

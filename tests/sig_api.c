@@ -1642,6 +1642,39 @@ static void helper_kill_parent(const struct sig_ops *o, struct trace *t)
 	tval(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
 }
 
+/* A handler that sigsuspend runs, interrupted by another signal: the
+ * helper sends SIGUSR2 once the parent's SIGUSR1 handler says it runs,
+ * and that handler waits (2 s at most) for SIGUSR2's to have run. */
+static int nest_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t usr2_ran;
+
+static void on_usr2_flag(int sig)
+{
+	note(EV_ENTER, sig)->depth = ++nest_depth;
+	usr2_ran = 1;
+	note(EV_LEAVE, sig)->depth = nest_depth--;
+}
+
+static void on_usr1_waits(int sig)
+{
+	note(EV_ENTER, sig)->depth = ++nest_depth;
+	if (write(nest_pipe[1], "x", 1) != 1)
+		_exit(3);
+	for (int i = 0; i < 2000 && !usr2_ran; i++)
+		usleep(1000);
+	note(EV_LEAVE, sig)->depth = nest_depth--;
+}
+
+static void helper_nest(const struct sig_ops *o, struct trace *t)
+{
+	char c;
+
+	tprintf(t, "parent blocked: %d", wait_blocked(getppid()) == 0);
+	tval(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
+	tprintf(t, "parent in its handler: %d", read(nest_pipe[0], &c, 1) == 1);
+	tval(t, "kill parent SIGUSR2", o->kill(getppid(), SIGUSR2));
+}
+
 static void scen_suspend(const struct sig_ops *o, struct trace *t)
 {
 	sigset_t usr1 = set_of(SIGUSR1, 0), usr2 = set_of(SIGUSR2, 0);
@@ -1665,6 +1698,25 @@ static void scen_suspend(const struct sig_ops *o, struct trace *t)
 	trace_events(t, "handlers");
 	trace_mask(o, t, "mask after");
 	trace_pending(o, t, "pending");
+
+	/* A handler sigsuspend runs is interrupted by the next signal its
+	 * sa_mask lets in (one sent by another process while it runs). */
+	if (pipe(nest_pipe) < 0) {
+		tprintf(t, "pipe: %s", errname(errno));
+		return;
+	}
+	usr2_ran = 0;
+	tval(t, "sigaction SIGUSR1 on_usr1_waits", act(o, SIGUSR1, on_usr1_waits, 0, NULL));
+	tval(t, "sigaction SIGUSR2 on_usr2_flag", act(o, SIGUSR2, on_usr2_flag, 0, NULL));
+	h = spawn(o, helper_nest, 1, "child");
+	tval(t, "sigsuspend {}, the child sends SIGUSR1, then SIGUSR2",
+	     o->sigsuspend(&none));
+	trace_events(t, "handlers");
+	trace_mask(o, t, "mask after");
+	reap(t, &h);
+	trace_pending(o, t, "pending");
+	close(nest_pipe[0]);
+	close(nest_pipe[1]);
 }
 
 /* ---- 11. permissions between users ----------------------------------- */

@@ -15,7 +15,8 @@
  * Then many threads (more than uipc's table once held, 16): each unblocks
  * SIGUSR1 and is sent one with pthread_kill, which its handler must count
  * in that thread; then all but the last block it again and a SIGUSR1 sent
- * to the process must run the handler in the last one.
+ * to the process must run the handler in the last one.  Twice, so that
+ * the second threads take the entries of the first.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -163,22 +164,15 @@ static void *many_thread(void *p)
 	return NULL;
 }
 
-static void scenario_many(const struct sops *o, int out)
+/* One round: MANY threads made, signalled and joined. */
+static void many_round(const struct sops *o, int out, int round)
 {
 	static struct many m[MANY];
 	pthread_t th[MANY];
-	struct sigaction sa;
-	sigset_t usr1;
-	int n = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	dprintf(out, "sigaction -> %d\n", o->sigaction(SIGUSR1, &sa, NULL));
-	dprintf(out, "main blocks SIGUSR1 -> %d\n", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	memset((void *)g_hits, 0, sizeof(g_hits));
 	pthread_barrier_init(&g_bar, NULL, MANY + 1);
-	for (n = 0; n < MANY; n++) {
+	for (int n = 0; n < MANY; n++) {
 		m[n] = (struct many){ .o = o, .i = n };
 		if (pthread_create(&th[n], NULL, many_thread, &m[n]) != 0) {
 			dprintf(out, "pthread_create %d failed\n", n);
@@ -199,8 +193,27 @@ static void scenario_many(const struct sops *o, int out)
 	for (int i = 0; i < MANY; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < MANY; i++)
-		dprintf(out, "thread %d: unblock -> %d, block -> %d, handler ran %d\n",
-			i, m[i].unblock, m[i].block, (int)g_hits[i]);
+		dprintf(out, "round %d, thread %d: unblock -> %d, block -> %d, "
+			"handler ran %d\n", round, i, m[i].unblock, m[i].block,
+			(int)g_hits[i]);
+	pthread_barrier_destroy(&g_bar);
+}
+
+static void scenario_many(const struct sops *o, int out)
+{
+	struct sigaction sa;
+	sigset_t usr1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	dprintf(out, "sigaction -> %d\n", o->sigaction(SIGUSR1, &sa, NULL));
+	dprintf(out, "main blocks SIGUSR1 -> %d\n", o->sigprocmask(SIG_BLOCK, &usr1, NULL));
+	/* Twice: the second round's threads take the entries of the first
+	 * round's, whose threads are gone. */
+	for (int round = 0; round < 2; round++)
+		many_round(o, out, round);
 	dprintf(out, "handler ran outside the threads: %d\n", (int)g_stray);
 }
 
