@@ -745,6 +745,47 @@ int uipc_sig_exec_var(char *buf, size_t n, int vfork_child,
 	return 1;
 }
 
+/*
+ * A thread's entry is given back when the thread ends (a key's destructor
+ * runs as it returns or calls pthread_exit), with the real-time signals
+ * queued for it: the kernel flushes a dying thread's pending signals.  So
+ * a later thread that the kernel gives the same tid starts afresh, and the
+ * scans stay as short as the threads alive.  (One that ends otherwise, its
+ * entry still naming it, is found gone by thread_locked.)
+ */
+static pthread_key_t g_exit_key;
+static pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
+
+static void thread_gone(void *unused)
+{
+	struct sig_file *f = g_me;
+	pid_t tid = my_tid();
+	int i = t_idx;
+
+	(void)unused;
+	t_idx = -1;
+	if (!f || RD(f->pid) != uipc_getpid() || i < 0 || i >= SIG_THREADS ||
+	    file_lock(f) < 0)
+		return;
+	if (f->tids[i] == tid) {
+		for (int k = 0; k < SIG_RTQ; k++)
+			if (f->rt[k].used && f->rt[k].tid == tid)
+				f->rt[k].used = 0;
+		rt_recount(f);
+		f->tids[i] = 0;
+	}
+	file_unlock(f);
+	pthread_mutex_lock(&g_init_lock);
+	if (g_pthr[i].tid == tid)
+		memset(&g_pthr[i], 0, sizeof(g_pthr[i]));
+	pthread_mutex_unlock(&g_init_lock);
+}
+
+static void exit_key_make(void)
+{
+	pthread_key_create(&g_exit_key, thread_gone);
+}
+
 /* The entry of the calling thread, made if need be (file locked).  A
  * thread whose entry's tid is gone leaves it to the next. */
 static struct sig_thread *thread_locked(void)
@@ -783,6 +824,8 @@ static struct sig_thread *thread_locked(void)
 	g_pthr[free_i].self = pthread_self();
 	g_pthr[free_i].tid = tid;
 	t_idx = free_i;
+	if (pthread_once(&g_exit_once, exit_key_make) == 0)
+		pthread_setspecific(g_exit_key, (void *)1);	/* non-NULL */
 	return &f->thr[free_i];
 }
 

@@ -1948,6 +1948,52 @@ static void drain(const struct sig_ops *o, struct trace *t, const sigset_t *set)
 	}
 }
 
+/* A thread with real-time signals queued for it, which then ends: the
+ * kernel flushes them, and they no longer count against the limit. */
+static int gone_ready[2] = { -1, -1 }, gone_go[2] = { -1, -1 };
+
+static void *gone_thread(void *arg)
+{
+	const struct sig_ops *o = arg;
+	sigset_t m = set_of(SIGRTMIN + 2, 0);
+	char c = 'r';
+
+	/* Blocked here too (a thread of a program linked with libuipc.a
+	 * starts with uipc's mask empty: README). */
+	o->pthread_sigmask(SIG_BLOCK, &m, NULL);
+	if (write(gone_ready[1], &c, 1) != 1 || read(gone_go[0], &c, 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+static void rlimit_thread_ends(const struct sig_ops *o, struct trace *t, int rt)
+{
+	pthread_t th;
+	char c;
+
+	if (pipe(gone_ready) < 0 || pipe(gone_go) < 0 ||
+	    pthread_create(&th, NULL, gone_thread, (void *)o)) {
+		tprintf(t, "thread: %s", errname(errno));
+		return;
+	}
+	tprintf(t, "thread ready: %d", read(gone_ready[0], &c, 1) == 1);
+	for (int i = 0; i < 3; i++)
+		tprintf(t, "pthread_kill the thread %s: %s", sname(rt),
+			errname(o->pthread_kill(th, rt)));
+	sigq(o, t, rt, 10);
+	sigq(o, t, rt, 11);	/* the limit: EAGAIN */
+	if (write(gone_go[1], "g", 1) != 1)
+		tprintf(t, "go: %s", errname(errno));
+	pthread_join(th, NULL);
+	sigq(o, t, rt, 12);	/* its three went with it */
+	sigq(o, t, rt, 13);
+	trace_pending(o, t, "pending after the thread ended");
+	for (int i = 0; i < 2; i++) {
+		close(gone_ready[i]);
+		close(gone_go[i]);
+	}
+}
+
 static void scen_rlimit(const struct sig_ops *o, struct trace *t)
 {
 	const int r1 = SIGRTMIN + 2, r2 = SIGRTMIN + 3, r3 = SIGRTMIN + 4;
@@ -1982,6 +2028,8 @@ static void scen_rlimit(const struct sig_ops *o, struct trace *t)
 	/* Taken out: room again. */
 	sigq(o, t, r1, 7);
 	tval(t, "kill self RT+2", o->kill(getpid(), r1));
+	drain(o, t, &all);
+	rlimit_thread_ends(o, t, r1);
 	drain(o, t, &all);
 	/* A limit of 0: nothing with a payload. */
 	tval(t, "setrlimit RLIMIT_SIGPENDING 0 (prlimit)",
