@@ -614,6 +614,8 @@ UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
  * object file cannot be opened, -EIO for a corrupt file. */
 UIPC_HIDDEN int uipc_obj_get(int kind, int id, struct uipc_map **out);
 UIPC_HIDDEN void uipc_map_put(struct uipc_map *m);
+/* Another reference on m, which the caller already holds one of. */
+UIPC_HIDDEN void uipc_map_hold(struct uipc_map *m);
 /* Replaces m in the cache with a fresh mapping of the same file (the
  * file grew).  Returns the new reference; m's reference is dropped. */
 UIPC_HIDDEN int uipc_map_refresh(struct uipc_map **m);

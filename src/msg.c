@@ -978,6 +978,11 @@ const struct uipc_kind_ops uipc_msg_ops = {
  * Locking a queue for an operation.
  * ------------------------------------------------------------------- */
 
+static int removed(struct q *q)
+{
+	return atomic_load(&q->h->o.state) != OBJ_LIVE;
+}
+
 /* Remappings one q_lock() makes for a header that names more blocks than
  * it maps: each must find the file longer than the last (files only grow);
  * the bound stops a writer that keeps growing it. */
@@ -985,22 +990,41 @@ const struct uipc_kind_ops uipc_msg_ops = {
 
 /* q_lock() with the queue locked and nblocks read as nb, when that is
  * more than this process maps or a repair is due.  Out of line: q_lock()
- * is on every call's fast path.  On failure the queue is unlocked. */
+ * is on every call's fast path.  On failure the queue is unlocked.  A
+ * removed queue is not mapped again (its id is no longer there to open):
+ * it is locked as mapped, so that the caller tells EIDRM, as the kernel
+ * does, not an error of the mapping. */
 __attribute__((noinline))
 static int q_lock_slow(struct q *q, uint32_t nb)
 {
 	for (int remaps = 0; nb > q->mapped; remaps++) {
+		struct uipc_map *old = q->m;
 		uint32_t before = q->mapped;
 		int r;
 
-		uipc_obj_unlock(q->m);
+		if (removed(q)) {
+			nb = q->mapped;
+			break;
+		}
+		uipc_obj_unlock(old);
 		if (remaps == Q_REMAPS)
 			return -EIO;
+		uipc_map_hold(old);	/* for a removal meanwhile */
 		r = uipc_map_refresh(&q->m);
 		if (r < 0) {
-			q->m = NULL;
-			return r;
+			/* Removed meanwhile, if the header says so. */
+			q_set(q, old);
+			r = uipc_obj_lock(old);
+			if (r < 0)
+				return r;
+			if (removed(q)) {
+				nb = q->mapped;
+				break;
+			}
+			uipc_obj_unlock(old);
+			return -EIO;
 		}
+		uipc_map_put(old);
 		q_set(q, q->m);
 		if (q->mapped <= before)
 			return -EIO;	/* names blocks the file lacks */
@@ -1009,6 +1033,8 @@ static int q_lock_slow(struct q *q, uint32_t nb)
 			return r;
 		nb = RD(q->h->nblocks);
 	}
+	if (nb > q->mapped)
+		nb = q->mapped;
 	q->lim = nb;
 	if (atomic_load_explicit(&q->h->needs_repair, memory_order_relaxed))
 		repair(q);
@@ -1070,11 +1096,6 @@ static int q_get_locked(int id, struct q *q)
 	if (r < 0)
 		q_put(q);
 	return r;
-}
-
-static int removed(struct q *q)
-{
-	return atomic_load(&q->h->o.state) != OBJ_LIVE;
 }
 
 /*
@@ -1334,7 +1355,7 @@ static int file_grow(struct q *q, off_t len)
  * -ENOMEM, still locked: no room to grow, or the file could not; -EIO:
  * unlocked, the queue could not be mapped or locked again.
  */
-static int arena_grow(struct q *q, uint64_t need)
+static int arena_grow(struct q *q, uint64_t need, struct wakeq *wq)
 {
 	uint64_t cap = nblocks_for(RD(q->h->qbytes));
 	uint64_t want = 2 * (uint64_t)q->lim;
@@ -1357,6 +1378,9 @@ static int arena_grow(struct q *q, uint64_t need)
 		q->lim = (uint32_t)want;
 		return 0;
 	}
+	/* The wake-ups taken so far name words of this mapping, which the
+	 * remap may unmap: sent now (a woken waiter waits for the lock). */
+	wake_flush(wq);
 	return q_lock_slow(q, (uint32_t)want) < 0 ? -EIO : 0;
 }
 
@@ -1412,7 +1436,7 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 			/* Each growth at least doubles the arena, up to 2^31
 			 * blocks: more are a writer shrinking nblocks. */
 			r = ++grows > 32 ? -ENOMEM :
-				arena_grow(&q, blocks_for(msgsz));
+				arena_grow(&q, blocks_for(msgsz), &wq);
 			if (r == -EIO)
 				goto out_put;	/* unlocked */
 			if (r < 0)
@@ -1474,8 +1498,10 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 	if (ci >= 0) {
 		int e = copy_end(&q, ci, b, msgsz);
 
-		if (e == -EIO)
+		if (e == -EIO) {
+			r = -EIO;
 			goto out_put;	/* unlocked */
+		}
 		if (e < 0) {	/* the blocks are not ours to free */
 			r = e == -EIDRM ? -EIDRM : -EIO;
 			goto out_unlock;

@@ -1069,17 +1069,30 @@ long uipc_shm_rss(int id)
 		data = st.st_blocks * 512 / (off_t)page_size();
 		return data > 0 ? (long)data - 1 : 0;
 	}
-	/* The resident pages are the allocated extents of the bytes. */
-	pos = SHM_HDR_SIZE;
-	while ((pos = lseek(fd, pos, SEEK_DATA)) >= 0) {
+	/* The file's pages less the header's: its extents below
+	 * SHM_HDR_SIZE (one page, as a rule).  Not the extents of the bytes
+	 * themselves: finding a hole walks every page before it, and a
+	 * program that asks SHM_INFO of big segments (stress-ng) paid for
+	 * each page of each. */
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return 0;
+	}
+	pos = 0;
+	while (pos < SHM_HDR_SIZE && (pos = lseek(fd, pos, SEEK_DATA)) >= 0 &&
+	       pos < SHM_HDR_SIZE) {
 		end = lseek(fd, pos, SEEK_HOLE);
 		if (end <= pos)
 			break;
+		if (end > SHM_HDR_SIZE)
+			end = SHM_HDR_SIZE;
 		data += end - pos;
 		pos = end;
 	}
 	close(fd);
-	return (long)(data / (off_t)page_size());
+	data = st.st_blocks * 512 / (off_t)page_size() -
+	       data / (off_t)page_size();
+	return data > 0 ? (long)data : 0;
 }
 
 static long shmctl_stat(int shmid, int cmd, struct shmid_ds *buf)

@@ -200,6 +200,8 @@ static struct {
 	pid_t tid;
 } g_pthr[SIG_THREADS];
 static __thread int t_in_call, t_deferred;
+/* Handlers this thread has run (dispatch): what sigsuspend waits for. */
+static __thread unsigned long t_handlers;
 /* The mask a thread was born with: its creator's (pthread_create). */
 static __thread sigbits t_born_mask;
 
@@ -1266,6 +1268,11 @@ static int dispatch(void)
 			n++;
 		}
 		t->blocked = mask;
+		/* A sigsuspend's set is withdrawn while its handlers run: a
+		 * signal sent meanwhile rings the doorbell and interrupts
+		 * them, as the kernel's would. */
+		if (n)
+			t->waiting = 0;
 		file_unlock(f);
 		if (!n)
 			break;
@@ -1286,6 +1293,7 @@ static int dispatch(void)
 			t = &f->thr[t_idx];
 			t->blocked = x->mask_before;	/* sigreturn's */
 			ran++;
+			t_handlers++;
 		}
 		atomic_fetch_add(&t->wake, 1);
 	}
@@ -2095,7 +2103,7 @@ static int suspend(const sigset_t *mask)
 	struct sig_thread *t;
 	sigbits old;
 	uint32_t seen;
-	int r = me_ready(), ran = 0;
+	int r = me_ready();
 
 	if (r < 0)
 		return r;
@@ -2107,18 +2115,27 @@ static int suspend(const sigset_t *mask)
 		t->blocked = to_bits(mask) & ~(bit(SIGKILL) | bit(SIGSTOP));
 	file_unlock(g_me);
 	t_in_call--;
-	while (!ran) {
+	/* Until a handler has run in this thread: a wake-up for a signal
+	 * that ran none (a stop and a continue, one another thread took)
+	 * waits on, as the kernel's sigsuspend does. */
+	for (unsigned long before = t_handlers; t_handlers == before;) {
 		struct sig_thread *me = &g_me->thr[t_idx];
 
 		seen = atomic_load(&me->wake);
-		ran = dispatch();
-		if (ran)
+		dispatch();
+		if (t_handlers != before)
 			break;
-		/* While we wait (not while a handler runs: one sent then
-		 * rings the doorbell, as the kernel's interrupts it), a
-		 * sender of what the mask lets in bumps the word and wakes
-		 * us, as for sigtimedwait: no doorbell, no signal frame,
-		 * and no system call while we spin (never on one CPU). */
+		if (t_deferred) {
+			/* A doorbell while dispatch had the file: it rang
+			 * for something now pending.  Look again. */
+			t_deferred = 0;
+			continue;
+		}
+		/* While we wait (not while a handler runs: dispatch takes
+		 * the set back), a sender of what the mask lets in bumps
+		 * the word and wakes us, as for sigtimedwait: no doorbell,
+		 * no signal frame, and no system call while we spin (never
+		 * on one CPU). */
 		atomic_store(&me->waiting, ~atomic_load(&me->blocked) &
 			     ((sigbits)-1 >> (64 - SIG_NSIG)));
 		for (int i = 0; i < spin_max() && atomic_load(&me->wake) == seen; i++)
@@ -2131,8 +2148,6 @@ static int suspend(const sigset_t *mask)
 			atomic_store(&me->sleeping, 0);
 		}
 		atomic_store(&me->waiting, 0);
-		if (atomic_load(&me->wake) != seen)
-			ran = dispatch() + 1;
 	}
 	t_in_call++;
 	if (file_lock(g_me) == 0) {

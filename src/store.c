@@ -997,6 +997,11 @@ static inline long refs_add(struct uipc_map *m, long d)
 	return atomic_fetch_add(&m->refs, d);
 }
 
+void uipc_map_hold(struct uipc_map *m)
+{
+	refs_add(m, 1);
+}
+
 void uipc_map_put(struct uipc_map *m)
 {
 	if (refs_add(m, -1) == 1 && atomic_load(&m->dead))

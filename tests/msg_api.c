@@ -85,12 +85,14 @@ static void scen_snd(const struct ipc_ops *o, struct trace *t)
 	struct msg m;
 	struct msqid_ds ds;
 	int q = o->msgget(IPC_PRIVATE, 0600);
-	void *unmapped = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+	/* Inaccessible, not unmapped: a hole left by munmap may be the
+	 * next page the library (its C library's malloc) maps, in the
+	 * middle of the call. */
+	void *noaccess = mmap(NULL, 8192, PROT_NONE,
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *ronly = mmap(NULL, 4096, PROT_READ,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	munmap(unmapped, 8192);
 	set_text(&m, 1, "x");
 	tcall(t, "size above msgmax", o->msgsnd(q, &m, 8193, IPC_NOWAIT));
 	tcall(t, "size msgmax", o->msgsnd(q, &m, 8192, IPC_NOWAIT));
@@ -106,7 +108,7 @@ static void scen_snd(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "id never used", o->msgsnd(q + 12345, &m, 1, IPC_NOWAIT));
 	tcall(t, "id wrong seq", o->msgsnd(q + 32768, &m, 1, IPC_NOWAIT));
 	tcall(t, "msgp NULL", o->msgsnd(q, NULL, 1, IPC_NOWAIT));
-	tcall(t, "msgp unmapped", o->msgsnd(q, unmapped, 1, IPC_NOWAIT));
+	tcall(t, "msgp inaccessible", o->msgsnd(q, noaccess, 1, IPC_NOWAIT));
 	tcall(t, "msgp NULL, bad id", o->msgsnd(-1, NULL, 1, IPC_NOWAIT));
 	tcall(t, "msgp NULL, bad size", o->msgsnd(q, NULL, 9000, IPC_NOWAIT));
 	tcall(t, "text runs off the map",
@@ -147,6 +149,7 @@ static void scen_snd(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(q, IPC_RMID, NULL);
 	tcall(t, "send to removed", o->msgsnd(q, &m, 1, IPC_NOWAIT));
 	munmap(ronly, 4096);
+	munmap(noaccess, 8192);
 }
 
 /* ---- a queue filled to qbytes, read by a process that mapped it empty --
@@ -312,6 +315,104 @@ static void scen_grow(const struct ipc_ops *o, struct trace *t)
 	close(c.out[1]);
 }
 
+/* A reader blocked on a queue that a send grows (on uipc: the file, which
+ * the reader maps again when it wakes), then removed: EIDRM, and a
+ * sender racing IPC_RMID sees only what the kernel says (EAGAIN, EINVAL,
+ * EIDRM), never an error of its own. */
+struct rmid_side {
+	const struct ipc_ops *o;
+	int q, out[2];
+};
+
+static void rmid_reader(void *arg, int ready_fd)
+{
+	struct rmid_side *c = arg;
+	struct msg m;
+	char line[96];
+	ssize_t r;
+
+	c->o->msgrcv(c->q, &m, 16, 99, IPC_NOWAIT);	/* mapped while small */
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(1);
+	r = c->o->msgrcv(c->q, &m, 16, 99, 0);
+	snprintf(line, sizeof(line), "blocked msgrcv -> %zd %s\n", r,
+		 r < 0 ? errname(errno) : "");
+	if (write(c->out[1], line, strlen(line)) < 0)
+		_exit(1);
+}
+
+static void scen_grow_rmid(const struct ipc_ops *o, struct trace *t)
+{
+	static struct msg m;
+	struct rmid_side c = { .o = o };
+	char line[96] = "";
+	int ids[2], acks[2], other = 0, st;
+	pid_t kid;
+
+	c.q = o->msgget(IPC_PRIVATE, 0600);
+	if (c.q < 0 || pipe(c.out) < 0) {
+		tprintf(t, "setup failed: %s", errname(errno));
+		return;
+	}
+	kid = fork_ready(rmid_reader, &c);
+	tprintf(t, "reader blocked: %d", kid > 0 && wait_blocked(kid) == 0);
+	m.type = 1;
+	tcall(t, "send 8000 bytes", o->msgsnd(c.q, &m, 8000, IPC_NOWAIT));
+	tcall(t, "IPC_RMID", o->msgctl(c.q, IPC_RMID, NULL));
+	if (kid > 0) {
+		if (read(c.out[0], line, sizeof(line) - 1) < 0)
+			tprintf(t, "reader: %s", errname(errno));
+		tlines(t, "reader: ", line);
+		waitpid(kid, &st, 0);
+	}
+	close(c.out[0]);
+	close(c.out[1]);
+
+	/* The race: another process removes each queue a moment after it
+	 * is made, while this one sends 8 KiB messages into it (the first
+	 * grows a new queue's file). */
+	if (pipe(ids) < 0 || pipe(acks) < 0)
+		return;
+	kid = fork();
+	if (kid == 0) {
+		int id;
+
+		close(ids[1]);
+		alarm(60);
+		while (read(ids[0], &id, sizeof(id)) == sizeof(id)) {
+			if (write(acks[1], "r", 1) != 1)
+				break;
+			for (volatile int i = 0; i < (id % 7) * 300; i++)
+				;
+			o->msgctl(id, IPC_RMID, NULL);
+		}
+		_exit(0);
+	}
+	close(ids[0]);
+	for (int it = 0; kid > 0 && it < 1000; it++) {
+		int id = o->msgget(IPC_PRIVATE, 0600);
+		char ch;
+
+		if (id < 0 || write(ids[1], &id, sizeof(id)) != sizeof(id) ||
+		    read(acks[0], &ch, 1) != 1)
+			break;
+		for (int k = 0; k < 4; k++)
+			if (o->msgsnd(id, &m, 8192, IPC_NOWAIT) < 0) {
+				other += errno != EAGAIN && errno != EINVAL &&
+					 errno != EIDRM;
+				break;
+			}
+		o->msgctl(id, IPC_RMID, NULL);
+	}
+	close(ids[1]);
+	if (kid > 0)
+		waitpid(kid, &st, 0);
+	close(acks[0]);
+	close(acks[1]);
+	tprintf(t, "1000 sends racing IPC_RMID: errors other than EAGAIN, "
+		"EINVAL, EIDRM: %d", other);
+}
+
 /* ---- msgrcv: modes, truncation, MSG_COPY, errors ---------------------- */
 
 static void fill_types(const struct ipc_ops *o, int q)
@@ -414,12 +515,11 @@ static void scen_rcv_sizes(const struct ipc_ops *o, struct trace *t)
 {
 	int q = o->msgget(IPC_PRIVATE, 0600);
 	struct msg m;
-	void *unmapped = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	void *noaccess = mmap(NULL, 4096, PROT_NONE,	/* see scen_snd */
 			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *ronly = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
 			   -1, 0);
 
-	munmap(unmapped, 4096);
 	set_text(&m, 7, "0123456789");
 	o->msgsnd(q, &m, 10, 0);
 	rcv(o, t, q, 4, 0, IPC_NOWAIT, "too small");
@@ -438,7 +538,7 @@ static void scen_rcv_sizes(const struct ipc_ops *o, struct trace *t)
 	o->msgsnd(q, &m, 10, 0);
 	tcall(t, "buffer NULL", o->msgrcv(q, NULL, 10, 0, IPC_NOWAIT));
 	o->msgsnd(q, &m, 10, 0);
-	tcall(t, "buffer unmapped", o->msgrcv(q, unmapped, 10, 0, IPC_NOWAIT));
+	tcall(t, "buffer inaccessible", o->msgrcv(q, noaccess, 10, 0, IPC_NOWAIT));
 	o->msgsnd(q, &m, 10, 0);
 	tcall(t, "buffer read-only", o->msgrcv(q, ronly, 10, 0, IPC_NOWAIT));
 	tcall(t, "buffer NULL, empty queue type 99",
@@ -447,6 +547,7 @@ static void scen_rcv_sizes(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(q, IPC_RMID, NULL);
 	tcall(t, "receive from removed", o->msgrcv(q, &m, 10, 0, IPC_NOWAIT));
 	munmap(ronly, 4096);
+	munmap(noaccess, 4096);
 }
 
 static void scen_copy(const struct ipc_ops *o, struct trace *t)
@@ -856,6 +957,8 @@ int main(void)
 	run_both("msgsnd errors and full queues", scen_snd);
 	run_both("a queue filled to qbytes under a reader that mapped it empty",
 		 scen_grow);
+	run_both("a grown queue removed under a blocked reader and a sender",
+		 scen_grow_rmid);
 	run_both("msgrcv modes", scen_rcv_modes);
 	run_both("msgrcv msgtyp < 0 and MSG_EXCEPT at the boundary", scen_rcv_bounds);
 	run_both("msgrcv sizes and errors", scen_rcv_sizes);

@@ -314,6 +314,54 @@ static void first_denied(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
 }
 
+/* SHM_INFO's shm_rss and shm_tot as a segment's pages are touched: the
+ * change from before it was made (the kernel's count is its IPC
+ * namespace's: the test's own, as root). */
+static void rss_delta(const struct ipc_ops *o, struct trace *t, const char *what,
+		      const struct shm_info *before)
+{
+	struct shm_info inf;
+
+	memset(&inf, 0, sizeof(inf));
+	if (o->shmctl(0, SHM_INFO, (struct shmid_ds *)&inf) < 0) {
+		tprintf(t, "%s: SHM_INFO -1 %s", what, errname(errno));
+		return;
+	}
+	tprintf(t, "%s: shm_rss %+ld pages, shm_tot %+ld pages", what,
+		(long)(inf.shm_rss - before->shm_rss),
+		(long)(inf.shm_tot - before->shm_tot));
+}
+
+static void scen_rss(const struct ipc_ops *o, struct trace *t)
+{
+	const long pg = sysconf(_SC_PAGESIZE);
+	struct shm_info before;
+	char *p;
+	int id;
+
+	memset(&before, 0, sizeof(before));
+	tcall(t, "SHM_INFO", o->shmctl(0, SHM_INFO, (struct shmid_ds *)&before) < 0 ? -1 : 0);
+	id = (int)tcall(t, "shmget 64 pages", o->shmget(IPC_PRIVATE, (size_t)(64 * pg), 0600));
+	if (id < 0)
+		return;
+	rss_delta(o, t, "made", &before);
+	p = o->shmat(id, NULL, 0);
+	if (p == (void *)-1) {
+		tprintf(t, "shmat: %s", errname(errno));
+		o->shmctl(id, IPC_RMID, NULL);
+		return;
+	}
+	for (long i = 0; i < 10; i++)
+		p[i * pg] = 1;
+	rss_delta(o, t, "ten pages touched", &before);
+	memset(p, 2, (size_t)(64 * pg));
+	rss_delta(o, t, "all touched", &before);
+	tcall(t, "shmdt", o->shmdt(p));
+	rss_delta(o, t, "detached", &before);
+	tcall(t, "rm", o->shmctl(id, IPC_RMID, NULL));
+	rss_delta(o, t, "removed", &before);
+}
+
 static void scen_first(const struct ipc_ops *o, struct trace *t)
 {
 	int id = o->shmget(IPC_PRIVATE, PG, 0600), id2, st;
@@ -693,6 +741,12 @@ int main(void)
 	run_both("IPC_RMID while attached", scen_rmid);
 	run_both("a creator's first shmat", scen_first);
 	run_both("shmctl", scen_ctl);
+	if (harness_private_ipc)
+		run_both("SHM_INFO's resident pages as a segment is touched",
+			 scen_rss);
+	else
+		printf("skip SHM_INFO's resident pages: the kernel's count is "
+		       "the host's (no IPC namespace of the test's own)\n");
 	run_both("permissions as nobody", scen_perm);
 	harness_on_cleanup(remove_keyed);
 	run_both("IPC_SET, IPC_RMID and SHM_LOCK by creator, owner, stranger", scen_creator);

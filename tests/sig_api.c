@@ -1675,6 +1675,19 @@ static void helper_nest(const struct sig_ops *o, struct trace *t)
 	tval(t, "kill parent SIGUSR2", o->kill(getppid(), SIGUSR2));
 }
 
+/* Stops the parent in sigsuspend (SIGTSTP, its default action), continues
+ * it, then sends SIGUSR1: the stop and the continue run no handler, so the
+ * sigsuspend goes on until SIGUSR1's has run. */
+static void helper_stop_then_usr1(const struct sig_ops *o, struct trace *t)
+{
+	tprintf(t, "parent blocked: %d", wait_blocked(getppid()) == 0);
+	tval(t, "kill parent SIGTSTP", o->kill(getppid(), SIGTSTP));
+	usleep(200000);
+	tval(t, "kill parent SIGCONT", o->kill(getppid(), SIGCONT));
+	usleep(200000);
+	tval(t, "kill parent SIGUSR1", o->kill(getppid(), SIGUSR1));
+}
+
 static void scen_suspend(const struct sig_ops *o, struct trace *t)
 {
 	sigset_t usr1 = set_of(SIGUSR1, 0), usr2 = set_of(SIGUSR2, 0);
@@ -1717,6 +1730,14 @@ static void scen_suspend(const struct sig_ops *o, struct trace *t)
 	trace_pending(o, t, "pending");
 	close(nest_pipe[0]);
 	close(nest_pipe[1]);
+
+	tval(t, "sigaction SIGUSR1 on_mask", act(o, SIGUSR1, on_mask, 0, NULL));
+	h = spawn(o, helper_stop_then_usr1, 1, "child");
+	tval(t, "sigsuspend {}, stopped, continued, then SIGUSR1",
+	     o->sigsuspend(&none));
+	trace_events(t, "handlers");
+	reap(t, &h);
+	trace_pending(o, t, "pending");
 }
 
 /* ---- 11. permissions between users ----------------------------------- */
