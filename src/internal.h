@@ -128,7 +128,7 @@ UIPC_HIDDEN extern const char *const uipc_kind_name[UIPC_NKINDS];
  * The namespace file ("ns" in the namespace directory).
  * ------------------------------------------------------------------- */
 #define UIPC_NS_MAGIC	0x4e435049u	/* "IPCN" */
-#define UIPC_LAYOUT	7		/* bump on any shared layout change */
+#define UIPC_LAYOUT	8		/* bump on any shared layout change */
 
 /*
  * A cross-process lock (lock.c): one 64-bit word in shared memory, 0 when

@@ -21,7 +21,10 @@
  * qbytes lets in lengthens the file (arena_grow: ftruncate, then nblocks
  * under the lock), and every process maps the longer file when its
  * q_lock() sees nblocks beyond its mapping.  So a queue costs address
- * space for the messages it has held, not for qbytes empty ones.
+ * space for the messages it has held, not for qbytes empty ones.  Free
+ * blocks are a list of runs, a freed message being one as it stands, so
+ * that freeing stores one link and a sender reuses a chain without reading
+ * each block's link from the receiver's cache (free_blocks).
  *
  * Crash consistency.  The only canonical state is the singly linked list of
  * messages from `head`, each message's reservation (rsv), and the waiter
@@ -314,23 +317,56 @@ static void wake_overflow(struct q *q)
  * Blocks.
  * ------------------------------------------------------------------- */
 
-/* Returns the n blocks of the chain at b to the free list.  No chain is
- * longer than the queue: a cycle in a corrupt one ends there. */
+/*
+ * The free list is a list of runs.  A run's head is laid out as a
+ * message's first block (next_msg the next run, next_blk the run's next
+ * block), its other blocks as continuation blocks: a freed message is a
+ * run as it stands, so freeing stores one link, and the next message takes
+ * the run back with one look at a block its receiver wrote (the links
+ * after it are those its own sender wrote, not yet moved to the other CPU),
+ * where a list of single blocks made it read each block's link from the
+ * receiver's cache.  Derived: repair makes a list of one-block runs.
+ */
+
+/* Stores v at a link unless it holds v: a block taken back as its last
+ * message had it keeps its links, and its lines stay where they are. */
+static inline void set_link(uint32_t *p, uint32_t v)
+{
+	if (RD(*p) != v)
+		*p = v;
+}
+
+/* The link to the block after b in a chain or run, as b's place (first:
+ * the head) lays it out. */
+static inline uint32_t *link_of(struct q *q, uint32_t b, int head)
+{
+	return head ? &first(q, b)->next_blk :
+		&((struct msg_cont *)blk(q, b))->next_blk;
+}
+
+/* Returns the n blocks of the chain at b to the free list, as one run
+ * (ended after n blocks).  No chain is longer than the queue: a cycle in
+ * a corrupt one ends there. */
 static inline void free_blocks(struct q *q, uint32_t b, uint64_t n)
 {
 	struct walk w = WALK_INIT;
+	uint32_t c = b;
 
 	if (n > q->lim)
 		n = q->lim;
-	/* w.steps counts the blocks freed: 1 in the body is the first. */
-	while (w.steps < n && walk_step(q, &w, b) == 0) {
-		uint32_t next = w.steps == 1 ? RD(first(q, b)->next_blk) :
-			RD(((struct msg_cont *)blk(q, b))->next_blk);
+	if (n == 0 || walk_step(q, &w, b) < 0)
+		return;
+	/* w.steps counts the run's blocks: c is the last so far. */
+	while (w.steps < n) {
+		uint32_t next = RD(*link_of(q, c, w.steps == 1));
 
-		*(uint32_t *)blk(q, b) = RD(q->h->free_head);
-		q->h->free_head = b;
-		b = next;
+		if (next == 0 || walk_step(q, &w, next) < 0)
+			break;
+		c = next;
 	}
+	set_link(link_of(q, c, w.steps == 1), 0);
+	first(q, b)->next_msg = RD(q->h->free_head);
+	q->h->free_head = b;
 }
 
 static void free_chain(struct q *q, uint32_t b, uint64_t size)
@@ -338,49 +374,83 @@ static void free_chain(struct q *q, uint32_t b, uint64_t size)
 	free_blocks(q, b, blocks_for(size));
 }
 
+/* The next free block, taken: the first of the head run (whose rest, if
+ * any, becomes a run of its own), else a fresh one; 0 if none is left,
+ * -1 (as uint32_t) for a corrupt list.  *run: the block after it in its
+ * run (0: none), for alloc_chain to take next. */
+static uint32_t take_free(struct q *q, uint32_t *run)
+{
+	uint32_t b = RD(q->h->free_head), fresh;
+
+	if (b) {
+		if (!valid_blk(q, b))
+			return (uint32_t)-1;
+		q->h->free_head = RD(first(q, b)->next_msg);
+		*run = RD(first(q, b)->next_blk);
+		return b;
+	}
+	fresh = RD(q->h->fresh);
+	if (!valid_blk(q, fresh))
+		return 0;
+	q->h->fresh = fresh + 1;
+	*run = 0;
+	return fresh;
+}
+
+/* Puts back the rest of a run, from b, as a run of its own. */
+static void keep_run(struct q *q, uint32_t b)
+{
+	uint32_t next;
+
+	if (!valid_blk(q, b))
+		return;		/* corrupt: lost until a repair */
+	next = RD(((struct msg_cont *)blk(q, b))->next_blk);
+	first(q, b)->next_blk = next;
+	first(q, b)->next_msg = RD(q->h->free_head);
+	q->h->free_head = b;
+}
+
 /* Takes the blocks for a message of `size`: returns the first, chained, or
  * 0 with *err set. */
 static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 {
 	uint64_t need = blocks_for(size);
-	uint32_t b0 = 0, prev = 0;
+	uint32_t b0 = 0, prev = 0, run = 0;
 
 	if (need >= q->lim) {	/* more than the arena holds */
 		*err = -ENOMEM;
 		return 0;
 	}
 	for (uint32_t i = 0; i < need; i++) {
-		uint32_t b = RD(q->h->free_head);
+		uint32_t b;
 
-		if (b == 0) {
-			uint32_t fresh = RD(q->h->fresh);
-
-			if (valid_blk(q, fresh)) {
-				b = fresh;
-				q->h->fresh = fresh + 1;
-				*(uint32_t *)blk(q, b) = 0;	/* as if listed last */
+		if (run) {	/* the run goes on */
+			b = run;
+			if (!valid_blk(q, b)) {
+				*err = -EIO;
+				free_blocks(q, b0, i);
+				return 0;
+			}
+			run = RD(((struct msg_cont *)blk(q, b))->next_blk);
+		} else {
+			b = take_free(q, &run);
+			if (b == 0 || b == (uint32_t)-1) {
+				/* Out of blocks (qbytes beyond what the arena
+				 * can hold) or a corrupt free list. */
+				*err = b == 0 ? -ENOMEM : -EIO;
+				free_blocks(q, b0, i);
+				return 0;
 			}
 		}
-		if (!valid_blk(q, b)) {
-			/* Out of blocks (qbytes beyond what the arena can
-			 * hold) or a corrupt free list. */
-			*err = b == 0 ? -ENOMEM : -EIO;
-			free_blocks(q, b0, i);
-			return 0;
-		}
-		q->h->free_head = RD(*(uint32_t *)blk(q, b));
-		if (i == 0) {
+		if (i == 0)
 			b0 = b;
-			first(q, b)->next_blk = 0;
-		} else if (i == 1) {
-			first(q, prev)->next_blk = b;
-		} else {
-			((struct msg_cont *)blk(q, prev))->next_blk = b;
-		}
-		if (i > 0)
-			((struct msg_cont *)blk(q, b))->next_blk = 0;
+		else
+			set_link(link_of(q, prev, i == 1), b);
 		prev = b;
 	}
+	set_link(link_of(q, prev, need == 1), 0);
+	if (run)
+		keep_run(q, run);
 	return b0;
 }
 
@@ -770,9 +840,11 @@ static uint32_t rebuild_free(struct q *q, uint32_t fresh,
 		     b < (uint32_t)((e - (off_t)ARENA_OFF) / MSG_BLK); b++) {
 			if (b == 0 || seen_test(seen, b))
 				continue;
-			*(uint32_t *)blk(q, b) = 0;
+			/* A run of one block (free_blocks). */
+			first(q, b)->next_msg = 0;
+			first(q, b)->next_blk = 0;
 			if (tail)
-				*(uint32_t *)blk(q, tail) = b;
+				first(q, tail)->next_msg = b;
 			else
 				head = b;
 			tail = b;
