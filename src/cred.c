@@ -516,8 +516,20 @@ STAND_IN int initgroups(const char *user, gid_t group)
 	return r;
 }
 
+/* The file system uid, as read_fsgid() has the gid: the euid unless
+ * setfsuid moved it. */
+static _Atomic int fsuid_moved;
+
+uid_t uipc_fsuid(void)
+{
+	if (!atomic_load(&fsuid_moved))
+		return uipc_euid();
+	return (uid_t)syscall(SYS_setfsuid, (uid_t)-1);
+}
+
 STAND_IN int setfsuid(uid_t fsuid)
 {
+	atomic_store(&fsuid_moved, 1);
 	if (!next(N_SETFSUID))
 		return changed((int)syscall(SYS_setfsuid, fsuid));
 	return changed(NEXT_CALL(N_SETFSUID, int (*)(uid_t), fsuid));

@@ -290,6 +290,8 @@ UIPC_HIDDEN void uipc_cred_refresh(void);
 UIPC_HIDDEN void uipc_cred_invalidate(void);
 UIPC_HIDDEN uid_t uipc_euid(void);
 UIPC_HIDDEN gid_t uipc_egid(void);
+/* The file system uid: the euid unless setfsuid moved it (then asked). */
+UIPC_HIDDEN uid_t uipc_fsuid(void);
 /* Whether the caller has capability cap (CAP_IPC_OWNER, ...) in effect. */
 UIPC_HIDDEN int uipc_capable(int cap);
 
