@@ -8,7 +8,9 @@
  * refusals.
  */
 #include "harness.h"
+#include "internal.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 
 #include <signal.h>
@@ -627,6 +629,57 @@ static void scen_creator(const struct ipc_ops *o, struct trace *t)
 	o->shmctl(o->shmget(test_key(21), 0, 0), IPC_RMID, NULL);
 }
 
+/* ---- a forged owner ---------------------------------------------------
+ *
+ * Every user a segment lets in can write its header, owner fields
+ * included, so IPC_SET and IPC_RMID also ask whether the caller's class
+ * may write the segment's file, which the kernel keeps.  Here root (the
+ * stand-in for any user with access) makes the header of its 0600 segment
+ * name a stranger as owner and creator: the stranger must still get what
+ * the kernel gives it, EPERM, since it cannot write the file.
+ */
+static int forged_id;
+
+static void forged_stranger(const struct ipc_ops *o, struct trace *t)
+{
+	struct shmid_ds ds;
+
+	memset(&ds, 0, sizeof(ds));
+	ds.shm_perm.uid = STRANGER;
+	ds.shm_perm.gid = STRANGER;
+	ds.shm_perm.mode = 0666;
+	tcall(t, "stranger named owner: IPC_SET", o->shmctl(forged_id, IPC_SET, &ds));
+	tcall(t, "stranger named owner: SHM_LOCK", o->shmctl(forged_id, SHM_LOCK, NULL));
+	tcall(t, "stranger named owner: IPC_RMID", o->shmctl(forged_id, IPC_RMID, NULL));
+}
+
+static void scen_forged_owner(const struct ipc_ops *o, struct trace *t)
+{
+	struct shmid_ds ds;
+
+	forged_id = o->shmget(IPC_PRIVATE, PG, IPC_CREAT | 0600);
+	tprintf(t, "root: 0600 segment -> %s", forged_id >= 0 ? "ok" : errname(errno));
+	if (o == &uipc_ops && forged_id >= 0) {
+		uint32_t owner[4] = { STRANGER, STRANGER, STRANGER, STRANGER };
+		char path[4200];
+		int fd;
+
+		_Static_assert(offsetof(struct uipc_obj, cgid) ==
+			       offsetof(struct uipc_obj, uid) + 12, "owner fields");
+		snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), forged_id);
+		fd = open(path, O_WRONLY);
+		CHECK(fd >= 0 && pwrite(fd, owner, sizeof(owner),
+					(off_t)offsetof(struct uipc_obj, uid)) ==
+		      (ssize_t)sizeof(owner), "cannot forge segment %d's owner",
+		      forged_id);
+		if (fd >= 0)
+			close(fd);
+	}
+	as_user(STRANGER, STRANGER, o, t, forged_stranger);
+	tcall(t, "root: still there", o->shmctl(forged_id, IPC_STAT, &ds));
+	tcall(t, "root: IPC_RMID", o->shmctl(forged_id, IPC_RMID, NULL));
+}
+
 /* ---- the order of shmat's errors ------------------------------------- */
 
 static int order_id[4];	/* 0600 (no access), 0644, 0644 removed but attached, gone */
@@ -750,6 +803,7 @@ int main(void)
 	run_both("permissions as nobody", scen_perm);
 	harness_on_cleanup(remove_keyed);
 	run_both("IPC_SET, IPC_RMID and SHM_LOCK by creator, owner, stranger", scen_creator);
+	run_both("a stranger named owner by a forged header gets EPERM", scen_forged_owner);
 	run_both("the order of shmat's errors, as nobody", scen_order);
 	run_both("SHM_HUGETLB, as root and as nobody", scen_huge);
 	return harness_done();
