@@ -527,6 +527,35 @@ uid_t uipc_fsuid(void)
 	return (uid_t)syscall(SYS_setfsuid, (uid_t)-1);
 }
 
+/* The uid a file owned by a uid not mapped into the caller's user
+ * namespace shows (/proc/sys/kernel/overflowuid, read once; 65534, the
+ * kernel's default, if it cannot be read). */
+uid_t uipc_overflowuid(void)
+{
+	static _Atomic long cached = -1;
+	long v = atomic_load_explicit(&cached, memory_order_relaxed);
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if (v >= 0)
+		return (uid_t)v;
+	v = 65534;
+	fd = open("/proc/sys/kernel/overflowuid", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		if (n > 0) {
+			buf[n] = 0;
+			v = strtol(buf, NULL, 10);
+			if (v < 0 || v > (long)UINT32_MAX)
+				v = 65534;
+		}
+		close(fd);
+	}
+	atomic_store_explicit(&cached, v, memory_order_relaxed);
+	return (uid_t)v;
+}
+
 STAND_IN int setfsuid(uid_t fsuid)
 {
 	atomic_store(&fsuid_moved, 1);

@@ -292,6 +292,9 @@ UIPC_HIDDEN uid_t uipc_euid(void);
 UIPC_HIDDEN gid_t uipc_egid(void);
 /* The file system uid: the euid unless setfsuid moved it (then asked). */
 UIPC_HIDDEN uid_t uipc_fsuid(void);
+/* The uid files of owners not mapped into the caller's user namespace
+ * show (overflowuid). */
+UIPC_HIDDEN uid_t uipc_overflowuid(void);
 /* Whether the caller has capability cap (CAP_IPC_OWNER, ...) in effect. */
 UIPC_HIDDEN int uipc_capable(int cap);
 

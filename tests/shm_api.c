@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -680,6 +681,98 @@ static void scen_forged_owner(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "root: IPC_RMID", o->shmctl(forged_id, IPC_RMID, NULL));
 }
 
+/*
+ * The same through a user namespace: there every owner not mapped into it
+ * shows as the overflow uid, which is also the uid of a process of the
+ * namespace that mapped none.  A stranger that mapped a segment's file
+ * while it was open to all, then was shut out (IPC_SET to 0600), enters
+ * such a namespace and makes the header it still maps name the overflow
+ * uid: its IPC_RMID must get EPERM, as on the kernel.
+ */
+#define CREATOR 2	/* bin */
+#define UNS_STRANGER 3	/* sys */
+
+struct uns_result {
+	int ready, done;	/* the stranger's steps, seen by root */
+	int unshared, rmid, rmid_errno, forged;
+};
+
+static void uns_stranger(const struct ipc_ops *o, int id, struct uns_result *res,
+			 int go_fd)
+{
+	char path[4200], c;
+	void *hdr = MAP_FAILED;
+	int fd = -1;
+
+	if (setresgid(UNS_STRANGER, UNS_STRANGER, UNS_STRANGER) < 0 ||
+	    setresuid(UNS_STRANGER, UNS_STRANGER, UNS_STRANGER) < 0)
+		_exit(1);
+	if (o == &uipc_ops) {
+		snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), id);
+		fd = open(path, O_RDWR);
+		if (fd >= 0)
+			hdr = mmap(NULL, sizeof(struct uipc_obj), PROT_READ | PROT_WRITE,
+				   MAP_SHARED, fd, 0);
+	}
+	res->ready = 1;
+	if (read(go_fd, &c, 1) != 1)
+		_exit(1);
+	res->unshared = unshare(CLONE_NEWUSER) == 0;
+	if (hdr != MAP_FAILED) {
+		struct uipc_obj *ob = hdr;
+
+		ob->uid = ob->cuid = (uint32_t)geteuid();	/* the overflow uid */
+		res->forged = 1;
+	}
+	res->rmid = o->shmctl(id, IPC_RMID, NULL);
+	res->rmid_errno = errno;
+	res->done = 1;
+	_exit(0);
+}
+
+static void scen_uns_owner(const struct ipc_ops *o, struct trace *t)
+{
+	struct uns_result *res = harness_shared(sizeof(*res));
+	struct shmid_ds ds;
+	int go[2], id, st;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	id = o->shmget(IPC_PRIVATE, PG, IPC_CREAT | 0666);
+	tprintf(t, "root: 0666 segment -> %s", id >= 0 ? "ok" : errname(errno));
+	if (id < 0 || pipe(go) < 0)
+		return;
+	o->shmctl(id, IPC_STAT, &ds);
+	ds.shm_perm.uid = CREATOR;
+	ds.shm_perm.gid = CREATOR;
+	tcall(t, "root: give it to uid 2", o->shmctl(id, IPC_SET, &ds));
+	pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		uns_stranger(o, id, res, go[0]);
+	}
+	close(go[0]);
+	for (int i = 0; i < 5000 && !res->ready; i++)
+		usleep(1000);
+	ds.shm_perm.mode = 0600;
+	tcall(t, "root: shut the stranger out (0600)", o->shmctl(id, IPC_SET, &ds));
+	if (write(go[1], "g", 1) != 1)
+		tprintf(t, "cannot let the stranger go");
+	close(go[1]);
+	waitpid(pid, &st, 0);
+	if (!res->unshared) {
+		/* Not allowed here: both sides say the same. */
+		tprintf(t, "stranger: no user namespace of its own");
+	} else {
+		CHECK(o != &uipc_ops || res->forged,
+		      "the stranger could not map segment %d's header", id);
+		tprintf(t, "stranger in a user namespace: IPC_RMID -> %s",
+			res->rmid == 0 ? "ok" : errname(res->rmid_errno));
+	}
+	tcall(t, "root: still there", o->shmctl(id, IPC_STAT, &ds));
+	o->shmctl(id, IPC_RMID, NULL);
+}
+
 /* ---- the order of shmat's errors ------------------------------------- */
 
 static int order_id[4];	/* 0600 (no access), 0644, 0644 removed but attached, gone */
@@ -804,6 +897,8 @@ int main(void)
 	harness_on_cleanup(remove_keyed);
 	run_both("IPC_SET, IPC_RMID and SHM_LOCK by creator, owner, stranger", scen_creator);
 	run_both("a stranger named owner by a forged header gets EPERM", scen_forged_owner);
+	run_both("a stranger in a user namespace, a header naming the overflow uid: EPERM",
+		 scen_uns_owner);
 	run_both("the order of shmat's errors, as nobody", scen_order);
 	run_both("SHM_HUGETLB, as root and as nobody", scen_huge);
 	return harness_done();
