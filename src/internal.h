@@ -624,6 +624,10 @@ UIPC_HIDDEN void uipc_map_hold(struct uipc_map *m);
 /* Replaces m in the cache with a fresh mapping of the same file (the
  * file grew).  Returns the new reference; m's reference is dropped. */
 UIPC_HIDDEN int uipc_map_refresh(struct uipc_map **m);
+/* Replaces the caller's reference to m with one to a longer mapping of
+ * the same file (len bytes), in no cache: for an object whose name is
+ * gone (removed), whose file grew.  -EIO if the file is shorter. */
+UIPC_HIDDEN int uipc_map_widen(struct uipc_map **m, size_t len);
 
 static inline struct uipc_obj *map_obj(struct uipc_map *m)
 {

@@ -1067,6 +1067,18 @@ static int removed(struct q *q)
  * it is locked as mapped, so that the caller tells EIDRM, as the kernel
  * does, not an error of the mapping. */
 __attribute__((noinline))
+/* The removed queue's file mapped for nb blocks (locked, and stays so:
+ * the lock word is in the same page of the same file).  0, or -EIO. */
+static int q_widen(struct q *q, uint32_t nb)
+{
+	if (nb <= q->mapped || nb > MSG_MAX_BLOCKS)
+		return -EIO;
+	if (uipc_map_widen(&q->m, ARENA_OFF + (size_t)nb * MSG_BLK) < 0)
+		return -EIO;
+	q_set(q, q->m);
+	return 0;
+}
+
 static int q_lock_slow(struct q *q, uint32_t nb)
 {
 	for (int remaps = 0; nb > q->mapped; remaps++) {
@@ -1075,6 +1087,12 @@ static int q_lock_slow(struct q *q, uint32_t nb)
 		int r;
 
 		if (removed(q)) {
+			/* Its name is gone, but a message handed to a
+			 * receiver before the removal is still the receiver's
+			 * (the kernel's pipelined_send): the longer file is
+			 * mapped again through the mapping we have. */
+			if (remaps < Q_REMAPS && q_widen(q, nb) == 0)
+				continue;
 			nb = q->mapped;
 			break;
 		}
@@ -1090,6 +1108,10 @@ static int q_lock_slow(struct q *q, uint32_t nb)
 			if (r < 0)
 				return r;
 			if (removed(q)) {
+				if (q_widen(q, RD(q->h->nblocks)) == 0) {
+					nb = RD(q->h->nblocks);
+					continue;
+				}
 				nb = q->mapped;
 				break;
 			}

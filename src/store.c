@@ -1280,6 +1280,44 @@ int uipc_map_refresh(struct uipc_map **mp)
 	return 0;
 }
 
+int uipc_map_widen(struct uipc_map **mp, size_t len)
+{
+	struct uipc_map *old = *mp, *m;
+	void *base;
+
+	if (len <= old->len)
+		return -EINVAL;
+	m = map_alloc();
+	if (!m)
+		return -ENOMEM;
+	/* old_size 0: a second mapping of the same pages (a shared one's),
+	 * whether or not the file still has a name. */
+	base = mremap(old->base, 0, len, MREMAP_MAYMOVE);
+	if (base != MAP_FAILED &&
+	    uipc_probe_read((char *)base + len - 1, 1) < 0) {
+		/* The file is shorter than the header says: a page past its
+		 * end would fault, and a removed file cannot be mended. */
+		munmap(base, len);
+		base = MAP_FAILED;
+	}
+	if (base == MAP_FAILED) {
+		atomic_store(&m->unmapped, 1);
+		atomic_fetch_sub(&m->refs, 1);
+		pthread_mutex_lock(&cache_lock);
+		keep_retired(m);
+		pthread_mutex_unlock(&cache_lock);
+		return -EIO;
+	}
+	map_fill(m, old->kind, old->id, base, len, old->priv);
+	atomic_store(&m->dead, 1);	/* in no cache: unmapped at its last put */
+	pthread_mutex_lock(&cache_lock);
+	keep_retired(m);
+	pthread_mutex_unlock(&cache_lock);
+	uipc_map_put(old);
+	*mp = m;
+	return 0;
+}
+
 int uipc_obj_lock(struct uipc_map *m)
 {
 	struct uipc_obj *o = map_obj(m);

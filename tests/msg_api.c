@@ -5,6 +5,8 @@
  */
 #include "harness.h"
 
+#include <sched.h>
+
 #include <limits.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -339,6 +341,76 @@ static void rmid_reader(void *arg, int ready_fd)
 		 r < 0 ? errname(errno) : "");
 	if (write(c->out[1], line, strlen(line)) < 0)
 		_exit(1);
+}
+
+/* A message handed to a blocked receiver is the receiver's (the kernel's
+ * pipelined_send), even if the queue is removed before the receiver runs
+ * again: on uipc the send grew the file the receiver maps small, and the
+ * name it would map it again by is gone by then.  The receiver waits for
+ * any type; the sender runs first-in-first-out on the receiver's CPU, so
+ * the receiver cannot run between the send and the IPC_RMID. */
+static void handed_reader(void *arg, int ready_fd)
+{
+	struct rmid_side *c = arg;
+	static struct msg m;
+	char line[96];
+	ssize_t r;
+
+	c->o->msgrcv(c->q, &m, 16, 99, IPC_NOWAIT);	/* mapped while small */
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(1);
+	r = c->o->msgrcv(c->q, &m, sizeof(m.text), 0, 0);
+	snprintf(line, sizeof(line), "blocked msgrcv -> %zd %s, type %ld, "
+		 "bytes %s\n", r, r < 0 ? errname(errno) : "", m.type,
+		 r == 8000 && m.text[0] == 'h' && m.text[7999] == 'h' ? "right" :
+		 "wrong");
+	if (write(c->out[1], line, strlen(line)) < 0)
+		_exit(1);
+}
+
+static void scen_handed_rmid(const struct ipc_ops *o, struct trace *t)
+{
+	static struct msg m;
+	struct rmid_side c = { .o = o };
+	struct sched_param sp = { .sched_priority = 1 };
+	char line[128] = "";
+	cpu_set_t one;
+	int st;
+	pid_t kid;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+	c.q = o->msgget(IPC_PRIVATE, 0600);
+	if (c.q < 0 || pipe(c.out) < 0 ||
+	    sched_setaffinity(0, sizeof(one), &one) < 0) {
+		tprintf(t, "setup failed: %s", errname(errno));
+		return;
+	}
+	kid = fork_ready(handed_reader, &c);	/* on this CPU too */
+	tprintf(t, "reader blocked: %d", kid > 0 && wait_blocked(kid) == 0);
+	memset(m.text, 'h', 8000);
+	m.type = 3;
+	if (sched_setscheduler(0, SCHED_FIFO, &sp) == 0) {
+		tcall(t, "send 8000 bytes", o->msgsnd(c.q, &m, 8000, IPC_NOWAIT));
+		tcall(t, "IPC_RMID", o->msgctl(c.q, IPC_RMID, NULL));
+		sp.sched_priority = 0;
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+	} else {	/* not allowed: the order is left to chance */
+		tcall(t, "send 8000 bytes", o->msgsnd(c.q, &m, 8000, IPC_NOWAIT));
+		tcall(t, "IPC_RMID", o->msgctl(c.q, IPC_RMID, NULL));
+	}
+	if (kid > 0) {
+		if (read(c.out[0], line, sizeof(line) - 1) < 0)
+			tprintf(t, "reader: %s", errname(errno));
+		tlines(t, "reader: ", line);
+		waitpid(kid, &st, 0);
+	}
+	CPU_ZERO(&one);
+	for (int i = 0; i < CPU_SETSIZE && i < 1024; i++)
+		CPU_SET(i, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	close(c.out[0]);
+	close(c.out[1]);
 }
 
 static void scen_grow_rmid(const struct ipc_ops *o, struct trace *t)
@@ -959,6 +1031,8 @@ int main(void)
 		 scen_grow);
 	run_both("a grown queue removed under a blocked reader and a sender",
 		 scen_grow_rmid);
+	run_both("a message handed to a receiver, then IPC_RMID before it runs",
+		 scen_handed_rmid);
 	run_both("msgrcv modes", scen_rcv_modes);
 	run_both("msgrcv msgtyp < 0 and MSG_EXCEPT at the boundary", scen_rcv_bounds);
 	run_both("msgrcv sizes and errors", scen_rcv_sizes);
