@@ -653,6 +653,10 @@ struct uipc_new {
 	key_t key;
 	int flg;
 	size_t file_size;	/* whole object file */
+	/* Bytes from the start of the file given their pages at once, not
+	 * left holes: what every scan under the lock may read, which a full
+	 * file system would otherwise make fault (SIGBUS) where first read. */
+	size_t prealloc;
 	int64_t units;		/* counted against the kind's total limit */
 	/* Before anything is allocated for a new object: -errno refuses
 	 * (semget's nsems of 0, say).  May be NULL. */

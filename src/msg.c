@@ -375,23 +375,35 @@ static void free_chain(struct q *q, uint32_t b, uint64_t size)
 }
 
 /* The next free block, taken: the first of the head run (whose rest, if
- * any, becomes a run of its own), else a fresh one; 0 if none is left,
- * -1 (as uint32_t) for a corrupt list.  *run: the block after it in its
- * run (0: none), for alloc_chain to take next. */
-static uint32_t take_free(struct q *q, uint32_t *run)
+ * any, becomes a run of its own), else a fresh one; 0 with *err set:
+ * -ENOMEM if none is left, -EIO for a corrupt list, -ENOSPC if a fresh
+ * block's page cannot be had.  *run: the block after it in its run (0:
+ * none), for alloc_chain to take next. */
+static uint32_t take_free(struct q *q, uint32_t *run, int *err)
 {
 	uint32_t b = RD(q->h->free_head), fresh;
 
 	if (b) {
-		if (!valid_blk(q, b))
-			return (uint32_t)-1;
+		if (!valid_blk(q, b)) {
+			*err = -EIO;
+			return 0;
+		}
 		q->h->free_head = RD(first(q, b)->next_msg);
 		*run = RD(first(q, b)->next_blk);
 		return b;
 	}
 	fresh = RD(q->h->fresh);
-	if (!valid_blk(q, fresh))
+	if (!valid_blk(q, fresh)) {
+		*err = -ENOMEM;
 		return 0;
+	}
+	/* Never touched: its page is a hole of the file, which on a full
+	 * file system faults (SIGBUS) where it is first touched.  Here,
+	 * under the guard, that is an error. */
+	if (uipc_probe_read(blk(q, fresh), MSG_BLK) < 0) {
+		*err = -ENOSPC;
+		return 0;
+	}
 	q->h->fresh = fresh + 1;
 	*run = 0;
 	return fresh;
@@ -433,11 +445,11 @@ static uint32_t alloc_chain(struct q *q, uint64_t size, int *err)
 			}
 			run = RD(((struct msg_cont *)blk(q, b))->next_blk);
 		} else {
-			b = take_free(q, &run);
-			if (b == 0 || b == (uint32_t)-1) {
+			b = take_free(q, &run, err);
+			if (b == 0) {
 				/* Out of blocks (qbytes beyond what the arena
-				 * can hold) or a corrupt free list. */
-				*err = b == 0 ? -ENOMEM : -EIO;
+				 * can hold), a corrupt free list, or a full
+				 * file system. */
 				free_blocks(q, b0, i);
 				return 0;
 			}
@@ -1403,6 +1415,9 @@ static long do_msgget(key_t key, int msgflg)
 	n.key = key;
 	n.flg = msgflg;
 	n.file_size = ARENA_OFF + (size_t)MSG_INIT_BLOCKS * MSG_BLK;
+	/* The header's pages: the waiter records are scanned whole (the
+	 * arena's pages are had as fresh blocks are taken: take_free). */
+	n.prealloc = ARENA_OFF;
 	n.init = msq_init;
 	n.arg = &qbytes;
 	return uipc_ipcget(&n);
@@ -1525,8 +1540,13 @@ static long do_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg,
 			b = alloc_chain(&q, msgsz, &r);
 			if (b)
 				break;
-			if (r != -ENOMEM)	/* a corrupt free list */
+			if (r != -ENOMEM) {
+				/* A corrupt free list, or no memory for the
+				 * file (ENOMEM, as the kernel's load_msg). */
+				if (r == -ENOSPC)
+					r = -ENOMEM;
 				goto out_unlock;
+			}
 			/* Each growth at least doubles the arena, up to 2^31
 			 * blocks: more are a writer shrinking nblocks. */
 			r = ++grows > 32 ? -ENOMEM :

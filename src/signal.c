@@ -588,7 +588,12 @@ static int file_make(const struct sig_file *inherit, sigbits mask)
 	}
 	if (fd < 0)
 		return -errno;
-	f = ftruncate(fd, sizeof(*f)) == 0 ? map_fd(fd) : NULL;
+	/* All but the threads' entries (each had when made: thread_locked)
+	 * gets its pages now: senders write the queue and the sets under
+	 * the lock, where a hole of a full file system would fault (SIGBUS). */
+	f = ftruncate(fd, sizeof(*f)) == 0 &&
+	    (fallocate(fd, 0, 0, (off_t)offsetof(struct sig_file, thr)) == 0 ||
+	     errno == EOPNOTSUPP) ? map_fd(fd) : NULL;
 	close(fd);
 	if (!f) {
 		unlinkat(h->dirfd, name, 0);
@@ -817,6 +822,11 @@ static struct sig_thread *thread_locked(void)
 	if (free_i < 0 && n < SIG_THREADS)
 		free_i = n;
 	if (free_i < 0)
+		return NULL;
+	/* A new entry's pages may be holes of the file, which on a full
+	 * file system fault (SIGBUS) where first touched: under the guard
+	 * here, that is no entry (EAGAIN), as a full table is. */
+	if (uipc_probe_read(&f->thr[free_i], sizeof(f->thr[free_i])) < 0)
 		return NULL;
 	if (free_i >= n)
 		f->nthr = (uint32_t)free_i + 1;

@@ -1807,6 +1807,11 @@ static int newobj(struct uipc_nsh *h, struct uipc_new *n)
 		r = -errno;
 		goto out_unlink;
 	}
+	if (n->prealloc && fallocate(fd, 0, 0, (off_t)n->prealloc) < 0 &&
+	    errno != EOPNOTSUPP) {
+		r = -ENOMEM;	/* no room in the file system */
+		goto out_unlink;
+	}
 	/* One mapping of the whole new file: the header is written through
 	 * it, and a kind that maps only its header (map_len) hands the rest
 	 * to its creator (shm: the first shmat's attachment). */

@@ -22,6 +22,10 @@
  *     namespace of the test's own);
  *   - files cut short (truncate) under a process using them, its attached
  *     segment's included, cost it errors, never SIGBUS;
+ *   - a full file system (a tmpfs of 8 MiB, in a mount namespace of the
+ *     test's own) costs a message queue whose blocks must be had, and
+ *     threads that first use signals there, errors (ENOMEM, EAGAIN), never
+ *     SIGBUS;
  *   - a segment's header is kept from those the segment keeps out: a user
  *     with no access cannot open it, and one that mapped it while it had
  *     access and forges its owner after losing it gets no IPC_SET,
@@ -34,7 +38,9 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -457,6 +463,118 @@ static void default_namespace(void)
 		       "$TMPDIR, then /tmp, without /dev/shm\n");
 }
 
+/* ---- a full file system ------------------------------------------------ */
+
+static void *first_mask(void *arg)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	*(int *)arg = uipc_pthread_sigmask(SIG_BLOCK, &none, NULL);
+	return NULL;
+}
+
+/* In a fresh process (no namespace yet) with a tmpfs of its own: a queue
+ * and the process's signal file made, the file system filled, then what
+ * needs pages of them it never touched.  Exits 0 unless a check failed. */
+static int full_victim(const char *dir)
+{
+	static struct { long type; char text[8000]; } m = { 1, "" };
+	char ns[4300], filler[4300];
+	static char chunk[65536];
+	pthread_t th[40];
+	int q, fd, rc[40], ok = 0, eagain = 0, other = 0, r;
+	sigset_t none;
+
+	setvbuf(stdout, NULL, _IONBF, 0);	/* what it said before a signal */
+	snprintf(ns, sizeof(ns), "%s/ns", dir);
+	setenv("UIPC_NS", ns, 1);
+	sigemptyset(&none);
+	q = uipc_msgget(IPC_PRIVATE, 0600);
+	sigaddset(&none, SIGRTMIN + 1);	/* kept pending */
+	if (q < 0 || uipc_sigprocmask(SIG_BLOCK, &none, NULL) < 0) {
+		printf("FAIL full file system: setup: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	fd = open(filler, O_WRONLY | O_CREAT, 0600);
+	while (fd >= 0 && write(fd, chunk, sizeof(chunk)) > 0)
+		;
+	while (fd >= 0 && write(fd, chunk, 1) > 0)	/* to the last byte */
+		;
+	if (fd >= 0)
+		close(fd);
+	r = uipc_msgsnd(q, &m, sizeof(m.text), IPC_NOWAIT);
+	if (r < 0 && errno != ENOMEM) {
+		printf("FAIL full file system: msgsnd: %s, not ENOMEM\n",
+		       strerror(errno));
+		return 1;
+	}
+	printf("     full file system: msgsnd of 8000 bytes -> %s\n",
+	       r == 0 ? "ok" : strerror(errno));
+	for (int i = 0; i < 40; i++)
+		if (pthread_create(&th[i], NULL, first_mask, &rc[i]) != 0)
+			rc[i] = -2;
+		else
+			pthread_join(th[i], NULL);
+	for (int i = 0; i < 40; i++) {
+		ok += rc[i] == 0;
+		eagain += rc[i] == EAGAIN;
+		other += rc[i] != 0 && rc[i] != EAGAIN;
+	}
+	printf("     full file system: 40 threads' first mask: %d ok, %d "
+	       "EAGAIN, %d else\n", ok, eagain, other);
+	for (int i = 0; i < 20; i++) {	/* into the queue of its own file */
+		union sigval v = { .sival_int = i };
+
+		if (uipc_sigqueue(getpid(), SIGRTMIN + 1, v) < 0 &&
+		    errno != EAGAIN) {
+			printf("FAIL full file system: sigqueue: %s\n",
+			       strerror(errno));
+			return 1;
+		}
+	}
+	printf("     full file system: 20 real-time signals queued\n");
+	uipc_msgctl(q, IPC_RMID, NULL);
+	return other != 0;
+}
+
+static void full_file_system(void)
+{
+	char dir[4200];
+	pid_t pid;
+	int st;
+
+	snprintf(dir, sizeof(dir), "%s/full", base);
+	if (mkdir(dir, 0700) < 0) {
+		CHECK(0, "mkdir %s: %s", dir, strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(30);
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("tmpfs", dir, "tmpfs", 0, "size=8m,mode=0700") < 0) {
+			printf("SKIP full file system: no mount namespace of "
+			       "our own (%s)\n", strerror(errno));
+			_exit(77);
+		}
+		st = full_victim(dir);
+		fflush(stdout);
+		_exit(st);
+	}
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+	    (WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 77)) {
+		CHECK(0, "full file system: the victim ended with status %#x%s",
+		      st, WIFSIGNALED(st) ? " (killed by a signal)" : "");
+		return;
+	}
+	if (WEXITSTATUS(st) == 0)
+		printf("ok   full file system: errors, no SIGBUS\n");
+}
+
 /* A victim that uses its queue and its attached segment while the files
  * under it are cut short: the files named in cut_list, one per round.
  * Calls may fail; nothing may kill it. */
@@ -761,6 +879,7 @@ int main(void)
 	planted_files();
 	key_hijack();
 	default_namespace();
+	full_file_system();
 	truncation();
 	forged_table();	/* from here on this process has a namespace */
 	forged_shm_owner();
