@@ -59,7 +59,11 @@
  * Stop and continue.  A stop signal's default action is the kernel's
  * stop, raised as a terminating one is; SIGCONT is also sent as the
  * kernel's (which continues the target, and applies its session rule),
- * and drops pending stops as prepare_signal does.
+ * and drops pending stops as prepare_signal does.  A stop taken from the
+ * file is raised after the file's lock is let go, so a continue that
+ * comes in between is sent again once the target is seen stopped
+ * (stopping, cont_settle): the kernel's group stop never outlives a
+ * later continue.
  *
  * fork and exec.  A forked child makes its own file, with the
  * dispositions and the forking thread's mask and nothing pending.  exec
@@ -88,6 +92,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +164,10 @@ struct sig_file {
 	_Atomic sigbits sfd_mask;	/* watched by a signalfd: rung blocked */
 	uint64_t seq;
 	uint32_t rt_used;		/* entries in use (0: the queue is skipped) */
-	uint32_t pad2;
+	/* Threads between taking a default stop from the file and stopping
+	 * (the kernel's stop, which they raise once unlocked): a continue
+	 * sent meanwhile makes sure it comes after (cont_settle). */
+	_Atomic uint32_t stopping;
 	sigbits std;			/* standard signals pending for the process */
 	struct sig_info std_info[32];
 	/* Entries 0..nthr-1 may be in use: every scan stops there, so that
@@ -1242,8 +1250,10 @@ static int dispatch(void)
 			if (x->act.sa_handler == SIG_DFL && default_stops(x->s)) {
 				/* The kernel's get_signal stops right here
 				 * and goes on choosing once continued. */
+				atomic_fetch_add(&f->stopping, 1);
 				file_unlock(f);
 				default_stop(x->s);
+				atomic_fetch_sub(&f->stopping, 1);
 				if (file_lock(f) < 0) {
 					n = 0;	/* nothing runs: as if unchosen */
 					goto out;
@@ -1562,6 +1572,39 @@ static int zombie(pid_t pid)
 	return uipc_pid_gone(pid, 0);
 }
 
+/* The state letter of /proc/PID/stat ('T': stopped), or 0. */
+static char pid_state(pid_t pid)
+{
+	char buf[512], *p;
+
+	if (uipc_proc_file(pid, "stat", buf, sizeof(buf)) < 0)
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * A continue sent to a process one of whose threads had taken a default
+ * stop from its file but not yet stopped (it raises the kernel's stop once
+ * it has let go of the file's lock): the kernel's continue may have come
+ * first, found nothing stopped, and the stop would then hold for good,
+ * where on the kernel the group stop cannot overtake a later continue.
+ * So the continue is sent again each time the target is seen stopped,
+ * until no thread is on its way to a stop.  Bounded (2000 looks, about
+ * 2 s): the count is its uid's to write.
+ */
+static void cont_settle(pid_t pid, struct sig_file *f)
+{
+	for (int i = 0; i < 2000 && atomic_load(&f->stopping); i++) {
+		if (pid_state(pid) == 'T' && kill(pid, SIGCONT) < 0)
+			return;
+		if (i < 20)
+			sched_yield();
+		else
+			usleep(1000);
+	}
+}
+
 /* Sends s with info to process pid (tid 0) or its thread tid, with the
  * kernel's errors in its order (check_kill_permission): no such process
  * (to uipc: none that takes uipc signals), a bad signal, no permission
@@ -1668,6 +1711,8 @@ out:
 			uipc_futex_wake(&wake->wake, 1);
 		else if (bell_tid)
 			syscall(SYS_tgkill, pid, bell_tid, doorbell_sig);
+		if (s == SIGCONT && pid != uipc_getpid() && atomic_load(&f->stopping))
+			cont_settle(pid, f);
 	}
 	return r;
 }

@@ -1242,6 +1242,66 @@ static void scen_stop(const struct sig_ops *o, struct trace *t)
 	}
 }
 
+/* The state letter of /proc/PID/stat ('T' stopped), or 0. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *rp;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	buf[0] = 0;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' ? rp[2] : 0;
+}
+
+/* A stop and at once a continue, at random moments of the target's
+ * taking the stop: once both are sent, the target runs (a continue that
+ * comes before the stop takes effect still wins, as prepare_signal and
+ * the group stop make it on the kernel).  Rounds for at most 8 s. */
+static void scen_stop_cont(const struct sig_ops *o, struct trace *t)
+{
+	struct timespec t0, now;
+	unsigned rnd = 12345;
+	int rounds = 0, stuck = 0;
+	struct helper h;
+
+	sleep_kind = SLEEP_PAUSE;
+	h = spawn(o, helper_sleeper, 1, "child");
+	wait_ready(t, &h);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (; rounds < 1500 && !stuck; rounds++) {
+		int spin = rand_r(&rnd) % 20000, seen = 0;
+
+		o->kill(h.pid, SIGTSTP);
+		for (volatile int i = 0; i < spin; i++)
+			;
+		o->kill(h.pid, SIGCONT);
+		/* Stopped for 100 ms after both: left stopped. */
+		for (int i = 0; i < 50 && proc_state(h.pid) == 'T'; i++, seen++)
+			usleep(2000);
+		if (seen == 50) {
+			stuck = 1;
+			kill(h.pid, SIGCONT);	/* the kernel's, to go on */
+		}
+		while (waitpid(h.pid, NULL, WNOHANG | WUNTRACED | WCONTINUED) > 0)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 8)
+			break;
+	}
+	tprintf(t, "a stop, then a continue: %s", stuck ?
+		"left stopped" : "the target runs after each");
+	printf("     %s: %d rounds of a stop and a continue\n", o->name, rounds);
+	tval(t, "kill child SIGTERM", o->kill(h.pid, SIGTERM));
+	reap(t, &h);
+}
+
 /* ---- signals to a thread ------------------------------------------- */
 
 static _Atomic pid_t thread_tid;
@@ -2179,6 +2239,7 @@ int main(int argc, char **argv)
 		printf("skip kill -1 inside a PID namespace (not root)\n");
 	run_sig_both("fork: actions and mask inherited, pending not", scen_fork);
 	run_sig_both("stop and continue as default actions", scen_stop);
+	run_sig_both("a stop and at once a continue: never left stopped", scen_stop_cont);
 	run_sig_both("signals to a thread: pthread_kill, tgkill", scen_thread);
 	run_sig_both("exec: handlers reset, ignored, blocked, pending kept", scen_exec);
 	run_sig_both("vfork, then exec: ignored and blocked kept", scen_vfork);
