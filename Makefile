@@ -95,6 +95,7 @@ $(B)/helpers/%: tests/helpers/%.c tests/helpers/errname.h | $(B)/helpers
 $(B)/tests/shim_cred: $(B)/helpers/cred_prog
 $(B)/tests/shim_eintr: $(B)/helpers/eintr_prog
 $(B)/tests/shim_syscall: $(B)/helpers/syscall_prog
+$(B)/tests/shim_closeall: $(B)/helpers/closeall_prog
 $(B)/tests/shim_sysctl: $(B)/helpers/sysctl_prog
 $(B)/tests/shim_pipes: $(B)/helpers/pipe_prog
 $(B)/tests/shim_dlopen: $(B)/helpers/dlopen_prog

@@ -289,18 +289,59 @@ int ioctl(int fd, int req, ...)
 /* ---- closing many ---------------------------------------------------- */
 
 #ifdef __GLIBC__
+/* The namespace's own descriptors in [first, last], lowest first (at
+ * most two): kept open, the range closed around them (store.c). */
+static int ours_in(unsigned int first, unsigned int last, unsigned int ours[2])
+{
+	int fds[2], n = 0, k = uipc_ns_fds(fds);
+
+	if (k == 2 && fds[1] < fds[0]) {
+		int t = fds[0];
+
+		fds[0] = fds[1];
+		fds[1] = t;
+	}
+	for (int i = 0; i < k; i++)
+		if ((unsigned int)fds[i] >= first && (unsigned int)fds[i] <= last)
+			ours[n++] = (unsigned int)fds[i];
+	return n;
+}
+
 int close_range(unsigned int first, unsigned int last, int flags)
 {
+	int (*next_fn)(unsigned int, unsigned int, int) =
+		NEXT(N_CLOSE_RANGE, int (*)(unsigned int, unsigned int, int));
+	unsigned int ours[2];
+	int n, r = 0;
+
 	if (ON && !(flags & CLOSE_RANGE_CLOEXEC))
 		uipc_pipe_closing_range(first, last);
-	return NEXT(N_CLOSE_RANGE, int (*)(unsigned int, unsigned int, int))(
-		first, last, flags);
+	n = (flags & CLOSE_RANGE_CLOEXEC) || first > last ? 0 :
+		ours_in(first, last, ours);
+	for (int i = 0; i < n && r == 0; i++) {
+		if (ours[i] > first)
+			r = next_fn(first, ours[i] - 1, flags);
+		flags &= ~CLOSE_RANGE_UNSHARE;	/* done by the first */
+		first = ours[i] + 1;
+		if (ours[i] == last)
+			return r;
+	}
+	return r == 0 ? next_fn(first, last, flags) : r;
 }
 
 void closefrom(int first)
 {
+	unsigned int ours[2];
+	int n;
+
 	if (ON && first >= 0)
 		uipc_pipe_closing_range((unsigned int)first, ~0u);
+	n = first >= 0 ? ours_in((unsigned int)first, ~0u, ours) : 0;
+	for (int i = 0; i < n; i++) {
+		for (unsigned int fd = (unsigned int)first; fd < ours[i]; fd++)
+			close((int)fd);
+		first = (int)ours[i] + 1;
+	}
 	NEXT(N_CLOSEFROM, void (*)(int))(first);
 }
 #endif

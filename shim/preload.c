@@ -474,11 +474,31 @@ ssize_t pwrite64(int fd, const void *buf, size_t count, off_t at)
 
 int close(int fd)
 {
+	if (__builtin_expect(uipc_ns_fd_keep(fd), 0))
+		return 0;	/* the namespace's own: kept (store.c) */
 	uipc_shim_closing(fd);
 	IO_READY(next_close);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0))
 		uipc_sysctl_closing(fd);
 	return next_close(fd);
+}
+
+/* dup2 or dup3 onto one of the namespace's own descriptors: ours moves
+ * first (and this process's record locks are taken again after, which
+ * the dup's close of the old number drops).  Returns what the dup gave. */
+static int dup_onto_ours(int oldfd, int newfd, int flags, int three)
+{
+	int moved = uipc_ns_fd_move(newfd), r;
+
+	if (moved < 0) {
+		errno = -moved;
+		return -1;
+	}
+	if (!uipc_shim_dup2(oldfd, newfd, flags, three, &r))
+		r = three ? next_dup3(oldfd, newfd, flags) : next_dup2(oldfd, newfd);
+	if (moved == 1)
+		uipc_proc_relock();
+	return r;
 }
 
 int dup2(int oldfd, int newfd)
@@ -488,6 +508,8 @@ int dup2(int oldfd, int newfd)
 	IO_READY(next_dup2);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && oldfd != newfd)
 		uipc_sysctl_closing(newfd);
+	if (__builtin_expect(oldfd != newfd && uipc_ns_fd_keep(newfd), 0))
+		return dup_onto_ours(oldfd, newfd, 0, 0);
 	if (uipc_shim_dup2(oldfd, newfd, 0, 0, &r))
 		return r;
 	return next_dup2(oldfd, newfd);
@@ -500,6 +522,8 @@ int dup3(int oldfd, int newfd, int flags)
 	IO_READY(next_dup3);
 	if (__builtin_expect(uipc_sysctl_nopen != 0, 0) && oldfd != newfd)
 		uipc_sysctl_closing(newfd);
+	if (__builtin_expect(oldfd != newfd && uipc_ns_fd_keep(newfd), 0))
+		return dup_onto_ours(oldfd, newfd, flags, 1);
 	if (uipc_shim_dup2(oldfd, newfd, flags, 1, &r))
 		return r;
 	return next_dup3(oldfd, newfd, flags);

@@ -538,6 +538,19 @@ struct uipc_nsh {		/* this process's handle on its namespace */
 /* The namespace of this process (UIPC_NS), opened and created on first
  * use.  Returns NULL and sets *err on failure. */
 UIPC_HIDDEN struct uipc_nsh *uipc_ns_get(int *err);
+/* Whether fd is one of the namespace's own descriptors, which the shim's
+ * close, close_range and closefrom leave open (store.c). */
+UIPC_HIDDEN int uipc_ns_fd_keep(int fd);
+/* Those descriptors into fds: how many (0 before the namespace is open). */
+UIPC_HIDDEN int uipc_ns_fds(int fds[2]);
+/* fd, if one of those, moved to another number before a dup2 or dup3
+ * makes it another file: 0, 1 if it was the namespace file's (then
+ * uipc_proc_relock() after the dup2, whose close of the old number drops
+ * this process's record locks on that file), or -errno. */
+UIPC_HIDDEN int uipc_ns_fd_move(int fd);
+/* This process's record locks on the namespace file taken again (proc.c):
+ * an instant without them, in which others may take it for dead. */
+UIPC_HIDDEN void uipc_proc_relock(void);
 /* Where default namespaces are made when /dev/shm will do. */
 #define UIPC_DEFAULT_BASE "/dev/shm"
 /* The namespace directory this process uses: UIPC_NS, else the default

@@ -68,6 +68,19 @@ static int lock_at(struct uipc_nsh *h, off_t off, int cmd, short type,
 	return fcntl(h->nsfd, cmd, fl);
 }
 
+void uipc_proc_relock(void)
+{
+	struct uipc_nsh *h;
+	struct flock fl;
+	int r = 0;
+
+	h = uipc_ns_get(&r);
+	if (!h || !atomic_load(&g_registered) || g_self.pid != uipc_getpid())
+		return;
+	lock_at(h, proc_lock_off(g_self.slot), F_SETLK, F_WRLCK, &fl);
+	lock_at(h, life_off(g_self.slot, g_self.gen), F_SETLK, F_WRLCK, &fl);
+}
+
 /* Exit work for the process that was (slot, gen). */
 static void exit_work(struct uipc_nsh *h, uint32_t slot, uint32_t gen,
 		      uint32_t uses)

@@ -523,6 +523,52 @@ out_dir:
 	return r;
 }
 
+/*
+ * A program that closes every descriptor it does not know (a daemon
+ * detaching, faked-sysv among them) closes the namespace's two as well:
+ * the directory's, which every later call needs (a number used again for
+ * a file of its own would be taken for the directory), and the namespace
+ * file's, whose record lock says this process lives (released by the
+ * close of any descriptor of that file: others would take it for dead
+ * and do its exit work).  The shim's close, close_range and closefrom ask
+ * here and leave them open (the close is not made; the number stays
+ * taken), and its dup2 and dup3 move one that is to become another file.
+ */
+int uipc_ns_fd_keep(int fd)
+{
+	if (fd < 0 || !atomic_load_explicit(&g_ns_ready, memory_order_acquire))
+		return 0;
+	return fd == g_ns.dirfd || fd == g_ns.nsfd;
+}
+
+int uipc_ns_fds(int fds[2])
+{
+	if (!atomic_load_explicit(&g_ns_ready, memory_order_acquire))
+		return 0;
+	fds[0] = g_ns.dirfd;
+	fds[1] = g_ns.nsfd;
+	return 2;
+}
+
+int uipc_ns_fd_move(int fd)
+{
+	int nfd;
+
+	if (!uipc_ns_fd_keep(fd))
+		return 0;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+	if (nfd < 0)
+		return -errno;
+	if (fd == g_ns.dirfd) {
+		g_ns.dirfd = nfd;
+		return 0;
+	}
+	/* The caller's dup2 closes the old number, and with it our record
+	 * locks on the file: the caller takes them again after it (1). */
+	g_ns.nsfd = nfd;
+	return 1;
+}
+
 struct uipc_nsh *uipc_ns_get(int *err)
 {
 	int r = 0;

@@ -1,0 +1,29 @@
+/*
+ * shim_closeall: an unmodified program whose child closes every descriptor
+ * it does not know (tests/helpers/closeall_prog: one by one, closefrom,
+ * close_range, dup2 onto each), then goes on with System V IPC, runs on
+ * the kernel and under `uipc run --block-kernel-ipc` and prints the same:
+ * the namespace's descriptors outlive the closes, so the child can still
+ * make objects and its SEM_UNDO adjustment is not undone while it lives.
+ */
+#include "harness.h"
+
+#include <unistd.h>
+
+int main(void)
+{
+	const char *b = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
+	char prog[512];
+
+	harness_init(60);
+	if (!shim_usable())
+		return 77;
+	snprintf(prog, sizeof(prog), "%s/helpers/closeall_prog", b);
+	if (access(prog, X_OK) != 0) {
+		printf("SKIP: %s not built\n", prog);
+		return 77;
+	}
+	if (compare_program("closeall_prog", prog) == 0)
+		printf("ok   a child that closes every descriptor: as on the kernel\n");
+	return harness_done();
+}
