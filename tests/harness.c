@@ -786,6 +786,17 @@ int harness_kernel_leftovers(void)
 	return n;
 }
 
+int helper_path(char *buf, size_t n, const char *name)
+{
+	const char *b = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
+
+	snprintf(buf, n, "%s/helpers/%s", b, name);
+	if (access(buf, X_OK) == 0)
+		return 0;
+	printf("SKIP: %s not built\n", buf);
+	return -1;
+}
+
 int compare_program(const char *name, const char *cmd)
 {
 	return compare_program_run(name, cmd, "--block-kernel-ipc");

@@ -156,6 +156,9 @@ int harness_kernel_leftovers(void);
  * --block-kernel-ipc`, and checks that both print the same and exit 0,
  * and that neither leaves kernel objects (any left are removed). */
 int compare_program(const char *name, const char *cmd);
+/* The path of helper program `name` (built from tests/helpers/) into buf;
+ * -1, with a SKIP line printed, if it is not built. */
+int helper_path(char *buf, size_t n, const char *name);
 /* The same, under `uipc run OPTS`. */
 int compare_program_run(const char *name, const char *cmd, const char *opts);
 

@@ -12,17 +12,11 @@
 
 int main(void)
 {
-	const char *b = getenv("UIPC_BUILD") ? getenv("UIPC_BUILD") : "build";
 	char prog[512];
 
 	harness_init(60);
-	if (!shim_usable())
+	if (!shim_usable() || helper_path(prog, sizeof(prog), "closeall_prog") < 0)
 		return 77;
-	snprintf(prog, sizeof(prog), "%s/helpers/closeall_prog", b);
-	if (access(prog, X_OK) != 0) {
-		printf("SKIP: %s not built\n", prog);
-		return 77;
-	}
 	if (compare_program("closeall_prog", prog) == 0)
 		printf("ok   a child that closes every descriptor: as on the kernel\n");
 	return harness_done();
