@@ -50,8 +50,8 @@ DEMO    := $(B)/demo/demo
 all: $(B)/libuipc.so $(B)/libuipc.a $(B)/libuipc-preload.so $(B)/uipc $(B)/uipc.pc
 .PHONY: all check demo bench install clean deps mutate
 
-$(B)/obj/%.o: src/%.c src/internal.h src/libc_calls.h include/uipc.h | $(B)/obj
-	$(CC) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
+$(B)/obj/%.o: src/%.c src/internal.h src/direct.h src/libc_calls.h include/uipc.h | $(B)/obj
+	$(CC) $(CFLAGS) -DUIPC_DIRECT -fvisibility=hidden -c -o $@ $<
 
 $(B)/obj $(B)/tests $(B)/bench $(B)/demo $(B)/helpers:
 	mkdir -p $@
@@ -69,7 +69,7 @@ $(B)/libuipc.a: $(LIB_OBJ)
 SHIM_SRC := shim/preload.c shim/procview.c shim/pipes.c
 $(B)/libuipc-preload.so: $(SHIM_SRC) shim/procview.h shim/pipes.h $(LIB_OBJ) \
 		$(B)/obj/handoff_spawn.o shim/preload.map
-	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,--version-script=shim/preload.map \
+	$(CC) $(CFLAGS) -DUIPC_DIRECT $(LDFLAGS) -shared -Wl,--version-script=shim/preload.map \
 		-o $@ $(SHIM_SRC) $(LIB_OBJ) $(B)/obj/handoff_spawn.o $(LDLIBS)
 
 TOOL_SRC := tools/uipc.c tools/run.c
@@ -137,7 +137,7 @@ mutate:
 		$(if $(filter 0,$(CONFIRM)),--no-confirm) $(IDS)
 
 # The packages whose unmodified programs the shim_* tests run on uipc.
-DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql procps musl-tools php-cli
+DEPS := stress-ng python3-sysv-ipc perl util-linux postgresql procps musl-tools php-cli fakeroot
 deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

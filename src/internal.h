@@ -892,4 +892,8 @@ UIPC_HIDDEN int uipc_shm_snapshot(int id, struct uipc_shm_info *out);
 /* Pages of segment id's bytes that are resident (shm_rss's share). */
 UIPC_HIDDEN long uipc_shm_rss(int id);
 
+#ifdef UIPC_DIRECT
+#include "direct.h"
+#endif
+
 #endif /* UIPC_INTERNAL_H */
