@@ -392,6 +392,9 @@ UIPC_HIDDEN void uipc_lock_release(struct uipc_lock *l);
 /* What /proc/<pid>/stat says: 1 if pid is gone, a zombie or exiting, or
  * (start != 0) a later process with the same pid; else 0.  A process we
  * cannot see (hidepid) counts as alive. */
+/* The state letter of /proc/PID/stat ('T' stopped, 'Z' zombie...), or 0
+ * if it cannot be read. */
+UIPC_HIDDEN char uipc_pid_state(pid_t pid);
 UIPC_HIDDEN int uipc_pid_gone(pid_t pid, uint32_t start);
 /* /proc/<pid>/<name> (pid 0: this process's), what one read gives of it,
  * NUL-terminated in buf: its length, or -errno. */

@@ -146,6 +146,15 @@ uint32_t uipc_pid_start(pid_t pid)
 	return pid_stat(pid, &state, &flags, &start) == 0 ? (uint32_t)start : 0;
 }
 
+char uipc_pid_state(pid_t pid)
+{
+	unsigned long long start;
+	unsigned long flags;
+	char state;
+
+	return pid_stat(pid, &state, &flags, &start) == 0 ? state : 0;
+}
+
 int uipc_pid_gone(pid_t pid, uint32_t start)
 {
 	unsigned long long st;

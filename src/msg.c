@@ -397,10 +397,13 @@ static uint32_t take_free(struct q *q, uint32_t *run, int *err)
 		*err = -ENOMEM;
 		return 0;
 	}
-	/* Never touched: its page is a hole of the file, which on a full
-	 * file system faults (SIGBUS) where it is first touched.  Here,
-	 * under the guard, that is an error. */
-	if (uipc_probe_read(blk(q, fresh), MSG_BLK) < 0) {
+	/* Never touched.  Fresh blocks are taken in order, so the first of
+	 * each 4 KiB of the arena to be touched is block 1 or a multiple of
+	 * 16, and its page may be a hole of the file, which on a full file
+	 * system faults (SIGBUS) where first touched: touched here under the
+	 * guard, where that is an error. */
+	if ((fresh == 1 || fresh % (4096 / MSG_BLK) == 0) &&
+	    uipc_probe_read(blk(q, fresh), MSG_BLK) < 0) {
 		*err = -ENOSPC;
 		return 0;
 	}
@@ -1072,13 +1075,6 @@ static int removed(struct q *q)
  * the bound stops a writer that keeps growing it. */
 #define Q_REMAPS 32
 
-/* q_lock() with the queue locked and nblocks read as nb, when that is
- * more than this process maps or a repair is due.  Out of line: q_lock()
- * is on every call's fast path.  On failure the queue is unlocked.  A
- * removed queue is not mapped again (its id is no longer there to open):
- * it is locked as mapped, so that the caller tells EIDRM, as the kernel
- * does, not an error of the mapping. */
-__attribute__((noinline))
 /* The removed queue's file mapped for nb blocks (locked, and stays so:
  * the lock word is in the same page of the same file).  0, or -EIO. */
 static int q_widen(struct q *q, uint32_t nb)
@@ -1091,6 +1087,14 @@ static int q_widen(struct q *q, uint32_t nb)
 	return 0;
 }
 
+/* q_lock() with the queue locked and nblocks read as nb, when that is
+ * more than this process maps or a repair is due.  Out of line: q_lock()
+ * is on every call's fast path.  On failure the queue is unlocked.  A
+ * removed queue's name is gone: its longer file is mapped through the
+ * mapping we have (q_widen), or, if that cannot be, it is locked as
+ * mapped, so that the caller tells EIDRM, as the kernel does, not an
+ * error of the mapping. */
+__attribute__((noinline))
 static int q_lock_slow(struct q *q, uint32_t nb)
 {
 	for (int remaps = 0; nb > q->mapped; remaps++) {
@@ -1120,10 +1124,9 @@ static int q_lock_slow(struct q *q, uint32_t nb)
 			if (r < 0)
 				return r;
 			if (removed(q)) {
-				if (q_widen(q, RD(q->h->nblocks)) == 0) {
-					nb = RD(q->h->nblocks);
+				nb = RD(q->h->nblocks);
+				if (q_widen(q, nb) == 0)
 					continue;
-				}
 				nb = q->mapped;
 				break;
 			}

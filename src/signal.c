@@ -831,10 +831,11 @@ static struct sig_thread *thread_locked(void)
 		free_i = n;
 	if (free_i < 0)
 		return NULL;
-	/* A new entry's pages may be holes of the file, which on a full
-	 * file system fault (SIGBUS) where first touched: under the guard
-	 * here, that is no entry (EAGAIN), as a full table is. */
-	if (uipc_probe_read(&f->thr[free_i], sizeof(f->thr[free_i])) < 0)
+	/* An entry never used before may lie in holes of the file, which
+	 * on a full file system fault (SIGBUS) where first touched: under
+	 * the guard here, that is no entry (EAGAIN), as a full table is. */
+	if (free_i >= n &&
+	    uipc_probe_read(&f->thr[free_i], sizeof(f->thr[free_i])) < 0)
 		return NULL;
 	if (free_i >= n)
 		f->nthr = (uint32_t)free_i + 1;
@@ -1572,17 +1573,6 @@ static int zombie(pid_t pid)
 	return uipc_pid_gone(pid, 0);
 }
 
-/* The state letter of /proc/PID/stat ('T': stopped), or 0. */
-static char pid_state(pid_t pid)
-{
-	char buf[512], *p;
-
-	if (uipc_proc_file(pid, "stat", buf, sizeof(buf)) < 0)
-		return 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /*
  * A continue sent to a process one of whose threads had taken a default
  * stop from its file but not yet stopped (it raises the kernel's stop once
@@ -1596,7 +1586,7 @@ static char pid_state(pid_t pid)
 static void cont_settle(pid_t pid, struct sig_file *f)
 {
 	for (int i = 0; i < 2000 && atomic_load(&f->stopping); i++) {
-		if (pid_state(pid) == 'T' && kill(pid, SIGCONT) < 0)
+		if (uipc_pid_state(pid) == 'T' && kill(pid, SIGCONT) < 0)
 			return;
 		if (i < 20)
 			sched_yield();

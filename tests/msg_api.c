@@ -324,21 +324,29 @@ static void scen_grow(const struct ipc_ops *o, struct trace *t)
 struct rmid_side {
 	const struct ipc_ops *o;
 	int q, out[2];
+	long type;	/* what the blocked reader waits for: 0 any */
 };
 
+/* Maps the queue while it is small, then blocks for c->type and says what
+ * it got: the error, or the bytes of an 8000-byte message of 'h's. */
 static void rmid_reader(void *arg, int ready_fd)
 {
 	struct rmid_side *c = arg;
-	struct msg m;
+	static struct msg m;
 	char line[96];
 	ssize_t r;
 
 	c->o->msgrcv(c->q, &m, 16, 99, IPC_NOWAIT);	/* mapped while small */
 	if (write(ready_fd, "r", 1) != 1)
 		_exit(1);
-	r = c->o->msgrcv(c->q, &m, 16, 99, 0);
-	snprintf(line, sizeof(line), "blocked msgrcv -> %zd %s\n", r,
-		 r < 0 ? errname(errno) : "");
+	r = c->o->msgrcv(c->q, &m, sizeof(m.text), c->type, 0);
+	if (r < 0)
+		snprintf(line, sizeof(line), "blocked msgrcv -> -1 %s\n",
+			 errname(errno));
+	else
+		snprintf(line, sizeof(line), "blocked msgrcv -> %zd, type %ld, "
+			 "bytes %s\n", r, m.type, r == 8000 && m.text[0] == 'h' &&
+			 m.text[7999] == 'h' ? "right" : "wrong");
 	if (write(c->out[1], line, strlen(line)) < 0)
 		_exit(1);
 }
@@ -349,29 +357,10 @@ static void rmid_reader(void *arg, int ready_fd)
  * name it would map it again by is gone by then.  The receiver waits for
  * any type; the sender runs first-in-first-out on the receiver's CPU, so
  * the receiver cannot run between the send and the IPC_RMID. */
-static void handed_reader(void *arg, int ready_fd)
-{
-	struct rmid_side *c = arg;
-	static struct msg m;
-	char line[96];
-	ssize_t r;
-
-	c->o->msgrcv(c->q, &m, 16, 99, IPC_NOWAIT);	/* mapped while small */
-	if (write(ready_fd, "r", 1) != 1)
-		_exit(1);
-	r = c->o->msgrcv(c->q, &m, sizeof(m.text), 0, 0);
-	snprintf(line, sizeof(line), "blocked msgrcv -> %zd %s, type %ld, "
-		 "bytes %s\n", r, r < 0 ? errname(errno) : "", m.type,
-		 r == 8000 && m.text[0] == 'h' && m.text[7999] == 'h' ? "right" :
-		 "wrong");
-	if (write(c->out[1], line, strlen(line)) < 0)
-		_exit(1);
-}
-
 static void scen_handed_rmid(const struct ipc_ops *o, struct trace *t)
 {
 	static struct msg m;
-	struct rmid_side c = { .o = o };
+	struct rmid_side c = { .o = o, .type = 0 };
 	struct sched_param sp = { .sched_priority = 1 };
 	char line[128] = "";
 	cpu_set_t one;
@@ -386,7 +375,7 @@ static void scen_handed_rmid(const struct ipc_ops *o, struct trace *t)
 		tprintf(t, "setup failed: %s", errname(errno));
 		return;
 	}
-	kid = fork_ready(handed_reader, &c);	/* on this CPU too */
+	kid = fork_ready(rmid_reader, &c);	/* on this CPU too */
 	tprintf(t, "reader blocked: %d", kid > 0 && wait_blocked(kid) == 0);
 	memset(m.text, 'h', 8000);
 	m.type = 3;
@@ -416,7 +405,7 @@ static void scen_handed_rmid(const struct ipc_ops *o, struct trace *t)
 static void scen_grow_rmid(const struct ipc_ops *o, struct trace *t)
 {
 	static struct msg m;
-	struct rmid_side c = { .o = o };
+	struct rmid_side c = { .o = o, .type = 99 };
 	char line[96] = "";
 	int ids[2], acks[2], other = 0, st;
 	pid_t kid;
