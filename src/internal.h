@@ -698,13 +698,17 @@ UIPC_HIDDEN int uipc_ipcget(struct uipc_new *n);
  * object removed and unlinks its names.  Returns 0 or -errno. */
 UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m));
 
-/* The general form: under the same locks decide(obj, arg) says what
+/* The general form: under the same locks decide(obj, arg, file) says what
  * happens: UIPC_RM_NOW removes as IPC_RMID does, UIPC_RM_PRIVATE only
  * drops the key (shm's IPC_RMID with attachments left), UIPC_RM_KEEP
- * nothing; -errno refuses. */
+ * nothing; -errno refuses.  file: the object file's fstatat, taken under
+ * the locks, for a kind whose files are kept for reuse (which asks it
+ * again otherwise); NULL for the others, or if it failed. */
 enum { UIPC_RM_NOW, UIPC_RM_PRIVATE, UIPC_RM_KEEP };
-UIPC_HIDDEN int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
-			    void *arg, void (*kill)(struct uipc_map *m));
+struct stat;
+typedef int (*uipc_rm_decide)(void *obj, void *arg, const struct stat *file);
+UIPC_HIDDEN int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
+			    void (*kill)(struct uipc_map *m));
 
 /* IPC_SET's common part, the kernel's ipc_update_perm(): uid, gid and the
  * mode's permission bits from p, ctime, and the object file's own mode.

@@ -141,15 +141,18 @@ static uint32_t nattch(const struct uipc_shm_seg *g)
  * file), so the mark that lets a segment be destroyed is kept where the
  * kernel keeps it too: the sticky bit of the segment's file, which only
  * its owner (or root) can set, set by IPC_RMID with the header's flag.  A
- * file already gone counts as marked.
+ * file already gone counts as marked.  file: its fstatat if the caller
+ * has it, else NULL.
  */
-static int dest_marked(int id)
+static int dest_marked(int id, const struct stat *file)
 {
 	struct uipc_nsh *h;
 	struct stat st;
 	char name[64];
 	int r = 0;
 
+	if (file)
+		return !!(file->st_mode & S_ISVTX);
 	h = uipc_ns_get(&r);
 	if (!h)
 		return 0;
@@ -179,9 +182,9 @@ static void dest_mark(int id)
 }
 
 /* Marked for removal and attached nowhere: to be destroyed. */
-static int unused(const struct uipc_shm_seg *g, int id)
+static int unused(const struct uipc_shm_seg *g, int id, const struct stat *file)
 {
-	return (g->o.mode & SHM_DEST) && !nattch(g) && dest_marked(id);
+	return (g->o.mode & SHM_DEST) && !nattch(g) && dest_marked(id, file);
 }
 
 static int shm_validate(const void *obj, size_t len, void *priv)
@@ -263,8 +266,8 @@ static void att_drop(struct uipc_shm_seg *g, uint32_t i, pid_t pid)
 }
 
 /* Drops the entries of dead processes and failed forks.  Segment locked.
- * Returns 1 if the segment is now to be destroyed. */
-static int reap(struct uipc_shm_seg *g, int id)
+ * Returns 1 if the segment is now to be destroyed (file: as unused's). */
+static int reap(struct uipc_shm_seg *g, int id, const struct stat *file)
 {
 	struct uipc_nsh *h;
 	int r = 0, fd = -1;
@@ -287,7 +290,7 @@ static int reap(struct uipc_shm_seg *g, int id)
 	while (hwm && g->att[hwm - 1].state == A_FREE)
 		hwm--;
 	g->att_hwm = hwm;
-	return unused(g, id);
+	return unused(g, id, file);
 }
 
 /* The entry of (self) with state st, made if need be (a FORK entry is
@@ -328,9 +331,9 @@ static int att_find(struct uipc_shm_seg *g, const struct uipc_self *self,
 }
 
 /* arg: the segment's id (the header's is anyone's to write). */
-static int decide_last(void *obj, void *arg)
+static int decide_last(void *obj, void *arg, const struct stat *file)
 {
-	return reap(obj, *(const int *)arg) ? UIPC_RM_NOW : UIPC_RM_KEEP;
+	return reap(obj, *(const int *)arg, file) ? UIPC_RM_NOW : UIPC_RM_KEEP;
 }
 
 static void no_kill(struct uipc_map *m)
@@ -359,7 +362,7 @@ static int seg_lock(struct uipc_map *m)
 		uipc_obj_unlock(m);
 		r = -EIDRM;
 	}
-	if (r == 0 && reap(m->base, m->id)) {
+	if (r == 0 && reap(m->base, m->id, NULL)) {
 		uipc_obj_unlock(m);
 		destroy_if_unused(m->id);
 		r = -EINVAL;
@@ -429,7 +432,7 @@ static int account(struct uipc_map *m, int d)
 		g->lpid = self.pid;
 	/* d < 0 with nothing counted for us: a corrupt header; go on. */
 	r = i >= 0 || d < 0 ? 0 : i;
-	gone = unused(g, id);
+	gone = unused(g, id, NULL);
 	uipc_obj_unlock(m);
 	/* A detach's reference goes first: the destruction may keep the
 	 * segment's file and mapping for reuse if nobody else holds them. */
@@ -1165,10 +1168,11 @@ static long shmctl_info(int cmd, void *buf)
  * segment's own file (its mode lets in only the classes the segment lets
  * in; see store.c file_mode).  A header owner forged by a reader of the
  * segment thus gets nobody in who has no access to it.  CAP_SYS_ADMIN
- * passes, as in the kernel.  0 or -EPERM.
+ * passes, as in the kernel.  file: the file's fstatat if the caller has
+ * it (uipc_remove), else NULL.  0 or -EPERM.
  */
 static int seg_owner(const struct uipc_shm_seg *g, int id,
-		     int (*check)(const struct uipc_obj *))
+		     int (*check)(const struct uipc_obj *), const struct stat *file)
 {
 	struct uipc_nsh *h;
 	struct stat st;
@@ -1188,7 +1192,9 @@ static int seg_owner(const struct uipc_shm_seg *g, int id,
 	 * and its close cost twice as much (a segment's life 7% faster).
 	 * Not for the overflow uid: in a user namespace every owner not
 	 * mapped there shows as that one, which may be the caller's. */
-	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (file)
+		st = *file;
+	if ((file || fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) &&
 	    S_ISREG(st.st_mode) && st.st_uid == uipc_fsuid() &&
 	    st.st_uid != uipc_overflowuid() && (st.st_mode & S_IWUSR))
 		return 0;
@@ -1220,7 +1226,7 @@ static long shmctl_set(int shmid, const struct shmid_ds *ds)
 	r = seg_get(shmid, 0, &m);
 	if (r < 0)
 		return r;
-	r = seg_owner(m->base, m->id, uipc_check_owner);
+	r = seg_owner(m->base, m->id, uipc_check_owner, NULL);
 	if (r == 0)
 		r = uipc_set_perm(m, &ds->shm_perm);	/* keeps the mark */
 	seg_put(m);
@@ -1240,7 +1246,7 @@ static long shmctl_lock(int shmid, int cmd)
 		return r;
 	g = m->base;
 	if (!uipc_capable(CAP_IPC_LOCK)) {
-		if (seg_owner(g, m->id, lock_owner) < 0)
+		if (seg_owner(g, m->id, lock_owner, NULL) < 0)
 			r = -EPERM;
 		else if (cmd == SHM_LOCK && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
 			 rl.rlim_cur == 0)
@@ -1260,14 +1266,14 @@ static long shmctl_lock(int shmid, int cmd)
 	return r;
 }
 
-static int decide_rmid(void *obj, void *arg)
+static int decide_rmid(void *obj, void *arg, const struct stat *file)
 {
 	struct uipc_shm_seg *g = obj;
-	int r = seg_owner(g, *(const int *)arg, uipc_check_owner);
+	int r = seg_owner(g, *(const int *)arg, uipc_check_owner, file);
 
 	if (r < 0)
 		return r;
-	reap(g, *(const int *)arg);
+	reap(g, *(const int *)arg, file);
 	if (!nattch(g))
 		return UIPC_RM_NOW;
 	g->o.mode |= SHM_DEST;
@@ -1337,7 +1343,7 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 				    g->att[i].slot == slot && g->att[i].gen == gen &&
 				    !uipc_proc_alive(h, slot, gen, g->att[i].pid))
 					att_drop(g, i, g->att[i].pid);
-			gone = unused(g, id);
+			gone = unused(g, id, NULL);
 			uipc_obj_unlock(m);
 		}
 		uipc_map_put(m);

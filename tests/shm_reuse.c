@@ -702,6 +702,124 @@ static void others_never_reused(void)
 	       "reused\n", harness_failures == before ? "ok  " : "FAIL");
 }
 
+/*
+ * A kept file is lent to the next segment of its keeper (linked under the
+ * segment's name, still under its own): when another process of the same
+ * user removes that segment, neither may make a segment of it while the
+ * other can, and every new segment still reads as zeros and keeps its own
+ * bytes.  Run in a fresh child (P), whose kept files are its own, with a
+ * second one (C) that removes P's segment.
+ */
+static int *g_lent_d;	/* C's segment, for P (shared) */
+static ino_t g_lent_ino;	/* the file P lent */
+
+/* Bytes of [p, p + n) that differ from c. */
+static int differ(const char *p, int n, char c)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += p[i] != c;
+	return k;
+}
+
+/* Attaches id, counts its bytes that are not c, fills it with fill. */
+static void look_fill(const struct ipc_ops *o, struct trace *t, const char *what,
+		      int id, char c, char fill)
+{
+	char *p = o->shmat(id, NULL, 0);
+
+	if (p == (void *)-1) {
+		tprintf(t, "%s: shmat %s", what, errname(errno));
+		return;
+	}
+	tprintf(t, "%s: bytes not %s: %d", what, c ? "its own" : "zero",
+		differ(p, PG, c));
+	if (fill)
+		memset(p, fill, PG);
+	tcall(t, "shmdt", o->shmdt(p));
+}
+
+/* Has the namespace directory a name of inode ino? */
+static int named(ino_t ino)
+{
+	DIR *d = opendir(harness_ns_dir());
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		n += de->d_ino == ino;
+	closedir(d);
+	return n;
+}
+
+static void lent_remover(const struct ipc_ops *o, struct trace *t)
+{
+	int c0 = o->shmget(IPC_PRIVATE, 2 * PG, 0600), d;
+
+	tcall(t, "C: rm its own", o->shmctl(c0, IPC_RMID, NULL));
+	tcall(t, "C: rm P's segment", o->shmctl(*g_lent_d, IPC_RMID, NULL));
+	d = o->shmget(IPC_PRIVATE, PG, 0600);
+	tval(t, "C: new segment", d >= 0);
+	if (is_uipc(o))
+		CHECK(seg_ino(d) != g_lent_ino, "lent: C made a segment of the "
+		      "file P lent");
+	look_fill(o, t, "C: new", d, 0, 'C');
+	*g_lent_d = d;
+}
+
+static void lent_keeper(const struct ipc_ops *o, struct trace *t)
+{
+	int a = o->shmget(IPC_PRIVATE, PG, 0600), b, e, f;
+
+	tcall(t, "P: rm a", o->shmctl(a, IPC_RMID, NULL));
+	b = o->shmget(IPC_PRIVATE, PG, 0600);
+	tval(t, "P: b", b >= 0);
+	if (is_uipc(o)) {
+		struct stat st;
+		char path[512];
+
+		g_lent_ino = seg_ino(b);
+		snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), b);
+		CHECK(stat(path, &st) == 0 && st.st_nlink == 2,
+		      "lent: b is not made of a's kept file (two names)");
+	}
+	look_fill(o, t, "P: b", b, 0, 'P');
+	*g_lent_d = b;
+	as_self(o, t, lent_remover);
+	tcall(t, "P: stat b, removed by C", o->shmctl(b, IPC_STAT, NULL));
+	e = o->shmget(IPC_PRIVATE, PG, 0600);
+	tval(t, "P: e", e >= 0);
+	if (is_uipc(o))
+		CHECK(seg_ino(e) != seg_ino(*g_lent_d), "lent: P's e is C's d");
+	look_fill(o, t, "P: e", e, 0, 'E');
+	look_fill(o, t, "P: C's d", *g_lent_d, 'C', 0);
+	tcall(t, "P: rm d", o->shmctl(*g_lent_d, IPC_RMID, NULL));
+	tcall(t, "P: rm e", o->shmctl(e, IPC_RMID, NULL));
+	/* Four more of other sizes: the entry of the file C removed is
+	 * found free again, and no kept file is left over. */
+	for (int k = 2; k <= 5; k++) {
+		int g = o->shmget(IPC_PRIVATE, (size_t)k * PG, 0600);
+
+		o->shmctl(g, IPC_RMID, NULL);
+	}
+	f = o->shmget(IPC_PRIVATE, PG, 0600);
+	look_fill(o, t, "P: f", f, 0, 0);
+	tcall(t, "P: rm f", o->shmctl(f, IPC_RMID, NULL));
+	if (is_uipc(o))
+		CHECK(!named(g_lent_ino), "lent: the file C removed is still "
+		      "kept by P, its entries all wanted");
+}
+
+static void scen_lent(const struct ipc_ops *o, struct trace *t)
+{
+	if (!g_lent_d)
+		g_lent_d = harness_shared(sizeof(*g_lent_d));
+	as_self(o, t, lent_keeper);
+}
+
 static char g_mine[64];	/* the names of this process's own kept files */
 
 /* Kept files in the namespace directory, but this process's own. */
@@ -792,6 +910,7 @@ int main(int argc, char **argv)
 	run_both("stale ids after their index is reused", scen_stale);
 	run_both("segments made of removed ones' files", scen_recycled);
 	others_never_reused();
+	run_both("a lent file's segment removed by another process", scen_lent);
 	spares_of_the_dead();
 	readers_vs_reuse(&kernel_ops, 0);
 	readers_vs_reuse(&uipc_ops, 0);
