@@ -705,6 +705,13 @@ UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m));
  * the locks, for a kind whose files are kept for reuse (which asks it
  * again otherwise); NULL for the others, or if it failed. */
 enum { UIPC_RM_NOW, UIPC_RM_PRIVATE, UIPC_RM_KEEP };
+/* IPC_RMID of an object whose file cannot be used (-EIO: its header does
+ * not check out, or the file was cut short): removed all the same (its
+ * name, its key link, its slot) if the caller owns the file, by the
+ * kernel's account of the file and not the header's, or has
+ * CAP_SYS_ADMIN, as the kernel's owner can always remove an object; no
+ * waiter is woken (none can be told).  0, or -EIO for anyone else. */
+UIPC_HIDDEN int uipc_remove_corrupt(int kind, int id);
 struct stat;
 typedef int (*uipc_rm_decide)(void *obj, void *arg, const struct stat *file);
 UIPC_HIDDEN int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,

@@ -1286,6 +1286,7 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	struct shmid_ds ds;
 	size_t flen;
 	void *p;
+	int r;
 
 	if (cmd < 0 || shmid < 0)
 		return -EINVAL;
@@ -1306,7 +1307,8 @@ static long do_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 		p = made_take(shmid, &flen);	/* a removed file must not stay mapped */
 		if (p)
 			munmap(p, flen);
-		return uipc_remove(UIPC_SHM, shmid, decide_rmid, &shmid, no_kill);
+		r = uipc_remove(UIPC_SHM, shmid, decide_rmid, &shmid, no_kill);
+		return r == -EIO ? uipc_remove_corrupt(UIPC_SHM, shmid) : r;
 	case SHM_LOCK:
 	case SHM_UNLOCK:
 		return shmctl_lock(shmid, cmd);

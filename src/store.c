@@ -2046,7 +2046,9 @@ static int decide_owner(void *obj, void *arg, const struct stat *file)
 
 int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m))
 {
-	return uipc_remove(kind, id, decide_owner, NULL, kill);
+	int r = uipc_remove(kind, id, decide_owner, NULL, kill);
+
+	return r == -EIO ? uipc_remove_corrupt(kind, id) : r;
 }
 
 int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
@@ -2114,6 +2116,57 @@ int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 out_put:
 	uipc_map_put(m);
 out_ns:
+	uipc_ns_unlock(h);
+	return r;
+}
+
+int uipc_remove_corrupt(int kind, int id)
+{
+	struct uipc_nsh *h;
+	struct uipc_map *m;
+	struct uipc_obj o;
+	struct stat st;
+	char name[64];
+	uint32_t *slot;
+	int r = 0, hdr;
+
+	h = uipc_ns_get(&r);
+	if (!h)
+		return r;
+	r = uipc_ns_lock(h);
+	if (r < 0)
+		return r;
+	r = uipc_obj_get(kind, id, &m);
+	if (r == 0) {
+		uipc_map_put(m);
+		r = -EIO;	/* whole again: not ours to judge here */
+		goto out;
+	}
+	if (r != -EIO)
+		goto out;
+	/* The owner by the kernel's account of the file (not by its header,
+	 * any writer's); not the overflow uid, which in a user namespace
+	 * stands for every owner not mapped there. */
+	obj_name(name, sizeof(name), kind, id);
+	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || !whole(&st) ||
+	    !((st.st_uid == uipc_fsuid() && st.st_uid != uipc_overflowuid()) ||
+	      uipc_capable(CAP_SYS_ADMIN)))
+		goto out;	/* -EIO */
+	hdr = read_hdr(h, kind, id, &o);
+	if (unlinkat(h->dirfd, name, 0) < 0)
+		goto out;
+	if (hdr == 0 && o.key != IPC_PRIVATE)
+		unlink_key(h, kind, o.key, id);
+	slot = &h->ns->ids[kind].slot[id % UIPC_IPCMNI];
+	if (*slot == (uint32_t)id + 1) {
+		*slot = 0;
+		count_add(&h->ns->ids[kind].in_use, -1);
+		if (hdr == 0)
+			units_sub(&h->ns->ids[kind].units, o.units);
+	}
+	r = 0;
+out:
 	uipc_ns_unlock(h);
 	return r;
 }

@@ -288,6 +288,10 @@ static void corrupt_files(void)
 	if (ftruncate(fd, 0) == 0)
 		in_child("--expect-eio", "empty file gives EIO");
 	close(fd);
+	/* Unusable, it can still be removed by its file's owner, as the
+	 * kernel's owner can always remove a queue. */
+	in_child("--rmid", "its owner removes an empty queue file");
+	CHECK(access(path, F_OK) < 0, "the empty queue file is still there");
 	unlink(path);
 
 	/* A corrupt namespace file: every call errs, none crashes. */
@@ -1201,6 +1205,10 @@ int main(int argc, char **argv)
 		target_q = atoi(argv[2]);
 		if (!strcmp(argv[1], "--expect-eio"))
 			expect_eio();
+		else if (!strcmp(argv[1], "--rmid"))
+			return !(uipc_msgctl(target_q, IPC_RMID, NULL) == 0 &&
+				 uipc_msgctl(target_q, IPC_RMID, NULL) < 0 &&
+				 errno == EINVAL);
 		else if (!strcmp(argv[1], "--probe"))
 			probe(target_q);
 		else

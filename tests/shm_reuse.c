@@ -15,7 +15,8 @@
  *  - The cache's descriptors of removed segments are used again: 19000
  *    segments' lives do not grow the heap.
  *  - A corrupt header and a segment file truncated (its bytes, then all of
- *    it) give an error in a fresh process, never a crash or a hang.
+ *    it) give an error in a fresh process, never a crash or a hang; the
+ *    file's owner can still remove it, another user cannot.
  *  - On a full file system (a 3 MiB tmpfs, as root), shmget fails with
  *    ENOMEM when a header's page cannot be had, instead of a SIGBUS.
  *  - A segment made of a removed one's file (uipc keeps such files for
@@ -407,6 +408,12 @@ static int probe(const char *mode, int id)
 	if (!strcmp(mode, "--attach-eio"))
 		return !(uipc_shmat(id, NULL, 0) == (void *)-1 && errno == EIO &&
 			 uipc_shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 0);
+	if (!strcmp(mode, "--rmid-stranger"))	/* fails, as nobody */
+		return setgroups(0, NULL) || setgid(65534) || setuid(65534) ||
+		       uipc_shmctl(id, IPC_RMID, NULL) == 0;
+	if (!strcmp(mode, "--rmid"))	/* its owner removes it, once */
+		return !(uipc_shmctl(id, IPC_RMID, NULL) == 0 &&
+			 uipc_shmctl(id, IPC_RMID, NULL) < 0 && errno == EINVAL);
 	return 2;
 }
 
@@ -464,6 +471,19 @@ static void corrupt_files(void)
 		run_self("--try-ops", id, "an empty segment file");
 	}
 	close(fd);
+	/* Unusable, it can still be removed by the file's owner (and only
+	 * by the owner), as the kernel's owner can always remove an object. */
+	run_self("--rmid", id, "its owner removes an empty segment file");
+	CHECK(access(path, F_OK) < 0, "the empty segment file is still there");
+	/* Not anyone it lets in: a 0666 segment cut short, which another
+	 * user can open. */
+	id = uipc_shmget(IPC_PRIVATE, PG, 0666);
+	snprintf(path, sizeof(path), "%s/shm.%d", harness_ns_dir(), id);
+	if (geteuid() == 0 && id >= 0 && truncate(path, 0) == 0) {
+		run_self("--rmid-stranger", id, "another user cannot remove an "
+			 "empty segment file it may open");
+		run_self("--rmid", id, "its owner removes it");
+	}
 	if (!harness_failures)
 		printf("ok   corrupt headers and truncated segment files: "
 		       "errors, no crash, no hang\n");
