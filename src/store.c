@@ -1528,11 +1528,12 @@ static int spare_slot(struct uipc_nsh *h)
 
 /*
  * Keeps the file `name` of the object of m, just removed, as a spare if it
- * may be (see above; file: its fstatat, or NULL if that failed): its name unlinked if this process lent it, else
- * renamed to a spare name; its header's mapping taken from the cache.  0
- * if it was kept; 1 if the file is gone but m keeps its mapping (to be
- * retired); -1 if nothing changed but a lent file's spare name unlinked
- * (the caller unlinks `name`).  Namespace lock held.
+ * may be (see above; file: its fstatat, or NULL if that failed): `name`
+ * unlinked if this process lent it, else renamed to a spare name; its
+ * header's mapping taken from the cache.  0 if it was kept; 1 if the file
+ * is gone but m keeps its mapping (to be retired); -1 if it was not kept
+ * (a lent one's spare name is unlinked then): the caller unlinks `name`.
+ * Namespace lock held.
  */
 static int spare_put(struct uipc_nsh *h, struct uipc_map *m, const char *name,
 		     const struct stat *file)

@@ -618,24 +618,33 @@ pid_t as_self(const struct ipc_ops *o, struct trace *t, scenario_fn fn)
 	return child_trace(0, 0, 0, o, t, fn);
 }
 
-int wait_blocked(pid_t pid)
+char harness_proc_state(pid_t pid)
 {
-	char path[64], buf[512];
-	int sleeping = 0;
+	char path[64], buf[512], *rp;
+	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	for (int i = 0; i < 2000; i++) {
-		FILE *f = fopen(path, "r");
-		char *rp;
-
-		if (!f)
-			return -1;
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	buf[0] = 0;
+	if (!fgets(buf, sizeof(buf), f))
 		buf[0] = 0;
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
-		rp = strrchr(buf, ')');
-		if (rp && rp[1] == ' ' && rp[2] == 'S') {
+	fclose(f);
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' ? rp[2] : 0;
+}
+
+int wait_blocked(pid_t pid)
+{
+	int sleeping = 0;
+
+	for (int i = 0; i < 2000; i++) {
+		char state = harness_proc_state(pid);
+
+		if (!state)
+			return -1;
+		if (state == 'S') {
 			if (++sleeping >= 5)
 				return 0;
 		} else {

@@ -130,6 +130,9 @@ void as_user(uid_t uid, gid_t gid, const struct ipc_ops *o, struct trace *t,
  * pid, reaped. */
 pid_t as_self(const struct ipc_ops *o, struct trace *t, scenario_fn fn);
 
+/* The state letter of /proc/PID/stat ('S' asleep, 'T' stopped), or 0 if
+ * there is no such process. */
+char harness_proc_state(pid_t pid);
 /* Waits until process pid sleeps (blocked in a call); 0 or -1 on timeout. */
 int wait_blocked(pid_t pid);
 

@@ -313,24 +313,6 @@ static void scen_killed_receiver(const struct ipc_ops *o, struct trace *t)
 	o->msgctl(q, IPC_RMID, NULL);
 }
 
-/* Is process pid stopped (state T)? */
-static int stopped(pid_t pid)
-{
-	char path[64], buf[256], *rp;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	buf[0] = 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' && rp[2] == 'T';
-}
-
 /*
  * uipc only (the kernel loses such a message with its receiver, see
  * docs/uipc.md): a message handed to the first of two blocked receivers,
@@ -356,7 +338,7 @@ static void handed_to_the_dead(void)
 	b2 = spawn(&uipc_ops, (struct job){ 0, q, 64, 0, 0, 0 });
 	CHECK(wait_blocked(b2.pid) == 0, "handed to the dead: second not blocked");
 	kill(b1.pid, SIGSTOP);
-	for (int i = 0; i < 500 && !stopped(b1.pid); i++)
+	for (int i = 0; i < 500 && harness_proc_state(b1.pid) != 'T'; i++)
 		usleep(1000);
 	send_text(&uipc_ops, q, 1, "handed");
 	kill(b1.pid, SIGKILL);

@@ -522,19 +522,9 @@ static int drain_main(char **argv)
 
 static char proc_state(pid_t pid)
 {
-	char path[64], buf[512], *rp;
-	FILE *f;
-	size_t n;
+	char c = harness_proc_state(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' ? rp[2] : '?';
+	return c ? c : '?';
 }
 
 static void print_file(const char *what, const char *path, int lines)

@@ -1242,24 +1242,6 @@ static void scen_stop(const struct sig_ops *o, struct trace *t)
 	}
 }
 
-/* The state letter of /proc/PID/stat ('T' stopped), or 0. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *rp;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	buf[0] = 0;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	rp = strrchr(buf, ')');
-	return rp && rp[1] == ' ' ? rp[2] : 0;
-}
-
 /* A stop and at once a continue, at random moments of the target's
  * taking the stop: once both are sent, the target runs (a continue that
  * comes before the stop takes effect still wins, as prepare_signal and
@@ -1283,7 +1265,7 @@ static void scen_stop_cont(const struct sig_ops *o, struct trace *t)
 			;
 		o->kill(h.pid, SIGCONT);
 		/* Stopped for 100 ms after both: left stopped. */
-		for (int i = 0; i < 50 && proc_state(h.pid) == 'T'; i++, seen++)
+		for (int i = 0; i < 50 && harness_proc_state(h.pid) == 'T'; i++, seen++)
 			usleep(2000);
 		if (seen == 50) {
 			stuck = 1;
