@@ -205,9 +205,11 @@ static void show_sem(int fd)
 
 static void show_shm(int fd)
 {
-	struct shm_info si;
+	struct shminfo si;
 	struct shmid_ds ds;
-	int max = uipc_shmctl(0, SHM_INFO, (struct shmid_ds *)&si);
+	/* IPC_INFO answers the highest index as SHM_INFO does, without
+	 * summing every segment's resident pages first. */
+	int max = uipc_shmctl(0, IPC_INFO, (struct shmid_ds *)&si);
 	long page = sysconf(_SC_PAGESIZE);
 
 	dprintf(fd, "       key      shmid perms                  size  cpid  lpid"

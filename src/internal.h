@@ -634,6 +634,9 @@ UIPC_HIDDEN extern const struct uipc_kind_ops *uipc_kind_ops[UIPC_NKINDS];
  * mapping.  -EINVAL for a bad, stale or removed id, -EACCES when the
  * object file cannot be opened, -EIO for a corrupt file. */
 UIPC_HIDDEN int uipc_obj_get(int kind, int id, struct uipc_map **out);
+/* The same from this process's cache alone, opening nothing: -ENOENT if
+ * it has no live map of the object. */
+UIPC_HIDDEN int uipc_obj_peek(int kind, int id, struct uipc_map **out);
 UIPC_HIDDEN void uipc_map_put(struct uipc_map *m);
 /* Another reference on m, which the caller already holds one of. */
 UIPC_HIDDEN void uipc_map_hold(struct uipc_map *m);

@@ -1271,13 +1271,14 @@ static int obj_open(int kind, int id, struct uipc_map **out)
 	return install_live(m, out);
 }
 
-int uipc_obj_get(int kind, int id, struct uipc_map **out)
+/* uipc_obj_get from this process's cache only: 0 with a reference, 1 if
+ * the cache has no live map of it (none opened), -EINVAL for a stale one,
+ * or the answer of opening the file again for a clobbered header. */
+static inline int obj_cached(int kind, int id, struct uipc_map **out)
 {
 	_Atomic(struct uipc_map *) *t = g_cache[kind];
 	struct uipc_map *m;
 
-	if (unlikely(id < 0))
-		return -EINVAL;
 	if (likely(t != NULL)) {
 		m = atomic_load_explicit(&t[id % UIPC_IPCMNI], memory_order_acquire);
 		if (m && m->id == id) {
@@ -1310,7 +1311,27 @@ int uipc_obj_get(int kind, int id, struct uipc_map **out)
 			uipc_map_put(m);
 		}
 	}
-	return obj_open(kind, id, out);
+	return 1;
+}
+
+int uipc_obj_get(int kind, int id, struct uipc_map **out)
+{
+	int r;
+
+	if (unlikely(id < 0))
+		return -EINVAL;
+	r = obj_cached(kind, id, out);
+	return likely(r <= 0) ? r : obj_open(kind, id, out);
+}
+
+int uipc_obj_peek(int kind, int id, struct uipc_map **out)
+{
+	int r;
+
+	if (id < 0)
+		return -EINVAL;
+	r = obj_cached(kind, id, out);
+	return r > 0 ? -ENOENT : r;
 }
 
 int uipc_map_refresh(struct uipc_map **mp)
