@@ -800,8 +800,10 @@ UIPC_HIDDEN int uipc_sem_snapshot(int id, struct uipc_sem_info *out);
  * shm.c hooks.
  * ------------------------------------------------------------------- */
 UIPC_HIDDEN extern const struct uipc_kind_ops uipc_shm_ops;
-/* Exit work for shared memory: drop what (slot, gen) had attached, each
- * entry only once the kernel says its process is dead. */
+/* Exit work for shared memory: in every segment, drop the entries of dead
+ * processes, (slot, gen)'s among them, and of failed forks (reap), each
+ * only once the kernel says its process is dead; a removed segment left
+ * unattached goes. */
 UIPC_HIDDEN void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen);
 
 /* ---------------------------------------------------------------------

@@ -1351,6 +1351,11 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 {
 	int max = uipc_max_idx(UIPC_SHM, NULL);
 
+	/* Whose entries they are is asked of the process table by reap(). */
+	(void)h;
+	(void)slot;
+	(void)gen;
+
 	for (int idx = 0; idx <= max; idx++) {
 		struct uipc_shm_seg *g;
 		struct uipc_map *m;
@@ -1361,12 +1366,12 @@ void uipc_shm_exit(struct uipc_nsh *h, uint32_t slot, uint32_t gen)
 		g = m->base;
 		id = m->id;
 		if (uipc_obj_lock(m) == 0) {
-			for (uint32_t i = 0, hwm = att_bound(g); i < hwm; i++)
-				if (g->att[i].state == A_LIVE &&
-				    g->att[i].slot == slot && g->att[i].gen == gen &&
-				    !uipc_proc_alive(h, slot, gen, g->att[i].pid))
-					att_drop(g, i, g->att[i].pid);
-			gone = unused(g, id, NULL);
+			/* Its entries, and with them those of any other dead
+			 * process or failed fork (a child killed before it
+			 * claimed its FORK entry is nobody's registration), so
+			 * that a removed segment goes with its last attacher as
+			 * the kernel's does. */
+			gone = reap(g, id, NULL);
 			uipc_obj_unlock(m);
 		}
 		uipc_map_put(m);
