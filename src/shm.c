@@ -947,7 +947,11 @@ static long do_shmat(int shmid, const void *shmaddr, int shmflg)
 			munmap(p, flen);
 		else
 			close(fd);
-		r = flen != len ? -EIO : -EINVAL;
+		/* A file cut to its header by a removal meanwhile (store.c
+		 * shed_bytes) is a segment removed, as the kernel's attach
+		 * finds it (EIDRM), not a corrupt one. */
+		r = flen == len ? -EINVAL :
+		    atomic_load(&g->o.state) != OBJ_LIVE ? -EIDRM : -EIO;
 		goto out_put;
 	}
 	pthread_once(&once, register_atfork);

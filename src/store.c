@@ -2073,6 +2073,32 @@ int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m))
 	return r == -EIO ? uipc_remove_corrupt(kind, id) : r;
 }
 
+/*
+ * A destroyed object's file, not kept, cut to its header (the kinds whose
+ * processes map the header alone: shm), before its name goes: every
+ * process that ever looked at it may still map that header in its cache,
+ * until it looks up that id or index again, and a mapping of any part of a
+ * file keeps all of the file's pages, where the kernel frees a removed
+ * segment's memory at once.  Nobody maps the bytes any more (unattached;
+ * an attach in flight finds the segment removed before it touches them).
+ * Best effort: a remover who may not write the file leaves it whole.
+ */
+static void shed_bytes(struct uipc_nsh *h, int kind, const char *name)
+{
+	size_t keep = uipc_kind_ops[kind]->map_len;
+	int fd;
+
+	if (!keep)
+		return;
+	fd = dir_openat(h->dirfd, name, O_WRONLY, 0);
+	if (fd < 0)
+		return;
+	if (ftruncate(fd, (off_t)keep) < 0) {
+		/* Nothing to undo: the file goes whole. */
+	}
+	close(fd);
+}
+
 int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 		void (*kill)(struct uipc_map *m))
 {
@@ -2124,8 +2150,10 @@ int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 	if (what == UIPC_RM_PRIVATE)
 		goto out_put;
 	spared = spare_put(h, m, name, file);
-	if (spared < 0)
+	if (spared < 0) {
+		shed_bytes(h, kind, name);
 		unlinkat(h->dirfd, name, 0);
+	}
 	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
 		h->ns->ids[kind].slot[id % UIPC_IPCMNI] = 0;
 		count_add(&h->ns->ids[kind].in_use, -1);
