@@ -556,6 +556,11 @@ uid_t uipc_overflowuid(void)
 	return (uid_t)v;
 }
 
+int uipc_owns_file(const struct stat *st)
+{
+	return st->st_uid == uipc_fsuid() && st->st_uid != uipc_overflowuid();
+}
+
 STAND_IN int setfsuid(uid_t fsuid)
 {
 	atomic_store(&fsuid_moved, 1);

@@ -285,6 +285,7 @@ UIPC_HIDDEN extern _Atomic uint32_t uipc_cred_gen;
  * capabilities, read again when a check needs them: the slow paths call
  * it, so they see even a change no stand-in saw (a raw system call). */
 UIPC_HIDDEN void uipc_cred_refresh(void);
+struct stat;
 /* The credentials changed: the next check reads them again.  One atomic
  * increment; async-signal-safe. */
 UIPC_HIDDEN void uipc_cred_invalidate(void);
@@ -295,6 +296,10 @@ UIPC_HIDDEN uid_t uipc_fsuid(void);
 /* The uid files of owners not mapped into the caller's user namespace
  * show (overflowuid). */
 UIPC_HIDDEN uid_t uipc_overflowuid(void);
+/* Whether the caller owns the file st describes, by the kernel's account:
+ * its fsuid, and not the overflow uid (in a user namespace every owner not
+ * mapped there shows as that one, which may be the caller's). */
+UIPC_HIDDEN int uipc_owns_file(const struct stat *st);
 /* Whether the caller has capability cap (CAP_IPC_OWNER, ...) in effect. */
 UIPC_HIDDEN int uipc_capable(int cap);
 
@@ -708,14 +713,11 @@ UIPC_HIDDEN int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m));
  * the locks, for a kind whose files are kept for reuse (which asks it
  * again otherwise); NULL for the others, or if it failed. */
 enum { UIPC_RM_NOW, UIPC_RM_PRIVATE, UIPC_RM_KEEP };
-/* IPC_RMID of an object whose file cannot be used (-EIO: its header does
- * not check out, or the file was cut short): removed all the same (its
- * name, its key link, its slot) if the caller owns the file, by the
- * kernel's account of the file and not the header's, or has
+/* An object whose file cannot be used (-EIO: its header does not check
+ * out, or the file was cut short) is removed all the same (its name, its
+ * key link, its slot) if the caller owns the file (uipc_owns_file) or has
  * CAP_SYS_ADMIN, as the kernel's owner can always remove an object; no
- * waiter is woken (none can be told).  0, or -EIO for anyone else. */
-UIPC_HIDDEN int uipc_remove_corrupt(int kind, int id);
-struct stat;
+ * waiter is woken (none can be told).  -EIO for anyone else. */
 typedef int (*uipc_rm_decide)(void *obj, void *arg, const struct stat *file);
 UIPC_HIDDEN int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 			    void (*kill)(struct uipc_map *m));

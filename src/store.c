@@ -2068,9 +2068,7 @@ static int decide_owner(void *obj, void *arg, const struct stat *file)
 
 int uipc_rmid(int kind, int id, void (*kill)(struct uipc_map *m))
 {
-	int r = uipc_remove(kind, id, decide_owner, NULL, kill);
-
-	return r == -EIO ? uipc_remove_corrupt(kind, id) : r;
+	return uipc_remove(kind, id, decide_owner, NULL, kill);
 }
 
 /*
@@ -2099,6 +2097,47 @@ static void shed_bytes(struct uipc_nsh *h, int kind, const char *name)
 	close(fd);
 }
 
+/* The id table's slot of object id, a removal's last step: freed if it
+ * still names id, with the counts it stood for (units: the object's). */
+static void slot_release(struct uipc_nsh *h, int kind, int id, int64_t units)
+{
+	struct uipc_ids *ids = &h->ns->ids[kind];
+
+	if (ids->slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
+		ids->slot[id % UIPC_IPCMNI] = 0;
+		count_add(&ids->in_use, -1);
+		units_sub(&ids->units, units);
+	}
+}
+
+/*
+ * uipc_remove of an object whose file cannot be used (uipc_obj_get said
+ * -EIO): see internal.h.  Ownership is the file's, which the kernel keeps,
+ * not the header's, which any writer may have made up.  Namespace lock
+ * held.  0, or -EIO.
+ */
+static int remove_corrupt(struct uipc_nsh *h, int kind, int id)
+{
+	struct uipc_obj o;
+	struct stat st;
+	char name[64];
+	int hdr;
+
+	obj_name(name, sizeof(name), kind, id);
+	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) || !whole(&st) ||
+	    !(uipc_owns_file(&st) || uipc_capable(CAP_SYS_ADMIN)))
+		return -EIO;
+	hdr = read_hdr(h, kind, id, &o);
+	shed_bytes(h, kind, name);
+	if (unlinkat(h->dirfd, name, 0) < 0)
+		return -EIO;
+	if (hdr == 0 && o.key != IPC_PRIVATE)
+		unlink_key(h, kind, o.key, id);
+	slot_release(h, kind, id, hdr == 0 ? o.units : 0);
+	return 0;
+}
+
 int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 		void (*kill)(struct uipc_map *m))
 {
@@ -2117,8 +2156,11 @@ int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 	if (r < 0)
 		return r;
 	r = uipc_obj_get(kind, id, &m);
-	if (r < 0)
+	if (r < 0) {
+		if (r == -EIO)
+			r = remove_corrupt(h, kind, id);
 		goto out_ns;
+	}
 	o = map_obj(m);
 	r = uipc_obj_lock(m);
 	if (r < 0)
@@ -2154,11 +2196,7 @@ int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 		shed_bytes(h, kind, name);
 		unlinkat(h->dirfd, name, 0);
 	}
-	if (h->ns->ids[kind].slot[id % UIPC_IPCMNI] == (uint32_t)id + 1) {
-		h->ns->ids[kind].slot[id % UIPC_IPCMNI] = 0;
-		count_add(&h->ns->ids[kind].in_use, -1);
-		units_sub(&h->ns->ids[kind].units, o->units);
-	}
+	slot_release(h, kind, id, o->units);
 	uipc_map_put(m);
 	if (spared != 0)
 		map_retire(m);
@@ -2166,57 +2204,6 @@ int uipc_remove(int kind, int id, uipc_rm_decide decide, void *arg,
 out_put:
 	uipc_map_put(m);
 out_ns:
-	uipc_ns_unlock(h);
-	return r;
-}
-
-int uipc_remove_corrupt(int kind, int id)
-{
-	struct uipc_nsh *h;
-	struct uipc_map *m;
-	struct uipc_obj o;
-	struct stat st;
-	char name[64];
-	uint32_t *slot;
-	int r = 0, hdr;
-
-	h = uipc_ns_get(&r);
-	if (!h)
-		return r;
-	r = uipc_ns_lock(h);
-	if (r < 0)
-		return r;
-	r = uipc_obj_get(kind, id, &m);
-	if (r == 0) {
-		uipc_map_put(m);
-		r = -EIO;	/* whole again: not ours to judge here */
-		goto out;
-	}
-	if (r != -EIO)
-		goto out;
-	/* The owner by the kernel's account of the file (not by its header,
-	 * any writer's); not the overflow uid, which in a user namespace
-	 * stands for every owner not mapped there. */
-	obj_name(name, sizeof(name), kind, id);
-	if (fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) || !whole(&st) ||
-	    !((st.st_uid == uipc_fsuid() && st.st_uid != uipc_overflowuid()) ||
-	      uipc_capable(CAP_SYS_ADMIN)))
-		goto out;	/* -EIO */
-	hdr = read_hdr(h, kind, id, &o);
-	if (unlinkat(h->dirfd, name, 0) < 0)
-		goto out;
-	if (hdr == 0 && o.key != IPC_PRIVATE)
-		unlink_key(h, kind, o.key, id);
-	slot = &h->ns->ids[kind].slot[id % UIPC_IPCMNI];
-	if (*slot == (uint32_t)id + 1) {
-		*slot = 0;
-		count_add(&h->ns->ids[kind].in_use, -1);
-		if (hdr == 0)
-			units_sub(&h->ns->ids[kind].units, o.units);
-	}
-	r = 0;
-out:
 	uipc_ns_unlock(h);
 	return r;
 }
