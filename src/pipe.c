@@ -195,6 +195,43 @@ static _Atomic(_Atomic uintptr_t *) g_fds[TAB_CHUNKS];
 static pthread_mutex_t g_tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pipe_map *g_maps;
 
+/*
+ * The process's own locks of this file (the table's, the watcher's) are
+ * held with every signal blocked: read, write, close, dup and pipe are
+ * async-signal-safe, and a handler that calls one must not find such a
+ * lock held by the very code it interrupted (it would wait for it for
+ * good).  The mask they had is kept per thread and lock: no handler runs
+ * between the two, and neither lock is taken twice by one thread.
+ */
+static __thread uint64_t t_tab_mask, t_watch_mask;
+
+static void lock_quiet(pthread_mutex_t *mu, uint64_t *saved)
+{
+	uint64_t all = ~(uint64_t)0, old = 0;
+
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(all));
+	pthread_mutex_lock(mu);
+	*saved = old;
+}
+
+static void unlock_quiet(pthread_mutex_t *mu, const uint64_t *saved)
+{
+	uint64_t old = *saved;
+
+	pthread_mutex_unlock(mu);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
+}
+
+static void tab_lock(void)
+{
+	lock_quiet(&g_tab_lock, &t_tab_mask);
+}
+
+static void tab_unlock(void)
+{
+	unlock_quiet(&g_tab_lock, &t_tab_mask);
+}
+
 static size_t desc_off(void)
 {
 	return sizeof(struct pipe_ring);
@@ -391,6 +428,9 @@ static __thread struct {
 	uint32_t n;
 	char buf[DEFER_MAX];
 } t_defer;
+/* The bytes of this thread's writes in progress: room they may still
+ * take before a kept write goes in. */
+static __thread size_t t_writing;
 
 static int ring_held(struct pipe_map *m)
 {
@@ -443,14 +483,14 @@ static int ring_lock_brief(struct pipe_map *m)
 	return ring_lock_how(m, 1);
 }
 
-static void defer_flush(struct pipe_map *m);
+static void defer_flush(void);
 
 static void ring_unlock(struct pipe_map *m)
 {
 	uipc_lock_release(&m->r->lock);
 	held_pop(m);
 	if (unlikely(t_defer.n) && t_defer.m == m && !t_copying)
-		defer_flush(m);
+		defer_flush();
 }
 
 /* The geometry in use, bounded (under the lock, after repair). */
@@ -745,6 +785,16 @@ struct watcher {
 static struct watcher g_w = { .ep = -1, .uring = -1,
 			      .lock = PTHREAD_MUTEX_INITIALIZER };
 
+static void watch_lock(struct watcher *w)
+{
+	lock_quiet(&w->lock, &t_watch_mask);
+}
+
+static void watch_unlock(struct watcher *w)
+{
+	unlock_quiet(&w->lock, &t_watch_mask);
+}
+
 static void watcher_drop(struct watcher *w)
 {
 	if (w->sq && w->sq != MAP_FAILED)
@@ -842,11 +892,11 @@ static void watcher_drain(struct watcher *w)
 	struct epoll_event ev[16];
 	int n;
 
-	pthread_mutex_lock(&w->lock);
+	watch_lock(w);
 	if (w->pid != uipc_getpid() || w->broken ||
 	    atomic_load_explicit(w->cq_tail, memory_order_acquire) ==
 		    atomic_load_explicit(w->cq_head, memory_order_relaxed)) {
-		pthread_mutex_unlock(&w->lock);
+		watch_unlock(w);
 		return;
 	}
 	atomic_store_explicit(w->cq_head,
@@ -873,7 +923,7 @@ static void watcher_drain(struct watcher *w)
 	}
 	if (n < 0 || watcher_arm(w) < 0)
 		w->broken = 1;
-	pthread_mutex_unlock(&w->lock);
+	watch_unlock(w);
 }
 
 /*
@@ -890,7 +940,7 @@ static int readers_maybe_gone(struct pipe_map *m, int fd)
 		struct epoll_event ev;
 		int ok;
 
-		pthread_mutex_lock(&w->lock);
+		watch_lock(w);
 		ok = watcher_ready(w) == 0;
 		if (ok) {
 			memset(&ev, 0, sizeof(ev));
@@ -901,7 +951,7 @@ static int readers_maybe_gone(struct pipe_map *m, int fd)
 		}
 		atomic_store(&m->readers_gone, !ok || k_no_readers(fd));
 		m->watch_pid = uipc_getpid();
-		pthread_mutex_unlock(&w->lock);
+		watch_unlock(w);
 	}
 	if (unlikely(w->broken || w->pid != uipc_getpid()))
 		return 1;
@@ -1000,7 +1050,7 @@ static void map_put(struct pipe_map *m)
 {
 	if (atomic_fetch_sub(&m->refs, 1) != 1)
 		return;
-	pthread_mutex_lock(&g_tab_lock);
+	tab_lock();
 	if (atomic_load(&m->refs) == 0 && m->r) {
 		for (struct pipe_map **pp = &g_maps; *pp; pp = &(*pp)->next)
 			if (*pp == m) {
@@ -1012,7 +1062,7 @@ static void map_put(struct pipe_map *m)
 		m->next = g_free_maps;
 		g_free_maps = m;
 	}
-	pthread_mutex_unlock(&g_tab_lock);
+	tab_unlock();
 }
 
 /* Makes the ring of the new kernel pipe ino, mapped.  A file of that name
@@ -1533,14 +1583,14 @@ static int do_pipe2(int *pipefd, int flags)
 			goto out_close;
 		return 0;
 	}
-	pthread_mutex_lock(&g_tab_lock);
+	tab_lock();
 	m = map_publish(m);
 	r = tab_add(fds[0], m, END_R);
 	if (r == 0 && (r = tab_add(fds[1], m, END_W)) < 0) {
 		tab_set(fds[0], 0);
 		atomic_fetch_sub(&m->refs, 1);
 	}
-	pthread_mutex_unlock(&g_tab_lock);
+	tab_unlock();
 	if (r < 0) {
 		char name[64];
 
@@ -1635,7 +1685,7 @@ static uintptr_t lookup(int fd)
 	}
 	end = (fl & O_ACCMODE) == O_RDONLY ? END_R : END_W;
 	pthread_once(&g_atfork_once, register_atfork);
-	pthread_mutex_lock(&g_tab_lock);
+	tab_lock();
 	e = tab_get(fd);
 	if (!e) {
 		struct pipe_map *old;
@@ -1654,7 +1704,7 @@ static uintptr_t lookup(int fd)
 			e = tab_get(fd);
 		else if (!old) {
 			atomic_fetch_add(&m->refs, 1);
-			pthread_mutex_unlock(&g_tab_lock);
+			tab_unlock();
 			map_put(m);
 			return 0;
 		}
@@ -1662,7 +1712,7 @@ static uintptr_t lookup(int fd)
 		map_free(m);
 		m = NULL;
 	}
-	pthread_mutex_unlock(&g_tab_lock);
+	tab_unlock();
 	if (m && e)
 		holder_join(m, 1);
 	return e;
@@ -2279,8 +2329,8 @@ static ssize_t pipe_io(int fd, const struct iovec *uiov, int cnt, int single,
 		return -ENOENT;
 	r = on(fd, e, uiov, cnt, single);
 	/* What a copy's unlock kept back goes in now. */
-	if (unlikely(t_defer.n) && !t_copying && !ring_held(t_defer.m))
-		defer_flush(t_defer.m);
+	if (unlikely(t_defer.n) && !t_copying)
+		defer_flush();
 	map_put(ent_map(e));
 	return r;
 }
@@ -2539,16 +2589,27 @@ out:
 	return ret;
 }
 
+/* Slots that n bytes take at most. */
+static uint32_t slots_for(size_t n)
+{
+	return (uint32_t)((n + PIPE_PAGE - 1) / PIPE_PAGE);
+}
+
 /* A handler's write to a ring its thread holds (see t_held): kept, if
- * it fits and the ring looks as if it has the room, for defer_flush. */
+ * it fits and the ring looks as if it has the room, for defer_flush.  A
+ * non-blocking end's flush cannot wait for room: it must be there for
+ * the kept bytes after what the interrupted write still puts in. */
 static ssize_t defer_write(struct pipe_map *m, int fd, const struct iovec *v,
 			   int cnt, size_t total)
 {
 	struct pipe_geom *g = geom(m);
 	uint32_t at = t_defer.n;
+	uint32_t room = g->slots - occupancy(g);
 
 	if ((t_defer.n && (t_defer.m != m || m->r->wdirect)) ||
-	    total > DEFER_MAX - at || occupancy(g) >= g->slots)
+	    total > DEFER_MAX - at || room == 0 ||
+	    (nonblocking(m, END_W) &&
+	     room < slots_for(t_writing) + slots_for(at + total)))
 		return -EAGAIN;
 	for (int i = 0; i < cnt; i++) {
 		if (uipc_copy_from_user(t_defer.buf + at, v[i].iov_base,
@@ -2568,20 +2629,28 @@ static ssize_t defer_write(struct pipe_map *m, int fd, const struct iovec *v,
 static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 			 int cnt, int single);
 
-/* The interrupted code let m's lock go: the handler's bytes go in now. */
-static void defer_flush(struct pipe_map *m)
+/* The interrupted code let the lock of the ring a handler's bytes were
+ * kept for go: they go in now, with every signal blocked, so that no
+ * handler takes them too (they went in twice, the reference was put
+ * twice) nor writes before them into the room they were kept with. */
+static void defer_flush(void)
 {
+	uint64_t all = ~(uint64_t)0, old = 0;
 	char buf[DEFER_MAX];
-	struct iovec v = { buf, t_defer.n };
-	int fd = t_defer.fd;
+	struct iovec v = { buf, 0 };
+	struct pipe_map *m;
 
-	if (ring_held(m))
-		return;
-	memcpy(buf, t_defer.buf, t_defer.n);
-	t_defer.n = 0;
-	t_defer.m = NULL;
-	writev_on(fd, (uintptr_t)m | END_W, &v, 1, 1);
-	map_put(m);
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(all));
+	m = t_defer.m;
+	if (t_defer.n && !ring_held(m)) {
+		v.iov_len = t_defer.n;
+		memcpy(buf, t_defer.buf, v.iov_len);
+		t_defer.n = 0;
+		t_defer.m = NULL;
+		writev_on(t_defer.fd, (uintptr_t)m | END_W, &v, 1, 1);
+		map_put(m);
+	}
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
 }
 
 static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
@@ -2609,6 +2678,11 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 		ret = defer_write(m, fd, v, cnt, total);
 		goto out;
 	}
+	/* A handler's write while its thread copies with the ring unlocked:
+	 * what an earlier handler kept for this ring goes in first, in the
+	 * room it was kept with, before this write can take that room. */
+	if (unlikely(t_defer.n) && t_defer.m == m)
+		defer_flush();
 	it = (struct iter){ v, cnt, 0, 0 };
 	uipc_wait_init(&w, UIPC_SITE_PIPEWR | UIPC_WAIT_NOSOCK);
 	uipc_wait_early(&w);
@@ -2622,8 +2696,10 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 
 		int post = 0;
 
+		t_writing += total;
 		ret = ring_write(m, fd, &it, total, &w, &demoted, &locked,
 				 no_readers, &post);
+		t_writing -= total;
 		if (locked)
 			ring_unlock(m);
 		if (post)
@@ -2711,9 +2787,9 @@ static void end_forget(int fd, uintptr_t e)
 	struct uipc_self self;
 	int err = 0, dr = 0;
 
-	pthread_mutex_lock(&g_tab_lock);
+	tab_lock();
 	if (tab_get(fd) != e) {
-		pthread_mutex_unlock(&g_tab_lock);
+		tab_unlock();
 		return;
 	}
 	tab_set(fd, 0);
@@ -2722,7 +2798,7 @@ static void end_forget(int fd, uintptr_t e)
 	else
 		m->nw--;
 	last = m->nr == 0 && m->nw == 0;
-	pthread_mutex_unlock(&g_tab_lock);
+	tab_unlock();
 	h = uipc_ns_get(&err);
 	if (!h || ring_lock(m) < 0)
 		goto out_put;
@@ -2773,9 +2849,9 @@ static int dup_done(int newfd, uintptr_t e)
 
 	if (newfd < 0 || !e || foreign_child())
 		return newfd;
-	pthread_mutex_lock(&g_tab_lock);
+	tab_lock();
 	r = tab_add(newfd, ent_map(e), ent_end(e));
-	pthread_mutex_unlock(&g_tab_lock);
+	tab_unlock();
 	if (r < 0) {
 		close(newfd);
 		errno = -r;
@@ -3151,6 +3227,7 @@ static void pipe_atfork_child(void)
 	 * (their lock words name it), and so are the handler's kept bytes. */
 	t_nheld = 0;
 	t_copying = 0;
+	t_writing = 0;
 	if (t_defer.n) {
 		t_defer.n = 0;
 		atomic_fetch_sub(&t_defer.m->refs, 1);
@@ -3246,12 +3323,12 @@ static void handoff_fd(int fd, dev_t pdev)
 	acc = fcntl(fd, F_GETFL);
 	if (acc < 0 || (acc & O_ACCMODE) == O_RDWR)
 		return;
-	pthread_mutex_lock(&g_tab_lock);
+	tab_lock();
 	for (m = g_maps; m && m->ino != (uint64_t)st.st_ino; m = m->next)
 		;
 	if (m)
 		atomic_fetch_add(&m->refs, 1);
-	pthread_mutex_unlock(&g_tab_lock);
+	tab_unlock();
 	if (!m)
 		return;
 	handoff(m, fd, (acc & O_ACCMODE) == O_RDONLY ? END_R : END_W);
@@ -3275,13 +3352,13 @@ void uipc_pipe_shim(void)
 	g_shim = 1;
 	/* Chunk 0 made now: tab_not, which a handler may reach, allocates
 	 * nothing. */
-	pthread_mutex_lock(&g_tab_lock);
+	tab_lock();
 	if (!atomic_load(&g_fds[0])) {
 		_Atomic uintptr_t *c = calloc(TAB_CHUNK, sizeof(*c));
 		if (c)
 			atomic_store(&g_fds[0], c);
 	}
-	pthread_mutex_unlock(&g_tab_lock);
+	tab_unlock();
 }
 
 int uipc_pipe_is_end(int fd)

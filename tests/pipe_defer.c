@@ -15,7 +15,8 @@
  *     inherited the parent's held rings, its write was kept and lost);
  *   - the self-pipe: the thread reads the empty pipe its handler writes
  *     to, and the read returns the handler's byte (the kept byte must go
- *     in before the read sleeps, not when it returns).
+ *     in before the read sleeps, not when it returns);
+ *   - a storm of handlers (below, storm()).
  *
  * Layout: the ring's lock word is at byte 24 of pipe.<ino> (struct
  * pipe_ring in src/pipe.c: magic, layout, ino, uid, max_slots, lock).
@@ -210,6 +211,92 @@ static void scenario(const struct pops *o, struct trace *t, const char *what)
 	o->close(g_p[1]);
 }
 
+/*
+ * The storm: a second thread sends the main thread signals without pause
+ * while it reads a non-blocking pipe in chunks of every size; the handler
+ * writes 3000 bytes into it.  Handlers come while a read holds the ring,
+ * while a kept write is flushed, while a first write sets up the watch of
+ * readers: every byte a write said it took is read, once (a handler once
+ * flushed a kept write a second time, and put the ring's reference twice;
+ * another waited for good for a lock its own thread held).
+ */
+static int g_sp[2];
+static volatile long g_sent;
+static volatile int g_storm_stop;
+static char g_chunk[3000];
+
+static void on_usr2(int sig)
+{
+	int e = errno;
+	long n;
+
+	(void)sig;
+	n = cur->write(g_sp[1], g_chunk, sizeof(g_chunk));
+	if (n > 0)
+		g_sent += n;
+	errno = e;
+}
+
+static void *stormer(void *arg)
+{
+	unsigned seed = 7;
+
+	(void)arg;
+	while (!g_storm_stop) {
+		pthread_kill(g_main, SIGUSR2);
+		for (volatile unsigned i = 0, n = rand_r(&seed) % 2000; i < n; i++)
+			;
+	}
+	return NULL;
+}
+
+static void storm(const struct pops *o, struct trace *t)
+{
+	static char b[8192];
+	struct sigaction sa;
+	int ok = 1, wrote = 1;
+
+	cur = o;
+	g_main = pthread_self();
+	memset(g_chunk, 's', sizeof(g_chunk));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr2;
+	sigaction(SIGUSR2, &sa, NULL);
+	alarm(60);
+	for (int round = 0; round < 3; round++) {
+		pthread_t th;
+		long got = 0, n;
+
+		if (o->pipe(g_sp) < 0 ||
+		    o->fcntl(g_sp[0], F_SETFL, O_NONBLOCK) < 0 ||
+		    o->fcntl(g_sp[1], F_SETFL, O_NONBLOCK) < 0) {
+			tprintf(t, "pipe: %s", strerror(errno));
+			return;
+		}
+		g_sent = 0;
+		g_storm_stop = 0;
+		pthread_create(&th, NULL, stormer, NULL);
+		for (long i = 0; i < 20000; i++)
+			if ((n = o->read(g_sp[0], b, 1 + (size_t)(i * 37 % 5000))) > 0)
+				got += n;
+		g_storm_stop = 1;
+		pthread_join(th, NULL);
+		while ((n = o->read(g_sp[0], b, sizeof(b))) > 0)
+			got += n;
+		if (got != g_sent)
+			tprintf(t, "round %d: %ld bytes read, %ld written", round,
+				got, (long)g_sent);
+		ok &= got == g_sent;
+		wrote &= g_sent > 0;
+		o->close(g_sp[0]);
+		o->close(g_sp[1]);
+	}
+	alarm(0);
+	signal(SIGUSR2, SIG_DFL);
+	tval(t, "every byte the handlers' writes took read once", ok);
+	tval(t, "the handlers wrote", wrote);
+}
+
 int main(void)
 {
 	static const char *const what[] = { "bigwrite", "writev", "fork",
@@ -225,6 +312,14 @@ int main(void)
 		if (trace_compare(what[i], &k, &u) == 0)
 			printf("ok   a handler's write to a pipe its thread holds: %s\n",
 			       what[i]);
+	}
+	{
+		struct trace k = { 0 }, u = { 0 };
+
+		storm(&kpops, &k);
+		storm(&upops, &u);
+		if (trace_compare("storm", &k, &u) == 0)
+			printf("ok   a storm of handlers writing to the pipe read\n");
 	}
 	return harness_done();
 }
