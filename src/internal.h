@@ -362,6 +362,14 @@ UIPC_HIDDEN void *uipc_libc(enum uipc_k i);
 UIPC_HIDDEN int uipc_copy_to_user(void *dst, const void *src, size_t n);
 /* Reads one byte of every page of [p, p+n): -EFAULT if any is unmapped. */
 UIPC_HIDDEN int uipc_probe_read(const void *p, size_t n);
+/* A process-local mutex held with every signal blocked, for code that a
+ * signal handler may reach (the pipe calls are async-signal-safe, and a
+ * first call sets up the records every call uses): a handler must never
+ * find one held by the code it interrupted, it would wait for good.
+ * *saved keeps the mask the thread had until the unlock. */
+UIPC_HIDDEN void uipc_mutex_lock_quiet(pthread_mutex_t *mu, uint64_t *saved);
+UIPC_HIDDEN void uipc_mutex_unlock_quiet(pthread_mutex_t *mu,
+					 const uint64_t *saved);
 /*
  * For a run of copies under one guard:
  *	uipc_guard_ready();
@@ -642,6 +650,10 @@ UIPC_HIDDEN int uipc_obj_get(int kind, int id, struct uipc_map **out);
 /* The same from this process's cache alone, opening nothing: -ENOENT if
  * it has no live map of the object. */
 UIPC_HIDDEN int uipc_obj_peek(int kind, int id, struct uipc_map **out);
+/* Whether m's object file has lost its name: removed, maybe when its
+ * header was spoiled, so that nobody could mark it or wake its waiters
+ * (a sleeper back without a wake asks). */
+UIPC_HIDDEN int uipc_obj_unnamed(struct uipc_map *m);
 UIPC_HIDDEN void uipc_map_put(struct uipc_map *m);
 /* Another reference on m, which the caller already holds one of. */
 UIPC_HIDDEN void uipc_map_hold(struct uipc_map *m);

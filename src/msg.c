@@ -1229,7 +1229,17 @@ static int q_sleep(struct q *q, int i, uint32_t seq, struct uipc_wait *wt,
 		r = uipc_wait_spin(wt, word) ? 0 :
 			uipc_wait_sleep(wt, word, NULL);
 	}
-	return q_lock(q) < 0 ? -EIO : r;
+	if (q_lock(q) < 0)
+		return -EIO;
+	/* Back with no wake (the safety period ended it): a queue removed
+	 * while its header was spoiled (remove_corrupt in store.c) was
+	 * neither marked nor had its waiters woken, but its name is gone.
+	 * Marked now, the callers answer EIDRM, as after any removal. */
+	if (r == 0 && i >= 0 &&
+	    atomic_load(&q->h->w[i].futex) != UIPC_W_WOKEN &&	/* remapped */
+	    !removed(q) && uipc_obj_unnamed(q->m))
+		atomic_store(&q->h->o.state, OBJ_REMOVED);
+	return r;
 }
 
 static int new_waiter(struct q *q, struct uipc_self *self, struct wakeq *wq,

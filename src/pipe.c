@@ -195,41 +195,21 @@ static _Atomic(_Atomic uintptr_t *) g_fds[TAB_CHUNKS];
 static pthread_mutex_t g_tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pipe_map *g_maps;
 
-/*
- * The process's own locks of this file (the table's, the watcher's) are
- * held with every signal blocked: read, write, close, dup and pipe are
- * async-signal-safe, and a handler that calls one must not find such a
- * lock held by the very code it interrupted (it would wait for it for
- * good).  The mask they had is kept per thread and lock: no handler runs
- * between the two, and neither lock is taken twice by one thread.
- */
+/* The process's own locks of this file (the table's, the watcher's) are
+ * held with every signal blocked (uipc_mutex_lock_quiet): read, write,
+ * close, dup and pipe are async-signal-safe.  The mask they had is kept
+ * per thread and lock: no handler runs between the two, and neither lock
+ * is taken twice by one thread. */
 static __thread uint64_t t_tab_mask, t_watch_mask;
-
-static void lock_quiet(pthread_mutex_t *mu, uint64_t *saved)
-{
-	uint64_t all = ~(uint64_t)0, old = 0;
-
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(all));
-	pthread_mutex_lock(mu);
-	*saved = old;
-}
-
-static void unlock_quiet(pthread_mutex_t *mu, const uint64_t *saved)
-{
-	uint64_t old = *saved;
-
-	pthread_mutex_unlock(mu);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
-}
 
 static void tab_lock(void)
 {
-	lock_quiet(&g_tab_lock, &t_tab_mask);
+	uipc_mutex_lock_quiet(&g_tab_lock, &t_tab_mask);
 }
 
 static void tab_unlock(void)
 {
-	unlock_quiet(&g_tab_lock, &t_tab_mask);
+	uipc_mutex_unlock_quiet(&g_tab_lock, &t_tab_mask);
 }
 
 static size_t desc_off(void)
@@ -787,12 +767,12 @@ static struct watcher g_w = { .ep = -1, .uring = -1,
 
 static void watch_lock(struct watcher *w)
 {
-	lock_quiet(&w->lock, &t_watch_mask);
+	uipc_mutex_lock_quiet(&w->lock, &t_watch_mask);
 }
 
 static void watch_unlock(struct watcher *w)
 {
-	unlock_quiet(&w->lock, &t_watch_mask);
+	uipc_mutex_unlock_quiet(&w->lock, &t_watch_mask);
 }
 
 static void watcher_drop(struct watcher *w)

@@ -147,6 +147,7 @@ static int try_claim(struct uipc_nsh *h, uint32_t slot)
 int uipc_proc_self(struct uipc_self *out)
 {
 	struct uipc_nsh *h;
+	uint64_t mask;
 	uint32_t start;
 	int r = 0;
 
@@ -157,7 +158,7 @@ int uipc_proc_self(struct uipc_self *out)
 	h = uipc_ns_get(&r);
 	if (!h)
 		return r;
-	pthread_mutex_lock(&g_self_lock);
+	uipc_mutex_lock_quiet(&g_self_lock, &mask);
 	if (atomic_load(&g_registered))
 		goto out;
 	start = (uint32_t)getpid() % UIPC_MAXPROC;
@@ -176,7 +177,7 @@ int uipc_proc_self(struct uipc_self *out)
 	if (!atomic_load(&g_registered))
 		r = -ENOSPC;
 out:
-	pthread_mutex_unlock(&g_self_lock);
+	uipc_mutex_unlock_quiet(&g_self_lock, &mask);
 	if (r == 0)
 		*out = g_self;
 	return r;

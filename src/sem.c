@@ -1984,7 +1984,14 @@ static long do_semtimedop(int semid, struct sembuf *tsops, size_t nsops_arg,
 			goto out_unlock;
 		}
 		/* Woken for no reason we know, or the safety period ended:
+		 * maybe the set was removed while its header was spoiled
+		 * (remove_corrupt in store.c: nobody could mark our record),
 		 * maybe an undo owner died. */
+		if (uipc_obj_unnamed(s.m)) {
+			r = -EIDRM;
+			w_free(&s, wi);
+			goto out_unlock;
+		}
 		reap_undo(&s, &wq);
 	}
 	r = w_status(RD(waiter(&s, wi)->status));

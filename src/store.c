@@ -571,11 +571,12 @@ int uipc_ns_fd_move(int fd)
 
 struct uipc_nsh *uipc_ns_get(int *err)
 {
+	uint64_t mask;
 	int r = 0;
 
 	if (likely(atomic_load_explicit(&g_ns_ready, memory_order_acquire)))
 		return &g_ns;
-	pthread_mutex_lock(&g_ns_lock);
+	uipc_mutex_lock_quiet(&g_ns_lock, &mask);
 	if (!atomic_load(&g_ns_ready)) {
 		r = ns_open(&g_ns);
 		if (r == 0) {
@@ -584,7 +585,7 @@ struct uipc_nsh *uipc_ns_get(int *err)
 			atomic_store_explicit(&g_ns_ready, 1, memory_order_release);
 		}
 	}
-	pthread_mutex_unlock(&g_ns_lock);
+	uipc_mutex_unlock_quiet(&g_ns_lock, &mask);
 	if (r < 0) {
 		*err = r;
 		return NULL;
@@ -1322,6 +1323,21 @@ int uipc_obj_get(int kind, int id, struct uipc_map **out)
 		return -EINVAL;
 	r = obj_cached(kind, id, out);
 	return likely(r <= 0) ? r : obj_open(kind, id, out);
+}
+
+int uipc_obj_unnamed(struct uipc_map *m)
+{
+	struct uipc_nsh *h;
+	struct stat st;
+	char name[64];
+	int err = 0;
+
+	h = uipc_ns_get(&err);
+	if (!h)
+		return 0;
+	obj_name(name, sizeof(name), m->kind, m->id);
+	return fstatat(h->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	       errno == ENOENT;
 }
 
 int uipc_obj_peek(int kind, int id, struct uipc_map **out)

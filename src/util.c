@@ -30,6 +30,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -416,11 +417,29 @@ static void guard_handler(int sig, siginfo_t *si, void *uc)
 		raise(sig);
 }
 
+void uipc_mutex_lock_quiet(pthread_mutex_t *mu, uint64_t *saved)
+{
+	uint64_t all = ~(uint64_t)0, old = 0;
+
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(all));
+	pthread_mutex_lock(mu);
+	*saved = old;
+}
+
+void uipc_mutex_unlock_quiet(pthread_mutex_t *mu, const uint64_t *saved)
+{
+	uint64_t old = *saved;
+
+	pthread_mutex_unlock(mu);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
+}
+
 static void guard_install(void)
 {
 	struct sigaction sa;
+	uint64_t mask;
 
-	pthread_mutex_lock(&guard_lock);
+	uipc_mutex_lock_quiet(&guard_lock, &mask);
 	if (!atomic_load(&guard_ready)) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_sigaction = guard_handler;
@@ -430,7 +449,7 @@ static void guard_install(void)
 		sigaction(SIGBUS, &sa, &old_bus);
 		atomic_store(&guard_ready, 1);
 	}
-	pthread_mutex_unlock(&guard_lock);
+	uipc_mutex_unlock_quiet(&guard_lock, &mask);
 }
 
 /*

@@ -318,6 +318,58 @@ static void corrupt_files(void)
 		printf("ok   corrupt and truncated files: errors, no crash, no hang\n");
 }
 
+/* ---- removed while spoiled, with callers blocked ------------------------
+ *
+ * A queue whose header was spoiled can still be removed by its owner
+ * (remove_corrupt), but nothing in the header can be trusted to find its
+ * waiters: a receiver blocked on an empty queue and a sender blocked on a
+ * full one must still end with EIDRM, as after any removal (they once
+ * slept for good).
+ */
+static void spoiled_then_removed(void)
+{
+	static struct msg m;
+	char path[4200];
+	pid_t kids[2];
+	uint32_t bad = 0x12345678;
+	int q = uipc_msgget(IPC_PRIVATE, 0600), fd, st;
+
+	m.type = 1;
+	for (int i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			long r;
+
+			signal(SIGALRM, SIG_DFL);
+			alarm(10);
+			r = i == 0 ? uipc_msgrcv(q, &m, sizeof(m.text), 2, 0) :
+				     uipc_msgsnd(q, &m, 8192, 0);
+			_exit(r < 0 && errno == EIDRM ? 0 : 1);
+		}
+		if (i == 0)	/* the queue full: 16384 bytes */
+			for (int k = 0; k < 2; k++)
+				uipc_msgsnd(q, &m, 8192, 0);
+		CHECK(wait_blocked(kids[i]) == 0, "a %s does not block",
+		      i == 0 ? "receiver" : "sender");
+	}
+	snprintf(path, sizeof(path), "%s/msg.%d", harness_ns_dir(), q);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0 && pwrite(fd, &bad, sizeof(bad), 0) == sizeof(bad),
+	      "spoiling %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	CHECK(uipc_msgctl(q, IPC_RMID, NULL) == 0,
+	      "its owner cannot remove the spoiled queue: %s", strerror(errno));
+	for (int i = 0; i < 2; i++) {
+		CHECK(waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st) &&
+		      WEXITSTATUS(st) == 0,
+		      "the blocked %s did not end with EIDRM (status %#x)",
+		      i == 0 ? "receiver" : "sender", st);
+	}
+	if (!harness_failures)
+		printf("ok   removed while spoiled: its blocked callers get EIDRM\n");
+}
+
 /* ---- a hostile writer of the queue's file -------------------------------
  *
  * A user granted only read access to a queue can write its whole file (its
@@ -1235,5 +1287,6 @@ int main(int argc, char **argv)
 	hostile_fields(seed);
 	hostile_concurrent(seed);
 	corrupt_files();
+	spoiled_then_removed();
 	return harness_done();
 }

@@ -297,12 +297,69 @@ static void storm(const struct pops *o, struct trace *t)
 	tval(t, "the handlers wrote", wrote);
 }
 
-int main(void)
+/*
+ * A handler's pipe call during the process's very first uipc call, which
+ * sets up the namespace and the process's records under locks of the
+ * process's own: while msgget and pipe run for the first time, a second
+ * thread sends signals without pause, whose handler writes to a kernel
+ * pipe with uipc_write (which asks the namespace whether it is a uipc
+ * end).  It once waited for good for the lock its own thread held.  Run
+ * in a fresh program (run_self), three times.
+ */
+static int g_kp[2];
+
+static void on_kick(int sig)
+{
+	int e = errno;
+
+	(void)sig;
+	uipc_write(g_kp[1], "p", 1);
+	errno = e;
+}
+
+static int first_call(void)
+{
+	pthread_t th;
+	int q, r, p[2];
+
+	signal(SIGALRM, SIG_DFL);
+	alarm(10);
+	if (pipe2(g_kp, O_NONBLOCK) < 0)
+		return 2;
+	g_main = pthread_self();
+	signal(SIGUSR2, on_kick);
+	g_storm_stop = 0;
+	pthread_create(&th, NULL, stormer, NULL);
+	q = uipc_msgget(IPC_PRIVATE, 0600);
+	r = uipc_pipe(p);
+	g_storm_stop = 1;
+	pthread_join(th, NULL);
+	if (q >= 0)
+		uipc_msgctl(q, IPC_RMID, NULL);
+	if (r == 0) {
+		uipc_close(p[0]);
+		uipc_close(p[1]);
+	}
+	return q >= 0 && r == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
 {
 	static const char *const what[] = { "bigwrite", "writev", "fork",
 					    "selfpipe" };
 
+	if (argc > 1 && !strcmp(argv[1], "--first-call"))
+		return first_call();
 	harness_init(120);
+	{
+		int bad = 0;
+
+		for (int i = 0; i < 3; i++)
+			bad |= run_self("--first-call", 0,
+					"a handler's pipe call in the first call") < 0;
+		if (!bad)
+			printf("ok   a handler's pipe call while the first uipc call sets up\n");
+	}
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
 		struct trace k = { 0 }, u = { 0 };

@@ -816,6 +816,48 @@ static void random_cases(unsigned seed)
 
 /* ---- what must still work -------------------------------------------------- */
 
+/* A set whose header was spoiled can still be removed by its owner
+ * (remove_corrupt), but nothing in it can be trusted to find its waiters:
+ * callers blocked in semop, with and without SEM_UNDO, must still end with
+ * EIDRM, as after any removal (they once slept for good). */
+static void spoiled_then_removed(void)
+{
+	char path[4200];
+	pid_t kids[2];
+	uint32_t bad = 0x12345678;
+	int id = uipc_semget(IPC_PRIVATE, 2, 0600), fd, st;
+
+	for (int i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			struct sembuf op = { (unsigned short)i, -1,
+					     (short)(i ? SEM_UNDO : 0) };
+			int r;
+
+			signal(SIGALRM, SIG_DFL);
+			alarm(10);
+			r = uipc_semop(id, &op, 1);
+			_exit(r < 0 && errno == EIDRM ? 0 : 1);
+		}
+		CHECK(wait_blocked(kids[i]) == 0, "a semop does not block");
+	}
+	snprintf(path, sizeof(path), "%s/sem.%d", harness_ns_dir(), id);
+	fd = open(path, O_RDWR);
+	CHECK(fd >= 0 && pwrite(fd, &bad, sizeof(bad), 0) == sizeof(bad),
+	      "spoiling %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	CHECK(uipc_semctl(id, 0, IPC_RMID) == 0,
+	      "its owner cannot remove the spoiled set: %s", strerror(errno));
+	for (int i = 0; i < 2; i++)
+		CHECK(waitpid(kids[i], &st, 0) == kids[i] && WIFEXITED(st) &&
+		      WEXITSTATUS(st) == 0,
+		      "a blocked semop%s did not end with EIDRM (status %#x)",
+		      i ? " with SEM_UNDO" : "", st);
+	if (!harness_failures)
+		printf("ok   removed while spoiled: its blocked callers get EIDRM\n");
+}
+
 /* More processes with SEM_UNDO than the undo region first holds: it grows
  * (each has an entry), and each one's adjustment is applied at its death. */
 static void undo_grows(void)
@@ -923,6 +965,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	undo_grows();
+	spoiled_then_removed();
 
 	set_id = uipc_semget(IPC_PRIVATE, NSEMS, 0644);
 	other_id = uipc_semget(IPC_PRIVATE, NSEMS, 0644);
