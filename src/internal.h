@@ -362,14 +362,21 @@ UIPC_HIDDEN void *uipc_libc(enum uipc_k i);
 UIPC_HIDDEN int uipc_copy_to_user(void *dst, const void *src, size_t n);
 /* Reads one byte of every page of [p, p+n): -EFAULT if any is unmapped. */
 UIPC_HIDDEN int uipc_probe_read(const void *p, size_t n);
-/* A process-local mutex held with every signal blocked, for code that a
- * signal handler may reach (the pipe calls are async-signal-safe, and a
- * first call sets up the records every call uses): a handler must never
- * find one held by the code it interrupted, it would wait for good.
- * *saved keeps the mask the thread had until the unlock. */
-UIPC_HIDDEN void uipc_mutex_lock_quiet(pthread_mutex_t *mu, uint64_t *saved);
+/* The asynchronous signals: every one but those of a fault (blocked, a
+ * fault's would kill the process instead of running its handler). */
+UIPC_HIDDEN void uipc_async_signals(sigset_t *set);
+/* Blocks them, the mask before in *old; and puts that back. */
+UIPC_HIDDEN void uipc_block_async(sigset_t *old);
+UIPC_HIDDEN void uipc_restore_mask(const sigset_t *old);
+/* A process-local mutex held with the asynchronous signals blocked, for
+ * code that a signal handler may reach (the pipe calls are
+ * async-signal-safe, and a first call sets up the records every call
+ * uses): a handler must never find one held by the code it interrupted,
+ * it would wait for good.  *saved keeps the mask the thread had until the
+ * unlock. */
+UIPC_HIDDEN void uipc_mutex_lock_quiet(pthread_mutex_t *mu, sigset_t *saved);
 UIPC_HIDDEN void uipc_mutex_unlock_quiet(pthread_mutex_t *mu,
-					 const uint64_t *saved);
+					 const sigset_t *saved);
 /*
  * For a run of copies under one guard:
  *	uipc_guard_ready();

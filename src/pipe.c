@@ -200,7 +200,7 @@ static struct pipe_map *g_maps;
  * close, dup and pipe are async-signal-safe.  The mask they had is kept
  * per thread and lock: no handler runs between the two, and neither lock
  * is taken twice by one thread. */
-static __thread uint64_t t_tab_mask, t_watch_mask;
+static __thread sigset_t t_tab_mask, t_watch_mask;
 
 static void tab_lock(void)
 {
@@ -2615,12 +2615,12 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
  * twice) nor writes before them into the room they were kept with. */
 static void defer_flush(void)
 {
-	uint64_t all = ~(uint64_t)0, old = 0;
 	char buf[DEFER_MAX];
 	struct iovec v = { buf, 0 };
 	struct pipe_map *m;
+	sigset_t old;
 
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(all));
+	uipc_block_async(&old);
 	m = t_defer.m;
 	if (t_defer.n && !ring_held(m)) {
 		v.iov_len = t_defer.n;
@@ -2630,7 +2630,7 @@ static void defer_flush(void)
 		writev_on(t_defer.fd, (uintptr_t)m | END_W, &v, 1, 1);
 		map_put(m);
 	}
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
+	uipc_restore_mask(&old);
 }
 
 static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,

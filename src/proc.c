@@ -147,7 +147,7 @@ static int try_claim(struct uipc_nsh *h, uint32_t slot)
 int uipc_proc_self(struct uipc_self *out)
 {
 	struct uipc_nsh *h;
-	uint64_t mask;
+	sigset_t mask;
 	uint32_t start;
 	int r = 0;
 

@@ -571,7 +571,7 @@ int uipc_ns_fd_move(int fd)
 
 struct uipc_nsh *uipc_ns_get(int *err)
 {
-	uint64_t mask;
+	sigset_t mask;
 	int r = 0;
 
 	if (likely(atomic_load_explicit(&g_ns_ready, memory_order_acquire)))

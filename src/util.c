@@ -30,7 +30,6 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -417,27 +416,55 @@ static void guard_handler(int sig, siginfo_t *si, void *uc)
 		raise(sig);
 }
 
-void uipc_mutex_lock_quiet(pthread_mutex_t *mu, uint64_t *saved)
+void uipc_async_signals(sigset_t *set)
 {
-	uint64_t all = ~(uint64_t)0, old = 0;
+	/* Not the signals of a fault: blocked, the kernel would kill the
+	 * process for one instead of running its handler (uipc's guard
+	 * among them: a file cut short under a mapping is mended by its
+	 * SIGBUS handler). */
+	sigfillset(set);
+	sigdelset(set, SIGSEGV);
+	sigdelset(set, SIGBUS);
+	sigdelset(set, SIGILL);
+	sigdelset(set, SIGFPE);
+	sigdelset(set, SIGTRAP);
+	sigdelset(set, SIGSYS);
+}
 
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(all));
+void uipc_block_async(sigset_t *old)
+{
+	sigset_t set;
+
+	uipc_async_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+void uipc_restore_mask(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+void uipc_mutex_lock_quiet(pthread_mutex_t *mu, sigset_t *saved)
+{
+	sigset_t old;
+
+	uipc_block_async(&old);
 	pthread_mutex_lock(mu);
 	*saved = old;
 }
 
-void uipc_mutex_unlock_quiet(pthread_mutex_t *mu, const uint64_t *saved)
+void uipc_mutex_unlock_quiet(pthread_mutex_t *mu, const sigset_t *saved)
 {
-	uint64_t old = *saved;
+	sigset_t old = *saved;
 
 	pthread_mutex_unlock(mu);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(old));
+	uipc_restore_mask(&old);
 }
 
 static void guard_install(void)
 {
 	struct sigaction sa;
-	uint64_t mask;
+	sigset_t mask;
 
 	uipc_mutex_lock_quiet(&guard_lock, &mask);
 	if (!atomic_load(&guard_ready)) {

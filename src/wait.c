@@ -240,18 +240,6 @@ static int sleeper_ready(int want_ep, int check)
 	return 0;
 }
 
-/* The signals a waiting call blocks: all but the faults. */
-static void async_signals(sigset_t *all)
-{
-	sigfillset(all);
-	sigdelset(all, SIGSEGV);
-	sigdelset(all, SIGBUS);
-	sigdelset(all, SIGILL);
-	sigdelset(all, SIGFPE);
-	sigdelset(all, SIGTRAP);
-	sigdelset(all, SIGSYS);
-}
-
 /* Whether a signal the caller does not block came while we blocked it. */
 static int pending_for_caller(const struct uipc_wait *w)
 {
@@ -277,14 +265,14 @@ static int unmasked_sleep(struct uipc_wait *w, _Atomic uint32_t *word,
 
 	if (pending_for_caller(w))
 		return -EINTR;
-	async_signals(&all);
+	uipc_async_signals(&all);
 	pthread_sigmask(SIG_SETMASK, &w->old, NULL);
 	r = uipc_futex_wait(word, 0, abs_mono);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	return r;
 }
 
-/* The asynchronous signals, made once (async_signals). */
+/* The asynchronous signals, made once (uipc_async_signals). */
 static sigset_t g_async;
 static _Atomic int g_async_ready;
 
@@ -318,7 +306,7 @@ int uipc_wait_begin(struct uipc_wait *w)
 	if (w->masked)
 		return 0;
 	if (unlikely(!atomic_load_explicit(&g_async_ready, memory_order_acquire))) {
-		async_signals(&g_async);
+		uipc_async_signals(&g_async);
 		atomic_store_explicit(&g_async_ready, 1, memory_order_release);
 	}
 	if (block_now(&g_async, &w->old) != 0)

@@ -8,9 +8,12 @@
  * one's exit work.
  */
 #include "harness.h"
+
+#include <sys/mman.h>
 #include "internal.h"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -38,6 +41,9 @@ struct job {
 	int flags;
 	int handler;		/* install a SIGUSR1 handler with SA_RESTART */
 };
+
+/* The next spawn()'s receiver receives into a buffer that is not there. */
+static int g_bad_buffer;
 
 static struct child spawn(const struct ipc_ops *o, struct job j)
 {
@@ -70,6 +76,13 @@ static struct child spawn(const struct ipc_ops *o, struct job j)
 				snprintf(line, sizeof(line), "send -> -1 %s", errname(errno));
 			else
 				snprintf(line, sizeof(line), "send -> ok");
+		} else if (g_bad_buffer) {
+			void *nowhere = mmap(NULL, 4096, PROT_NONE,
+					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			r = o->msgrcv(j.q, nowhere, j.size, j.type, j.flags);
+			snprintf(line, sizeof(line), "recv -> %ld %s", r,
+				 r < 0 ? errname(errno) : "");
 		} else {
 			r = o->msgrcv(j.q, &m, j.size, j.type, j.flags);
 			if (r < 0)
@@ -205,6 +218,23 @@ static void scen_eidrm(const struct ipc_ops *o, struct trace *t)
 	tcall(t, "rmid", o->msgctl(q, IPC_RMID, NULL));
 	collect_soon(t, r, "receiver", since);
 	collect_soon(t, s, "sender", since);
+}
+
+/* A receiver that blocked, woken with a message for a buffer that is not
+ * there: EFAULT, as the kernel answers (the copy is made with the other
+ * signals still blocked: a fault's must not be). */
+static void scen_efault(const struct ipc_ops *o, struct trace *t)
+{
+	int q = o->msgget(IPC_PRIVATE, 0600);
+	struct child r;
+
+	g_bad_buffer = 1;
+	r = spawn(o, (struct job){ 0, q, 64, 0, 0, 0 });
+	g_bad_buffer = 0;
+	wait_blocked(r.pid);
+	send_text(o, q, 3, "to nowhere");
+	collect(t, r, "receiver into a bad buffer");
+	o->msgctl(q, IPC_RMID, NULL);
 }
 
 static void scen_eintr(const struct ipc_ops *o, struct trace *t)
@@ -417,6 +447,7 @@ int main(void)
 	run_both("hand-off to a blocked receiver", scen_handoff);
 	run_both("E2BIG to a blocked receiver", scen_e2big);
 	run_both("EIDRM to blocked callers", scen_eidrm);
+	run_both("EFAULT to a blocked receiver", scen_efault);
 	run_both("EINTR, stop and continue", scen_eintr);
 	run_both("blocked sender gets room", scen_room);
 	run_both("blocked sender gets room from IPC_SET", scen_set_room);
