@@ -482,6 +482,12 @@ struct uipc_wait {		/* one call's */
  * would run from now on makes the sleep fail with -EINTR) and readies this
  * thread's wake socket.  0 or -errno. */
 UIPC_HIDDEN int uipc_wait_begin(struct uipc_wait *w);
+/* Where a blocking call's mask takes hold, and the public functions whose
+ * first instructions come before it (as the C library's wrapper comes
+ * before the kernel's system call): in a section of their own, so that
+ * the tests tell a handler that ran there, with the signals not blocked
+ * yet, from one that interrupted the call (tests/wait_eintr). */
+#define UIPC_MASK_TEXT __attribute__((section("uipc_mask_text"), noinline))
 UIPC_HIDDEN void uipc_wait_unmask(struct uipc_wait *w);
 /* Per site, whether this thread's last call there returned without
  * waiting (inline: the fast path pays a load, no call). */

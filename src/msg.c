@@ -1660,7 +1660,8 @@ out_put:
 	return r;
 }
 
-int uipc_msgsnd(int msqid, const void *msgp, size_t msgsz, int msgflg)
+UIPC_MASK_TEXT int uipc_msgsnd(int msqid, const void *msgp, size_t msgsz,
+				int msgflg)
 {
 	struct uipc_wait wt;
 	long r;
@@ -1976,8 +1977,8 @@ out_put:
 	return r;
 }
 
-ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz, long msgtyp,
-		    int msgflg)
+UIPC_MASK_TEXT ssize_t uipc_msgrcv(int msqid, void *msgp, size_t msgsz,
+				   long msgtyp, int msgflg)
 {
 	struct uipc_wait wt;
 	long r;

@@ -196,10 +196,10 @@ static pthread_mutex_t g_tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pipe_map *g_maps;
 
 /* The process's own locks of this file (the table's, the watcher's) are
- * held with every signal blocked (uipc_mutex_lock_quiet): read, write,
- * close, dup and pipe are async-signal-safe.  The mask they had is kept
- * per thread and lock: no handler runs between the two, and neither lock
- * is taken twice by one thread. */
+ * held with the asynchronous signals blocked (uipc_mutex_lock_quiet):
+ * read, write, close, dup and pipe are async-signal-safe.  The mask they
+ * had is kept per thread and lock: no handler runs between the two, and
+ * neither lock is taken twice by one thread. */
 static __thread sigset_t t_tab_mask, t_watch_mask;
 
 static void tab_lock(void)
@@ -2610,9 +2610,9 @@ static ssize_t writev_on(int fd, uintptr_t e, const struct iovec *uiov,
 			 int cnt, int single);
 
 /* The interrupted code let the lock of the ring a handler's bytes were
- * kept for go: they go in now, with every signal blocked, so that no
- * handler takes them too (they went in twice, the reference was put
- * twice) nor writes before them into the room they were kept with. */
+ * kept for go: they go in now, with the asynchronous signals blocked, so
+ * that no handler takes them too (they went in twice, the reference was
+ * put twice) nor writes before them into the room they were kept with. */
 static void defer_flush(void)
 {
 	char buf[DEFER_MAX];

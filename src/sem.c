@@ -2006,8 +2006,8 @@ out_free:
 	return r;
 }
 
-int uipc_semtimedop(int semid, struct sembuf *sops, size_t nsops,
-		    const struct timespec *timeout)
+UIPC_MASK_TEXT int uipc_semtimedop(int semid, struct sembuf *sops,
+				   size_t nsops, const struct timespec *timeout)
 {
 	struct uipc_wait wt;
 	long r;

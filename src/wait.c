@@ -297,11 +297,10 @@ static long block_now(const sigset_t *set, sigset_t *old)
 #endif
 }
 
-/* In a section of its own: the tests tell a handler that ran here,
- * before the mask took hold, from one that interrupted the call (as the
- * kernel's call begins at its system call instruction). */
-__attribute__((section("uipc_mask_text"), noinline))
-int uipc_wait_begin(struct uipc_wait *w)
+/* In a section of its own (UIPC_MASK_TEXT): the tests tell a handler
+ * that ran here, before the mask took hold, from one that interrupted the
+ * call (as the kernel's call begins at its system call instruction). */
+UIPC_MASK_TEXT int uipc_wait_begin(struct uipc_wait *w)
 {
 	if (w->masked)
 		return 0;

@@ -65,8 +65,10 @@ extern const char __start_probe_text[], __stop_probe_text[];
 /* uipc's call begins where its mask takes hold, the system call in
  * uipc_wait_begin (src/wait.c, in this section), as the kernel's begins
  * at its system call instruction: a handler that interrupted that
- * function with SIGUSR1 not blocked yet came before, and the call rightly
- * goes on to block. */
+ * function, or the public function's first instructions before it (in
+ * this section too, UIPC_MASK_TEXT, as the C library's wrapper comes
+ * before the kernel's), with SIGUSR1 not blocked yet came before, and the
+ * call rightly goes on to block. */
 extern const char __start_uipc_mask_text[] __attribute__((weak));
 extern const char __stop_uipc_mask_text[] __attribute__((weak));
 
@@ -74,7 +76,7 @@ static volatile sig_atomic_t handled, handled_early;
 /* The kernel's calls are under test: there, a call has begun only once
  * its system call instruction has (a handler that runs in the C library's
  * wrapper before it leaves the call to block, as it should).  uipc's calls
- * promise EINTR from their first instruction on. */
+ * promise EINTR from their mask on. */
 static volatile sig_atomic_t kernel_side;
 
 static void on_usr1(int sig, siginfo_t *si, void *ctx)
