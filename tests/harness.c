@@ -463,6 +463,21 @@ const char *harness_ns_dir(void)
 	return p && *p ? p : UIPC_DEFAULT_NS;
 }
 
+int harness_spoil_header(const char *kind, int id)
+{
+	uint32_t bad = 0x12345678;
+	char path[4200];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s.%d", harness_ns_dir(), kind, id);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = pwrite(fd, &bad, sizeof(bad), 0) == (ssize_t)sizeof(bad) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
 int run_self(const char *mode, int id, const char *what)
 {
 	pid_t pid = fork();

@@ -103,6 +103,9 @@ void *harness_shared(size_t n);
 
 /* The uipc namespace directory the test runs in. */
 const char *harness_ns_dir(void);
+/* Spoils the header (its magic) of the namespace's object file
+ * "<kind>.<id>" (kind "msg", "sem", "shm"): 0, or -1 with errno set. */
+int harness_spoil_header(const char *kind, int id);
 /* Runs this program again as "prog mode id" in a fresh process (nothing
  * mapped or cached yet, as for any other program opening uipc's files):
  * 0 if it exited 0; a signal or another status is a failure, reported

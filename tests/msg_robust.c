@@ -329,10 +329,8 @@ static void corrupt_files(void)
 static void spoiled_then_removed(void)
 {
 	static struct msg m;
-	char path[4200];
 	pid_t kids[2];
-	uint32_t bad = 0x12345678;
-	int q = uipc_msgget(IPC_PRIVATE, 0600), fd, st;
+	int q = uipc_msgget(IPC_PRIVATE, 0600), st;
 
 	m.type = 1;
 	for (int i = 0; i < 2; i++) {
@@ -352,12 +350,8 @@ static void spoiled_then_removed(void)
 		CHECK(wait_blocked(kids[i]) == 0, "a %s does not block",
 		      i == 0 ? "receiver" : "sender");
 	}
-	snprintf(path, sizeof(path), "%s/msg.%d", harness_ns_dir(), q);
-	fd = open(path, O_RDWR);
-	CHECK(fd >= 0 && pwrite(fd, &bad, sizeof(bad), 0) == sizeof(bad),
-	      "spoiling %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	CHECK(harness_spoil_header("msg", q) == 0, "spoiling the queue: %s",
+	      strerror(errno));
 	CHECK(uipc_msgctl(q, IPC_RMID, NULL) == 0,
 	      "its owner cannot remove the spoiled queue: %s", strerror(errno));
 	for (int i = 0; i < 2; i++) {

@@ -822,10 +822,8 @@ static void random_cases(unsigned seed)
  * EIDRM, as after any removal (they once slept for good). */
 static void spoiled_then_removed(void)
 {
-	char path[4200];
 	pid_t kids[2];
-	uint32_t bad = 0x12345678;
-	int id = uipc_semget(IPC_PRIVATE, 2, 0600), fd, st;
+	int id = uipc_semget(IPC_PRIVATE, 2, 0600), st;
 
 	for (int i = 0; i < 2; i++) {
 		kids[i] = fork();
@@ -841,12 +839,8 @@ static void spoiled_then_removed(void)
 		}
 		CHECK(wait_blocked(kids[i]) == 0, "a semop does not block");
 	}
-	snprintf(path, sizeof(path), "%s/sem.%d", harness_ns_dir(), id);
-	fd = open(path, O_RDWR);
-	CHECK(fd >= 0 && pwrite(fd, &bad, sizeof(bad), 0) == sizeof(bad),
-	      "spoiling %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	CHECK(harness_spoil_header("sem", id) == 0, "spoiling the set: %s",
+	      strerror(errno));
 	CHECK(uipc_semctl(id, 0, IPC_RMID) == 0,
 	      "its owner cannot remove the spoiled set: %s", strerror(errno));
 	for (int i = 0; i < 2; i++)
