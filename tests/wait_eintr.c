@@ -15,6 +15,7 @@
  */
 #include "harness.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -73,6 +74,11 @@ extern const char __start_uipc_mask_text[] __attribute__((weak));
 extern const char __stop_uipc_mask_text[] __attribute__((weak));
 
 static volatile sig_atomic_t handled, handled_early;
+/* Where the last handler interrupted the caller, and whether SIGUSR1 was
+ * blocked there: printed for a miss (addr2line -e the test's binary, at
+ * the offset from its load address). */
+static const void *volatile handled_ip;
+static volatile sig_atomic_t handled_masked;
 /* The kernel's calls are under test: there, a call has begun only once
  * its system call instruction has (a handler that runs in the C library's
  * wrapper before it leaves the call to block, as it should).  uipc's calls
@@ -88,6 +94,10 @@ static void on_usr1(int sig, siginfo_t *si, void *ctx)
 	{
 		const unsigned char *ip = (const unsigned char *)((ucontext_t *)ctx)
 					 ->uc_mcontext.gregs[REG_RIP];
+
+		handled_ip = ip;
+		handled_masked = sigismember(&((ucontext_t *)ctx)->uc_sigmask,
+					     SIGUSR1) == 1;
 
 		if ((const char *)ip >= __start_probe_text &&
 		    (const char *)ip < __stop_probe_text)
@@ -223,11 +233,30 @@ static void *prober_thread(void *arg)
 	return NULL;
 }
 
+/* Where a missed try's handler ran: the object and its offset there (for
+ * addr2line), the symbol if it is exported. */
+static void report_ip(const void *ip, int masked)
+{
+	Dl_info di;
+
+	if (ip && dladdr(ip, &di) && di.dli_fname)
+		fprintf(stderr, "    its handler ran at %s+%#lx (%s), SIGUSR1 %s there\n",
+			di.dli_fname,
+			(unsigned long)((const char *)ip - (const char *)di.dli_fbase),
+			di.dli_sname ? di.dli_sname : "no exported symbol",
+			masked ? "blocked" : "not blocked");
+	else
+		fprintf(stderr, "    its handler ran at %p, SIGUSR1 %s there\n",
+			ip, masked ? "blocked" : "not blocked");
+}
+
 struct tally {
 	int tries, eintr, missed, other, handler_runs;
 	int early;		/* the signal came before the call */
 	int first_miss;		/* try, 0: none */
 	long first_miss_ns;	/* its delay */
+	const void *first_miss_ip;	/* where its handler ran */
+	int first_miss_masked;	/* with SIGUSR1 blocked there */
 };
 
 /* tries of op, probed from a thread or from another process. */
@@ -289,6 +318,8 @@ PROBE_TEXT static struct tally probe_op(const struct ipc_ops *o, int op, int by_
 		} else if (!t.missed++) {
 			t.first_miss = i;
 			t.first_miss_ns = atomic_load(&p->delay_ns[0]);
+			t.first_miss_ip = handled_ip;
+			t.first_miss_masked = handled_masked;
 		}
 		t.handler_runs += handled == 1;
 	}
@@ -333,6 +364,8 @@ static void probes(const struct ipc_ops *o, struct trace *tr)
 					t.eintr, t.missed, t.other,
 					t.handler_runs, t.first_miss,
 					t.first_miss_ns);
+			if (!ok && t.first_miss)
+				report_ip(t.first_miss_ip, t.first_miss_masked);
 			tprintf(tr, "%s from a %s: %s", op_name[op],
 				by_process ? "process" : "thread",
 				ok ? "EINTR every time" : "not every time");
